@@ -1,0 +1,104 @@
+# lrp: Layer-wise Relevance Propagation for ONNX image classifiers.
+#
+#   make                 build ./lrp and build/liblrp.{a,so}
+#   make check           build, then run every test (unit, ONNX operator tests,
+#                        zennit conformance, command line, sanitizers)
+#   make install PREFIX=/usr/local
+#
+# Variables: BUILD (output directory), SANITIZE=1 (ASan+UBSan build),
+# CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR.
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+PKGS     := openblas libpng libprotobuf-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ljpeg
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS   ?=
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp -fPIC \
+              -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lm -fopenmp
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS     += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(wildcard src/*.c src/ops/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+GEN_SRC  := $(BUILD)/gen/onnx.pb-c.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
+TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+BIN := $(if $(filter build,$(BUILD)),lrp,$(BUILD)/lrp)
+
+.PHONY: all check check-fast check-sanitize install uninstall clean bench tests
+all: $(BIN) $(BUILD)/liblrp.a $(BUILD)/liblrp.so
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(CC) $(filter-out $(WARN),$(ALL_CFLAGS)) -w -c $< -o $@
+
+$(BUILD)/%.o: %.c $(BUILD)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/liblrp.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/liblrp.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,liblrp.so.0 -o $@ $^ $(LDLIBS)
+
+$(BIN): $(CLI_OBJ) $(BUILD)/liblrp.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/liblrp.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
+
+tests: $(TEST_BIN) $(BIN)
+
+# The whole suite: see tests/run-all.
+check:
+	tests/run-all
+
+# Unit and command-line tests of one build (used by tests/run-all).
+check-fast: tests
+	tests/run-suite $(BUILD) $(BIN)
+
+bench: all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/lrp
+	install -m 644 $(BUILD)/liblrp.a $(DESTDIR)$(PREFIX)/lib/liblrp.a
+	install -m 755 $(BUILD)/liblrp.so $(DESTDIR)$(PREFIX)/lib/liblrp.so.0
+	ln -sf liblrp.so.0 $(DESTDIR)$(PREFIX)/lib/liblrp.so
+	install -m 644 include/lrp.h $(DESTDIR)$(PREFIX)/include/lrp.h
+	install -m 644 man/lrp.1 $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LRP_VERSION "\(.*\)"/\1/p' include/lrp.h)|g' \
+	    lrp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lrp.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lrp $(DESTDIR)$(PREFIX)/lib/liblrp.a $(DESTDIR)$(PREFIX)/lib/liblrp.so* \
+	    $(DESTDIR)$(PREFIX)/include/lrp.h $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1 \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/lrp.pc
+
+clean:
+	rm -rf build build-* lrp
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,30 @@
+/* Internal tensor helpers beyond the public lrp_tensor calls. */
+#ifndef LRP_TENSOR_H
+#define LRP_TENSOR_H
+
+#include "lrp.h"
+
+#include <stdbool.h>
+
+/* Product of dims with overflow and limit checks; -1 when refused. */
+int64_t lrp_numel_checked(int ndim, const int64_t *dims);
+
+static inline float *lrp_f32(const lrp_tensor *t) { return (float *)t->data; }
+static inline int64_t *lrp_i64(const lrp_tensor *t) { return (int64_t *)t->data; }
+
+bool lrp_same_shape(const lrp_tensor *a, const lrp_tensor *b);
+bool lrp_dims_equal(int na, const int64_t *a, int nb, const int64_t *b);
+
+/* New tensor shaped like t (same dtype), zero-filled. */
+lrp_tensor *lrp_tensor_like(const lrp_tensor *t, lrp_error *err);
+
+/* Scalar float tensor or 1-D of n values. */
+lrp_tensor *lrp_tensor_from_floats(const float *v, int ndim, const int64_t *dims, lrp_error *err);
+
+/* Allocation that refuses absurd sizes; zero-filled. */
+void *lrp_calloc_checked(size_t n, size_t size);
+
+/* IEEE half to float, and back (round to nearest even). */
+float lrp_half_to_float(uint16_t h);
+
+#endif
