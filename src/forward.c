@@ -1,0 +1,126 @@
+/* Forward engine. */
+#include "forward.h"
+
+#include "op.h"
+#include "shape_infer.h"
+#include "tensor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double lrp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Profiling: a small table of labels and accumulated seconds. */
+static struct {
+    const char *what;
+    double s;
+    long calls;
+} prof[64];
+static int prof_n, prof_on = -1;
+
+static void prof_dump(void)
+{
+    for (int i = 0; i < prof_n; i++)
+        fprintf(stderr, "lrp profile: %-28s %9.4f s %6ld calls\n", prof[i].what, prof[i].s, prof[i].calls);
+}
+
+void lrp_profile_add(const char *what, double seconds)
+{
+    if (prof_on < 0) {
+        prof_on = getenv("LRP_PROFILE") != NULL;
+        if (prof_on)
+            atexit(prof_dump);
+    }
+    if (!prof_on)
+        return;
+    int i;
+    for (i = 0; i < prof_n; i++)
+        if (!strcmp(prof[i].what, what))
+            break;
+    if (i == prof_n) {
+        if (prof_n == 64)
+            return;
+        prof[prof_n++].what = what;
+    }
+    prof[i].s += seconds;
+    prof[i].calls++;
+}
+
+void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals)
+{
+    for (int v = 0; v < g->n_values; v++) {
+        lrp_tensor_free(vals[v]);
+        vals[v] = NULL;
+    }
+}
+
+lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
+                       lrp_error *err)
+{
+    int *remaining = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
+    if (!remaining)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int v = 0; v < g->n_values; v++)
+        remaining[v] = g->values[v].n_consumers;
+    lrp_status st = LRP_OK;
+    for (int i = 0; i < g->n_inputs && st == LRP_OK; i++) {
+        int v = g->inputs[i];
+        if (!(vals[v] = lrp_tensor_clone(inputs[i], err)))
+            st = err ? err->status : LRP_ERR_NOMEM;
+    }
+    const lrp_tensor *in[256];
+    lrp_tensor *out[16];
+    for (int k = 0; k < g->n_order && st == LRP_OK; k++) {
+        lrp_node *n = &g->nodes[g->order[k]];
+        if (lrp_node_is_static(g, n))
+            continue;
+        if (n->n_inputs > 256 || n->n_outputs > 16) {
+            st = lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs or outputs");
+            break;
+        }
+        for (int i = 0; i < n->n_inputs; i++)
+            in[i] = lrp_value_tensor(g, vals, n->inputs[i]);
+        for (int o = 0; o < n->n_outputs && st == LRP_OK; o++) {
+            out[o] = NULL;
+            const lrp_value *v = lrp_node_out(g, n, o);
+            if (v && !(out[o] = lrp_tensor_new(v->dtype, v->ndim, v->dims, err)))
+                st = err ? err->status : LRP_ERR_NOMEM;
+        }
+        if (st == LRP_OK) {
+            double t0 = lrp_now();
+            st = n->op->forward(n, in, out, err);
+            lrp_profile_add(n->op->type, lrp_now() - t0);
+        }
+        for (int o = 0; o < n->n_outputs; o++) {
+            int v = n->outputs[o];
+            if (v >= 0 && st == LRP_OK && (g->values[v].n_consumers > 0 || (keep && keep[v])))
+                vals[v] = out[o];
+            else
+                lrp_tensor_free(out[o]);
+        }
+        if (st != LRP_OK)
+            break;
+        for (int i = 0; i < n->n_inputs; i++) {
+            int v = n->inputs[i];
+            if (v < 0 || g->values[v].constant)
+                continue;
+            if (--remaining[v] == 0 && !(keep && keep[v]) && !g->values[v].is_output) {
+                lrp_tensor_free(vals[v]);
+                vals[v] = NULL;
+            }
+        }
+    }
+    free(remaining);
+    if (st != LRP_OK) {
+        lrp_error_prefix(err, "%s", g->path);
+        lrp_vals_clear(g, vals);
+    }
+    return st;
+}

@@ -1,0 +1,30 @@
+/* The forward engine: runs the graph, keeping only what is asked for. */
+#ifndef LRP_FORWARD_H
+#define LRP_FORWARD_H
+
+#include "graph.h"
+
+/* Runs every non-static node in topological order on the graph inputs
+ * (shapes as given to the last lrp_graph_infer). vals (g->n_values entries,
+ * zeroed by the caller) receives the runtime tensors: graph outputs and the
+ * values with keep[v] set stay; every other activation is freed once its last
+ * consumer has run. keep may be NULL. */
+lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
+                       lrp_error *err);
+
+/* The tensor of value v: its constant, or its runtime tensor in vals. */
+static inline const lrp_tensor *lrp_value_tensor(const lrp_graph *g, lrp_tensor *const *vals, int v)
+{
+    if (v < 0)
+        return NULL;
+    return g->values[v].constant ? g->values[v].constant : vals[v];
+}
+
+/* Frees the runtime tensors in vals (not the array). */
+void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals);
+
+/* Per-op-type timing, printed to stderr at exit when LRP_PROFILE is set. */
+void lrp_profile_add(const char *what, double seconds);
+double lrp_now(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* Conv: 1-D and 2-D convolution with groups (incl. depthwise), strides,
+ * dilations, pads and auto_pad. A zennit Convolution when its weight is
+ * constant. */
+#include "conv_attrs.h"
+#include "conv_kernels.h"
+#include "op.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    lrp_window win;
+    int64_t group;
+    lrp_conv_geom geom; /* for the current input shape */
+} conv_state;
+
+static lrp_status conv_init(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    conv_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    n->state = s;
+    lrp_status st = lrp_window_parse(n, &s->win, 0, err);
+    if (st != LRP_OK)
+        return st;
+    s->group = lrp_attr_int(n, "group", 1);
+    if (s->group < 1)
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "group must be positive");
+    return LRP_OK;
+}
+
+static lrp_status conv_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    conv_state *s = n->state;
+    const lrp_value *x = lrp_node_in(g, n, 0), *w = lrp_node_in(g, n, 1), *b = lrp_node_in(g, n, 2);
+    if (x->dtype != LRP_FLOAT32 || w->dtype != LRP_FLOAT32)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
+    if (x->ndim < 3 || x->ndim > 4 || w->ndim != x->ndim)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
+                             "input of rank %d and weight of rank %d: only 1-D and 2-D convolutions are supported",
+                             x->ndim, w->ndim);
+    int nsp = x->ndim - 2;
+    int64_t C = x->dims[1], M = w->dims[0];
+    if (s->group < 1 || C % s->group || M % s->group || w->dims[1] * s->group != C)
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input has %lld channels, weight expects %lld x group %lld",
+                             (long long)C, (long long)w->dims[1], (long long)s->group);
+    if (b && (b->ndim != 1 || b->dims[0] != M))
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "bias must have %lld entries", (long long)M);
+    for (int i = 0; i < nsp; i++) {
+        if (s->win.kernel[i] && s->win.kernel[i] != w->dims[2 + i])
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "kernel_shape disagrees with the weight");
+        s->win.kernel[i] = w->dims[2 + i];
+    }
+    int64_t out[2];
+    lrp_status st = lrp_window_resolve(n, &s->win, nsp, x->dims + 2, 0, out, err);
+    if (st != LRP_OK)
+        return st;
+    lrp_conv_geom *gm = &s->geom;
+    gm->N = x->dims[0];
+    gm->C = C;
+    gm->M = M;
+    gm->group = s->group;
+    if (nsp == 1) {
+        gm->H = 1, gm->W = x->dims[2], gm->OH = 1, gm->OW = out[0];
+        gm->kh = 1, gm->kw = s->win.kernel[0], gm->sh = 1, gm->sw = s->win.stride[0];
+        gm->dh = 1, gm->dw = s->win.dilation[0], gm->ph = 0, gm->pw = s->win.pad_begin[0];
+    } else {
+        gm->H = x->dims[2], gm->W = x->dims[3], gm->OH = out[0], gm->OW = out[1];
+        gm->kh = s->win.kernel[0], gm->kw = s->win.kernel[1], gm->sh = s->win.stride[0], gm->sw = s->win.stride[1];
+        gm->dh = s->win.dilation[0], gm->dw = s->win.dilation[1];
+        gm->ph = s->win.pad_begin[0], gm->pw = s->win.pad_begin[1];
+    }
+    if (gm->OH <= 0 || gm->OW <= 0)
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the output would be empty");
+    int64_t dims[4] = {gm->N, M, nsp == 1 ? out[0] : out[0], nsp == 2 ? out[1] : 0};
+    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
+    return LRP_OK;
+}
+
+static lrp_status conv_apply(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
+                             lrp_error *err)
+{
+    const conv_state *s = n->state;
+    lrp_conv_geom gm = s->geom;
+    gm.N = x->dims[0];
+    return lrp_conv2d(&gm, lrp_f32(x), W, b, lrp_f32(y), err);
+}
+
+static lrp_status conv_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx, lrp_error *err)
+{
+    const conv_state *s = n->state;
+    lrp_conv_geom gm = s->geom;
+    gm.N = gy->dims[0];
+    return lrp_conv2d_t(&gm, lrp_f32(gy), W, lrp_f32(gx), err);
+}
+
+static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    return conv_apply(n, in[0], lrp_f32(in[1]), in[2] ? lrp_f32(in[2]) : NULL, out[0], err);
+}
+
+static lrp_status conv_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (gin[1] || gin[2])
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "gradients with respect to a non-constant weight");
+    if (!gin[0])
+        return LRP_OK;
+    return conv_apply_t(n, gout, lrp_f32(in[1]), gin[0], err);
+}
+
+static lrp_group conv_group(const lrp_graph *g, const lrp_node *n)
+{
+    const lrp_value *w = lrp_node_in(g, n, 1), *b = lrp_node_in(g, n, 2);
+    return (w && w->constant && (!b || b->constant)) ? LRP_GROUP_CONV : LRP_GROUP_OTHER;
+}
+
+static int conv_out_dim(const lrp_node *n) { return 0; }
+
+static const lrp_linear conv_linear = {conv_apply, conv_apply_t, 1, 2, conv_out_dim};
+
+const lrp_op lrp_op_conv = {
+    .type = "Conv",
+    .min_inputs = 2,
+    .max_inputs = 3,
+    .init = conv_init,
+    .destroy = free,
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .keep = 0,
+    .group = conv_group,
+    .linear = &conv_linear,
+};

@@ -1,0 +1,34 @@
+/* 2-D convolution kernels (1-D convolutions use H = 1) through OpenBLAS:
+ * im2col + SGEMM forward, SGEMM + col2im for the transposed product. Shared
+ * by Conv and ConvTranspose, which are each other's transpose. */
+#ifndef LRP_CONV_KERNELS_H
+#define LRP_CONV_KERNELS_H
+
+#include <stdint.h>
+
+#include "lrp.h"
+
+typedef struct lrp_conv_geom {
+    int64_t N;          /* batch */
+    int64_t C, H, W;    /* channels and size of the convolution's input */
+    int64_t M, OH, OW;  /* channels and size of its output */
+    int64_t kh, kw;     /* kernel */
+    int64_t sh, sw;     /* strides */
+    int64_t dh, dw;     /* dilations */
+    int64_t ph, pw;     /* padding at the beginning (top, left) */
+    int64_t group;
+} lrp_conv_geom;
+
+/* y = conv(x; W) + b. x (N,C,H,W), W (M, C/group, kh, kw), b (M) or NULL,
+ * y (N,M,OH,OW) overwritten. */
+lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
+                      lrp_error *err);
+
+/* gx += convᵀ(gy; W): the gradient of conv(·; W) with respect to its input.
+ * gy (N,M,OH,OW), gx (N,C,H,W). */
+lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err);
+
+/* Output size of one spatial dim; <= 0 when the geometry is impossible. */
+int64_t lrp_conv_out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total);
+
+#endif
