@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,64 @@ const char *lrp_shape_str(int ndim, const int64_t *dims, char *buf, size_t size)
 lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err);
 /* Writes float32 '<f4' (or int64 '<i8'), byte-identical for identical tensors. */
 lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err);
+
+/* ------------------------------------------------------------------ models */
+
+typedef struct lrp_model lrp_model;
+
+typedef struct lrp_load_options {
+    /* Canonizers (on by default): fold BatchNormalization into the layer
+     * feeding it, fuse MatMul+Add into one dense layer, drop Identity and
+     * Dropout, strip a final Softmax/LogSoftmax, and treat residual Adds as
+     * zennit's Sum. */
+    int canonize;
+    /* Strip a final Softmax/LogSoftmax even without the other canonizers
+     * (what `lrp predict` does to report logits). */
+    int strip_softmax;
+    /* Load models with unsupported operators anyway (they cannot run, but
+     * lrp_model_describe lists what is missing). */
+    int allow_unsupported;
+} lrp_load_options;
+
+void lrp_load_options_default(lrp_load_options *o);
+
+typedef enum lrp_layout {
+    LRP_LAYOUT_NCHW, /* (N, C, H, W) images */
+    LRP_LAYOUT_NHWC, /* (N, H, W, C) images (tf2onnx exports) */
+    LRP_LAYOUT_FLAT  /* (N, F) vectors, e.g. MNIST multilayer perceptrons */
+} lrp_layout;
+
+typedef struct lrp_model_info {
+    const char *path;
+    const char *input_name, *output_name;
+    int input_ndim;
+    int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch) */
+    int input_elem_type;              /* ONNX TensorProto.DataType (1 float32, 10 float16) */
+    lrp_layout layout;
+    int channels, height, width;      /* image inputs; 0 when unknown */
+    int64_t opset, ir_version;
+    const char *producer_name, *producer_version;
+} lrp_model_info;
+
+lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
+void lrp_model_free(lrp_model *m);
+const lrp_model_info *lrp_model_get_info(const lrp_model *m);
+
+/* Sets the layout of the model input when lrp guessed wrong. */
+lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err);
+
+/* Runs the model. input: the model's input shape, any batch size (a tensor
+ * without the batch dim is taken as a batch of one). *logits: (N, classes),
+ * the model output flattened per sample. */
+lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err);
+
+/* Checks an input tensor against the model and returns it reshaped with a
+ * batch dimension (a new tensor). */
+lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_tensor **out, lrp_error *err);
+
+/* Operator counts, canonizer notes and unsupported ops, for `lrp inspect`.
+ * Writes a human-readable report. */
+lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err);
 
 #ifdef __cplusplus
 }

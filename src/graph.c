@@ -460,3 +460,28 @@ int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v)
     *v = a->ints;
     return a->n;
 }
+
+lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) {
+            free_attr(&n->attrs[i]);
+            memset(&n->attrs[i], 0, sizeof n->attrs[i]);
+            n->attrs[i].name = dupstr(name);
+            n->attrs[i].type = LRP_ATTR_INT;
+            n->attrs[i].i = value;
+            return n->attrs[i].name ? LRP_OK : LRP_ERR_NOMEM;
+        }
+    lrp_attr *a = realloc(n->attrs, sizeof *a * (size_t)(n->n_attrs + 1));
+    if (!a)
+        return LRP_ERR_NOMEM;
+    n->attrs = a;
+    memset(&a[n->n_attrs], 0, sizeof *a);
+    a[n->n_attrs].name = dupstr(name);
+    a[n->n_attrs].type = LRP_ATTR_INT;
+    a[n->n_attrs].i = value;
+    if (!a[n->n_attrs].name)
+        return LRP_ERR_NOMEM;
+    n->n_attrs++;
+    return LRP_OK;
+}

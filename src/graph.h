@@ -119,6 +119,9 @@ const char *lrp_attr_string(const lrp_node *n, const char *name, const char *dfl
 /* INTS attribute: count (or -1 when absent) and pointer. */
 int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v);
 
+/* Sets (or adds) an INT attribute. */
+lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value);
+
 /* The node's display name: its name, or "#index (OpType)" when it has none. */
 const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size);
 

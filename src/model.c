@@ -1,0 +1,271 @@
+/* Models: loading, input checking, running. */
+#include "model.h"
+
+#include "canonize.h"
+#include "error.h"
+#include "forward.h"
+#include "onnx_load.h"
+#include "op.h"
+#include "shape_infer.h"
+#include "tensor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void lrp_load_options_default(lrp_load_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->canonize = 1;
+    o->strip_softmax = 1;
+}
+
+/* Guesses the layout from the declared input shape. */
+static void guess_layout(lrp_model_info *in)
+{
+    const int64_t *d = in->input_dims;
+    in->channels = in->height = in->width = 0;
+    if (in->input_ndim == 4) {
+        bool c_first = d[1] == 1 || d[1] == 3 || d[1] == 4;
+        bool c_last = d[3] == 1 || d[3] == 3 || d[3] == 4;
+        if (c_last && !c_first) {
+            in->layout = LRP_LAYOUT_NHWC;
+            in->height = (int)d[1], in->width = (int)d[2], in->channels = (int)d[3];
+        } else {
+            in->layout = LRP_LAYOUT_NCHW;
+            in->channels = (int)d[1], in->height = (int)d[2], in->width = (int)d[3];
+        }
+    } else if (in->input_ndim == 3) { /* (C,H,W) without batch */
+        in->layout = LRP_LAYOUT_NCHW;
+        in->channels = (int)d[0], in->height = (int)d[1], in->width = (int)d[2];
+    } else {
+        in->layout = LRP_LAYOUT_FLAT;
+    }
+}
+
+lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err)
+{
+    lrp_model_info *in = &m->info;
+    const int64_t *d = in->input_dims;
+    if (layout != LRP_LAYOUT_FLAT && in->input_ndim != 4)
+        return lrp_fail(err, LRP_ERR_ARG, "%s: the input has rank %d, an image layout needs rank 4", in->path,
+                        in->input_ndim);
+    in->layout = layout;
+    if (layout == LRP_LAYOUT_NCHW)
+        in->channels = (int)d[1], in->height = (int)d[2], in->width = (int)d[3];
+    else if (layout == LRP_LAYOUT_NHWC)
+        in->height = (int)d[1], in->width = (int)d[2], in->channels = (int)d[3];
+    else
+        in->channels = in->height = in->width = 0;
+    return LRP_OK;
+}
+
+lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err)
+{
+    lrp_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (opts)
+        m->opts = *opts;
+    else
+        lrp_load_options_default(&m->opts);
+    lrp_status st = lrp_onnx_load(path, &m->g, err);
+    if (st != LRP_OK)
+        goto fail;
+    lrp_graph *g = m->g;
+    m->supported = true;
+    for (int k = 0; k < g->n_order; k++)
+        if (!g->nodes[g->order[k]].op)
+            m->supported = false;
+    if (m->supported || !m->opts.allow_unsupported) {
+        st = lrp_graph_init_ops(g, err);
+        if (st != LRP_OK)
+            goto fail;
+    }
+    if (g->n_inputs != 1) {
+        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: the model has %d inputs; lrp handles models with one input",
+                      path, g->n_inputs);
+        goto fail;
+    }
+    m->input = g->inputs[0];
+    m->output = g->outputs[0];
+    const lrp_value *iv = &g->values[m->input];
+    lrp_model_info *in = &m->info;
+    in->path = g->path;
+    in->input_name = iv->name;
+    in->input_elem_type = iv->decl_elem_type;
+    if (iv->decl_elem_type && iv->decl_elem_type != 1 && iv->decl_elem_type != 10 && iv->decl_elem_type != 11) {
+        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: the input '%s' has element type %s; lrp needs a float input",
+                      path, iv->name, lrp_onnx_dtype_name(iv->decl_elem_type));
+        goto fail;
+    }
+    in->input_ndim = iv->decl_ndim;
+    if (iv->decl_ndim > 0)
+        memcpy(in->input_dims, iv->decl_dims, sizeof in->input_dims);
+    in->opset = g->opset;
+    in->ir_version = g->ir_version;
+    in->producer_name = g->producer_name;
+    in->producer_version = g->producer_version;
+    guess_layout(in);
+    in->output_name = g->values[m->output].name;
+    m->residual_sum = m->opts.canonize != 0;
+    /* Shapes (and canonizers) now if the input shape is fully declared. */
+    if (m->supported && in->input_ndim > 0) {
+        int64_t dims[LRP_MAX_DIMS];
+        bool known = true;
+        for (int i = 0; i < in->input_ndim; i++) {
+            dims[i] = in->input_dims[i];
+            if (dims[i] < 0) {
+                if (i == 0)
+                    dims[i] = 1;
+                else
+                    known = false;
+            }
+        }
+        if (known && (st = lrp_model_prepare(m, in->input_ndim, dims, err)) != LRP_OK)
+            goto fail;
+    }
+    return m;
+fail:
+    lrp_model_free(m);
+    return NULL;
+}
+
+void lrp_model_free(lrp_model *m)
+{
+    if (!m)
+        return;
+    lrp_graph_free(m->g);
+    free(m);
+}
+
+const lrp_model_info *lrp_model_get_info(const lrp_model *m) { return &m->info; }
+
+/* Frees initializers that the canonizers left without consumers. */
+static void drop_unused_constants(lrp_graph *g)
+{
+    for (int v = 0; v < g->n_values; v++) {
+        lrp_value *val = &g->values[v];
+        if (val->constant && !val->folded && val->n_consumers == 0 && !val->is_output) {
+            lrp_tensor_free(val->constant);
+            val->constant = NULL;
+        }
+    }
+}
+
+lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err)
+{
+    if (!m->supported)
+        return lrp_graph_init_ops(m->g, err); /* reports the first unsupported op */
+    if (m->prepared && lrp_dims_equal(ndim, dims, m->cur_ndim, m->cur_dims))
+        return LRP_OK;
+    m->prepared = false;
+    lrp_graph *g = m->g;
+    int64_t d[1][LRP_MAX_DIMS];
+    memcpy(d[0], dims, sizeof(int64_t) * (size_t)ndim);
+    lrp_status st = lrp_graph_infer(g, &ndim, (const int64_t(*)[LRP_MAX_DIMS])d, err);
+    if (st != LRP_OK)
+        return st;
+    if (!m->canonized) {
+        unsigned passes = m->opts.canonize ? LRP_CANON_ALL : (m->opts.strip_softmax ? LRP_CANON_STRIP_SOFTMAX : 0);
+        if (passes) {
+            if ((st = lrp_canonize(g, passes, err)) != LRP_OK)
+                return st;
+            if ((st = lrp_graph_init_ops(g, err)) != LRP_OK)
+                return st;
+            drop_unused_constants(g);
+            if ((st = lrp_graph_infer(g, &ndim, (const int64_t(*)[LRP_MAX_DIMS])d, err)) != LRP_OK)
+                return st;
+        }
+        m->canonized = true;
+        m->output = g->outputs[0];
+        m->info.output_name = g->values[m->output].name;
+    }
+    const lrp_value *ov = &g->values[m->output];
+    if (ov->dtype != LRP_FLOAT32 || ov->ndim < 1 || ov->dims[0] != dims[0] || ov->constant)
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED,
+                        "%s: the output '%s' is not a float tensor with the batch as its first dimension", g->path,
+                        ov->name);
+    m->cur_ndim = ndim;
+    memcpy(m->cur_dims, dims, sizeof(int64_t) * (size_t)ndim);
+    m->prepared = true;
+    return LRP_OK;
+}
+
+lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_tensor **out, lrp_error *err)
+{
+    *out = NULL;
+    const lrp_model_info *in = &m->info;
+    char a[160], b[160];
+    int nd = in->input_ndim;
+    if (input->dtype != LRP_FLOAT32)
+        return lrp_fail(err, LRP_ERR_ARG, "the input must be a float tensor");
+    lrp_tensor *t = lrp_tensor_clone(input, err);
+    if (!t)
+        return err ? err->status : LRP_ERR_NOMEM;
+    if (nd > 0 && input->ndim == nd - 1) { /* no batch dim: add one */
+        memmove(t->dims + 1, t->dims, sizeof(int64_t) * (size_t)input->ndim);
+        t->dims[0] = 1;
+        t->ndim = nd;
+    }
+    bool ok = nd <= 0 || t->ndim == nd;
+    for (int i = 1; ok && nd > 0 && i < nd; i++)
+        if (in->input_dims[i] >= 0 && in->input_dims[i] != t->dims[i])
+            ok = false;
+    if (nd > 0 && ok && in->input_dims[0] > 1 && t->dims[0] != in->input_dims[0])
+        ok = false;
+    if (!ok) {
+        lrp_shape_str(input->ndim, input->dims, a, sizeof a);
+        size_t used = 0;
+        used += (size_t)snprintf(b, sizeof b, "(");
+        for (int i = 0; i < nd && used < sizeof b; i++) {
+            if (in->input_dims[i] < 0)
+                used += (size_t)snprintf(b + used, sizeof b - used, "%sN", i ? ", " : "");
+            else
+                used += (size_t)snprintf(b + used, sizeof b - used, "%s%lld", i ? ", " : "",
+                                         (long long)in->input_dims[i]);
+        }
+        if (used < sizeof b)
+            snprintf(b + used, sizeof b - used, ")");
+        lrp_tensor_free(t);
+        return lrp_fail(err, LRP_ERR_SHAPE, "input of shape %s does not fit the model input %s %s", a,
+                        in->input_name, b);
+    }
+    *out = t;
+    return LRP_OK;
+}
+
+lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
+{
+    *logits = NULL;
+    lrp_tensor *x;
+    lrp_status st = lrp_model_conform_input(m, input, &x, err);
+    if (st != LRP_OK)
+        return st;
+    if ((st = lrp_model_prepare(m, x->ndim, x->dims, err)) != LRP_OK) {
+        lrp_tensor_free(x);
+        return st;
+    }
+    lrp_graph *g = m->g;
+    lrp_tensor **vals = calloc((size_t)g->n_values, sizeof *vals);
+    if (!vals) {
+        lrp_tensor_free(x);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    }
+    const lrp_tensor *ins[1] = {x};
+    st = lrp_forward(g, ins, NULL, vals, err);
+    lrp_tensor_free(x);
+    if (st == LRP_OK) {
+        lrp_tensor *y = vals[m->output];
+        vals[m->output] = NULL;
+        int64_t n = y->dims[0];
+        y->ndim = 2;
+        y->dims[0] = n;
+        y->dims[1] = n ? y->numel / n : 0;
+        *logits = y;
+    }
+    lrp_vals_clear(g, vals);
+    free(vals);
+    return st;
+}

@@ -1,0 +1,25 @@
+/* The model object behind the public lrp_model handle. */
+#ifndef LRP_MODEL_H
+#define LRP_MODEL_H
+
+#include "graph.h"
+
+struct lrp_model {
+    lrp_graph *g;
+    lrp_model_info info;
+    lrp_load_options opts;
+    int input;        /* value index of the image input */
+    int output;       /* value index of the logits (after canonizing) */
+    bool supported;   /* every op is supported */
+    bool canonized;   /* canonizer passes have run */
+    bool residual_sum;/* Adds of activations are zennit Sums (canonizers on) */
+    bool prepared;    /* shapes inferred for cur_dims */
+    int cur_ndim;
+    int64_t cur_dims[LRP_MAX_DIMS];
+};
+
+/* Infers shapes for an input of the given shape (running the canonizers the
+ * first time, if asked for). */
+lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err);
+
+#endif
