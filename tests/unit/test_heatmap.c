@@ -1,5 +1,9 @@
 /* Heatmaps: zennit's normalization and quantization, grids, scaling, overlays,
- * PNG writing/reading, and the refset's golden heatmap PNGs. */
+ * PNG writing/reading, and the refset's golden heatmap PNGs.
+ *
+ * testdata/heatmaps holds 8 PNGs and their 4 golden relevances copied unchanged
+ * from ../shared/refset (heatmaps/ and golden/), made by zennit: imgify of the
+ * channel-summed relevance, "-sym" = symmetric bounds, else min..max. */
 #include "testutil.h"
 
 #include "cmap.h"
