@@ -140,6 +140,55 @@ lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_te
  * Writes a human-readable report. */
 lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err);
 
+/* -------------------------------------------------------------- explaining */
+
+typedef struct lrp_explainer lrp_explainer;
+
+typedef struct lrp_explain_options {
+    const char *composite; /* zennit composite name; "gradient" for the plain gradient.
+                              Default "epsilon-plus-flat". */
+    float epsilon;         /* Epsilon rule on dense layers (1e-6) */
+    float stabilizer;      /* every other rule (1e-6) */
+    float gamma;           /* Gamma rule (0.25) */
+    float beta_smooth;     /* beta-smooth composite (10) */
+    float alpha, beta;     /* AlphaBeta in the alpha2-beta1 composites (2, 1) */
+    int zero_bias;         /* zennit's zero_params=['bias'] */
+    int n_bounds;          /* ZBox bounds: 1 value, or one per input channel */
+    const float *low, *high;
+    int n_overrides;       /* "NODE_NAME=RULE[:k=v,...]" or "OP_TYPE=RULE[:k=v,...]" */
+    const char *const *overrides;
+} lrp_explain_options;
+
+void lrp_explain_options_default(lrp_explain_options *o);
+
+/* The names of the composites, for help texts; NULL past the end. */
+const char *lrp_composite_at(int i);
+
+lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
+void lrp_explainer_free(lrp_explainer *e);
+
+/* Prints every node with the rule it gets (needs a known input shape). */
+lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err);
+
+typedef enum lrp_seed {
+    LRP_SEED_ONE,   /* output relevance 1 at the target, 0 elsewhere (zennit's README) */
+    LRP_SEED_LOGIT  /* the target logit at the target (zennit's feed_forward.py) */
+} lrp_seed;
+
+/* Called after every node of the backward pass with per-sample sums over the
+ * batch: the relevance that reached the node's output, what it sent to its
+ * inputs, and the total relevance on the current cut of the graph. */
+typedef void (*lrp_check_fn)(void *ctx, const char *node, const char *op_type, const char *rule, int64_t batch,
+                             const double *r_out, const double *r_in, const double *cut);
+void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
+
+/* Explains a batch. input: shaped like the model input. targets: one class
+ * per sample, -1 for the predicted class (may be NULL: all predicted);
+ * the classes used are written back when targets_out is not NULL.
+ * *relevance: float32 shaped like input. *logits (may be NULL): (N, classes). */
+lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
+                       lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
