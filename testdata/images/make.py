@@ -9,6 +9,8 @@ The output is deterministic (fixed seed).
 """
 import os
 import struct
+import subprocess
+import tempfile
 import zlib
 
 import numpy as np
@@ -150,8 +152,17 @@ def format_images():
     im.save(path("rgb420_progressive.jpg"), quality=85, subsampling=2, progressive=True, optimize=True)
     Image.fromarray(gray).save(path("gray.jpg"), quality=90)
     im.convert("CMYK").save(path("cmyk.jpg"), quality=95)  # Adobe APP14, inverted CMYK
+    # YCCK (Photoshop-style CMYK JPEG): PIL cannot write it, make_ycck.c can
+    with tempfile.TemporaryDirectory() as tmp:
+        exe, raw = os.path.join(tmp, "make_ycck"), os.path.join(tmp, "in.cmyk")
+        subprocess.run(["cc", "-o", exe, path("make_ycck.c"), "-ljpeg"], check=True)
+        inverted = 255 - np.asarray(im.convert("CMYK"))  # Adobe polarity, as PIL writes CMYK
+        inverted.astype(np.uint8).tofile(raw)
+        subprocess.run([exe, str(W), str(H), raw, path("ycck.jpg")], check=True)
+    assert Image.open(path("ycck.jpg")).mode == "CMYK"
+    assert Image.open(path("ycck.jpg")).info.get("adobe_transform") == 2
     for name in ["rgb420.jpg", "rgb422.jpg", "rgb444_progressive.jpg", "rgb420_progressive.jpg", "gray.jpg",
-                 "cmyk.jpg"]:
+                 "cmyk.jpg", "ycck.jpg"]:
         expect_pil(name, "expect-jpg-" + name.rsplit(".", 1)[0])
     assert Image.open(path("cmyk.jpg")).mode == "CMYK"
 
