@@ -3,8 +3,11 @@
  * Pillow 9.4's Image.open(path).convert('RGB') returns. See image.h.
  *
  * Neither library is allowed to print anything: both get error and warning
- * handlers that record the message and longjmp back here. Locals that change
- * between setjmp() and a possible longjmp() are volatile.
+ * handlers that record the message and longjmp back here. Everything that
+ * changes between setjmp() and a possible longjmp() (the library state, the
+ * message, the buffers to free) lives in a heap-allocated job owned by the
+ * caller of the function that calls setjmp(), so no local variable of that
+ * function is left indeterminate by the jump (C11 7.13.2.1).
  */
 #include "error.h"
 #include "image.h"
