@@ -665,13 +665,14 @@ static void test_refset_parity(void **state)
         TU_SKIP("../shared not found: refset parity not checked");
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/refset/inputs", shared);
-    DIR *dp = opendir(dir);
-    assert_non_null(dp);
-    struct dirent *e;
+    struct dirent **entries = NULL;
+    int nent = scandir(dir, &entries, NULL, alphasort);
+    assert_true(nent > 0);
     int cases = 0;
     /* one 8-bit level after normalization, at the smallest std */
     const double level = 1.0 / 255.0 / 0.224;
-    while ((e = readdir(dp))) {
+    for (int k = 0; k < nent; k++) {
+        const struct dirent *e = entries[k];
         char name[256];
         int S;
         size_t n = strlen(e->d_name);
@@ -705,7 +706,9 @@ static void test_refset_parity(void **state)
         lrp_image_free(&img);
         cases++;
     }
-    closedir(dp);
+    for (int k = 0; k < nent; k++)
+        free(entries[k]);
+    free(entries);
     assert_true(cases >= 4);
 }
 
