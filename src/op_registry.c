@@ -4,10 +4,56 @@
 
 #include <string.h>
 
+extern const lrp_op lrp_op_abs;
+extern const lrp_op lrp_op_add;
+extern const lrp_op lrp_op_ceil;
 extern const lrp_op lrp_op_conv;
+extern const lrp_op lrp_op_div;
+extern const lrp_op lrp_op_elu;
+extern const lrp_op lrp_op_erf;
+extern const lrp_op lrp_op_exp;
+extern const lrp_op lrp_op_floor;
+extern const lrp_op lrp_op_gemm;
+extern const lrp_op lrp_op_hardsigmoid;
+extern const lrp_op lrp_op_hardswish;
+extern const lrp_op lrp_op_leakyrelu;
+extern const lrp_op lrp_op_matmul;
+extern const lrp_op lrp_op_mul;
+extern const lrp_op lrp_op_neg;
+extern const lrp_op lrp_op_relu;
+extern const lrp_op lrp_op_selu;
+extern const lrp_op lrp_op_sigmoid;
+extern const lrp_op lrp_op_softplus;
+extern const lrp_op lrp_op_softsign;
+extern const lrp_op lrp_op_sqrt;
+extern const lrp_op lrp_op_sub;
+extern const lrp_op lrp_op_tanh;
 
 static const lrp_op *const registry[] = {
+    &lrp_op_abs,
+    &lrp_op_add,
+    &lrp_op_ceil,
     &lrp_op_conv,
+    &lrp_op_div,
+    &lrp_op_elu,
+    &lrp_op_erf,
+    &lrp_op_exp,
+    &lrp_op_floor,
+    &lrp_op_gemm,
+    &lrp_op_hardsigmoid,
+    &lrp_op_hardswish,
+    &lrp_op_leakyrelu,
+    &lrp_op_matmul,
+    &lrp_op_mul,
+    &lrp_op_neg,
+    &lrp_op_relu,
+    &lrp_op_selu,
+    &lrp_op_sigmoid,
+    &lrp_op_softplus,
+    &lrp_op_softsign,
+    &lrp_op_sqrt,
+    &lrp_op_sub,
+    &lrp_op_tanh,
 };
 
 #define N_OPS ((int)(sizeof registry / sizeof *registry))

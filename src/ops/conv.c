@@ -95,13 +95,15 @@ static lrp_status conv_apply_t(const lrp_node *n, const lrp_tensor *gy, const fl
 
 static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
-    return conv_apply(n, in[0], lrp_f32(in[1]), in[2] ? lrp_f32(in[2]) : NULL, out[0], err);
+    /* in[] has n_inputs entries: a bias-less node has no in[2] */
+    const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
+    return conv_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
 }
 
 static lrp_status conv_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
                                 const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
 {
-    if (gin[1] || gin[2])
+    if (gin[1] || (n->n_inputs > 2 && gin[2]))
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "gradients with respect to a non-constant weight");
     if (!gin[0])
         return LRP_OK;

@@ -1,0 +1,29 @@
+/* Div: y = a / b (integer division truncates toward zero), numpy broadcasting (and the legacy axis broadcasting of
+ * opset < 7), float or int64. The gradient is summed over broadcast dims. */
+#include "bcast_kernels.h"
+#include "tensor.h"
+
+#include <stdlib.h>
+
+static lrp_status div_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    return lrp_binary_forward(n, LRP_BIN_DIV, in, out, err);
+}
+
+static lrp_status div_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                               const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    return lrp_binary_backward(n, LRP_BIN_DIV, in, gout, gin, err);
+}
+
+const lrp_op lrp_op_div = {
+    .type = "Div",
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .init = lrp_binary_init,
+    .destroy = free,
+    .infer = lrp_arith_infer,
+    .forward = div_forward,
+    .backward = div_backward,
+    .keep = LRP_KEEP_INPUTS,
+};

@@ -1,0 +1,44 @@
+/* Elu: y = x > 0 ? x : alpha * (exp(x) - 1) (alpha 1 by default). */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static lrp_status elu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    return lrp_act_params_init(n, "alpha", 1.0f, NULL, 0.0f, err);
+}
+
+static lrp_status elu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    const float a = ((const lrp_act_params *)n->state)->alpha;
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i]));
+    return LRP_OK;
+}
+
+static lrp_status elu_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                               const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const float a = ((const lrp_act_params *)n->state)->alpha;
+    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? g[i] : g[i] * a * expf(x[i]));
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_elu = {
+    .type = "Elu",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .init = elu_init,
+    .destroy = free,
+    .infer = lrp_infer_same_float,
+    .forward = elu_forward,
+    .backward = elu_backward,
+    .keep = LRP_KEEP_INPUTS,
+    .group = lrp_group_activation,
+};

@@ -1,0 +1,20 @@
+/* Floor (float): no gradient (zero almost everywhere), so relevance stops here. */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+
+static lrp_status floor_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = floorf(x[i]));
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_floor = {
+    .type = "Floor",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .infer = lrp_infer_same_float,
+    .forward = floor_forward,
+};

@@ -1,0 +1,35 @@
+/* HardSwish: y = x * max(0, min(1, x / 6 + 1 / 2)). Gradient as PyTorch's:
+ * 0 below -3, x / 3 + 1 / 2 up to 3 (inclusive), 1 above. */
+#include "eltwise_kernels.h"
+
+static lrp_status hardswish_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
+                                    lrp_error *err)
+{
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, float v = x[i] / 6.0f + 0.5f; v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            y[i] = x[i] * v);
+    return LRP_OK;
+}
+
+static lrp_status hardswish_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                     const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, if (x[i] < -3.0f) continue; gx[i] += x[i] <= 3.0f ? g[i] * (x[i] / 3.0f + 0.5f) : g[i]);
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_hardswish = {
+    .type = "HardSwish",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .infer = lrp_infer_same_float,
+    .forward = hardswish_forward,
+    .backward = hardswish_backward,
+    .keep = LRP_KEEP_INPUTS,
+    .group = lrp_group_activation,
+};

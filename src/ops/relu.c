@@ -1,0 +1,41 @@
+/* Relu: y = max(x, 0) (NaN stays NaN). Gradient mask x > 0, as PyTorch. */
+#include "eltwise_kernels.h"
+
+static lrp_status relu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    if (in[0]->dtype == LRP_INT64) {
+        const int64_t *x = lrp_i64(in[0]);
+        int64_t *y = lrp_i64(out[0]);
+        LRP_MAP(in[0]->numel, y[i] = x[i] > 0 ? x[i] : 0);
+        return LRP_OK;
+    }
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] < 0.0f ? 0.0f : x[i]);
+    return LRP_OK;
+}
+
+/* y > 0 exactly where x > 0, so the output is enough. */
+static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const float *y = lrp_f32(out), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, if (y[i] > 0.0f) gx[i] += g[i]);
+    return LRP_OK;
+}
+
+static lrp_group relu_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_RELU; }
+
+const lrp_op lrp_op_relu = {
+    .type = "Relu",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .infer = lrp_infer_same_any,
+    .forward = relu_forward,
+    .backward = relu_backward,
+    .keep = LRP_KEEP_OUTPUT,
+    .group = relu_group,
+};

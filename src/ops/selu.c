@@ -1,0 +1,47 @@
+/* Selu: y = gamma * (x > 0 ? x : alpha * (exp(x) - 1)). */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static lrp_status selu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    /* ONNX's defaults, the float values of the constants of the SELU paper */
+    return lrp_act_params_init(n, "alpha", 1.67326319217681884765625f, "gamma", 1.05070102214813232421875f, err);
+}
+
+static lrp_status selu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    const lrp_act_params *p = n->state;
+    const float a = p->alpha, gm = p->beta;
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? gm * x[i] : gm * a * expm1f(x[i]));
+    return LRP_OK;
+}
+
+static lrp_status selu_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const lrp_act_params *p = n->state;
+    const float a = p->alpha, gm = p->beta;
+    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? gm * g[i] : g[i] * gm * a * expf(x[i]));
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_selu = {
+    .type = "Selu",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .init = selu_init,
+    .destroy = free,
+    .infer = lrp_infer_same_float,
+    .forward = selu_forward,
+    .backward = selu_backward,
+    .keep = LRP_KEEP_INPUTS,
+    .group = lrp_group_activation,
+};

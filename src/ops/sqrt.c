@@ -1,0 +1,33 @@
+/* Sqrt; gradient g / (2 y). */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+
+static lrp_status sqrt_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = sqrtf(x[i]));
+    return LRP_OK;
+}
+
+static lrp_status sqrt_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const float *y = lrp_f32(out), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += g[i] / (2.0f * y[i]));
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_sqrt = {
+    .type = "Sqrt",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .infer = lrp_infer_same_float,
+    .forward = sqrt_forward,
+    .backward = sqrt_backward,
+    .keep = LRP_KEEP_OUTPUT,
+};
