@@ -50,6 +50,10 @@ typedef struct lrp_error {
 /* A short English name of a status ("format error", ...). */
 const char *lrp_status_name(lrp_status status);
 
+/* Threads for dense math and lrp's own loops (default: all cores). Results
+ * are the same at any thread count. */
+void lrp_set_threads(int n);
+
 /* ----------------------------------------------------------------- tensors */
 
 typedef enum lrp_dtype {

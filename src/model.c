@@ -59,6 +59,38 @@ lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err)
     return LRP_OK;
 }
 
+/* Operator counts and parameter count as loaded. */
+static lrp_status count_ops(lrp_model *m, lrp_error *err)
+{
+    const lrp_graph *g = m->g;
+    m->op_types = calloc((size_t)g->n_nodes + 1, sizeof(char *));
+    m->op_counts = calloc((size_t)g->n_nodes + 1, sizeof(int));
+    m->op_supported = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!m->op_types || !m->op_counts || !m->op_supported)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < g->n_order; k++) {
+        const lrp_node *n = &g->nodes[g->order[k]];
+        int t;
+        for (t = 0; t < m->n_op_types; t++)
+            if (!strcmp(m->op_types[t], n->op_type))
+                break;
+        if (t == m->n_op_types) {
+            if (!(m->op_types[t] = strdup(n->op_type)))
+                return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+            m->op_supported[t] = n->op != NULL;
+            m->n_op_types++;
+        }
+        m->op_counts[t]++;
+    }
+    m->n_nodes_loaded = g->n_order;
+    for (int v = 0; v < g->n_values; v++) {
+        const lrp_value *val = &g->values[v];
+        if (val->constant && !val->folded && val->constant->dtype == LRP_FLOAT32 && val->n_consumers > 0)
+            m->n_params += val->constant->numel;
+    }
+    return LRP_OK;
+}
+
 lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err)
 {
     lrp_model *m = calloc(1, sizeof *m);
@@ -74,6 +106,8 @@ lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_er
     if (st != LRP_OK)
         goto fail;
     lrp_graph *g = m->g;
+    if ((st = count_ops(m, err)) != LRP_OK)
+        goto fail;
     m->supported = true;
     for (int k = 0; k < g->n_order; k++)
         if (!g->nodes[g->order[k]].op)
@@ -137,7 +171,104 @@ void lrp_model_free(lrp_model *m)
     if (!m)
         return;
     lrp_graph_free(m->g);
+    for (int i = 0; i < m->n_op_types; i++)
+        free(m->op_types[i]);
+    free(m->op_types);
+    free(m->op_counts);
+    free(m->op_supported);
     free(m);
+}
+
+static void print_dims(FILE *out, int ndim, const int64_t *dims)
+{
+    fputc('(', out);
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] < 0)
+            fprintf(out, "%sN", i ? ", " : "");
+        else
+            fprintf(out, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    }
+    fputs(ndim == 1 ? ",)" : ")", out);
+}
+
+lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
+{
+    const lrp_graph *g = m->g;
+    const lrp_model_info *in = &m->info;
+    static const char *layouts[] = {"NCHW", "NHWC", "flat"};
+    fprintf(out, "model       %s\n", g->path);
+    fprintf(out, "producer    %s%s%s, IR version %lld, opset %lld\n", g->producer_name[0] ? g->producer_name : "?",
+            g->producer_version[0] ? " " : "", g->producer_version, (long long)g->ir_version, (long long)g->opset);
+    fprintf(out, "input       %s %s ", in->input_name, lrp_onnx_dtype_name(in->input_elem_type ? in->input_elem_type : 1));
+    if (in->input_ndim >= 0)
+        print_dims(out, in->input_ndim, in->input_dims);
+    else
+        fputs("(shape not declared)", out);
+    fprintf(out, "  %s", layouts[in->layout]);
+    if (in->layout != LRP_LAYOUT_FLAT)
+        fprintf(out, ", %d channel%s, %dx%d", in->channels, in->channels == 1 ? "" : "s", in->height, in->width);
+    fputc('\n', out);
+    for (int k = 0; k < g->n_outputs; k++) {
+        const lrp_value *v = &g->values[g->outputs[k]];
+        fprintf(out, "output      %s", v->name);
+        if (v->shape_known) {
+            fputc(' ', out);
+            print_dims(out, v->ndim, v->dims);
+        } else if (v->decl_ndim >= 0) {
+            fputc(' ', out);
+            print_dims(out, v->decl_ndim, v->decl_dims);
+        }
+        if (k == 0 && m->canonized)
+            fputs("  (explained)", out);
+        fputc('\n', out);
+    }
+    fprintf(out, "parameters  %lld\n", (long long)m->n_params);
+    fprintf(out, "nodes       %d:", m->n_nodes_loaded);
+    /* by count, then name */
+    int *idx = malloc(sizeof(int) * (size_t)(m->n_op_types + 1));
+    if (!idx)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < m->n_op_types; t++)
+        idx[t] = t;
+    for (int i = 1; i < m->n_op_types; i++)
+        for (int j = i; j > 0; j--) {
+            int a = idx[j - 1], b = idx[j];
+            if (m->op_counts[a] > m->op_counts[b] ||
+                (m->op_counts[a] == m->op_counts[b] && strcmp(m->op_types[a], m->op_types[b]) <= 0))
+                break;
+            idx[j - 1] = b;
+            idx[j] = a;
+        }
+    for (int i = 0; i < m->n_op_types; i++)
+        fprintf(out, "%s %s %d", i ? "," : "", m->op_types[idx[i]], m->op_counts[idx[i]]);
+    fputc('\n', out);
+    int unsupported = 0;
+    for (int i = 0; i < m->n_op_types; i++)
+        if (!m->op_supported[idx[i]]) {
+            fprintf(out, "%s %s", unsupported ? "," : "unsupported", m->op_types[idx[i]]);
+            unsupported++;
+        }
+    fputs(unsupported ? "\n" : "unsupported none\n", out);
+    free(idx);
+    if (m->canonized) {
+        if (g->n_notes == 0)
+            fputs("canonizers  nothing to do\n", out);
+        for (int i = 0; i < g->n_notes; i++)
+            fprintf(out, "%s%s\n", i ? "            " : "canonizers  ", g->notes[i]);
+        if (m->residual_sum) {
+            int sums = 0;
+            for (int k = 0; k < g->n_order; k++)
+                sums += lrp_node_group(g, &g->nodes[g->order[k]]) == LRP_GROUP_SUM;
+            if (sums)
+                fprintf(out, "            %d residual Add/Sum node%s treated as zennit Sum\n", sums,
+                        sums == 1 ? "" : "s");
+        }
+    } else if (!m->opts.canonize) {
+        fputs("canonizers  off\n", out);
+    } else {
+        fputs("canonizers  not run yet (the input shape is not fully declared)\n", out);
+    }
+    return LRP_OK;
 }
 
 const lrp_model_info *lrp_model_get_info(const lrp_model *m) { return &m->info; }

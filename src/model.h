@@ -16,6 +16,13 @@ struct lrp_model {
     bool prepared;    /* shapes inferred for cur_dims */
     int cur_ndim;
     int64_t cur_dims[LRP_MAX_DIMS];
+    /* as loaded, before canonizing (for `lrp inspect`) */
+    int n_op_types;
+    char **op_types;
+    int *op_counts;
+    bool *op_supported;
+    int64_t n_params;
+    int n_nodes_loaded;
 };
 
 /* Infers shapes for an input of the given shape (running the canonizers the

@@ -5,7 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cblas.h>
+#include <unistd.h>
+
 int lrp_num_threads = 1;
+
+void lrp_set_threads(int n)
+{
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    lrp_num_threads = n;
+    openblas_set_num_threads(n);
+}
 
 const char *lrp_group_name(lrp_group g)
 {

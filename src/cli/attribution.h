@@ -1,0 +1,37 @@
+/* The attribution method of a run: a composite alone (zennit's Gradient
+ * attributor) or one of the attributors combined with it. */
+#ifndef LRP_CLI_ATTRIBUTION_H
+#define LRP_CLI_ATTRIBUTION_H
+
+#include "image.h"
+#include "lrp.h"
+#include "options.h"
+
+typedef struct attribution_config {
+    const char *name; /* gradient, input-x-gradient, smoothgrad, integrated-gradients, occlusion, random */
+    int steps, samples;
+    float noise_level;
+    uint64_t seed;
+    const char *baseline;
+    int window, stride;
+    bool occlude_window;
+    const char *fill;
+} attribution_config;
+
+typedef struct attribution attribution;
+
+int attribution_config_from_args(const cli_args *a, attribution_config *c);
+/* Signed relevance (an LRP composite with the gradient attributor)? */
+bool attribution_is_signed(const attribution_config *c, const char *composite);
+/* The {method} of output templates: the composite, or attributor+composite. */
+const char *attribution_method_name(const attribution_config *c, const char *composite);
+
+attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,
+                             lrp_error *err);
+void attribution_free(attribution *at);
+
+/* Attribution of one input for target (-1: the predicted class). */
+lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target, lrp_seed seed, lrp_tensor **rel,
+                           lrp_tensor **logits, int64_t *target_out, double *seed_value, lrp_error *err);
+
+#endif

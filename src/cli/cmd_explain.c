@@ -1,0 +1,348 @@
+/* lrp explain: relevance for every input, written as heatmaps and .npy files. */
+#include "attribution.h"
+#include "common.h"
+#include "error.h"
+#include "heatmap_out.h"
+#include "items.h"
+#include "json.h"
+#include "progress.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "v" or "a,b,c" bounds for --low/--high. */
+static int parse_bounds(const char *opt, const char *s, float *v)
+{
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        double d = strtod(t, &end);
+        if (end == t || *end || !isfinite(d) || n == 3) {
+            cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
+            return -1;
+        }
+        v[n++] = (float)d;
+    }
+    if (n != 1 && n != 3) {
+        cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
+        return -1;
+    }
+    return n;
+}
+
+typedef struct check_ctx {
+    double seed;
+} check_ctx;
+
+static void on_check(void *ctx, const char *node, const char *op, const char *rule, int64_t batch, const double *r_out,
+                     const double *r_in, const double *cut)
+{
+    const check_ctx *c = ctx;
+    (void)batch;
+    printf("  %-34s %-18s %-34s %13.6g %13.6g %13.6g %9.5f\n", node, op, rule, r_out[0], r_in[0], cut[0],
+           c->seed != 0 ? cut[0] / c->seed : NAN);
+}
+
+typedef struct item_result {
+    char heat_path[4200];
+    char rel_path[4200];
+    int64_t predicted, target;
+    float logit, target_logit;
+    double rel_sum;
+    double seconds;
+} item_result;
+
+static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
+
+static void print_json(const cli_item *it, const char *status, const char *error, const item_result *r,
+                       const char *method, char **labels, int n_labels)
+{
+    json j;
+    json_begin(&j, stdout);
+    json_str(&j, "input", it->path);
+    json_int(&j, "index", it->index);
+    json_str(&j, "status", status);
+    if (error)
+        json_str(&j, "error", error);
+    json_str(&j, "method", method);
+    if (r && !strcmp(status, "ok")) {
+        json_obj(&j, "outputs");
+        json_str(&j, "heatmap", r->heat_path[0] ? r->heat_path : NULL);
+        json_str(&j, "relevance", r->rel_path[0] ? r->rel_path : NULL);
+        json_obj_end(&j);
+        json_int(&j, "predicted", r->predicted);
+        json_num(&j, "logit", r->logit);
+        if (labels)
+            json_str(&j, "label", r->predicted < n_labels ? labels[r->predicted] : NULL);
+        json_int(&j, "target", r->target);
+        json_num(&j, "target_logit", r->target_logit);
+        json_num(&j, "relevance_sum", r->rel_sum);
+        json_num(&j, "seconds", r->seconds);
+    } else if (r && !strcmp(status, "skipped")) {
+        json_obj(&j, "outputs");
+        json_str(&j, "heatmap", r->heat_path[0] ? r->heat_path : NULL);
+        json_str(&j, "relevance", r->rel_path[0] ? r->rel_path : NULL);
+        json_obj_end(&j);
+    }
+    json_end(&j);
+}
+
+int cmd_explain(cli_args *a)
+{
+    int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
+    if (rc)
+        return rc;
+    int heat_fields = a->out ? cli_template_check("-o", a->out) : 0;
+    int rel_fields = a->relevance_out ? cli_template_check("--relevance-out", a->relevance_out) : 0;
+    if (heat_fields < 0 || rel_fields < 0)
+        return EXIT_USAGE;
+    if (a->grid && !a->out) {
+        cli_error("--grid needs -o FILE.png");
+        return EXIT_USAGE;
+    }
+    if (a->grid && heat_fields) {
+        cli_error("--grid writes one montage: -o must be a plain file name, not a template");
+        return EXIT_USAGE;
+    }
+    attribution_config ac;
+    if ((rc = attribution_config_from_args(a, &ac)) != EXIT_OK)
+        return rc;
+    char **labels = NULL;
+    int n_labels = 0;
+    if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
+        return EXIT_USAGE;
+    cli_items items = {0};
+    lrp_model *m = NULL;
+    lrp_explainer *ex = NULL;
+    cli_heat heat = {0};
+    bool heat_ready = false;
+    attribution *attr = NULL;
+    if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
+        goto done;
+    if (items.n > 1 && !a->grid) {
+        if (a->out && !heat_fields) {
+            cli_error("-o %s: with several inputs, use a template such as 'out/{stem}.png' (or --grid)", a->out);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (a->relevance_out && !rel_fields) {
+            cli_error("--relevance-out %s: with several inputs, use a template such as 'out/{stem}.npy'",
+                      a->relevance_out);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+    }
+    if (!(m = cli_load_model(a, !a->no_canonize, false, &rc)))
+        goto done;
+    const lrp_model_info *info = lrp_model_get_info(m);
+    lrp_preprocess pp;
+    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
+        goto done;
+    /* rules */
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    if (a->composite)
+        eo.composite = a->composite;
+    eo.epsilon = a->epsilon;
+    eo.stabilizer = a->stabilizer;
+    eo.gamma = a->gamma;
+    eo.beta_smooth = a->beta_smooth;
+    eo.zero_bias = a->no_bias;
+    eo.n_overrides = a->n_rules;
+    eo.overrides = a->rules;
+    float low[3], high[3];
+    int nl = cli_default_bounds(&pp, low, high), nh = nl;
+    if (a->low && (nl = parse_bounds("low", a->low, low)) < 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (a->high && (nh = parse_bounds("high", a->high, high)) < 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (nl != nh) { /* broadcast a scalar against three values */
+        float *one = nl == 1 ? low : high;
+        for (int c = 1; c < 3; c++)
+            one[c] = one[0];
+        nl = nh = 3;
+    }
+    eo.n_bounds = nl;
+    eo.low = low;
+    eo.high = high;
+    lrp_error err = {0};
+    if (!(ex = lrp_explainer_new(m, &eo, &err))) {
+        cli_error("%s", err.message);
+        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+        goto done;
+    }
+    bool lrp_method = attribution_is_signed(&ac, eo.composite);
+    if ((rc = cli_heat_setup(a, lrp_method, &heat)) != EXIT_OK)
+        goto done;
+    heat_ready = true;
+    heat.channels_last = info->layout == LRP_LAYOUT_NHWC;
+    if (!(attr = attribution_new(&ac, ex, m, &pp, &err))) {
+        cli_error("%s", err.message);
+        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+        goto done;
+    }
+    const char *method = attribution_method_name(&ac, eo.composite);
+    check_ctx cc = {0};
+    if (a->check)
+        lrp_explainer_set_check(ex, on_check, &cc);
+    bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
+    cli_install_signal_cleanup();
+    progress prog;
+    progress_start(&prog, items.n, a->quiet);
+    int failed_input = 0, failed_output = 0, internal = 0;
+    for (int i = 0; i < items.n; i++) {
+        cli_item *it = &items.v[i];
+        progress_update(&prog, i, it->path);
+        item_result res;
+        memset(&res, 0, sizeof res);
+        int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
+        cli_fields f = {it, method, target};
+        lrp_status st = LRP_OK;
+        err.status = LRP_OK;
+        err.message[0] = '\0';
+        /* --skip-existing: when every output's name is known and exists */
+        if (a->skip_existing && (a->out || a->relevance_out) && !a->grid) {
+            bool known = target >= 0 || ((!a->out || !strstr(a->out, "{target}")) &&
+                                         (!a->relevance_out || !strstr(a->relevance_out, "{target}")));
+            if (known) {
+                bool all = true;
+                if (a->out && cli_template_expand(a->out, &f, res.heat_path, sizeof res.heat_path, &err) == LRP_OK)
+                    all = all && cli_file_exists(res.heat_path);
+                if (a->relevance_out &&
+                    cli_template_expand(a->relevance_out, &f, res.rel_path, sizeof res.rel_path, &err) == LRP_OK)
+                    all = all && cli_file_exists(res.rel_path);
+                if (all) {
+                    if (a->json)
+                        print_json(it, "skipped", NULL, &res, method, labels, n_labels);
+                    continue;
+                }
+                res.heat_path[0] = res.rel_path[0] = '\0';
+            }
+        }
+        double t0 = now_s();
+        lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
+        lrp_image view = {0}, orig = {0};
+        lrp_raster *img = NULL;
+        bool out_fail = false;
+        if (it->error)
+            st = lrp_fail(&err, LRP_ERR_ARG, "%s", it->error);
+        if (st == LRP_OK)
+            st = cli_load_input(it->path, &pp, info, &x, need_view ? &view : NULL, need_view ? &orig : NULL, &err);
+        if (st == LRP_OK && x->ndim >= 1 && info->input_ndim > 0 && x->ndim == info->input_ndim && x->dims[0] != 1)
+            st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file",
+                          it->path, (long long)x->dims[0]);
+        if (st == LRP_OK) {
+            if (a->check && !a->quiet) {
+                printf("check %s: relevance sums after each node (sample 0)\n", it->path);
+                printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)",
+                       "cut", "cut/seed");
+            }
+            st = attribution_run(attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+                                 &res.target, &cc.seed, &err);
+            if (st != LRP_OK)
+                lrp_error_prefix(&err, "%s", it->path);
+        }
+        if (st == LRP_OK) {
+            const float *l = logits->data;
+            int64_t C = logits->dims[1];
+            res.predicted = 0;
+            for (int64_t c = 1; c < C; c++)
+                if (l[c] > l[res.predicted])
+                    res.predicted = c;
+            res.logit = l[res.predicted];
+            res.target_logit = l[res.target];
+            double s = 0;
+            for (int64_t q = 0; q < rel->numel; q++)
+                s += ((const float *)rel->data)[q];
+            res.rel_sum = s;
+            f.target = res.target;
+            if (a->relevance_out) {
+                if ((st = cli_template_expand(a->relevance_out, &f, res.rel_path, sizeof res.rel_path, &err)) ==
+                        LRP_OK &&
+                    (st = cli_write_atomic(res.rel_path, write_npy, rel, &err)) != LRP_OK)
+                    out_fail = true;
+            }
+            if (st == LRP_OK && a->out) {
+                st = cli_heat_render(&heat, rel, need_view && view.rgb ? &view : NULL, orig.rgb ? &orig : NULL, &pp,
+                                     &img, &err);
+                if (st == LRP_OK && a->grid) {
+                    st = cli_heat_add_tile(&heat, img, &err);
+                } else if (st == LRP_OK) {
+                    if ((st = cli_template_expand(a->out, &f, res.heat_path, sizeof res.heat_path, &err)) == LRP_OK &&
+                        (st = cli_heat_write(&heat, res.heat_path, img, &err)) != LRP_OK)
+                        out_fail = true;
+                }
+            }
+        }
+        res.seconds = now_s() - t0;
+        if (st != LRP_OK) {
+            progress_clear(&prog);
+            cli_error("%s", err.message);
+            if (out_fail)
+                failed_output++;
+            else if (cli_item_exit(st) == EXIT_INTERNAL)
+                internal++;
+            else
+                failed_input++;
+            if (a->json)
+                print_json(it, "error", err.message, NULL, method, labels, n_labels);
+        } else if (a->json) {
+            print_json(it, "ok", NULL, &res, method, labels, n_labels);
+        } else if (!a->quiet) {
+            progress_clear(&prog);
+            printf("%s: predicted %lld", it->path, (long long)res.predicted);
+            if (labels && res.predicted < n_labels)
+                printf(" (%s)", labels[res.predicted]);
+            printf(" logit %.4f, target %lld, relevance sum %.6g", res.logit, (long long)res.target, res.rel_sum);
+            if (res.heat_path[0])
+                printf(" -> %s", res.heat_path);
+            if (res.rel_path[0])
+                printf("%s%s", res.heat_path[0] ? ", " : " -> ", res.rel_path);
+            putchar('\n');
+            fflush(stdout);
+        }
+        lrp_tensor_free(x);
+        lrp_tensor_free(rel);
+        lrp_tensor_free(logits);
+        lrp_image_free(&view);
+        lrp_image_free(&orig);
+        lrp_raster_free(img);
+    }
+    progress_done(&prog);
+    if (a->grid && heat.n_tiles > 0) {
+        if (cli_heat_write_grid(&heat, a->out, &err) != LRP_OK) {
+            cli_error("%s", err.message);
+            failed_output++;
+        } else if (!a->quiet && !a->json) {
+            printf("grid of %d heatmaps -> %s\n", heat.n_tiles, a->out);
+        }
+    }
+    rc = internal ? EXIT_INTERNAL : failed_input ? EXIT_INPUT : failed_output ? EXIT_OUTPUT : EXIT_OK;
+    if ((failed_input || failed_output) && items.n > 1 && !a->quiet)
+        cli_error("%d of %d inputs failed", failed_input + failed_output + internal, items.n);
+done:
+    attribution_free(attr);
+    if (heat_ready)
+        cli_heat_free(&heat);
+    lrp_explainer_free(ex);
+    lrp_model_free(m);
+    cli_items_free(&items);
+    cli_free_labels(labels, n_labels);
+    return rc;
+}

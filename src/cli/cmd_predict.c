@@ -1,0 +1,151 @@
+/* lrp predict: top-K classes with logits and softmax probabilities. */
+#include "common.h"
+#include "error.h"
+#include "items.h"
+#include "json.h"
+#include "progress.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ranked {
+    int64_t cls;
+    float logit;
+    double prob;
+} ranked;
+
+static int by_logit(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->logit != y->logit)
+        return x->logit < y->logit ? 1 : -1;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
+}
+
+int cmd_predict(cli_args *a)
+{
+    int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
+    if (rc)
+        return rc;
+    char **labels = NULL;
+    int n_labels = 0;
+    if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
+        return EXIT_USAGE;
+    cli_items items;
+    if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK) {
+        cli_free_labels(labels, n_labels);
+        return rc;
+    }
+    lrp_model *m = cli_load_model(a, false, false, &rc);
+    if (!m) {
+        cli_items_free(&items);
+        cli_free_labels(labels, n_labels);
+        return rc;
+    }
+    const lrp_model_info *info = lrp_model_get_info(m);
+    lrp_preprocess pp;
+    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
+        goto done;
+    progress prog;
+    progress_start(&prog, items.n, a->quiet || a->json);
+    for (int i = 0; i < items.n; i++) {
+        cli_item *it = &items.v[i];
+        progress_update(&prog, i, it->path);
+        lrp_error err = {0};
+        lrp_tensor *x = NULL, *logits = NULL;
+        lrp_status st = it->error ? lrp_fail(&err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
+        if (st == LRP_OK)
+            st = cli_load_input(it->path, &pp, info, &x, NULL, NULL, &err);
+        if (st == LRP_OK) {
+            st = lrp_model_run(m, x, &logits, &err);
+            if (st == LRP_OK && logits->dims[0] != 1) {
+                st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: a batch of %lld; predict takes one input per file",
+                              it->path, (long long)logits->dims[0]);
+            }
+        }
+        if (st != LRP_OK) {
+            progress_clear(&prog);
+            cli_error("%s", err.message);
+            int e = cli_item_exit(st);
+            if (e > rc || rc == EXIT_OK)
+                rc = e;
+            if (a->json) {
+                json j;
+                json_begin(&j, stdout);
+                json_str(&j, "input", it->path);
+                json_int(&j, "index", it->index);
+                json_str(&j, "status", "error");
+                json_str(&j, "error", err.message);
+                json_end(&j);
+            }
+            lrp_tensor_free(x);
+            lrp_tensor_free(logits);
+            continue;
+        }
+        int64_t C = logits->dims[1];
+        const float *l = (const float *)logits->data;
+        ranked *r = malloc(sizeof *r * (size_t)(C ? C : 1));
+        if (!r) {
+            cli_error("out of memory");
+            rc = EXIT_INTERNAL;
+            lrp_tensor_free(x);
+            lrp_tensor_free(logits);
+            break;
+        }
+        double mx = -INFINITY, sum = 0;
+        for (int64_t c = 0; c < C; c++)
+            mx = l[c] > mx ? l[c] : mx;
+        for (int64_t c = 0; c < C; c++)
+            sum += exp((double)l[c] - mx);
+        for (int64_t c = 0; c < C; c++) {
+            r[c].cls = c;
+            r[c].logit = l[c];
+            r[c].prob = exp((double)l[c] - mx) / sum;
+        }
+        qsort(r, (size_t)C, sizeof *r, by_logit);
+        int64_t k = a->top < C ? a->top : C;
+        if (a->json) {
+            json j;
+            json_begin(&j, stdout);
+            json_str(&j, "input", it->path);
+            json_int(&j, "index", it->index);
+            json_str(&j, "status", "ok");
+            json_arr(&j, "logits");
+            for (int64_t c = 0; c < C; c++)
+                json_num(&j, NULL, l[c]);
+            json_arr_end(&j);
+            json_arr(&j, "top");
+            for (int64_t q = 0; q < k; q++) {
+                json_obj(&j, NULL);
+                json_int(&j, "class", r[q].cls);
+                json_num(&j, "logit", r[q].logit);
+                json_num(&j, "probability", r[q].prob);
+                if (labels)
+                    json_str(&j, "label", r[q].cls < n_labels ? labels[r[q].cls] : NULL);
+                json_obj_end(&j);
+            }
+            json_arr_end(&j);
+            json_end(&j);
+        } else if (!a->quiet) {
+            progress_clear(&prog);
+            printf("%s\n", it->path);
+            for (int64_t q = 0; q < k; q++) {
+                printf("  %5lld  p=%.4f  logit=%9.4f", (long long)r[q].cls, r[q].prob, r[q].logit);
+                if (labels && r[q].cls < n_labels)
+                    printf("  %s", labels[r[q].cls]);
+                putchar('\n');
+            }
+            fflush(stdout);
+        }
+        free(r);
+        lrp_tensor_free(x);
+        lrp_tensor_free(logits);
+    }
+    progress_done(&prog);
+done:
+    lrp_model_free(m);
+    cli_items_free(&items);
+    cli_free_labels(labels, n_labels);
+    return rc;
+}

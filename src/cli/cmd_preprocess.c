@@ -1,0 +1,40 @@
+/* lrp preprocess: the tensor the model would get for an image. */
+#include "common.h"
+#include "items.h"
+
+#include <stdio.h>
+
+static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
+
+int cmd_preprocess(cli_args *a)
+{
+    int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
+    if (rc)
+        return rc;
+    if (!a->out) {
+        cli_error("preprocess: give the output file with -o OUT.npy");
+        return EXIT_USAGE;
+    }
+    lrp_model *m = cli_load_model(a, false, false, &rc);
+    if (!m)
+        return rc;
+    const lrp_model_info *info = lrp_model_get_info(m);
+    lrp_preprocess pp;
+    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK) {
+        lrp_model_free(m);
+        return rc;
+    }
+    lrp_error err = {0};
+    lrp_tensor *x = NULL;
+    lrp_status st = cli_load_input(a->pos[1], &pp, info, &x, NULL, NULL, &err);
+    if (st != LRP_OK) {
+        cli_error("%s", err.message);
+        rc = cli_item_exit(st);
+    } else if ((st = cli_write_atomic(a->out, write_npy, x, &err)) != LRP_OK) {
+        cli_error("%s", err.message);
+        rc = EXIT_OUTPUT;
+    }
+    lrp_tensor_free(x);
+    lrp_model_free(m);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* lrp render: a saved relevance as a heatmap. */
+#include "common.h"
+#include "error.h"
+#include "heatmap_out.h"
+#include "items.h"
+
+#include <string.h>
+
+int cmd_render(cli_args *a)
+{
+    int rc = cli_need_args(a, 1, 1, "RELEVANCE.npy");
+    if (rc)
+        return rc;
+    if (!a->out) {
+        cli_error("render: give the output file with -o OUT.png");
+        return EXIT_USAGE;
+    }
+    if (a->overlay || (a->size && !strcmp(a->size, "input"))) {
+        cli_error("render: --overlay and --size input need the image; use lrp explain");
+        return EXIT_USAGE;
+    }
+    cli_heat h;
+    if ((rc = cli_heat_setup(a, true, &h)) != EXIT_OK)
+        return rc;
+    lrp_error err = {0};
+    lrp_tensor *r = NULL;
+    lrp_status st = lrp_npy_read(a->pos[0], &r, &err);
+    if (st != LRP_OK) {
+        cli_error("%s", err.message);
+        cli_heat_free(&h);
+        return cli_item_exit(st);
+    }
+    /* (C,H,W) without a batch dim: one sample */
+    if (r->ndim == 3 && (r->dims[0] == 1 || r->dims[0] == 3)) {
+        memmove(r->dims + 1, r->dims, 3 * sizeof(int64_t));
+        r->dims[0] = 1;
+        r->ndim = 4;
+    }
+    if (r->ndim == 4 && r->dims[3] <= 4 && r->dims[1] > 4)
+        h.channels_last = true; /* (N,H,W,C) */
+    int64_t n = r->ndim >= 3 ? r->dims[0] : 1;
+    lrp_raster *img = NULL;
+    if (r->ndim < 2 || r->ndim > 4) {
+        st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: expected a relevance of rank 2 to 4", a->pos[0]);
+    } else if (n > 1 && !a->grid) {
+        st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds %lld samples; use --grid to render them all", a->pos[0],
+                      (long long)n);
+    } else {
+        lrp_heatmap_opts o = h.opts;
+        o.channels_last = h.channels_last;
+        st = lrp_heatmap_indices(r, &o, a->grid ? -1 : 0, &img, &err);
+        if (st != LRP_OK)
+            lrp_error_prefix(&err, "%s", a->pos[0]);
+    }
+    if (st != LRP_OK) {
+        cli_error("%s", err.message);
+        rc = cli_item_exit(st);
+    } else if (cli_heat_write(&h, a->out, img, &err) != LRP_OK) {
+        cli_error("%s", err.message);
+        rc = EXIT_OUTPUT;
+    }
+    lrp_raster_free(img);
+    lrp_tensor_free(r);
+    cli_heat_free(&h);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/* Shared command helpers. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_need_args(const cli_args *a, int min, int max, const char *what)
+{
+    if (a->n_pos < min || (max >= 0 && a->n_pos > max)) {
+        cli_error("%s: expected %s (try 'lrp %s --help')", cli_command_name(a->command), what,
+                  cli_command_name(a->command));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupported, int *rc)
+{
+    lrp_set_threads(a->threads);
+    lrp_load_options o;
+    lrp_load_options_default(&o);
+    o.canonize = canonize;
+    o.strip_softmax = 1;
+    o.allow_unsupported = allow_unsupported;
+    lrp_error err = {0};
+    lrp_model *m = lrp_model_load(a->pos[0], &o, &err);
+    if (!m) {
+        cli_error("%s", err.message);
+        *rc = err.status == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_MODEL;
+        return NULL;
+    }
+    if (a->layout) {
+        lrp_layout l = !strcmp(a->layout, "nhwc") ? LRP_LAYOUT_NHWC : LRP_LAYOUT_NCHW;
+        if (lrp_model_set_layout(m, l, &err) != LRP_OK) {
+            cli_error("%s", err.message);
+            lrp_model_free(m);
+            *rc = EXIT_USAGE;
+            return NULL;
+        }
+    }
+    *rc = EXIT_OK;
+    return m;
+}
+
+int cli_item_exit(lrp_status st)
+{
+    switch (st) {
+    case LRP_OK: return EXIT_OK;
+    case LRP_ERR_NOMEM: case LRP_ERR_INTERNAL: return EXIT_INTERNAL;
+    default: return EXIT_INPUT;
+    }
+}
+
+char **cli_read_labels(const char *path, int *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char **v = NULL, *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int count = 0, vcap = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (count == vcap) {
+            vcap = vcap ? vcap * 2 : 256;
+            char **nv = realloc(v, sizeof(char *) * (size_t)vcap);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        if (!(v[count] = strdup(line)))
+            break;
+        count++;
+    }
+    free(line);
+    fclose(f);
+    *n = count;
+    if (!v)
+        v = calloc(1, sizeof(char *));
+    return v;
+}
+
+void cli_free_labels(char **labels, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(labels[i]);
+    free(labels);
+}

@@ -1,0 +1,31 @@
+/* Pieces shared by the subcommands. */
+#ifndef LRP_CLI_COMMON_H
+#define LRP_CLI_COMMON_H
+
+#include "lrp.h"
+#include "options.h"
+
+/* Each subcommand: returns the exit status. */
+int cmd_predict(cli_args *a);
+int cmd_explain(cli_args *a);
+int cmd_inspect(cli_args *a);
+int cmd_preprocess(cli_args *a);
+int cmd_render(cli_args *a);
+int cmd_compare(cli_args *a);
+int cmd_eval(cli_args *a);
+
+/* Loads the model named by a->pos[0] for a command (prints the error).
+ * canonize: the zennit canonizers (explain); predict only strips Softmax. */
+lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupported, int *rc);
+
+/* Exit status for a failed item or output. */
+int cli_item_exit(lrp_status st);
+
+/* Class names from a file, one per line; NULL on error (printed). */
+char **cli_read_labels(const char *path, int *n);
+void cli_free_labels(char **labels, int n);
+
+/* Requires n positional arguments at least (and at most max, -1 = any). */
+int cli_need_args(const cli_args *a, int min, int max, const char *what);
+
+#endif

@@ -1,0 +1,66 @@
+/* The items of a batch run: gathering them from arguments, directories and
+ * lists; loading each into a model input; output file templates written
+ * atomically. */
+#ifndef LRP_CLI_ITEMS_H
+#define LRP_CLI_ITEMS_H
+
+#include "lrp.h"
+#include "options.h"
+
+#include "image.h"
+
+typedef struct cli_item {
+    char *path;
+    int64_t target;  /* from a --list line; -1 if none */
+    int index;       /* position in the whole list, before --shard */
+    char *error;     /* set when the item is bad before loading (e.g. a list line) */
+} cli_item;
+
+typedef struct cli_items {
+    cli_item *v;
+    int n, cap;
+} cli_items;
+
+/* Collects items from a->pos[first..] (files or directories, searched
+ * recursively for .png/.jpg/.jpeg/.npy files in sorted order) and --list, then
+ * keeps this --shard's share. Returns an exit code. */
+int cli_gather_items(const cli_args *a, int first, cli_items *out);
+void cli_items_free(cli_items *items);
+
+/* The preprocessing the command line asks for, for a model. */
+int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_preprocess *p);
+
+/* An input, from a .npy (taken as is) or an image (preprocessed). When view is
+ * not NULL and the input is an image, *view receives the cropped RGB image the
+ * model saw and *orig (if not NULL) the decoded original. */
+lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_model_info *info, lrp_tensor **x,
+                          lrp_image *view, lrp_image *orig, lrp_error *err);
+
+/* The default ZBox bounds: what pixel values 0 and 1 become after the
+ * normalization, per channel in model channel order. */
+int cli_default_bounds(const lrp_preprocess *p, float *low, float *high);
+
+/* Output paths --------------------------------------------------------- */
+
+typedef struct cli_fields {
+    const cli_item *item;
+    const char *method;
+    int64_t target; /* -1 unknown */
+} cli_fields;
+
+/* Checks a template's fields; returns 1 if it contains any field. Prints a
+ * usage error and returns -1 on a bad field. */
+int cli_template_check(const char *opt, const char *tmpl);
+/* Expands {stem} {name} {dir} {index} {index:N} {target} {method}. */
+lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out, size_t size, lrp_error *err);
+
+/* Atomic output: writes go to a temporary file in the destination's
+ * directory (created as needed), renamed into place by cli_output_commit.
+ * An interrupted run (SIGINT/SIGTERM) removes the temporary file. */
+typedef lrp_status (*cli_writer)(const char *tmp_path, void *ctx, lrp_error *err);
+lrp_status cli_write_atomic(const char *path, cli_writer write, void *ctx, lrp_error *err);
+void cli_install_signal_cleanup(void);
+
+bool cli_file_exists(const char *path);
+
+#endif

@@ -1,0 +1,53 @@
+/* lrp: the command-line tool. */
+#include "common.h"
+#include "options.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(argc - 1, argv + 1, &a);
+    if (rc != EXIT_OK) {
+        cli_args_free(&a);
+        return rc;
+    }
+    if (a.help) {
+        cli_print_command_help(stdout, a.command);
+        cli_args_free(&a);
+        return EXIT_OK;
+    }
+    switch (a.command) {
+    case CMD_HELP:
+        if (a.n_pos > 1) {
+            cli_error("help: give at most one command");
+            rc = EXIT_USAGE;
+        } else if (a.n_pos == 1) {
+            cli_args b;
+            char *one[1] = {a.pos[0]};
+            if (cli_parse(1, one, &b) != EXIT_OK)
+                rc = EXIT_USAGE;
+            else
+                cli_print_command_help(stdout, b.command);
+            cli_args_free(&b);
+        } else {
+            cli_print_usage(stdout);
+        }
+        break;
+    case CMD_VERSION: printf("lrp %s\n", LRP_VERSION); break;
+    case CMD_EXPLAIN: rc = cmd_explain(&a); break;
+    case CMD_PREDICT: rc = cmd_predict(&a); break;
+    case CMD_INSPECT: rc = cmd_inspect(&a); break;
+    case CMD_PREPROCESS: rc = cmd_preprocess(&a); break;
+    case CMD_RENDER: rc = cmd_render(&a); break;
+    case CMD_COMPARE: rc = cmd_compare(&a); break;
+    case CMD_EVAL: rc = cmd_eval(&a); break;
+    default: cli_print_usage(stderr); rc = EXIT_USAGE; break;
+    }
+    if (fflush(stdout) != 0 && rc == EXIT_OK) {
+        cli_error("write error on standard output");
+        rc = EXIT_OUTPUT;
+    }
+    cli_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* Progress bar. */
+#include "progress.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_start(progress *p, int total, bool quiet)
+{
+    p->on = !quiet && total > 1 && isatty(STDERR_FILENO);
+    p->total = total;
+    p->start = now();
+}
+
+void progress_update(progress *p, int done, const char *what)
+{
+    if (!p->on)
+        return;
+    int width = 30, fill = p->total ? done * width / p->total : width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    double el = now() - p->start;
+    double eta = done > 0 ? el * (p->total - done) / done : 0;
+    const char *name = what ? what : "";
+    size_t len = strlen(name);
+    if (len > 30)
+        name += len - 30;
+    fprintf(stderr, "\r\033[K[%s] %d/%d  %.0fs left  %s", bar, done, p->total, eta, name);
+    fflush(stderr);
+}
+
+void progress_clear(progress *p)
+{
+    if (p->on) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}
+
+void progress_done(progress *p)
+{
+    progress_clear(p);
+    p->on = false;
+}

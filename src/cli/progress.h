@@ -1,0 +1,19 @@
+/* A progress line on stderr, only when stderr is a terminal. */
+#ifndef LRP_CLI_PROGRESS_H
+#define LRP_CLI_PROGRESS_H
+
+#include <stdbool.h>
+
+typedef struct progress {
+    bool on;
+    int total;
+    double start;
+} progress;
+
+void progress_start(progress *p, int total, bool quiet);
+void progress_update(progress *p, int done, const char *what);
+void progress_done(progress *p);
+/* Clears the progress line before other stderr output. */
+void progress_clear(progress *p);
+
+#endif
