@@ -6,54 +6,86 @@
 
 extern const lrp_op lrp_op_abs;
 extern const lrp_op lrp_op_add;
+extern const lrp_op lrp_op_averagepool;
+extern const lrp_op lrp_op_batchnormalization;
 extern const lrp_op lrp_op_ceil;
+extern const lrp_op lrp_op_clip;
+extern const lrp_op lrp_op_concat;
 extern const lrp_op lrp_op_conv;
 extern const lrp_op lrp_op_div;
+extern const lrp_op lrp_op_dropout;
 extern const lrp_op lrp_op_elu;
 extern const lrp_op lrp_op_erf;
 extern const lrp_op lrp_op_exp;
+extern const lrp_op lrp_op_flatten;
 extern const lrp_op lrp_op_floor;
 extern const lrp_op lrp_op_gemm;
+extern const lrp_op lrp_op_globalaveragepool;
+extern const lrp_op lrp_op_globalmaxpool;
 extern const lrp_op lrp_op_hardsigmoid;
 extern const lrp_op lrp_op_hardswish;
+extern const lrp_op lrp_op_identity;
 extern const lrp_op lrp_op_leakyrelu;
+extern const lrp_op lrp_op_logsoftmax;
 extern const lrp_op lrp_op_matmul;
+extern const lrp_op lrp_op_maxpool;
 extern const lrp_op lrp_op_mul;
 extern const lrp_op lrp_op_neg;
 extern const lrp_op lrp_op_relu;
+extern const lrp_op lrp_op_reshape;
 extern const lrp_op lrp_op_selu;
 extern const lrp_op lrp_op_sigmoid;
+extern const lrp_op lrp_op_softmax;
 extern const lrp_op lrp_op_softplus;
 extern const lrp_op lrp_op_softsign;
 extern const lrp_op lrp_op_sqrt;
+extern const lrp_op lrp_op_squeeze;
 extern const lrp_op lrp_op_sub;
 extern const lrp_op lrp_op_tanh;
+extern const lrp_op lrp_op_transpose;
+extern const lrp_op lrp_op_unsqueeze;
 
 static const lrp_op *const registry[] = {
     &lrp_op_abs,
     &lrp_op_add,
+    &lrp_op_averagepool,
+    &lrp_op_batchnormalization,
     &lrp_op_ceil,
+    &lrp_op_clip,
+    &lrp_op_concat,
     &lrp_op_conv,
     &lrp_op_div,
+    &lrp_op_dropout,
     &lrp_op_elu,
     &lrp_op_erf,
     &lrp_op_exp,
+    &lrp_op_flatten,
     &lrp_op_floor,
     &lrp_op_gemm,
+    &lrp_op_globalaveragepool,
+    &lrp_op_globalmaxpool,
     &lrp_op_hardsigmoid,
     &lrp_op_hardswish,
+    &lrp_op_identity,
     &lrp_op_leakyrelu,
+    &lrp_op_logsoftmax,
     &lrp_op_matmul,
+    &lrp_op_maxpool,
     &lrp_op_mul,
     &lrp_op_neg,
     &lrp_op_relu,
+    &lrp_op_reshape,
     &lrp_op_selu,
     &lrp_op_sigmoid,
+    &lrp_op_softmax,
     &lrp_op_softplus,
     &lrp_op_softsign,
     &lrp_op_sqrt,
+    &lrp_op_squeeze,
     &lrp_op_sub,
     &lrp_op_tanh,
+    &lrp_op_transpose,
+    &lrp_op_unsqueeze,
 };
 
 #define N_OPS ((int)(sizeof registry / sizeof *registry))

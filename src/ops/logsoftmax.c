@@ -1,0 +1,38 @@
+/* LogSoftmax: y = x - log(sum(exp(x))) along the axis (see softmax_kernels.h for the
+ * opset < 13 coercion to 2-D). */
+#include "softmax_kernels.h"
+#include "tensor.h"
+
+#include <stdlib.h>
+
+static lrp_status logsoftmax_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
+                                lrp_error *err)
+{
+    int64_t outer, L, inner;
+    lrp_softmax_view(n, in[0], &outer, &L, &inner);
+    lrp_softmax_fwd(outer, L, inner, lrp_f32(in[0]), lrp_f32(out[0]), 1);
+    return LRP_OK;
+}
+
+static lrp_status logsoftmax_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                 const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    int64_t outer, L, inner;
+    lrp_softmax_view(n, out, &outer, &L, &inner);
+    lrp_softmax_bwd(outer, L, inner, lrp_f32(out), lrp_f32(gout), lrp_f32(gin[0]), 1);
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_logsoftmax = {
+    .type = "LogSoftmax",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .init = lrp_softmax_init,
+    .destroy = free,
+    .infer = lrp_softmax_infer,
+    .forward = logsoftmax_forward,
+    .backward = logsoftmax_backward,
+    .keep = LRP_KEEP_OUTPUT,
+};
