@@ -12,6 +12,7 @@ extern const lrp_op lrp_op_ceil;
 extern const lrp_op lrp_op_clip;
 extern const lrp_op lrp_op_concat;
 extern const lrp_op lrp_op_conv;
+extern const lrp_op lrp_op_convtranspose;
 extern const lrp_op lrp_op_div;
 extern const lrp_op lrp_op_dropout;
 extern const lrp_op lrp_op_elu;
@@ -28,9 +29,17 @@ extern const lrp_op lrp_op_identity;
 extern const lrp_op lrp_op_leakyrelu;
 extern const lrp_op lrp_op_logsoftmax;
 extern const lrp_op lrp_op_matmul;
+extern const lrp_op lrp_op_max;
 extern const lrp_op lrp_op_maxpool;
+extern const lrp_op lrp_op_mean;
+extern const lrp_op lrp_op_min;
 extern const lrp_op lrp_op_mul;
 extern const lrp_op lrp_op_neg;
+extern const lrp_op lrp_op_pad;
+extern const lrp_op lrp_op_prelu;
+extern const lrp_op lrp_op_reducemax;
+extern const lrp_op lrp_op_reducemean;
+extern const lrp_op lrp_op_reducesum;
 extern const lrp_op lrp_op_relu;
 extern const lrp_op lrp_op_reshape;
 extern const lrp_op lrp_op_selu;
@@ -41,6 +50,7 @@ extern const lrp_op lrp_op_softsign;
 extern const lrp_op lrp_op_sqrt;
 extern const lrp_op lrp_op_squeeze;
 extern const lrp_op lrp_op_sub;
+extern const lrp_op lrp_op_sum;
 extern const lrp_op lrp_op_tanh;
 extern const lrp_op lrp_op_transpose;
 extern const lrp_op lrp_op_unsqueeze;
@@ -54,6 +64,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_clip,
     &lrp_op_concat,
     &lrp_op_conv,
+    &lrp_op_convtranspose,
     &lrp_op_div,
     &lrp_op_dropout,
     &lrp_op_elu,
@@ -70,9 +81,17 @@ static const lrp_op *const registry[] = {
     &lrp_op_leakyrelu,
     &lrp_op_logsoftmax,
     &lrp_op_matmul,
+    &lrp_op_max,
     &lrp_op_maxpool,
+    &lrp_op_mean,
+    &lrp_op_min,
     &lrp_op_mul,
     &lrp_op_neg,
+    &lrp_op_pad,
+    &lrp_op_prelu,
+    &lrp_op_reducemax,
+    &lrp_op_reducemean,
+    &lrp_op_reducesum,
     &lrp_op_relu,
     &lrp_op_reshape,
     &lrp_op_selu,
@@ -83,6 +102,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_sqrt,
     &lrp_op_squeeze,
     &lrp_op_sub,
+    &lrp_op_sum,
     &lrp_op_tanh,
     &lrp_op_transpose,
     &lrp_op_unsqueeze,

@@ -371,3 +371,148 @@ lrp_status lrp_binary_backward(const lrp_node *n, lrp_binop op, const lrp_tensor
             lrp_binary_grad(&bc, op, k + 1, lrp_f32(gout), ad, bd, lrp_f32(gin[k]));
     return LRP_OK;
 }
+
+lrp_status lrp_variadic_infer(lrp_graph *g, lrp_node *n, bool allow_int, lrp_error *err)
+{
+    const lrp_value *x0 = lrp_node_in(g, n, 0);
+    char s1[160], s2[160];
+    if (!x0)
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input 0 is missing");
+    if (x0->dtype == LRP_INT64 && !allow_int)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "integer inputs are not supported");
+    int64_t out[LRP_MAX_DIMS];
+    int no = x0->ndim;
+    memcpy(out, x0->dims, sizeof(int64_t) * (size_t)no);
+    for (int i = 1; i < n->n_inputs; i++) {
+        const lrp_value *x = lrp_node_in(g, n, i);
+        if (!x)
+            return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input %d is missing", i);
+        if (x->dtype != x0->dtype)
+            return lrp_node_fail(err, n, LRP_ERR_FORMAT, "inputs of different types");
+        int64_t tmp[LRP_MAX_DIMS];
+        int nt = lrp_broadcast_shape(no, out, x->ndim, x->dims, tmp);
+        if (nt < 0)
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d of shape %s does not broadcast with %s", i,
+                                 lrp_shape_str(x->ndim, x->dims, s1, sizeof s1), lrp_shape_str(no, out, s2, sizeof s2));
+        no = nt;
+        memcpy(out, tmp, sizeof(int64_t) * (size_t)no);
+    }
+    lrp_set_output(g, n, 0, x0->dtype, no, out);
+    return LRP_OK;
+}
+
+static int bcast_one(const lrp_tensor *y, const lrp_tensor *x, lrp_bcast *bc)
+{
+    int nd = x->ndim;
+    const int64_t *d = x->dims;
+    return lrp_bcast_init(bc, y->ndim, y->dims, 1, &nd, &d);
+}
+
+lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+                                lrp_tensor *const *out, lrp_error *err)
+{
+    lrp_tensor *y = out[0];
+    for (int k = 0; k < n->n_inputs; k++) {
+        lrp_bcast bc;
+        if (bcast_one(y, in[k], &bc) != 0)
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d does not broadcast to the output", k);
+        const int64_t sx = lrp_bcast_inner(&bc, 1), len = bc.len;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (y->numel > LRP_PAR_MIN)
+        for (int64_t r = 0; r < bc.rows; r++) {
+            int64_t off[LRP_BC_MAX];
+            lrp_bcast_row(&bc, r, off);
+            if (y->dtype == LRP_INT64) {
+                int64_t *yr = lrp_i64(y) + off[0];
+                const int64_t *xr = lrp_i64(in[k]) + off[1];
+                for (int64_t i = 0; i < len; i++) {
+                    int64_t v = xr[i * sx];
+                    if (k == 0)
+                        yr[i] = v;
+                    else if (op == LRP_BIN_ADD)
+                        yr[i] = (int64_t)((uint64_t)yr[i] + (uint64_t)v);
+                    else if (op == LRP_BIN_MAX)
+                        yr[i] = v > yr[i] ? v : yr[i];
+                    else
+                        yr[i] = v < yr[i] ? v : yr[i];
+                }
+            } else {
+                float *yr = lrp_f32(y) + off[0];
+                const float *xr = lrp_f32(in[k]) + off[1];
+                for (int64_t i = 0; i < len; i++) {
+                    float v = xr[i * sx];
+                    if (k == 0)
+                        yr[i] = v;
+                    else if (op == LRP_BIN_ADD)
+                        yr[i] += v;
+                    else if (v != v)
+                        yr[i] = v; /* NaN propagates */
+                    else if (op == LRP_BIN_MAX)
+                        yr[i] = v > yr[i] ? v : yr[i];
+                    else
+                        yr[i] = v < yr[i] ? v : yr[i];
+                }
+            }
+        }
+    }
+    if (scale != 1.0f && y->dtype == LRP_FLOAT32) {
+        float *yd = lrp_f32(y);
+        for (int64_t i = 0; i < y->numel; i++)
+            yd[i] *= scale;
+    }
+    return LRP_OK;
+}
+
+lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+                                 const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin,
+                                 lrp_error *err)
+{
+    const float *g = lrp_f32(gout);
+    if (op == LRP_BIN_ADD) {
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (!gin[k])
+                continue;
+            lrp_bcast bc;
+            if (bcast_one(gout, gin[k], &bc) != 0)
+                return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d does not broadcast to the output", k);
+            lrp_bcast_reduce(&bc, 1, g, scale, lrp_f32(gin[k]));
+        }
+        return LRP_OK;
+    }
+    if (!out)
+        return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks the output");
+    for (int k = 0; k < n->n_inputs; k++)
+        if (!in[k])
+            return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks input %d", k);
+    const float *y = lrp_f32(out);
+    float *cnt = calloc((size_t)(out->numel ? out->numel : 1), sizeof(float));
+    if (!cnt)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    lrp_status st = LRP_OK;
+    for (int pass = 0; pass < 2 && st == LRP_OK; pass++)
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (pass == 1 && !gin[k])
+                continue;
+            lrp_bcast bc;
+            if (bcast_one(out, in[k], &bc) != 0) {
+                st = lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d does not broadcast to the output", k);
+                break;
+            }
+            const float *x = lrp_f32(in[k]);
+            const int64_t sx = lrp_bcast_inner(&bc, 1);
+            for (int64_t r = 0; r < bc.rows; r++) {
+                int64_t off[LRP_BC_MAX];
+                lrp_bcast_row(&bc, r, off);
+                for (int64_t i = 0; i < bc.len; i++) {
+                    int64_t o = off[0] + i, xi = off[1] + i * sx;
+                    if (x[xi] != y[o])
+                        continue;
+                    if (pass == 0)
+                        cnt[o] += 1.0f;
+                    else
+                        lrp_f32(gin[k])[xi] += g[o] / cnt[o];
+                }
+            }
+        }
+    free(cnt);
+    return st;
+}

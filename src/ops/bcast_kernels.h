@@ -108,4 +108,17 @@ lrp_status lrp_arith_infer(lrp_graph *g, lrp_node *n, lrp_error *err);
 lrp_status lrp_binary_backward(const lrp_node *n, lrp_binop op, const lrp_tensor *const *in, const lrp_tensor *gout,
                                lrp_tensor *const *gin, lrp_error *err);
 
+/* Variadic broadcasting ops (Sum, Mean, Max, Min): inputs of one dtype
+ * (ints when allow_int), output the broadcast of all. */
+lrp_status lrp_variadic_infer(lrp_graph *g, lrp_node *n, bool allow_int, lrp_error *err);
+/* y = in0 (op) in1 (op) ... for op ADD, MAX or MIN, then times scale. */
+lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+                                lrp_tensor *const *out, lrp_error *err);
+/* ADD: gin[k] += scale g (summed over broadcast dims). MAX, MIN: the
+ * gradient goes to the inputs equal to the output, shared among ties (as
+ * PyTorch's maximum and minimum); needs in[] and out. */
+lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+                                 const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin,
+                                 lrp_error *err);
+
 #endif
