@@ -1,0 +1,148 @@
+/* Cast to a float type (float32; float16 rounds to half precision; double
+ * stays float32) or an integer/bool type (held as int64: float -> int
+ * truncates toward zero, saturating at the int64 range; narrower types wrap
+ * to their width; bool is x != 0). Strings and bfloat16 are refused. */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+enum { DT_FLOAT = 1, DT_UINT8 = 2, DT_INT8 = 3, DT_UINT16 = 4, DT_INT16 = 5, DT_INT32 = 6, DT_INT64 = 7,
+       DT_STRING = 8, DT_BOOL = 9, DT_FLOAT16 = 10, DT_DOUBLE = 11, DT_UINT32 = 12, DT_UINT64 = 13,
+       DT_BFLOAT16 = 16 };
+
+typedef struct {
+    int to;
+} cast_state;
+
+static lrp_status cast_init(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    cast_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    n->state = s;
+    const lrp_attr *a = lrp_node_attr(n, "to");
+    if (!a)
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "the 'to' attribute is missing");
+    if (a->type == LRP_ATTR_STRING) /* opset 1 named the type */
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "a type name in 'to' (opset 1) is not supported");
+    switch (a->i) {
+    case DT_FLOAT: case DT_FLOAT16: case DT_DOUBLE: case DT_UINT8: case DT_INT8: case DT_UINT16: case DT_INT16:
+    case DT_INT32: case DT_INT64: case DT_BOOL: case DT_UINT32: case DT_UINT64:
+        s->to = (int)a->i;
+        return LRP_OK;
+    case DT_STRING:
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to strings are not supported");
+    case DT_BFLOAT16:
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to bfloat16 are not supported");
+    default:
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to type %lld are not supported", (long long)a->i);
+    }
+}
+
+static bool to_float(int to) { return to == DT_FLOAT || to == DT_FLOAT16 || to == DT_DOUBLE; }
+
+static lrp_status cast_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
+{
+    const cast_state *s = n->state;
+    const lrp_value *x = lrp_node_in(g, n, 0);
+    /* bfloat16 data reaches us only as its raw 16-bit pattern */
+    if (x->decl_elem_type == DT_BFLOAT16)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "bfloat16 input '%s' is not supported", x->name);
+    lrp_set_output(g, n, 0, to_float(s->to) ? LRP_FLOAT32 : LRP_INT64, x->ndim, x->dims);
+    return LRP_OK;
+}
+
+/* x rounded to the nearest half-precision value (ties to even). */
+static float round_half(float x)
+{
+    if (!isfinite(x) || x == 0.0f)
+        return x;
+    int e;
+    frexpf(x, &e); /* |x| in [2^(e-1), 2^e) */
+    int q = (e - 1 < -14 ? -14 : e - 1) - 10; /* the spacing of halfs near x */
+    float r = ldexpf(nearbyintf(ldexpf(x, -q)), q);
+    return fabsf(r) > 65504.0f ? copysignf(INFINITY, x) : r;
+}
+
+static int64_t float_to_i64(float v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 9.2233720368547758e18f)
+        return INT64_MAX;
+    if (v <= -9.2233720368547758e18f)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+static int64_t wrap(int to, int64_t v)
+{
+    switch (to) {
+    case DT_UINT8: return (uint8_t)v;
+    case DT_INT8: return (int8_t)(uint8_t)v;
+    case DT_UINT16: return (uint16_t)v;
+    case DT_INT16: return (int16_t)(uint16_t)v;
+    case DT_INT32: return (int32_t)(uint32_t)v;
+    case DT_UINT32: return (uint32_t)v;
+    case DT_BOOL: return v != 0;
+    default: return v;
+    }
+}
+
+static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
+                               lrp_error *err)
+{
+    const cast_state *s = n->state;
+    const int to = s->to;
+    const lrp_tensor *x = in[0];
+    if (to_float(to)) {
+        float *y = lrp_f32(out[0]);
+        if (x->dtype == LRP_INT64) {
+            const int64_t *xi = lrp_i64(x);
+            LRP_MAP(x->numel, y[i] = (float)xi[i]);
+        } else {
+            const float *xf = lrp_f32(x);
+            LRP_MAP(x->numel, y[i] = xf[i]);
+        }
+        if (to == DT_FLOAT16)
+            LRP_MAP(x->numel, y[i] = round_half(y[i]));
+        return LRP_OK;
+    }
+    int64_t *y = lrp_i64(out[0]);
+    if (x->dtype == LRP_INT64) {
+        const int64_t *xi = lrp_i64(x);
+        LRP_MAP(x->numel, y[i] = wrap(to, xi[i]));
+    } else {
+        const float *xf = lrp_f32(x);
+        if (to == DT_BOOL)
+            LRP_MAP(x->numel, y[i] = xf[i] != 0.0f);
+        else
+            LRP_MAP(x->numel, y[i] = wrap(to, float_to_i64(xf[i])));
+    }
+    return LRP_OK;
+}
+
+/* Float to float: the identity (rounding has no useful gradient). */
+static lrp_status cast_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    const cast_state *s = n->state;
+    if (!gin[0])
+        return LRP_OK;
+    if (!to_float(s->to) || gin[0]->dtype != LRP_FLOAT32)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no gradient through a cast to an integer type");
+    return lrp_copy_backward(n, in, out, gout, gin, err);
+}
+
+const lrp_op lrp_op_cast = {
+    .type = "Cast",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .init = cast_init,
+    .destroy = free,
+    .infer = cast_infer,
+    .forward = cast_forward,
+    .backward = cast_backward,
+    .keep = 0,
+};
