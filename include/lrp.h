@@ -193,6 +193,58 @@ void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
 lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
                        lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
+/* ------------------------------------------------------------ attributors */
+
+typedef enum lrp_attributor_kind {
+    LRP_ATTRIBUTOR_GRADIENT = 0,     /* the composite's modified gradient (zennit's Gradient) */
+    LRP_ATTRIBUTOR_INPUT_X_GRADIENT, /* gradient times input */
+    LRP_ATTRIBUTOR_SMOOTHGRAD,       /* mean gradient over noisy copies, the last one noise-free */
+    LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS, /* right Riemann sum, alpha = k/steps, times (x - baseline) */
+    LRP_ATTRIBUTOR_OCCLUSION,        /* target logit of occluded copies; ignores the composite */
+    LRP_ATTRIBUTOR_RANDOM            /* seeded uniform noise in [0, 1): a baseline for scores */
+} lrp_attributor_kind;
+
+typedef struct lrp_attributor_options {
+    lrp_attributor_kind kind;
+    int steps;                  /* integrated gradients (20) */
+    const lrp_tensor *baseline; /* integrated gradients: NULL for zeros, else shaped like one input */
+    int samples;                /* smoothgrad (20) */
+    float noise_level;          /* smoothgrad: noise std as a fraction of max - min of the input (0.1) */
+    uint64_t seed;              /* smoothgrad and random */
+    int window, stride;         /* occlusion, in pixels; 0: max(4, side/8), and stride = window */
+    int occlude_window;         /* occlusion: 0 keeps only the window (zennit), 1 blanks it */
+    const lrp_tensor *fill;     /* occlusion: what occluded values become; NULL for zeros */
+    int max_batch;              /* most copies per engine pass (0: chosen from the model's size) */
+    void (*progress)(void *ctx, int done, int total);
+    void *progress_ctx;
+} lrp_attributor_options;
+
+void lrp_attributor_options_default(lrp_attributor_options *o);
+/* "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
+ * "occlusion", "random" -> kind; -1 if unknown. */
+int lrp_attributor_from_name(const char *name);
+const char *lrp_attributor_name(lrp_attributor_kind kind);
+
+/* Like lrp_explain, with an attributor around the explainer's composite.
+ * *logits are those of the unmodified input. */
+lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
+                         const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
+                         int64_t *targets_out, lrp_error *err);
+
+/* The random generator of smoothgrad and random, documented so that runs can
+ * be reproduced elsewhere: xoshiro256** seeded through splitmix64(seed);
+ * uniform doubles are (next() >> 11) * 2^-53; normals are Box-Muller pairs
+ * sqrt(-2 ln(1-u1)) * (cos, sin)(2 pi u2), both used in turn. */
+typedef struct lrp_rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+} lrp_rng;
+void lrp_rng_seed(lrp_rng *r, uint64_t seed);
+uint64_t lrp_rng_next(lrp_rng *r);
+double lrp_rng_uniform(lrp_rng *r);
+double lrp_rng_normal(lrp_rng *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -136,6 +136,8 @@ oom:
     return NULL;
 }
 
+struct lrp_model *lrp_explainer_model(const lrp_explainer *e) { return e->m; }
+
 void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx)
 {
     e->check = fn;

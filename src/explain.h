@@ -13,6 +13,9 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err);
 /* The rule of node index `node`, or NULL before assignment. */
 const lrp_rule *lrp_explainer_rule(const lrp_explainer *e, int node);
 
+struct lrp_model;
+struct lrp_model *lrp_explainer_model(const lrp_explainer *e);
+
 /* lrp_explain with any output relevance. */
 lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
                               lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err);

@@ -161,6 +161,8 @@ lrp_status lrp_rule_parse(const char *spec, lrp_rule *r, lrp_error *err)
             r->beta_smooth = f;
         else if (!strcmp(key, "bias"))
             r->zero_bias = f == 0.0f;
+        else if (!strcmp(key, "inplace"))
+            r->inplace = f != 0.0f;
         else
             return lrp_fail(err, LRP_ERR_ARG, "rule '%s': unknown parameter '%s'", spec, key);
     }
@@ -194,7 +196,9 @@ const char *lrp_rule_describe(const lrp_rule *r, char *buf, size_t size)
     case LRP_RULE_FLAT: snprintf(buf, size, "flat(stabilizer=%g)", r->eps); break;
     case LRP_RULE_WSQUARE: snprintf(buf, size, "wsquare(stabilizer=%g%s)", r->eps, nb); break;
     case LRP_RULE_NORM: snprintf(buf, size, "norm(stabilizer=%g)", r->eps); break;
-    case LRP_RULE_BETASMOOTH: snprintf(buf, size, "beta-smooth(beta_smooth=%g)", r->beta_smooth); break;
+    case LRP_RULE_BETASMOOTH:
+        snprintf(buf, size, "beta-smooth(beta_smooth=%g%s)", r->beta_smooth, r->inplace ? ", inplace" : "");
+        break;
     default: snprintf(buf, size, "%s", lrp_rule_name(r->kind)); break;
     }
     return buf;
@@ -925,8 +929,12 @@ lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err)
         float *a = lrp_f32(c->gin[i]);
         const float *rr = lrp_f32(c->R), *x = lrp_f32(c->in[i]);
         float b = r->beta_smooth;
-        for (int64_t k = 0; k < c->R->numel; k++)
-            a[k] += rr[k] / (1.0f + expf(-b * x[k]));
+        if (r->inplace) /* the stored input was overwritten by relu(x) */
+            for (int64_t k = 0; k < c->R->numel; k++)
+                a[k] += rr[k] / (1.0f + expf(-b * (x[k] > 0.0f ? x[k] : 0.0f)));
+        else
+            for (int64_t k = 0; k < c->R->numel; k++)
+                a[k] += rr[k] / (1.0f + expf(-b * x[k]));
         return LRP_OK;
     }
     case LRP_RULE_NORM:

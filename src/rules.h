@@ -28,6 +28,8 @@ typedef struct lrp_rule {
     float alpha, beta;  /* AlphaBeta */
     float gamma;        /* Gamma */
     float beta_smooth;  /* ReLU beta-smooth */
+    bool inplace;       /* beta-smooth: zennit on an in-place ReLU module, whose stored
+                           input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
     bool zero_bias;     /* zennit's zero_params=['bias'] */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
@@ -37,7 +39,7 @@ typedef struct lrp_rule {
 /* "epsilon", "alpha-beta", ... */
 const char *lrp_rule_name(lrp_rule_kind k);
 /* Parses "RULE" or "RULE:key=value,key=value" (keys: epsilon, stabilizer,
- * alpha, beta, gamma, beta_smooth, low, high, bias=0|1) onto r, whose
+ * alpha, beta, gamma, beta_smooth, low, high, bias=0|1, inplace=0|1) onto r, whose
  * fields hold the defaults. */
 lrp_status lrp_rule_parse(const char *spec, lrp_rule *r, lrp_error *err);
 /* A one-line description, e.g. "gamma(gamma=0.25, stabilizer=1e-06)". */

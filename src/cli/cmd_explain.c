@@ -144,7 +144,10 @@ int cmd_explain(cli_args *a)
             goto done;
         }
     }
-    if (!(m = cli_load_model(a, !a->no_canonize, false, &rc)))
+    /* Canonizers belong to composites (zennit passes them with a composite
+     * only): the rule-less gradient runs on the model as exported. */
+    bool rules = !a->composite || strcmp(a->composite, "gradient");
+    if (!(m = cli_load_model(a, !a->no_canonize && rules, false, &rc)))
         goto done;
     const lrp_model_info *info = lrp_model_get_info(m);
     lrp_preprocess pp;
