@@ -32,6 +32,7 @@ extern const lrp_op lrp_op_hardsigmoid;
 extern const lrp_op lrp_op_hardswish;
 extern const lrp_op lrp_op_identity;
 extern const lrp_op lrp_op_leakyrelu;
+extern const lrp_op lrp_op_log;
 extern const lrp_op lrp_op_logsoftmax;
 extern const lrp_op lrp_op_matmul;
 extern const lrp_op lrp_op_max;
@@ -98,6 +99,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_hardswish,
     &lrp_op_identity,
     &lrp_op_leakyrelu,
+    &lrp_op_log,
     &lrp_op_logsoftmax,
     &lrp_op_matmul,
     &lrp_op_max,

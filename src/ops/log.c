@@ -1,0 +1,33 @@
+/* Log (natural); gradient g / x. */
+#include "eltwise_kernels.h"
+
+#include <math.h>
+
+static lrp_status log_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
+{
+    const float *x = lrp_f32(in[0]);
+    float *y = lrp_f32(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = logf(x[i]));
+    return LRP_OK;
+}
+
+static lrp_status log_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                               const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+{
+    if (!gin[0])
+        return LRP_OK;
+    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
+    float *gx = lrp_f32(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += g[i] / x[i]);
+    return LRP_OK;
+}
+
+const lrp_op lrp_op_log = {
+    .type = "Log",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .infer = lrp_infer_same_float,
+    .forward = log_forward,
+    .backward = log_backward,
+    .keep = LRP_KEEP_INPUTS,
+};
