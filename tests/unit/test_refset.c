@@ -19,7 +19,8 @@ typedef struct refcase {
 static const char *refset_dir(void)
 {
     static char buf[512];
-    const char *sh = tu_shared_dir();
+    const char *sub = getenv("LRP_REFSET_SUBSET");
+    const char *sh = sub && *sub && strcmp(sub, "0") ? NULL : tu_shared_dir();
     if (sh) {
         snprintf(buf, sizeof buf, "%s/refset", sh);
         return buf;
