@@ -5,15 +5,19 @@
 #include "tensor.h"
 
 #include <float.h>
+#include <math.h>
 
-/* Offset of the first maximum of x[0..S) (NaN wins, as in PyTorch); -1 if S == 0. */
+/* Offset of the first maximum of x[0..S) (a NaN wins, as in PyTorch's
+ * kernels); -1 if S == 0. */
 static int64_t first_max(const float *x, int64_t S)
 {
-    int64_t best = -1;
-    float bv = 0.0f;
+    if (S == 0)
+        return -1;
+    int64_t best = 0;
+    float bv = -INFINITY;
     for (int64_t k = 0; k < S; k++) {
         float v = x[k];
-        if (best < 0 || v > bv || (v != v && bv == bv)) {
+        if (v > bv || v != v) {
             best = k;
             bv = v;
         }

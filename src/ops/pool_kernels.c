@@ -5,6 +5,7 @@
 #include "tensor.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 void lrp_pool_geom_set(lrp_pool_geom *pg, const lrp_window *w, int nsp, const int64_t *xdims, const int64_t *out)
@@ -22,22 +23,35 @@ void lrp_pool_geom_set(lrp_pool_geom *pg, const lrp_window *w, int nsp, const in
     }
 }
 
-/* Position of the first maximum of window (oy, ox) in plane x, or -1. */
+/* The taps [*lo, *hi) of a window starting at `start` (dilation d, k taps)
+ * that fall inside [0, n). */
+static inline void tap_range(int64_t start, int64_t k, int64_t d, int64_t n, int64_t *lo, int64_t *hi)
+{
+    int64_t a = start < 0 ? (-start + d - 1) / d : 0;
+    int64_t b = start >= n ? 0 : (n - start + d - 1) / d;
+    *lo = a;
+    *hi = b < k ? b : k;
+}
+
+/* Position of the first maximum of window (oy, ox) in plane x (row-major
+ * window order; a NaN wins, as in PyTorch's kernel), or -1 for a window
+ * without any input element. */
 static inline int64_t window_argmax(const lrp_pool_geom *pg, const float *x, int64_t oy, int64_t ox)
 {
-    int64_t best = -1;
-    float bv = 0.0f;
-    for (int64_t i = 0; i < pg->kh; i++) {
-        int64_t iy = oy * pg->sh - pg->ph + i * pg->dh;
-        if (iy < 0 || iy >= pg->H)
-            continue;
-        for (int64_t j = 0; j < pg->kw; j++) {
-            int64_t ix = ox * pg->sw - pg->pw + j * pg->dw;
-            if (ix < 0 || ix >= pg->W)
-                continue;
-            float v = x[iy * pg->W + ix];
-            if (best < 0 || v > bv || (v != v && bv == bv)) {
-                best = iy * pg->W + ix;
+    int64_t i0, i1, j0, j1;
+    const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
+    tap_range(y0, pg->kh, pg->dh, pg->H, &i0, &i1);
+    tap_range(x0, pg->kw, pg->dw, pg->W, &j0, &j1);
+    if (i0 >= i1 || j0 >= j1)
+        return -1;
+    int64_t best = (y0 + i0 * pg->dh) * pg->W + x0 + j0 * pg->dw;
+    float bv = -INFINITY;
+    for (int64_t i = i0; i < i1; i++) {
+        const int64_t row = (y0 + i * pg->dh) * pg->W + x0;
+        for (int64_t j = j0; j < j1; j++) {
+            const float v = x[row + j * pg->dw];
+            if (v > bv || v != v) {
+                best = row + j * pg->dw;
                 bv = v;
             }
         }
@@ -80,12 +94,9 @@ void lrp_maxpool_bwd(const lrp_pool_geom *pg, const float *x, const float *g, fl
 /* Number of taps of a window along one dim that lie in [lo, hi). */
 static inline int64_t taps_in(int64_t start, int64_t k, int64_t d, int64_t lo, int64_t hi)
 {
-    int64_t c = 0;
-    for (int64_t i = 0; i < k; i++) {
-        int64_t v = start + i * d;
-        c += v >= lo && v < hi;
-    }
-    return c;
+    int64_t a, b;
+    tap_range(start - lo, k, d, hi - lo, &a, &b);
+    return b > a ? b - a : 0;
 }
 
 static inline int64_t divisor(const lrp_pool_geom *pg, int cip, int64_t oy, int64_t ox)
@@ -105,16 +116,15 @@ void lrp_avgpool_fwd(const lrp_pool_geom *pg, int cip, const float *x, float *y)
         const float *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
             for (int64_t ox = 0; ox < pg->OW; ox++) {
+                const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
+                int64_t i0, i1, j0, j1;
+                tap_range(y0, pg->kh, pg->dh, pg->H, &i0, &i1);
+                tap_range(x0, pg->kw, pg->dw, pg->W, &j0, &j1);
                 float s = 0.0f;
-                for (int64_t i = 0; i < pg->kh; i++) {
-                    int64_t iy = oy * pg->sh - pg->ph + i * pg->dh;
-                    if (iy < 0 || iy >= pg->H)
-                        continue;
-                    for (int64_t j = 0; j < pg->kw; j++) {
-                        int64_t ix = ox * pg->sw - pg->pw + j * pg->dw;
-                        if (ix >= 0 && ix < pg->W)
-                            s += xp[iy * pg->W + ix];
-                    }
+                for (int64_t i = i0; i < i1; i++) {
+                    const float *xr = xp + (y0 + i * pg->dh) * pg->W + x0;
+                    for (int64_t j = j0; j < j1; j++)
+                        s += xr[j * pg->dw];
                 }
                 int64_t dv = divisor(pg, cip, oy, ox);
                 y[p * OHW + oy * pg->OW + ox] = dv > 0 ? s / (float)dv : 0.0f;
@@ -133,16 +143,15 @@ void lrp_avgpool_bwd(const lrp_pool_geom *pg, int cip, const float *g, float *gx
                 int64_t dv = divisor(pg, cip, oy, ox);
                 if (dv <= 0)
                     continue;
-                float v = g[p * OHW + oy * pg->OW + ox] / (float)dv;
-                for (int64_t i = 0; i < pg->kh; i++) {
-                    int64_t iy = oy * pg->sh - pg->ph + i * pg->dh;
-                    if (iy < 0 || iy >= pg->H)
-                        continue;
-                    for (int64_t j = 0; j < pg->kw; j++) {
-                        int64_t ix = ox * pg->sw - pg->pw + j * pg->dw;
-                        if (ix >= 0 && ix < pg->W)
-                            gp[iy * pg->W + ix] += v;
-                    }
+                const float v = g[p * OHW + oy * pg->OW + ox] / (float)dv;
+                const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
+                int64_t i0, i1, j0, j1;
+                tap_range(y0, pg->kh, pg->dh, pg->H, &i0, &i1);
+                tap_range(x0, pg->kw, pg->dw, pg->W, &j0, &j1);
+                for (int64_t i = i0; i < i1; i++) {
+                    float *gr = gp + (y0 + i * pg->dh) * pg->W + x0;
+                    for (int64_t j = j0; j < j1; j++)
+                        gr[j * pg->dw] += v;
                 }
             }
     }

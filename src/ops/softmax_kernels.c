@@ -1,5 +1,5 @@
 /* Softmax kernels, numerically stable (the maximum is subtracted), sums in
- * double, one group per iteration (results do not depend on threads). */
+ * double, each group on one thread (results do not depend on threads). */
 #include "softmax_kernels.h"
 
 #include "bcast_kernels.h"
@@ -53,53 +53,79 @@ void lrp_softmax_view(const lrp_node *n, const lrp_tensor *x, int64_t *outer, in
     }
 }
 
+/* Columns handled together when groups are strided (inner > 1): the
+ * tensor is walked row by row, each column keeping its own sums. */
+#define SM_COLS 256
+
 void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, float *y, int logsm)
 {
-    const int64_t groups = outer * inner;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (groups * L > LRP_PAR_MIN)
-    for (int64_t q = 0; q < groups; q++) {
-        const int64_t base = (q / inner) * L * inner + q % inner;
-        const float *xq = x + base;
-        float *yq = y + base;
-        float m = -INFINITY;
+    const int64_t chunks = (inner + SM_COLS - 1) / SM_COLS, tasks = outer * chunks;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L * inner > LRP_PAR_MIN)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t o = t / chunks, c0 = (t % chunks) * SM_COLS;
+        const int64_t nc = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
+        const float *xq = x + o * L * inner + c0;
+        float *yq = y + o * L * inner + c0;
+        float m[SM_COLS];
+        double s[SM_COLS];
+        for (int64_t c = 0; c < nc; c++) {
+            m[c] = -INFINITY;
+            s[c] = 0;
+        }
         for (int64_t k = 0; k < L; k++)
-            if (xq[k * inner] > m || xq[k * inner] != xq[k * inner])
-                m = xq[k * inner];
-        if (isinf(m))
-            m = 0.0f; /* all -inf: avoid inf - inf */
-        double s = 0;
+            for (int64_t c = 0; c < nc; c++) {
+                const float v = xq[k * inner + c];
+                if (v > m[c] || v != v)
+                    m[c] = v;
+            }
+        for (int64_t c = 0; c < nc; c++)
+            if (isinf(m[c]))
+                m[c] = 0.0f; /* all -inf: avoid inf - inf */
+        /* exp once per element (kept in y), summed in double */
         for (int64_t k = 0; k < L; k++)
-            s += exp((double)xq[k * inner] - (double)m);
+            for (int64_t c = 0; c < nc; c++) {
+                const float e = expf(xq[k * inner + c] - m[c]);
+                s[c] += e;
+                if (!logsm)
+                    yq[k * inner + c] = e;
+            }
         if (logsm) {
-            const double ls = log(s) + (double)m;
+            for (int64_t c = 0; c < nc; c++)
+                s[c] = log(s[c]) + (double)m[c];
             for (int64_t k = 0; k < L; k++)
-                yq[k * inner] = (float)((double)xq[k * inner] - ls);
+                for (int64_t c = 0; c < nc; c++)
+                    yq[k * inner + c] = (float)((double)xq[k * inner + c] - s[c]);
         } else {
+            for (int64_t c = 0; c < nc; c++)
+                s[c] = 1.0 / s[c];
             for (int64_t k = 0; k < L; k++)
-                yq[k * inner] = (float)(exp((double)xq[k * inner] - (double)m) / s);
+                for (int64_t c = 0; c < nc; c++)
+                    yq[k * inner + c] = (float)((double)yq[k * inner + c] * s[c]);
         }
     }
 }
 
 void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const float *y, const float *g, float *gx, int logsm)
 {
-    const int64_t groups = outer * inner;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (groups * L > LRP_PAR_MIN)
-    for (int64_t q = 0; q < groups; q++) {
-        const int64_t base = (q / inner) * L * inner + q % inner;
+    const int64_t chunks = (inner + SM_COLS - 1) / SM_COLS, tasks = outer * chunks;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L * inner > LRP_PAR_MIN)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t o = t / chunks, c0 = (t % chunks) * SM_COLS;
+        const int64_t nc = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
+        const int64_t base = o * L * inner + c0;
         const float *yq = y + base, *gq = g + base;
         float *gxq = gx + base;
-        double s = 0;
-        if (logsm) {
-            for (int64_t k = 0; k < L; k++)
-                s += gq[k * inner];
-            for (int64_t k = 0; k < L; k++)
-                gxq[k * inner] += (float)((double)gq[k * inner] - exp((double)yq[k * inner]) * s);
-        } else {
-            for (int64_t k = 0; k < L; k++)
-                s += (double)gq[k * inner] * yq[k * inner];
-            for (int64_t k = 0; k < L; k++)
-                gxq[k * inner] += (float)((double)yq[k * inner] * ((double)gq[k * inner] - s));
-        }
+        double s[SM_COLS];
+        for (int64_t c = 0; c < nc; c++)
+            s[c] = 0;
+        for (int64_t k = 0; k < L; k++)
+            for (int64_t c = 0; c < nc; c++)
+                s[c] += logsm ? (double)gq[k * inner + c] : (double)gq[k * inner + c] * yq[k * inner + c];
+        for (int64_t k = 0; k < L; k++)
+            for (int64_t c = 0; c < nc; c++) {
+                const int64_t at = k * inner + c;
+                gxq[at] += logsm ? (float)((double)gq[at] - exp((double)yq[at]) * s[c])
+                                 : (float)((double)yq[at] * ((double)gq[at] - s[c]));
+            }
     }
 }

@@ -8,7 +8,9 @@
  * It only gets the tensors its `keep` asks for (and constants). */
 #include "testutil.h"
 
+#include "forward.h"
 #include "graph_builder.h"
+#include "shape_infer.h"
 #include "op.h"
 #include "tensor.h"
 
@@ -1276,6 +1278,58 @@ static void test_runtime_errors(void **state)
     lrp_graph_free(g);
 }
 
+/* ------------------------------------------------------ constant folding */
+
+/* The shape arithmetic of older PyTorch exports folds into constants while
+ * shapes are inferred, and again for another input shape:
+ * x.view(x.size(0), -1) = Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])). */
+static void test_shape_folding(void **state)
+{
+    (void)state;
+    lrp_error err = {0};
+    lrp_graph *g = gb_new(9);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 3, 4, 4));
+    int shp = gb_node(g, "Shape", 1, (int[]){x}, 1);
+    int zero_i = gb_const_i(g, "zero", 0, NULL, (const int64_t[]){0});
+    int gat = gb_node(g, "Gather", 2, (int[]){gb_out(g, shp, 0), zero_i}, 1);
+    int uns = gb_node(g, "Unsqueeze", 1, (int[]){gb_out(g, gat, 0)}, 1);
+    gb_attr_ints(g, uns, "axes", 1, GB_DIMS(0));
+    int minus1 = gb_const_i(g, "minus1", 1, GB_DIMS(1), (const int64_t[]){-1});
+    int cat = gb_node(g, "Concat", 2, (int[]){gb_out(g, uns, 0), minus1}, 1);
+    gb_attr_i(g, cat, "axis", 0);
+    int rsh = gb_node(g, "Reshape", 2, (int[]){x, gb_out(g, cat, 0)}, 1);
+    assert_int_equal(gb_prepare(g, &err), LRP_OK);
+    const lrp_value *target = &g->values[gb_out(g, cat, 0)], *y = &g->values[gb_out(g, rsh, 0)];
+    assert_non_null(target->constant);
+    assert_true(target->folded);
+    assert_true(lrp_node_is_static(g, &g->nodes[shp]) && lrp_node_is_static(g, &g->nodes[cat]));
+    assert_false(lrp_node_is_static(g, &g->nodes[rsh]));
+    assert_int_equal(y->ndim, 2);
+    assert_int_equal(y->dims[0], 1);
+    assert_int_equal(y->dims[1], 48);
+    /* another batch size: refolded */
+    int nd[1] = {4};
+    int64_t dims[1][LRP_MAX_DIMS] = {{2, 3, 4, 4}};
+    assert_int_equal(lrp_graph_infer(g, nd, (const int64_t(*)[LRP_MAX_DIMS])dims, &err), LRP_OK);
+    assert_int_equal(lrp_i64(target->constant)[0], 2);
+    assert_int_equal(y->dims[0], 2);
+    assert_int_equal(y->dims[1], 48);
+    /* the forward engine runs only the Reshape */
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, dims[0], NULL);
+    for (int64_t i = 0; i < xt->numel; i++)
+        lrp_f32(xt)[i] = (float)i;
+    lrp_tensor **vals = calloc((size_t)g->n_values, sizeof *vals);
+    assert_int_equal(lrp_forward(g, (const lrp_tensor *const[]){xt}, NULL, vals, &err), LRP_OK);
+    const lrp_tensor *yt = lrp_value_tensor(g, vals, gb_out(g, rsh, 0));
+    assert_non_null(yt);
+    assert_int_equal(yt->dims[1], 48);
+    assert_memory_equal(yt->data, xt->data, sizeof(float) * (size_t)xt->numel);
+    lrp_vals_clear(g, vals);
+    free(vals);
+    lrp_tensor_free(xt);
+    lrp_graph_free(g);
+}
+
 /* ------------------------------------------------------ thread counts */
 
 /* Forward and backward give bit-identical results with 1 and 3 threads. */
@@ -1379,7 +1433,8 @@ int main(void)
         cmocka_unit_test(test_norm_softmax_grads), cmocka_unit_test(test_shape_op_grads),
         cmocka_unit_test(test_reduce_grads),      cmocka_unit_test(test_linear_adjoints),
         cmocka_unit_test(test_groups),            cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_runtime_errors),    cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_runtime_errors),    cmocka_unit_test(test_shape_folding),
+        cmocka_unit_test(test_thread_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
