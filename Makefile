@@ -5,15 +5,24 @@
 #                        zennit conformance, command line, sanitizers)
 #   make install PREFIX=/usr/local
 #
+# Needs Debian packages: protobuf-c-compiler libprotobuf-c-dev libonnx-dev
+# libpng-dev libjpeg62-turbo-dev libopenblas-openmp-dev libcmocka-dev.
 # Variables: BUILD (output directory), SANITIZE=1 (ASan+UBSan build),
-# CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR.
+# CC, CFLAGS, PREFIX, DESTDIR, OPENBLAS_DIR/OPENBLAS_INC (another OpenBLAS).
 
 CC       ?= cc
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := openblas libpng libprotobuf-c
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ljpeg
+PKGS     := libpng libprotobuf-c
+# OpenBLAS: Debian's OpenMP build, so that its threads and lrp's own OpenMP
+# loops share one thread pool (the default pthread build and OpenMP spin
+# against each other on few cores). It lives in its own multiarch directory,
+# hence the rpath.
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
+OPENBLAS_INC ?= /usr/include/$(MULTIARCH)/openblas-openmp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)) -I$(OPENBLAS_INC)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ljpeg -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
 OPT      ?= -O2
