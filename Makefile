@@ -99,7 +99,7 @@ install: all
 	ln -sf liblrp.so.0 $(DESTDIR)$(PREFIX)/lib/liblrp.so
 	install -m 644 include/lrp.h $(DESTDIR)$(PREFIX)/include/lrp.h
 	install -m 644 man/lrp.1 $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LRP_VERSION "\(.*\)"/\1/p' include/lrp.h)|g' \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@OPENBLAS_DIR@|$(OPENBLAS_DIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LRP_VERSION "\(.*\)"/\1/p' include/lrp.h)|g' \
 	    lrp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lrp.pc
 
 uninstall:
