@@ -350,10 +350,14 @@ static void run_test_dir(const char *root, const char *name, tally *t)
     }
 }
 
-/* The data directory: Debian's package, else the copy in ../shared. */
+/* The data directory: $LRP_ONNX_TESTDATA, Debian's package, else the copy
+ * in ../shared. */
 static const char *data_root(void)
 {
     static char buf[4096];
+    const char *env = getenv("LRP_ONNX_TESTDATA");
+    if (env && *env)
+        return is_dir(env) ? env : NULL;
     if (is_dir("/usr/share/libonnx-testdata/data/node"))
         return "/usr/share/libonnx-testdata/data";
     const char *shared = tu_shared_dir();
