@@ -38,7 +38,8 @@ static lrp_status clip_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         if (!b)
             continue;
         if (b->dtype != x->dtype)
-            return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%s has a different type than the input", i == 1 ? "min" : "max");
+            return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%s has a different type than the input",
+                                 i == 1 ? "min" : "max");
         if (lrp_numel_checked(b->ndim, b->dims) != 1)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%s must be a scalar", i == 1 ? "min" : "max");
     }

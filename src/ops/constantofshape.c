@@ -22,7 +22,8 @@ static lrp_status cos_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     char sb[640];
     for (int i = 0; i < cnt; i++)
         if (d[i] < 0)
-            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "negative dim in shape %s", lrp_shape_str(cnt, d, sb, sizeof sb));
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "negative dim in shape %s",
+                                 lrp_shape_str(cnt, d, sb, sizeof sb));
     if (lrp_numel_checked(cnt, d) < 0)
         return lrp_node_fail(err, n, LRP_ERR_LIMIT, "shape %s is too large", lrp_shape_str(cnt, d, sb, sizeof sb));
     const lrp_attr *a = lrp_node_attr(n, "value");

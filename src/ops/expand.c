@@ -23,10 +23,11 @@ static lrp_status expand_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         if (sh[i] < 0)
             no = -1;
     if (no < 0)
-        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "cannot expand %s to %s", lrp_shape_str(x->ndim, x->dims, s1, sizeof s1),
-                             lrp_shape_str(cnt, sh, s2, sizeof s2));
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "cannot expand %s to %s",
+                             lrp_shape_str(x->ndim, x->dims, s1, sizeof s1), lrp_shape_str(cnt, sh, s2, sizeof s2));
     if (lrp_numel_checked(no, out) < 0)
-        return lrp_node_fail(err, n, LRP_ERR_LIMIT, "expanding to %s is too large", lrp_shape_str(cnt, sh, s2, sizeof s2));
+        return lrp_node_fail(err, n, LRP_ERR_LIMIT, "expanding to %s is too large",
+                             lrp_shape_str(cnt, sh, s2, sizeof s2));
     lrp_set_output(g, n, 0, x->dtype, no, out);
     return LRP_OK;
 }

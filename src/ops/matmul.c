@@ -108,8 +108,8 @@ static void batch_offsets(const mm_plan *p, int64_t t, int64_t *oa, int64_t *ob)
 }
 
 /* y = A B (+ bias over the last dim). */
-static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tensor *B, const float *Bd, const float *bias,
-                         lrp_tensor *Y, lrp_error *err)
+static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tensor *B, const float *Bd,
+                         const float *bias, lrp_tensor *Y, lrp_error *err)
 {
     mm_plan p;
     if (plan(A, B, &p) != 0)

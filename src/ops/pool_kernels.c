@@ -61,8 +61,8 @@ static inline int64_t window_argmax(const lrp_pool_geom *pg, const float *x, int
 
 void lrp_maxpool_fwd(const lrp_pool_geom *pg, const float *x, float *y, int64_t *idx)
 {
-    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (pg->planes * OHW * pg->kh * pg->kw > LRP_PAR_MIN)
+    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
         const float *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
@@ -77,9 +77,9 @@ void lrp_maxpool_fwd(const lrp_pool_geom *pg, const float *x, float *y, int64_t 
 
 void lrp_maxpool_bwd(const lrp_pool_geom *pg, const float *x, const float *g, float *gx)
 {
-    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW;
+    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
     /* parallel over planes: each plane of gx is written by one thread, in order */
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (pg->planes * OHW * pg->kh * pg->kw > LRP_PAR_MIN)
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
         const float *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
@@ -110,8 +110,8 @@ static inline int64_t divisor(const lrp_pool_geom *pg, int cip, int64_t oy, int6
 
 void lrp_avgpool_fwd(const lrp_pool_geom *pg, int cip, const float *x, float *y)
 {
-    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (pg->planes * OHW * pg->kh * pg->kw > LRP_PAR_MIN)
+    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
         const float *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
@@ -134,8 +134,8 @@ void lrp_avgpool_fwd(const lrp_pool_geom *pg, int cip, const float *x, float *y)
 
 void lrp_avgpool_bwd(const lrp_pool_geom *pg, int cip, const float *g, float *gx)
 {
-    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (pg->planes * OHW * pg->kh * pg->kw > LRP_PAR_MIN)
+    const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
         float *gp = gx + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)

@@ -121,8 +121,8 @@ static lrp_status split_forward(const lrp_node *n, const lrp_tensor *const *in, 
         const int64_t row = s->sizes[k] * inner;
         if (out[k] && row)
             for (int64_t o = 0; o < outer; o++)
-                memcpy((char *)out[k]->data + (size_t)(o * row) * es, (const char *)x->data + (size_t)(o * xrow + at) * es,
-                       (size_t)row * es);
+                memcpy((char *)out[k]->data + (size_t)(o * row) * es,
+                       (const char *)x->data + (size_t)(o * xrow + at) * es, (size_t)row * es);
         at += row;
     }
     return LRP_OK;

@@ -49,7 +49,8 @@ static lrp_status where_forward(const lrp_node *n, const lrp_tensor *const *in, 
         int64_t off[LRP_BC_MAX];
         lrp_bcast_row(&bc, r, off);
         for (int64_t i = 0; i < bc.len; i++) {
-            const char *src = c[off[1] + i * sc] ? x + (size_t)(off[2] + i * sx) * es : y + (size_t)(off[3] + i * sy) * es;
+            const char *src =
+                c[off[1] + i * sc] ? x + (size_t)(off[2] + i * sx) * es : y + (size_t)(off[3] + i * sy) * es;
             memcpy(o + (size_t)(off[0] + i) * es, src, es);
         }
     }

@@ -62,8 +62,8 @@ static const char *const node_exclude[] = {
 static const char *const unsupported[] = {
     /* 3-D spatial data: lrp handles 1-D and 2-D images */
     "test_averagepool_3d_default", "test_maxpool_3d_default", "test_convtranspose_3d", "test_AvgPool3d",
-    "test_AvgPool3d_stride", "test_AvgPool3d_stride1_pad0_gpu_input", "test_Conv3d", "test_Conv3d_dilated", "test_Conv3d_dilated_strided",
-    "test_Conv3d_groups", "test_Conv3d_no_bias", "test_Conv3d_stride", "test_Conv3d_stride_padding",
+    "test_AvgPool3d_stride", "test_AvgPool3d_stride1_pad0_gpu_input", "test_Conv3d", "test_Conv3d_dilated",
+    "test_Conv3d_dilated_strided", "test_Conv3d_groups", "test_Conv3d_no_bias", "test_Conv3d_stride", "test_Conv3d_stride_padding",
     "test_MaxPool3d", "test_MaxPool3d_stride", "test_MaxPool3d_stride_padding",
     /* training-mode BatchNormalization and Dropout (batch statistics, random masks) */
     "test_batchnorm_epsilon_training_mode", "test_batchnorm_example_training_mode", "test_training_dropout",

@@ -1161,7 +1161,8 @@ static void test_bad_inputs(void **state)
     gb_node(g, "ConstantOfShape", 1, (int[]){s}, 1);
     expect_fail(g, LRP_ERR_LIMIT, "ConstantOfShape huge");
     g = gb_new(13);
-    int r0 = gb_const_f(g, "r0", 0, NULL, (const float[]){0}), r1 = gb_const_f(g, "r1", 0, NULL, (const float[]){1e30f});
+    int r0 = gb_const_f(g, "r0", 0, NULL, (const float[]){0}),
+        r1 = gb_const_f(g, "r1", 0, NULL, (const float[]){1e30f});
     int r2 = gb_const_f(g, "r2", 0, NULL, (const float[]){1});
     gb_node(g, "Range", 3, (int[]){r0, r1, r2}, 1);
     expect_fail(g, LRP_ERR_LIMIT, "Range huge");
