@@ -79,14 +79,24 @@ lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsi
     lrp_tensor *out[16];
     for (int k = 0; k < g->n_order && st == LRP_OK; k++) {
         lrp_node *n = &g->nodes[g->order[k]];
-        if (lrp_node_is_static(g, n))
+        if (lrp_node_is_static(g, n)) {
+            /* folded at load time (e.g. Shape): its inputs are no longer needed by it */
+            for (int i = 0; i < n->n_inputs; i++) {
+                int v = n->inputs[i];
+                if (v >= 0 && !g->values[v].constant && --remaining[v] == 0 && !(keep && keep[v]) &&
+                    !g->values[v].is_output) {
+                    lrp_tensor_free(vals[v]);
+                    vals[v] = NULL;
+                }
+            }
             continue;
+        }
         if (n->n_inputs > 256 || n->n_outputs > 16) {
             st = lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs or outputs");
             break;
         }
-        for (int i = 0; i < n->n_inputs; i++)
-            in[i] = lrp_value_tensor(g, vals, n->inputs[i]);
+        for (int i = 0; i < 256; i++) /* unused slots read as omitted inputs */
+            in[i] = i < n->n_inputs ? lrp_value_tensor(g, vals, n->inputs[i]) : NULL;
         for (int o = 0; o < n->n_outputs && st == LRP_OK; o++) {
             out[o] = NULL;
             const lrp_value *v = lrp_node_out(g, n, o);

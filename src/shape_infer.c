@@ -35,8 +35,8 @@ static lrp_status fold(lrp_graph *g, lrp_node *n, lrp_error *err)
     lrp_tensor *out[16] = {0};
     if (n->n_inputs > 64 || n->n_outputs > 16)
         return LRP_OK; /* not worth folding */
-    for (int i = 0; i < n->n_inputs; i++)
-        in[i] = n->inputs[i] >= 0 ? g->values[n->inputs[i]].constant : NULL;
+    for (int i = 0; i < 64; i++)
+        in[i] = i < n->n_inputs && n->inputs[i] >= 0 ? g->values[n->inputs[i]].constant : NULL;
     lrp_status st = LRP_OK;
     for (int k = 0; k < n->n_outputs && st == LRP_OK; k++) {
         lrp_value *v = lrp_node_out(g, n, k);

@@ -15,10 +15,6 @@ int cmd_render(cli_args *a)
         cli_error("render: give the output file with -o OUT.png");
         return EXIT_USAGE;
     }
-    if (a->overlay || (a->size && !strcmp(a->size, "input"))) {
-        cli_error("render: --overlay and --size input need the image; use lrp explain");
-        return EXIT_USAGE;
-    }
     cli_heat h;
     if ((rc = cli_heat_setup(a, true, &h)) != EXIT_OK)
         return rc;

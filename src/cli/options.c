@@ -87,7 +87,7 @@ typedef struct option_def {
 static const option_def options[] = {
     {O_HELP, "help", 'h', ARG_NONE, NULL, C_ALL, "General", "show help and exit"},
     {O_QUIET, "quiet", 'q', ARG_NONE, NULL, C_ALL, "General", "print nothing but errors (and --json output)"},
-    {O_JSON, "json", 0, ARG_NONE, NULL, C_EXPLAIN | C_PREDICT | C_INSPECT | C_COMPARE | C_EVAL, "General",
+    {O_JSON, "json", 0, ARG_NONE, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
      "print one JSON object per item on stdout instead of text"},
     {O_THREADS, "threads", 'j', ARG_REQUIRED, "N", C_MODEL, "General",
      "use N threads (default: all cores); results do not depend on N"},
@@ -149,7 +149,7 @@ static const option_def options[] = {
      "print the relevance sums after every node, to see where relevance leaks"},
 
     {O_STEPS, "steps", 0, ARG_REQUIRED, "N", C_RULES, "Attributors", "integrated-gradients steps (default 20)"},
-    {O_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|FILE.npy", C_EXPLAIN, "Attributors",
+    {O_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|FILE.npy", C_RULES, "Attributors",
      "integrated-gradients baseline (default zero)"},
     {O_SAMPLES, "samples", 0, ARG_REQUIRED, "N", C_RULES, "Attributors",
      "smoothgrad samples, the last one noise-free (default 20)"},
@@ -174,11 +174,12 @@ static const option_def options[] = {
      "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)"},
     {O_VMIN, "vmin", 0, ARG_REQUIRED, "V", C_HEAT, "Heatmap", "fixed lower bound of the colour scale"},
     {O_VMAX, "vmax", 0, ARG_REQUIRED, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale"},
-    {O_OVERLAY, "overlay", 0, ARG_OPTIONAL, "ALPHA", C_HEAT, "Heatmap",
+    {O_OVERLAY, "overlay", 0, ARG_OPTIONAL, "ALPHA", C_EXPLAIN, "Heatmap",
      "blend the heatmap over the input image (RGB PNG; ALPHA default 0.5)"},
-    {O_SIZE, "size", 0, ARG_REQUIRED, "model|input", C_HEAT, "Heatmap",
+    {O_SIZE, "size", 0, ARG_REQUIRED, "model|input", C_EXPLAIN, "Heatmap",
      "heatmap at the model's input size (default) or scaled to the original image's size"},
-    {O_GRID, "grid", 0, ARG_NONE, NULL, C_HEAT, "Heatmap", "put all heatmaps of the run into one montage"},
+    {O_GRID, "grid", 0, ARG_NONE, NULL, C_HEAT, "Heatmap",
+     "put all heatmaps of the run (explain) or all samples of a batch relevance (render) into one montage"},
 
     {O_LIST, "list", 'l', ARG_REQUIRED, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class"},
