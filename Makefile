@@ -49,7 +49,7 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 BIN := $(if $(filter build,$(BUILD)),lrp,$(BUILD)/lrp)
 
-.PHONY: all check check-fast check-sanitize install uninstall clean bench tests
+.PHONY: all check check-fast check-sanitize install uninstall clean bench tests print-libs
 all: $(BIN) $(BUILD)/liblrp.a $(BUILD)/liblrp.so
 
 $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
@@ -111,3 +111,7 @@ clean:
 	rm -rf build build-* lrp
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# For bench/run: the link flags.
+print-libs:
+	@echo $(LDLIBS)
