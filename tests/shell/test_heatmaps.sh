@@ -142,20 +142,23 @@ zennit_palette coldnhot > "$W/pal-coldnhot"
 zennit_palette hot > "$W/pal-hot"
 k=0
 for spec in "epsilon-plus-flat camera-32 2" "epsilon-gamma-box logo-32 7" "epsilon-alpha2-beta1 chelsea-32 3" \
-    "gradient rocket-32 2" "guided-backprop camera-32 5" "excitation-backprop logo-32 5"; do
+    "gradient rocket-32 2" "guided-backprop camera-32 5" "excitation-backprop logo-32 5" \
+    "a:integrated-gradients chelsea-32 5" "a:occlusion camera-32 2"; do
     set -- $spec
     meth=$1 in=$TESTDATA/refset/inputs/$2.npy t=$3
     case $meth in
     epsilon-*) norm=symmetric cmap=coldnhot ;;
     *) norm=absolute cmap=hot ;;
     esac
+    how=(-c "$meth")
+    case $meth in a:*) meth=${meth#a:} how=(-a "$meth") ;; esac
     k=$((k + 1))
-    expect_exit 0 "explain -c $meth $2 -t $t" "$LRP" explain "$CNN" "$in" -c "$meth" -t "$t" -o "$W/e$k.png" -r "$W/e$k.npy"
+    expect_exit 0 "explain ${how[*]} $2 -t $t" "$LRP" explain "$CNN" "$in" "${how[@]}" -t "$t" -o "$W/e$k.png" -r "$W/e$k.npy"
     expect_exit 0 "render its relevance ($norm, $cmap)" "$LRP" render "$W/e$k.npy" -o "$W/r$k.png" --norm $norm --cmap $cmap
-    expect_exit 0 "explain -c $meth heatmap = render of its relevance" "$LRP" compare --tolerance 0 "$W/e$k.png" "$W/r$k.png"
+    expect_exit 0 "explain ${how[*]} heatmap = render of its relevance" "$LRP" compare --tolerance 0 "$W/e$k.png" "$W/r$k.png"
     if [ -n "$PY" ]; then
         res=$(np_heat_check "$W/e$k.npy" $norm "$W/pal-$cmap" "$W/e$k.png")
-        check "explain -c $meth heatmap = NumPy $norm + zennit $cmap ($res)" test "$res" = same
+        check "explain ${how[*]} heatmap = NumPy $norm + zennit $cmap ($res)" test "$res" = same
     fi
 done
 # a trained model from an image
