@@ -37,6 +37,8 @@ int main(int argc, char **argv)
     const char *composite = argc > 2 ? argv[2] : "epsilon-plus-flat";
     int runs = argc > 3 ? atoi(argv[3]) : 9;
     lrp_set_threads(argc > 4 ? atoi(argv[4]) : 2);
+    if (getenv("LRP_FAST_FORWARD"))
+        lrp_set_exact_forward(0);
     lrp_error err = {0};
     lrp_model *m = lrp_model_load(argv[1], NULL, &err);
     if (!m) {

@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 int lrp_num_threads = 1;
+int lrp_forward_acc64 = 1;
+
+void lrp_set_exact_forward(int on) { lrp_forward_acc64 = on != 0; }
 
 void lrp_set_threads(int n)
 {

@@ -11,7 +11,11 @@ struct attribution {
     attribution_config c;
     lrp_explainer *ex;
     lrp_model *m;
-    char method[128];
+    lrp_attributor_options o;
+    lrp_tensor *baseline; /* --baseline FILE.npy */
+    lrp_tensor *fill;     /* --fill FILE.npy */
+    bool fill_mean;
+    bool nhwc;
 };
 
 static const char *const names[] = {"gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
@@ -34,7 +38,7 @@ int attribution_config_from_args(const cli_args *a, attribution_config *c)
     c->samples = a->samples;
     c->noise_level = a->noise_level;
     c->seed = a->seed;
-    c->baseline = a->baseline;
+    c->baseline = a->command == CMD_EXPLAIN ? a->baseline : NULL;
     c->window = a->window;
     c->stride = a->stride;
     c->occlude_window = a->occlude && !strcmp(a->occlude, "window");
@@ -59,7 +63,7 @@ const char *attribution_method_name(const attribution_config *c, const char *com
     static char buf[128];
     if (!strcmp(c->name, "gradient"))
         snprintf(buf, sizeof buf, "%s", composite);
-    else if (!strcmp(c->name, "occlusion") || !strcmp(c->name, "random"))
+    else if (!strcmp(c->name, "occlusion") || !strcmp(c->name, "random") || !strcmp(composite, "gradient"))
         snprintf(buf, sizeof buf, "%s", c->name);
     else
         snprintf(buf, sizeof buf, "%s+%s", c->name, composite);
@@ -69,11 +73,6 @@ const char *attribution_method_name(const attribution_config *c, const char *com
 attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,
                              lrp_error *err)
 {
-    (void)pp;
-    if (strcmp(c->name, "gradient")) {
-        lrp_fail(err, LRP_ERR_UNSUPPORTED, "the %s attributor is not available yet", c->name);
-        return NULL;
-    }
     attribution *at = calloc(1, sizeof *at);
     if (!at) {
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -82,16 +81,95 @@ attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp
     at->c = *c;
     at->ex = ex;
     at->m = m;
+    at->nhwc = pp && pp->nhwc;
+    lrp_attributor_options_default(&at->o);
+    at->o.kind = (lrp_attributor_kind)lrp_attributor_from_name(c->name);
+    at->o.steps = c->steps;
+    at->o.samples = c->samples;
+    at->o.noise_level = c->noise_level;
+    at->o.seed = c->seed;
+    at->o.window = c->window;
+    at->o.stride = c->stride;
+    at->o.occlude_window = c->occlude_window;
+    if (c->baseline && strcmp(c->baseline, "zero")) {
+        if (lrp_npy_read(c->baseline, &at->baseline, err) != LRP_OK) {
+            lrp_error_prefix(err, "--baseline");
+            attribution_free(at);
+            return NULL;
+        }
+        at->o.baseline = at->baseline;
+    }
+    if (c->fill && !strcmp(c->fill, "mean")) {
+        at->fill_mean = true;
+    } else if (c->fill && strcmp(c->fill, "zero")) {
+        if (lrp_npy_read(c->fill, &at->fill, err) != LRP_OK) {
+            lrp_error_prefix(err, "--fill");
+            attribution_free(at);
+            return NULL;
+        }
+        at->o.fill = at->fill;
+    }
     return at;
 }
 
-void attribution_free(attribution *at) { free(at); }
+void attribution_free(attribution *at)
+{
+    if (!at)
+        return;
+    lrp_tensor_free(at->baseline);
+    lrp_tensor_free(at->fill);
+    free(at);
+}
+
+void attribution_set_progress(attribution *at, void (*fn)(void *, int, int), void *ctx)
+{
+    at->o.progress = fn;
+    at->o.progress_ctx = ctx;
+}
+
+/* The per-channel mean of each sample, as a fill tensor shaped like x
+ * ((N,C,H,W), (N,H,W,C) with nhwc, or (N,F): one mean per sample). */
+static lrp_tensor *channel_mean(const lrp_tensor *x, bool nhwc, lrp_error *err)
+{
+    lrp_tensor *f = lrp_tensor_clone(x, err);
+    if (!f)
+        return NULL;
+    int64_t N = x->ndim > 0 ? x->dims[0] : 1, per = N ? x->numel / N : 0;
+    int64_t C = x->ndim == 4 ? (nhwc ? x->dims[3] : x->dims[1]) : 1;
+    int64_t inner = x->ndim == 4 && !nhwc ? x->dims[2] * x->dims[3] : 1; /* NCHW: a channel is contiguous */
+    for (int64_t b = 0; b < N; b++) {
+        float *d = (float *)f->data + b * per;
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0;
+            int64_t cnt = 0;
+            for (int64_t i = 0; i < per; i++)
+                if ((nhwc ? i % C : (i / inner) % C) == c) {
+                    s += d[i];
+                    cnt++;
+                }
+            float mean = (float)(s / (double)(cnt ? cnt : 1));
+            for (int64_t i = 0; i < per; i++)
+                if ((nhwc ? i % C : (i / inner) % C) == c)
+                    d[i] = mean;
+        }
+    }
+    return f;
+}
 
 lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target, lrp_seed seed, lrp_tensor **rel,
                            lrp_tensor **logits, int64_t *target_out, double *seed_value, lrp_error *err)
 {
     int64_t t = target;
-    lrp_status st = lrp_explain(at->ex, x, &t, seed, rel, logits, target_out, err);
+    lrp_tensor *fill = NULL;
+    if (at->fill_mean) {
+        if (!(fill = channel_mean(x, at->nhwc, err)))
+            return err ? err->status : LRP_ERR_NOMEM;
+        at->o.fill = fill;
+    }
+    lrp_status st = lrp_attribute(at->ex, &at->o, x, &t, seed, rel, logits, target_out, err);
+    if (at->fill_mean)
+        at->o.fill = NULL;
+    lrp_tensor_free(fill);
     if (st == LRP_OK && seed_value)
         *seed_value = seed == LRP_SEED_LOGIT ? ((const float *)(*logits)->data)[*target_out] : 1.0;
     return st;

@@ -29,6 +29,8 @@ const char *attribution_method_name(const attribution_config *c, const char *com
 attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,
                              lrp_error *err);
 void attribution_free(attribution *at);
+/* Called as copies of an input go through the engine (done, total). */
+void attribution_set_progress(attribution *at, void (*fn)(void *, int, int), void *ctx);
 
 /* Attribution of one input for target (-1: the predicted class). */
 lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target, lrp_seed seed, lrp_tensor **rel,

@@ -55,6 +55,19 @@ static void on_check(void *ctx, const char *node, const char *op, const char *ru
            c->seed != 0 ? cut[0] / c->seed : NAN);
 }
 
+/* Progress inside one item (the copies of an attributor). */
+struct sub_progress {
+    progress *p;
+    int index;
+    const char *name;
+};
+
+static void on_sub_progress(void *ctx, int done, int total)
+{
+    const struct sub_progress *sp = ctx;
+    progress_sub(sp->p, sp->index, done, total, sp->name);
+}
+
 typedef struct item_result {
     char heat_path[4200];
     char rel_path[4200];
@@ -129,6 +142,7 @@ int cmd_explain(cli_args *a)
     cli_heat heat = {0};
     bool heat_ready = false;
     attribution *attr = NULL;
+    progress prog = {0};
     if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
         goto done;
     if (items.n > 1 && !a->grid) {
@@ -146,7 +160,7 @@ int cmd_explain(cli_args *a)
     }
     /* Canonizers belong to composites (zennit passes them with a composite
      * only): the rule-less gradient runs on the model as exported. */
-    bool rules = !a->composite || strcmp(a->composite, "gradient");
+    bool rules = a->composite ? strcmp(a->composite, "gradient") != 0 : !strcmp(ac.name, "gradient");
     if (!(m = cli_load_model(a, !a->no_canonize && rules, false, &rc)))
         goto done;
     const lrp_model_info *info = lrp_model_get_info(m);
@@ -158,6 +172,8 @@ int cmd_explain(cli_args *a)
     lrp_explain_options_default(&eo);
     if (a->composite)
         eo.composite = a->composite;
+    else if (strcmp(ac.name, "gradient"))
+        eo.composite = "gradient"; /* an attributor alone wraps the plain gradient, as in zennit */
     eo.epsilon = a->epsilon;
     eo.stabilizer = a->stabilizer;
     eo.gamma = a->gamma;
@@ -202,16 +218,20 @@ int cmd_explain(cli_args *a)
     }
     const char *method = attribution_method_name(&ac, eo.composite);
     check_ctx cc = {0};
+    struct sub_progress sp = {&prog, 0, NULL};
+    attribution_set_progress(attr, on_sub_progress, &sp);
     if (a->check)
         lrp_explainer_set_check(ex, on_check, &cc);
     bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
     cli_install_signal_cleanup();
-    progress prog;
     progress_start(&prog, items.n, a->quiet);
+    progress_set_steps(&prog, items.n == 1);
     int failed_input = 0, failed_output = 0, internal = 0;
     for (int i = 0; i < items.n; i++) {
         cli_item *it = &items.v[i];
         progress_update(&prog, i, it->path);
+        sp.index = i;
+        sp.name = it->path;
         item_result res;
         memset(&res, 0, sizeof res);
         int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;

@@ -59,6 +59,8 @@ int cmd_predict(cli_args *a)
             st = cli_load_input(it->path, &pp, info, &x, NULL, NULL, &err);
         if (st == LRP_OK) {
             st = lrp_model_run(m, x, &logits, &err);
+            if (st != LRP_OK && !strstr(err.message, it->path))
+                lrp_error_prefix(&err, "%s", it->path); /* name the input, as explain does */
             if (st == LRP_OK && logits->dims[0] != 1) {
                 st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: a batch of %lld; predict takes one input per file",
                               it->path, (long long)logits->dims[0]);

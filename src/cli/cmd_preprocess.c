@@ -1,5 +1,6 @@
 /* lrp preprocess: the tensor the model would get for an image. */
 #include "common.h"
+#include "error.h"
 #include "items.h"
 
 #include <stdio.h>
@@ -27,6 +28,13 @@ int cmd_preprocess(cli_args *a)
     lrp_error err = {0};
     lrp_tensor *x = NULL;
     lrp_status st = cli_load_input(a->pos[1], &pp, info, &x, NULL, NULL, &err);
+    if (st == LRP_OK) { /* a .npy is taken as is: it must fit the model */
+        lrp_tensor *fit = NULL;
+        st = lrp_model_conform_input(m, x, &fit, &err);
+        lrp_tensor_free(fit);
+        if (st != LRP_OK)
+            lrp_error_prefix(&err, "%s", a->pos[1]);
+    }
     if (st != LRP_OK) {
         cli_error("%s", err.message);
         rc = cli_item_exit(st);

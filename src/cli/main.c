@@ -44,7 +44,8 @@ int main(int argc, char **argv)
     case CMD_EVAL: rc = cmd_eval(&a); break;
     default: cli_print_usage(stderr); rc = EXIT_USAGE; break;
     }
-    if (fflush(stdout) != 0 && rc == EXIT_OK) {
+    /* ferror too: a failed write may have happened at an earlier fflush */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
         cli_error("write error on standard output");
         rc = EXIT_OUTPUT;
     }

@@ -148,8 +148,8 @@ static const option_def options[] = {
     {O_CHECK, "check", 0, ARG_NONE, NULL, C_EXPLAIN, "Rules",
      "print the relevance sums after every node, to see where relevance leaks"},
 
-    {O_STEPS, "steps", 0, ARG_REQUIRED, "N", C_RULES, "Attributors", "integrated-gradients steps (default 20)"},
-    {O_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|FILE.npy", C_RULES, "Attributors",
+    {O_STEPS, "steps", 0, ARG_REQUIRED, "N", C_EXPLAIN, "Attributors", "integrated-gradients steps (default 20)"},
+    {O_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|FILE.npy", C_EXPLAIN, "Attributors",
      "integrated-gradients baseline (default zero)"},
     {O_SAMPLES, "samples", 0, ARG_REQUIRED, "N", C_RULES, "Attributors",
      "smoothgrad samples, the last one noise-free (default 20)"},
@@ -195,20 +195,28 @@ static const option_def options[] = {
     {O_ORDER, "order", 0, ARG_REQUIRED, "morf|lerf|both", C_EVAL, "Evaluation",
      "perturbation order: most or least relevant first, or both (default both)"},
     {O_PATCH, "patch", 0, ARG_REQUIRED, "P", C_EVAL, "Evaluation", "side of the square regions (default 8)"},
-    {O_EVAL_STEPS, "perturbation-steps", 0, ARG_REQUIRED, "K", C_EVAL, "Evaluation",
+    {O_EVAL_STEPS, "steps", 0, ARG_REQUIRED, "K", C_EVAL, "Evaluation",
      "regions perturbed in all (default 100, at most the number of regions)"},
-    {O_EVAL_BASELINE, "perturb-with", 0, ARG_REQUIRED, "zero|mean|uniform", C_EVAL, "Evaluation",
-     "what a perturbed region becomes (default zero; uniform uses --seed)"},
+    {O_EVAL_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|mean|uniform", C_EVAL, "Evaluation",
+     "what a perturbed region becomes: 0, the input's per-channel mean, or uniform noise over the input's range "
+     "(default uniform, as Quantus; seeded by --seed)"},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
 
-static const option_def *find_long(const char *name, size_t len)
+/* The entry of that name for the command (an option name may mean different
+ * things to different commands), else any entry of that name. */
+static const option_def *find_long(const char *name, size_t len, cli_command cmd)
 {
+    const option_def *any = NULL;
     for (int i = 0; i < N_OPTIONS; i++)
-        if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len))
-            return &options[i];
-    return NULL;
+        if (strlen(options[i].name) == len && !strncmp(options[i].name, name, len)) {
+            if (options[i].commands & CMDBIT(cmd))
+                return &options[i];
+            if (!any)
+                any = &options[i];
+        }
+    return any;
 }
 
 static const option_def *find_short(char c)
@@ -499,7 +507,7 @@ static int apply(cli_args *a, const option_def *o, const char *v)
         break;
     case O_EVAL_BASELINE:
         if (strcmp(v, "zero") && strcmp(v, "mean") && strcmp(v, "uniform")) {
-            cli_error("--perturb-with: expected zero, mean or uniform, got '%s'", v);
+            cli_error("--baseline: expected zero, mean or uniform, got '%s'", v);
             return EXIT_USAGE;
         }
         a->eval_baseline = v;
@@ -579,7 +587,7 @@ int cli_parse(int argc, char **argv, cli_args *a)
         if (s[1] == '-') {
             const char *name = s + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            o = find_long(name, len);
+            o = find_long(name, len, a->command);
             if (!o) {
                 cli_error("%s: unknown option '--%.*s' (try 'lrp %s --help')", commands[a->command].name, (int)len,
                           name, commands[a->command].name);

@@ -15,7 +15,8 @@ static double now(void)
 
 void progress_start(progress *p, int total, bool quiet)
 {
-    p->on = !quiet && total > 1 && isatty(STDERR_FILENO);
+    p->tty = !quiet && isatty(STDERR_FILENO);
+    p->on = p->tty && total > 1;
     p->total = total;
     p->start = now();
 }
@@ -51,4 +52,24 @@ void progress_done(progress *p)
 {
     progress_clear(p);
     p->on = false;
+}
+
+void progress_set_steps(progress *p, bool single)
+{
+    if (single && p->tty)
+        p->on = true;
+}
+
+void progress_sub(progress *p, int index, int done, int total, const char *what)
+{
+    if (!p->on || total <= 1)
+        return;
+    char buf[96];
+    const char *name = what ? what : "";
+    size_t len = strlen(name);
+    if (len > 40)
+        name += len - 40;
+    snprintf(buf, sizeof buf, "%s [%d/%d]", name, done, total);
+    fprintf(stderr, "\r\033[K[%d/%d] %s", index + 1, p->total, buf);
+    fflush(stderr);
 }

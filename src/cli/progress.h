@@ -6,6 +6,7 @@
 
 typedef struct progress {
     bool on;
+    bool tty;
     int total;
     double start;
 } progress;
@@ -13,6 +14,10 @@ typedef struct progress {
 void progress_start(progress *p, int total, bool quiet);
 void progress_update(progress *p, int done, const char *what);
 void progress_done(progress *p);
+/* Also show progress for a single item (its inner steps). */
+void progress_set_steps(progress *p, bool single);
+/* Progress inside item `index`: step done of total. */
+void progress_sub(progress *p, int index, int done, int total, const char *what);
 /* Clears the progress line before other stderr output. */
 void progress_clear(progress *p);
 
