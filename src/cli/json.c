@@ -25,11 +25,15 @@ void json_write_string(FILE *f, const char *s)
             fputc(c, f);
             p++;
         } else {
-            /* validate one UTF-8 sequence */
-            int n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+            /* validate one UTF-8 sequence (RFC 3629: no overlong forms,
+             * no surrogates, nothing above U+10FFFF) */
+            int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
             int ok = n > 0;
             for (int i = 1; ok && i < n; i++)
                 ok = (p[i] & 0xc0) == 0x80;
+            if (ok && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+                       (c == 0xf4 && p[1] > 0x8f)))
+                ok = 0;
             if (ok) {
                 fwrite(p, 1, (size_t)n, f);
                 p += n;
