@@ -228,6 +228,32 @@ if [ -n "$have_jq" ]; then
     cp "$IN/logo-32.npy" odd/$'bad\xffbyte.npy'
     "$LRP" explain "$CNN" odd/$'bad\xffbyte.npy' -o 'oddout2/x.png' --json > jbad 2> /dev/null
     check "a file name that is not UTF-8 still gives valid JSON" jq_ok '.input | contains("byte")' jbad
+    # strictly valid UTF-8 for every kind of bad sequence: a stray continuation
+    # byte, leads F5-FF, overlong forms, a surrogate, beyond U+10FFFF, a
+    # truncated sequence; valid multibyte characters pass unchanged
+    mkdir -p utf
+    bads=($'a\x80b' $'b\xff\x80\x80' $'c\xf8\x88\x80\x80\x80' $'d\xc0\xaf' $'e\xe0\x80\xaf' $'f\xf0\x80\x80\xaf'
+        $'g\xed\xa0\x80' $'h\xf4\x90\x80\x80' $'i\xe2\x82' $'j\xc3')
+    for b in "${bads[@]}"; do cp "$IN/logo-32.npy" "utf/$b.npy"; done
+    cp "$IN/logo-32.npy" "utf/ok-€-😀-ß.npy"
+    "$LRP" explain "$CNN" utf -o 'utfout/{index}.png' --json > jutf 2> /dev/null
+    if [ -n "$PY" ]; then
+        r=$("$PY" -c '
+import json, sys
+bad = 0
+names = []
+for line in open(sys.argv[1], "rb"):
+    try:
+        names.append(json.loads(line.decode("utf-8", errors="strict"))["input"])
+    except Exception as e:
+        bad += 1
+ok = [n for n in names if n == "utf/ok-€-😀-ß.npy"]
+print(f"{len(names)} {bad} {len(ok)}")' jutf)
+        check "JSON is strict UTF-8 for invalid names; valid ones unchanged (lines ok/bad/valid-name: $r)" \
+            test "$r" = "$(( ${#bads[@]} + 1 )) 0 1"
+    elif iconv -f UTF-8 -t UTF-8 < /dev/null > /dev/null 2>&1; then
+        check "JSON is valid UTF-8 for invalid names (iconv)" sh -c "iconv -f UTF-8 -t UTF-8 < jutf > /dev/null"
+    fi
     # error items are JSON too, with the error text
     printf '%s\n' "$IN/camera-32.npy" "$W/nope\"\\.npy" > l3
     "$LRP" explain "$CNN" --list l3 -o 'e3/{stem}.png' --json > je 2> /dev/null
