@@ -252,6 +252,40 @@ uint64_t lrp_rng_next(lrp_rng *r);
 double lrp_rng_uniform(lrp_rng *r);
 double lrp_rng_normal(lrp_rng *r);
 
+/* ------------------------------------------------------------- evaluation */
+
+/* Region perturbation (Samek et al. 2017), the faithfulness score of an
+ * attribution: the input is divided into patch x patch regions (all
+ * channels), ranked by their summed relevance; regions are replaced one after
+ * another, cumulatively, and the target logit is recorded. */
+typedef enum lrp_perturb_order { LRP_MORF = 0, LRP_LERF = 1 } lrp_perturb_order;
+typedef enum lrp_perturb_baseline {
+    LRP_PERTURB_ZERO = 0,
+    LRP_PERTURB_MEAN,   /* the sample's per-channel mean */
+    LRP_PERTURB_UNIFORM /* uniform noise over the sample's [min, max], one fixed draw per seed */
+} lrp_perturb_baseline;
+
+typedef struct lrp_perturb_options {
+    int patch;                  /* region side in pixels (8) */
+    int steps;                  /* regions perturbed (100; at most the number of regions) */
+    lrp_perturb_order order;
+    lrp_perturb_baseline baseline;
+    uint64_t seed;
+    int max_batch;              /* perturbed copies per forward pass (0: 16) */
+} lrp_perturb_options;
+
+void lrp_perturb_options_default(lrp_perturb_options *o);
+
+/* input: one sample shaped like the model input (NCHW or NHWC as the model);
+ * relevance: shaped like it. curve[k], k = 0..*n_steps, receives the target
+ * logit with k regions perturbed (curve must hold steps + 1 values). */
+lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
+                                   int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                   lrp_error *err);
+
+/* The area over the perturbation curve: (1/(K+1)) Σ_{k=0..K} (curve[0] - curve[k]). */
+double lrp_aopc(const float *curve, int n_steps);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,9 +1,270 @@
-/* lrp eval: region perturbation (issue 5; see attribution.c). */
+/* lrp eval: region perturbation curves and AOPC for an attribution method. */
+#include "attribution.h"
 #include "common.h"
+#include "error.h"
+#include "items.h"
+#include "json.h"
+#include "progress.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_bounds(const char *opt, const char *s, float *v)
+{
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        double d = strtod(t, &end);
+        if (end == t || *end || !isfinite(d) || n == 3) {
+            cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
+            return -1;
+        }
+        v[n++] = (float)d;
+    }
+    if (n != 1 && n != 3) {
+        cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
+        return -1;
+    }
+    return n;
+}
 
 int cmd_eval(cli_args *a)
 {
-    (void)a;
-    cli_error("eval: not available in this build yet");
-    return EXIT_USAGE;
+    int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
+    if (rc)
+        return rc;
+    attribution_config ac;
+    if ((rc = attribution_config_from_args(a, &ac)) != EXIT_OK)
+        return rc;
+    int orders[2], n_orders = 0;
+    const char *ord = a->order ? a->order : "both";
+    if (strcmp(ord, "lerf"))
+        orders[n_orders++] = LRP_MORF;
+    if (strcmp(ord, "morf"))
+        orders[n_orders++] = LRP_LERF;
+    lrp_perturb_options po;
+    lrp_perturb_options_default(&po);
+    po.patch = a->patch;
+    po.steps = a->eval_steps;
+    po.seed = a->seed;
+    if (a->eval_baseline)
+        po.baseline = !strcmp(a->eval_baseline, "zero") ? LRP_PERTURB_ZERO
+                      : !strcmp(a->eval_baseline, "mean") ? LRP_PERTURB_MEAN
+                                                          : LRP_PERTURB_UNIFORM;
+    cli_items items = {0};
+    lrp_model *m = NULL;
+    lrp_explainer *ex = NULL;
+    attribution *attr = NULL;
+    float *curve = NULL;
+    double sums[2] = {0, 0};
+    int n_ok = 0, failed = 0, internal = 0;
+    if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
+        goto done;
+    const char *composite = a->composite ? a->composite : strcmp(ac.name, "gradient") ? "gradient" : NULL;
+    bool rules = composite ? strcmp(composite, "gradient") != 0 : true;
+    if (!(m = cli_load_model(a, !a->no_canonize && rules, false, &rc)))
+        goto done;
+    const lrp_model_info *info = lrp_model_get_info(m);
+    lrp_preprocess pp;
+    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
+        goto done;
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    if (composite)
+        eo.composite = composite;
+    eo.epsilon = a->epsilon;
+    eo.stabilizer = a->stabilizer;
+    eo.gamma = a->gamma;
+    eo.beta_smooth = a->beta_smooth;
+    eo.zero_bias = a->no_bias;
+    eo.n_overrides = a->n_rules;
+    eo.overrides = a->rules;
+    float low[3], high[3];
+    int nl = cli_default_bounds(&pp, low, high), nh = nl;
+    if ((a->low && (nl = parse_bounds("low", a->low, low)) < 0) ||
+        (a->high && (nh = parse_bounds("high", a->high, high)) < 0)) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (nl != nh) {
+        float *one = nl == 1 ? low : high;
+        one[1] = one[2] = one[0];
+        nl = 3;
+    }
+    eo.n_bounds = nl;
+    eo.low = low;
+    eo.high = high;
+    lrp_error err = {0};
+    if (!(ex = lrp_explainer_new(m, &eo, &err))) {
+        cli_error("%s", err.message);
+        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+        goto done;
+    }
+    if (!(attr = attribution_new(&ac, ex, m, &pp, &err))) {
+        cli_error("%s", err.message);
+        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+        goto done;
+    }
+    if (!(curve = malloc(sizeof(float) * (size_t)(po.steps + 1)))) {
+        cli_error("out of memory");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    const char *method = attribution_method_name(&ac, eo.composite);
+    static const char *const order_names[2] = {"morf", "lerf"};
+    if (!a->json && !a->quiet) {
+        printf("# lrp eval: region perturbation, %dx%d regions, up to %d steps, baseline %s%s\n", po.patch, po.patch,
+               po.steps, po.baseline == LRP_PERTURB_ZERO ? "zero" : po.baseline == LRP_PERTURB_MEAN ? "mean" : "uniform",
+               po.baseline == LRP_PERTURB_UNIFORM ? " (seeded by --seed)" : "");
+        printf("input,method,target,order,step,logit,drop\n");
+    }
+    progress prog;
+    progress_start(&prog, items.n, a->quiet || a->json);
+    double *aopc = calloc((size_t)(items.n ? items.n : 1) * 2, sizeof(double));
+    int64_t *tgt = calloc((size_t)(items.n ? items.n : 1), sizeof(int64_t));
+    bool *ok = calloc((size_t)(items.n ? items.n : 1), sizeof(bool));
+    if (!aopc || !tgt || !ok) {
+        free(aopc);
+        free(tgt);
+        free(ok);
+        cli_error("out of memory");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    for (int i = 0; i < items.n; i++) {
+        cli_item *it = &items.v[i];
+        progress_update(&prog, i, it->path);
+        lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
+        int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
+        lrp_status st = it->error ? lrp_fail(&err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
+        if (st == LRP_OK)
+            st = cli_load_input(it->path, &pp, info, &x, NULL, NULL, &err);
+        if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
+            st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+        if (st == LRP_OK)
+            st = attribution_run(attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+                                 &tgt[i], NULL, &err);
+        json j;
+        bool json_open = false;
+        if (st == LRP_OK && a->json) {
+            json_open = true;
+            json_begin(&j, stdout);
+            json_str(&j, "input", it->path);
+            json_int(&j, "index", it->index);
+            json_str(&j, "status", "ok");
+            json_str(&j, "method", method);
+            json_int(&j, "target", tgt[i]);
+        }
+        for (int oi = 0; oi < n_orders && st == LRP_OK; oi++) {
+            po.order = (lrp_perturb_order)orders[oi];
+            int K;
+            st = lrp_region_perturbation(m, x, rel, tgt[i], &po, curve, &K, &err);
+            if (st != LRP_OK)
+                break;
+            aopc[2 * i + orders[oi]] = lrp_aopc(curve, K);
+            if (a->json) {
+                json_arr(&j, order_names[orders[oi]]);
+                for (int k = 0; k <= K; k++)
+                    json_num(&j, NULL, curve[k]);
+                json_arr_end(&j);
+                char key[32];
+                snprintf(key, sizeof key, "aopc_%s", order_names[orders[oi]]);
+                json_num(&j, key, aopc[2 * i + orders[oi]]);
+            } else if (!a->quiet) {
+                progress_clear(&prog);
+                for (int k = 0; k <= K; k++)
+                    printf("%s,%s,%lld,%s,%d,%.7g,%.7g\n", it->path, method, (long long)tgt[i],
+                           order_names[orders[oi]], k, curve[k], curve[0] - curve[k]);
+            }
+        }
+        if (st == LRP_OK) {
+            ok[i] = true;
+            n_ok++;
+            for (int oi = 0; oi < n_orders; oi++)
+                sums[orders[oi]] += aopc[2 * i + orders[oi]];
+            if (a->json) {
+                if (n_orders == 2)
+                    json_num(&j, "abpc", aopc[2 * i] - aopc[2 * i + 1]);
+                json_end(&j);
+            }
+        } else {
+            if (json_open) { /* the object was begun: finish it with the error */
+                json_str(&j, "error", err.message);
+                json_end(&j);
+            } else if (a->json) {
+                json_begin(&j, stdout);
+                json_str(&j, "input", it->path);
+                json_int(&j, "index", it->index);
+                json_str(&j, "status", "error");
+                json_str(&j, "error", err.message);
+                json_end(&j);
+            }
+            progress_clear(&prog);
+            cli_error("%s", err.message);
+            if (cli_item_exit(st) == EXIT_INTERNAL)
+                internal++;
+            else
+                failed++;
+        }
+        lrp_tensor_free(x);
+        lrp_tensor_free(rel);
+        lrp_tensor_free(logits);
+    }
+    progress_done(&prog);
+    /* summary */
+    if (a->json) {
+        json j;
+        json_begin(&j, stdout);
+        json_str(&j, "summary", method);
+        json_int(&j, "images", n_ok);
+        for (int oi = 0; oi < n_orders; oi++) {
+            char key[32];
+            snprintf(key, sizeof key, "aopc_%s", order_names[orders[oi]]);
+            json_num(&j, key, n_ok ? sums[orders[oi]] / n_ok : NAN);
+        }
+        if (n_orders == 2)
+            json_num(&j, "abpc", n_ok ? (sums[0] - sums[1]) / n_ok : NAN);
+        json_end(&j);
+    } else if (!a->quiet) {
+        printf("\ninput,method,target,aopc_morf,aopc_lerf,abpc\n");
+        for (int i = 0; i < items.n; i++) {
+            if (!ok[i])
+                continue;
+            printf("%s,%s,%lld", items.v[i].path, method, (long long)tgt[i]);
+            for (int o = 0; o < 2; o++) {
+                bool have = (o == 0 && strcmp(ord, "lerf")) || (o == 1 && strcmp(ord, "morf"));
+                if (have)
+                    printf(",%.7g", aopc[2 * i + o]);
+                else
+                    printf(",");
+            }
+            printf(n_orders == 2 ? ",%.7g\n" : ",\n", aopc[2 * i] - aopc[2 * i + 1]);
+        }
+        if (n_ok) {
+            printf("mean,%s,", method);
+            for (int o = 0; o < 2; o++) {
+                bool have = (o == 0 && strcmp(ord, "lerf")) || (o == 1 && strcmp(ord, "morf"));
+                if (have)
+                    printf(",%.7g", sums[o] / n_ok);
+                else
+                    printf(",");
+            }
+            printf(n_orders == 2 ? ",%.7g\n" : ",\n", (sums[0] - sums[1]) / n_ok);
+        }
+    }
+    free(aopc);
+    free(tgt);
+    free(ok);
+    rc = internal ? EXIT_INTERNAL : failed ? EXIT_INPUT : EXIT_OK;
+done:
+    free(curve);
+    attribution_free(attr);
+    lrp_explainer_free(ex);
+    lrp_model_free(m);
+    cli_items_free(&items);
+    return rc;
 }
