@@ -69,6 +69,38 @@ mk_npy() {
     ' "$file" "$shape" "$@"
 }
 
+# npy_tool OP OUT IN... (perl, float32 '<f4' C-order .npy files, version 1 headers):
+#   npy_tool reshape OUT IN "SHAPE"   same data, another shape
+#   npy_tool chansum OUT IN           (1,C,H,W) -> (H,W): channels summed in order,
+#                                     rounding to float32 after each addition
+#   npy_tool stack OUT IN1 IN2 ...    (1,C,H,W) files -> (N,C,H,W)
+npy_tool() {
+    perl -e '
+        sub rd { my ($p) = @_; open(my $f, "<:raw", $p) or die "$p: $!"; local $/; my $b = <$f>;
+                 die "$p: not a v1 .npy" unless substr($b, 0, 8) eq "\x93NUMPY\x01\x00";
+                 my $hl = unpack("v", substr($b, 8, 2)); my $h = substr($b, 10, $hl);
+                 die "$p: not <f4" unless $h =~ /\x27descr\x27:\s*\x27<f4\x27/;
+                 my ($s) = $h =~ /\x27shape\x27:\s*\(([^)]*)\)/; my @d = grep { length } map { s/\s//gr } split(/,/, $s);
+                 return (\@d, substr($b, 10 + $hl)); }
+        sub wr { my ($p, $shape, $data) = @_; $shape .= "," if $shape !~ /,/;
+                 my $h = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ($shape), }";
+                 $h .= " " x ((64 - (10 + length($h) + 1) % 64) % 64) . "\n";
+                 open(my $f, ">:raw", $p) or die "$p: $!"; print $f "\x93NUMPY\x01\x00", pack("v", length($h)), $h, $data; close($f); }
+        my ($op, $out, @in) = @ARGV;
+        if ($op eq "reshape") { my ($d, $data) = rd($in[0]); wr($out, $in[1], $data); }
+        elsif ($op eq "chansum") {
+            my ($d, $data) = rd($in[0]); my ($n, $c, $h, $w) = @$d; my @v = unpack("f<*", $data); my $hw = $h * $w;
+            my @s = @v[0 .. $hw - 1];
+            for my $k (1 .. $c - 1) { for my $i (0 .. $hw - 1) { $s[$i] = unpack("f<", pack("f<", $s[$i] + $v[$k * $hw + $i])); } }
+            wr($out, "$h, $w", pack("f<*", @s));
+        } elsif ($op eq "stack") {
+            my ($d0) = rd($in[0]); my $all = "";
+            for my $p (@in) { my ($d, $data) = rd($p); $all .= $data; }
+            my @d = @$d0; $d[0] = scalar(@in); wr($out, join(", ", @d), $all);
+        } else { die "npy_tool: unknown op $op"; }
+    ' "$@"
+}
+
 # zennit_palette NAME: the 256 entries (rrggbb, one per line) of a built-in
 # colour map at level 1, from zennit's own tables (testdata/zennit-palettes.txt).
 zennit_palette() {

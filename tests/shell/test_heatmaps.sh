@@ -390,6 +390,65 @@ EOF
 )
     check "--grid tiles = single heatmaps, empty cell = minimum ($r)" test "$r" = same
 fi
+# explain --grid = render --grid of the stacked relevances
+k=0
+rels=()
+for f in "${ins[@]:0:4}" "$IN/logo-32.npy"; do
+    "$LRP" explain "$CNN" "$f" -r "$W/grel$k.npy" > /dev/null 2>&1
+    rels+=("$W/grel$k.npy")
+    k=$((k + 1))
+done
+npy_tool stack "$W/gstack.npy" "${rels[@]}"
+expect_exit 0 "render --grid of a batch of 5 relevances" "$LRP" render "$W/gstack.npy" --grid -o "$W/rgrid5.png" --norm symmetric --cmap coldnhot
+expect_exit 0 "explain --grid = render --grid of the same relevances" "$LRP" compare --tolerance 0 "$W/grid5.png" "$W/rgrid5.png"
+expect_exit 4 "render of a batch without --grid refused" "$LRP" render "$W/gstack.npy" -o "$W/bad.png"
+one_line_error "batch without --grid" "--grid"
+
+# render --grid of golden relevances = zennit's golden index images laid out by
+# gridify (each sample normalized on its own; empty cells get the minimum)
+G=$TESTDATA/heatmaps
+GL=$G/tiny-cnn--logo--7--epsilon_gamma_box
+GC=$G/tiny-cnn--camera--2--gradient
+npy_tool stack "$W/gold3.npy" "$GL.npy" "$GC.npy" "$GL.npy"
+npy_tool stack "$W/gold5.npy" "$GL.npy" "$GC.npy" "$GL.npy" "$GC.npy" "$GL.npy"
+for N in 3 5; do
+    expect_exit 0 "render --grid of $N golden relevances" "$LRP" render "$W/gold$N.npy" --grid -o "$W/ggrid$N.png" \
+        --norm symmetric --cmap coldnhot
+done
+check "render --grid N=3: 32x96 ($(png_ihdr "$W/ggrid3.png"))" test "$(png_ihdr "$W/ggrid3.png" | cut -d' ' -f1,2)" = "32 96"
+check "render --grid N=5: 64x96 ($(png_ihdr "$W/ggrid5.png"))" test "$(png_ihdr "$W/ggrid5.png" | cut -d' ' -f1,2)" = "64 96"
+if [ -n "$PY" ]; then
+    for N in 3 5; do
+        r=$("$PY" - "$W/ggrid$N.png" "$N" "$W/pal-coldnhot" "$GL--wred-sym.png" "$GC--gray-sym.png" << 'EOF'
+import sys
+import numpy as np
+from PIL import Image
+out, n, palf, gl, gc = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+tiles = [np.asarray(Image.open(p)) for p in (gl, gc, gl, gc, gl)[:n]]  # zennit's palette indices
+assert all(Image.open(p).mode == 'P' for p in (gl, gc))
+gw = int(n ** 0.5)
+gh = (n + gw - 1) // gw
+h, w = tiles[0].shape
+grid = np.full((gh * h, gw * w), min(t.min() for t in tiles), np.uint8)
+for k, t in enumerate(tiles):
+    r, c = divmod(k, gw)
+    grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = t
+pal = np.array([[int(x[i:i + 2], 16) for i in (0, 2, 4)] for x in open(palf).read().split()], np.uint8)
+got = np.asarray(Image.open(out).convert('RGB'))
+print('same' if got.shape == pal[grid].shape and np.array_equal(got, pal[grid]) else 'differ')
+EOF
+)
+        check "render --grid N=$N = zennit's index images in gridify's layout ($r)" test "$r" = same
+    done
+fi
+# a relevance without the batch dimension (C,H,W) and a 2-D map (H,W)
+npy_tool reshape "$W/chw.npy" "$GL.npy" "3, 32, 32"
+npy_tool chansum "$W/hw.npy" "$GL.npy"
+for f in chw hw; do
+    expect_exit 0 "render a ${f^^} relevance" "$LRP" render "$W/$f.npy" -o "$W/$f.png" --norm symmetric --cmap wred
+    expect_exit 0 "${f^^} render = zennit's golden" "$LRP" compare --tolerance 0 "$W/$f.png" "$GL--wred-sym.png"
+done
+
 expect_exit 2 "--grid with a template -o refused" "$LRP" explain "$CNN" "${ins[@]:0:2}" -o "$W/{stem}.png" --grid
 one_line_error "--grid template" "grid"
 expect_exit 2 "--grid with --size input refused" "$LRP" explain "$CNN" "$TINY" "$TINY" -o "$W/g.png" --grid --size input
