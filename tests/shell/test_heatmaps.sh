@@ -331,6 +331,35 @@ expect_exit 0 "explain --overlay=0.4 --size input" "$LRP" explain "$CNN" "$TINY"
 check "--overlay --size input: 40x30 RGB ($(png_ihdr "$W/szo.png"))" test "$(png_ihdr "$W/szo.png")" = "40 30 8 2"
 expect_exit 0 "explain --overlay=0 --size input" "$LRP" explain "$CNN" "$TINY" -o "$W/szo0.png" --size input --overlay=0
 expect_exit 0 "--overlay=0 --size input = the original image" "$LRP" compare --tolerance 0 "$W/szo0.png" "$TINY"
+if [ -n "$PY" ]; then
+    # The 40x30 image was resized to 48x36 (shorter side 32*256/224 -> 36) and
+    # cropped at (8, 2) to 32x32. At the image's size each pixel shows the
+    # heatmap pixel its centre falls into; pixels outside the crop show
+    # relevance 0 (index 127 of coldnhot under the symmetric norm).
+    r=$("$PY" - "$W/sz.png" "$W/szm.png" "$W/pal-coldnhot" << 'EOF'
+import sys
+import numpy as np
+from PIL import Image
+big = np.asarray(Image.open(sys.argv[1]).convert('RGB'))
+heat = np.asarray(Image.open(sys.argv[2]).convert('RGB'))
+pal = np.array([[int(x[i:i + 2], 16) for i in (0, 2, 4)] for x in open(sys.argv[3]).read().split()], np.uint8)
+bad = 0
+inside = 0
+for y in range(30):
+    for x in range(40):
+        ry = int(np.floor((y + 0.5) * 36 / 30)) - 2
+        rx = int(np.floor((x + 0.5) * 48 / 40)) - 8
+        if 0 <= ry < 32 and 0 <= rx < 32:
+            inside += 1
+            want = heat[ry, rx]
+        else:
+            want = pal[127]
+        bad += not np.array_equal(big[y, x], want)
+print('same' if bad == 0 and 0 < inside < 1200 else f'differ at {bad} pixels ({inside} inside)')
+EOF
+)
+    check "--size input: each pixel shows the heatmap pixel under its centre ($r)" test "$r" = same
+fi
 jw=$(png_ihdr "$TESTDATA/images/rgb8.png")
 expect_exit 0 "explain --size input on a 29x19 PNG" "$LRP" explain "$CNN" "$TESTDATA/images/rgb8.png" -o "$W/sz2.png" --size input
 ih=$(png_ihdr "$W/sz2.png")
