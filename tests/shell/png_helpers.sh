@@ -2,6 +2,10 @@
 # parsing with od/awk, float32 .npy writing with perl, zennit palettes, and an
 # optional Python with PIL and NumPy. Sourced after lib.sh; not a test itself.
 
+# Some tests change directory: make $LRP and $TESTDATA absolute.
+case $TESTDATA in /*) ;; *) TESTDATA=$(cd "$TESTDATA" && pwd) ;; esac
+case $LRP in /*) ;; */*) LRP=$(cd "$(dirname "$LRP")" && pwd)/$(basename "$LRP") ;; esac
+
 # The bytes of a file as decimal numbers, one per line.
 png_bytes() { od -An -v -tu1 "$1" | tr -s ' \n' '\n\n' | sed '/^$/d'; }
 
