@@ -198,8 +198,9 @@ typedef struct rslot {
     rt t;
 } rslot;
 
+/* Slots are allocated one by one so that pointers to them stay valid. */
 typedef struct rgraph {
-    rslot *s;
+    rslot **s;
     int n, cap;
     int64_t opset;
 } rgraph;
@@ -207,8 +208,8 @@ typedef struct rgraph {
 static rt *r_find(rgraph *g, const char *name)
 {
     for (int i = g->n - 1; i >= 0; i--)
-        if (!strcmp(g->s[i].name, name))
-            return &g->s[i].t;
+        if (!strcmp(g->s[i]->name, name))
+            return &g->s[i]->t;
     return NULL;
 }
 
@@ -229,7 +230,9 @@ static rt *r_new(rgraph *g, const char *name, int nd, const int64_t *d)
         g->s = realloc(g->s, sizeof *g->s * (size_t)g->cap);
         assert_non_null(g->s);
     }
-    rslot *s = &g->s[g->n++];
+    rslot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    g->s[g->n++] = s;
     s->name = strdup(name);
     rt *t = &s->t;
     t->nd = nd;
@@ -246,8 +249,9 @@ static rt *r_new(rgraph *g, const char *name, int nd, const int64_t *d)
 static void r_free(rgraph *g)
 {
     for (int i = 0; i < g->n; i++) {
-        free(g->s[i].name);
-        free(g->s[i].t.v);
+        free(g->s[i]->name);
+        free(g->s[i]->t.v);
+        free(g->s[i]);
     }
     free(g->s);
     memset(g, 0, sizeof *g);
