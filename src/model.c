@@ -93,8 +93,17 @@ static lrp_status count_ops(lrp_model *m, lrp_error *err)
 
 lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err)
 {
+    lrp_graph *g = NULL;
+    if (lrp_onnx_load(path, &g, err) != LRP_OK)
+        return NULL;
+    return lrp_model_from_graph(g, opts, err);
+}
+
+lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_error *err)
+{
     lrp_model *m = calloc(1, sizeof *m);
     if (!m) {
+        lrp_graph_free(g);
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         return NULL;
     }
@@ -102,10 +111,9 @@ lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_er
         m->opts = *opts;
     else
         lrp_load_options_default(&m->opts);
-    lrp_status st = lrp_onnx_load(path, &m->g, err);
-    if (st != LRP_OK)
-        goto fail;
-    lrp_graph *g = m->g;
+    m->g = g;
+    const char *path = g->path;
+    lrp_status st;
     if ((st = count_ops(m, err)) != LRP_OK)
         goto fail;
     m->supported = true;

@@ -25,6 +25,9 @@ struct lrp_model {
     int n_nodes_loaded;
 };
 
+/* A model around a sorted graph (takes ownership, also on failure). */
+lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_error *err);
+
 /* Infers shapes for an input of the given shape (running the canonizers the
  * first time, if asked for). */
 lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err);
