@@ -273,6 +273,8 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
         }
     } else if (!m->opts.canonize) {
         fputs("canonizers  off\n", out);
+    } else if (!m->supported) {
+        fputs("canonizers  not run (the model has unsupported operators)\n", out);
     } else {
         fputs("canonizers  not run yet (the input shape is not fully declared)\n", out);
     }

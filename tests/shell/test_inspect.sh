@@ -81,6 +81,11 @@ op_counts "unsupported op" "Conv 21, Relu 18, Zorp 1, Add 9, GlobalAveragePool 1
 check "unsupported op: still reports the input" test "$(field input)" = \
     "input float32 (1, 3, 32, 32)  NCHW, 3 channels, 32x32"
 check "unsupported op: nothing on stderr" test -z "$ERR"
+check "unsupported op: the canonizers did not run, for that reason" \
+    test "$(field canonizers)" = "not run (the model has unsupported operators)"
+# rules cannot be shown for it: a model error naming the op, not a usage error
+expect_exit 3 "unsupported op: inspect --composite" "$LRP" inspect "$W/zorp.onnx" --composite epsilon-plus
+one_line_error "unsupported op: inspect --composite" "Zorp"
 # two unsupported types: rename a second op type (the Gemm) too
 perl -0777 -pe 's/\x22\x04Relu/\x22\x04Zorp/; s/\x22\x04Gemm/\x22\x04Blip/' < "$R20" > "$W/two.onnx"
 expect_exit 0 "two unsupported ops: inspect exits 0" "$LRP" inspect "$W/two.onnx"
