@@ -136,7 +136,7 @@ static int read_list(cli_items *it, const char *list)
             continue;
         char *tab = strchr(line, '\t');
         int64_t target = -1;
-        char msg[256] = "";
+        char msg[600] = "";
         if (tab) {
             *tab = '\0';
             char *end;
@@ -145,8 +145,8 @@ static int read_list(cli_items *it, const char *list)
             while (*end == ' ')
                 end++;
             if (errno || end == tab + 1 || *end || t < 0)
-                snprintf(msg, sizeof msg, "%s line %ld: bad target '%.100s'", strcmp(list, "-") ? list : "stdin",
-                         lineno, tab + 1);
+                snprintf(msg, sizeof msg, "%s line %ld (%.200s): bad target '%.100s'",
+                         strcmp(list, "-") ? list : "stdin", lineno, line, tab + 1);
             else
                 target = t;
         }
@@ -462,21 +462,39 @@ lrp_status cli_write_atomic(const char *path, cli_writer write, void *ctx, lrp_e
     lrp_status st = make_parent_dirs(path, err);
     if (st != LRP_OK)
         return st;
+    /* The temporary name is chosen here and published to the signal handler
+     * before the file is created, so that an interruption at any moment
+     * leaves nothing behind (a handler running before the file exists just
+     * fails to unlink it). */
+    static unsigned long counter;
     char tmp[4200];
     const char *slash = strrchr(path, '/');
-    if (slash)
-        snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-XXXXXX", (int)(slash - path + 1), path, slash + 1);
-    else
-        snprintf(tmp, sizeof tmp, ".%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return lrp_fail(err, LRP_ERR_IO, "%s: cannot create a file here: %s", path, strerror(errno));
+    int fd = -1;
+    for (int attempt = 0; attempt < 1000 && fd < 0; attempt++) {
+        if (slash)
+            snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-%ld-%lu", (int)(slash - path + 1), path, slash + 1, (long)getpid(),
+                     counter++);
+        else
+            snprintf(tmp, sizeof tmp, ".%s.tmp-%ld-%lu", path, (long)getpid(), counter++);
+        have_tmp = 0;
+        memcpy(current_tmp, tmp, sizeof current_tmp < sizeof tmp ? sizeof current_tmp : sizeof tmp);
+        current_tmp[sizeof current_tmp - 1] = '\0';
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        have_tmp = 1;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            have_tmp = 0;
+            return lrp_fail(err, LRP_ERR_IO, "%s: cannot create a file here: %s", path, strerror(errno));
+        }
+    }
+    if (fd < 0) {
+        have_tmp = 0;
+        return lrp_fail(err, LRP_ERR_IO, "%s: cannot find a free temporary name", path);
+    }
     close(fd);
-    memcpy(current_tmp, tmp, sizeof tmp < sizeof current_tmp ? sizeof tmp : sizeof current_tmp);
-    have_tmp = 1;
     st = write(tmp, ctx, err);
     if (st == LRP_OK) {
-        /* mkstemp makes the file 0600; give it the usual permissions */
+        /* the file was created 0600; give it the usual permissions */
         mode_t mask = umask(0);
         umask(mask);
         chmod(tmp, 0666 & ~mask);
