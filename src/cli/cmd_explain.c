@@ -223,6 +223,7 @@ int cmd_explain(cli_args *a)
     if (a->check)
         lrp_explainer_set_check(ex, on_check, &cc);
     bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
+    bool warned_view = false;
     cli_install_signal_cleanup();
     progress_start(&prog, items.n, a->quiet);
     progress_set_steps(&prog, items.n == 1);
@@ -300,6 +301,13 @@ int cmd_explain(cli_args *a)
                         LRP_OK &&
                     (st = cli_write_atomic(res.rel_path, write_npy, rel, &err)) != LRP_OK)
                     out_fail = true;
+            }
+            if (st == LRP_OK && a->out && need_view && !view.rgb && !warned_view) {
+                progress_clear(&prog);
+                cli_error("note: %s is a tensor, not an image: --overlay and --size input apply to image inputs only, "
+                          "its heatmap is plain",
+                          it->path);
+                warned_view = true;
             }
             if (st == LRP_OK && a->out) {
                 st = cli_heat_render(&heat, rel, need_view && view.rgb ? &view : NULL, orig.rgb ? &orig : NULL, &pp,
