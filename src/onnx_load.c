@@ -85,6 +85,15 @@ static void dir_of(const char *path, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Whether the resolved path file lies under the resolved directory dir. */
+static bool path_within(const char *file, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(file, dir, n) == 0 && file[n] == '/';
+}
+
 /* External data: the file named by "location", relative to the model's
  * directory and not escaping it; "offset" and "length" optional. */
 static lrp_status read_external(const char *model_path, const Onnx__TensorProto *tp, size_t want, uint8_t **out,
@@ -126,6 +135,22 @@ static lrp_status read_external(const char *model_path, const Onnx__TensorProto 
     char dir[PATH_MAX], full[PATH_MAX + 256];
     dir_of(model_path, dir, sizeof dir);
     snprintf(full, sizeof full, "%s%s", dir, loc);
+    /* A symbolic link beside the model may point anywhere: the resolved file
+     * must lie under the model's directory (or under the directory of the
+     * resolved model file, for a model that is itself a link). */
+    char rfile[PATH_MAX], rdir[PATH_MAX], rmodel[PATH_MAX];
+    if (realpath(full, rfile)) {
+        bool inside = realpath(dir[0] ? dir : ".", rdir) && path_within(rfile, rdir);
+        if (!inside && realpath(model_path, rmodel)) {
+            dir_of(rmodel, rdir, sizeof rdir);
+            inside = path_within(rfile, rdir);
+        }
+        if (!inside)
+            return lrp_fail(err, LRP_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' refers to external data '%s' outside the model's directory (it resolves "
+                            "to %s)",
+                            model_path, tp->name ? tp->name : "", loc, rfile);
+    }
     FILE *f = fopen(full, "rb");
     if (!f)
         return lrp_fail(err, LRP_ERR_IO, "%s: external data file %s for tensor '%s': %s", model_path, full,

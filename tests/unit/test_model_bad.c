@@ -529,7 +529,10 @@ static void test_flipped_bytes(void **state)
     unsigned char *copy = malloc(len);
     assert_non_null(copy);
     hostile_loaded = hostile_refused = 0;
-    for (uint64_t seed = 1; seed <= 400; seed++) {
+    /* LRP_FUZZ_SEEDS=N runs more (for a longer hunt) */
+    const char *env = getenv("LRP_FUZZ_SEEDS");
+    uint64_t seeds = env && atoi(env) > 0 ? (uint64_t)atoi(env) : 400;
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
         uint64_t s = seed * 0xD1B54A32D192ED03ull;
         memcpy(copy, model, len);
         int flips = 1 + (int)(rng_next(&s) % 8);
@@ -838,6 +841,23 @@ static void test_external_data_outside(void **state)
         expect_load_fail(model, LRP_ERR_UNSUPPORTED, WORDS("'W'", bad[i], "outside"));
         arena_free();
     }
+    /* a symbolic link beside the model that points outside it, to a file
+     * and through a linked directory */
+    char link[700], dlink[700];
+    snprintf(link, sizeof link, "%s/link.bin", sub);
+    assert_int_equal(symlink(outside, link), 0);
+    snprintf(dlink, sizeof dlink, "%s/up", sub);
+    assert_int_equal(symlink("..", dlink), 0);
+    const char *linked[] = {"link.bin", "up/w.bin"};
+    for (size_t i = 0; i < sizeof linked / sizeof *linked; i++) {
+        mb b;
+        external_model(&b, linked[i], NULL, NULL);
+        mb_write(&b, model);
+        expect_load_fail(model, LRP_ERR_UNSUPPORTED, WORDS("'W'", linked[i], "outside"));
+        arena_free();
+    }
+    unlink(link);
+    unlink(dlink);
     unlink(model);
     unlink(outside);
     rmdir(sub);
@@ -858,6 +878,10 @@ static void test_external_data_beside(void **state)
     memset(packed, 0x7f, sizeof packed);
     memcpy(packed + 8, W_VALS, sizeof W_VALS);
     write_file(wfile2, packed, sizeof packed);
+    /* a link beside the model to a file beside the model is fine */
+    char wlink[600];
+    snprintf(wlink, sizeof wlink, "%s/alias.bin", dir);
+    assert_int_equal(symlink("weights.bin", wlink), 0);
     static const float x[4] = {0.5f, -1, 2, 1};
     float want[3];
     for (int j = 0; j < 3; j++) {
@@ -868,7 +892,10 @@ static void test_external_data_beside(void **state)
     }
     struct {
         const char *loc, *off, *len;
-    } good[] = {{"weights.bin", NULL, NULL}, {"packed.bin", "8", "48"}, {"./weights.bin", "0", NULL}};
+    } good[] = {{"weights.bin", NULL, NULL},
+                {"packed.bin", "8", "48"},
+                {"./weights.bin", "0", NULL},
+                {"alias.bin", NULL, NULL}};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         mb b;
         external_model(&b, good[i].loc, good[i].off, good[i].len);
@@ -907,6 +934,7 @@ static void test_external_data_beside(void **state)
     unlink(model);
     unlink(wfile);
     unlink(wfile2);
+    unlink(wlink);
     rmdir(dir);
 }
 
