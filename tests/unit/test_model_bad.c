@@ -988,6 +988,14 @@ static void test_output_not_produced(void **state)
     expect_load_fail(p, LRP_ERR_FORMAT, WORDS("no outputs"));
     temp_cleanup();
     arena_free();
+    /* a node with more outputs than its operator produces (a bit flip in
+     * mnist-8 turned a node name into a second output) */
+    base_model(&b);
+    b.nodes[1]->n_output = split("Y,Extra", &b.nodes[1]->output);
+    p = mb_write(&b, NULL);
+    expect_load_fail(p, LRP_ERR_FORMAT, WORDS("act", "Relu", "'Extra'"));
+    temp_cleanup();
+    arena_free();
     /* a tensor produced twice */
     base_model(&b);
     mb_node(&b, "Relu", "again", "H", "Y");
