@@ -1,0 +1,614 @@
+/* Every LRP rule against an independent formula, and conservation.
+ *
+ * As zennit's own rule tests do, each layer is written as a matrix: y = A x + b.
+ * A is built here straight from the definition of the layer (loops over
+ * output positions and kernel taps, with strides, padding, dilation and
+ * groups), not from lrp's kernels. The rules are then evaluated in float64 in
+ * matrix form (zennit-reference.md §1) and compared with what lrp's engine
+ * gives on a one-layer graph for the same output relevance. */
+#include "testutil.h"
+
+#include "explain.h"
+#include "graph_builder.h"
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct layer {
+    const char *name;
+    int n_in, n_out;    /* sizes of x and y (batch of one) */
+    double *A, *b;      /* n_out x n_in, n_out */
+    double *S;          /* the structure: A with every weight set to 1 (Flat) */
+    double *A2;         /* the weights squared (WSquare) */
+    lrp_model *model;
+    int64_t xdims[4];
+    int xnd;
+} layer;
+
+static double *zeros(size_t n) { return calloc(n ? n : 1, sizeof(double)); }
+
+static float frand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*s >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+/* Conv (groups, stride, pad, dilation) on (1,C,H,W): the matrix from the definition. */
+static void conv_matrix(layer *L, int C, int H, int Wd, int M, int kh, int kw, int s, int p, int d, int G,
+                        const float *W, const float *b, int OH, int OW, bool transpose_roles)
+{
+    (void)transpose_roles;
+    int Cg = C / G, Mg = M / G;
+    L->n_in = C * H * Wd;
+    L->n_out = M * OH * OW;
+    L->A = zeros((size_t)L->n_in * L->n_out);
+    L->S = zeros((size_t)L->n_in * L->n_out);
+    L->A2 = zeros((size_t)L->n_in * L->n_out);
+    L->b = zeros((size_t)L->n_out);
+    for (int m = 0; m < M; m++) {
+        int g = m / Mg;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                int o = (m * OH + oy) * OW + ox;
+                L->b[o] = b ? b[m] : 0.0;
+                for (int c = 0; c < Cg; c++)
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int iy = oy * s - p + i * d, ix = ox * s - p + j * d;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= Wd)
+                                continue;
+                            int in = ((g * Cg + c) * H + iy) * Wd + ix;
+                            double w = W[((m * Cg + c) * kh + i) * kw + j];
+                            L->A[(size_t)o * L->n_in + in] += w;
+                            L->A2[(size_t)o * L->n_in + in] += w * w;
+                            L->S[(size_t)o * L->n_in + in] += 1.0;
+                        }
+            }
+    }
+}
+
+static lrp_model *finish_model(lrp_graph *g, int xv)
+{
+    lrp_error err = {0};
+    if (gb_prepare(g, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    (void)xv;
+    lrp_load_options o;
+    lrp_load_options_default(&o);
+    o.canonize = 0;
+    lrp_model *m = lrp_model_from_graph(g, &o, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    return m;
+}
+
+/* A Conv layer with random weights (and bias). */
+static layer make_conv(const char *name, int C, int H, int Wd, int M, int k, int s, int p, int d, int G, bool bias,
+                       uint64_t seed)
+{
+    layer L;
+    memset(&L, 0, sizeof L);
+    L.name = name;
+    int Cg = C / G, OH = (H + 2 * p - d * (k - 1) - 1) / s + 1, OW = (Wd + 2 * p - d * (k - 1) - 1) / s + 1;
+    float *W = malloc(sizeof(float) * (size_t)(M * Cg * k * k)), *b = malloc(sizeof(float) * (size_t)M);
+    for (int i = 0; i < M * Cg * k * k; i++)
+        W[i] = frand(&seed);
+    for (int i = 0; i < M; i++)
+        b[i] = 0.3f * frand(&seed);
+    conv_matrix(&L, C, H, Wd, M, k, k, s, p, d, G, W, bias ? b : NULL, OH, OW, false);
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, C, H, Wd));
+    int w = gb_const_f(g, "W", 4, GB_DIMS(M, Cg, k, k), W);
+    int in[3] = {x, w, bias ? gb_const_f(g, "b", 1, GB_DIMS(M), b) : -1};
+    int n = gb_node(g, "Conv", bias ? 3 : 2, in, 1);
+    gb_attr_ints(g, n, "strides", 2, GB_DIMS(s, s));
+    gb_attr_ints(g, n, "pads", 4, GB_DIMS(p, p, p, p));
+    gb_attr_ints(g, n, "dilations", 2, GB_DIMS(d, d));
+    gb_attr_i(g, n, "group", G);
+    L.model = finish_model(g, x);
+    L.xnd = 4;
+    memcpy(L.xdims, GB_DIMS(1, C, H, Wd), sizeof(int64_t) * 4);
+    free(W);
+    free(b);
+    return L;
+}
+
+/* A dense layer: Gemm with transB (W is M x K) or MatMul (W is K x M, no bias). */
+static layer make_dense(const char *name, int K, int M, bool matmul, bool bias, uint64_t seed)
+{
+    layer L;
+    memset(&L, 0, sizeof L);
+    L.name = name;
+    L.n_in = K;
+    L.n_out = M;
+    L.A = zeros((size_t)K * M);
+    L.S = zeros((size_t)K * M);
+    L.A2 = zeros((size_t)K * M);
+    L.b = zeros((size_t)M);
+    float *W = malloc(sizeof(float) * (size_t)(K * M)), *b = malloc(sizeof(float) * (size_t)M);
+    for (int i = 0; i < K * M; i++)
+        W[i] = frand(&seed);
+    for (int i = 0; i < M; i++)
+        b[i] = 0.3f * frand(&seed);
+    for (int o = 0; o < M; o++) {
+        if (bias && !matmul)
+            L.b[o] = b[o];
+        for (int i = 0; i < K; i++) {
+            double w = matmul ? W[i * M + o] : W[o * K + i];
+            L.A[(size_t)o * K + i] = w;
+            L.A2[(size_t)o * K + i] = w * w;
+            L.S[(size_t)o * K + i] = 1.0;
+        }
+    }
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(1, K));
+    if (matmul) {
+        int w = gb_const_f(g, "W", 2, GB_DIMS(K, M), W);
+        gb_node(g, "MatMul", 2, (int[]){x, w}, 1);
+    } else {
+        int w = gb_const_f(g, "W", 2, GB_DIMS(M, K), W);
+        int in[3] = {x, w, bias ? gb_const_f(g, "b", 1, GB_DIMS(M), b) : -1};
+        int n = gb_node(g, "Gemm", bias ? 3 : 2, in, 1);
+        gb_attr_i(g, n, "transB", 1);
+    }
+    L.model = finish_model(g, x);
+    L.xnd = 2;
+    L.xdims[0] = 1;
+    L.xdims[1] = K;
+    free(W);
+    free(b);
+    return L;
+}
+
+static void free_layer(layer *L)
+{
+    free(L->A);
+    free(L->b);
+    free(L->S);
+    free(L->A2);
+    lrp_model_free(L->model);
+}
+
+/* ---------------------------------------------------------- the formulas */
+
+static double stab(double z, double e) { return z + (z >= 0 ? e : -e); }
+
+typedef struct ref_rule {
+    lrp_rule_kind kind;
+    double eps, alpha, beta, gamma;
+    bool zero_bias;
+    double low, high;
+} ref_rule;
+
+/* y = M v (+ c) for a modified matrix; mod: 0 A, 1 A+, 2 A-, 3 A+gA+, 4 A+gA-, 5 S, 6 A2 */
+static double mod_w(const layer *L, int mod, size_t k, double gamma)
+{
+    double a = mod == 5 ? L->S[k] : mod == 6 ? L->A2[k] : L->A[k];
+    switch (mod) {
+    case 1: return a > 0 ? a : 0;
+    case 2: return a < 0 ? a : 0;
+    case 3: return a + gamma * (a > 0 ? a : 0);
+    case 4: return a + gamma * (a < 0 ? a : 0);
+    default: return a;
+    }
+}
+
+static double mod_b(double b, int mod, double gamma)
+{
+    switch (mod) {
+    case 1: return b > 0 ? b : 0;
+    case 2: return b < 0 ? b : 0;
+    case 3: return b + gamma * (b > 0 ? b : 0);
+    case 4: return b + gamma * (b < 0 ? b : 0);
+    case 6: return b * b;
+    default: return b;
+    }
+}
+
+static void matvec(const layer *L, int mod, const double *v, double gamma, bool with_b, int bmod, double *out)
+{
+    for (int o = 0; o < L->n_out; o++) {
+        double s = with_b ? mod_b(L->b[o], bmod, gamma) : 0.0;
+        for (int i = 0; i < L->n_in; i++)
+            s += mod_w(L, mod, (size_t)o * L->n_in + i, gamma) * v[i];
+        out[o] = s;
+    }
+}
+
+static void matvec_t(const layer *L, int mod, const double *g, double gamma, double *out)
+{
+    for (int i = 0; i < L->n_in; i++) {
+        double s = 0;
+        for (int o = 0; o < L->n_out; o++)
+            s += mod_w(L, mod, (size_t)o * L->n_in + i, gamma) * g[o];
+        out[i] = s;
+    }
+}
+
+static void reference(const layer *L, const ref_rule *r, const double *x, const double *R, double *out)
+{
+    int ni = L->n_in, no = L->n_out;
+    bool b = !r->zero_bias;
+    double *xp = zeros((size_t)ni), *xn = zeros((size_t)ni), *z1 = zeros((size_t)no), *z2 = zeros((size_t)no),
+           *g1 = zeros((size_t)no), *g2 = zeros((size_t)no), *t1 = zeros((size_t)ni), *t2 = zeros((size_t)ni),
+           *t3 = zeros((size_t)ni), *t4 = zeros((size_t)ni), *ones = zeros((size_t)ni), *lo = zeros((size_t)ni),
+           *hi = zeros((size_t)ni);
+    for (int i = 0; i < ni; i++) {
+        xp[i] = x[i] > 0 ? x[i] : 0;
+        xn[i] = x[i] < 0 ? x[i] : 0;
+        ones[i] = 1;
+        lo[i] = r->low;
+        hi[i] = r->high;
+    }
+    switch (r->kind) {
+    case LRP_RULE_EPSILON:
+        matvec(L, 0, x, 0, b, 0, z1);
+        for (int o = 0; o < no; o++)
+            g1[o] = R[o] / stab(z1[o], r->eps);
+        matvec_t(L, 0, g1, 0, t1);
+        for (int i = 0; i < ni; i++)
+            out[i] = x[i] * t1[i];
+        break;
+    case LRP_RULE_ZPLUS:
+    case LRP_RULE_ALPHABETA: {
+        double al = r->kind == LRP_RULE_ZPLUS ? 1 : r->alpha, be = r->kind == LRP_RULE_ZPLUS ? 0 : r->beta;
+        matvec(L, 1, xp, 0, b, 1, z1); /* W+ x+ + b+ */
+        matvec(L, 2, xn, 0, false, 0, g2);
+        for (int o = 0; o < no; o++)
+            z1[o] += g2[o]; /* + W- x- */
+        matvec(L, 2, xp, 0, b, 2, z2); /* W- x+ + b- */
+        matvec(L, 1, xn, 0, false, 0, g2);
+        for (int o = 0; o < no; o++)
+            z2[o] += g2[o]; /* + W+ x- */
+        for (int o = 0; o < no; o++) {
+            g1[o] = R[o] / stab(z1[o], r->eps);
+            g2[o] = R[o] / stab(z2[o], r->eps);
+        }
+        matvec_t(L, 1, g1, 0, t1);
+        matvec_t(L, 2, g1, 0, t2);
+        matvec_t(L, 2, g2, 0, t3);
+        matvec_t(L, 1, g2, 0, t4);
+        for (int i = 0; i < ni; i++)
+            out[i] = al * (xp[i] * t1[i] + xn[i] * t2[i]) - be * (xp[i] * t3[i] + xn[i] * t4[i]);
+        break;
+    }
+    case LRP_RULE_GAMMA: {
+        double gm = r->gamma, *z = zeros((size_t)no), *o1 = zeros((size_t)no);
+        matvec(L, 0, x, 0, true, 0, z); /* the mask uses the original output, bias included */
+        matvec(L, 3, xp, gm, b, 3, z1);
+        matvec(L, 4, xn, gm, false, 0, o1);
+        for (int o = 0; o < no; o++)
+            z1[o] += o1[o];
+        matvec(L, 4, xp, gm, b, 4, z2);
+        matvec(L, 3, xn, gm, false, 0, o1);
+        for (int o = 0; o < no; o++)
+            z2[o] += o1[o];
+        for (int o = 0; o < no; o++) {
+            g1[o] = (z[o] > 0 ? R[o] : 0) / stab(z1[o], r->eps);
+            g2[o] = (z[o] < 0 ? R[o] : 0) / stab(z2[o], r->eps);
+        }
+        matvec_t(L, 3, g1, gm, t1);
+        matvec_t(L, 4, g1, gm, t2);
+        matvec_t(L, 4, g2, gm, t3);
+        matvec_t(L, 3, g2, gm, t4);
+        for (int i = 0; i < ni; i++)
+            out[i] = ((xp[i] * t1[i] + xn[i] * t2[i]) + xp[i] * t3[i]) + xn[i] * t4[i];
+        free(z);
+        free(o1);
+        break;
+    }
+    case LRP_RULE_ZBOX: {
+        double *o1 = zeros((size_t)no);
+        matvec(L, 0, x, 0, b, 0, z1);
+        matvec(L, 1, lo, 0, b, 1, z2);
+        matvec(L, 2, hi, 0, b, 2, o1);
+        for (int o = 0; o < no; o++)
+            g1[o] = R[o] / stab(z1[o] - (z2[o] + o1[o]), r->eps);
+        matvec_t(L, 0, g1, 0, t1);
+        matvec_t(L, 1, g1, 0, t2);
+        matvec_t(L, 2, g1, 0, t3);
+        for (int i = 0; i < ni; i++)
+            out[i] = x[i] * t1[i] - (lo[i] * t2[i] + hi[i] * t3[i]);
+        free(o1);
+        break;
+    }
+    case LRP_RULE_FLAT:
+        matvec(L, 5, ones, 0, false, 0, z1);
+        for (int o = 0; o < no; o++)
+            g1[o] = R[o] / stab(z1[o], r->eps);
+        matvec_t(L, 5, g1, 0, out);
+        break;
+    case LRP_RULE_WSQUARE:
+        matvec(L, 6, ones, 0, b, 6, z1);
+        for (int o = 0; o < no; o++)
+            g1[o] = R[o] / stab(z1[o], r->eps);
+        matvec_t(L, 6, g1, 0, out);
+        break;
+    case LRP_RULE_GRADIENT:
+        matvec_t(L, 0, R, 0, out);
+        break;
+    default:
+        fail_msg("no reference for this rule");
+    }
+    free(xp);
+    free(xn);
+    free(z1);
+    free(z2);
+    free(g1);
+    free(g2);
+    free(t1);
+    free(t2);
+    free(t3);
+    free(t4);
+    free(ones);
+    free(lo);
+    free(hi);
+}
+
+/* ---------------------------------------------------------- lrp's answer */
+
+typedef struct seed_ctx {
+    const double *R;
+    int n;
+} seed_ctx;
+
+static lrp_status seed_given(void *ctx, const lrp_tensor *logits, lrp_tensor *seed, lrp_error *err)
+{
+    const seed_ctx *s = ctx;
+    (void)err;
+    assert_int_equal(logits->numel, s->n);
+    for (int i = 0; i < s->n; i++)
+        ((float *)seed->data)[i] = (float)s->R[i];
+    return LRP_OK;
+}
+
+static void lrp_answer(const layer *L, const char *rule, bool zero_bias, const double *x, const double *R,
+                       double *out)
+{
+    char spec[160];
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    eo.composite = "gradient";
+    const lrp_model_info *info = lrp_model_get_info(L->model);
+    (void)info;
+    const lrp_graph *g = L->model->g;
+    const char *type = g->nodes[g->order[g->n_order - 1]].op_type;
+    snprintf(spec, sizeof spec, "%s=%s", type, rule);
+    const char *ov[1] = {spec};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    eo.zero_bias = zero_bias;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(L->model, &eo, &err);
+    if (!e)
+        fail_msg("%s: %s", spec, err.message);
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, L->xnd, L->xdims, &err), *rel = NULL;
+    for (int i = 0; i < L->n_in; i++)
+        ((float *)xt->data)[i] = (float)x[i];
+    seed_ctx sc = {R, L->n_out};
+    if (lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err) != LRP_OK)
+        fail_msg("%s: %s", spec, err.message);
+    for (int i = 0; i < L->n_in; i++)
+        out[i] = ((float *)rel->data)[i];
+    lrp_tensor_free(xt);
+    lrp_tensor_free(rel);
+    lrp_explainer_free(e);
+}
+
+static double rel_err(const double *a, const double *b, int n)
+{
+    double num = 0, den = 0;
+    for (int i = 0; i < n; i++) {
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+typedef struct rule_case {
+    const char *spec; /* for --rule */
+    ref_rule ref;
+} rule_case;
+
+static const rule_case rule_cases[] = {
+    {"epsilon:epsilon=1e-6", {LRP_RULE_EPSILON, 1e-6, 0, 0, 0, false, 0, 0}},
+    {"epsilon:epsilon=1", {LRP_RULE_EPSILON, 1.0, 0, 0, 0, false, 0, 0}},
+    {"zplus", {LRP_RULE_ZPLUS, 1e-6, 0, 0, 0, false, 0, 0}},
+    {"alpha-beta:alpha=2,beta=1", {LRP_RULE_ALPHABETA, 1e-6, 2, 1, 0, false, 0, 0}},
+    {"alpha-beta:alpha=1,beta=0", {LRP_RULE_ALPHABETA, 1e-6, 1, 0, 0, false, 0, 0}},
+    {"gamma:gamma=0.25", {LRP_RULE_GAMMA, 1e-6, 0, 0, 0.25, false, 0, 0}},
+    {"gamma:gamma=0.5", {LRP_RULE_GAMMA, 1e-6, 0, 0, 0.5, false, 0, 0}},
+    {"zbox:low=-3,high=3", {LRP_RULE_ZBOX, 1e-6, 0, 0, 0, false, -3, 3}},
+    {"flat", {LRP_RULE_FLAT, 1e-6, 0, 0, 0, false, 0, 0}},
+    {"wsquare", {LRP_RULE_WSQUARE, 1e-6, 0, 0, 0, false, 0, 0}},
+    {"gradient", {LRP_RULE_GRADIENT, 0, 0, 0, 0, false, 0, 0}},
+};
+
+static void check_layer(layer *L, uint64_t seed)
+{
+    double *x = zeros((size_t)L->n_in), *R = zeros((size_t)L->n_out), *want = zeros((size_t)L->n_in),
+           *got = zeros((size_t)L->n_in);
+    for (int i = 0; i < L->n_in; i++)
+        x[i] = (float)frand(&seed) * 2.0f; /* float values, so both sides see the same input */
+    for (int o = 0; o < L->n_out; o++)
+        R[o] = (float)frand(&seed);
+    for (int nb = 0; nb < 2; nb++)
+        for (size_t k = 0; k < sizeof rule_cases / sizeof *rule_cases; k++) {
+            ref_rule rr = rule_cases[k].ref;
+            rr.zero_bias = nb;
+            reference(L, &rr, x, R, want);
+            lrp_answer(L, rule_cases[k].spec, nb, x, R, got);
+            double e = rel_err(got, want, L->n_in);
+            if (e > 2e-5)
+                print_message("%-28s %-28s bias %-3s rel. error %.3g\n", L->name, rule_cases[k].spec,
+                              nb ? "off" : "on", e);
+            assert_true(e <= 2e-5);
+        }
+    free(x);
+    free(R);
+    free(want);
+    free(got);
+}
+
+static void test_dense_rules(void **state)
+{
+    (void)state;
+    layer a = make_dense("gemm 16->15 bias", 16, 15, false, true, 1);
+    check_layer(&a, 11);
+    free_layer(&a);
+    layer b = make_dense("gemm 16->15 no bias", 16, 15, false, false, 2);
+    check_layer(&b, 12);
+    free_layer(&b);
+    layer c = make_dense("matmul 16->15", 16, 15, true, false, 3);
+    check_layer(&c, 13);
+    free_layer(&c);
+}
+
+static void test_conv_rules(void **state)
+{
+    (void)state;
+    struct {
+        const char *name;
+        int C, H, W, M, k, s, p, d, G;
+        bool bias;
+    } cs[] = {
+        {"conv 3->4 k3", 3, 6, 6, 4, 3, 1, 0, 1, 1, true},
+        {"conv 3->4 k3 pad1", 3, 6, 6, 4, 3, 1, 1, 1, 1, true},
+        {"conv 3->2 k2 stride2 no bias", 3, 7, 7, 2, 2, 2, 0, 1, 1, false},
+        {"conv 4->6 k3 stride2 pad1 groups2", 4, 7, 7, 6, 3, 2, 1, 1, 2, true},
+        {"conv 3->3 depthwise pad1", 3, 6, 6, 3, 3, 1, 1, 1, 3, true},
+        {"conv 2->3 k3 dilation2 pad2", 2, 8, 8, 3, 3, 1, 2, 2, 1, true},
+        {"conv 1->1 k1", 1, 5, 5, 1, 1, 1, 0, 1, 1, true},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+        layer L = make_conv(cs[i].name, cs[i].C, cs[i].H, cs[i].W, cs[i].M, cs[i].k, cs[i].s, cs[i].p, cs[i].d,
+                            cs[i].G, cs[i].bias, 100 + i);
+        check_layer(&L, 200 + i);
+        free_layer(&L);
+    }
+}
+
+/* Conservation: with the bias zeroed, the relevance sum is kept (up to the
+ * stabilizer) by Epsilon, ZPlus, AlphaBeta(2,1), Gamma and Norm; ZBox keeps it
+ * even with a bias. */
+static void test_conservation(void **state)
+{
+    (void)state;
+    layer L = make_conv("conv for conservation", 3, 8, 8, 5, 3, 1, 1, 1, 1, true, 7);
+    uint64_t s = 9;
+    double *x = zeros((size_t)L.n_in), *R = zeros((size_t)L.n_out), *got = zeros((size_t)L.n_in);
+    for (int i = 0; i < L.n_in; i++)
+        x[i] = (float)fabs(frand(&s)) + 0.1f; /* positive inputs, as after a ReLU */
+    /* R: positive, and proportional to the output, so that the z-rules' ratios stay sane */
+    for (int o = 0; o < L.n_out; o++)
+        R[o] = 0.1 + fabs(frand(&s));
+    double total = 0;
+    for (int o = 0; o < L.n_out; o++)
+        total += R[o];
+    const char *kept_without_bias[] = {"epsilon", "zplus", "alpha-beta:alpha=2,beta=1", "gamma", "flat"};
+    for (size_t k = 0; k < 5; k++) {
+        lrp_answer(&L, kept_without_bias[k], true, x, R, got);
+        double sum = 0;
+        for (int i = 0; i < L.n_in; i++)
+            sum += got[i];
+        print_message("conservation %-26s no bias: %.7f of %.7f\n", kept_without_bias[k], sum, total);
+        assert_true(fabs(sum - total) < 1e-4 * total);
+    }
+    /* with a bias, epsilon leaks (the bias absorbs relevance) */
+    lrp_answer(&L, "epsilon", false, x, R, got);
+    double sum = 0;
+    for (int i = 0; i < L.n_in; i++)
+        sum += got[i];
+    assert_true(fabs(sum - total) > 1e-3 * total);
+    /* ZBox conserves even with the bias (bounds around the inputs) */
+    lrp_answer(&L, "zbox:low=-1,high=2", false, x, R, got);
+    sum = 0;
+    for (int i = 0; i < L.n_in; i++)
+        sum += got[i];
+    print_message("conservation %-26s with bias: %.7f of %.7f\n", "zbox", sum, total);
+    assert_true(fabs(sum - total) < 1e-4 * total);
+    free(x);
+    free(R);
+    free(got);
+    free_layer(&L);
+}
+
+/* Norm on a residual sum and on average pooling: x * J^T(R / s(z)), which
+ * conserves. Built as x -> (AveragePool, x + x2) graphs. */
+static void test_norm_rule(void **state)
+{
+    (void)state;
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 2, 6, 6));
+    int pool = gb_node(g, "AveragePool", 1, (int[]){x}, 1);
+    gb_attr_ints(g, pool, "kernel_shape", 2, GB_DIMS(2, 2));
+    gb_attr_ints(g, pool, "strides", 2, GB_DIMS(2, 2));
+    int relu = gb_node(g, "Relu", 1, (int[]){x}, 1);
+    int pool2 = gb_node(g, "AveragePool", 1, (int[]){gb_out(g, relu, 0)}, 1);
+    gb_attr_ints(g, pool2, "kernel_shape", 2, GB_DIMS(2, 2));
+    gb_attr_ints(g, pool2, "strides", 2, GB_DIMS(2, 2));
+    gb_node(g, "Add", 2, (int[]){gb_out(g, pool, 0), gb_out(g, pool2, 0)}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    eo.composite = "epsilon-plus"; /* AvgPool -> Norm, Sum -> Norm (canonizers are off here: set below) */
+    m->residual_sum = true;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    assert_non_null(e);
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 6, 6), &err), *rel = NULL;
+    uint64_t s = 5;
+    for (int64_t i = 0; i < xt->numel; i++)
+        ((float *)xt->data)[i] = frand(&s) + 0.5f;
+    double R[18];
+    for (int i = 0; i < 18; i++)
+        R[i] = 0.2 + fabs(frand(&s));
+    seed_ctx sc = {R, 18};
+    assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err), LRP_OK);
+    /* independent: z_a = pool(x), z_b = pool(relu(x)), z = z_a + z_b;
+     * R_a = z_a R / s(z), R_b = z_b R / s(z); each pools back x * (R_./s(z_.)) / 4 */
+    const float *xv = xt->data;
+    for (int c = 0; c < 2; c++)
+        for (int y = 0; y < 6; y++)
+            for (int xx = 0; xx < 6; xx++) {
+                int o = (c * 3 + y / 2) * 3 + xx / 2;
+                double za = 0, zb = 0;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) {
+                        double v = xv[(c * 6 + y / 2 * 2 + i) * 6 + xx / 2 * 2 + j];
+                        za += v / 4;
+                        zb += (v > 0 ? v : 0) / 4;
+                    }
+                double z = za + zb;
+                double ra = za * R[o] / stab(z, 1e-6), rb = zb * R[o] / stab(z, 1e-6);
+                double v = xv[(c * 6 + y) * 6 + xx];
+                /* Norm on each pool: v/4 * R_./s(z_.); the ReLU passes */
+                double want = v / 4 * ra / stab(za, 1e-6) + (v > 0 ? v : 0) / 4 * rb / stab(zb, 1e-6);
+                assert_float_equal(((float *)rel->data)[(c * 6 + y) * 6 + xx], want, 1e-5 * (1 + fabs(want)));
+            }
+    double sum = 0, total = 0;
+    for (int64_t i = 0; i < rel->numel; i++)
+        sum += ((float *)rel->data)[i];
+    for (int i = 0; i < 18; i++)
+        total += R[i];
+    assert_true(fabs(sum - total) < 1e-4 * total);
+    lrp_tensor_free(xt);
+    lrp_tensor_free(rel);
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
+int main(void)
+{
+    lrp_set_threads(1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense_rules),
+        cmocka_unit_test(test_conv_rules),
+        cmocka_unit_test(test_conservation),
+        cmocka_unit_test(test_norm_rule),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
