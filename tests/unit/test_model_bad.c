@@ -278,6 +278,22 @@ static void attr_int(Onnx__NodeProto *n, const char *name, int64_t v)
     a->i = v;
 }
 
+static void attr_ints(Onnx__NodeProto *n, const char *name, int cnt, const int64_t *v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->n_ints = (size_t)cnt;
+    a->ints = A(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+    memcpy(a->ints, v, sizeof(int64_t) * (size_t)cnt);
+}
+
+static void attr_string(Onnx__NodeProto *n, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    a->has_s = 1;
+    a->s.len = strlen(v);
+    a->s.data = (uint8_t *)S(v);
+}
+
 /* Serializes the model into a temporary .onnx file (or into path). */
 static const char *mb_write(mb *b, const char *path)
 {
@@ -1222,6 +1238,140 @@ static void test_graph_without_nodes(void **state)
     arena_free();
 }
 
+/* Layers with hostile attributes: X (1,2,6,6) -> OP -> Y. Each must be
+ * refused with a format, shape, limit or unsupported error (at load or at
+ * run time), never crash, divide by zero or run away. */
+typedef struct attr_case {
+    const char *what, *op, *attr;
+    int kind; /* 0 ints, 1 int, 2 string */
+    int n;
+    int64_t v[6];
+    const char *str;
+} attr_case;
+
+static void test_hostile_attributes(void **state)
+{
+    (void)state;
+    static const int64_t xd[4] = {1, 2, 6, 6}, wd[4] = {3, 2, 3, 3}, wtd[4] = {2, 3, 3, 3};
+    static float w[54];
+    for (int i = 0; i < 54; i++)
+        w[i] = (float)((i * 7) % 11) / 11.0f - 0.4f;
+    static const attr_case cases[] = {
+        {"Conv strides 0", "Conv", "strides", 0, 2, {0, 0}, NULL},
+        {"Conv strides -1", "Conv", "strides", 0, 2, {-1, 1}, NULL},
+        {"Conv dilations 0", "Conv", "dilations", 0, 2, {0, 1}, NULL},
+        {"Conv dilations huge", "Conv", "dilations", 0, 2, {(int64_t)1 << 40, 1}, NULL},
+        {"Conv negative pads", "Conv", "pads", 0, 4, {-2, 0, 0, 0}, NULL},
+        {"Conv pads that eat the input", "Conv", "pads", 0, 4, {-5, -5, -5, -5}, NULL},
+        {"Conv huge pads", "Conv", "pads", 0, 4, {(int64_t)1 << 40, 0, 0, 0}, NULL},
+        {"Conv pads of rank 3", "Conv", "pads", 0, 6, {1, 1, 1, 1, 1, 1}, NULL},
+        {"Conv group 0", "Conv", "group", 1, 1, {0}, NULL},
+        {"Conv group -2", "Conv", "group", 1, 1, {-2}, NULL},
+        {"Conv group 4 of 2 channels", "Conv", "group", 1, 1, {4}, NULL},
+        {"Conv kernel_shape against the weights", "Conv", "kernel_shape", 0, 2, {5, 5}, NULL},
+        {"Conv kernel_shape of rank 3", "Conv", "kernel_shape", 0, 3, {3, 3, 3}, NULL},
+        {"Conv auto_pad BOGUS", "Conv", "auto_pad", 2, 0, {0}, "BOGUS"},
+        {"ConvTranspose strides 0", "ConvTranspose", "strides", 0, 2, {0, 0}, NULL},
+        {"ConvTranspose output_padding huge", "ConvTranspose", "output_padding", 0, 2, {(int64_t)1 << 40, 0}, NULL},
+        {"ConvTranspose output_shape huge", "ConvTranspose", "output_shape", 0, 2, {(int64_t)1 << 40, 6}, NULL},
+        {"MaxPool kernel 0", "MaxPool", "kernel_shape", 0, 2, {0, 0}, NULL},
+        {"MaxPool kernel -3", "MaxPool", "kernel_shape", 0, 2, {-3, 2}, NULL},
+        {"MaxPool kernel 7 on 6", "MaxPool", "kernel_shape", 0, 2, {7, 7}, NULL},
+        {"MaxPool kernel huge", "MaxPool", "kernel_shape", 0, 2, {(int64_t)1 << 40, 2}, NULL},
+        {"AveragePool kernel 0", "AveragePool", "kernel_shape", 0, 2, {0, 0}, NULL},
+        {"AveragePool kernel of rank 1", "AveragePool", "kernel_shape", 0, 1, {2}, NULL},
+        {"Flatten axis 9", "Flatten", "axis", 1, 1, {9}, NULL},
+        {"Flatten axis -9", "Flatten", "axis", 1, 1, {-9}, NULL},
+        {"Softmax axis 5", "Softmax", "axis", 1, 1, {5}, NULL}, /* opset < 13 allows axis = rank */
+        {"LogSoftmax axis -5", "LogSoftmax", "axis", 1, 1, {-5}, NULL},
+        {"Transpose perm repeated", "Transpose", "perm", 0, 4, {0, 1, 1, 2}, NULL},
+        {"Transpose perm out of range", "Transpose", "perm", 0, 4, {0, 1, 2, 9}, NULL},
+        {"Transpose perm negative", "Transpose", "perm", 0, 4, {0, 1, 2, -1}, NULL},
+        {"Transpose perm short", "Transpose", "perm", 0, 2, {1, 0}, NULL},
+        {"ReduceMean axes 9", "ReduceMean", "axes", 0, 1, {9}, NULL},
+        {"ReduceSum axes repeated", "ReduceMax", "axes", 0, 2, {1, 1}, NULL},
+        {"Squeeze a dim of 6", "Squeeze", "axes", 0, 1, {2}, NULL},
+        {"Unsqueeze axes 12", "Unsqueeze", "axes", 0, 1, {12}, NULL},
+        {"Concat axis 4", "Concat", "axis", 1, 1, {4}, NULL},
+        {"Split into 4 along 2", "Split", "axis", 1, 1, {1}, NULL},
+        {"Gather axis 7", "Gather", "axis", 1, 1, {7}, NULL},
+        {"Cast to string", "Cast", "to", 1, 1, {8}, NULL},
+        {"Cast to 999", "Cast", "to", 1, 1, {999}, NULL},
+    };
+    int refused = 0, ran = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const attr_case *k = &cases[c];
+        mb b;
+        mb_init(&b, 11); /* Squeeze/Unsqueeze/Reduce axes are attributes before opset 13 */
+        mb_input(&b, "X", 4, xd);
+        b.outputs[b.graph.n_output++] = value_info("Y", 1, 0, NULL);
+        Onnx__NodeProto *n;
+        if (!strcmp(k->op, "Conv")) {
+            mb_init_tensor(&b, tensor("W", 1, 4, wd, w, 54, true));
+            n = mb_node(&b, k->op, "layer", "X,W", "Y");
+        } else if (!strcmp(k->op, "ConvTranspose")) {
+            mb_init_tensor(&b, tensor("W", 1, 4, wtd, w, 54, true));
+            n = mb_node(&b, k->op, "layer", "X,W", "Y");
+        } else if (!strcmp(k->op, "Concat")) {
+            n = mb_node(&b, k->op, "layer", "X,X", "Y");
+        } else if (!strcmp(k->op, "Split")) {
+            n = mb_node(&b, k->op, "layer", "X", "Y,Y1,Y2,Y3");
+        } else if (!strcmp(k->op, "Gather")) {
+            static const int64_t one = 1;
+            mb_init_tensor(&b, tensor_i64("I", 1, &one));
+            n = mb_node(&b, k->op, "layer", "X,I", "Y");
+        } else {
+            n = mb_node(&b, k->op, "layer", "X", "Y");
+        }
+        if (!strcmp(k->op, "MaxPool") || !strcmp(k->op, "AveragePool")) {
+            if (strcmp(k->attr, "kernel_shape")) {
+                static const int64_t k2[2] = {2, 2};
+                attr_ints(n, "kernel_shape", 2, k2);
+            }
+        }
+        if (k->kind == 0)
+            attr_ints(n, k->attr, k->n, k->v);
+        else if (k->kind == 1)
+            attr_int(n, k->attr, k->v[0]);
+        else
+            attr_string(n, k->attr, k->str);
+        const char *p = mb_write(&b, NULL);
+        lrp_error err = {0};
+        lrp_model *m = lrp_model_load(p, NULL, &err);
+        lrp_status st = err.status;
+        if (m) {
+            /* loaded: running must fail cleanly, or give finite numbers */
+            lrp_tensor *x = ftensor(4, xd, NULL), *y = NULL;
+            for (int i = 0; i < 72; i++)
+                ((float *)x->data)[i] = (float)(i % 9) - 4.0f;
+            st = lrp_model_run(m, x, &y, &err);
+            if (st == LRP_OK) {
+                ran++;
+                print_message("note: %s: accepted, output %lld values\n", k->what, (long long)y->numel);
+            } else {
+                assert_null(y);
+                check_message(&err, NULL);
+            }
+            lrp_tensor_free(y);
+            lrp_tensor_free(x);
+            lrp_model_free(m);
+        } else {
+            check_message(&err, p);
+        }
+        if (st != LRP_OK) {
+            refused++;
+            if (st != LRP_ERR_FORMAT && st != LRP_ERR_SHAPE && st != LRP_ERR_LIMIT && st != LRP_ERR_UNSUPPORTED)
+                fail_msg("%s: status %s: %s", k->what, lrp_status_name(st), err.message);
+            if (!strstr(err.message, "layer"))
+                fail_msg("%s: the message should name the node: %s", k->what, err.message);
+        }
+        temp_cleanup();
+        arena_free();
+    }
+    print_message("hostile attributes: %d refused, %d accepted\n", refused, ran);
+    assert_int_equal(ran, 0);
+}
+
 /* ---------------------------------------------------------------- npy */
 
 /* Bytes before the data of a version 1.0 .npy with this header dict. */
@@ -1377,6 +1527,7 @@ int main(void)
         cmocka_unit_test(test_shapes_do_not_fit),
         cmocka_unit_test(test_wrong_input_shape),
         cmocka_unit_test(test_graph_without_nodes),
+        cmocka_unit_test(test_hostile_attributes),
         cmocka_unit_test(test_bad_npy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
