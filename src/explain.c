@@ -206,7 +206,7 @@ lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err)
         const lrp_node *n = &g->nodes[ni];
         if (lrp_node_is_static(g, n))
             continue;
-        fprintf(out, "  %-36s %-20s %-14s %s\n", lrp_node_label(g, n, lb, sizeof lb), n->op_type,
+        fprintf(out, "  %-36s %-20s %-24s %s\n", lrp_node_label(g, n, lb, sizeof lb), n->op_type,
                 lrp_group_name(lrp_node_group(g, n)), lrp_rule_describe(&e->rules[ni], rb, sizeof rb));
     }
     return LRP_OK;

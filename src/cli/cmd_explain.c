@@ -49,8 +49,10 @@ typedef struct check_ctx {
 static void on_check(void *ctx, const char *node, const char *op, const char *rule, int64_t batch, const double *r_out,
                      const double *r_in, const double *cut)
 {
-    const check_ctx *c = ctx;
+    check_ctx *c = ctx;
     (void)batch;
+    if (c->seed == 0) /* the first node reached holds the whole output relevance */
+        c->seed = r_out[0];
     printf("  %-34s %-18s %-34s %13.6g %13.6g %13.6g %9.5f\n", node, op, rule, r_out[0], r_in[0], cut[0],
            c->seed != 0 ? cut[0] / c->seed : NAN);
 }
@@ -272,13 +274,14 @@ int cmd_explain(cli_args *a)
             st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file",
                           it->path, (long long)x->dims[0]);
         if (st == LRP_OK) {
+            cc.seed = 0;
             if (a->check && !a->quiet) {
                 printf("check %s: relevance sums after each node (sample 0)\n", it->path);
                 printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)",
                        "cut", "cut/seed");
             }
             st = attribution_run(attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
-                                 &res.target, &cc.seed, &err);
+                                 &res.target, NULL, &err);
             if (st != LRP_OK)
                 lrp_error_prefix(&err, "%s", it->path);
         }
