@@ -150,8 +150,10 @@ expect_exit 5 "preprocess -o under a regular file" "$LRP" preprocess "$R20" "$HO
     -o "$W/out5/afile/x.npy"
 one_line_error "preprocess -o under a regular file" "afile"
 stderr_says "preprocess -o under a regular file" "not a directory"
-expect_exit 5 "preprocess -o in /proc" "$LRP" preprocess "$R20" "$HORSE" "${CIFAR[@]}" -o /proc/lrp-test-dir/x.npy
-one_line_error "preprocess -o in /proc" "/proc/lrp-test-dir"
+if [ -d /proc/self ]; then # procfs refuses new directories, even to root
+    expect_exit 5 "preprocess -o in /proc" "$LRP" preprocess "$R20" "$HORSE" "${CIFAR[@]}" -o /proc/lrp-test-dir/x.npy
+    one_line_error "preprocess -o in /proc" "/proc/lrp-test-dir"
+fi
 expect_exit 5 "explain -o under a regular file" "$LRP" explain "$R20" "$HORSE" "${CIFAR[@]}" \
     -o "$W/out5/afile/h.png"
 one_line_error "explain -o under a regular file" "afile"
