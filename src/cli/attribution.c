@@ -2,7 +2,9 @@
 #include "attribution.h"
 
 #include "error.h"
+#include "items.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,64 @@ const char *attribution_method_name(const attribution_config *c, const char *com
     else
         snprintf(buf, sizeof buf, "%s+%s", c->name, composite);
     return buf;
+}
+
+/* "v" or "a,b,c" for --low/--high; returns the count or -1. */
+static int parse_bounds(const char *opt, const char *s, float *v)
+{
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        double d = strtod(t, &end);
+        if (end == t || *end || !isfinite(d) || n == 3) {
+            n = -1;
+            break;
+        }
+        v[n++] = (float)d;
+    }
+    if (n != 1 && n != 3) {
+        cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
+        return -1;
+    }
+    return n;
+}
+
+bool attribution_uses_rules(const cli_args *a, const attribution_config *c)
+{
+    return a->composite ? strcmp(a->composite, "gradient") != 0 : !strcmp(c->name, "gradient");
+}
+
+int attribution_explain_options(const cli_args *a, const attribution_config *c, const lrp_preprocess *pp,
+                                lrp_explain_options *o, float *low, float *high)
+{
+    lrp_explain_options_default(o);
+    if (a->composite)
+        o->composite = a->composite;
+    else if (strcmp(c->name, "gradient"))
+        o->composite = "gradient";
+    o->epsilon = a->epsilon;
+    o->stabilizer = a->stabilizer;
+    o->gamma = a->gamma;
+    o->beta_smooth = a->beta_smooth;
+    o->zero_bias = a->no_bias;
+    o->n_overrides = a->n_rules;
+    o->overrides = a->rules;
+    int nl = cli_default_bounds(pp, low, high), nh = nl;
+    if ((a->low && (nl = parse_bounds("low", a->low, low)) < 0) ||
+        (a->high && (nh = parse_bounds("high", a->high, high)) < 0))
+        return EXIT_USAGE;
+    if (nl != nh) { /* broadcast a single value against three */
+        float *one = nl == 1 ? low : high;
+        one[1] = one[2] = one[0];
+        nl = 3;
+    }
+    o->n_bounds = nl;
+    o->low = low;
+    o->high = high;
+    return EXIT_OK;
 }
 
 attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,

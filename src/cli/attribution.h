@@ -26,6 +26,17 @@ bool attribution_is_signed(const attribution_config *c, const char *composite);
 /* The {method} of output templates: the composite, or attributor+composite. */
 const char *attribution_method_name(const attribution_config *c, const char *composite);
 
+/* The explainer options the command line asks for: composite (an attributor
+ * alone wraps the plain gradient, as in zennit), rule parameters, overrides,
+ * and the ZBox bounds (--low/--high, or what pixel values 0 and 1 become
+ * after the preprocessing). low/high must hold 3 values and outlive o.
+ * Prints errors; returns an exit code. */
+int attribution_explain_options(const cli_args *a, const attribution_config *c, const lrp_preprocess *pp,
+                                lrp_explain_options *o, float *low, float *high);
+
+/* Whether the canonizers apply (they belong to composites with rules). */
+bool attribution_uses_rules(const cli_args *a, const attribution_config *c);
+
 attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,
                              lrp_error *err);
 void attribution_free(attribution *at);

@@ -10,28 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_bounds(const char *opt, const char *s, float *v)
-{
-    int n = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        char *end;
-        double d = strtod(t, &end);
-        if (end == t || *end || !isfinite(d) || n == 3) {
-            cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
-            return -1;
-        }
-        v[n++] = (float)d;
-    }
-    if (n != 1 && n != 3) {
-        cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
-        return -1;
-    }
-    return n;
-}
-
 int cmd_eval(cli_args *a)
 {
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
@@ -64,40 +42,16 @@ int cmd_eval(cli_args *a)
     int n_ok = 0, failed = 0, internal = 0;
     if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
         goto done;
-    const char *composite = a->composite ? a->composite : strcmp(ac.name, "gradient") ? "gradient" : NULL;
-    bool rules = composite ? strcmp(composite, "gradient") != 0 : true;
-    if (!(m = cli_load_model(a, !a->no_canonize && rules, false, &rc)))
+    if (!(m = cli_load_model(a, !a->no_canonize && attribution_uses_rules(a, &ac), false, &rc)))
         goto done;
     const lrp_model_info *info = lrp_model_get_info(m);
     lrp_preprocess pp;
     if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
         goto done;
     lrp_explain_options eo;
-    lrp_explain_options_default(&eo);
-    if (composite)
-        eo.composite = composite;
-    eo.epsilon = a->epsilon;
-    eo.stabilizer = a->stabilizer;
-    eo.gamma = a->gamma;
-    eo.beta_smooth = a->beta_smooth;
-    eo.zero_bias = a->no_bias;
-    eo.n_overrides = a->n_rules;
-    eo.overrides = a->rules;
     float low[3], high[3];
-    int nl = cli_default_bounds(&pp, low, high), nh = nl;
-    if ((a->low && (nl = parse_bounds("low", a->low, low)) < 0) ||
-        (a->high && (nh = parse_bounds("high", a->high, high)) < 0)) {
-        rc = EXIT_USAGE;
+    if ((rc = attribution_explain_options(a, &ac, &pp, &eo, low, high)) != EXIT_OK)
         goto done;
-    }
-    if (nl != nh) {
-        float *one = nl == 1 ? low : high;
-        one[1] = one[2] = one[0];
-        nl = 3;
-    }
-    eo.n_bounds = nl;
-    eo.low = low;
-    eo.high = high;
     lrp_error err = {0};
     if (!(ex = lrp_explainer_new(m, &eo, &err))) {
         cli_error("%s", err.message);

@@ -20,28 +20,6 @@ static double now_s(void)
 }
 
 /* "v" or "a,b,c" bounds for --low/--high. */
-static int parse_bounds(const char *opt, const char *s, float *v)
-{
-    int n = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        char *end;
-        double d = strtod(t, &end);
-        if (end == t || *end || !isfinite(d) || n == 3) {
-            cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
-            return -1;
-        }
-        v[n++] = (float)d;
-    }
-    if (n != 1 && n != 3) {
-        cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
-        return -1;
-    }
-    return n;
-}
-
 typedef struct check_ctx {
     double seed;
 } check_ctx;
@@ -162,8 +140,7 @@ int cmd_explain(cli_args *a)
     }
     /* Canonizers belong to composites (zennit passes them with a composite
      * only): the rule-less gradient runs on the model as exported. */
-    bool rules = a->composite ? strcmp(a->composite, "gradient") != 0 : !strcmp(ac.name, "gradient");
-    if (!(m = cli_load_model(a, !a->no_canonize && rules, false, &rc)))
+    if (!(m = cli_load_model(a, !a->no_canonize && attribution_uses_rules(a, &ac), false, &rc)))
         goto done;
     const lrp_model_info *info = lrp_model_get_info(m);
     lrp_preprocess pp;
@@ -171,37 +148,9 @@ int cmd_explain(cli_args *a)
         goto done;
     /* rules */
     lrp_explain_options eo;
-    lrp_explain_options_default(&eo);
-    if (a->composite)
-        eo.composite = a->composite;
-    else if (strcmp(ac.name, "gradient"))
-        eo.composite = "gradient"; /* an attributor alone wraps the plain gradient, as in zennit */
-    eo.epsilon = a->epsilon;
-    eo.stabilizer = a->stabilizer;
-    eo.gamma = a->gamma;
-    eo.beta_smooth = a->beta_smooth;
-    eo.zero_bias = a->no_bias;
-    eo.n_overrides = a->n_rules;
-    eo.overrides = a->rules;
     float low[3], high[3];
-    int nl = cli_default_bounds(&pp, low, high), nh = nl;
-    if (a->low && (nl = parse_bounds("low", a->low, low)) < 0) {
-        rc = EXIT_USAGE;
+    if ((rc = attribution_explain_options(a, &ac, &pp, &eo, low, high)) != EXIT_OK)
         goto done;
-    }
-    if (a->high && (nh = parse_bounds("high", a->high, high)) < 0) {
-        rc = EXIT_USAGE;
-        goto done;
-    }
-    if (nl != nh) { /* broadcast a scalar against three values */
-        float *one = nl == 1 ? low : high;
-        for (int c = 1; c < 3; c++)
-            one[c] = one[0];
-        nl = nh = 3;
-    }
-    eo.n_bounds = nl;
-    eo.low = low;
-    eo.high = high;
     lrp_error err = {0};
     if (!(ex = lrp_explainer_new(m, &eo, &err))) {
         cli_error("%s", err.message);
