@@ -137,8 +137,9 @@ static int strip_softmax(lrp_graph *g, int *alias)
             continue;
         alias[v] = in;
         n->removed = true;
-        lrp_graph_note(g, "stripped the final %s '%s': the logits '%s' are explained", n->op_type, n->name,
-                       g->values[in].name);
+        char lb[64];
+        lrp_graph_note(g, "stripped the final %s %s: the logits '%s' are explained", n->op_type,
+                       lrp_node_label(g, n, lb, sizeof lb), g->values[in].name);
         stripped++;
     }
     return stripped;

@@ -258,7 +258,12 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
         }
     fputs(unsupported ? "\n" : "unsupported none\n", out);
     free(idx);
-    if (m->canonized) {
+    if (m->canonized && !m->opts.canonize) {
+        fputs("canonizers  off", out);
+        for (int i = 0; i < g->n_notes; i++)
+            fprintf(out, "%s%s", i ? "; " : " (", g->notes[i]);
+        fputs(g->n_notes ? ")\n" : "\n", out);
+    } else if (m->canonized) {
         if (g->n_notes == 0)
             fputs("canonizers  nothing to do\n", out);
         for (int i = 0; i < g->n_notes; i++)
