@@ -30,7 +30,7 @@ static const char *refset_dir(void)
 
 static int read_cases(const char *dir, refcase **out)
 {
-    char path[600];
+    char path[1200];
     snprintf(path, sizeof path, "%s/cases.tsv", dir);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -78,7 +78,7 @@ static double param(const char *params, const char *key, double dflt)
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
 typedef struct model_slot {
-    char path[600];
+    char path[1200];
     lrp_model *canon, *plain;
 } model_slot;
 
@@ -97,7 +97,7 @@ static lrp_model *load(const char *path, int canonize)
 static double run_case(model_slot *ms, const char *dir, const refcase *c, double *logit_err, char *why,
                        size_t whylen)
 {
-    char p[600];
+    char p[1200];
     lrp_error err = {0};
     snprintf(p, sizeof p, "%s/%s", dir, c->input);
     lrp_tensor *x = NULL, *gold = NULL, *gl = NULL, *rel = NULL, *logits = NULL;
@@ -217,7 +217,7 @@ static void test_refset_cases(void **state)
         snprintf(line, sizeof line, "%s %s %s %lld", c->model, c->input, c->method, (long long)c->target);
         if (only && !strstr(line, only))
             continue;
-        char mp[600];
+        char mp[1200];
         snprintf(mp, sizeof mp, "%s/%s", dir, c->model);
         if (strcmp(mp, ms.path)) {
             lrp_model_free(ms.canon);
