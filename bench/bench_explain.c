@@ -3,6 +3,7 @@
  *   bench_explain MODEL [COMPOSITE] [RUNS] [THREADS] */
 #include "lrp.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_explain MODEL [COMPOSITE] [RUNS] [THREADS]\n");
         return 2;
     }
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* as the lrp command does */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     const char *composite = argc > 2 ? argv[2] : "epsilon-plus-flat";
     int runs = argc > 3 ? atoi(argv[3]) : 9;
     lrp_set_threads(argc > 4 ? atoi(argv[4]) : 2);
-    if (getenv("LRP_FAST_FORWARD"))
+    if (getenv("LRP_FAST_FORWARD") && *getenv("LRP_FAST_FORWARD"))
         lrp_set_exact_forward(0);
     lrp_error err = {0};
     lrp_model *m = lrp_model_load(argv[1], NULL, &err);

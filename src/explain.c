@@ -25,6 +25,7 @@ struct lrp_explainer {
     lrp_weight_cache *caches;
     int n_nodes;         /* nodes when rules were assigned */
     unsigned char *keep; /* per value: kept by the forward pass for the rules */
+    unsigned char *exact; /* per node: feeds a discrete decision (exact forward) */
     lrp_check_fn check;
     void *check_ctx;
 };
@@ -55,6 +56,7 @@ void lrp_explainer_free(lrp_explainer *e)
     free(e->rules);
     free(e->caches);
     free(e->keep);
+    free(e->exact);
     free(e->low);
     free(e->high);
     for (int i = 0; i < e->params.n_overrides; i++)
@@ -157,14 +159,17 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
         free(e->rules);
         free(e->caches);
         free(e->keep);
+        free(e->exact);
         e->rules = NULL;
         e->caches = NULL;
         e->keep = NULL;
+        e->exact = NULL;
     }
     e->rules = calloc((size_t)g->n_nodes + 1, sizeof *e->rules);
     e->caches = calloc((size_t)g->n_nodes + 1, sizeof *e->caches);
     e->keep = calloc((size_t)g->n_values + 1, 1);
-    if (!e->rules || !e->caches || !e->keep)
+    e->exact = calloc((size_t)g->n_nodes + 1, 1);
+    if (!e->rules || !e->caches || !e->keep || !e->exact)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     e->n_nodes = g->n_nodes;
     lrp_status st = lrp_assign_rules(g, e->composite, &e->params, e->m->residual_sum, e->rules, err);
@@ -179,6 +184,22 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
                     e->keep[n->inputs[i]] = 1;
         if ((keep & LRP_KEEP_OUTPUT) && n->outputs[0] >= 0)
             e->keep[n->outputs[0]] = 1;
+    }
+    /* Nodes whose outputs reach a discrete decision: the deciding nodes and
+     * everything upstream of them. In reverse topological order every
+     * consumer of a node comes first, so marks flow to producers in one pass. */
+    for (int k = g->n_order - 1; k >= 0; k--) {
+        int ni = g->order[k];
+        const lrp_node *n = &g->nodes[ni];
+        if (lrp_rule_decides(n, &e->rules[ni]))
+            e->exact[ni] = 1;
+        if (!e->exact[ni])
+            continue;
+        for (int i = 0; i < n->n_inputs; i++) {
+            int v = n->inputs[i];
+            if (v >= 0 && g->values[v].producer >= 0)
+                e->exact[g->values[v].producer] = 1;
+        }
     }
     return LRP_OK;
 }
@@ -253,7 +274,7 @@ lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_see
     }
     double t0 = lrp_now();
     const lrp_tensor *ins[1] = {x};
-    if ((st = lrp_forward(g, ins, e->keep, vals, err)) != LRP_OK)
+    if ((st = lrp_forward_ex(g, ins, e->keep, e->exact, vals, err)) != LRP_OK)
         goto done;
     lrp_profile_add("forward pass", lrp_now() - t0);
     t0 = lrp_now();

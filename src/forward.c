@@ -64,6 +64,14 @@ void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals)
 lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
                        lrp_error *err)
 {
+    return lrp_forward_ex(g, inputs, keep, NULL, vals, err);
+}
+
+lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                          const unsigned char *exact, lrp_tensor **vals, lrp_error *err)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        g->nodes[i].exact = exact && exact[i];
     int *remaining = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
     if (!remaining)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -97,13 +105,43 @@ lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsi
         }
         for (int i = 0; i < 256; i++) /* unused slots read as omitted inputs */
             in[i] = i < n->n_inputs ? lrp_value_tensor(g, vals, n->inputs[i]) : NULL;
+        /* Input 0 dies here (no later reader, not kept): an elementwise op
+         * may write over it, a view op may take it as it is. */
+        int v0 = n->n_inputs > 0 ? n->inputs[0] : -1;
+        const lrp_value *ov = lrp_node_out(g, n, 0);
+        bool reuse = v0 >= 0 && vals[v0] && remaining[v0] == 1 && !(keep && keep[v0]) && !g->values[v0].is_output &&
+                     ov && (n->op->inplace || n->op->view) && vals[v0]->dtype == ov->dtype &&
+                     vals[v0]->numel == lrp_numel_checked(ov->ndim, ov->dims);
+        for (int i = 1; reuse && i < n->n_inputs; i++)
+            if (n->inputs[i] == v0)
+                reuse = false; /* the same value read twice */
+        for (int o = 1; reuse && n->op->view && o < n->n_outputs; o++)
+            if (n->outputs[o] >= 0)
+                reuse = false; /* forward must still make the other outputs (Dropout's mask) */
+        bool moved = false;
         for (int o = 0; o < n->n_outputs && st == LRP_OK; o++) {
             out[o] = NULL;
             const lrp_value *v = lrp_node_out(g, n, o);
-            if (v && !(out[o] = lrp_tensor_new(v->dtype, v->ndim, v->dims, err)))
+            if (!v)
+                continue;
+            if (o == 0 && reuse) {
+                out[0] = vals[v0];
+                out[0]->ndim = v->ndim;
+                memcpy(out[0]->dims, v->dims, sizeof out[0]->dims);
+                vals[v0] = NULL;
+                moved = true;
+                continue;
+            }
+            out[o] = n->op->overwrites ? lrp_tensor_new_uninit(v->dtype, v->ndim, v->dims, err)
+                                       : lrp_tensor_new(v->dtype, v->ndim, v->dims, err);
+            if (!out[o])
                 st = err ? err->status : LRP_ERR_NOMEM;
         }
-        if (st == LRP_OK) {
+        if (moved) {
+            in[0] = out[0]; /* what forward reads and writes */
+            remaining[v0]--;
+        }
+        if (st == LRP_OK && !(moved && n->op->view)) {
             double t0 = lrp_now();
             st = n->op->forward(n, in, out, err);
             lrp_profile_add(n->op->type, lrp_now() - t0);
@@ -117,7 +155,7 @@ lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsi
         }
         if (st != LRP_OK)
             break;
-        for (int i = 0; i < n->n_inputs; i++) {
+        for (int i = moved ? 1 : 0; i < n->n_inputs; i++) {
             int v = n->inputs[i];
             if (v < 0 || g->values[v].constant)
                 continue;

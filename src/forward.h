@@ -12,6 +12,11 @@
 lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
                        lrp_error *err);
 
+/* lrp_forward where exact[node index] (may be NULL) marks the nodes whose
+ * outputs feed a discrete decision of the explanation (lrp_node.exact). */
+lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                          const unsigned char *exact, lrp_tensor **vals, lrp_error *err);
+
 /* The tensor of value v: its constant, or its runtime tensor in vals. */
 static inline const lrp_tensor *lrp_value_tensor(const lrp_graph *g, lrp_tensor *const *vals, int v)
 {

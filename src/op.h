@@ -72,6 +72,15 @@ typedef struct lrp_op {
     /* The node's zennit group; NULL means LRP_GROUP_OTHER. */
     lrp_group (*group)(const lrp_graph *g, const lrp_node *n);
     const lrp_linear *linear; /* non-NULL for layers with weights */
+    /* Engine hints (all optional; zero is always safe):
+     * overwrites: forward writes every output element, so the engine need
+     *   not zero the output first;
+     * inplace: forward is an elementwise map of input 0 (output shaped like
+     *   it), so it may run with the output buffer being input 0's when no
+     *   one else needs that input;
+     * view: output 0 is input 0's data with another shape (Reshape, ...): the
+     *   engine may move the buffer instead of running forward. */
+    unsigned char overwrites, inplace, view;
 } lrp_op;
 
 /* Registry lookup by ONNX op type (default domain); NULL if unsupported. */

@@ -253,6 +253,22 @@ lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule 
     }
 }
 
+bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r)
+{
+    if (r->kind == LRP_RULE_GAMMA)
+        return true;
+    if (r->kind != LRP_RULE_GRADIENT && r->kind != LRP_RULE_GUIDED)
+        return false;
+    /* ops whose gradient jumps where the input crosses a threshold or ties */
+    static const char *const piecewise[] = {"MaxPool", "GlobalMaxPool", "ReduceMax", "Max",  "Min",
+                                            "Relu",    "Clip",          "LeakyRelu", "PRelu", "HardSigmoid",
+                                            "HardSwish", "Elu",         "Selu",      "Abs"};
+    for (size_t i = 0; i < sizeof piecewise / sizeof *piecewise; i++)
+        if (!strcmp(n->op_type, piecewise[i]))
+            return true;
+    return false;
+}
+
 unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r)
 {
     bool linear = n->op->linear != NULL;

@@ -50,6 +50,13 @@ lrp_status lrp_rule_copy(lrp_rule *dst, const lrp_rule *src, lrp_error *err);
 /* Whether the rule can be applied to the node; fills err with why not. */
 lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule *r, lrp_error *err);
 
+/* Whether the node, under this rule, makes a discrete decision from its
+ * forward values that changes where relevance goes: the argmax of a max
+ * pooling, the mask of a piecewise activation under the gradient or guided
+ * backpropagation, Gamma's sign mask. Convolutions feeding such nodes run
+ * their forward pass in double precision (lrp_set_exact_forward). */
+bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r);
+
 /* What the rule needs kept from the forward pass: LRP_KEEP_* flags. */
 unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r);
 

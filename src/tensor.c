@@ -84,6 +84,28 @@ lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_e
     return t;
 }
 
+lrp_tensor *lrp_tensor_new_uninit(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err)
+{
+    int64_t n = lrp_numel_checked(ndim, dims);
+    if (n < 0 || ndim < 0 || ndim > LRP_MAX_DIMS || (dtype != LRP_FLOAT32 && dtype != LRP_INT64))
+        return lrp_tensor_new(dtype, ndim, dims, err); /* reports the problem */
+    lrp_tensor *t = calloc(1, sizeof *t);
+    size_t es = dtype == LRP_INT64 ? 8 : 4;
+    if (t)
+        t->data = malloc((size_t)(n ? n : 1) * es);
+    if (!t || !t->data) {
+        free(t);
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    t->dtype = dtype;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->dims[i] = dims[i];
+    t->numel = n;
+    return t;
+}
+
 lrp_tensor *lrp_tensor_like(const lrp_tensor *t, lrp_error *err)
 {
     return lrp_tensor_new(t->dtype, t->ndim, t->dims, err);

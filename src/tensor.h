@@ -15,6 +15,9 @@ static inline int64_t *lrp_i64(const lrp_tensor *t) { return (int64_t *)t->data;
 bool lrp_same_shape(const lrp_tensor *a, const lrp_tensor *b);
 bool lrp_dims_equal(int na, const int64_t *a, int nb, const int64_t *b);
 
+/* A tensor whose data is not initialized (for outputs a kernel fills). */
+lrp_tensor *lrp_tensor_new_uninit(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err);
+
 /* New tensor shaped like t (same dtype), zero-filled. */
 lrp_tensor *lrp_tensor_like(const lrp_tensor *t, lrp_error *err);
 

@@ -2,10 +2,16 @@
 #include "common.h"
 #include "options.h"
 
+#include <malloc.h>
 #include <stdio.h>
 
 int main(int argc, char **argv)
 {
+    /* Activations of a few MB are allocated and freed layer after layer:
+     * keep them in the heap (up to glibc's 32 MB mmap limit) instead of
+     * mapping fresh zero pages from the kernel for every one. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     cli_args a;
     int rc = cli_parse(argc - 1, argv + 1, &a);
     if (rc != EXIT_OK) {

@@ -26,6 +26,7 @@ static lrp_group add_group(const lrp_graph *g, const lrp_node *n)
 }
 
 const lrp_op lrp_op_add = {
+    .overwrites = 1,
     .type = "Add",
     .min_inputs = 2,
     .max_inputs = 2,

@@ -154,6 +154,8 @@ static lrp_status bn_backward(const lrp_node *n, const lrp_tensor *const *in, co
 static lrp_group bn_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_BATCHNORM; }
 
 const lrp_op lrp_op_batchnormalization = {
+    .overwrites = 1,
+    .inplace = 1,
     .type = "BatchNormalization",
     .min_inputs = 5,
     .max_inputs = 5,

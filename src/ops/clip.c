@@ -94,6 +94,8 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 const lrp_op lrp_op_clip = {
+    .overwrites = 1,
+    .inplace = 1,
     .type = "Clip",
     .min_inputs = 1,
     .max_inputs = 3,

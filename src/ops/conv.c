@@ -109,7 +109,7 @@ static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, l
 {
     /* in[] has n_inputs entries: a bias-less node has no in[2] */
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
-    if (!lrp_forward_acc64)
+    if (!lrp_forward_acc64 || !n->exact)
         return conv_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
     conv_state *s = n->state;
     const lrp_tensor *W = in[1];
@@ -149,6 +149,7 @@ static int conv_out_dim(const lrp_node *n) { return 0; }
 static const lrp_linear conv_linear = {conv_apply, conv_apply_t, 1, 2, conv_out_dim};
 
 const lrp_op lrp_op_conv = {
+    .overwrites = 1,
     .type = "Conv",
     .min_inputs = 2,
     .max_inputs = 3,

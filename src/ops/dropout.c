@@ -37,6 +37,7 @@ static lrp_status dropout_forward(const lrp_node *n, const lrp_tensor *const *in
 }
 
 const lrp_op lrp_op_dropout = {
+    .view = 1,
     .type = "Dropout",
     .min_inputs = 1,
     .max_inputs = 3,

@@ -36,6 +36,7 @@ static lrp_status flatten_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_flatten = {
+    .view = 1,
     .type = "Flatten",
     .min_inputs = 1,
     .max_inputs = 1,

@@ -194,6 +194,7 @@ static int gemm_out_dim(const lrp_node *n) { return ((const gemm_state *)n->stat
 static const lrp_linear gemm_linear = {gemm_apply, gemm_apply_t, 1, 2, gemm_out_dim};
 
 const lrp_op lrp_op_gemm = {
+    .overwrites = 1,
     .type = "Gemm",
     .min_inputs = 2,
     .max_inputs = 3,

@@ -38,6 +38,7 @@ static lrp_status gap_backward(const lrp_node *n, const lrp_tensor *const *in, c
 static lrp_group gap_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_AVGPOOL; }
 
 const lrp_op lrp_op_globalaveragepool = {
+    .overwrites = 1,
     .type = "GlobalAveragePool",
     .min_inputs = 1,
     .max_inputs = 1,

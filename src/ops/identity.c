@@ -2,6 +2,7 @@
 #include "eltwise_kernels.h"
 
 const lrp_op lrp_op_identity = {
+    .view = 1,
     .type = "Identity",
     .min_inputs = 1,
     .max_inputs = 1,

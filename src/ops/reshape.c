@@ -89,6 +89,7 @@ static lrp_status reshape_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_reshape = {
+    .view = 1,
     .type = "Reshape",
     .min_inputs = 1,
     .max_inputs = 2,

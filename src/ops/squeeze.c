@@ -40,6 +40,7 @@ static lrp_status squeeze_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_squeeze = {
+    .view = 1,
     .type = "Squeeze",
     .min_inputs = 1,
     .max_inputs = 2,

@@ -35,6 +35,7 @@ static lrp_status unsqueeze_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_unsqueeze = {
+    .view = 1,
     .type = "Unsqueeze",
     .min_inputs = 1,
     .max_inputs = 2,
