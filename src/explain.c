@@ -330,6 +330,24 @@ lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_see
             st = lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
             goto done;
         }
+        /* Pass with nothing yet at the input: the relevance moves over as it is */
+        if (e->rules[ni].kind == LRP_RULE_PASS && !e->check) {
+            int a = -1, nact = 0;
+            for (int i = 0; i < n->n_inputs; i++)
+                if (n->inputs[i] >= 0 && !g->values[n->inputs[i]].constant) {
+                    a = n->inputs[i];
+                    nact++;
+                }
+            if (nact == 1 && !rel[a] && rel[ov]->numel == lrp_numel_checked(g->values[a].ndim, g->values[a].dims)) {
+                rel[a] = rel[ov];
+                rel[a]->ndim = g->values[a].ndim;
+                memcpy(rel[a]->dims, g->values[a].dims, sizeof rel[a]->dims);
+                rel[ov] = NULL;
+                lrp_tensor_free(vals[ov]);
+                vals[ov] = NULL;
+                continue;
+            }
+        }
         for (int i = 0; i < n->n_inputs; i++) {
             int v = n->inputs[i];
             in[i] = lrp_value_tensor(g, vals, v);

@@ -372,12 +372,12 @@ static const float *mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bo
     return b;
 }
 
+/* A buffer for f(x; W, b): not zeroed when the layer's kernel writes it all. */
 static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
 {
     const lrp_value *v = lrp_node_out(c->g, c->n, 0);
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, v->ndim, v->dims, err);
-    /* the batch may differ from the inferred shape only through R */
-    return t;
+    return c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_FLOAT32, v->ndim, v->dims, err)
+                                : lrp_tensor_new(LRP_FLOAT32, v->ndim, v->dims, err);
 }
 
 /* z = f(x; W, b) into a new tensor. */
@@ -445,6 +445,17 @@ static lrp_tensor *ratio(const lrp_tensor *R, const lrp_tensor *z, float eps, lr
     for (int64_t i = 0; i < n; i++)
         d[i] = r[i] / lrp_stabilize(zz[i], eps);
     return g;
+}
+
+/* z <- R / s(z), in place. */
+static void ratio_inplace(const lrp_tensor *R, lrp_tensor *z, float eps)
+{
+    const float *r = lrp_f32(R);
+    float *d = lrp_f32(z);
+    int64_t n = R->numel;
+    PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        d[i] = r[i] / lrp_stabilize(d[i], eps);
 }
 
 /* acc += x ⊙ t */
@@ -538,9 +549,8 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
         lrp_tensor_free(t);
         t = NULL;
     }
-    if (!(ga = ratio(c->R, za, c->rule->eps, err)))
-        goto done;
-    lrp_tensor_free(za);
+    ratio_inplace(c->R, za, c->rule->eps);
+    ga = za;
     za = NULL;
     if (!(A = apply_t_new(c, ga, Wp, x, err)))
         goto done;
@@ -562,9 +572,8 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
             lrp_tensor_free(t);
             t = NULL;
         }
-        if (!(gb = ratio(c->R, zb, c->rule->eps, err)))
-            goto done;
-        lrp_tensor_free(zb);
+        ratio_inplace(c->R, zb, c->rule->eps);
+        gb = zb;
         zb = NULL;
         if (!(C = apply_t_new(c, gb, Wn, x, err)))
             goto done;
@@ -830,6 +839,21 @@ static void free_temps(const lrp_node *n, lrp_tensor **tmp)
  * R_in = x ⊙ Jᵀ(R / s(z)) with z the op's output. */
 static lrp_status norm_rule(const lrp_rule_call *c, lrp_error *err)
 {
+    /* Add/Sum of same-shaped activations (zennit's residual Sum): each input
+     * gets a ⊙ R / s(z), with z the output, in one pass */
+    if (lrp_node_group(c->g, c->n) == LRP_GROUP_SUM && c->n->n_inputs == 2 && c->gin[0] && c->gin[1] &&
+        c->gin[0] != c->gin[1] && c->out && c->in[0]->numel == c->R->numel && c->in[1]->numel == c->R->numel) {
+        const float *a = lrp_f32(c->in[0]), *b = lrp_f32(c->in[1]), *z = lrp_f32(c->out), *r = lrp_f32(c->R);
+        float *ga = lrp_f32(c->gin[0]), *gb = lrp_f32(c->gin[1]), eps = c->rule->eps;
+        int64_t n = c->R->numel;
+        PAR_FOR
+        for (int64_t i = 0; i < n; i++) {
+            float q = r[i] / lrp_stabilize(z[i], eps);
+            ga[i] += a[i] * q;
+            gb[i] += b[i] * q;
+        }
+        return LRP_OK;
+    }
     lrp_tensor *tmp[64];
     if (c->n->n_inputs > 64)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED, "too many inputs");
