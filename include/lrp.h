@@ -54,11 +54,12 @@ const char *lrp_status_name(lrp_status status);
  * are the same at any thread count. */
 void lrp_set_threads(int n);
 
-/* Convolutions of the forward pass accumulate in double precision and round
- * once to float (the default), so that the pass's discrete decisions (which
- * value of a pooling window is the largest, the sign of an activation) match
- * an exact computation where float32 rounding would decide them; 0 accumulates
- * in float32 (faster). Rule computations always run in float32. */
+/* In an explanation's forward pass, the convolutions whose outputs feed a
+ * discrete decision of the explanation (which value of a max-pooling window
+ * wins, an activation's mask under the gradient rules, Gamma's sign)
+ * accumulate in double precision and round once to float (the default), so
+ * that float32 rounding never decides it; 0 accumulates them in float32.
+ * Everything else is float32 always. */
 void lrp_set_exact_forward(int on);
 
 /* ----------------------------------------------------------------- tensors */

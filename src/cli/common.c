@@ -19,6 +19,7 @@ int cli_need_args(const cli_args *a, int min, int max, const char *what)
 lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupported, int *rc)
 {
     lrp_set_threads(a->threads);
+    lrp_set_exact_forward(!a->fast);
     lrp_load_options o;
     lrp_load_options_default(&o);
     o.canonize = canonize;
