@@ -79,7 +79,7 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
     if (sk == 0) {
         /* each row sums into one element */
         for (int64_t r = 0; r < bc->rows; r++) {
-            int64_t off[LRP_BC_MAX];
+            int64_t off[LRP_BC_MAX] = {0};
             lrp_bcast_row(bc, r, off);
             const float *gr = g + off[0];
             double s = 0;
@@ -91,7 +91,7 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
     }
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (par)
     for (int64_t r = 0; r < bc->rows; r++) {
-        int64_t off[LRP_BC_MAX];
+        int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
         const float *gr = g + off[0];
         float *dst = gk + off[k];
@@ -133,7 +133,7 @@ void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const float *a, const flo
     const int64_t sa = lrp_bcast_inner(bc, 1), sb = lrp_bcast_inner(bc, 2), len = bc->len;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (bc->rows * len > LRP_PAR_MIN)
     for (int64_t r = 0; r < bc->rows; r++) {
-        int64_t off[LRP_BC_MAX];
+        int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
         const float *ar = a + off[1], *br = b + off[2];
         if (op == LRP_BIN_EQUAL || op == LRP_BIN_LESS || op == LRP_BIN_GREATER) {
@@ -185,7 +185,7 @@ int lrp_binary_i64(const lrp_bcast *bc, lrp_binop op, const int64_t *a, const in
     int zero_div = 0;
     if (op == LRP_BIN_DIV) { /* check divisors first: no undefined behaviour */
         for (int64_t r = 0; r < bc->rows && !zero_div; r++) {
-            int64_t off[LRP_BC_MAX];
+            int64_t off[LRP_BC_MAX] = {0};
             lrp_bcast_row(bc, r, off);
             for (int64_t i = 0; i < (sb ? len : 1); i++)
                 if (b[off[2] + i] == 0)
@@ -196,7 +196,7 @@ int lrp_binary_i64(const lrp_bcast *bc, lrp_binop op, const int64_t *a, const in
     }
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (bc->rows * len > LRP_PAR_MIN)
     for (int64_t r = 0; r < bc->rows; r++) {
-        int64_t off[LRP_BC_MAX];
+        int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
         const int64_t *ar = a + off[1], *br = b + off[2];
         int64_t *yr = y + off[0];
@@ -322,7 +322,7 @@ void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, c
     const int64_t len = bc->len;
     if (sk == 0) {
         for (int64_t r = 0; r < bc->rows; r++) {
-            int64_t off[LRP_BC_MAX];
+            int64_t off[LRP_BC_MAX] = {0};
             lrp_bcast_row(bc, r, off);
             double s = 0;
             for (int64_t i = 0; i < len; i++)
@@ -334,7 +334,7 @@ void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, c
     const bool par = lrp_bcast_full(bc, k) && bc->rows * len > LRP_PAR_MIN;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (par)
     for (int64_t r = 0; r < bc->rows; r++) {
-        int64_t off[LRP_BC_MAX];
+        int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
         float *dst = gk + off[k];
         for (int64_t i = 0; i < len; i++)
@@ -419,7 +419,7 @@ lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, co
         const int64_t sx = lrp_bcast_inner(&bc, 1), len = bc.len;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (y->numel > LRP_PAR_MIN)
         for (int64_t r = 0; r < bc.rows; r++) {
-            int64_t off[LRP_BC_MAX];
+            int64_t off[LRP_BC_MAX] = {0};
             lrp_bcast_row(&bc, r, off);
             if (y->dtype == LRP_INT64) {
                 int64_t *yr = lrp_i64(y) + off[0];
@@ -500,7 +500,7 @@ lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, c
             const float *x = lrp_f32(in[k]);
             const int64_t sx = lrp_bcast_inner(&bc, 1);
             for (int64_t r = 0; r < bc.rows; r++) {
-                int64_t off[LRP_BC_MAX];
+                int64_t off[LRP_BC_MAX] = {0};
                 lrp_bcast_row(&bc, r, off);
                 for (int64_t i = 0; i < bc.len; i++) {
                     int64_t o = off[0] + i, xi = off[1] + i * sx;
