@@ -25,7 +25,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)) -I$(OPENBLAS_INC)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ljpeg -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 
-OPT      ?= -O2
+OPT      ?= -O3
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   ?=
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp -fPIC \
