@@ -449,7 +449,7 @@ static void r_binary(rgraph *g, const Onnx__NodeProto *nd, char op)
 {
     const rt *a = r_in(g, nd, 0), *b = r_in(g, nd, 1);
     int n = a->nd > b->nd ? a->nd : b->nd;
-    int64_t od[LRP_MAX_DIMS];
+    int64_t od[LRP_MAX_DIMS] = {0};
     for (int i = 0; i < n; i++) {
         int ia = i - (n - a->nd), ib = i - (n - b->nd);
         int64_t da = ia >= 0 ? a->d[ia] : 1, db = ib >= 0 ? b->d[ib] : 1;
