@@ -24,8 +24,7 @@ static int sole_consumer(const lrp_graph *g, int v)
 {
     if (g->values[v].is_output || g->values[v].n_consumers != 1)
         return -1;
-    int c;
-    return lrp_graph_consumers(g, v, &c, 1) == 1 ? c : -1;
+    return g->values[v].a_consumer;
 }
 
 /* Sets input idx of node n to value v, growing the input list if needed. */

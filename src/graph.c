@@ -147,6 +147,7 @@ static int append_value(lrp_graph *g, const char *name)
     if (!v->name)
         return -1;
     v->producer = -1;
+    v->a_consumer = -1;
     v->decl_ndim = -1;
     hash_insert(g, g->n_values);
     return g->n_values++;
@@ -255,6 +256,7 @@ lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
     for (int v = 0; v < nv; v++) {
         g->values[v].producer = -1;
         g->values[v].n_consumers = 0;
+        g->values[v].a_consumer = -1;
     }
     for (int i = 0; i < nn; i++) {
         lrp_node *n = &g->nodes[i];
@@ -290,6 +292,7 @@ lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
                 continue;
             lrp_value *val = &g->values[v];
             val->n_consumers++;
+            val->a_consumer = i;
             cstart[v + 1]++;
             total++;
             if (val->producer >= 0)

@@ -34,6 +34,7 @@ typedef struct lrp_value {
     bool is_input;         /* graph input that is not an initializer */
     bool is_output;        /* graph output */
     int n_consumers;       /* live nodes reading it (graph outputs count once more) */
+    int a_consumer;        /* one live node reading it, or -1 */
     /* Declared type from the model (input/output/value_info); elem_type 0 when unknown. */
     int decl_elem_type;
     int decl_ndim;         /* -1 when no shape was declared */

@@ -1,0 +1,101 @@
+/* Large graphs load, canonize and explain without quadratic blow-ups: a chain
+ * of 30000 residual blocks (BatchNormalization, Add, Relu) and a graph of
+ * 20000 Identity nodes (dropped by the canonizer). Not a speed test: an alarm
+ * fails the test only if something hangs. */
+#include "testutil.h"
+
+#include "graph_builder.h"
+#include "model.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_scale: still running after 120 s: something is quadratic\n";
+    if (write(2, msg, sizeof msg - 1) < 0) {
+    }
+    _exit(1);
+}
+
+static lrp_model *as_model(lrp_graph *g, int x)
+{
+    lrp_error err = {0};
+    if (gb_prepare(g, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    (void)x;
+    lrp_model *m = lrp_model_from_graph(g, NULL, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    return m;
+}
+
+static void explain_once(lrp_model *m, const char *composite)
+{
+    lrp_explain_options o;
+    lrp_explain_options_default(&o);
+    o.composite = composite;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &o, &err);
+    if (!e)
+        fail_msg("%s", err.message);
+    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 1, 4, 4), &err), *rel = NULL;
+    for (int64_t i = 0; i < x->numel; i++)
+        ((float *)x->data)[i] = 0.25f * (float)(i % 5) - 0.4f;
+    if (lrp_explain(e, x, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(rel->numel, 16);
+    lrp_tensor_free(x);
+    lrp_tensor_free(rel);
+    lrp_explainer_free(e);
+}
+
+static void test_residual_chain(void **state)
+{
+    (void)state;
+    const int blocks = 30000;
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 1, 4, 4));
+    int s = gb_const_f(g, "s", 1, GB_DIMS(1), (float[]){1.5f}), b = gb_const_f(g, "b", 1, GB_DIMS(1), (float[]){0.1f}),
+        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (float[]){0.2f}), var = gb_const_f(g, "v", 1, GB_DIMS(1), (float[]){1.0f});
+    int prev = x;
+    for (int i = 0; i < blocks; i++) {
+        int bn = gb_node(g, "BatchNormalization", 5, (int[]){prev, s, b, mu, var}, 1);
+        int add = gb_node(g, "Add", 2, (int[]){gb_out(g, bn, 0), prev}, 1);
+        int relu = gb_node(g, "Relu", 1, (int[]){gb_out(g, add, 0)}, 1);
+        prev = gb_out(g, relu, 0);
+    }
+    lrp_model *m = as_model(g, x);
+    explain_once(m, "epsilon-plus-flat");
+    explain_once(m, "gradient");
+    lrp_model_free(m);
+}
+
+static void test_identity_chain(void **state)
+{
+    (void)state;
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 1, 4, 4));
+    int prev = x;
+    for (int i = 0; i < 20000; i++)
+        prev = gb_out(g, gb_node(g, "Identity", 1, (int[]){prev}, 1), 0);
+    gb_node(g, "Relu", 1, (int[]){prev}, 1);
+    lrp_model *m = as_model(g, x);
+    explain_once(m, "epsilon-plus");
+    assert_true(m->g->n_order < 10); /* the Identities are gone */
+    lrp_model_free(m);
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    alarm(120);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_residual_chain),
+        cmocka_unit_test(test_identity_chain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
