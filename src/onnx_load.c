@@ -310,6 +310,18 @@ static void read_value_info(lrp_value *v, const Onnx__ValueInfoProto *vi)
     }
 }
 
+/* The value a graph input or output declares, with its declared type. */
+static lrp_status declared_value(lrp_graph *g, const Onnx__ValueInfoProto *vi, const char *what, size_t i, int *v,
+                                 lrp_error *err)
+{
+    if (!vi->name || !*vi->name)
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: graph %s #%zu has no name", g->path, what, i);
+    if ((*v = lrp_graph_value(g, vi->name)) < 0)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    read_value_info(&g->values[*v], vi);
+    return LRP_OK;
+}
+
 static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap, lrp_attr *a, lrp_error *err)
 {
     memset(a, 0, sizeof *a);
@@ -529,17 +541,9 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
         goto done;
     }
     for (size_t i = 0; i < gp->n_input; i++) {
-        const Onnx__ValueInfoProto *vi = gp->input[i];
-        if (!vi->name || !*vi->name) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: graph input #%zu has no name", path, i);
+        int v = -1;
+        if ((st = declared_value(g, gp->input[i], "input", i, &v, err)) != LRP_OK)
             goto done;
-        }
-        int v = lrp_graph_value(g, vi->name);
-        if (v < 0) {
-            st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        read_value_info(&g->values[v], vi);
         if (!g->values[v].constant && !g->values[v].is_input) {
             g->values[v].is_input = true;
             g->inputs[g->n_inputs++] = v;
@@ -565,17 +569,9 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
             goto done;
     }
     for (size_t i = 0; i < gp->n_output; i++) {
-        const Onnx__ValueInfoProto *vi = gp->output[i];
-        if (!vi->name || !*vi->name) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: graph output #%zu has no name", path, i);
+        int v = -1;
+        if ((st = declared_value(g, gp->output[i], "output", i, &v, err)) != LRP_OK)
             goto done;
-        }
-        int v = lrp_graph_value(g, vi->name);
-        if (v < 0) {
-            st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        read_value_info(&g->values[v], vi);
         g->values[v].is_output = true;
         g->outputs[g->n_outputs++] = v;
     }

@@ -2,6 +2,7 @@
 #include "attribution.h"
 
 #include "error.h"
+#include "common.h"
 #include "items.h"
 
 #include <math.h>
@@ -233,4 +234,33 @@ lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target,
     if (st == LRP_OK && seed_value)
         *seed_value = seed == LRP_SEED_LOGIT ? ((const float *)(*logits)->data)[*target_out] : 1.0;
     return st;
+}
+
+int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *cm)
+{
+    memset(cm, 0, sizeof *cm);
+    int rc;
+    /* Canonizers belong to composites (zennit passes them with a composite
+     * only): the rule-less gradient runs on the model as exported. */
+    if (!(cm->model = cli_load_model(a, !a->no_canonize && attribution_uses_rules(a, c), false, &rc)))
+        return rc;
+    if ((rc = cli_preprocess_config(a, lrp_model_get_info(cm->model), &cm->pp)) != EXIT_OK)
+        return rc;
+    if ((rc = attribution_explain_options(a, c, &cm->pp, &cm->eo, cm->low, cm->high)) != EXIT_OK)
+        return rc;
+    lrp_error err = {0};
+    if (!(cm->ex = lrp_explainer_new(cm->model, &cm->eo, &err)) ||
+        !(cm->attr = attribution_new(c, cm->ex, cm->model, &cm->pp, &err))) {
+        cli_error("%s", err.message);
+        return err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+    }
+    return EXIT_OK;
+}
+
+void cli_method_close(cli_method *cm)
+{
+    attribution_free(cm->attr);
+    lrp_explainer_free(cm->ex);
+    lrp_model_free(cm->model);
+    memset(cm, 0, sizeof *cm);
 }

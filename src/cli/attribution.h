@@ -37,6 +37,22 @@ int attribution_explain_options(const cli_args *a, const attribution_config *c, 
 /* Whether the canonizers apply (they belong to composites with rules). */
 bool attribution_uses_rules(const cli_args *a, const attribution_config *c);
 
+/* Everything an attribution run needs, set up from the command line: the
+ * model (canonized when the method has rules), its preprocessing, the
+ * explainer and the attribution. */
+typedef struct cli_method {
+    lrp_model *model;
+    lrp_preprocess pp;
+    lrp_explain_options eo;
+    float low[3], high[3];
+    lrp_explainer *ex;
+    attribution *attr;
+} cli_method;
+
+/* Returns an exit code (errors printed); cli_method_close frees what was made. */
+int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *cm);
+void cli_method_close(cli_method *cm);
+
 attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp_model *m, const lrp_preprocess *pp,
                              lrp_error *err);
 void attribution_free(attribution *at);

@@ -34,41 +34,23 @@ int cmd_eval(cli_args *a)
                       : !strcmp(a->eval_baseline, "mean") ? LRP_PERTURB_MEAN
                                                           : LRP_PERTURB_UNIFORM;
     cli_items items = {0};
-    lrp_model *m = NULL;
-    lrp_explainer *ex = NULL;
-    attribution *attr = NULL;
+    cli_method cm = {0};
     float *curve = NULL;
     double sums[2] = {0, 0};
     int n_ok = 0, failed = 0, internal = 0;
     if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
         goto done;
-    if (!(m = cli_load_model(a, !a->no_canonize && attribution_uses_rules(a, &ac), false, &rc)))
+    if ((rc = cli_method_open(a, &ac, &cm)) != EXIT_OK)
         goto done;
+    lrp_model *m = cm.model;
     const lrp_model_info *info = lrp_model_get_info(m);
-    lrp_preprocess pp;
-    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
-        goto done;
-    lrp_explain_options eo;
-    float low[3], high[3];
-    if ((rc = attribution_explain_options(a, &ac, &pp, &eo, low, high)) != EXIT_OK)
-        goto done;
     lrp_error err = {0};
-    if (!(ex = lrp_explainer_new(m, &eo, &err))) {
-        cli_error("%s", err.message);
-        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
-        goto done;
-    }
-    if (!(attr = attribution_new(&ac, ex, m, &pp, &err))) {
-        cli_error("%s", err.message);
-        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
-        goto done;
-    }
     if (!(curve = malloc(sizeof(float) * (size_t)(po.steps + 1)))) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
     }
-    const char *method = attribution_method_name(&ac, eo.composite);
+    const char *method = attribution_method_name(&ac, cm.eo.composite);
     static const char *const order_names[2] = {"morf", "lerf"};
     if (!a->json && !a->quiet) {
         printf("# lrp eval: region perturbation, %dx%d regions, up to %d steps, baseline %s%s\n", po.patch, po.patch,
@@ -96,11 +78,11 @@ int cmd_eval(cli_args *a)
         int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
         lrp_status st = it->error ? lrp_fail(&err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
         if (st == LRP_OK)
-            st = cli_load_input(it->path, &pp, info, &x, NULL, NULL, &err);
+            st = cli_load_input(it->path, &cm.pp, info, &x, NULL, NULL, &err);
         if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
             st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
         if (st == LRP_OK)
-            st = attribution_run(attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+            st = attribution_run(cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                                  &tgt[i], NULL, &err);
         json j;
         bool json_open = false;
@@ -216,9 +198,7 @@ int cmd_eval(cli_args *a)
     rc = internal ? EXIT_INTERNAL : failed ? EXIT_INPUT : EXIT_OK;
 done:
     free(curve);
-    attribution_free(attr);
-    lrp_explainer_free(ex);
-    lrp_model_free(m);
+    cli_method_close(&cm);
     cli_items_free(&items);
     return rc;
 }

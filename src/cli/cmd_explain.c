@@ -117,12 +117,11 @@ int cmd_explain(cli_args *a)
     if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
         return EXIT_USAGE;
     cli_items items = {0};
-    lrp_model *m = NULL;
-    lrp_explainer *ex = NULL;
+    cli_method cm = {0};
     cli_heat heat = {0};
     bool heat_ready = false;
-    attribution *attr = NULL;
     progress prog = {0};
+    lrp_error err = {0};
     if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
         goto done;
     if (items.n > 1 && !a->grid) {
@@ -138,41 +137,20 @@ int cmd_explain(cli_args *a)
             goto done;
         }
     }
-    /* Canonizers belong to composites (zennit passes them with a composite
-     * only): the rule-less gradient runs on the model as exported. */
-    if (!(m = cli_load_model(a, !a->no_canonize && attribution_uses_rules(a, &ac), false, &rc)))
+    if ((rc = cli_method_open(a, &ac, &cm)) != EXIT_OK)
         goto done;
-    const lrp_model_info *info = lrp_model_get_info(m);
-    lrp_preprocess pp;
-    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
-        goto done;
-    /* rules */
-    lrp_explain_options eo;
-    float low[3], high[3];
-    if ((rc = attribution_explain_options(a, &ac, &pp, &eo, low, high)) != EXIT_OK)
-        goto done;
-    lrp_error err = {0};
-    if (!(ex = lrp_explainer_new(m, &eo, &err))) {
-        cli_error("%s", err.message);
-        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
-        goto done;
-    }
-    bool lrp_method = attribution_is_signed(&ac, eo.composite);
-    if ((rc = cli_heat_setup(a, lrp_method, &heat)) != EXIT_OK)
+    const lrp_model_info *info = lrp_model_get_info(cm.model);
+    const lrp_preprocess *pp = &cm.pp;
+    if ((rc = cli_heat_setup(a, attribution_is_signed(&ac, cm.eo.composite), &heat)) != EXIT_OK)
         goto done;
     heat_ready = true;
     heat.channels_last = info->layout == LRP_LAYOUT_NHWC;
-    if (!(attr = attribution_new(&ac, ex, m, &pp, &err))) {
-        cli_error("%s", err.message);
-        rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
-        goto done;
-    }
-    const char *method = attribution_method_name(&ac, eo.composite);
+    const char *method = attribution_method_name(&ac, cm.eo.composite);
     check_ctx cc = {0};
     struct sub_progress sp = {&prog, 0, NULL};
-    attribution_set_progress(attr, on_sub_progress, &sp);
+    attribution_set_progress(cm.attr, on_sub_progress, &sp);
     if (a->check)
-        lrp_explainer_set_check(ex, on_check, &cc);
+        lrp_explainer_set_check(cm.ex, on_check, &cc);
     bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
     bool warned_view = false;
     cli_install_signal_cleanup();
@@ -218,7 +196,7 @@ int cmd_explain(cli_args *a)
         if (it->error)
             st = lrp_fail(&err, LRP_ERR_ARG, "%s", it->error);
         if (st == LRP_OK)
-            st = cli_load_input(it->path, &pp, info, &x, need_view ? &view : NULL, need_view ? &orig : NULL, &err);
+            st = cli_load_input(it->path, pp, info, &x, need_view ? &view : NULL, need_view ? &orig : NULL, &err);
         if (st == LRP_OK && x->ndim >= 1 && info->input_ndim > 0 && x->ndim == info->input_ndim && x->dims[0] != 1)
             st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file",
                           it->path, (long long)x->dims[0]);
@@ -229,7 +207,7 @@ int cmd_explain(cli_args *a)
                 printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)",
                        "cut", "cut/seed");
             }
-            st = attribution_run(attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+            st = attribution_run(cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                                  &res.target, NULL, &err);
             if (st != LRP_OK)
                 lrp_error_prefix(&err, "%s", it->path);
@@ -262,7 +240,7 @@ int cmd_explain(cli_args *a)
                 warned_view = true;
             }
             if (st == LRP_OK && a->out) {
-                st = cli_heat_render(&heat, rel, need_view && view.rgb ? &view : NULL, orig.rgb ? &orig : NULL, &pp,
+                st = cli_heat_render(&heat, rel, need_view && view.rgb ? &view : NULL, orig.rgb ? &orig : NULL, pp,
                                      &img, &err);
                 if (st == LRP_OK && a->grid) {
                     st = cli_heat_add_tile(&heat, img, &err);
@@ -320,11 +298,9 @@ int cmd_explain(cli_args *a)
     if ((failed_input || failed_output) && items.n > 1 && !a->quiet)
         cli_error("%d of %d inputs failed", failed_input + failed_output + internal, items.n);
 done:
-    attribution_free(attr);
     if (heat_ready)
         cli_heat_free(&heat);
-    lrp_explainer_free(ex);
-    lrp_model_free(m);
+    cli_method_close(&cm);
     cli_items_free(&items);
     cli_free_labels(labels, n_labels);
     return rc;
