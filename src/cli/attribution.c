@@ -249,10 +249,14 @@ int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *
     if ((rc = attribution_explain_options(a, c, &cm->pp, &cm->eo, cm->low, cm->high)) != EXIT_OK)
         return rc;
     lrp_error err = {0};
-    if (!(cm->ex = lrp_explainer_new(cm->model, &cm->eo, &err)) ||
-        !(cm->attr = attribution_new(c, cm->ex, cm->model, &cm->pp, &err))) {
+    if (!(cm->ex = lrp_explainer_new(cm->model, &cm->eo, &err))) {
         cli_error("%s", err.message);
         return err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_MODEL;
+    }
+    /* what can fail here are the files of --baseline and --fill: bad option values */
+    if (!(cm->attr = attribution_new(c, cm->ex, cm->model, &cm->pp, &err))) {
+        cli_error("%s", err.message);
+        return err.status == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
     }
     return EXIT_OK;
 }

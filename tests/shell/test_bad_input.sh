@@ -218,4 +218,17 @@ if [ -n "$have_jq" ]; then
         '[.[] | select(.status == "ok") | .top[0].class] == [7, 7, 7]' "$W/bj"
 fi
 
+# --baseline and --fill files: missing, empty, corrupt, wrong size (bad option values: exit 2)
+: > "$W/empty-opt.npy"
+printf 'not a numpy file at all' > "$W/corrupt-opt.npy"
+for f in "$W/missing-opt.npy" "$W/empty-opt.npy" "$W/corrupt-opt.npy"; do
+    for opt in "--attributor integrated-gradients --baseline" "--attributor occlusion --fill"; do
+        expect_exit 2 "explain $opt ${f##*/}" "$LRP" explain "$R20" "$HORSE" "${CIFAR[@]}" $opt "$f" -q
+        one_line_error "explain $opt ${f##*/}" "${f##*/}"
+    done
+done
+expect_exit 4 "explain --baseline of the wrong size fails the item" "$LRP" explain "$R20" "$HORSE" "${CIFAR[@]}" \
+    --attributor integrated-gradients --baseline "$TESTDATA/refset/inputs/chelsea-16.npy" -q
+one_line_error "baseline size" "values"
+
 finish
