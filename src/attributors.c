@@ -242,20 +242,6 @@ static void sg_take(void *ctx, int k, const float *g)
         c->acc[i] += g[i] / n;
 }
 
-static void copy_fill(void *ctx, int k, float *dst)
-{
-    const path_ctx *c = ctx;
-    (void)k;
-    memcpy(dst, c->x, sizeof(float) * (size_t)c->per);
-}
-
-static void copy_take(void *ctx, int k, const float *g)
-{
-    const path_ctx *c = ctx;
-    (void)k;
-    memcpy(c->acc, g, sizeof(float) * (size_t)c->per);
-}
-
 /* Occlusion windows over the spatial dims of a (1, C, H, W) or (1, H, W, C)
  * input: window w x w, all channels, rolled circularly by (oy, ox). */
 typedef struct occ_ctx {
@@ -383,13 +369,8 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
     path_ctx pc = {lrp_f32(x), NULL, per, 1, acc};
     switch (o->kind) {
     case LRP_ATTRIBUTOR_GRADIENT:
-        return run_copies(e, m, x, 1, target, seed, o->max_batch, copy_fill, copy_take, &pc, o, err);
-    case LRP_ATTRIBUTOR_INPUT_X_GRADIENT: {
-        lrp_status st = run_copies(e, m, x, 1, target, seed, o->max_batch, copy_fill, copy_take, &pc, o, err);
-        for (int64_t i = 0; st == LRP_OK && i < per; i++)
-            acc[i] *= lrp_f32(x)[i];
-        return st;
-    }
+    case LRP_ATTRIBUTOR_INPUT_X_GRADIENT:
+        break; /* handled in lrp_attribute */
     case LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS: {
         if (o->steps < 1)
             return lrp_fail(err, LRP_ERR_ARG, "integrated gradients needs at least one step");
@@ -441,6 +422,14 @@ lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, cons
     if (!o) {
         lrp_attributor_options_default(&def);
         o = &def;
+    }
+    if (o->kind == LRP_ATTRIBUTOR_GRADIENT || o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT) {
+        /* one pass: the explanation's own forward gives the logits and targets */
+        lrp_status st = lrp_explain(e, input, targets, seed, relevance, logits_out, targets_out, err);
+        if (st == LRP_OK && o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT)
+            for (int64_t i = 0; i < input->numel; i++)
+                lrp_f32(*relevance)[i] *= lrp_f32(input)[i];
+        return st;
     }
     lrp_model *m = lrp_explainer_model(e);
     lrp_tensor *x = NULL, *logits = NULL, *rel = NULL, *one = NULL;
