@@ -513,6 +513,32 @@ static lrp_status epsilon_linear(const lrp_rule_call *c, lrp_error *err)
     return LRP_OK;
 }
 
+/* One half of AlphaBeta: z = f(x⁺; W1, b1) + f(x⁻; W2, 0) (the second term
+ * only when x has negative entries, xn != NULL), g = R / s(z), and the
+ * transposed products T1 = W1ᵀg, T2 = W2ᵀg (T2 only with xn). */
+static lrp_status ab_half(const lrp_rule_call *c, const lrp_tensor *x, const lrp_tensor *xpos, const lrp_tensor *xn,
+                          const float *W1, const float *W2, const float *b1, lrp_tensor **T1, lrp_tensor **T2,
+                          lrp_error *err)
+{
+    lrp_tensor *z = apply_new(c, xpos, W1, b1, err), *t = NULL;
+    if (!z)
+        return oom(err);
+    if (xn) {
+        if (!(t = apply_new(c, xn, W2, NULL, err))) {
+            lrp_tensor_free(z);
+            return oom(err);
+        }
+        add_inplace(z, t);
+        lrp_tensor_free(t);
+    }
+    ratio_inplace(c->R, z, c->rule->eps); /* z now holds g */
+    lrp_status st = LRP_OK;
+    if (!(*T1 = apply_t_new(c, z, W1, x, err)) || (xn && !(*T2 = apply_t_new(c, z, W2, x, err))))
+        st = oom(err);
+    lrp_tensor_free(z);
+    return st;
+}
+
 /* ZPlus (rules.py:178-211) and AlphaBeta (rules.py:214-274). ZPlus is
  * AlphaBeta with alpha=1, beta=0 without the beta terms. */
 static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
@@ -521,8 +547,7 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
     float alpha = zplus ? 1.0f : c->rule->alpha, beta = zplus ? 0.0f : c->rule->beta;
     bool neg = any_negative(x);
     lrp_status st = LRP_ERR_NOMEM;
-    lrp_tensor *xp = NULL, *xn = NULL, *za = NULL, *zb = NULL, *t = NULL, *ga = NULL, *gb = NULL, *A = NULL,
-               *B = NULL, *C = NULL, *D = NULL;
+    lrp_tensor *xp = NULL, *xn = NULL, *A = NULL, *B = NULL, *C = NULL, *D = NULL;
     bool fail;
     const float *Wp = mod_weight(c, MOD_POS, err), *Wn = NULL;
     const float *bp = mod_bias(c, MOD_POS, err, &fail);
@@ -539,45 +564,13 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
             goto done;
         xpos = xp;
     }
-    /* alpha part: z_a = f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0) */
-    if (!(za = apply_new(c, xpos, Wp, bp, err)))
+    /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */
+    if (ab_half(c, x, xpos, xn, Wp, Wn, bp, &A, &B, err) != LRP_OK)
         goto done;
-    if (neg) {
-        if (!(t = apply_new(c, xn, Wn, NULL, err)))
-            goto done;
-        add_inplace(za, t);
-        lrp_tensor_free(t);
-        t = NULL;
-    }
-    ratio_inplace(c->R, za, c->rule->eps);
-    ga = za;
-    za = NULL;
-    if (!(A = apply_t_new(c, ga, Wp, x, err)))
-        goto done;
-    if (neg && !(B = apply_t_new(c, ga, Wn, x, err)))
-        goto done;
-    lrp_tensor_free(ga);
-    ga = NULL;
     if (!zplus) {
-        /* beta part: z_b = f(x⁺; W⁻, b̃⁻) + f(x⁻; W⁺, 0) */
+        /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
         const float *bn = mod_bias(c, MOD_NEG, err, &fail);
-        if (fail)
-            goto done;
-        if (!(zb = apply_new(c, xpos, Wn, bn, err)))
-            goto done;
-        if (neg) {
-            if (!(t = apply_new(c, xn, Wp, NULL, err)))
-                goto done;
-            add_inplace(zb, t);
-            lrp_tensor_free(t);
-            t = NULL;
-        }
-        ratio_inplace(c->R, zb, c->rule->eps);
-        gb = zb;
-        zb = NULL;
-        if (!(C = apply_t_new(c, gb, Wn, x, err)))
-            goto done;
-        if (neg && !(D = apply_t_new(c, gb, Wp, x, err)))
+        if (fail || ab_half(c, x, xpos, xn, Wn, Wp, bn, &C, &D, err) != LRP_OK)
             goto done;
     }
     /* R_in = α(x⁺⊙W⁺ᵀg_a + x⁻⊙W⁻ᵀg_a) − β(x⁺⊙W⁻ᵀg_b + x⁻⊙W⁺ᵀg_b) */
@@ -606,11 +599,6 @@ done:
         st = oom(err);
     lrp_tensor_free(xp);
     lrp_tensor_free(xn);
-    lrp_tensor_free(za);
-    lrp_tensor_free(zb);
-    lrp_tensor_free(t);
-    lrp_tensor_free(ga);
-    lrp_tensor_free(gb);
     lrp_tensor_free(A);
     lrp_tensor_free(B);
     lrp_tensor_free(C);
