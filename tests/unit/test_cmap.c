@@ -8,21 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* testdata/ from the repository root (or from build/tests). */
-static const char *testdata(const char *rel)
-{
-    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        const char *p = tu_path(roots[i], rel);
-        FILE *f = fopen(p, "rb");
-        if (f) {
-            fclose(f);
-            return p;
-        }
-    }
-    return tu_path("testdata", rel);
-}
-
 static void compile_ok(const char *src, lrp_cmap *c)
 {
     lrp_error err = {0};
@@ -77,7 +62,7 @@ static int load_reference_palette(const char *path, const char *name, char *cmsl
 static void test_builtin_palettes(void **state)
 {
     (void)state;
-    const char *path = testdata("zennit-palettes.txt");
+    const char *path = tu_testdata("zennit-palettes.txt");
     assert_int_equal(lrp_cmap_builtin_count(), 11);
     int checked = 0;
     for (int i = 0; i < lrp_cmap_builtin_count(); i++) {

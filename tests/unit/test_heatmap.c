@@ -19,21 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* testdata/ from the repository root (or from build/tests). */
-static const char *testdata(const char *rel)
-{
-    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        const char *p = tu_path(roots[i], rel);
-        FILE *f = fopen(p, "rb");
-        if (f) {
-            fclose(f);
-            return p;
-        }
-    }
-    return tu_path("testdata", rel);
-}
-
 static lrp_tensor *tensor_of(const float *v, int ndim, const int64_t *dims)
 {
     lrp_error err;
@@ -687,7 +672,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static void test_golden_subset(void **state)
 {
     (void)state;
-    const char *dir = testdata("heatmaps");
+    const char *dir = tu_testdata("heatmaps");
     DIR *d = opendir(dir);
     if (!d)
         fail_msg("cannot open %s", dir);

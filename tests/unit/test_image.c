@@ -13,27 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* testdata/ from the repository root (or from build/tests). */
-static const char *testdata(const char *rel)
-{
-    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        const char *p = tu_path(roots[i], rel);
-        FILE *f = fopen(p, "rb");
-        if (f) {
-            fclose(f);
-            return p;
-        }
-    }
-    return tu_path("testdata", rel);
-}
-
 static const char *img_path(const char *name)
 {
     static char buf[4][1024];
     static int next;
     char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s", testdata(tu_path("images", name)));
+    snprintf(b, sizeof buf[0], "%s", tu_testdata(tu_path("images", name)));
     return b;
 }
 
@@ -466,7 +451,7 @@ static void test_bad_missing_and_empty(void **state)
 {
     (void)state;
     expect_file_error("testdata/images/no-such-image.png", LRP_ERR_IO, "No such file");
-    expect_file_error(testdata("images"), LRP_ERR_IO, NULL); /* a directory */
+    expect_file_error(tu_testdata("images"), LRP_ERR_IO, NULL); /* a directory */
     const char *empty = tu_temp_file("", 0, ".png");
     assert_non_null(empty);
     char path[256];

@@ -448,18 +448,6 @@ static uint64_t rng_next(uint64_t *s)
     return *s = x;
 }
 
-/* testdata/ from the repository root (or from the build directory). */
-static const char *testdata(const char *rel)
-{
-    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        const char *p = tu_path(roots[i], rel);
-        if (access(p, R_OK) == 0)
-            return p;
-    }
-    return tu_path("testdata", rel);
-}
-
 /* ------------------------------------------------------- raw bytes */
 
 static void test_missing_file(void **state)
@@ -501,14 +489,14 @@ static void test_random_bytes(void **state)
     const char *p = temp_bytes(txt, strlen(txt), ".onnx");
     expect_load_fail(p, LRP_ERR_FORMAT, NULL);
     temp_cleanup();
-    expect_load_fail(testdata("models/cifar10-resnet20/horse5.png"), LRP_ERR_FORMAT, NULL);
+    expect_load_fail(tu_testdata("models/cifar10-resnet20/horse5.png"), LRP_ERR_FORMAT, NULL);
 }
 
 static void test_truncated_model(void **state)
 {
     (void)state;
     size_t len;
-    unsigned char *model = tu_read_file(testdata("models/mnist-8/model.onnx"), &len);
+    unsigned char *model = tu_read_file(tu_testdata("models/mnist-8/model.onnx"), &len);
     assert_non_null(model);
     assert_int_equal(len, 26454);
     int failed = 0, loaded = 0;
@@ -540,7 +528,7 @@ static void test_flipped_bytes(void **state)
 {
     (void)state;
     size_t len;
-    unsigned char *model = tu_read_file(testdata("models/mnist-8/model.onnx"), &len);
+    unsigned char *model = tu_read_file(tu_testdata("models/mnist-8/model.onnx"), &len);
     assert_non_null(model);
     unsigned char *copy = malloc(len);
     assert_non_null(copy);

@@ -33,17 +33,6 @@
 
 /* ------------------------------------------------------------ paths */
 
-static const char *testdata(const char *rel)
-{
-    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-        const char *p = tu_path(roots[i], rel);
-        if (access(p, R_OK) == 0)
-            return p;
-    }
-    return tu_path("testdata", rel);
-}
-
 /* ../shared/refdata/models/REL, or NULL without the shared data. */
 static const char *refdata(const char *rel)
 {
@@ -768,7 +757,7 @@ static void check_mnist8(const char *dir)
 static void test_mnist8_testdata(void **state)
 {
     (void)state;
-    check_mnist8(testdata("models/mnist-8"));
+    check_mnist8(tu_testdata("models/mnist-8"));
 }
 
 static void test_mnist8_shared(void **state)
@@ -783,7 +772,7 @@ static void test_mnist8_shared(void **state)
 static void test_reference_evaluator_self_check(void **state)
 {
     (void)state;
-    const char *dir = testdata("models/mnist-8");
+    const char *dir = tu_testdata("models/mnist-8");
     char p[1200];
     for (int k = 0; k < 3; k++) {
         snprintf(p, sizeof p, "%s/test_data_set_%d/input_0.pb", dir, k);
@@ -984,8 +973,8 @@ static void check_resnet20(const char *model, const char *png)
 static void test_resnet20_testdata(void **state)
 {
     (void)state;
-    check_resnet20(testdata("models/cifar10-resnet20/cifar10-resnet20.onnx"),
-                   testdata("models/cifar10-resnet20/horse5.png"));
+    check_resnet20(tu_testdata("models/cifar10-resnet20/cifar10-resnet20.onnx"),
+                   tu_testdata("models/cifar10-resnet20/horse5.png"));
 }
 
 static void test_resnet20_shared(void **state)
@@ -1021,7 +1010,7 @@ static void test_vnncomp_resnets(void **state)
     (void)state;
     NEED(m2, "vnncomp2021-cifar10-resnet/resnet_2b.onnx");
     NEED(m4, "vnncomp2021-cifar10-resnet/resnet_4b.onnx");
-    const char *png = testdata("models/cifar10-resnet20/horse5.png");
+    const char *png = tu_testdata("models/cifar10-resnet20/horse5.png");
     lrp_tensor *x = cifar_input(png, vnn_mean, vnn_std, false);
     const char *models[2] = {m2, m4};
     for (int i = 0; i < 2; i++)
@@ -1044,7 +1033,7 @@ static lrp_tensor *mnist_batch(void)
     lrp_tensor *x = new_tensor(4, d);
     char p[600];
     for (int k = 0; k < 3; k++) {
-        snprintf(p, sizeof p, "%s/test_data_set_%d/input_0.pb", testdata("models/mnist-8"), k);
+        snprintf(p, sizeof p, "%s/test_data_set_%d/input_0.pb", tu_testdata("models/mnist-8"), k);
         lrp_tensor *t = read_pb(p);
         assert_int_equal(t->numel, 784);
         const float *s = t->data;
@@ -1092,7 +1081,7 @@ static void test_marabou_nhwc(void **state)
     (void)state;
     NEED(model, "vnncomp2021-marabou-cifar10/cifar10_small.onnx");
     static const double zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
-    const char *png = testdata("models/cifar10-resnet20/horse5.png");
+    const char *png = tu_testdata("models/cifar10-resnet20/horse5.png");
     lrp_tensor *x = cifar_input(png, zero, one, true);
     lrp_model *m = load_model(model, 1);
     const lrp_model_info *in = lrp_model_get_info(m);
@@ -1135,7 +1124,7 @@ static void test_imageclassifier(void **state)
     (void)state;
     NEED(model, "winml-pytorch-cifar10-imageclassifier/ImageClassifier.onnx");
     static const double half[3] = {0.5, 0.5, 0.5};
-    const char *png = testdata("models/cifar10-resnet20/horse5.png");
+    const char *png = tu_testdata("models/cifar10-resnet20/horse5.png");
     lrp_tensor *x = cifar_input(png, half, half, false);
     lrp_model *m = load_model(model, 1);
     const lrp_model_info *in = lrp_model_get_info(m);

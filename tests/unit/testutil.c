@@ -90,3 +90,17 @@ const char *tu_temp_file(const void *data, size_t len, const char *suffix)
     close(fd);
     return p;
 }
+
+const char *tu_testdata(const char *rel)
+{
+    static const char *const roots[] = {"testdata", "../testdata", "../../testdata"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        const char *p = tu_path(roots[i], rel);
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            fclose(f);
+            return p;
+        }
+    }
+    return tu_path("testdata", rel);
+}

@@ -15,6 +15,10 @@
  * with a message. */
 const char *tu_shared_dir(void);
 
+/* A file under testdata/, found from the repository root (or from a build
+ * directory two levels down). */
+const char *tu_testdata(const char *rel);
+
 /* Joins into a static rotating buffer: tu_path("a", "b") -> "a/b". */
 const char *tu_path(const char *dir, const char *rel);
 
