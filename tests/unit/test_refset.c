@@ -142,20 +142,9 @@ static double run_case(model_slot *ms, const char *dir, const refcase *c, double
     eo.n_bounds = 3;
     eo.low = low;
     eo.high = high;
-    /* Facts about how the reference was built that ONNX does not record:
-     * tiny-resnet's stem ReLU is torchvision's nn.ReLU(inplace=True), so
-     * zennit's ReLUBetaSmooth read its input after the ReLU overwrote it
-     * (the block ReLUs were the reference's own, not in place). */
-    const char *inplace_stem[] = {"/relu/Relu=beta-smooth:inplace=1"};
-    const char *inplace_all[] = {"Relu=beta-smooth:inplace=1"};
-    if (!strcmp(c->method, "beta-smooth") && strstr(c->model, "squeezenet")) {
-        eo.n_overrides = 1;
-        eo.overrides = inplace_all;
-    }
-    if (!strcmp(c->method, "beta-smooth") && strstr(c->model, "tiny-resnet")) {
-        eo.n_overrides = 1;
-        eo.overrides = inplace_stem;
-    }
+    /* The beta-smooth goldens follow the documented rule, sigmoid(beta*x)
+     * of the ReLU's input, for every model (the in-place-ReLU artefact of
+     * an earlier reference is gone): default options, no override. */
     /* zennit applies canonizers with a composite only: the rule-less
      * gradient and the attributors without a composite ran on the model as
      * exported. */
