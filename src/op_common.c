@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cblas.h>
+#include "ops/gemm_kernels.h"
 #include <unistd.h>
 
 int lrp_num_threads = 1;
@@ -20,7 +20,9 @@ void lrp_set_threads(int n)
         n = c > 0 ? (int)c : 1;
     }
     lrp_num_threads = n;
-    openblas_set_num_threads(n);
+    /* OpenBLAS runs single-threaded: lrp's fixed tiles are the parallelism
+     * (results independent of n, see ops/gemm_kernels.h) */
+    lrp_blas_single_thread();
 }
 
 const char *lrp_group_name(lrp_group g)

@@ -4,7 +4,8 @@
 #include "error.h"
 #include "op.h"
 
-#include <cblas.h>
+#include "gemm_kernels.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,8 +152,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const double
             for (int64_t oy0 = 0; oy0 < g->OH; oy0 += ny) {
                 int64_t rows = g->OH - oy0 < ny ? g->OH - oy0 : ny, np = rows * g->OW, p0 = oy0 * g->OW;
                 im2col_d(g, xg, Cg, oy0, rows, col);
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)np, (int)K, 1.0, Wg, (int)K,
-                            col, (int)np, 0.0, acc, (int)np);
+                lrp_dgemm(false, false, Mg, np, K, 1.0, Wg, K, col, np, 0.0, acc, np);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (Mg * np > 65536)
                 for (int64_t m = 0; m < Mg; m++) {
                     double bv = b ? (double)b[gi * Mg + m] : 0.0;
@@ -199,8 +199,7 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, co
                 im2col(g, xg, Cg, col);
                 B = col;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Mg, (int)P, (int)K, 1.0f, Wg, (int)K, B,
-                        (int)P, b ? 1.0f : 0.0f, yg, (int)P);
+            lrp_sgemm(false, false, Mg, P, K, 1.0f, Wg, K, B, P, b ? 1.0f : 0.0f, yg, P);
         }
     }
     free(col);
@@ -225,11 +224,9 @@ lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const float *gy, const float *W,
             const float *yg = gy + (n * g->M + gi * Mg) * P;
             const float *Wg = W + gi * Mg * K;
             if (point) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)P, (int)Mg, 1.0f, Wg, (int)K, yg,
-                            (int)P, 1.0f, xg, (int)P);
+                lrp_sgemm(true, false, K, P, Mg, 1.0f, Wg, K, yg, P, 1.0f, xg, P);
             } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)P, (int)Mg, 1.0f, Wg, (int)K, yg,
-                            (int)P, 0.0f, col, (int)P);
+                lrp_sgemm(true, false, K, P, Mg, 1.0f, Wg, K, yg, P, 0.0f, col, P);
                 col2im(g, col, Cg, xg);
             }
         }

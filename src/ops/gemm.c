@@ -2,10 +2,10 @@
  * transB is set, C broadcast to (M, N). A zennit Linear layer when it is
  * x W (+ b) with a constant 2-D weight and a constant per-output bias. */
 #include "bcast_kernels.h"
+#include "gemm_kernels.h"
 #include "op.h"
 #include "tensor.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -33,7 +33,6 @@ static lrp_status gemm_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     return LRP_OK;
 }
 
-static int ld(int64_t v) { return v > 1 ? (int)v : 1; }
 
 static lrp_status gemm_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
@@ -99,8 +98,8 @@ static lrp_status gemm_run(const lrp_node *n, int transA, int transB, float alph
                 y[i] = 0.0f;
         return LRP_OK;
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M,
-                (int)N, (int)K, alpha, lrp_f32(A), ld(transA ? M : K), B, ld(transB ? K : N), cb, y, ld(N));
+    /* each row is a sample: one row's arithmetic never depends on the batch */
+    lrp_sgemm_units(1, transA, transB, M, N, K, alpha, lrp_f32(A), transA ? M : K, B, transB ? K : N, cb, y, N);
     return LRP_OK;
 }
 
@@ -126,11 +125,10 @@ static lrp_status gemm_backward(const lrp_node *n, const lrp_tensor *const *in, 
         const float *B = lrp_f32(in[1]);
         if (M && N && K) {
             if (!s->transA) /* gA (M,K) = g (M,N) op(B)^T (N,K) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, s->transB ? CblasNoTrans : CblasTrans, (int)M, (int)K,
-                            (int)N, s->alpha, g, ld(N), B, ld(s->transB ? K : N), 1.0f, lrp_f32(gin[0]), ld(K));
+                lrp_sgemm_units(1, false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f,
+                                lrp_f32(gin[0]), K);
             else /* gA (K,M) = op(B) (K,N) g^T (N,M) */
-                cblas_sgemm(CblasRowMajor, s->transB ? CblasTrans : CblasNoTrans, CblasTrans, (int)K, (int)M,
-                            (int)N, s->alpha, B, ld(s->transB ? K : N), g, ld(N), 1.0f, lrp_f32(gin[0]), ld(M));
+                lrp_sgemm(s->transB, true, K, M, N, s->alpha, B, s->transB ? K : N, g, N, 1.0f, lrp_f32(gin[0]), M);
         }
     }
     if (gin[1]) {
@@ -138,11 +136,9 @@ static lrp_status gemm_backward(const lrp_node *n, const lrp_tensor *const *in, 
         const float *A = lrp_f32(in[0]);
         if (M && N && K) {
             if (!s->transB) /* gB (K,N) = op(A)^T (K,M) g (M,N) */
-                cblas_sgemm(CblasRowMajor, s->transA ? CblasNoTrans : CblasTrans, CblasNoTrans, (int)K, (int)N,
-                            (int)M, s->alpha, A, ld(s->transA ? M : K), g, ld(N), 1.0f, lrp_f32(gin[1]), ld(N));
+                lrp_sgemm(!s->transA, false, K, N, M, s->alpha, A, s->transA ? M : K, g, N, 1.0f, lrp_f32(gin[1]), N);
             else /* gB (N,K) = g^T (N,M) op(A) (M,K) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, s->transA ? CblasTrans : CblasNoTrans, (int)N, (int)K,
-                            (int)M, s->alpha, g, ld(N), A, ld(s->transA ? M : K), 1.0f, lrp_f32(gin[1]), ld(K));
+                lrp_sgemm(true, s->transA, N, K, M, s->alpha, g, N, A, s->transA ? M : K, 1.0f, lrp_f32(gin[1]), K);
         }
     }
     if (n->n_inputs > 2 && gin[2]) {
@@ -184,8 +180,8 @@ static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const fl
     const gemm_state *s = n->state;
     const int64_t M = gy->dims[0], N = gy->dims[1], K = gx->dims[1];
     if (M && N && K)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, s->transB ? CblasNoTrans : CblasTrans, (int)M, (int)K, (int)N, 1.0f,
-                    lrp_f32(gy), ld(N), W, ld(s->transB ? K : N), 1.0f, lrp_f32(gx), ld(K));
+        lrp_sgemm_units(1, false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx),
+                        K);
     return LRP_OK;
 }
 

@@ -3,14 +3,19 @@
  * broadcast. A zennit Linear layer (without bias) when B is a constant
  * matrix. */
 #include "bcast_kernels.h"
+#include "gemm_kernels.h"
 #include "op.h"
 #include "tensor.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int ld(int64_t v) { return v > 1 ? (int)v : 1; }
+/* Rows of the stacked (rows, K) view of t that belong to one sample (its
+ * first dim): a sample's rows get the same arithmetic in any batch. */
+static int64_t sample_rows(const lrp_tensor *t, int64_t rows)
+{
+    return t->ndim >= 2 && t->dims[0] > 0 && rows % t->dims[0] == 0 ? rows / t->dims[0] : rows;
+}
 
 /* Matrix view of a MatMul operand: batch dims and the (rows, cols) matrix. */
 typedef struct {
@@ -136,16 +141,14 @@ static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tenso
         if (rows > INT32_MAX)
             return lrp_node_fail(err, n, LRP_ERR_LIMIT, "too many rows");
         if (rows * N == Y->numel) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)N, (int)K, 1.0f, a, ld(K), Bd,
-                        ld(N), beta, y, ld(N));
+            lrp_sgemm_units(sample_rows(A, rows), false, false, rows, N, K, 1.0f, a, K, Bd, N, beta, y, N);
             return LRP_OK;
         }
     }
     for (int64_t t = 0; t < p.nbatch; t++) {
         int64_t oa, ob;
         batch_offsets(&p, t, &oa, &ob);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a + oa * M * K, ld(K),
-                    Bd + ob * K * N, ld(N), beta, y + t * M * N, ld(N));
+        lrp_sgemm(false, false, M, N, K, 1.0f, a + oa * M * K, K, Bd + ob * K * N, N, beta, y + t * M * N, N);
     }
     return LRP_OK;
 }
@@ -174,11 +177,10 @@ static lrp_status matmul_backward(const lrp_node *n, const lrp_tensor *const *in
     if (p.flat && (in[0]->numel / K) * N == gout->numel) {
         int64_t rows = in[0]->numel / K;
         if (gin[0])
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)N, 1.0f, g, ld(N), b, ld(N),
-                        1.0f, lrp_f32(gin[0]), ld(K));
+            lrp_sgemm_units(sample_rows(in[0], rows), false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f,
+                            lrp_f32(gin[0]), K);
         if (gin[1])
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)N, (int)rows, 1.0f, a, ld(K), g, ld(N),
-                        1.0f, lrp_f32(gin[1]), ld(N));
+            lrp_sgemm(true, false, K, N, rows, 1.0f, a, K, g, N, 1.0f, lrp_f32(gin[1]), N);
         return LRP_OK;
     }
     for (int64_t t = 0; t < p.nbatch; t++) {
@@ -186,11 +188,9 @@ static lrp_status matmul_backward(const lrp_node *n, const lrp_tensor *const *in
         batch_offsets(&p, t, &oa, &ob);
         const float *gt = g + t * M * N;
         if (gin[0])
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, (int)N, 1.0f, gt, ld(N),
-                        b + ob * K * N, ld(N), 1.0f, lrp_f32(gin[0]) + oa * M * K, ld(K));
+            lrp_sgemm(false, true, M, K, N, 1.0f, gt, N, b + ob * K * N, N, 1.0f, lrp_f32(gin[0]) + oa * M * K, K);
         if (gin[1])
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)N, (int)M, 1.0f, a + oa * M * K, ld(K),
-                        gt, ld(N), 1.0f, lrp_f32(gin[1]) + ob * K * N, ld(N));
+            lrp_sgemm(true, false, K, N, M, 1.0f, a + oa * M * K, K, gt, N, 1.0f, lrp_f32(gin[1]) + ob * K * N, N);
     }
     return LRP_OK;
 }
@@ -217,8 +217,8 @@ static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const 
     int64_t K = gx->dims[gx->ndim - 1], N = gy->dims[gy->ndim - 1];
     int64_t rows = K ? gx->numel / K : 0;
     if (rows && K && N)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)K, (int)N, 1.0f, lrp_f32(gy), ld(N), W,
-                    ld(N), 1.0f, lrp_f32(gx), ld(K));
+        lrp_sgemm_units(sample_rows(gx, rows), false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f,
+                        lrp_f32(gx), K);
     return LRP_OK;
 }
 

@@ -124,6 +124,52 @@ static void test_smoothgrad_reproducible(void **state)
     lrp_model_free(m);
 }
 
+/* SmoothGrad, Integrated Gradients and occlusion: the same bytes whether the
+ * copies run all in one batch, one at a time or in uneven chunks, and at any
+ * thread count (tiny-cnn has dense layers, whose rows are the copies). */
+static void test_batched_equals_unbatched(void **state)
+{
+    (void)state;
+    lrp_error err = {0};
+    lrp_model *m = lrp_model_load("testdata/refset/models/tiny-cnn.onnx", NULL, &err);
+    assert_non_null(m);
+    lrp_tensor *x = NULL;
+    assert_int_equal(lrp_npy_read("testdata/refset/inputs/camera-32.npy", &x, &err), LRP_OK);
+    const lrp_attributor_kind kinds[] = {LRP_ATTRIBUTOR_SMOOTHGRAD, LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS,
+                                         LRP_ATTRIBUTOR_OCCLUSION};
+    const char *composites[] = {"epsilon-plus-flat", "gradient"};
+    const int batches[] = {1, 3, 0}, threads[] = {1, 2, 3, 8};
+    for (int k = 0; k < 3; k++)
+        for (int c = 0; c < 2; c++) {
+            lrp_attributor_options o;
+            lrp_attributor_options_default(&o);
+            o.kind = kinds[k];
+            o.samples = 7;
+            o.steps = 7;
+            o.seed = 3;
+            lrp_set_threads(1);
+            o.max_batch = 16;
+            lrp_tensor *ref = attribute(m, composites[c], &o, x);
+            for (int b = 0; b < 3; b++)
+                for (int t = 0; t < 4; t++) {
+                    o.max_batch = batches[b];
+                    lrp_set_threads(threads[t]);
+                    lrp_tensor *r = attribute(m, composites[c], &o, x);
+                    assert_int_equal(r->numel, ref->numel);
+                    if (memcmp(r->data, ref->data, sizeof(float) * (size_t)r->numel))
+                        fail_msg("attributor %d, %s: max_batch %d, %d threads differ from one batch of 16 at 1 thread"
+                                 " (max |diff| %g)",
+                                 (int)kinds[k], composites[c], batches[b], threads[t],
+                                 tu_max_abs_diff(r->data, ref->data, (size_t)r->numel));
+                    lrp_tensor_free(r);
+                }
+            lrp_tensor_free(ref);
+        }
+    lrp_set_threads(0);
+    lrp_tensor_free(x);
+    lrp_model_free(m);
+}
+
 static void test_smoothgrad_noise_scale(void **state)
 {
     (void)state;
@@ -379,6 +425,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smoothgrad_one_sample_is_gradient),
         cmocka_unit_test(test_smoothgrad_reproducible),
+        cmocka_unit_test(test_batched_equals_unbatched),
         cmocka_unit_test(test_smoothgrad_noise_scale),
         cmocka_unit_test(test_closed_forms),
         cmocka_unit_test(test_rng_documented),
