@@ -1,8 +1,10 @@
 # lrp: Layer-wise Relevance Propagation for ONNX image classifiers.
 #
 #   make                 build ./lrp and build/liblrp.{a,so}
+#   make test            build, then run the unit and command-line tests once
 #   make check           build, then run every test (unit, ONNX operator tests,
-#                        zennit conformance, command line, sanitizers)
+#                        zennit conformance, command line; again under
+#                        sanitizers; valgrind): what CI runs
 #   make install PREFIX=/usr/local
 #
 # Needs Debian packages: protobuf-c-compiler libprotobuf-c-dev libonnx-dev
@@ -49,7 +51,7 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 BIN := $(if $(filter build,$(BUILD)),lrp,$(BUILD)/lrp)
 
-.PHONY: all check check-fast check-sanitize install uninstall clean bench tests print-libs
+.PHONY: all test check check-fast check-sanitize install uninstall clean bench tests print-libs
 all: $(BIN) $(BUILD)/liblrp.a $(BUILD)/liblrp.so
 
 $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
@@ -78,6 +80,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
 
 tests: $(TEST_BIN) $(BIN)
+
+# Day to day: the unit and command-line tests once, on the normal build (no
+# sanitizer or valgrind legs).
+test: check-fast
 
 # The whole suite: see tests/run-all.
 check:

@@ -1,5 +1,8 @@
 /* Helpers shared by the operator files, and zennit group names. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "op.h"
+
+#include <sched.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +19,10 @@ void lrp_set_exact_forward(int on) { lrp_forward_acc64 = on != 0; }
 void lrp_set_threads(int n)
 {
     if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        /* the CPUs this process may run on (taskset, cgroup cpusets), not
+         * every CPU of the machine */
+        cpu_set_t set;
+        long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
         n = c > 0 ? (int)c : 1;
     }
     lrp_num_threads = n;

@@ -90,7 +90,7 @@ static const option_def options[] = {
     {O_JSON, "json", 0, ARG_NONE, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
      "print one JSON object per item on stdout instead of text"},
     {O_THREADS, "threads", 'j', ARG_REQUIRED, "N", C_MODEL, "General",
-     "use N threads (default: all cores); results do not depend on N"},
+     "use N threads (default: the CPUs this process may run on); results do not depend on N"},
 
     {O_NO_CANONIZE, "no-canonize", 0, ARG_NONE, NULL, C_EXPLAIN | C_INSPECT | C_EVAL, "Model",
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
