@@ -37,7 +37,9 @@ typedef enum lrp_status {
     LRP_ERR_LIMIT,       /* absurd sizes refused before allocating */
     LRP_ERR_NOMEM,       /* allocation failed */
     LRP_ERR_ARG,         /* bad argument from the caller */
-    LRP_ERR_INTERNAL
+    LRP_ERR_INTERNAL,
+    LRP_ERR_NUMERIC      /* a NaN or an infinity in a result: the message names the input or the
+                            first node whose output (forward) or relevance (backward) was not finite */
 } lrp_status;
 
 #define LRP_ERROR_MAX 512

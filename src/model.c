@@ -378,8 +378,23 @@ lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_te
         return lrp_fail(err, LRP_ERR_SHAPE, "input of shape %s does not fit the model input %s %s", a,
                         in->input_name, b);
     }
+    if (t->numel == 0) {
+        lrp_shape_str(input->ndim, input->dims, a, sizeof a);
+        lrp_tensor_free(t);
+        return lrp_fail(err, LRP_ERR_SHAPE, "the input of shape %s is empty", a);
+    }
     *out = t;
     return LRP_OK;
+}
+
+lrp_status lrp_model_nonfinite(lrp_model *m, const lrp_tensor *const *inputs, const unsigned char *exact,
+                               lrp_error *err)
+{
+    lrp_status st = lrp_forward_locate_nonfinite(m->g, inputs, exact, err);
+    if (st == LRP_OK) /* not found again: say what is known */
+        st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the model output '%s' is not finite", m->g->path,
+                      m->info.output_name);
+    return st;
 }
 
 lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
@@ -401,6 +416,11 @@ lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **log
     }
     const lrp_tensor *ins[1] = {x};
     st = lrp_forward(g, ins, NULL, vals, err);
+    if (st == LRP_OK && lrp_find_nonfinite(vals[m->output]) >= 0) {
+        /* name the node where it started (one more pass, on failure only) */
+        lrp_vals_clear(g, vals);
+        st = lrp_model_nonfinite(m, ins, NULL, err);
+    }
     lrp_tensor_free(x);
     if (st == LRP_OK) {
         lrp_tensor *y = vals[m->output];
