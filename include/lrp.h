@@ -126,12 +126,15 @@ typedef struct lrp_model_info {
     const char *path;
     const char *input_name, *output_name;
     int input_ndim;
-    int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch) */
+    int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch, or a dynamic height...) */
     int input_elem_type;              /* ONNX TensorProto.DataType (1 float32, 10 float16) */
     lrp_layout layout;
-    int channels, height, width;      /* image inputs; 0 when unknown */
+    int channels, height, width;      /* image inputs; 0 when unknown, -1 when symbolic */
     int64_t opset, ir_version;
     const char *producer_name, *producer_version;
+    /* The names (ONNX dim_param) of symbolic input dims, NULL where a dim is
+     * fixed or has no name; owned by the model. */
+    const char *input_dim_names[LRP_MAX_DIMS];
 } lrp_model_info;
 
 lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
