@@ -37,7 +37,9 @@ typedef enum lrp_status {
     LRP_ERR_LIMIT,       /* absurd sizes refused before allocating */
     LRP_ERR_NOMEM,       /* allocation failed */
     LRP_ERR_ARG,         /* bad argument from the caller */
-    LRP_ERR_INTERNAL
+    LRP_ERR_INTERNAL,
+    LRP_ERR_NUMERIC      /* a NaN or an infinity in a result: the message names the input or the
+                            first node whose output (forward) or relevance (backward) was not finite */
 } lrp_status;
 
 #define LRP_ERROR_MAX 512
@@ -124,12 +126,15 @@ typedef struct lrp_model_info {
     const char *path;
     const char *input_name, *output_name;
     int input_ndim;
-    int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch) */
+    int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch, or a dynamic height...) */
     int input_elem_type;              /* ONNX TensorProto.DataType (1 float32, 10 float16) */
     lrp_layout layout;
-    int channels, height, width;      /* image inputs; 0 when unknown */
+    int channels, height, width;      /* image inputs; 0 when unknown, -1 when symbolic */
     int64_t opset, ir_version;
     const char *producer_name, *producer_version;
+    /* The names (ONNX dim_param) of symbolic input dims, NULL where a dim is
+     * fixed or has no name; owned by the model. */
+    const char *input_dim_names[LRP_MAX_DIMS];
 } lrp_model_info;
 
 lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
@@ -141,7 +146,9 @@ lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err)
 
 /* Runs the model. input: the model's input shape, any batch size (a tensor
  * without the batch dim is taken as a batch of one). *logits: (N, classes),
- * the model output flattened per sample. */
+ * the model output flattened per sample. An empty input is LRP_ERR_SHAPE; a
+ * NaN or infinite output is LRP_ERR_NUMERIC naming the first node (or the
+ * input) that went non-finite, found by a second pass on failure only. */
 lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err);
 
 /* Checks an input tensor against the model and returns it reshaped with a
@@ -197,7 +204,10 @@ void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
 /* Explains a batch. input: shaped like the model input. targets: one class
  * per sample, -1 for the predicted class (may be NULL: all predicted);
  * the classes used are written back when targets_out is not NULL.
- * *relevance: float32 shaped like input. *logits (may be NULL): (N, classes). */
+ * *relevance: float32 shaped like input. *logits (may be NULL): (N, classes).
+ * Non-finite logits or relevance are LRP_ERR_NUMERIC (nothing is returned):
+ * the message names the first node whose output (forward) or relevance
+ * (backward) was not finite, located by rerunning the pass on failure only. */
 lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
                        lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 

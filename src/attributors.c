@@ -296,6 +296,9 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
     } else {
         return lrp_fail(err, LRP_ERR_UNSUPPORTED, "occlusion needs an image input (N,C,H,W) or a vector");
     }
+    if (c.H < 1 || c.W < 1 || c.C < 1) /* no windows to slide (and strides of 0) */
+        return lrp_fail(err, LRP_ERR_SHAPE, "occlusion needs an input with pixels; this one is %s",
+                        lrp_shape_str(x->ndim, x->dims, (char[128]){0}, 128));
     int side = c.H > 1 && c.H < c.W ? c.H : c.W;
     int win = o->window > 0 ? o->window : (side / 8 > 4 ? side / 8 : 4);
     int stride = o->stride > 0 ? o->stride : win;
@@ -411,6 +414,26 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
     return lrp_fail(err, LRP_ERR_ARG, "unknown attributor");
 }
 
+/* Every pass of the model was finite, but the combination may not be (a sum
+ * that overflows, an input times an infinite gradient): an error too. */
+static lrp_status check_finite(const lrp_attributor_options *o, lrp_tensor **relevance, lrp_tensor **logits,
+                               lrp_error *err)
+{
+    int64_t at = lrp_find_nonfinite(*relevance);
+    if (at < 0)
+        return LRP_OK;
+    lrp_status st = lrp_fail(err, LRP_ERR_NUMERIC, "the %s attribution is not finite: %s at element %lld",
+                             lrp_attributor_name(o->kind), lrp_nonfinite_name(lrp_f32(*relevance)[at]),
+                             (long long)at);
+    lrp_tensor_free(*relevance);
+    *relevance = NULL;
+    if (logits) {
+        lrp_tensor_free(*logits);
+        *logits = NULL;
+    }
+    return st;
+}
+
 lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
                          const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits_out,
                          int64_t *targets_out, lrp_error *err)
@@ -426,9 +449,11 @@ lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, cons
     if (o->kind == LRP_ATTRIBUTOR_GRADIENT || o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT) {
         /* one pass: the explanation's own forward gives the logits and targets */
         lrp_status st = lrp_explain(e, input, targets, seed, relevance, logits_out, targets_out, err);
-        if (st == LRP_OK && o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT)
+        if (st == LRP_OK && o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT) {
             for (int64_t i = 0; i < input->numel; i++)
                 lrp_f32(*relevance)[i] *= lrp_f32(input)[i];
+            st = check_finite(o, relevance, logits_out, err);
+        }
         return st;
     }
     lrp_model *m = lrp_explainer_model(e);
@@ -475,6 +500,8 @@ lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, cons
     memcpy(rel->dims, input->dims, sizeof rel->dims);
     *relevance = rel;
     rel = NULL;
+    if ((st = check_finite(o, relevance, NULL, err)) != LRP_OK)
+        goto done;
     if (logits_out) {
         *logits_out = logits;
         logits = NULL;

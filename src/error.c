@@ -17,6 +17,7 @@ const char *lrp_status_name(lrp_status status)
     case LRP_ERR_NOMEM: return "out of memory";
     case LRP_ERR_ARG: return "bad argument";
     case LRP_ERR_INTERNAL: return "internal error";
+    case LRP_ERR_NUMERIC: return "non-finite result";
     }
     return "unknown error";
 }

@@ -95,6 +95,14 @@ lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const 
         H = 1;
         W = x->numel;
     }
+    if (H < 1 || W < 1 || C < 1) {
+        lrp_tensor_free(x);
+        return lrp_fail(err, LRP_ERR_SHAPE, "region perturbation needs an input with pixels");
+    }
+    if (o->steps < 0) {
+        lrp_tensor_free(x);
+        return lrp_fail(err, LRP_ERR_ARG, "region perturbation needs steps >= 0, not %d", o->steps);
+    }
     int P = o->patch > 0 ? o->patch : 8;
     int64_t ph = H == 1 ? 1 : P, ny = (H + ph - 1) / ph, nx = (W + P - 1) / P, nreg = ny * nx;
     int K = o->steps < nreg ? o->steps : (int)nreg;
@@ -196,6 +204,9 @@ lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const 
                 continue;
             }
             free(saved);
+            if (st == LRP_ERR_NUMERIC)
+                lrp_error_prefix(err, "region perturbation (%s, up to %d regions perturbed)",
+                                 o->order == LRP_LERF ? "lerf" : "morf", k0 + k - 1);
             if (st == LRP_OK) {
                 int64_t nc = logits->dims[1];
                 if (target < 0 || target >= nc)

@@ -246,8 +246,11 @@ static void sample_sums(const lrp_tensor *t, int64_t N, double *s)
     }
 }
 
-lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
-                              lrp_tensor **relevance, lrp_tensor **logits_out, lrp_error *err)
+/* In locate mode (a rerun after a non-finite relevance), the relevance at
+ * the inputs of every node is scanned after the node's rule, and the pass
+ * stops at the first node that made one non-finite. */
+static lrp_status explain_run(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                              lrp_tensor **relevance, lrp_tensor **logits_out, bool locate, lrp_error *err)
 {
     *relevance = NULL;
     if (logits_out)
@@ -276,6 +279,11 @@ lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_see
     const lrp_tensor *ins[1] = {x};
     if ((st = lrp_forward_ex(g, ins, e->keep, e->exact, vals, err)) != LRP_OK)
         goto done;
+    if (lrp_find_nonfinite(vals[m->output]) >= 0) {
+        lrp_vals_clear(g, vals);
+        st = lrp_model_nonfinite(m, ins, e->exact, err);
+        goto done;
+    }
     lrp_profile_add("forward pass", lrp_now() - t0);
     t0 = lrp_now();
     /* logits and the seed */
@@ -373,6 +381,18 @@ lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_see
         double t1 = lrp_now();
         st = lrp_rule_apply(&call, err);
         lrp_profile_add(lrp_rule_name(e->rules[ni].kind), lrp_now() - t1);
+        for (int i = 0; locate && st == LRP_OK && i < n->n_inputs; i++) {
+            int v = n->inputs[i];
+            int64_t at = v >= 0 && !g->values[v].constant ? lrp_find_nonfinite(rel[v]) : -1;
+            if (at >= 0) {
+                char rb[256];
+                st = lrp_node_fail(err, n, LRP_ERR_NUMERIC,
+                                   "the relevance goes non-finite here (rule %s): %s at element %lld of what it "
+                                   "sends to input #%d '%s'",
+                                   lrp_rule_describe(&e->rules[ni], rb, sizeof rb),
+                                   lrp_nonfinite_name(lrp_f32(rel[v])[at]), (long long)at, i, g->values[v].name);
+            }
+        }
         if (st == LRP_OK && e->check) {
             char lb[64], rb[256];
             sample_sums(rel[ov], N, r_out);
@@ -430,6 +450,31 @@ lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_see
         /* back to the caller's shape (e.g. without a batch dim) */
         r->ndim = input->ndim;
         memcpy(r->dims, input->dims, sizeof r->dims);
+        if (lrp_find_nonfinite(r) >= 0) {
+            /* Non-finite relevance: run again, scanning after every node, to
+             * name the one where it began (costs a pass, on failure only). */
+            lrp_tensor_free(r);
+            if (locate) {
+                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", g->path,
+                              g->values[m->input].name);
+                goto done;
+            }
+            lrp_vals_clear(g, vals);
+            for (int v = 0; v < g->n_values; v++) {
+                lrp_tensor_free(rel[v]);
+                rel[v] = NULL;
+            }
+            lrp_check_fn check = e->check;
+            e->check = NULL;
+            lrp_tensor *r2 = NULL;
+            st = explain_run(e, input, seed_fn, seed_ctx, &r2, NULL, true, err);
+            e->check = check;
+            lrp_tensor_free(r2);
+            if (st == LRP_OK) /* not found again: say what is known */
+                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", g->path,
+                              g->values[m->input].name);
+            goto done;
+        }
         *relevance = r;
     }
     if (logits_out) {
@@ -450,6 +495,12 @@ done:
     lrp_tensor_free(logits);
     lrp_tensor_free(x);
     return st;
+}
+
+lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                              lrp_tensor **relevance, lrp_tensor **logits_out, lrp_error *err)
+{
+    return explain_run(e, input, seed_fn, seed_ctx, relevance, logits_out, false, err);
 }
 
 typedef struct target_seed {

@@ -67,8 +67,10 @@ lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsi
     return lrp_forward_ex(g, inputs, keep, NULL, vals, err);
 }
 
-lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
-                          const unsigned char *exact, lrp_tensor **vals, lrp_error *err)
+/* The forward pass; with check_finite, each node's outputs are scanned and
+ * the pass stops at the first that holds a NaN or an infinity. */
+static lrp_status forward_run(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                              const unsigned char *exact, lrp_tensor **vals, bool check_finite, lrp_error *err)
 {
     for (int i = 0; i < g->n_nodes; i++)
         g->nodes[i].exact = exact && exact[i];
@@ -146,6 +148,16 @@ lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const u
             st = n->op->forward(n, in, out, err);
             lrp_profile_add(n->op->type, lrp_now() - t0);
         }
+        for (int o = 0; check_finite && st == LRP_OK && o < n->n_outputs; o++) {
+            int64_t at = lrp_find_nonfinite(out[o]);
+            if (at >= 0) {
+                char sh[128];
+                lrp_shape_str(out[o]->ndim, out[o]->dims, sh, sizeof sh);
+                st = lrp_node_fail(err, n, LRP_ERR_NUMERIC,
+                                   "the forward pass goes non-finite here: %s at element %lld of its output%s%.0d %s",
+                                   lrp_nonfinite_name(lrp_f32(out[o])[at]), (long long)at, o ? " #" : "", o, sh);
+            }
+        }
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             if (v >= 0 && st == LRP_OK && (g->values[v].n_consumers > 0 || (keep && keep[v])))
@@ -170,5 +182,32 @@ lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const u
         lrp_error_prefix(err, "%s", g->path);
         lrp_vals_clear(g, vals);
     }
+    return st;
+}
+
+lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                          const unsigned char *exact, lrp_tensor **vals, lrp_error *err)
+{
+    return forward_run(g, inputs, keep, exact, vals, false, err);
+}
+
+lrp_status lrp_forward_locate_nonfinite(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
+                                        lrp_error *err)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        int64_t at = lrp_find_nonfinite(inputs[i]);
+        if (at >= 0) {
+            char sh[128];
+            lrp_shape_str(inputs[i]->ndim, inputs[i]->dims, sh, sizeof sh);
+            return lrp_fail(err, LRP_ERR_NUMERIC, "the input holds %s at element %lld of %s",
+                            lrp_nonfinite_name(lrp_f32(inputs[i])[at]), (long long)at, sh);
+        }
+    }
+    lrp_tensor **vals = calloc((size_t)g->n_values + 1, sizeof *vals);
+    if (!vals)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    lrp_status st = forward_run(g, inputs, NULL, exact, vals, true, err);
+    lrp_vals_clear(g, vals);
+    free(vals);
     return st;
 }

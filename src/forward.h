@@ -26,6 +26,13 @@ static inline const lrp_tensor *lrp_value_tensor(const lrp_graph *g, lrp_tensor 
 }
 
 /* Frees the runtime tensors in vals (not the array). */
+/* After a forward pass whose result was not finite: runs it again, scanning
+ * the inputs and then every node's outputs, and returns LRP_ERR_NUMERIC
+ * naming the input or the first node that produced a NaN or an infinity
+ * (LRP_OK if none did). Costs one more forward pass, on failure only. */
+lrp_status lrp_forward_locate_nonfinite(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
+                                        lrp_error *err);
+
 void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals);
 
 /* Per-op-type timing, printed to stderr at exit when LRP_PROFILE is set. */

@@ -60,6 +60,8 @@ void lrp_graph_free(lrp_graph *g)
     }
     for (int i = 0; i < g->n_values; i++) {
         free(g->values[i].name);
+        for (int d = 0; d < LRP_MAX_DIMS; d++)
+            free(g->values[i].decl_names[d]);
         lrp_tensor_free(g->values[i].constant);
     }
     for (int i = 0; i < g->n_notes; i++)

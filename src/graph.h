@@ -39,6 +39,7 @@ typedef struct lrp_value {
     int decl_elem_type;
     int decl_ndim;         /* -1 when no shape was declared */
     int64_t decl_dims[LRP_MAX_DIMS]; /* -1 for a symbolic or missing dim */
+    char *decl_names[LRP_MAX_DIMS];  /* the dim_param of a symbolic dim; NULL if none (owned) */
     /* Inferred for the current input shape. */
     bool shape_known;
     lrp_dtype dtype;

@@ -143,8 +143,11 @@ lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_
         goto fail;
     }
     in->input_ndim = iv->decl_ndim;
-    if (iv->decl_ndim > 0)
+    if (iv->decl_ndim > 0) {
         memcpy(in->input_dims, iv->decl_dims, sizeof in->input_dims);
+        for (int i = 0; i < iv->decl_ndim; i++)
+            in->input_dim_names[i] = iv->decl_dims[i] < 0 ? iv->decl_names[i] : NULL;
+    }
     in->opset = g->opset;
     in->ir_version = g->ir_version;
     in->producer_name = g->producer_name;
@@ -187,16 +190,35 @@ void lrp_model_free(lrp_model *m)
     free(m);
 }
 
-static void print_dims(FILE *out, int ndim, const int64_t *dims)
+/* One declared dim: its value; for a symbolic dim "N" for the batch (the
+ * first), else its dim_param name, or "?" when it has none. */
+static const char *dim_str(bool batch, int64_t d, const char *name, char *buf, size_t size)
 {
-    fputc('(', out);
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] < 0)
-            fprintf(out, "%sN", i ? ", " : "");
-        else
-            fprintf(out, "%s%lld", i ? ", " : "", (long long)dims[i]);
+    if (d >= 0)
+        snprintf(buf, size, "%lld", (long long)d);
+    else
+        snprintf(buf, size, "%s", batch ? "N" : name && *name ? name : "?");
+    return buf;
+}
+
+/* "(N, 3, height, width)" into buf. */
+static const char *decl_shape_str(int ndim, const int64_t *dims, char *const *names, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && used < size; i++) {
+        char d[80];
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                                 dim_str(i == 0, dims[i], names ? names[i] : NULL, d, sizeof d));
     }
-    fputs(ndim == 1 ? ",)" : ")", out);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+    return buf;
+}
+
+static void print_dims(FILE *out, int ndim, const int64_t *dims, char *const *names)
+{
+    char buf[LRP_MAX_DIMS * 84 + 8];
+    fputs(decl_shape_str(ndim, dims, names, buf, sizeof buf), out);
 }
 
 lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
@@ -209,22 +231,34 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
             g->producer_version[0] ? " " : "", g->producer_version, (long long)g->ir_version, (long long)g->opset);
     fprintf(out, "input       %s %s ", in->input_name, lrp_onnx_dtype_name(in->input_elem_type ? in->input_elem_type : 1));
     if (in->input_ndim >= 0)
-        print_dims(out, in->input_ndim, in->input_dims);
+        print_dims(out, in->input_ndim, in->input_dims, (char *const *)in->input_dim_names);
     else
         fputs("(shape not declared)", out);
     fprintf(out, "  %s", layouts[in->layout]);
-    if (in->layout != LRP_LAYOUT_FLAT)
-        fprintf(out, ", %d channel%s, %dx%d", in->channels, in->channels == 1 ? "" : "s", in->height, in->width);
+    if (in->layout != LRP_LAYOUT_FLAT) {
+        /* where in input_dims channels, height and width are */
+        bool nhwc = in->layout == LRP_LAYOUT_NHWC;
+        int nd = in->input_ndim, ci = nhwc ? nd - 1 : nd - 3, hi = nhwc ? nd - 3 : nd - 2, wi = hi + 1;
+        char c[80], h[80], w[80];
+        const char *const *nm = in->input_dim_names;
+        dim_str(false, in->channels, ci >= 0 ? nm[ci] : NULL, c, sizeof c);
+        dim_str(false, in->height, hi >= 0 ? nm[hi] : NULL, h, sizeof h);
+        dim_str(false, in->width, wi >= 0 ? nm[wi] : NULL, w, sizeof w);
+        /* "32x32", but "H x W" for names, which would run together */
+        bool named = (in->height < 0 && strcmp(h, "?")) || (in->width < 0 && strcmp(w, "?"));
+        fprintf(out, ", %s channel%s, %s%sx%s%s", c, in->channels == 1 ? "" : "s", h, named ? " " : "",
+                named ? " " : "", w);
+    }
     fputc('\n', out);
     for (int k = 0; k < g->n_outputs; k++) {
         const lrp_value *v = &g->values[g->outputs[k]];
         fprintf(out, "output      %s", v->name);
         if (v->shape_known) {
             fputc(' ', out);
-            print_dims(out, v->ndim, v->dims);
+            print_dims(out, v->ndim, v->dims, NULL);
         } else if (v->decl_ndim >= 0) {
             fputc(' ', out);
-            print_dims(out, v->decl_ndim, v->decl_dims);
+            print_dims(out, v->decl_ndim, v->decl_dims, v->decl_names);
         }
         if (k == 0 && m->canonized)
             fputs("  (explained)", out);
@@ -363,23 +397,28 @@ lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_te
         ok = false;
     if (!ok) {
         lrp_shape_str(input->ndim, input->dims, a, sizeof a);
-        size_t used = 0;
-        used += (size_t)snprintf(b, sizeof b, "(");
-        for (int i = 0; i < nd && used < sizeof b; i++) {
-            if (in->input_dims[i] < 0)
-                used += (size_t)snprintf(b + used, sizeof b - used, "%sN", i ? ", " : "");
-            else
-                used += (size_t)snprintf(b + used, sizeof b - used, "%s%lld", i ? ", " : "",
-                                         (long long)in->input_dims[i]);
-        }
-        if (used < sizeof b)
-            snprintf(b + used, sizeof b - used, ")");
+        decl_shape_str(nd, in->input_dims, (char *const *)in->input_dim_names, b, sizeof b);
         lrp_tensor_free(t);
         return lrp_fail(err, LRP_ERR_SHAPE, "input of shape %s does not fit the model input %s %s", a,
                         in->input_name, b);
     }
+    if (t->numel == 0) {
+        lrp_shape_str(input->ndim, input->dims, a, sizeof a);
+        lrp_tensor_free(t);
+        return lrp_fail(err, LRP_ERR_SHAPE, "the input of shape %s is empty", a);
+    }
     *out = t;
     return LRP_OK;
+}
+
+lrp_status lrp_model_nonfinite(lrp_model *m, const lrp_tensor *const *inputs, const unsigned char *exact,
+                               lrp_error *err)
+{
+    lrp_status st = lrp_forward_locate_nonfinite(m->g, inputs, exact, err);
+    if (st == LRP_OK) /* not found again: say what is known */
+        st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the model output '%s' is not finite", m->g->path,
+                      m->info.output_name);
+    return st;
 }
 
 lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
@@ -401,6 +440,11 @@ lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **log
     }
     const lrp_tensor *ins[1] = {x};
     st = lrp_forward(g, ins, NULL, vals, err);
+    if (st == LRP_OK && lrp_find_nonfinite(vals[m->output]) >= 0) {
+        /* name the node where it started (one more pass, on failure only) */
+        lrp_vals_clear(g, vals);
+        st = lrp_model_nonfinite(m, ins, NULL, err);
+    }
     lrp_tensor_free(x);
     if (st == LRP_OK) {
         lrp_tensor *y = vals[m->output];

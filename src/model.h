@@ -32,4 +32,9 @@ lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_
  * first time, if asked for). */
 lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err);
 
+/* The forward pass on inputs gave a non-finite output: LRP_ERR_NUMERIC with a
+ * message naming the input or the first node that went non-finite. */
+lrp_status lrp_model_nonfinite(lrp_model *m, const lrp_tensor *const *inputs, const unsigned char *exact,
+                               lrp_error *err);
+
 #endif

@@ -307,6 +307,10 @@ static void read_value_info(lrp_value *v, const Onnx__ValueInfoProto *vi)
         v->decl_dims[i] = (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0)
                               ? d->dim_value
                               : -1;
+        free(v->decl_names[i]);
+        v->decl_names[i] = NULL;
+        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param && *d->dim_param)
+            v->decl_names[i] = strdup(d->dim_param); /* NULL when out of memory: shown as "?" */
     }
 }
 

@@ -2,6 +2,7 @@
 #include "tensor.h"
 #include "error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,3 +192,29 @@ float lrp_half_to_float(uint16_t h)
     memcpy(&f, &bits, sizeof f);
     return f;
 }
+
+int64_t lrp_find_nonfinite_f(const float *p, int64_t n)
+{
+    /* blocks of a branch-free test (vectorizes), then the exact index */
+    const int64_t B = 1024;
+    for (int64_t i0 = 0; i0 < n; i0 += B) {
+        int64_t e = i0 + B < n ? i0 + B : n;
+        int bad = 0;
+        for (int64_t i = i0; i < e; i++)
+            bad |= !(p[i] - p[i] == 0.0f); /* NaN - NaN and inf - inf are NaN */
+        if (bad)
+            for (int64_t i = i0; i < e; i++)
+                if (!isfinite(p[i]))
+                    return i;
+    }
+    return -1;
+}
+
+int64_t lrp_find_nonfinite(const lrp_tensor *t)
+{
+    if (!t || t->dtype != LRP_FLOAT32 || !t->data)
+        return -1;
+    return lrp_find_nonfinite_f(lrp_f32(t), t->numel);
+}
+
+const char *lrp_nonfinite_name(float v) { return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }

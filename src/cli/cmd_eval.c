@@ -45,7 +45,7 @@ int cmd_eval(cli_args *a)
     lrp_model *m = cm.model;
     const lrp_model_info *info = lrp_model_get_info(m);
     lrp_error err = {0};
-    if (!(curve = malloc(sizeof(float) * (size_t)(po.steps + 1)))) {
+    if (!(curve = malloc(sizeof(float) * 2 * (size_t)(po.steps + 1)))) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
@@ -84,10 +84,20 @@ int cmd_eval(cli_args *a)
         if (st == LRP_OK)
             st = attribution_run(cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                                  &tgt[i], NULL, &err);
+        /* both curves first, so that an item is reported as ok or as an
+         * error, never as a half-written ok */
+        int Ks[2] = {0, 0};
+        for (int oi = 0; oi < n_orders && st == LRP_OK; oi++) {
+            po.order = (lrp_perturb_order)orders[oi];
+            st = lrp_region_perturbation(m, x, rel, tgt[i], &po, curve + (size_t)oi * (size_t)(po.steps + 1), &Ks[oi],
+                                         &err);
+            if (st == LRP_OK)
+                aopc[2 * i + orders[oi]] = lrp_aopc(curve + (size_t)oi * (size_t)(po.steps + 1), Ks[oi]);
+        }
+        if (st != LRP_OK && !strstr(err.message, it->path))
+            lrp_error_prefix(&err, "%s", it->path); /* name the input, as explain does */
         json j;
-        bool json_open = false;
         if (st == LRP_OK && a->json) {
-            json_open = true;
             json_begin(&j, stdout);
             json_str(&j, "input", it->path);
             json_int(&j, "index", it->index);
@@ -96,16 +106,12 @@ int cmd_eval(cli_args *a)
             json_int(&j, "target", tgt[i]);
         }
         for (int oi = 0; oi < n_orders && st == LRP_OK; oi++) {
-            po.order = (lrp_perturb_order)orders[oi];
-            int K;
-            st = lrp_region_perturbation(m, x, rel, tgt[i], &po, curve, &K, &err);
-            if (st != LRP_OK)
-                break;
-            aopc[2 * i + orders[oi]] = lrp_aopc(curve, K);
+            const float *cv = curve + (size_t)oi * (size_t)(po.steps + 1);
+            int K = Ks[oi];
             if (a->json) {
                 json_arr(&j, order_names[orders[oi]]);
                 for (int k = 0; k <= K; k++)
-                    json_num(&j, NULL, curve[k]);
+                    json_num(&j, NULL, cv[k]);
                 json_arr_end(&j);
                 char key[32];
                 snprintf(key, sizeof key, "aopc_%s", order_names[orders[oi]]);
@@ -114,7 +120,7 @@ int cmd_eval(cli_args *a)
                 progress_clear(&prog);
                 for (int k = 0; k <= K; k++)
                     printf("%s,%s,%lld,%s,%d,%.7g,%.7g\n", it->path, method, (long long)tgt[i],
-                           order_names[orders[oi]], k, curve[k], curve[0] - curve[k]);
+                           order_names[orders[oi]], k, cv[k], cv[0] - cv[k]);
             }
         }
         if (st == LRP_OK) {
@@ -128,10 +134,7 @@ int cmd_eval(cli_args *a)
                 json_end(&j);
             }
         } else {
-            if (json_open) { /* the object was begun: finish it with the error */
-                json_str(&j, "error", err.message);
-                json_end(&j);
-            } else if (a->json) {
+            if (a->json) {
                 json_begin(&j, stdout);
                 json_str(&j, "input", it->path);
                 json_int(&j, "index", it->index);

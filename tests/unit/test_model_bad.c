@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1486,6 +1487,108 @@ static void test_bad_npy(void **state)
     temp_cleanup();
 }
 
+/* The header dict is parsed as the Python literal numpy writes, strictly. */
+static void test_npy_header_strict(void **state)
+{
+    (void)state;
+    static const float v[6] = {1, 2, 3, 4, 5, 6};
+    /* accepted: any key order, double quotes, no trailing comma, (n,), () */
+    static const char *const good[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",
+        "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,3,)}",
+        "{'descr':'<f4','fortran_order':False,'shape':(6,)}",
+        "{ 'descr' : '<f4' ,\t'fortran_order' : False , 'shape' : ( 6 , ) , }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }", /* Python 2, version 1.0 */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        lrp_tensor *t = NULL;
+        lrp_error err = {0};
+        if (lrp_npy_read(npy_file(good[i], v, sizeof v, -1), &t, &err) != LRP_OK)
+            fail_msg("%s: %s", good[i], err.message);
+        assert_int_equal(t->numel, 6);
+        lrp_tensor_free(t);
+    }
+    {
+        lrp_tensor *t = NULL;
+        lrp_error err = {0};
+        assert_int_equal(lrp_npy_read(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", v, 4, -1),
+                                      &t, &err),
+                         LRP_OK);
+        assert_int_equal(t->ndim, 0);
+        assert_int_equal(t->numel, 1);
+        lrp_tensor_free(t);
+    }
+    /* rejected, each with a format error naming the file */
+    static const char *const bad[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3), }",      /* missing comma */
+        "{'descr': '<f4', 'fortran_order': Falsehood, 'shape': (2, 3), }", /* not False */
+        "{'descr': '<f4', 'fortran_order': false, 'shape': (2, 3), }",
+        "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (6), }", /* an int, not a tuple */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'shape': (6,), }", /* duplicate */
+        "{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1, }",    /* unknown key */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2,, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (,), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (02, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2.0, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }}",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } x",
+        "{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3),, }",
+        "{'descr': <f4, 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<f4, 'fortran_order': False, 'shape': (2, 3), }",
+        "{descr: '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), ",
+        "'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lrp_tensor *t = NULL;
+        lrp_error err = {0};
+        const char *p = npy_file(bad[i], v, sizeof v, -1);
+        lrp_status st = lrp_npy_read(p, &t, &err);
+        if (st != LRP_ERR_FORMAT) {
+            lrp_tensor_free(t);
+            fail_msg("accepted or wrong status (%s): %s", lrp_status_name(st), bad[i]);
+        }
+        check_message(&err, p);
+        temp_cleanup();
+    }
+    temp_cleanup();
+}
+
+/* A header declaring 8 GiB in a small file is refused from the file size,
+ * before anything is allocated: under a 2 GiB address-space limit this is a
+ * format error, not "out of memory". */
+static void test_npy_huge_declared(void **state)
+{
+    (void)state;
+    static const float v[6] = {1, 2, 3, 4, 5, 6};
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max > ((rlim_t)2 << 30))
+        lim.rlim_cur = (rlim_t)2 << 30;
+    const char *p =
+        npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 32768, 32768), }", v, sizeof v, -1);
+    assert_int_equal(setrlimit(RLIMIT_AS, &lim), 0);
+    lrp_tensor *t = NULL;
+    lrp_error err = {0};
+    lrp_status st = lrp_npy_read(p, &t, &err);
+    assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+    lrp_tensor_free(t);
+    if (st != LRP_ERR_FORMAT)
+        fail_msg("status %s, wanted a format error: %s", lrp_status_name(st), err.message);
+    check_message(&err, p);
+    check_words(&err, WORDS("shorter", "(1, 2, 32768, 32768)"));
+    /* float64: the declared size is 8 bytes a value */
+    p = npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", v, 12, -1);
+    expect_npy_fail(p, LRP_ERR_FORMAT, WORDS("shorter", "(3,)"));
+    temp_cleanup();
+}
+
 int main(void)
 {
     /* a hang is a failure too */
@@ -1517,6 +1620,8 @@ int main(void)
         cmocka_unit_test(test_graph_without_nodes),
         cmocka_unit_test(test_hostile_attributes),
         cmocka_unit_test(test_bad_npy),
+        cmocka_unit_test(test_npy_header_strict),
+        cmocka_unit_test(test_npy_huge_declared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
