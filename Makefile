@@ -30,7 +30,7 @@ ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 OPT      ?= -O3
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS   ?=
-ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp -fPIC \
+ALL_CFLAGS := -std=c11 -ffp-contract=off -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(OPT) -g $(WARN) -fopenmp -fPIC \
               -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS   := $(PKG_LIBS) -lm -fopenmp
 

@@ -52,9 +52,19 @@ typedef struct lrp_error {
 /* A short English name of a status ("format error", ...). */
 const char *lrp_status_name(lrp_status status);
 
-/* Threads for dense math and lrp's own loops (default: all cores). Results
- * are the same at any thread count. */
+/* Threads for dense math and lrp's own loops (n <= 0: as many as the CPUs
+ * the process may run on; 1 until called). Results are the same at any
+ * thread count. */
 void lrp_set_threads(int n);
+
+/* Matrix products (convolutions, dense layers) run on lrp's portable kernels
+ * by default: every element summed in one fixed order with separately
+ * rounded IEEE operations, so that results are the same bits on every CPU
+ * (x86-64 with or without AVX2, aarch64) and at every thread count. 1 calls
+ * OpenBLAS's kernels for this CPU instead: faster, still independent of the
+ * thread count, but the last bits (and now and then a heatmap pixel) follow
+ * the CPU. */
+void lrp_set_openblas(int on);
 
 /* In an explanation's forward pass, the convolutions whose outputs feed a
  * discrete decision of the explanation (which value of a max-pooling window

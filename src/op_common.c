@@ -16,6 +16,8 @@ int lrp_forward_acc64 = 1;
 
 void lrp_set_exact_forward(int on) { lrp_forward_acc64 = on != 0; }
 
+void lrp_set_openblas(int on) { lrp_gemm_openblas = on != 0; }
+
 void lrp_set_threads(int n)
 {
     if (n <= 0) {

@@ -20,6 +20,7 @@ lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupport
 {
     lrp_set_threads(a->threads);
     lrp_set_exact_forward(!a->fast);
+    lrp_set_openblas(a->openblas);
     lrp_load_options o;
     lrp_load_options_default(&o);
     o.canonize = canonize;

@@ -55,7 +55,7 @@ enum {
     O_STABILIZER, O_GAMMA, O_BETA_SMOOTH, O_LOW, O_HIGH, O_NO_BIAS, O_RULE, O_CHECK, O_STEPS, O_SAMPLES,
     O_NOISE_LEVEL, O_SEED, O_BASELINE, O_WINDOW, O_STRIDE, O_OCCLUDE, O_FILL, O_CMAP, O_LEVEL, O_NORM, O_VMIN,
     O_VMAX, O_OVERLAY, O_SIZE, O_GRID, O_LIST, O_SKIP_EXISTING, O_SHARD, O_TOLERANCE, O_ORDER, O_PATCH,
-    O_EVAL_STEPS, O_EVAL_BASELINE, O_FAST
+    O_EVAL_STEPS, O_EVAL_BASELINE, O_FAST, O_OPENBLAS
 };
 
 #define C_EXPLAIN CMDBIT(CMD_EXPLAIN)
@@ -99,6 +99,10 @@ static const option_def options[] = {
      "accumulate every forward convolution in float32; by default those whose outputs feed a discrete decision of "
      "the explanation (which value of a max-pooling window wins, an activation's mask under gradient rules, "
      "Gamma's sign) accumulate in double, so that float32 rounding never decides it"},
+    {O_OPENBLAS, "openblas", 0, ARG_NONE, NULL, C_MODEL, "Model",
+     "compute convolutions and dense layers with OpenBLAS's kernels for this CPU: faster, and still the same at "
+     "any --threads, but the last bits of the relevance (and now and then a heatmap pixel) then depend on the CPU; "
+     "by default lrp's own kernels give the same bits on every CPU"},
     {O_LAYOUT, "layout", 0, ARG_REQUIRED, "nchw|nhwc", C_MODEL, "Model",
      "layout of the model input when the guess from its shape is wrong"},
 
@@ -322,6 +326,7 @@ static int apply(cli_args *a, const option_def *o, const char *v)
         break;
     case O_NO_CANONIZE: a->no_canonize = true; break;
     case O_FAST: a->fast = true; break;
+    case O_OPENBLAS: a->openblas = true; break;
     case O_LAYOUT:
         if (strcmp(v, "nchw") && strcmp(v, "nhwc")) {
             cli_error("--layout: expected nchw or nhwc, got '%s'", v);

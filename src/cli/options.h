@@ -45,6 +45,7 @@ typedef struct cli_args {
     /* model and input */
     bool no_canonize;
     bool fast;
+    bool openblas;
     const char *resize; /* N, "none", "exact" */
     int n_mean, n_std;
     float mean[3], std[3];

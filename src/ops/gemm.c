@@ -98,8 +98,7 @@ static lrp_status gemm_run(const lrp_node *n, int transA, int transB, float alph
                 y[i] = 0.0f;
         return LRP_OK;
     }
-    /* each row is a sample: one row's arithmetic never depends on the batch */
-    lrp_sgemm_units(1, transA, transB, M, N, K, alpha, lrp_f32(A), transA ? M : K, B, transB ? K : N, cb, y, N);
+    lrp_sgemm(transA, transB, M, N, K, alpha, lrp_f32(A), transA ? M : K, B, transB ? K : N, cb, y, N);
     return LRP_OK;
 }
 
@@ -125,7 +124,7 @@ static lrp_status gemm_backward(const lrp_node *n, const lrp_tensor *const *in, 
         const float *B = lrp_f32(in[1]);
         if (M && N && K) {
             if (!s->transA) /* gA (M,K) = g (M,N) op(B)^T (N,K) */
-                lrp_sgemm_units(1, false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f,
+                lrp_sgemm(false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f,
                                 lrp_f32(gin[0]), K);
             else /* gA (K,M) = op(B) (K,N) g^T (N,M) */
                 lrp_sgemm(s->transB, true, K, M, N, s->alpha, B, s->transB ? K : N, g, N, 1.0f, lrp_f32(gin[0]), M);
@@ -180,7 +179,7 @@ static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const fl
     const gemm_state *s = n->state;
     const int64_t M = gy->dims[0], N = gy->dims[1], K = gx->dims[1];
     if (M && N && K)
-        lrp_sgemm_units(1, false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx),
+        lrp_sgemm(false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx),
                         K);
     return LRP_OK;
 }

@@ -1,61 +1,51 @@
-/* Thread-count-independent matrix products: see gemm_kernels.h. */
+/* Matrix products whose every element is computed the same way on every CPU
+ * and at every thread count: see gemm_kernels.h.
+ *
+ * C[i][j] = c0 + a[i][0] b[0][j] + a[i][1] b[1][j] + ... in this order, each
+ * product and each sum rounded (no fused multiply-add), c0 being beta C[i][j]
+ * (0 when beta is 0). IEEE arithmetic makes that sequence give the same bits
+ * wherever it runs; the blocking below only decides which elements are
+ * computed together and where a partial sum waits (exactly, as a float) between
+ * two blocks of k, never the order of an element's own operations. Vectors
+ * run across j, so SIMD width, the tile shapes, the blocks and the threads
+ * change nothing but the speed. */
 #include "gemm_kernels.h"
 
 #include "op.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+/* An element's operations must stay separately rounded: never contracted
+ * into a fused multiply-add (the Makefile passes -ffp-contract=off; clang
+ * also takes the standard pragma, which GCC does not know). */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
-static void blas_init(void) { openblas_set_num_threads(1); }
+/* Register tile (MR rows x NR columns), cache blocks of k (KC) and rows (MC),
+ * and the output tiles spread over the threads (TILE x TILE). */
+#define MR 6
+#define KC 256
+#define MC 96
+#define TILE 256
+/* Below this many multiply-adds a product is one tile. */
+#define ONE_TILE (1 << 18)
 
-void lrp_blas_single_thread(void) { pthread_once(&blas_once, blas_init); }
+/* On x86-64, an AVX2 clone of the micro-kernel beside the baseline (SSE2)
+ * one, picked at load time; LRP_GEMM_BASELINE builds the baseline only (to
+ * check by hand that both give the same bits: tests/cross-kernel-check). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) &&              \
+    !defined(LRP_GEMM_BASELINE)
+#define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL_CLONES
+#endif
 
-/* Below this many multiply-adds a product is one call: splitting it would
- * cost more than it gains. */
-#define GEMM_ONE_CALL (1 << 20)
-/* Tile edge for a dimension that is cut; a dimension up to GEMM_KEEP stays
- * whole. Both are constants, so a tile depends on the shape alone. */
-#define GEMM_TILE 256
-#define GEMM_KEEP 384
-
-static int64_t tile_edge(int64_t dim, int64_t M, int64_t N, int64_t K)
-{
-    if (M * N * K <= GEMM_ONE_CALL || dim <= GEMM_KEEP)
-        return dim;
-    return GEMM_TILE;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b) { return b > 0 ? (a + b - 1) / b : 0; }
-
-typedef struct {
-    bool ta, tb;
-    int64_t unit, K, lda, ldb, ldc, mb, nb, mt, nt;
-} tiling;
-
-static tiling plan(int64_t unit, bool ta, bool tb, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc)
-{
-    tiling t = {.ta = ta, .tb = tb, .unit = unit, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc};
-    t.mb = tile_edge(unit, unit, N, K);
-    t.nb = tile_edge(N, unit, N, K);
-    t.mt = ceil_div(unit, t.mb);
-    t.nt = ceil_div(N, t.nb);
-    return t;
-}
-
-/* Tile index -> first row (within all M rows), rows, first column, columns. */
-static void tile_at(const tiling *t, int64_t N, int64_t idx, int64_t *i0, int64_t *mi, int64_t *j0, int64_t *nj)
-{
-    int64_t per_unit = t->mt * t->nt;
-    int64_t u = idx / per_unit, r = idx % per_unit;
-    int64_t a = r / t->nt, b = r % t->nt;
-    int64_t ia = a * t->mb;
-    *i0 = u * t->unit + ia;
-    *mi = t->unit - ia < t->mb ? t->unit - ia : t->mb;
-    *j0 = b * t->nb;
-    *nj = N - *j0 < t->nb ? N - *j0 : t->nb;
-}
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static int nthreads_for(int64_t tiles)
 {
@@ -63,62 +53,220 @@ static int nthreads_for(int64_t tiles)
     return tiles < n ? (int)(tiles > 0 ? tiles : 1) : n;
 }
 
-void lrp_sgemm_units(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
-{
-    if (M <= 0 || N <= 0)
-        return;
-    if (unit <= 0 || unit > M || M % unit)
-        unit = M;
-    lrp_blas_single_thread();
-    if (K <= 0) {
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++)
-                C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
-        return;
+/* One implementation for float and double: T the element type, V a vector of
+ * NV elements (32 bytes), NR = 2 NV columns per tile. */
+#define DEFINE_GEMM(PFX, T, NV)                                                                                       \
+    typedef T PFX##_vec __attribute__((vector_size(32)));                                                             \
+    enum { PFX##_NR = 2 * (NV) };                                                                                     \
+                                                                                                                      \
+    /* A rows [i0, i0+mc) x k [p0, p0+kc) into MR-row panels, k-major within a panel (zero rows past mc). */         \
+    static void PFX##_pack_a(bool ta, const T *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,       \
+                             T alpha, T *dst)                                                                         \
+    {                                                                                                                 \
+        for (int64_t ir = 0; ir < mc; ir += MR) {                                                                     \
+            int64_t mr = mc - ir < MR ? mc - ir : MR;                                                                 \
+            for (int64_t p = 0; p < kc; p++) {                                                                        \
+                for (int64_t r = 0; r < mr; r++) {                                                                    \
+                    int64_t i = i0 + ir + r, k = p0 + p;                                                              \
+                    T v = ta ? A[k * lda + i] : A[i * lda + k];                                                       \
+                    dst[r] = alpha == (T)1 ? v : alpha * v;                                                           \
+                }                                                                                                     \
+                for (int64_t r = mr; r < MR; r++)                                                                     \
+                    dst[r] = 0;                                                                                       \
+                dst += MR;                                                                                            \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    /* B k [p0, p0+kc) x columns [j0, j0+nc) into NR-column panels, k-major (zero columns past nc). */              \
+    static void PFX##_pack_b(bool tb, const T *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,       \
+                             T *dst)                                                                                  \
+    {                                                                                                                 \
+        for (int64_t jr = 0; jr < nc; jr += PFX##_NR) {                                                               \
+            int64_t nr = nc - jr < PFX##_NR ? nc - jr : PFX##_NR;                                                     \
+            for (int64_t p = 0; p < kc; p++) {                                                                        \
+                int64_t k = p0 + p;                                                                                   \
+                if (!tb && nr == PFX##_NR) {                                                                          \
+                    memcpy(dst, B + k * ldb + j0 + jr, sizeof(T) * PFX##_NR);                                         \
+                } else {                                                                                              \
+                    for (int64_t c = 0; c < nr; c++) {                                                                \
+                        int64_t j = j0 + jr + c;                                                                      \
+                        dst[c] = tb ? B[j * ldb + k] : B[k * ldb + j];                                                \
+                    }                                                                                                 \
+                    for (int64_t c = nr; c < PFX##_NR; c++)                                                           \
+                        dst[c] = 0;                                                                                   \
+                }                                                                                                     \
+                dst += PFX##_NR;                                                                                      \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    /* c[0..R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order. */                   \
+    static inline __attribute__((always_inline)) void PFX##_micro_rows(int R, int64_t kc, const T *a, const T *b,     \
+                                                                       T *c, int64_t ldc)                             \
+    {                                                                                                                 \
+        PFX##_vec acc[MR][2];                                                                                         \
+        for (int r = 0; r < R; r++) {                                                                                 \
+            memcpy(&acc[r][0], c + r * ldc, sizeof(PFX##_vec));                                                       \
+            memcpy(&acc[r][1], c + r * ldc + (NV), sizeof(PFX##_vec));                                                \
+        }                                                                                                             \
+        for (int64_t p = 0; p < kc; p++) {                                                                            \
+            PFX##_vec b0, b1;                                                                                         \
+            memcpy(&b0, b, sizeof b0);                                                                                \
+            memcpy(&b1, b + (NV), sizeof b1);                                                                         \
+            for (int r = 0; r < R; r++) {                                                                             \
+                PFX##_vec av = a[r] - (PFX##_vec){0};                                                                 \
+                PFX##_vec t0 = av * b0, t1 = av * b1;                                                                 \
+                acc[r][0] = acc[r][0] + t0;                                                                           \
+                acc[r][1] = acc[r][1] + t1;                                                                           \
+            }                                                                                                         \
+            a += MR;                                                                                                  \
+            b += PFX##_NR;                                                                                            \
+        }                                                                                                             \
+        for (int r = 0; r < R; r++) {                                                                                 \
+            memcpy(c + r * ldc, &acc[r][0], sizeof(PFX##_vec));                                                       \
+            memcpy(c + r * ldc + (NV), &acc[r][1], sizeof(PFX##_vec));                                                \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    /* The row count as a constant, so that each case keeps its accumulators in registers. */                        \
+    KERNEL_CLONES static void PFX##_micro(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
+    {                                                                                                                 \
+        switch (R) {                                                                                                  \
+        case 1: PFX##_micro_rows(1, kc, a, b, c, ldc); break;                                                         \
+        case 2: PFX##_micro_rows(2, kc, a, b, c, ldc); break;                                                         \
+        case 3: PFX##_micro_rows(3, kc, a, b, c, ldc); break;                                                         \
+        case 4: PFX##_micro_rows(4, kc, a, b, c, ldc); break;                                                         \
+        case 5: PFX##_micro_rows(5, kc, a, b, c, ldc); break;                                                         \
+        default: PFX##_micro_rows(MR, kc, a, b, c, ldc); break;                                                       \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread; C already holds beta C. */                  \
+    static void PFX##_tile(bool ta, bool tb, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha,      \
+                           const T *A, int64_t lda, const T *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp)         \
+    {                                                                                                                 \
+        T edge[MR * PFX##_NR];                                                                                        \
+        for (int64_t p0 = 0; p0 < K; p0 += KC) {                                                                      \
+            int64_t kc = K - p0 < KC ? K - p0 : KC;                                                                   \
+            PFX##_pack_b(tb, B, ldb, p0, kc, j0, nt, bp);                                                             \
+            for (int64_t ic = 0; ic < mt; ic += MC) {                                                                 \
+                int64_t mc = mt - ic < MC ? mt - ic : MC;                                                             \
+                PFX##_pack_a(ta, A, lda, i0 + ic, mc, p0, kc, alpha, ap);                                             \
+                for (int64_t jr = 0; jr < nt; jr += PFX##_NR) {                                                       \
+                    int64_t nr = nt - jr < PFX##_NR ? nt - jr : PFX##_NR;                                             \
+                    const T *bpan = bp + (jr / PFX##_NR) * kc * PFX##_NR;                                             \
+                    for (int64_t ir = 0; ir < mc; ir += MR) {                                                         \
+                        int64_t mr = mc - ir < MR ? mc - ir : MR;                                                     \
+                        const T *apan = ap + (ir / MR) * kc * MR;                                                     \
+                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                    \
+                        if (nr == PFX##_NR) {                                                                         \
+                            PFX##_micro((int)mr, kc, apan, bpan, c, ldc);                                             \
+                            continue;                                                                                 \
+                        }                                                                                             \
+                        memset(edge, 0, sizeof edge);                                                                 \
+                        for (int64_t r = 0; r < mr; r++)                                                              \
+                            memcpy(edge + r * PFX##_NR, c + r * ldc, sizeof(T) * (size_t)nr);                         \
+                        PFX##_micro((int)mr, kc, apan, bpan, edge, PFX##_NR);                                         \
+                        for (int64_t r = 0; r < mr; r++)                                                              \
+                            memcpy(c + r * ldc, edge + r * PFX##_NR, sizeof(T) * (size_t)nr);                         \
+                    }                                                                                                 \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+                                                                                                                      \
+    static void PFX##_run(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,       \
+                          int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc)                            \
+    {                                                                                                                 \
+        if (M <= 0 || N <= 0)                                                                                         \
+            return;                                                                                                   \
+        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                              \
+            for (int64_t j = 0; j < N; j++)                                                                           \
+                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                         \
+        if (K <= 0 || alpha == (T)0)                                                                                  \
+            return;                                                                                                   \
+        if (unit <= 0 || unit > M || M % unit)                                                                        \
+            unit = M;                                                                                                 \
+        const bool one = M * N * K <= ONE_TILE;                                                                       \
+        const int64_t mb = one || unit <= TILE ? unit : TILE, nb = one ? N : TILE;                                    \
+        const int64_t mt = ceil_div(unit, mb), nt = ceil_div(N, nb), tiles = (M / unit) * mt * nt;                    \
+        const int64_t kc = K < KC ? K : KC, mc = (mb < MC ? mb : MC);                                                 \
+        const size_t asz = (size_t)(ceil_div(mc, MR) * MR * kc), bsz = (size_t)(ceil_div(nb, PFX##_NR) * PFX##_NR * kc); \
+        int nth = nthreads_for(tiles);                                                                                \
+        T *buf = malloc(sizeof(T) * (asz + bsz) * (size_t)nth);                                                       \
+        if (!buf && nth > 1)                                                                                          \
+            buf = malloc(sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                                \
+        if (!buf) { /* no memory for the panels: the same sums, element by element */                                \
+            for (int64_t i = 0; i < M; i++)                                                                           \
+                for (int64_t j = 0; j < N; j++) {                                                                     \
+                    T acc = C[i * ldc + j];                                                                           \
+                    for (int64_t k = 0; k < K; k++) {                                                                 \
+                        T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];         \
+                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                              \
+                    }                                                                                                 \
+                    C[i * ldc + j] = acc;                                                                             \
+                }                                                                                                     \
+            return;                                                                                                   \
+        }                                                                                                             \
+        _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                         \
+        {                                                                                                             \
+            T *ap = buf + (asz + bsz) * (size_t)omp_get_thread_num(), *bp = ap + asz;                                 \
+            _Pragma("omp for schedule(dynamic, 1)")                                                                   \
+            for (int64_t idx = 0; idx < tiles; idx++) {                                                               \
+                int64_t u = idx / (mt * nt), r = idx % (mt * nt);                                                     \
+                int64_t i0 = u * unit + (r / nt) * mb, j0 = (r % nt) * nb;                                            \
+                int64_t mi = u * unit + unit - i0 < mb ? u * unit + unit - i0 : mb;                                   \
+                int64_t nj = N - j0 < nb ? N - j0 : nb;                                                               \
+                PFX##_tile(ta, tb, i0, mi, j0, nj, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);                         \
+            }                                                                                                         \
+        }                                                                                                             \
+        free(buf);                                                                                                    \
     }
-    const tiling t = plan(unit, ta, tb, N, K, lda, ldb, ldc);
-    const int64_t tiles = (M / unit) * t.mt * t.nt;
+
+DEFINE_GEMM(s, float, 8)
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_init(void) { openblas_set_num_threads(1); }
+
+void lrp_blas_single_thread(void) { pthread_once(&blas_once, blas_init); }
+
+int lrp_gemm_openblas = 0;
+
+/* OpenBLAS: the same output tiles, each one single-threaded call over the
+ * whole K (its kernels, and so the last bits, follow the CPU). */
+static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    lrp_blas_single_thread();
+    const bool one = M * N * K <= ONE_TILE;
+    const int64_t mb = one || M <= TILE ? M : TILE, nb = one ? N : TILE;
+    const int64_t mt = ceil_div(M, mb), nt = ceil_div(N, nb), tiles = mt * nt;
     const int nth = nthreads_for(tiles);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
     for (int64_t idx = 0; idx < tiles; idx++) {
-        int64_t i0, mi, j0, nj;
-        tile_at(&t, N, idx, &i0, &mi, &j0, &nj);
-        const float *a = t.ta ? A + i0 : A + i0 * t.lda;
-        const float *b = t.tb ? B + j0 * t.ldb : B + j0;
-        cblas_sgemm(CblasRowMajor, t.ta ? CblasTrans : CblasNoTrans, t.tb ? CblasTrans : CblasNoTrans, (int)mi,
-                    (int)nj, (int)t.K, alpha, a, (int)t.lda, b, (int)t.ldb, beta, C + i0 * t.ldc + j0, (int)t.ldc);
+        int64_t i0 = (idx / nt) * mb, j0 = (idx % nt) * nb;
+        int64_t mi = M - i0 < mb ? M - i0 : mb, nj = N - j0 < nb ? N - j0 : nb;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mi, (int)nj,
+                    (int)K, alpha, ta ? A + i0 : A + i0 * lda, (int)lda, tb ? B + j0 * ldb : B + j0, (int)ldb, beta,
+                    C + i0 * ldc + j0, (int)ldc);
     }
 }
+DEFINE_GEMM(d, double, 4)
 
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
-    lrp_sgemm_units(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (lrp_gemm_openblas && M > 0 && N > 0 && K > 0) {
+        s_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    s_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void lrp_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    lrp_blas_single_thread();
-    if (K <= 0) {
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++)
-                C[i * ldc + j] = beta == 0.0 ? 0.0 : beta * C[i * ldc + j];
-        return;
-    }
-    const tiling t = plan(M, ta, tb, N, K, lda, ldb, ldc);
-    const int64_t tiles = t.mt * t.nt;
-    const int nth = nthreads_for(tiles);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
-    for (int64_t idx = 0; idx < tiles; idx++) {
-        int64_t i0, mi, j0, nj;
-        tile_at(&t, N, idx, &i0, &mi, &j0, &nj);
-        const double *a = t.ta ? A + i0 : A + i0 * t.lda;
-        const double *b = t.tb ? B + j0 * t.ldb : B + j0;
-        cblas_dgemm(CblasRowMajor, t.ta ? CblasTrans : CblasNoTrans, t.tb ? CblasTrans : CblasNoTrans, (int)mi,
-                    (int)nj, (int)t.K, alpha, a, (int)t.lda, b, (int)t.ldb, beta, C + i0 * t.ldc + j0, (int)t.ldc);
-    }
+    d_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

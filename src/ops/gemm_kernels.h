@@ -1,20 +1,20 @@
-/* Matrix products through OpenBLAS whose results do not depend on the thread
- * count.
+/* Matrix products with the same bits on every CPU and at every thread count.
  *
- * OpenBLAS splits a product among its threads by output rows and columns,
- * and on some CPUs (its Zen kernels, for one) an element computed near the
- * edge of a thread's share accumulates in another order than the same
- * element inside it: the last bits then follow the thread count. Here the
- * output is cut into tiles whose sizes are a function of the shape (M, N, K)
- * alone; each tile is one single-threaded OpenBLAS call over the whole K, and
- * the tiles are spread over lrp's threads. Every element thus sees the same
- * arithmetic at 1 or 64 threads, run after run.
+ * OpenBLAS picks its kernels by CPU (AVX-512, AVX2, SSE, NEON), and they
+ * accumulate in different orders, with or without fused multiply-adds; it
+ * also splits a product among threads so that an element near the edge of a
+ * thread's share is summed in another order than inside it. Either changes
+ * the last bits of the relevance, and so, now and then, a heatmap pixel.
  *
- * Row-major, as cblas; ta/tb transpose A/B; C = alpha op(A) op(B) + beta C.
- * lrp_sgemm_units additionally treats the M rows as independent units of
- * `unit` rows (samples of a batch): a unit's rows get the same arithmetic
- * whether the batch holds one unit or many, so batched and one-at-a-time
- * evaluation give the same bytes. */
+ * lrp's own kernels compute every element as c0 + a0 b0 + a1 b1 + ... in the
+ * order of k, each product and each sum rounded on its own (no FMA), c0 being
+ * beta C (0 when beta is 0) and a the elements of alpha op(A). IEEE arithmetic
+ * gives that sequence the same result on every CPU; SIMD runs across
+ * columns, and the tiles spread over the threads, the cache blocks and the
+ * SIMD width decide only the speed, never a bit of the result. So an element
+ * is also the same whether its row is computed alone or in a batch.
+ *
+ * Row-major, as cblas: C = alpha op(A) op(B) + beta C, ta/tb transpose A/B. */
 #ifndef LRP_GEMM_KERNELS_H
 #define LRP_GEMM_KERNELS_H
 
@@ -24,14 +24,16 @@
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
-void lrp_sgemm_units(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
-
 void lrp_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
                const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
 
-/* Makes OpenBLAS itself single-threaded (lrp's tiles are the parallelism).
- * Called by the products above; idempotent and thread-safe. */
+/* Nonzero: lrp_sgemm calls OpenBLAS instead, tile by tile (results still
+ * independent of the thread count, but not of the CPU, nor equal to the
+ * portable kernels'). */
+extern int lrp_gemm_openblas;
+
+/* Makes OpenBLAS itself single-threaded (the tiles are the parallelism);
+ * idempotent and thread-safe. */
 void lrp_blas_single_thread(void);
 
 #endif

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows of the stacked (rows, K) view of t that belong to one sample (its
- * first dim): a sample's rows get the same arithmetic in any batch. */
-static int64_t sample_rows(const lrp_tensor *t, int64_t rows)
-{
-    return t->ndim >= 2 && t->dims[0] > 0 && rows % t->dims[0] == 0 ? rows / t->dims[0] : rows;
-}
 
 /* Matrix view of a MatMul operand: batch dims and the (rows, cols) matrix. */
 typedef struct {
@@ -141,7 +135,7 @@ static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tenso
         if (rows > INT32_MAX)
             return lrp_node_fail(err, n, LRP_ERR_LIMIT, "too many rows");
         if (rows * N == Y->numel) {
-            lrp_sgemm_units(sample_rows(A, rows), false, false, rows, N, K, 1.0f, a, K, Bd, N, beta, y, N);
+            lrp_sgemm(false, false, rows, N, K, 1.0f, a, K, Bd, N, beta, y, N);
             return LRP_OK;
         }
     }
@@ -177,7 +171,7 @@ static lrp_status matmul_backward(const lrp_node *n, const lrp_tensor *const *in
     if (p.flat && (in[0]->numel / K) * N == gout->numel) {
         int64_t rows = in[0]->numel / K;
         if (gin[0])
-            lrp_sgemm_units(sample_rows(in[0], rows), false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f,
+            lrp_sgemm(false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f,
                             lrp_f32(gin[0]), K);
         if (gin[1])
             lrp_sgemm(true, false, K, N, rows, 1.0f, a, K, g, N, 1.0f, lrp_f32(gin[1]), N);
@@ -217,7 +211,7 @@ static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const 
     int64_t K = gx->dims[gx->ndim - 1], N = gy->dims[gy->ndim - 1];
     int64_t rows = K ? gx->numel / K : 0;
     if (rows && K && N)
-        lrp_sgemm_units(sample_rows(gx, rows), false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f,
+        lrp_sgemm(false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f,
                         lrp_f32(gx), K);
     return LRP_OK;
 }
