@@ -29,9 +29,15 @@
 /* Register tile (MR rows x NR columns), cache blocks of k (KC) and rows (MC),
  * and the output tiles spread over the threads (TILE x TILE). */
 #define MR 6
-#define KC 256
-#define MC 96
-#define TILE 256
+#ifndef KC
+#define KC 512
+#endif
+#ifndef MC
+#define MC 72
+#endif
+#ifndef TILE
+#define TILE 512
+#endif
 /* Below this many multiply-adds a product is one tile. */
 #define ONE_TILE (1 << 18)
 

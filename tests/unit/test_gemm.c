@@ -1,0 +1,162 @@
+/* lrp's matrix products: every element must be exactly (bit for bit) the
+ * sum c0 + a0 b0 + a1 b1 + ... in k order with separately rounded operations,
+ * computed here by the plainest loop; for every shape (tile edges, cache
+ * blocks of k, one row or one column, transposes, alpha and beta) and at any
+ * thread count. That is what makes the results the same on every CPU. */
+#include "testutil.h"
+
+#include "op.h"
+#include "ops/gemm_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The definition, one element at a time (the test is compiled with
+ * -ffp-contract=off like the library, so nothing here is fused). */
+static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            float acc = beta == 0.0f ? 0.0f : (beta == 1.0f ? C[i * ldc + j] : beta * C[i * ldc + j]);
+            for (int64_t k = 0; k < K; k++) {
+                float a = ta ? A[k * lda + i] : A[i * lda + k];
+                float b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                float t = (alpha == 1.0f ? a : alpha * a) * b;
+                acc = acc + t;
+            }
+            C[i * ldc + j] = acc;
+        }
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static float rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    /* a spread of magnitudes, so that rounding differences would show */
+    float u = (float)(rng_state >> 40) / (float)(1 << 24) - 0.5f;
+    return u * (float)(1 << (rng_state % 7));
+}
+
+static float *filled(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (int64_t i = 0; i < n; i++)
+        p[i] = rnd();
+    return p;
+}
+
+static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int pad)
+{
+    int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    float *A = filled((ta ? K : M) * lda), *B = filled((tb ? N : K) * ldb), *C0 = filled(M * ldc);
+    float *want = malloc(sizeof(float) * (size_t)(M * ldc > 0 ? M * ldc : 1));
+    float *got = malloc(sizeof(float) * (size_t)(M * ldc > 0 ? M * ldc : 1));
+    if (beta == 0.0f) /* beta 0 must overwrite whatever C held, NaN included */
+        for (int64_t i = 0; i < M * ldc; i++)
+            C0[i] = NAN;
+    memcpy(want, C0, sizeof(float) * (size_t)(M * ldc));
+    reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
+    const int threads[] = {1, 2, 3, 8};
+    for (int t = 0; t < 4; t++) {
+        lrp_set_threads(threads[t]);
+        memcpy(got, C0, sizeof(float) * (size_t)(M * ldc));
+        lrp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, got, ldc);
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(float)))
+                    fail_msg("M=%lld N=%lld K=%lld ta=%d tb=%d alpha=%g beta=%g pad=%d threads=%d: C[%lld][%lld] = "
+                             "%.9g, the k-order sum is %.9g",
+                             (long long)M, (long long)N, (long long)K, ta, tb, alpha, beta, pad, threads[t],
+                             (long long)i, (long long)j, got[i * ldc + j], want[i * ldc + j]);
+    }
+    lrp_set_threads(1);
+    free(A);
+    free(B);
+    free(C0);
+    free(want);
+    free(got);
+}
+
+static void test_sgemm_is_the_k_order_sum(void **state)
+{
+    (void)state;
+    /* around the register tile (6 x 16), the k block (512), the output tile
+     * (512) and the one-tile threshold */
+    const int64_t ms[] = {1, 5, 6, 7, 13, 64, 515}, ns[] = {1, 15, 16, 17, 49, 530}, ks[] = {1, 3, 511, 513, 1100};
+    int n = 0;
+    for (int a = 0; a < 7; a++)
+        for (int b = 0; b < 6; b++)
+            for (int c = 0; c < 5; c++) {
+                if (ms[a] * ns[b] * ks[c] > 40000000)
+                    continue;
+                bool ta = (a + c) % 2, tb = (b + c) % 3 == 0;
+                check_shape(ms[a], ns[b], ks[c], ta, tb, 1.0f, (a + b) % 2 ? 1.0f : 0.0f, (a * b) % 3);
+                n++;
+            }
+    assert_true(n > 150);
+    /* alpha and beta other than 0 and 1 */
+    check_shape(37, 70, 600, false, true, 0.75f, -1.5f, 1);
+    check_shape(37, 70, 600, true, false, -2.0f, 0.5f, 0);
+}
+
+static void test_sgemm_edges(void **state)
+{
+    (void)state;
+    /* K = 0: C = beta C; M or N = 0: nothing */
+    float c[6] = {1, 2, 3, 4, 5, 6};
+    lrp_sgemm(false, false, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 2.0f, c, 3);
+    assert_true(c[0] == 2.0f && c[5] == 12.0f);
+    lrp_sgemm(false, false, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 0.0f, c, 3);
+    assert_true(c[0] == 0.0f && c[5] == 0.0f);
+    c[0] = 7.0f;
+    lrp_sgemm(false, false, 0, 3, 4, 1.0f, NULL, 4, NULL, 3, 0.0f, c, 3);
+    lrp_sgemm(false, false, 2, 0, 4, 1.0f, NULL, 4, NULL, 1, 0.0f, c, 1);
+    assert_true(c[0] == 7.0f);
+}
+
+/* The double product is the same construction: check it against the plain
+ * double loop, exactly. */
+static void test_dgemm_is_the_k_order_sum(void **state)
+{
+    (void)state;
+    const int64_t M = 29, N = 41, K = 1030;
+    double *A = malloc(sizeof(double) * M * K), *B = malloc(sizeof(double) * K * N);
+    double *want = malloc(sizeof(double) * M * N), *got = malloc(sizeof(double) * M * N);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = rnd();
+    for (int64_t i = 0; i < K * N; i++)
+        B[i] = rnd();
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                double t = A[i * K + k] * B[k * N + j];
+                acc = acc + t;
+            }
+            want[i * N + j] = acc;
+        }
+    for (int t = 1; t <= 3; t++) {
+        lrp_set_threads(t);
+        lrp_dgemm(false, false, M, N, K, 1.0, A, K, B, N, 0.0, got, N);
+        assert_memory_equal(got, want, sizeof(double) * M * N);
+    }
+    lrp_set_threads(1);
+    free(A);
+    free(B);
+    free(want);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgemm_is_the_k_order_sum),
+        cmocka_unit_test(test_sgemm_edges),
+        cmocka_unit_test(test_dgemm_is_the_k_order_sum),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
