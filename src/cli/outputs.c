@@ -304,6 +304,11 @@ int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const 
         snprintf(msg, msize, "%s %s: is a directory, not an output file; %s", opt, shown, g->not_written);
         return EXIT_USAGE;
     }
+    if (exists && (S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode))) {
+        snprintf(msg, msize, "%s %s: is a %s, not an output file; %s", opt, shown,
+                 S_ISBLK(st.st_mode) ? "block device" : "socket", g->not_written);
+        return EXIT_USAGE;
+    }
     if (exists && S_ISCHR(st.st_mode))
         return EXIT_OK; /* /dev/null and the like: written through, any number of times */
     const entry *e = ikey[0] ? set_find(&g->inputs, ikey) : NULL;
