@@ -200,6 +200,9 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
 
 int cmd_explain(cli_args *a)
 {
+    /* first: a signal that arrives while the run is set up must stop it too
+     * (a background job of a script inherits SIGINT ignored) */
+    cli_install_signal_cleanup();
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
@@ -309,7 +312,6 @@ int cmd_explain(cli_args *a)
         lrp_explainer_set_check(cm.ex, on_check, &cc);
     bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
     bool warned_view = false;
-    cli_install_signal_cleanup();
     progress_start(&prog, items.n, a->quiet);
     progress_set_steps(&prog, items.n == 1);
     int failed_input = 0, failed_output = 0, internal = 0, refused = 0;
@@ -333,6 +335,11 @@ int cmd_explain(cli_args *a)
         bool skip = false, out_fail = false, is_refused = false;
         if (skipping && !needs_target && outputs_exist(a, &f, &res, &err))
             skip = true;
+        if (!skip) {
+            res.heat_path[0] = res.rel_path[0] = '\0';
+            err.status = LRP_OK;
+            err.message[0] = '\0';
+        }
         double t0 = now_s();
         lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
         lrp_image view = {0}, orig = {0};
@@ -355,6 +362,11 @@ int cmd_explain(cli_args *a)
                     st = LRP_ERR_ARG;
                 }
             }
+            if (!skip && !is_refused) {
+                res.heat_path[0] = res.rel_path[0] = '\0';
+                err.status = LRP_OK;
+                err.message[0] = '\0';
+            }
         }
         if (skip) {
             if (a->json)
@@ -363,11 +375,6 @@ int cmd_explain(cli_args *a)
             lrp_image_free(&view);
             lrp_image_free(&orig);
             continue;
-        }
-        if (!is_refused) {
-            res.heat_path[0] = res.rel_path[0] = '\0';
-            err.status = LRP_OK;
-            err.message[0] = '\0';
         }
         if (st == LRP_OK) {
             cc.seed = 0;

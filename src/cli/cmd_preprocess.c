@@ -9,6 +9,7 @@ static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { retur
 
 int cmd_preprocess(cli_args *a)
 {
+    cli_install_signal_cleanup(); /* no temporary file left behind */
     int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
     if (rc)
         return rc;

@@ -8,6 +8,7 @@
 
 int cmd_render(cli_args *a)
 {
+    cli_install_signal_cleanup(); /* no temporary file left behind */
     int rc = cli_need_args(a, 1, 1, "RELEVANCE.npy");
     if (rc)
         return rc;
