@@ -18,7 +18,39 @@
 
 /* ------------------------------------------------------------ canonical */
 
+static bool canonical_walk(const char *path, char *out, size_t size);
+
 bool cli_canonical_path(const char *path, char *out, size_t size)
+{
+    /* the common cases in one or two system calls: the file exists, or its
+     * directory is the one of the previous call (outputs of one template) */
+    char real[PATH_MAX];
+    if (realpath(path, real))
+        return snprintf(out, size, "%s", real) < (int)size;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || strchr(path, CLI_WILD) ||
+        (size_t)(base - path) >= PATH_MAX)
+        return canonical_walk(path, out, size);
+    static char last_dir[PATH_MAX], last_canon[PATH_MAX];
+    static bool have_last;
+    char dir[PATH_MAX];
+    size_t dl = (size_t)(base - path);
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    if (!have_last || strcmp(dir, last_dir)) {
+        if (!canonical_walk(dl ? dir : ".", last_canon, sizeof last_canon)) {
+            have_last = false;
+            return false;
+        }
+        memcpy(last_dir, dir, dl + 1);
+        have_last = true;
+    }
+    bool root = !strcmp(last_canon, "/");
+    return snprintf(out, size, "%s%s%s", last_canon, root ? "" : "/", base) < (int)size;
+}
+
+static bool canonical_walk(const char *path, char *out, size_t size)
 {
     char buf[PATH_MAX * 2];
     if (path[0] == '/') {
