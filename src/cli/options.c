@@ -131,9 +131,10 @@ static const option_def options[] = {
      "start from the target logit instead of 1 (as zennit's feed_forward.py)"},
     {O_OUT, "output", 'o', ARG_REQUIRED, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
-     "{target}, {method}"},
+     "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
+     "directory (exit 2); FIFOs and devices are written through"},
     {O_RELEVANCE_OUT, "relevance-out", 'r', ARG_REQUIRED, "FILE", C_EXPLAIN, "Output",
-     "write the relevance as float32 .npy shaped like the model input (template fields as -o)"},
+     "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)"},
     {O_EPSILON, "epsilon", 0, ARG_REQUIRED, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default 1e-6)"},
     {O_STABILIZER, "stabilizer", 0, ARG_REQUIRED, "S", C_RULES, "Rules",
      "stabilizer of every other rule (default 1e-6)"},
@@ -189,7 +190,7 @@ static const option_def options[] = {
     {O_LIST, "list", 'l', ARG_REQUIRED, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class"},
     {O_SKIP_EXISTING, "skip-existing", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
-     "skip inputs whose outputs all exist already"},
+     "skip inputs whose outputs all exist already (under the names a fresh run gives them, {target} included)"},
     {O_SHARD, "shard", 0, ARG_REQUIRED, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "process only items K, K+N, K+2N, ... (K counts from 0)"},
     {O_INCLUDE_OUTPUTS, "include-outputs", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
