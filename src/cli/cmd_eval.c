@@ -38,7 +38,7 @@ int cmd_eval(cli_args *a)
     float *curve = NULL;
     double sums[2] = {0, 0};
     int n_ok = 0, failed = 0, internal = 0;
-    if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK)
+    if ((rc = cli_gather_items(a, 1, NULL, &items)) != EXIT_OK)
         goto done;
     if ((rc = cli_method_open(a, &ac, &cm)) != EXIT_OK)
         goto done;

@@ -33,7 +33,7 @@ int cmd_predict(cli_args *a)
     if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
         return EXIT_USAGE;
     cli_items items;
-    if ((rc = cli_gather_items(a, 1, &items)) != EXIT_OK) {
+    if ((rc = cli_gather_items(a, 1, NULL, &items)) != EXIT_OK) {
         cli_free_labels(labels, n_labels);
         return rc;
     }

@@ -9,6 +9,7 @@ static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { retur
 
 int cmd_preprocess(cli_args *a)
 {
+    cli_install_signal_cleanup(); /* no temporary file left behind */
     int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
     if (rc)
         return rc;
@@ -16,6 +17,9 @@ int cmd_preprocess(cli_args *a)
         cli_error("preprocess: give the output file with -o OUT.npy");
         return EXIT_USAGE;
     }
+    const char *inputs[] = {a->pos[0], a->pos[1], NULL};
+    if ((rc = cli_check_single_output("-o", a->out, inputs)) != EXIT_OK)
+        return rc;
     lrp_model *m = cli_load_model(a, false, false, &rc);
     if (!m)
         return rc;
@@ -38,7 +42,7 @@ int cmd_preprocess(cli_args *a)
     if (st != LRP_OK) {
         cli_error("%s", err.message);
         rc = cli_item_exit(st);
-    } else if ((st = cli_write_atomic(a->out, write_npy, x, &err)) != LRP_OK) {
+    } else if ((st = cli_write_output(a->out, write_npy, x, &err)) != LRP_OK) {
         cli_error("%s", err.message);
         rc = EXIT_OUTPUT;
     }

@@ -8,6 +8,7 @@
 
 int cmd_render(cli_args *a)
 {
+    cli_install_signal_cleanup(); /* no temporary file left behind */
     int rc = cli_need_args(a, 1, 1, "RELEVANCE.npy");
     if (rc)
         return rc;
@@ -15,6 +16,9 @@ int cmd_render(cli_args *a)
         cli_error("render: give the output file with -o OUT.png");
         return EXIT_USAGE;
     }
+    const char *inputs[] = {a->pos[0], NULL};
+    if ((rc = cli_check_single_output("-o", a->out, inputs)) != EXIT_OK)
+        return rc;
     cli_heat h;
     if ((rc = cli_heat_setup(a, true, &h)) != EXIT_OK)
         return rc;

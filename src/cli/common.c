@@ -1,6 +1,8 @@
 /* Shared command helpers. */
 #include "common.h"
 
+#include "outputs.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,4 +95,20 @@ void cli_free_labels(char **labels, int n)
     for (int i = 0; i < n; i++)
         free(labels[i]);
     free(labels);
+}
+
+int cli_check_single_output(const char *opt, const char *out, const char *const *inputs)
+{
+    cli_guard *g = cli_guard_new();
+    if (!g) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    int rc = EXIT_OK;
+    for (int i = 0; inputs[i] && rc == EXIT_OK; i++)
+        rc = cli_guard_input(g, inputs[i]);
+    if (rc == EXIT_OK)
+        rc = cli_guard_output(g, opt, out, NULL);
+    cli_guard_free(g);
+    return rc;
 }

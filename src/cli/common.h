@@ -25,6 +25,11 @@ int cli_item_exit(lrp_status st);
 char **cli_read_labels(const char *path, int *n);
 void cli_free_labels(char **labels, int n);
 
+/* Checks the one output of a command that reads the given files (NULL
+ * ends the list): refused (exit 2, printed) when it is one of them or a
+ * directory. Returns an exit code. */
+int cli_check_single_output(const char *opt, const char *out, const char *const *inputs);
+
 /* Requires n positional arguments at least (and at most max, -1 = any). */
 int cli_need_args(const cli_args *a, int min, int max, const char *what);
 

@@ -196,7 +196,7 @@ static lrp_status write_png(const char *path, void *ctx, lrp_error *err)
 lrp_status cli_heat_write(const cli_heat *h, const char *path, const lrp_raster *r, lrp_error *err)
 {
     write_ctx w = {h, r};
-    return cli_write_atomic(path, write_png, &w, err);
+    return cli_write_output(path, write_png, &w, err);
 }
 
 lrp_status cli_heat_add_tile(cli_heat *h, const lrp_raster *r, lrp_error *err)

@@ -2,12 +2,14 @@
 #include "items.h"
 
 #include "error.h"
+#include "outputs.h"
 #include "tensor.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,8 +108,11 @@ static int scan_dir(cli_items *it, const char *dir, int depth)
         struct stat st;
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
             rc = scan_dir(it, p, depth + 1);
-        else if (wanted_file(names[i]))
+        else if (wanted_file(names[i])) {
             rc = push(it, p, -1, NULL);
+            if (rc == 0)
+                it->v[it->n - 1].found = true;
+        }
         free(p);
     }
     for (int i = 0; i < n; i++)
@@ -162,7 +167,121 @@ static int read_list(cli_items *it, const char *list)
     return rc;
 }
 
-int cli_gather_items(const cli_args *a, int first, cli_items *out)
+/* ------------------------------------------------ a run's own outputs */
+
+typedef struct own_key {
+    char *key;  /* exact: the canonical path; wild: the canonical pattern without digits and wildcards */
+    char *pat;  /* wild: the canonical pattern (NULL for exact) */
+    int item;   /* the item whose output it is */
+} own_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const own_key *)a)->key, ((const own_key *)b)->key);
+}
+
+static char *strip_digits(const char *s)
+{
+    char *d = malloc(strlen(s) + 1);
+    if (!d)
+        return NULL;
+    size_t n = 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s) && *s != CLI_WILD)
+            d[n++] = *s;
+    d[n] = '\0';
+    return d;
+}
+
+/* p with CLI_WILD standing for one or more digits matches s. */
+static bool wild_match(const char *p, const char *s)
+{
+    for (; *p; p++, s++) {
+        if (*p == CLI_WILD) {
+            if (!isdigit((unsigned char)*s))
+                return false;
+            const char *e = s;
+            while (isdigit((unsigned char)*e))
+                e++;
+            for (const char *q = e; q > s; q--) /* longest run first */
+                if (wild_match(p + 1, q))
+                    return true;
+            return false;
+        }
+        if (*p != *s)
+            return false;
+    }
+    return *s == '\0';
+}
+
+/* Flags the items found in directories that are outputs of other items. */
+static int find_own_outputs(const cli_items *all, const cli_own_outputs *own, bool *drop)
+{
+    bool any_found = false;
+    for (int i = 0; i < all->n && !any_found; i++)
+        any_found = all->v[i].found;
+    if (!any_found || !own || own->n == 0)
+        return 0;
+    size_t n_keys = 0, cap = (size_t)all->n * (size_t)own->n;
+    own_key *keys = calloc(cap ? cap : 1, sizeof *keys);
+    int rc = keys ? 0 : -1;
+    char exp[4200], canon[8400];
+    for (int t = 0; t < own->n && rc == 0; t++)
+        for (int i = 0; i < all->n && rc == 0; i++) {
+            const cli_item *it = &all->v[i];
+            int64_t target = it->target >= 0 ? it->target : own->target >= 0 ? own->target : CLI_TARGET_WILD;
+            cli_fields f = {it, own->method, target, true};
+            if (cli_template_expand(own->tmpl[t], &f, exp, sizeof exp, NULL) != LRP_OK ||
+                !cli_canonical_path(exp, canon, sizeof canon))
+                continue;
+            own_key *k = &keys[n_keys];
+            k->item = i;
+            if (strchr(canon, CLI_WILD)) {
+                k->pat = strdup(canon);
+                k->key = strip_digits(canon);
+            } else {
+                k->key = strdup(canon);
+            }
+            if (!k->key || (strchr(canon, CLI_WILD) && !k->pat)) {
+                free(k->key);
+                free(k->pat);
+                rc = -1;
+                break;
+            }
+            n_keys++;
+        }
+    if (rc == 0)
+        qsort(keys, n_keys, sizeof *keys, cmp_key);
+    for (int i = 0; i < all->n && rc == 0; i++) {
+        if (!all->v[i].found || !cli_canonical_path(all->v[i].path, canon, sizeof canon))
+            continue;
+        char *stripped = strip_digits(canon);
+        if (!stripped) {
+            rc = -1;
+            break;
+        }
+        for (int pass = 0; pass < 2 && !drop[i]; pass++) {
+            own_key probe = {pass ? stripped : canon, NULL, 0};
+            own_key *hit = bsearch(&probe, keys, n_keys, sizeof *keys, cmp_key);
+            if (!hit)
+                continue;
+            while (hit > keys && !strcmp(hit[-1].key, probe.key))
+                hit--;
+            for (; hit < keys + n_keys && !strcmp(hit->key, probe.key) && !drop[i]; hit++)
+                if (hit->item != i && (pass ? hit->pat && wild_match(hit->pat, canon) : !hit->pat))
+                    drop[i] = true;
+        }
+        free(stripped);
+    }
+    for (size_t k = 0; k < n_keys; k++) {
+        free(keys[k].key);
+        free(keys[k].pat);
+    }
+    free(keys);
+    return rc;
+}
+
+int cli_gather_items(const cli_args *a, int first, const cli_own_outputs *own, cli_items *out)
 {
     cli_items all = {0};
     for (int i = first; i < a->n_pos; i++) {
@@ -182,13 +301,40 @@ int cli_gather_items(const cli_args *a, int first, cli_items *out)
             return rc;
         }
     }
+    /* lrp's own outputs of an earlier run in a searched directory */
+    if (!a->include_outputs && own && own->n > 0 && all.n > 0) {
+        bool *drop = calloc((size_t)all.n, sizeof *drop);
+        if (!drop || find_own_outputs(&all, own, drop) != 0) {
+            free(drop);
+            cli_items_free(&all);
+            cli_error("out of memory");
+            return EXIT_INTERNAL;
+        }
+        int keep = 0;
+        bool noted = false;
+        for (int i = 0; i < all.n; i++) {
+            if (!drop[i]) {
+                all.v[keep++] = all.v[i];
+                continue;
+            }
+            if (!noted && !a->quiet)
+                cli_error("note: %s and any other file found in the input directories that this run writes as an "
+                          "output for another input are not inputs (--include-outputs takes them)",
+                          all.v[i].path);
+            noted = true;
+            free(all.v[i].path);
+            free(all.v[i].error);
+        }
+        all.n = keep;
+        free(drop);
+    }
     for (int i = 0; i < all.n; i++)
         all.v[i].index = i;
     /* this shard's share */
     memset(out, 0, sizeof *out);
     int keep = 0;
     for (int i = 0; i < all.n; i++) {
-        if (i % a->shard_n == a->shard_k)
+        if ((int64_t)i % a->shard_n == a->shard_k)
             all.v[keep++] = all.v[i];
         else {
             free(all.v[i].path);
@@ -322,8 +468,17 @@ int cli_template_check(const char *opt, const char *tmpl)
                 ok = true;
         if (!ok && len > 6 && !strncmp(p + 1, "index:", 6)) {
             ok = true;
-            for (const char *q = p + 7; q < e; q++)
-                ok = ok && isdigit((unsigned char)*q);
+            long width = 0;
+            for (const char *q = p + 7; q < e && ok; q++) {
+                ok = isdigit((unsigned char)*q);
+                if (ok && width <= CLI_INDEX_WIDTH_MAX)
+                    width = width * 10 + (*q - '0');
+            }
+            if (ok && width > CLI_INDEX_WIDTH_MAX) {
+                cli_error("%s: {%.*s} in '%s': the index can be padded to at most %d digits", opt, (int)len, p + 1,
+                          tmpl, CLI_INDEX_WIDTH_MAX);
+                return -1;
+            }
         }
         if (!ok) {
             cli_error("%s: unknown field '{%.*s}' in '%s' (fields: {stem} {name} {dir} {index} {index:N} {target} "
@@ -336,6 +491,8 @@ int cli_template_check(const char *opt, const char *tmpl)
     }
     return any;
 }
+
+bool cli_template_has_target(const char *tmpl) { return strstr(tmpl, "{target}") != NULL; }
 
 lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out, size_t size, lrp_error *err)
 {
@@ -375,11 +532,22 @@ lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out,
             else if (e && len == 6 && !strncmp(p + 1, "method", 6))
                 add = f->method ? f->method : "";
             else if (e && len == 6 && !strncmp(p + 1, "target", 6)) {
-                snprintf(piece, sizeof piece, "%lld", (long long)f->target);
+                if (f->target == CLI_TARGET_WILD)
+                    snprintf(piece, sizeof piece, "%c", CLI_WILD);
+                else
+                    snprintf(piece, sizeof piece, "%lld", (long long)f->target);
                 add = piece;
             } else if (e && len >= 5 && !strncmp(p + 1, "index", 5)) {
-                int width = len > 6 ? atoi(p + 7) : 0;
-                snprintf(piece, sizeof piece, "%0*d", width > 64 ? 64 : width, f->item->index);
+                /* cli_template_check bounds the width; the clamp guards other callers */
+                int width = 0;
+                for (const char *q = p + 7; len > 6 && q < e && width <= CLI_INDEX_WIDTH_MAX; q++)
+                    width = width * 10 + (*q - '0');
+                if (width > CLI_INDEX_WIDTH_MAX)
+                    width = CLI_INDEX_WIDTH_MAX;
+                if (f->wild_index)
+                    snprintf(piece, sizeof piece, "%c", CLI_WILD);
+                else
+                    snprintf(piece, sizeof piece, "%0*d", width, f->item->index);
                 add = piece;
             }
             if (add) {
@@ -428,7 +596,7 @@ void cli_install_signal_cleanup(void)
 bool cli_file_exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0;
+    return cli_output_fd(path) < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* mkdir -p of the directory part of path. */
@@ -457,28 +625,20 @@ static lrp_status make_parent_dirs(const char *path, lrp_error *err)
     return LRP_OK;
 }
 
-lrp_status cli_write_atomic(const char *path, cli_writer write, void *ctx, lrp_error *err)
+/* Creates an empty temporary file "DIR/.BASE.tmp-PID-N" (dir_len bytes of
+ * prefix give DIR/, none for the current directory); its name is published to
+ * the signal handler before the file is created, so that an interruption at
+ * any moment leaves nothing behind (a handler running before the file exists
+ * just fails to unlink it). */
+static lrp_status make_temp(const char *prefix, int prefix_len, const char *base, const char *path, char *tmp,
+                            size_t size, lrp_error *err)
 {
-    lrp_status st = make_parent_dirs(path, err);
-    if (st != LRP_OK)
-        return st;
-    /* The temporary name is chosen here and published to the signal handler
-     * before the file is created, so that an interruption at any moment
-     * leaves nothing behind (a handler running before the file exists just
-     * fails to unlink it). */
     static unsigned long counter;
-    char tmp[4200];
-    const char *slash = strrchr(path, '/');
     int fd = -1;
     for (int attempt = 0; attempt < 1000 && fd < 0; attempt++) {
-        if (slash)
-            snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-%ld-%lu", (int)(slash - path + 1), path, slash + 1, (long)getpid(),
-                     counter++);
-        else
-            snprintf(tmp, sizeof tmp, ".%s.tmp-%ld-%lu", path, (long)getpid(), counter++);
+        snprintf(tmp, size, "%.*s.%s.tmp-%ld-%lu", prefix_len, prefix, base, (long)getpid(), counter++);
         have_tmp = 0;
-        memcpy(current_tmp, tmp, sizeof current_tmp < sizeof tmp ? sizeof current_tmp : sizeof tmp);
-        current_tmp[sizeof current_tmp - 1] = '\0';
+        snprintf(current_tmp, sizeof current_tmp, "%s", tmp);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         have_tmp = 1;
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -492,7 +652,21 @@ lrp_status cli_write_atomic(const char *path, cli_writer write, void *ctx, lrp_e
         return lrp_fail(err, LRP_ERR_IO, "%s: cannot find a free temporary name", path);
     }
     close(fd);
-    st = write(tmp, ctx, err);
+    return LRP_OK;
+}
+
+static lrp_status write_atomic(const char *path, cli_writer writer, void *ctx, lrp_error *err)
+{
+    lrp_status st = make_parent_dirs(path, err);
+    if (st != LRP_OK)
+        return st;
+    char tmp[4200];
+    const char *slash = strrchr(path, '/');
+    st = slash ? make_temp(path, (int)(slash - path + 1), slash + 1, path, tmp, sizeof tmp, err)
+               : make_temp("", 0, path, path, tmp, sizeof tmp, err);
+    if (st != LRP_OK)
+        return st;
+    st = writer(tmp, ctx, err);
     if (st == LRP_OK) {
         /* the file was created 0600; give it the usual permissions */
         mode_t mask = umask(0);
@@ -508,4 +682,80 @@ lrp_status cli_write_atomic(const char *path, cli_writer write, void *ctx, lrp_e
     }
     have_tmp = 0;
     return st;
+}
+
+/* Standard output, a FIFO or a device: the file is made in the temporary
+ * directory, then copied into the destination as it is (opened without
+ * creating, truncating or replacing it). fd >= 0: that descriptor. */
+static lrp_status write_through(const char *path, int fd, cli_writer writer, void *ctx, lrp_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char prefix[4200];
+    int pl = snprintf(prefix, sizeof prefix, "%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
+    if (pl < 0 || (size_t)pl >= sizeof prefix)
+        return lrp_fail(err, LRP_ERR_IO, "%s: the temporary directory name is too long", path);
+    char tmp[4200];
+    lrp_status st = make_temp(prefix, pl, "lrp-out", path, tmp, sizeof tmp, err);
+    if (st != LRP_OK)
+        return st;
+    st = writer(tmp, ctx, err);
+    int in = -1, out = fd;
+    if (st == LRP_OK && (in = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)
+        st = lrp_fail(err, LRP_ERR_IO, "%s: %s", tmp, strerror(errno));
+    if (st == LRP_OK && out < 0 && (out = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+        st = lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
+    if (st == LRP_OK && fd == 1)
+        fflush(stdout);
+    char buf[65536];
+    while (st == LRP_OK) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = lrp_fail(err, LRP_ERR_IO, "%s: %s", tmp, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t done = 0; done < n && st == LRP_OK;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                st = lrp_fail(err, LRP_ERR_IO, "%s: cannot write: %s", fd == 1 ? "standard output" : path,
+                              w < 0 ? strerror(errno) : "nothing written");
+            else
+                done += w;
+        }
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && fd < 0 && close(out) != 0 && st == LRP_OK)
+        st = lrp_fail(err, LRP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    unlink(tmp);
+    have_tmp = 0;
+    if (st != LRP_OK && err && !strstr(err->message, path) && fd != 1)
+        lrp_error_prefix(err, "%s", path);
+    return st;
+}
+
+lrp_status cli_write_output(const char *path, cli_writer writer, void *ctx, lrp_error *err)
+{
+    int fd = cli_output_fd(path);
+    struct stat st;
+    if (fd >= 0)
+        return write_through(path, fd, writer, ctx, err);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode))
+            return lrp_fail(err, LRP_ERR_IO, "%s: is a directory", path);
+        return write_through(path, -1, writer, ctx, err);
+    }
+    /* a symbolic link to a file: replace the file, keep the link */
+    struct stat lst;
+    char real[PATH_MAX];
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+        return write_atomic(real, writer, ctx, err);
+    return write_atomic(path, writer, ctx, err);
 }

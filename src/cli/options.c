@@ -5,6 +5,7 @@
 
 #include "lrp.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -55,7 +56,7 @@ enum {
     O_STABILIZER, O_GAMMA, O_BETA_SMOOTH, O_LOW, O_HIGH, O_NO_BIAS, O_RULE, O_CHECK, O_STEPS, O_SAMPLES,
     O_NOISE_LEVEL, O_SEED, O_BASELINE, O_WINDOW, O_STRIDE, O_OCCLUDE, O_FILL, O_CMAP, O_LEVEL, O_NORM, O_VMIN,
     O_VMAX, O_OVERLAY, O_SIZE, O_GRID, O_LIST, O_SKIP_EXISTING, O_SHARD, O_TOLERANCE, O_ORDER, O_PATCH,
-    O_EVAL_STEPS, O_EVAL_BASELINE, O_FAST, O_OPENBLAS
+    O_EVAL_STEPS, O_EVAL_BASELINE, O_FAST, O_OPENBLAS, O_INCLUDE_OUTPUTS
 };
 
 #define C_EXPLAIN CMDBIT(CMD_EXPLAIN)
@@ -134,9 +135,10 @@ static const option_def options[] = {
      "start from the target logit instead of 1 (as zennit's feed_forward.py)"},
     {O_OUT, "output", 'o', ARG_REQUIRED, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
-     "{target}, {method}"},
+     "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
+     "directory (exit 2); FIFOs and devices are written through"},
     {O_RELEVANCE_OUT, "relevance-out", 'r', ARG_REQUIRED, "FILE", C_EXPLAIN, "Output",
-     "write the relevance as float32 .npy shaped like the model input (template fields as -o)"},
+     "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)"},
     {O_EPSILON, "epsilon", 0, ARG_REQUIRED, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default 1e-6)"},
     {O_STABILIZER, "stabilizer", 0, ARG_REQUIRED, "S", C_RULES, "Rules",
      "stabilizer of every other rule (default 1e-6)"},
@@ -192,9 +194,12 @@ static const option_def options[] = {
     {O_LIST, "list", 'l', ARG_REQUIRED, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class"},
     {O_SKIP_EXISTING, "skip-existing", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
-     "skip inputs whose outputs all exist already"},
+     "skip inputs whose outputs all exist already (under the names a fresh run gives them, {target} included)"},
     {O_SHARD, "shard", 0, ARG_REQUIRED, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "process only items K, K+N, K+2N, ... (K counts from 0)"},
+    {O_INCLUDE_OUTPUTS, "include-outputs", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
+     "take files found in input directories that this run writes as outputs for other inputs (an earlier "
+     "run's heatmaps and relevances) as inputs too"},
 
     {O_TOLERANCE, "tolerance", 0, ARG_REQUIRED, "T", C_COMPARE, "Compare",
      "largest difference accepted: relative L2 for .npy (default 1e-5), differing pixel fraction for PNG "
@@ -480,15 +485,29 @@ static int apply(cli_args *a, const option_def *o, const char *v)
     case O_LIST: a->list = v; break;
     case O_SKIP_EXISTING: a->skip_existing = true; break;
     case O_SHARD: {
-        int k, n, used = 0;
-        if (sscanf(v, "%d/%d%n", &k, &n, &used) != 2 || v[used] || n < 1 || k < 0 || k >= n) {
-            cli_error("--shard: expected K/N with 0 <= K < N, got '%s'", v);
+        /* strtoll, not sscanf's %d: values beyond int must not wrap */
+        char *slash = strchr(v, '/'), *end;
+        long long k = -1, n = 0;
+        bool good = slash && slash > v && isdigit((unsigned char)v[0]) && isdigit((unsigned char)slash[1]);
+        if (good) {
+            errno = 0;
+            k = strtoll(v, &end, 10);
+            good = !errno && end == slash;
+        }
+        if (good) {
+            errno = 0;
+            n = strtoll(slash + 1, &end, 10);
+            good = !errno && !*end;
+        }
+        if (!good || n < 1 || k < 0 || k >= n) {
+            cli_error("--shard: expected K/N with 0 <= K < N < 2^63, got '%s'", v);
             return EXIT_USAGE;
         }
         a->shard_k = k;
         a->shard_n = n;
         break;
     }
+    case O_INCLUDE_OUTPUTS: a->include_outputs = true; break;
     case O_TOLERANCE:
         if (parse_double(nm, v, &a->tolerance))
             return EXIT_USAGE;

@@ -96,7 +96,8 @@ typedef struct cli_args {
     /* batches */
     const char *list;
     bool skip_existing;
-    int shard_k, shard_n;
+    bool include_outputs;
+    int64_t shard_k, shard_n;
 
     /* compare */
     bool has_tolerance;
