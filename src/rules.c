@@ -269,6 +269,15 @@ bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r)
     return false;
 }
 
+bool lrp_rule_divides(const lrp_node *n, const lrp_rule *r)
+{
+    switch (r->kind) {
+    case LRP_RULE_EPSILON: case LRP_RULE_NORM: case LRP_RULE_ZPLUS: case LRP_RULE_ALPHABETA: case LRP_RULE_GAMMA:
+    case LRP_RULE_ZBOX: return true;
+    default: return false;
+    }
+}
+
 unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r)
 {
     bool linear = n->op->linear != NULL;
