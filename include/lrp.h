@@ -66,11 +66,14 @@ void lrp_set_threads(int n);
  * the CPU. */
 void lrp_set_openblas(int on);
 
-/* In an explanation's forward pass, the convolutions whose outputs feed a
- * discrete decision of the explanation (which value of a max-pooling window
- * wins, an activation's mask under the gradient rules, Gamma's sign)
+/* In an explanation's forward pass, the convolutions and dense layers whose
+ * outputs feed a discrete decision of the explanation (which value of a
+ * max-pooling window wins, an activation's mask under the gradient rules,
+ * Gamma's sign) or the denominator z of an LRP rule (Epsilon, Norm, ZPlus,
+ * AlphaBeta, Gamma, ZBox: with every LRP composite, the whole network)
  * accumulate in double precision and round once to float (the default), so
- * that float32 rounding never decides it; 0 accumulates them in float32.
+ * that float32 rounding never decides it and a cancelling z (a small logit
+ * made of large terms) does not amplify it; 0 accumulates them in float32.
  * Everything else is float32 always. */
 void lrp_set_exact_forward(int on);
 

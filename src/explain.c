@@ -25,7 +25,7 @@ struct lrp_explainer {
     lrp_weight_cache *caches;
     int n_nodes;         /* nodes when rules were assigned */
     unsigned char *keep; /* per value: kept by the forward pass for the rules */
-    unsigned char *exact; /* per node: feeds a discrete decision (exact forward) */
+    unsigned char *exact; /* per node: feeds a decision or a rule's z (exact forward) */
     lrp_check_fn check;
     void *check_ctx;
 };
@@ -185,13 +185,14 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
         if ((keep & LRP_KEEP_OUTPUT) && n->outputs[0] >= 0)
             e->keep[n->outputs[0]] = 1;
     }
-    /* Nodes whose outputs reach a discrete decision: the deciding nodes and
-     * everything upstream of them. In reverse topological order every
-     * consumer of a node comes first, so marks flow to producers in one pass. */
+    /* Nodes whose outputs reach a discrete decision or a rule's denominator:
+     * those nodes and everything upstream of them. In reverse topological
+     * order every consumer of a node comes first, so marks flow to producers
+     * in one pass. */
     for (int k = g->n_order - 1; k >= 0; k--) {
         int ni = g->order[k];
         const lrp_node *n = &g->nodes[ni];
-        if (lrp_rule_decides(n, &e->rules[ni]))
+        if (lrp_rule_decides(n, &e->rules[ni]) || lrp_rule_divides(n, &e->rules[ni]))
             e->exact[ni] = 1;
         if (!e->exact[ni])
             continue;

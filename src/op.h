@@ -107,7 +107,8 @@ int lrp_axis(int64_t axis, int r);
 /* Number of threads our own loops may use (set from --threads). */
 extern int lrp_num_threads;
 
-/* Forward convolutions accumulate in double (lrp_set_exact_forward). */
+/* Forward convolutions and dense layers of nodes marked exact accumulate in
+ * double (lrp_set_exact_forward). */
 extern int lrp_forward_acc64;
 
 #endif

@@ -269,6 +269,15 @@ bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r)
     return false;
 }
 
+bool lrp_rule_divides(const lrp_node *n, const lrp_rule *r)
+{
+    switch (r->kind) {
+    case LRP_RULE_EPSILON: case LRP_RULE_NORM: case LRP_RULE_ZPLUS: case LRP_RULE_ALPHABETA: case LRP_RULE_GAMMA:
+    case LRP_RULE_ZBOX: return true;
+    default: return false;
+    }
+}
+
 unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r)
 {
     bool linear = n->op->linear != NULL;
@@ -777,6 +786,31 @@ done:
 static lrp_status flat_linear(const lrp_rule_call *c, bool wsquare, lrp_error *err)
 {
     const lrp_value *xv = lrp_node_in(c->g, c->n, 0);
+    /* Flat on a dense layer: every input feature of a row feeds each of its
+     * N outputs with weight 1, so z = K (the row's feature count) and every
+     * feature gets the same sum_j R_j / s(K). That sum is taken in double:
+     * the R_j have both signs, and float32 rounding of R_j / s(z_j) and of
+     * their running sum comes back amplified by sum|R_j| / |sum R_j| (308x on
+     * tiny-mlp's first layer for one unseen input, a 2e-5 error). */
+    const lrp_tensor *R = c->R, *G = c->gin[0];
+    if (!wsquare && lrp_node_group(c->g, c->n) == LRP_GROUP_DENSE && R->ndim >= 1 && G->ndim >= 1 &&
+        R->dims[R->ndim - 1] > 0 && G->dims[G->ndim - 1] > 0) {
+        int64_t N = R->dims[R->ndim - 1], K = G->dims[G->ndim - 1], rows = R->numel / N;
+        if (rows * K == G->numel) {
+            const double s = (double)K + (double)c->rule->eps; /* s(z) for z = K > 0 */
+            const float *r = lrp_f32(R);
+            float *gp = lrp_f32(G);
+            for (int64_t m = 0; m < rows; m++) {
+                double acc = 0.0;
+                for (int64_t j = 0; j < N; j++)
+                    acc += (double)r[m * N + j];
+                const float v = (float)(acc / s);
+                for (int64_t k = 0; k < K; k++)
+                    gp[m * K + k] += v;
+            }
+            return LRP_OK;
+        }
+    }
     bool fail = false;
     const float *W = mod_weight(c, wsquare ? MOD_SQUARE : MOD_ONES, err);
     const float *b = wsquare ? mod_bias(c, MOD_SQUARE, err, &fail) : NULL;

@@ -57,6 +57,16 @@ lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule 
  * their forward pass in double precision (lrp_set_exact_forward). */
 bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r);
 
+/* Whether the rule divides by a denominator z built from forward values (the
+ * node's output, or its layer recomputed on its input): Epsilon, Norm, ZPlus,
+ * AlphaBeta, Gamma and ZBox. Where z cancels (a non-predicted logit, a
+ * residual sum of opposite signs), float32 accumulation errors of the forward
+ * pass reach the relevance amplified by |terms|/|z|, e.g. 90x for a logit of
+ * -0.094 made of terms summing to 8.4 in absolute value. The layers feeding
+ * such nodes, like those feeding decisions, run their forward pass in double
+ * precision (rounded once to float). */
+bool lrp_rule_divides(const lrp_node *n, const lrp_rule *r);
+
 /* What the rule needs kept from the forward pass: LRP_KEEP_* flags. */
 unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r);
 

@@ -2,6 +2,7 @@
  * transB is set, C broadcast to (M, N). A zennit Linear layer when it is
  * x W (+ b) with a constant 2-D weight and a constant per-output bias. */
 #include "bcast_kernels.h"
+#include "gemm_acc64.h"
 #include "gemm_kernels.h"
 #include "op.h"
 #include "tensor.h"
@@ -106,6 +107,13 @@ static lrp_status gemm_forward(const lrp_node *n, const lrp_tensor *const *in, l
 {
     const gemm_state *s = n->state;
     const lrp_tensor *c = n->n_inputs > 2 ? in[2] : NULL; /* in[] has n_inputs entries */
+    /* an explanation's forward pass: accumulate in double (gemm_acc64.h)
+     * when C is absent or one value per output column */
+    const lrp_tensor *y = out[0];
+    if (lrp_forward_acc64 && n->exact && !s->transA &&
+        (!c || (c->numel == y->dims[1] && (c->ndim == 1 || (c->ndim == 2 && c->dims[0] == 1)))))
+        return lrp_gemm_acc64(y->dims[0], y->dims[1], in[0]->dims[1], s->transB, s->alpha, lrp_f32(in[0]),
+                              lrp_f32(in[1]), s->beta, c ? lrp_f32(c) : NULL, lrp_f32(out[0]), err);
     return gemm_run(n, s->transA, s->transB, s->alpha, s->beta, in[0], lrp_f32(in[1]), c, NULL, out[0], err);
 }
 
