@@ -42,6 +42,8 @@ int main(int argc, char **argv)
     lrp_set_threads(argc > 4 ? atoi(argv[4]) : 2);
     if (getenv("LRP_FAST_FORWARD") && *getenv("LRP_FAST_FORWARD"))
         lrp_set_exact_forward(0);
+    if (getenv("LRP_OPENBLAS") && *getenv("LRP_OPENBLAS"))
+        lrp_set_openblas(1);
     lrp_error err = {0};
     lrp_model *m = lrp_model_load(argv[1], NULL, &err);
     if (!m) {
