@@ -97,9 +97,10 @@ static const option_def options[] = {
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
      "zennit Sums"},
     {O_FAST, "fast", 0, ARG_NONE, NULL, C_RULES, "Model",
-     "accumulate every forward convolution in float32; by default those whose outputs feed a discrete decision of "
-     "the explanation (which value of a max-pooling window wins, an activation's mask under gradient rules, "
-     "Gamma's sign) accumulate in double, so that float32 rounding never decides it"},
+     "accumulate every forward convolution and dense layer in float32; by default those whose outputs feed a "
+     "discrete decision of the explanation (which value of a max-pooling window wins, an activation's mask under "
+     "gradient rules, Gamma's sign) or an LRP rule's denominator (with every LRP composite, the whole network) "
+     "accumulate in double, so that float32 rounding neither decides nor is amplified by a cancelling sum"},
     {O_OPENBLAS, "openblas", 0, ARG_NONE, NULL, C_MODEL, "Model",
      "compute convolutions and dense layers with OpenBLAS's kernels for this CPU: faster, and still the same at "
      "any --threads, but the last bits of the relevance (and now and then a heatmap pixel) then depend on the CPU; "
