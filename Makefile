@@ -115,3 +115,5 @@ clean:
 # For bench/run: the link flags.
 print-libs:
 	@echo $(LDLIBS)
+
+-include fuzz/fuzz.mk
