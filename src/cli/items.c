@@ -378,7 +378,9 @@ lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out,
                 snprintf(piece, sizeof piece, "%lld", (long long)f->target);
                 add = piece;
             } else if (e && len >= 5 && !strncmp(p + 1, "index", 5)) {
-                int width = len > 6 ? atoi(p + 7) : 0;
+                int width = 0; /* the digits after "index:" (checked), saturating: atoi overflows */
+                for (const char *q = p + 7; len > 6 && q < e && isdigit((unsigned char)*q) && width <= 64; q++)
+                    width = width * 10 + (*q - '0');
                 snprintf(piece, sizeof piece, "%0*d", width > 64 ? 64 : width, f->item->index);
                 add = piece;
             }
