@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cli_gather_items(&a, 0, &items) == EXIT_OK) {
         for (int i = 0; i < items.n; i++) {
             if (!items.v[i].path || items.v[i].index != i || items.v[i].target < -1)
-                abort();
+                fuzz_fail("bad item (path, index or target)");
             if (items.v[i].error)
                 fuzz_check_message(items.v[i].error);
         }

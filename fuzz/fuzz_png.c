@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lrp_raster *r = NULL;
     if (lrp_png_read_rgb(path, &r, &err) == LRP_OK) {
         if (!r || r->channels != 3)
-            abort();
+            fuzz_fail("lrp_png_read_rgb: not an RGB raster");
         lrp_raster_free(r);
     } else {
         fuzz_check_message(err.message);

@@ -47,11 +47,18 @@ static inline const char *fuzz_scratch(const uint8_t *data, size_t size, const c
     return path;
 }
 
+/* A broken invariant: says which, and aborts (a crash for libFuzzer). */
+static inline void fuzz_fail(const char *what)
+{
+    fprintf(stderr, "fuzz: %s\n", what);
+    abort();
+}
+
 /* An error must be one line: non-empty, no newline (the CLI prints it as is). */
 static inline void fuzz_check_message(const char *msg)
 {
     if (!msg[0] || strchr(msg, '\n')) {
-        fprintf(stderr, "bad error message: '%s'\n", msg);
+        fprintf(stderr, "fuzz: bad error message: '%s'\n", msg);
         abort();
     }
 }
