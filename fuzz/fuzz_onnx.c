@@ -1,13 +1,17 @@
 /* Fuzzes ONNX model loading: parse (through a scratch file), shape inference,
  * one forward pass and one explanation (the default composite) on a zero
  * input of the declared shape. The run is skipped when the declared shape is
- * symbolic beyond the batch dimension or has more than MAX_INPUT elements, so
- * that a hostile file cannot make one execution slow. */
+ * symbolic beyond the batch dimension or has more than MAX_INPUT elements, or
+ * when shape inference gives the graph's values more than MAX_VALUES elements
+ * in all (lrp accepts large models by design; a 400-byte file can ask for a
+ * huge Resize), so that a hostile file cannot make one execution slow. */
 #include "fuzz_util.h"
 
 #include "lrp.h"
+#include "model.h"
 
 #define MAX_INPUT 4096
+#define MAX_VALUES (1 << 18)
 
 static FILE *devnull;
 
@@ -33,6 +37,20 @@ static void run(lrp_model *m)
             return;
     }
     lrp_error err = {0};
+    if (lrp_model_prepare(m, info->input_ndim, dims, &err) != LRP_OK) {
+        fuzz_check_message(err.message);
+        return;
+    }
+    int64_t total = 0;
+    for (int v = 0; v < m->g->n_values; v++) {
+        const lrp_value *val = &m->g->values[v];
+        int64_t n = 1;
+        for (int i = 0; val->shape_known && i < val->ndim && n <= MAX_VALUES; i++)
+            n = val->dims[i] > MAX_VALUES ? MAX_VALUES + 1 : n * (val->dims[i] > 0 ? val->dims[i] : 1);
+        total += n;
+        if (total > MAX_VALUES)
+            return;
+    }
     lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, info->input_ndim, dims, &err);
     if (!x)
         abort();
