@@ -121,3 +121,5 @@ clean:
 # For bench/run: the link flags.
 print-libs:
 	@echo $(LDLIBS)
+
+-include fuzz/fuzz.mk

@@ -332,6 +332,8 @@ static lrp_status place_nodes(const ctx *c, const cnode *nodes, int count, lrp_c
             for (int k = 1; k <= queued; k++) {
                 double alpha = (double)k * step;
                 double at = p * (1.0 - alpha) + q * alpha;
+                if (at < p) /* p == q: rounding gave p - 1 ulp, and int() a lower index */
+                    at = p;
                 put(m, (int)at, nodes[queued_from + k - 1].rgb);
             }
             queued = 0;

@@ -616,6 +616,9 @@ lrp_status lrp_graph_init_ops(lrp_graph *g, lrp_error *err)
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s (%s) has %d inputs, expected %d to %d", g->path,
                             lrp_node_label(g, n, lb, sizeof lb), n->op_type, n->n_inputs, n->op->min_inputs,
                             n->op->max_inputs);
+        if (n->n_outputs < 1 || n->outputs[0] < 0) /* every operator makes output #0 */
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s (%s) has no output", g->path,
+                            lrp_node_label(g, n, lb, sizeof lb), n->op_type);
         for (int i = 0; i < n->op->min_inputs; i++)
             if (n->inputs[i] < 0)
                 return lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s (%s) lacks its required input #%d", g->path,

@@ -540,7 +540,7 @@ lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out,
             } else if (e && len >= 5 && !strncmp(p + 1, "index", 5)) {
                 /* cli_template_check bounds the width; the clamp guards other callers */
                 int width = 0;
-                for (const char *q = p + 7; len > 6 && q < e && width <= CLI_INDEX_WIDTH_MAX; q++)
+                for (const char *q = p + 7; len > 6 && q < e && isdigit((unsigned char)*q) && width <= CLI_INDEX_WIDTH_MAX; q++)
                     width = width * 10 + (*q - '0');
                 if (width > CLI_INDEX_WIDTH_MAX)
                     width = CLI_INDEX_WIDTH_MAX;
