@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.shard_k = 0;
     a.shard_n = 1;
     cli_items items;
-    if (cli_gather_items(&a, 0, &items) == EXIT_OK) {
+    if (cli_gather_items(&a, 0, NULL, &items) == EXIT_OK) {
         for (int i = 0; i < items.n; i++) {
             if (!items.v[i].path || items.v[i].index != i || items.v[i].target < -1)
                 fuzz_fail("bad item (path, index or target)");

@@ -14,7 +14,6 @@
 #include "op.h"
 
 #include <cblas.h>
-#include <omp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +48,13 @@
 #define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define KERNEL_CLONES
+#endif
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_NUM() omp_get_thread_num()
+#else
+#define THREAD_NUM() 0
 #endif
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -217,7 +223,7 @@ static int nthreads_for(int64_t tiles)
         }                                                                                                             \
         _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                         \
         {                                                                                                             \
-            T *ap = buf + (asz + bsz) * (size_t)omp_get_thread_num(), *bp = ap + asz;                                 \
+            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                 \
             _Pragma("omp for schedule(dynamic, 1)")                                                                   \
             for (int64_t idx = 0; idx < tiles; idx++) {                                                               \
                 int64_t u = idx / (mt * nt), r = idx % (mt * nt);                                                     \
