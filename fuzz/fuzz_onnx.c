@@ -4,14 +4,46 @@
  * symbolic beyond the batch dimension or has more than MAX_INPUT elements, or
  * when shape inference gives the graph's values more than MAX_VALUES elements
  * in all (lrp accepts large models by design; a 400-byte file can ask for a
- * huge Resize), so that a hostile file cannot make one execution slow. */
+ * huge Resize), or its products more than MAX_MACS multiply-adds (a weight
+ * taken from an activation can be a 118x115 kernel over a 118x115 image), so
+ * that a hostile file cannot make one execution slow. */
 #include "fuzz_util.h"
+
+#include <string.h>
 
 #include "lrp.h"
 #include "model.h"
 
 #define MAX_INPUT 4096
 #define MAX_VALUES (1 << 18)
+/* multiply-adds of the products (Conv, ConvTranspose, Gemm, MatMul): a
+ * small graph can still ask for a huge kernel over its whole input */
+#define MAX_MACS (1 << 24)
+
+static int64_t value_numel(const lrp_value *v)
+{
+    int64_t n = 1;
+    for (int i = 0; v->shape_known && i < v->ndim && n <= MAX_MACS; i++)
+        n = v->dims[i] > MAX_MACS ? MAX_MACS + 1 : n * (v->dims[i] > 0 ? v->dims[i] : 1);
+    return n;
+}
+
+/* An upper bound of a node's multiply-adds: each output element sums over
+ * at most one row of the second operand (a filter, a weight column). */
+static int64_t node_macs(const lrp_graph *g, const lrp_node *n)
+{
+    static const char *products[] = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+    int is = 0;
+    for (int k = 0; k < 4; k++)
+        is |= !strcmp(n->op_type, products[k]);
+    if (!is || n->n_inputs < 2 || n->inputs[1] < 0 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return 0;
+    const lrp_value *w = &g->values[n->inputs[1]], *y = &g->values[n->outputs[0]];
+    int64_t per = value_numel(w), out = value_numel(y);
+    if (w->shape_known && w->ndim > 0 && w->dims[0] > 0 && strcmp(n->op_type, "MatMul"))
+        per /= w->dims[0];
+    return per > MAX_MACS || out > MAX_MACS ? MAX_MACS + 1 : per * out;
+}
 
 static FILE *devnull;
 
@@ -49,6 +81,12 @@ static void run(lrp_model *m)
             n = val->dims[i] > MAX_VALUES ? MAX_VALUES + 1 : n * (val->dims[i] > 0 ? val->dims[i] : 1);
         total += n;
         if (total > MAX_VALUES)
+            return;
+    }
+    int64_t macs = 0;
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        macs += node_macs(m->g, &m->g->nodes[i]);
+        if (macs > MAX_MACS)
             return;
     }
     lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, info->input_ndim, dims, &err);
