@@ -11,19 +11,9 @@ typedef struct {
     lrp_window win;
     int64_t group;
     lrp_conv_geom geom; /* for the current input shape */
-    /* the weight in double for the forward pass, and what it was made from */
-    double *wd;
-    const float *wd_src;
-    int64_t wd_n;
 } conv_state;
 
-static void conv_destroy(void *p)
-{
-    conv_state *s = p;
-    if (s)
-        free(s->wd);
-    free(s);
-}
+static void conv_destroy(void *p) { free(p); }
 
 static lrp_status conv_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
@@ -111,21 +101,10 @@ static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, l
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
     if (!lrp_forward_acc64 || !n->exact)
         return conv_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
-    conv_state *s = n->state;
-    const lrp_tensor *W = in[1];
-    if (!s->wd || s->wd_src != lrp_f32(W) || s->wd_n != W->numel) {
-        free(s->wd);
-        s->wd = malloc(sizeof(double) * (size_t)(W->numel ? W->numel : 1));
-        if (!s->wd)
-            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < W->numel; i++)
-            s->wd[i] = lrp_f32(W)[i];
-        s->wd_src = lrp_f32(W);
-        s->wd_n = W->numel;
-    }
+    const conv_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = in[0]->dims[0];
-    return lrp_conv2d_acc64(&gm, lrp_f32(in[0]), s->wd, b ? lrp_f32(b) : NULL, lrp_f32(out[0]), err);
+    return lrp_conv2d_acc64(&gm, lrp_f32(in[0]), lrp_f32(in[1]), b ? lrp_f32(b) : NULL, lrp_f32(out[0]), err);
 }
 
 static lrp_status conv_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,

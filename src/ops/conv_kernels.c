@@ -91,8 +91,8 @@ static void col2im(const lrp_conv_geom *g, const float *col, int64_t C, float *x
     }
 }
 
-/* im2col into double of the output rows [oy0, oy0+ny), all columns. */
-static void im2col_d(const lrp_conv_geom *g, const float *x, int64_t C, int64_t oy0, int64_t ny, double *col)
+/* im2col of the output rows [oy0, oy0+ny), all columns. */
+static void im2col_rows(const lrp_conv_geom *g, const float *x, int64_t C, int64_t oy0, int64_t ny, float *col)
 {
     const int64_t OW = g->OW, H = g->H, W = g->W, np = ny * OW;
     const int64_t rows = C * g->kh * g->kw;
@@ -100,14 +100,14 @@ static void im2col_d(const lrp_conv_geom *g, const float *x, int64_t C, int64_t 
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
         const float *xc = x + c * H * W;
-        double *dst = col + r * np;
+        float *dst = col + r * np;
         int64_t ix0 = -g->pw + j * g->dw;
         for (int64_t t = 0; t < ny; t++) {
             int64_t iy = (oy0 + t) * g->sh - g->ph + i * g->dh;
-            double *d = dst + t * OW;
+            float *d = dst + t * OW;
             if (iy < 0 || iy >= H) {
                 for (int64_t ox = 0; ox < OW; ox++)
-                    d[ox] = 0.0;
+                    d[ox] = 0.0f;
                 continue;
             }
             const float *xr = xc + iy * W;
@@ -119,25 +119,25 @@ static void im2col_d(const lrp_conv_geom *g, const float *x, int64_t C, int64_t 
             }
             for (int64_t ox = 0; ox < OW; ox++) {
                 int64_t ix = ox * g->sw + ix0;
-                d[ox] = (ix >= 0 && ix < W) ? (double)xr[ix] : 0.0;
+                d[ox] = (ix >= 0 && ix < W) ? xr[ix] : 0.0f;
             }
         }
     }
 }
 
-lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const double *Wd, const float *b, float *y,
+lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
                             lrp_error *err)
 {
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
-    /* whole output rows per tile, so that the double buffers stay near 8 MB */
-    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / (8 * K * g->OW) : g->OH;
+    /* whole output rows per tile, so that the buffers stay near 8 MB */
+    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / (4 * K * g->OW) : g->OH;
     if (ny < 1)
         ny = 1;
     if (ny > g->OH)
         ny = g->OH;
     int64_t tile = ny * g->OW;
-    double *col = malloc(sizeof(double) * (size_t)(K * tile > 0 ? K * tile : 1));
+    float *col = malloc(sizeof(float) * (size_t)(K * tile > 0 ? K * tile : 1));
     double *acc = malloc(sizeof(double) * (size_t)(Mg * tile > 0 ? Mg * tile : 1));
     if (!col || !acc) {
         free(col);
@@ -148,11 +148,11 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const double
         for (int64_t gi = 0; gi < G; gi++) {
             const float *xg = x + (n * g->C + gi * Cg) * g->H * g->W;
             float *yg = y + (n * g->M + gi * Mg) * P;
-            const double *Wg = Wd + gi * Mg * K;
+            const float *Wg = W + gi * Mg * K;
             for (int64_t oy0 = 0; oy0 < g->OH; oy0 += ny) {
                 int64_t rows = g->OH - oy0 < ny ? g->OH - oy0 : ny, np = rows * g->OW, p0 = oy0 * g->OW;
-                im2col_d(g, xg, Cg, oy0, rows, col);
-                lrp_dgemm(false, false, Mg, np, K, 1.0, Wg, K, col, np, 0.0, acc, np);
+                im2col_rows(g, xg, Cg, oy0, rows, col);
+                lrp_gemm_f64acc(false, false, Mg, np, K, Wg, K, col, np, acc, np);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (Mg * np > 65536)
                 for (int64_t m = 0; m < Mg; m++) {
                     double bv = b ? (double)b[gi * Mg + m] : 0.0;

@@ -29,11 +29,11 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, co
 lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err);
 
 /* y = conv(x; W) + b like lrp_conv2d, but accumulated in double precision
- * (Wd is W converted to double) and rounded once to float: the forward pass
+ * and rounded once to float: the forward pass
  * uses it, so that its discrete decisions (the max of a pooling window, the
  * sign of a ReLU input) agree with an exact computation wherever float32
  * accumulation would be the deciding error. */
-lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const double *Wd, const float *b, float *y,
+lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
                             lrp_error *err);
 
 /* Output size of one spatial dim; <= 0 when the geometry is impossible. */

@@ -12,7 +12,7 @@
 /* y (M,N) = alpha x (M,K) op(W) + beta c, with op(W) = W (K,N), or Wᵀ for W
  * (N,K) when transB; c is NULL or N values (one per output column). Every
  * row is computed on its own, so a sample's bytes do not depend on the
- * batch, nor (the products being lrp_dgemm's) on the thread count. */
+ * batch, nor on the thread count (lrp_gemm_f64acc). */
 lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double alpha, const float *x, const float *W,
                           double beta, const float *c, float *y, lrp_error *err);
 

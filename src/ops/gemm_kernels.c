@@ -65,14 +65,15 @@ static int nthreads_for(int64_t tiles)
     return tiles < n ? (int)(tiles > 0 ? tiles : 1) : n;
 }
 
-/* One implementation for float and double: T the element type, V a vector of
- * NV elements (32 bytes), NR = 2 NV columns per tile. */
-#define DEFINE_GEMM(PFX, T, NV)                                                                                       \
+/* One implementation for each precision: T the type of the sums (and of C),
+ * S the type of A and B (packed into T, exactly: a float is a double), a
+ * vector of NV elements of T (32 bytes), NR = 2 NV columns per tile. */
+#define DEFINE_GEMM(PFX, T, S, NV)                                                                                       \
     typedef T PFX##_vec __attribute__((vector_size(32)));                                                             \
     enum { PFX##_NR = 2 * (NV) };                                                                                     \
                                                                                                                       \
     /* A rows [i0, i0+mc) x k [p0, p0+kc) into MR-row panels, k-major within a panel (zero rows past mc). */         \
-    static void PFX##_pack_a(bool ta, const T *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,       \
+    static void PFX##_pack_a(bool ta, const S *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,       \
                              T alpha, T *dst)                                                                         \
     {                                                                                                                 \
         for (int64_t ir = 0; ir < mc; ir += MR) {                                                                     \
@@ -91,14 +92,14 @@ static int nthreads_for(int64_t tiles)
     }                                                                                                                 \
                                                                                                                       \
     /* B k [p0, p0+kc) x columns [j0, j0+nc) into NR-column panels, k-major (zero columns past nc). */              \
-    static void PFX##_pack_b(bool tb, const T *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,       \
+    static void PFX##_pack_b(bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,       \
                              T *dst)                                                                                  \
     {                                                                                                                 \
         for (int64_t jr = 0; jr < nc; jr += PFX##_NR) {                                                               \
             int64_t nr = nc - jr < PFX##_NR ? nc - jr : PFX##_NR;                                                     \
             for (int64_t p = 0; p < kc; p++) {                                                                        \
                 int64_t k = p0 + p;                                                                                   \
-                if (!tb && nr == PFX##_NR) {                                                                          \
+                if (!tb && nr == PFX##_NR && sizeof(S) == sizeof(T)) {                                                \
                     memcpy(dst, B + k * ldb + j0 + jr, sizeof(T) * PFX##_NR);                                         \
                 } else {                                                                                              \
                     for (int64_t c = 0; c < nr; c++) {                                                                \
@@ -156,7 +157,7 @@ static int nthreads_for(int64_t tiles)
                                                                                                                       \
     /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread; C already holds beta C. */                  \
     static void PFX##_tile(bool ta, bool tb, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha,      \
-                           const T *A, int64_t lda, const T *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp)         \
+                           const S *A, int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp)         \
     {                                                                                                                 \
         T edge[MR * PFX##_NR];                                                                                        \
         for (int64_t p0 = 0; p0 < K; p0 += KC) {                                                                      \
@@ -188,8 +189,8 @@ static int nthreads_for(int64_t tiles)
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    static void PFX##_run(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,       \
-                          int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc)                            \
+    static void PFX##_run(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A,       \
+                          int64_t lda, const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                            \
     {                                                                                                                 \
         if (M <= 0 || N <= 0)                                                                                         \
             return;                                                                                                   \
@@ -236,7 +237,7 @@ static int nthreads_for(int64_t tiles)
         free(buf);                                                                                                    \
     }
 
-DEFINE_GEMM(s, float, 8)
+DEFINE_GEMM(s, float, float, 8)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -265,7 +266,9 @@ static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
                     C + i0 * ldc + j0, (int)ldc);
     }
 }
-DEFINE_GEMM(d, double, 4)
+
+/* double sums of float products, for the exact forward pass */
+DEFINE_GEMM(d, double, float, 4)
 
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
@@ -277,8 +280,9 @@ void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
     s_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void lrp_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
-               const double *B, int64_t ldb, double beta, double *C, int64_t ldc)
+void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, double *C, int64_t ldc)
 {
+    const double alpha = 1.0, beta = 0.0;
     d_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -24,8 +24,10 @@
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
-void lrp_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t lda,
-               const double *B, int64_t ldb, double beta, double *C, int64_t ldc);
+/* C = op(A) op(B) with float A and B, summed in double (each product of two
+ * floats is exact in double) in the same fixed order; C is overwritten. */
+void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, double *C, int64_t ldc);
 
 /* Nonzero: lrp_sgemm calls OpenBLAS instead, tile by tile (results still
  * independent of the thread count, but not of the CPU, nor equal to the

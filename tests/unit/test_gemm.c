@@ -118,31 +118,42 @@ static void test_sgemm_edges(void **state)
     assert_true(c[0] == 7.0f);
 }
 
-/* The double product is the same construction: check it against the plain
- * double loop, exactly. */
-static void test_dgemm_is_the_k_order_sum(void **state)
+/* The double-accumulating product of float operands (the exact forward
+ * pass) is the same construction: the plain loop of double sums of float
+ * products, exactly, with transposes and at several thread counts. */
+static void test_f64acc_is_the_k_order_sum(void **state)
 {
     (void)state;
     const int64_t M = 29, N = 41, K = 1030;
-    double *A = malloc(sizeof(double) * M * K), *B = malloc(sizeof(double) * K * N);
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     double *want = malloc(sizeof(double) * M * N), *got = malloc(sizeof(double) * M * N);
     for (int64_t i = 0; i < M * K; i++)
         A[i] = rnd();
     for (int64_t i = 0; i < K * N; i++)
         B[i] = rnd();
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) {
-            double acc = 0.0;
-            for (int64_t k = 0; k < K; k++) {
-                double t = A[i * K + k] * B[k * N + j];
-                acc = acc + t;
+    for (int tr = 0; tr < 2; tr++) {
+        /* tr = 1: the same numbers with B stored transposed (N, K) */
+        float *Bt = malloc(sizeof(float) * K * N);
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < N; j++)
+                Bt[j * K + k] = B[k * N + j];
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                double acc = 0.0;
+                for (int64_t k = 0; k < K; k++) {
+                    double t = (double)A[i * K + k] * (double)B[k * N + j];
+                    acc = acc + t;
+                }
+                want[i * N + j] = acc;
             }
-            want[i * N + j] = acc;
+        for (int t = 1; t <= 3; t++) {
+            lrp_set_threads(t);
+            for (int64_t i = 0; i < M * N; i++)
+                got[i] = NAN; /* overwritten, never read */
+            lrp_gemm_f64acc(false, tr, M, N, K, A, K, tr ? Bt : B, tr ? K : N, got, N);
+            assert_memory_equal(got, want, sizeof(double) * M * N);
         }
-    for (int t = 1; t <= 3; t++) {
-        lrp_set_threads(t);
-        lrp_dgemm(false, false, M, N, K, 1.0, A, K, B, N, 0.0, got, N);
-        assert_memory_equal(got, want, sizeof(double) * M * N);
+        free(Bt);
     }
     lrp_set_threads(1);
     free(A);
@@ -156,7 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgemm_is_the_k_order_sum),
         cmocka_unit_test(test_sgemm_edges),
-        cmocka_unit_test(test_dgemm_is_the_k_order_sum),
+        cmocka_unit_test(test_f64acc_is_the_k_order_sum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
