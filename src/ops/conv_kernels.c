@@ -1,4 +1,4 @@
-/* im2col/col2im convolution through OpenBLAS SGEMM. */
+/* im2col/col2im convolution through lrp_sgemm (gemm_kernels.h). */
 #include "conv_kernels.h"
 
 #include "error.h"

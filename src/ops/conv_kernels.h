@@ -1,4 +1,4 @@
-/* 2-D convolution kernels (1-D convolutions use H = 1) through OpenBLAS:
+/* 2-D convolution kernels (1-D convolutions use H = 1) through lrp_sgemm:
  * im2col + SGEMM forward, SGEMM + col2im for the transposed product. Shared
  * by Conv and ConvTranspose, which are each other's transpose. */
 #ifndef LRP_CONV_KERNELS_H
