@@ -3,6 +3,7 @@
 #include "error.h"
 #include "heatmap_out.h"
 #include "items.h"
+#include "tensor.h"
 
 #include <string.h>
 
@@ -40,7 +41,12 @@ int cmd_render(cli_args *a)
         h.channels_last = true; /* (N,H,W,C) */
     int64_t n = r->ndim >= 3 ? r->dims[0] : 1;
     lrp_raster *img = NULL;
-    if (r->ndim < 2 || r->ndim > 4) {
+    int64_t bad = lrp_find_nonfinite(r);
+    if (bad >= 0) {
+        /* a NaN would normalise the whole map to nothing: no heatmap, as explain gives none */
+        st = lrp_fail(&err, LRP_ERR_NUMERIC, "%s: not finite (%s at element %lld): no heatmap made", a->pos[0],
+                      lrp_nonfinite_name(((const float *)r->data)[bad]), (long long)bad);
+    } else if (r->ndim < 2 || r->ndim > 4) {
         st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: expected a relevance of rank 2 to 4", a->pos[0]);
     } else if (n > 1 && !a->grid) {
         st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds %lld samples; use --grid to render them all", a->pos[0],

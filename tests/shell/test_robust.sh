@@ -141,4 +141,14 @@ if [ -n "$have_jq" ]; then
         jq_ok -s '.[0].status == "error" and (.[0] | has("aopc_morf") | not) and .[1].status == "ok"' <<< "$OUT"
 fi
 
+# render: a relevance holding NaN or an infinity gets no heatmap
+mknpy "1, 1, 2, 2" 0.5 nan 1 2 > "$W/rnan.npy"
+mknpy "1, 1, 2, 2" 0.5 inf 1 2 > "$W/rinf.npy"
+for f in rnan rinf; do
+    expect_exit 4 "render of $f.npy" "$LRP" render "$W/$f.npy" -o "$W/$f.png"
+    one_line_error "render of $f.npy" "$f.npy"
+    check "render of $f.npy: no PNG" test ! -e "$W/$f.png"
+done
+mknpy "1, 1, 2, 2" 0.5 -1 1 2 > "$W/rok.npy"
+expect_exit 0 "render of a finite relevance" "$LRP" render "$W/rok.npy" -o "$W/rok.png"
 finish
