@@ -76,6 +76,58 @@ static int nthreads_for(int64_t tiles)
     return tiles < n ? (int)(tiles > 0 ? tiles : 1) : n;
 }
 
+/* The output tiles spread over the threads: a function of the shape alone. */
+typedef struct {
+    int64_t mb, nb, mt, nt;
+} tiling;
+
+static tiling tiles_for(int64_t M, int64_t N, int64_t K)
+{
+    const bool one = M * N * K <= ONE_TILE;
+    tiling t = {.mb = one || M <= TILE ? M : TILE, .nb = one ? N : TILE};
+    t.mt = ceil_div(M, t.mb);
+    t.nt = ceil_div(N, t.nb);
+    return t;
+}
+
+/* Tile idx: first row and column, rows and columns. */
+static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t *i0, int64_t *mi, int64_t *j0,
+                    int64_t *nj)
+{
+    *i0 = (idx / t->nt) * t->mb;
+    *j0 = (idx % t->nt) * t->nb;
+    *mi = M - *i0 < t->mb ? M - *i0 : t->mb;
+    *nj = N - *j0 < t->nb ? N - *j0 : t->nb;
+}
+
+/* The micro-kernel: R (at most ROWS) rows from r0 of a register tile, NVR
+ * vectors VEC of VN elements per row (VN * NVR = NR columns); each element's
+ * sum runs over k in order. Reads a, b, c, ldc, R, r0, kc of the function it
+ * stands in. UVEC is VEC at any element address (unaligned loads, stores). */
+#define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS)                                                                          \
+    VEC acc[ROWS][NVR];                                                                                               \
+    for (int r = 0; r < R; r++)                                                                                       \
+        for (int v = 0; v < (NVR); v++)                                                                               \
+            acc[r][v] = *(const UVEC *)(c + (r0 + r) * ldc + v * (VN));                                               \
+    a += r0;                                                                                                          \
+    for (int64_t p = 0; p < kc; p++) {                                                                                \
+        VEC bv[NVR];                                                                                                  \
+        for (int v = 0; v < (NVR); v++)                                                                               \
+            bv[v] = *(const UVEC *)(b + v * (VN));                                                                    \
+        for (int r = 0; r < R; r++) {                                                                                 \
+            VEC av = a[r] - (VEC){0}; /* a splat, exact (also for -0) */                                              \
+            for (int v = 0; v < (NVR); v++) {                                                                         \
+                VEC t = av * bv[v];                                                                                   \
+                acc[r][v] = acc[r][v] + t;                                                                            \
+            }                                                                                                         \
+        }                                                                                                             \
+        a += MR;                                                                                                      \
+        b += (VN) * (NVR);                                                                                            \
+    }                                                                                                                 \
+    for (int r = 0; r < R; r++)                                                                                       \
+        for (int v = 0; v < (NVR); v++)                                                                               \
+            *(UVEC *)(c + (r0 + r) * ldc + v * (VN)) = acc[r][v];
+
 /* One implementation for each precision: T the type of the sums (and of C),
  * S the type of A and B (packed into T, exactly: a float is a double), a
  * vector of NV elements of T (32 bytes), NR = 2 NV columns per tile. */
@@ -129,64 +181,20 @@ static int nthreads_for(int64_t tiles)
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order, with VT   \
-     * vectors of VN elements (VN * NVR = NR). */                                                                    \
+    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order, with full-width \
+     * vectors (MICRO_BODY). */                                                                                      \
     static inline __attribute__((always_inline)) KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc,    \
                                                                                        const T *a, const T *b, T *c,  \
                                                                                        int64_t ldc)                   \
     {                                                                                                                 \
-        enum { VN = (NV), NVR = 2 };                                                                                  \
-        PFX##_vec acc[MR][NVR];                                                                                       \
-        for (int r = 0; r < R; r++)                                                                                   \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                acc[r][v] = *(const PFX##_uvec *)(c + (r0 + r) * ldc + v * VN);                                      \
-        a += r0;                                                                                                      \
-        for (int64_t p = 0; p < kc; p++) {                                                                            \
-            PFX##_vec bv[NVR];                                                                                        \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                bv[v] = *(const PFX##_uvec *)(b + v * VN);                                                            \
-            for (int r = 0; r < R; r++) {                                                                             \
-                PFX##_vec av = a[r] - (PFX##_vec){0}; /* a splat, exact (also for -0) */                              \
-                for (int v = 0; v < NVR; v++) {                                                                       \
-                    PFX##_vec t = av * bv[v];                                                                         \
-                    acc[r][v] = acc[r][v] + t;                                                                        \
-                }                                                                                                     \
-            }                                                                                                         \
-            a += MR;                                                                                                  \
-            b += PFX##_NR;                                                                                            \
-        }                                                                                                             \
-        for (int r = 0; r < R; r++)                                                                                   \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                *(PFX##_uvec *)(c + (r0 + r) * ldc + v * VN) = acc[r][v];                                            \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR)                                                                \
     }                                                                                                                 \
-    /* The same sums with half-width vectors, two rows at a time (16 SSE registers hold 2 x 4 sums). */             \
+    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                \
     static inline __attribute__((always_inline)) KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc,    \
                                                                                        const T *a, const T *b, T *c,  \
                                                                                        int64_t ldc)                   \
     {                                                                                                                 \
-        enum { VN = (NV) / 2, NVR = 4 };                                                                              \
-        PFX##_hvec acc[2][NVR];                                                                                       \
-        for (int r = 0; r < R; r++)                                                                                   \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                acc[r][v] = *(const PFX##_uhvec *)(c + (r0 + r) * ldc + v * VN);                                     \
-        a += r0;                                                                                                      \
-        for (int64_t p = 0; p < kc; p++) {                                                                            \
-            PFX##_hvec bv[NVR];                                                                                       \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                bv[v] = *(const PFX##_uhvec *)(b + v * VN);                                                           \
-            for (int r = 0; r < R; r++) {                                                                             \
-                PFX##_hvec av = a[r] - (PFX##_hvec){0};                                                               \
-                for (int v = 0; v < NVR; v++) {                                                                       \
-                    PFX##_hvec t = av * bv[v];                                                                        \
-                    acc[r][v] = acc[r][v] + t;                                                                        \
-                }                                                                                                     \
-            }                                                                                                         \
-            a += MR;                                                                                                  \
-            b += PFX##_NR;                                                                                            \
-        }                                                                                                             \
-        for (int r = 0; r < R; r++)                                                                                   \
-            for (int v = 0; v < NVR; v++)                                                                             \
-                *(PFX##_uhvec *)(c + (r0 + r) * ldc + v * VN) = acc[r][v];                                           \
+        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2)                                                           \
     }                                                                                                                 \
                                                                                                                       \
     /* Baseline: rows in pairs, each pair one pass over the panels. */                                               \
@@ -242,7 +250,7 @@ static int nthreads_for(int64_t tiles)
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    static void PFX##_run(int64_t unit, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A,       \
+    static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A,       \
                           int64_t lda, const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                            \
     {                                                                                                                 \
         if (M <= 0 || N <= 0)                                                                                         \
@@ -252,11 +260,8 @@ static int nthreads_for(int64_t tiles)
                 C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                         \
         if (K <= 0 || alpha == (T)0)                                                                                  \
             return;                                                                                                   \
-        if (unit <= 0 || unit > M || M % unit)                                                                        \
-            unit = M;                                                                                                 \
-        const bool one = M * N * K <= ONE_TILE;                                                                       \
-        const int64_t mb = one || unit <= TILE ? unit : TILE, nb = one ? N : TILE;                                    \
-        const int64_t mt = ceil_div(unit, mb), nt = ceil_div(N, nb), tiles = (M / unit) * mt * nt;                    \
+        const tiling tl = tiles_for(M, N, K);                                                                         \
+        const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                  \
         const int64_t kc = K < KC ? K : KC, mc = (mb < MC ? mb : MC);                                                 \
         const size_t asz = (size_t)(ceil_div(mc, MR) * MR * kc), bsz = (size_t)(ceil_div(nb, PFX##_NR) * PFX##_NR * kc); \
         int nth = nthreads_for(tiles);                                                                                \
@@ -280,10 +285,8 @@ static int nthreads_for(int64_t tiles)
             T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                 \
             _Pragma("omp for schedule(dynamic, 1)")                                                                   \
             for (int64_t idx = 0; idx < tiles; idx++) {                                                               \
-                int64_t u = idx / (mt * nt), r = idx % (mt * nt);                                                     \
-                int64_t i0 = u * unit + (r / nt) * mb, j0 = (r % nt) * nb;                                            \
-                int64_t mi = u * unit + unit - i0 < mb ? u * unit + unit - i0 : mb;                                   \
-                int64_t nj = N - j0 < nb ? N - j0 : nb;                                                               \
+                int64_t i0, mi, j0, nj;                                                                               \
+                tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);                                                          \
                 PFX##_tile(ta, tb, i0, mi, j0, nj, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);                         \
             }                                                                                                         \
         }                                                                                                             \
@@ -335,14 +338,13 @@ static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
                        const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
     lrp_blas_single_thread();
-    const bool one = M * N * K <= ONE_TILE;
-    const int64_t mb = one || M <= TILE ? M : TILE, nb = one ? N : TILE;
-    const int64_t mt = ceil_div(M, mb), nt = ceil_div(N, nb), tiles = mt * nt;
+    const tiling tl = tiles_for(M, N, K);
+    const int64_t tiles = tl.mt * tl.nt;
     const int nth = nthreads_for(tiles);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1)
     for (int64_t idx = 0; idx < tiles; idx++) {
-        int64_t i0 = (idx / nt) * mb, j0 = (idx % nt) * nb;
-        int64_t mi = M - i0 < mb ? M - i0 : mb, nj = N - j0 < nb ? N - j0 : nb;
+        int64_t i0, mi, j0, nj;
+        tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mi, (int)nj,
                     (int)K, alpha, ta ? A + i0 : A + i0 * lda, (int)lda, tb ? B + j0 * ldb : B + j0, (int)ldb, beta,
                     C + i0 * ldc + j0, (int)ldc);
@@ -359,12 +361,12 @@ void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
         s_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    s_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    s_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                       int64_t ldb, double *C, int64_t ldc)
 {
     const double alpha = 1.0, beta = 0.0;
-    d_run(M, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    d_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
