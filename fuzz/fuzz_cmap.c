@@ -1,7 +1,7 @@
 /* Fuzzes the colour-map parser (lrp_cmap_parse: built-in names and CMSL). */
 #include "fuzz_util.h"
 
-#include "cmap.h"
+#include "render/cmap.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) { return 0; }
 

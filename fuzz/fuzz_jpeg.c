@@ -2,7 +2,7 @@
  * with the JPEG SOI marker, so every execution reaches libjpeg. */
 #include "fuzz_util.h"
 
-#include "image.h"
+#include "image/image.h"
 
 volatile unsigned fuzz_sink;
 

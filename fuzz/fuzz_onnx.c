@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "lrp.h"
-#include "model.h"
+#include "engine/model.h"
 
 #define MAX_INPUT 4096
 #define MAX_VALUES (1 << 18)

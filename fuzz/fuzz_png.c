@@ -3,8 +3,8 @@
  * always starts with the PNG signature, so every execution reaches libpng. */
 #include "fuzz_util.h"
 
-#include "image.h"
-#include "png_io.h"
+#include "image/image.h"
+#include "render/png_io.h"
 
 volatile unsigned fuzz_sink;
 

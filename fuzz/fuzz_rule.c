@@ -6,7 +6,7 @@
 #include "fuzz_util.h"
 
 #include "lrp.h"
-#include "rules.h"
+#include "lrp/rules.h"
 
 #define MAX_RULES 16
 

@@ -196,6 +196,10 @@ void lrp_explain_options_default(lrp_explain_options *o);
 /* The names of the composites, for help texts; NULL past the end. */
 const char *lrp_composite_at(int i);
 
+/* The names of the rules (as --rule and composites take them), for help
+ * texts; NULL past the end. */
+const char *lrp_rule_at(int i);
+
 lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
 void lrp_explainer_free(lrp_explainer *e);
 

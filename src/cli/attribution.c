@@ -1,9 +1,9 @@
 /* Attribution methods for the command line. */
-#include "attribution.h"
+#include "cli/attribution.h"
 
-#include "error.h"
-#include "common.h"
-#include "items.h"
+#include "base/error.h"
+#include "cli/common.h"
+#include "cli/items.h"
 
 #include <math.h>
 #include <stdio.h>

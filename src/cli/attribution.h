@@ -3,9 +3,9 @@
 #ifndef LRP_CLI_ATTRIBUTION_H
 #define LRP_CLI_ATTRIBUTION_H
 
-#include "image.h"
+#include "image/image.h"
 #include "lrp.h"
-#include "options.h"
+#include "cli/options.h"
 
 typedef struct attribution_config {
     const char *name; /* gradient, input-x-gradient, smoothgrad, integrated-gradients, occlusion, random */

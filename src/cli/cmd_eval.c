@@ -1,10 +1,10 @@
 /* lrp eval: region perturbation curves and AOPC for an attribution method. */
-#include "attribution.h"
-#include "common.h"
-#include "error.h"
-#include "items.h"
-#include "json.h"
-#include "progress.h"
+#include "cli/attribution.h"
+#include "cli/common.h"
+#include "base/error.h"
+#include "cli/items.h"
+#include "cli/json.h"
+#include "cli/progress.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* lrp explain: relevance for every input, written as heatmaps and .npy files. */
-#include "attribution.h"
-#include "common.h"
-#include "error.h"
-#include "heatmap_out.h"
-#include "items.h"
-#include "json.h"
-#include "outputs.h"
-#include "progress.h"
+#include "cli/attribution.h"
+#include "cli/common.h"
+#include "base/error.h"
+#include "cli/heatmap_out.h"
+#include "cli/items.h"
+#include "cli/json.h"
+#include "cli/outputs.h"
+#include "cli/progress.h"
 
 #include <math.h>
 #include <stdlib.h>

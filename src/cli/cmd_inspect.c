@@ -1,5 +1,5 @@
 /* lrp inspect: what the model is, what the canonizers did, which rules apply. */
-#include "common.h"
+#include "cli/common.h"
 
 #include <stdio.h>
 

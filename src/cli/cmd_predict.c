@@ -1,9 +1,9 @@
 /* lrp predict: top-K classes with logits and softmax probabilities. */
-#include "common.h"
-#include "error.h"
-#include "items.h"
-#include "json.h"
-#include "progress.h"
+#include "cli/common.h"
+#include "base/error.h"
+#include "cli/items.h"
+#include "cli/json.h"
+#include "cli/progress.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* lrp preprocess: the tensor the model would get for an image. */
-#include "common.h"
-#include "error.h"
-#include "items.h"
+#include "cli/common.h"
+#include "base/error.h"
+#include "cli/items.h"
 
 #include <stdio.h>
 

@@ -1,9 +1,9 @@
 /* lrp render: a saved relevance as a heatmap. */
-#include "common.h"
-#include "error.h"
-#include "heatmap_out.h"
-#include "items.h"
-#include "tensor.h"
+#include "cli/common.h"
+#include "base/error.h"
+#include "cli/heatmap_out.h"
+#include "cli/items.h"
+#include "base/tensor.h"
 
 #include <string.h>
 

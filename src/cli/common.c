@@ -1,7 +1,7 @@
 /* Shared command helpers. */
-#include "common.h"
+#include "cli/common.h"
 
-#include "outputs.h"
+#include "cli/outputs.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #define LRP_CLI_COMMON_H
 
 #include "lrp.h"
-#include "options.h"
+#include "cli/options.h"
 
 /* Each subcommand: returns the exit status. */
 int cmd_predict(cli_args *a);

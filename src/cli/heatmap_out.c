@@ -1,10 +1,10 @@
 /* Heatmap rendering and writing for the command line. */
-#include "heatmap_out.h"
+#include "cli/heatmap_out.h"
 
-#include "cmap.h"
-#include "error.h"
-#include "items.h"
-#include "png_io.h"
+#include "render/cmap.h"
+#include "base/error.h"
+#include "cli/items.h"
+#include "render/png_io.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,9 +2,9 @@
 #ifndef LRP_CLI_HEATMAP_OUT_H
 #define LRP_CLI_HEATMAP_OUT_H
 
-#include "heatmap.h"
-#include "image.h"
-#include "options.h"
+#include "render/heatmap.h"
+#include "image/image.h"
+#include "cli/options.h"
 
 typedef struct cli_heat {
     lrp_heatmap_opts opts;

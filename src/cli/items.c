@@ -1,9 +1,9 @@
 /* Items of a run, inputs, output templates and atomic writes. */
-#include "items.h"
+#include "cli/items.h"
 
-#include "error.h"
-#include "outputs.h"
-#include "tensor.h"
+#include "base/error.h"
+#include "cli/outputs.h"
+#include "base/tensor.h"
 
 #include <ctype.h>
 #include <dirent.h>

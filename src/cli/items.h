@@ -5,9 +5,9 @@
 #define LRP_CLI_ITEMS_H
 
 #include "lrp.h"
-#include "options.h"
+#include "cli/options.h"
 
-#include "image.h"
+#include "image/image.h"
 
 typedef struct cli_item {
     char *path;

@@ -1,5 +1,5 @@
 /* JSON output. */
-#include "json.h"
+#include "cli/json.h"
 
 #include <math.h>
 

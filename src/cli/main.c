@@ -1,6 +1,6 @@
 /* lrp: the command-line tool. */
-#include "common.h"
-#include "options.h"
+#include "cli/common.h"
+#include "cli/options.h"
 
 #include <malloc.h>
 #include <stdio.h>

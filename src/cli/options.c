@@ -1,7 +1,7 @@
 /* The option table, the parser and the generated help. */
 #include <stdio.h>
 
-#include "options.h"
+#include "cli/options.h"
 
 #include "lrp.h"
 

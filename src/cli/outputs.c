@@ -1,7 +1,7 @@
 /* The paths of a run: inputs and claimed outputs, and the checks between them. */
-#include "outputs.h"
+#include "cli/outputs.h"
 
-#include "options.h"
+#include "cli/options.h"
 
 #include <errno.h>
 #include <limits.h>

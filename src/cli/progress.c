@@ -1,5 +1,5 @@
 /* Progress bar. */
-#include "progress.h"
+#include "cli/progress.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Abs (float or int64); gradient g * sign(x), 0 at 0 as PyTorch. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

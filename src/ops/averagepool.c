@@ -2,8 +2,8 @@
  * dilations, auto_pad, ceil_mode, count_include_pad. With ceil_mode, a last
  * window that would start in the end padding is dropped, and windows running
  * past the padded input divide by their clipped size (PyTorch's rule). */
-#include "pool_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/pool_kernels.h"
+#include "base/tensor.h"
 
 #include <stdlib.h>
 

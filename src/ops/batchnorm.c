@@ -2,7 +2,7 @@
  * scale + bias per channel (dim 1), or per activation (opset < 9 with
  * spatial = 0: parameters of shape (C, D1, ...)). Training mode (batch
  * statistics, the running-statistics outputs) is refused. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * stays float32) or an integer/bool type (held as int64: float -> int
  * truncates toward zero, saturating at the int64 range; narrower types wrap
  * to their width; bool is x != 0). Strings and bfloat16 are refused. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

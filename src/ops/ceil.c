@@ -1,5 +1,5 @@
 /* Ceil (float): no gradient (zero almost everywhere), so relevance stops here. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

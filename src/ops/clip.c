@@ -2,7 +2,7 @@
  * Bounds from the min/max attributes before opset 11, from the optional
  * inputs after (constant or not). Gradient mask lo < x < hi, strict, as
  * PyTorch's hardtanh and ReLU6. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <float.h>
 #include <math.h>

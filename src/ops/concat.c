@@ -1,6 +1,6 @@
 /* Concat along `axis` (required from opset 4, default 1 before; negative
  * from opset 11). Any dtype; inputs may be empty along the axis. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* ConstantOfShape: a tensor of the (constant) shape given by the input,
  * filled with the one-element `value` attribute (float 0 by default). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status cos_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

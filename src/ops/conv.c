@@ -1,9 +1,9 @@
 /* Conv: 1-D and 2-D convolution with groups (incl. depthwise), strides,
  * dilations, pads and auto_pad. A zennit Convolution when its weight is
  * constant. */
-#include "conv_attrs.h"
-#include "conv_kernels.h"
-#include "op.h"
+#include "ops/conv_attrs.h"
+#include "ops/kernels/conv_kernels.h"
+#include "ops/op.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* Window attributes (Conv, ConvTranspose, pooling). */
-#include "conv_attrs.h"
+#include "ops/conv_attrs.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
 #ifndef LRP_CONV_ATTRS_H
 #define LRP_CONV_ATTRS_H
 
-#include "op.h"
+#include "ops/op.h"
 
 typedef enum { LRP_PAD_NOTSET, LRP_PAD_SAME_UPPER, LRP_PAD_SAME_LOWER, LRP_PAD_VALID } lrp_auto_pad;
 

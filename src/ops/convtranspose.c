@@ -3,9 +3,9 @@
  * transpose of the convolution whose input has the ConvTranspose's output
  * shape, so the conv kernels serve both ways: forward = convᵀ, gradient =
  * conv. A zennit Convolution when its weight and bias are constant. */
-#include "conv_attrs.h"
-#include "conv_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/conv_attrs.h"
+#include "ops/kernels/conv_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Div: y = a / b (integer division truncates toward zero), numpy broadcasting (and the legacy axis broadcasting of
  * opset < 7), float or int64. The gradient is summed over broadcast dims. */
-#include "bcast_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "base/tensor.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Dropout in inference: the identity; the optional mask output is all
  * true. Training (training_mode true, opset 12) is refused. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* Elu: y = x > 0 ? x : alpha * (exp(x) - 1) (alpha 1 by default). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Equal: elementwise a == b with broadcasting (float or int64), a bool
  * tensor held as int64 0/1. */
-#include "bcast_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
 
 #include <stdlib.h>
 

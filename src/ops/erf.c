@@ -1,5 +1,5 @@
 /* Erf; gradient g * 2 / sqrt(pi) * exp(-x^2). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

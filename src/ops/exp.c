@@ -1,5 +1,5 @@
 /* Exp; gradient g * y. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

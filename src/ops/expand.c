@@ -1,8 +1,8 @@
 /* Expand: broadcasts the input to the (constant) shape, bidirectionally:
  * the output is the broadcast of both shapes. The gradient is summed over
  * the broadcast dims. Any dtype. */
-#include "bcast_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <string.h>
 

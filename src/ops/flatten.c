@@ -1,6 +1,6 @@
 /* Flatten: (d0, ..., dr-1) -> (d0 * ... * d(axis-1), d(axis) * ... * d(r-1)),
  * axis in [-r, r] (negative from opset 11), default 1. A copy. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* Gather along `axis`: output = data[:axis] + indices.shape + data[axis+1:],
  * negative indices count from the end. Float or int64 data, int64 indices.
  * The gradient scatters (adds) into the data's gradient. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

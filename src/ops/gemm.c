@@ -1,11 +1,11 @@
 /* Gemm: Y = alpha * op(A) op(B) + beta * C, op = transpose when transA /
  * transB is set, C broadcast to (M, N). A zennit Linear layer when it is
  * x W (+ b) with a constant 2-D weight and a constant per-output bias. */
-#include "bcast_kernels.h"
-#include "gemm_acc64.h"
-#include "gemm_kernels.h"
-#include "op.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/gemm_acc64.h"
+#include "ops/kernels/gemm_kernels.h"
+#include "ops/op.h"
+#include "base/tensor.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* GlobalAveragePool: mean over all spatial dims, (N, C, ...) -> (N, C, 1...). */
-#include "bcast_kernels.h"
-#include "pool_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/pool_kernels.h"
+#include "base/tensor.h"
 
 static lrp_status gap_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {

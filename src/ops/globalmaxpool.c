@@ -1,8 +1,8 @@
 /* GlobalMaxPool: max over all spatial dims, (N, C, ...) -> (N, C, 1...).
  * The gradient goes to the first maximum of each plane. */
-#include "bcast_kernels.h"
-#include "pool_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/pool_kernels.h"
+#include "base/tensor.h"
 
 #include <float.h>
 #include <math.h>

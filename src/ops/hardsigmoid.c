@@ -1,6 +1,6 @@
 /* HardSigmoid: y = max(0, min(1, alpha * x + beta)) (alpha 0.2, beta 0.5).
  * Gradient alpha strictly inside the linear part, as PyTorch. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

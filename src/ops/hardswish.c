@@ -1,6 +1,6 @@
 /* HardSwish: y = x * max(0, min(1, x / 6 + 1 / 2)). Gradient as PyTorch's:
  * 0 below -3, x / 3 + 1 / 2 up to 3 (inclusive), 1 above. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status hardswish_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                     lrp_error *err)

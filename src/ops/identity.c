@@ -1,5 +1,5 @@
 /* Identity: a copy (any dtype). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 const lrp_op lrp_op_identity = {
     .view = 1,

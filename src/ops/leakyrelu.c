@@ -1,5 +1,5 @@
 /* LeakyRelu: y = x > 0 ? x : alpha * x (alpha 0.01 by default). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* Log (natural); gradient g / x. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

@@ -2,10 +2,10 @@
  * column) and the promoted dim removed from the result; batch dims
  * broadcast. A zennit Linear layer (without bias) when B is a constant
  * matrix. */
-#include "bcast_kernels.h"
-#include "gemm_kernels.h"
-#include "op.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/gemm_kernels.h"
+#include "ops/op.h"
+#include "base/tensor.h"
 
 #include <stdlib.h>
 #include <string.h>

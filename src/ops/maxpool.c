@@ -2,8 +2,8 @@
  * auto_pad, ceil_mode; the optional Indices output (flat indices over the
  * whole tensor, row-major or, with storage_order = 1, column-major within a
  * plane). The gradient goes to the first maximum of each window (PyTorch). */
-#include "pool_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/pool_kernels.h"
+#include "base/tensor.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Mean: the elementwise mean of one or more inputs, numpy broadcasting. */
-#include "bcast_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "base/tensor.h"
 
 static lrp_status mean_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

@@ -1,6 +1,6 @@
 /* Min: the elementwise minimum of one or more inputs, numpy broadcasting. */
-#include "bcast_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "base/tensor.h"
 
 static lrp_status min_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

@@ -1,5 +1,5 @@
 /* Neg: y = -x (float or int64, wrapping); gradient -g. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status neg_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

@@ -2,8 +2,8 @@
  * (`paddings` in opset 1, `pads` to opset 10, with the `value` attribute) or
  * the constant input (opset 11; optional constant_value input; axes input
  * from opset 18). Negative pads crop. Float or int64 data. */
-#include "bcast_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  * or int64), the exponent may be float or int64 (opset 12). Integer powers
  * of integers are exact (wrapping); an integer base with a float exponent
  * truncates the float result. */
-#include "bcast_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

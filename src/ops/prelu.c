@@ -1,7 +1,7 @@
 /* PRelu: y = x > 0 ? x : slope * x, slope broadcast to x (numpy, from the
  * right). Before opset 7 a 1-D slope of C values is per channel (dim 1). */
-#include "bcast_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

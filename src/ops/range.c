@@ -1,7 +1,7 @@
 /* Range: start, start + delta, ... up to (not including) limit, from
  * constant scalars (float or int64); max(ceil((limit - start) / delta), 0)
  * elements. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

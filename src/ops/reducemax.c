@@ -1,7 +1,7 @@
 /* ReduceMax: the maximum over the given axes (attribute before opset 18, optional
  * input from 18); all axes when none are given, unless
  * noop_with_empty_axes. */
-#include "reduce_kernels.h"
+#include "ops/kernels/reduce_kernels.h"
 
 #include <stdlib.h>
 

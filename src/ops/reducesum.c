@@ -1,7 +1,7 @@
 /* ReduceSum: the sum over the given axes (attribute before opset 13, optional
  * input from 13); all axes when none are given, unless
  * noop_with_empty_axes. */
-#include "reduce_kernels.h"
+#include "ops/kernels/reduce_kernels.h"
 
 #include <stdlib.h>
 

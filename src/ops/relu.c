@@ -1,5 +1,5 @@
 /* Relu: y = max(x, 0) (NaN stays NaN). Gradient mask x > 0, as PyTorch. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status relu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {

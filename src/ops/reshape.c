@@ -1,7 +1,7 @@
 /* Reshape to a constant shape: the `shape` input (opset >= 5) or attribute
  * (before). 0 copies the input's dim at that index (unless allowzero = 1,
  * opset 14), one -1 is inferred. A copy. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

@@ -5,8 +5,8 @@
  * round_prefer_floor, round_prefer_ceil, floor, ceil. Linear and cubic
  * modes, tf_crop_and_resize, axes and keep_aspect_ratio_policy are refused.
  * The gradient sums into each output's source element. */
-#include "eltwise_kernels.h"
-#include "resize_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
+#include "ops/kernels/resize_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

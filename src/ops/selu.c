@@ -1,5 +1,5 @@
 /* Selu: y = gamma * (x > 0 ? x : alpha * (exp(x) - 1)). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Known at shape inference: the output becomes a folded constant there, so
  * that the shape arithmetic of older exports (Shape -> Gather -> Unsqueeze ->
  * Concat -> Reshape) folds into constants. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* Sigmoid: y = 1 / (1 + exp(-x)); gradient g * y * (1 - y). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

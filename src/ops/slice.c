@@ -1,7 +1,7 @@
 /* Slice: starts, ends, axes, steps from constant inputs (opset 10) or
  * attributes (before; no steps). Negative starts/ends count from the end,
  * out-of-range values are clamped, negative steps walk backwards. Any dtype. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdint.h>
 #include <stdlib.h>

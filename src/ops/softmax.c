@@ -1,7 +1,7 @@
 /* Softmax: y = exp(x) / sum(exp(x)) along the axis (see softmax_kernels.h for the
  * opset < 13 coercion to 2-D). */
-#include "softmax_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/softmax_kernels.h"
+#include "base/tensor.h"
 
 #include <stdlib.h>
 

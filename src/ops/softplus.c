@@ -1,6 +1,6 @@
 /* Softplus: y = log(1 + exp(x)), computed without overflow; gradient
  * g * sigmoid(x). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

@@ -1,5 +1,5 @@
 /* Softsign: y = x / (1 + |x|); gradient g / (1 + |x|)^2. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

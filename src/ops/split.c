@@ -5,7 +5,7 @@
  * The backward interface carries the gradient of output 0 only (the engine
  * refuses relevance reaching other outputs), so backward routes it into the
  * first part. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Sqrt; gradient g / (2 y). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

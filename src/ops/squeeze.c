@@ -1,6 +1,6 @@
 /* Squeeze: removes the given dims of size 1 (axes attribute before opset 13,
  * optional input from 13), or every dim of size 1 when no axes are given. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status squeeze_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

@@ -1,6 +1,6 @@
 /* Sum: the elementwise sum of one or more inputs, numpy broadcasting. */
-#include "bcast_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "base/tensor.h"
 
 static lrp_status sum_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

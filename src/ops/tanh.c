@@ -1,5 +1,5 @@
 /* Tanh; gradient g * (1 - y^2). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <math.h>
 

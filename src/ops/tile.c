@@ -1,6 +1,6 @@
 /* Tile: repeats the input `repeats[d]` times along each dim (constant
  * int64 repeats). The gradient sums the copies. Any dtype. */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status tile_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

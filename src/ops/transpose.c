@@ -1,6 +1,6 @@
 /* Transpose: permutes dims by `perm` (default: reversed). Any dtype. */
-#include "bcast_kernels.h"
-#include "eltwise_kernels.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 #include <stdlib.h>
 

@@ -1,6 +1,6 @@
 /* Unsqueeze: inserts dims of size 1 at the given axes of the output (axes
  * attribute before opset 13, input from 13). */
-#include "eltwise_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
 
 static lrp_status unsqueeze_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {

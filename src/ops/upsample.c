@@ -1,8 +1,8 @@
 /* Upsample (opset 7 to 9; deprecated by Resize), nearest mode only: output
  * = floor(input * scale), input index floor(output index / scale). Scales
  * from the attribute (opset 7) or the constant input (9). */
-#include "eltwise_kernels.h"
-#include "resize_kernels.h"
+#include "ops/kernels/eltwise_kernels.h"
+#include "ops/kernels/resize_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Where: y = cond ? X : Y with three-way broadcasting (cond a bool tensor
  * held as int64). Gradients: X gets g where cond, Y where not. */
-#include "bcast_kernels.h"
-#include "tensor.h"
+#include "ops/kernels/bcast_kernels.h"
+#include "base/tensor.h"
 
 #include <string.h>
 

@@ -20,7 +20,7 @@ for o in $(grep -oE '\\-\\-[a-z][a-z\\-]*' "$man" | sed 's/\\-/-/g' | sort -u); 
     case " $all " in *" $o "*) ok "option $o exists" ;; *) not_ok "man page names $o, which no command has" ;; esac
 done
 # operators: the registry's list against the man page's FILES section
-ops=$(sed -n 's/^ *&lrp_op_\([a-z_0-9]*\),.*/\1/p' src/op_registry.c | wc -l)
+ops=$(sed -n 's/^ *&lrp_op_\([a-z_0-9]*\),.*/\1/p' src/ops/op_registry.c | wc -l)
 listed=$(sed -n '/^Supported operators:/,/^\.SH/p' "$man" | tr ',' '\n' | grep -cE '[A-Z]')
 if [ "$ops" -gt 0 ] && [ "$listed" -ge "$ops" ]; then ok "man page lists $listed operators (registry: $ops)"
 else not_ok "man page lists $listed operators, the registry has $ops"; fi

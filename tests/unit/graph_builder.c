@@ -1,9 +1,9 @@
 /* Small graphs built in code (test-only). */
 #include "graph_builder.h"
 
-#include "onnx_load.h"
-#include "shape_infer.h"
-#include "tensor.h"
+#include "onnx/onnx_load.h"
+#include "graph/shape_infer.h"
+#include "base/tensor.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
 #ifndef LRP_GRAPH_BUILDER_H
 #define LRP_GRAPH_BUILDER_H
 
-#include "graph.h"
-#include "op.h"
+#include "graph/graph.h"
+#include "ops/op.h"
 
 /* An empty graph of the given default-domain opset. */
 lrp_graph *gb_new(int64_t opset);

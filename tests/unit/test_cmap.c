@@ -1,7 +1,7 @@
 /* Colour maps: zennit's palettes, node tables, CMSL syntax and errors. */
 #include "testutil.h"
 
-#include "cmap.h"
+#include "render/cmap.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * thread count. That is what makes the results the same on every CPU. */
 #include "testutil.h"
 
-#include "op.h"
-#include "ops/gemm_kernels.h"
+#include "ops/op.h"
+#include "ops/kernels/gemm_kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -6,10 +6,10 @@
  * channel-summed relevance, "-sym" = symmetric bounds, else min..max. */
 #include "testutil.h"
 
-#include "cmap.h"
-#include "heatmap.h"
-#include "png_io.h"
-#include "tensor.h"
+#include "render/cmap.h"
+#include "render/heatmap.h"
+#include "render/png_io.h"
+#include "base/tensor.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  * testdata/images/README.md), plus bad and hostile input. */
 #include "testutil.h"
 
-#include "image.h"
+#include "image/image.h"
 
 #include <dirent.h>
 #include <math.h>

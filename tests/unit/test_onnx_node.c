@@ -11,12 +11,12 @@
  * arithmetic. Everything else runs through the forward engine. */
 #include "testutil.h"
 
-#include "forward.h"
-#include "graph.h"
-#include "onnx_load.h"
-#include "op.h"
-#include "shape_infer.h"
-#include "tensor.h"
+#include "engine/forward.h"
+#include "graph/graph.h"
+#include "onnx/onnx_load.h"
+#include "ops/op.h"
+#include "graph/shape_infer.h"
+#include "base/tensor.h"
 
 #include <dirent.h>
 #include <math.h>

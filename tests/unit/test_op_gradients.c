@@ -8,11 +8,11 @@
  * It only gets the tensors its `keep` asks for (and constants). */
 #include "testutil.h"
 
-#include "forward.h"
+#include "engine/forward.h"
 #include "graph_builder.h"
-#include "shape_infer.h"
-#include "op.h"
-#include "tensor.h"
+#include "graph/shape_infer.h"
+#include "ops/op.h"
+#include "base/tensor.h"
 
 #include <math.h>
 #include <stdio.h>

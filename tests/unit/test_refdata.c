@@ -21,7 +21,7 @@
  * testdata/ copies always run; the rest skips without ../shared. */
 #include "testutil.h"
 
-#include "image.h"
+#include "image/image.h"
 #include "onnx.pb-c.h"
 
 #include <math.h>

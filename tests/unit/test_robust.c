@@ -9,7 +9,7 @@
 #include "testutil.h"
 
 #include "graph_builder.h"
-#include "model.h"
+#include "engine/model.h"
 
 #include <math.h>
 #include <stdio.h>

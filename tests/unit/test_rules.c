@@ -8,9 +8,9 @@
  * gives on a one-layer graph for the same output relevance. */
 #include "testutil.h"
 
-#include "explain.h"
+#include "lrp/explain.h"
 #include "graph_builder.h"
-#include "model.h"
+#include "engine/model.h"
 
 #include <math.h>
 #include <stdio.h>

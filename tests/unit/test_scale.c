@@ -5,7 +5,7 @@
 #include "testutil.h"
 
 #include "graph_builder.h"
-#include "model.h"
+#include "engine/model.h"
 
 #include <signal.h>
 #include <stdlib.h>

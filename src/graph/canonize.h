@@ -1,0 +1,21 @@
+/* Canonizer passes (zennit-reference.md §3) on an lrp_graph. */
+#ifndef LRP_CANONIZE_H
+#define LRP_CANONIZE_H
+
+#include "graph/graph.h"
+
+enum {
+    LRP_CANON_DROP_IDENTITY = 1, /* drop Identity and Dropout */
+    LRP_CANON_STRIP_SOFTMAX = 2, /* a final Softmax/LogSoftmax: explain the logits */
+    LRP_CANON_FUSE_BIAS = 4,     /* MatMul/Conv/Gemm + Add(constant) -> one layer with a bias */
+    LRP_CANON_FOLD_BN = 8,       /* BatchNormalization into the linear layer feeding it */
+    LRP_CANON_ALL = 15
+};
+
+/* Runs the passes on a graph whose shapes were inferred (lrp_graph_infer) and
+ * whose ops were initialized. Leaves the graph sorted; new or changed nodes
+ * need op init (lrp_graph_init_ops) and shapes need inferring again. What was
+ * done is recorded in g->notes. */
+lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err);
+
+#endif

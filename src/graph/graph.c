@@ -1,0 +1,493 @@
+/* Graph construction, lookup and topological sorting. */
+#include "graph/graph.h"
+#include "base/error.h"
+#include "ops/op.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dupstr(const char *s)
+{
+    if (!s)
+        s = "";
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+lrp_graph *lrp_graph_new(const char *path)
+{
+    lrp_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->path = dupstr(path);
+    if (!g->path) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void free_attr(lrp_attr *a)
+{
+    free(a->name);
+    free(a->s);
+    lrp_tensor_free(a->t);
+    free(a->floats);
+    free(a->ints);
+}
+
+void lrp_graph_free(lrp_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_nodes; i++) {
+        lrp_node *n = &g->nodes[i];
+        if (n->op && n->op->destroy && n->state)
+            n->op->destroy(n->state);
+        free(n->name);
+        free(n->op_type);
+        free(n->domain);
+        free(n->inputs);
+        free(n->outputs);
+        for (int a = 0; a < n->n_attrs; a++)
+            free_attr(&n->attrs[a]);
+        free(n->attrs);
+    }
+    for (int i = 0; i < g->n_values; i++) {
+        free(g->values[i].name);
+        for (int d = 0; d < LRP_MAX_DIMS; d++)
+            free(g->values[i].decl_names[d]);
+        lrp_tensor_free(g->values[i].constant);
+    }
+    for (int i = 0; i < g->n_notes; i++)
+        free(g->notes[i]);
+    free(g->notes);
+    free(g->nodes);
+    free(g->values);
+    free(g->hash);
+    free(g->order);
+    free(g->inputs);
+    free(g->outputs);
+    free(g->path);
+    free(g->producer_name);
+    free(g->producer_version);
+    free(g);
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+int lrp_graph_find_value(const lrp_graph *g, const char *name)
+{
+    if (!g->hash_cap)
+        return -1;
+    size_t mask = (size_t)g->hash_cap - 1;
+    for (size_t k = name_hash(name) & mask;; k = (k + 1) & mask) {
+        int i = g->hash[k];
+        if (i < 0)
+            return -1;
+        if (strcmp(g->values[i].name, name) == 0)
+            return i;
+    }
+}
+
+static void hash_insert(lrp_graph *g, int idx)
+{
+    size_t mask = (size_t)g->hash_cap - 1;
+    size_t k = name_hash(g->values[idx].name) & mask;
+    while (g->hash[k] >= 0)
+        k = (k + 1) & mask;
+    g->hash[k] = idx;
+}
+
+/* Keeps the table at most half full. */
+static int hash_reserve(lrp_graph *g, int n_values)
+{
+    if ((size_t)n_values * 2 < (size_t)g->hash_cap)
+        return 0;
+    int cap = g->hash_cap ? g->hash_cap * 2 : 256;
+    while ((size_t)n_values * 2 >= (size_t)cap)
+        cap *= 2;
+    int *h = malloc(sizeof(int) * (size_t)cap);
+    if (!h)
+        return -1;
+    for (int i = 0; i < cap; i++)
+        h[i] = -1;
+    free(g->hash);
+    g->hash = h;
+    g->hash_cap = cap;
+    for (int i = 0; i < g->n_values; i++)
+        hash_insert(g, i);
+    return 0;
+}
+
+static int append_value(lrp_graph *g, const char *name)
+{
+    if (hash_reserve(g, g->n_values + 1) != 0)
+        return -1;
+    if (g->n_values == g->cap_values) {
+        int cap = g->cap_values ? g->cap_values * 2 : 64;
+        lrp_value *v = realloc(g->values, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        g->values = v;
+        g->cap_values = cap;
+    }
+    lrp_value *v = &g->values[g->n_values];
+    memset(v, 0, sizeof *v);
+    v->name = dupstr(name);
+    if (!v->name)
+        return -1;
+    v->producer = -1;
+    v->a_consumer = -1;
+    v->decl_ndim = -1;
+    hash_insert(g, g->n_values);
+    return g->n_values++;
+}
+
+int lrp_graph_value(lrp_graph *g, const char *name)
+{
+    int i = lrp_graph_find_value(g, name);
+    return i >= 0 ? i : append_value(g, name);
+}
+
+int lrp_graph_new_value(lrp_graph *g, const char *base)
+{
+    char buf[256];
+    for (int k = 0;; k++) {
+        snprintf(buf, sizeof buf, "%s%s%d", base, k ? "_" : "_lrp", k);
+        if (lrp_graph_find_value(g, buf) < 0)
+            return append_value(g, buf);
+    }
+}
+
+int lrp_graph_add_node(lrp_graph *g, const char *name, const char *op_type, int n_in, const int *in, int n_out,
+                       const int *out)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
+        lrp_node *nn = realloc(g->nodes, (size_t)cap * sizeof *nn);
+        if (!nn)
+            return -1;
+        g->nodes = nn;
+        g->cap_nodes = cap;
+    }
+    lrp_node *n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->name = dupstr(name);
+    n->op_type = dupstr(op_type);
+    n->domain = dupstr("");
+    n->inputs = malloc(sizeof(int) * (size_t)(n_in ? n_in : 1));
+    n->outputs = malloc(sizeof(int) * (size_t)(n_out ? n_out : 1));
+    if (!n->name || !n->op_type || !n->domain || !n->inputs || !n->outputs) {
+        free(n->name);
+        free(n->op_type);
+        free(n->domain);
+        free(n->inputs);
+        free(n->outputs);
+        return -1;
+    }
+    n->n_inputs = n_in;
+    n->n_outputs = n_out;
+    if (n_in)
+        memcpy(n->inputs, in, sizeof(int) * (size_t)n_in);
+    if (n_out)
+        memcpy(n->outputs, out, sizeof(int) * (size_t)n_out);
+    return g->n_nodes++;
+}
+
+const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size)
+{
+    if (n->name && n->name[0])
+        return n->name;
+    snprintf(buf, size, "#%d (%s)", (int)(n - g->nodes), n->op_type);
+    return buf;
+}
+
+static void heap_push(int *h, int *n, int x)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > x) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], x = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= x)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+    return top;
+}
+
+lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
+{
+    char lb[64];
+    int nv = g->n_values, nn = g->n_nodes;
+    int *pending = calloc((size_t)(nn ? nn : 1), sizeof(int));
+    int *queue = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    int *order = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    int *cstart = NULL, *clist = NULL, *cfill = NULL;
+    lrp_status st = LRP_OK;
+    if (!pending || !queue || !order) {
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int v = 0; v < nv; v++) {
+        g->values[v].producer = -1;
+        g->values[v].n_consumers = 0;
+        g->values[v].a_consumer = -1;
+    }
+    for (int i = 0; i < nn; i++) {
+        lrp_node *n = &g->nodes[i];
+        if (n->removed)
+            continue;
+        for (int o = 0; o < n->n_outputs; o++) {
+            int v = n->outputs[o];
+            if (v < 0)
+                continue;
+            if (g->values[v].producer >= 0 || (g->values[v].constant && !g->values[v].folded) ||
+                g->values[v].is_input) {
+                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' is produced twice (again by node %s)", g->path,
+                              g->values[v].name, lrp_node_label(g, n, lb, sizeof lb));
+                goto done;
+            }
+            g->values[v].producer = i;
+        }
+    }
+    /* Consumer lists (CSR) so that the sort is linear in the graph size. */
+    cstart = calloc((size_t)nv + 1, sizeof(int));
+    if (!cstart) {
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int total = 0;
+    for (int i = 0; i < nn; i++) {
+        lrp_node *n = &g->nodes[i];
+        if (n->removed)
+            continue;
+        for (int k = 0; k < n->n_inputs; k++) {
+            int v = n->inputs[k];
+            if (v < 0)
+                continue;
+            lrp_value *val = &g->values[v];
+            val->n_consumers++;
+            val->a_consumer = i;
+            cstart[v + 1]++;
+            total++;
+            if (val->producer >= 0)
+                pending[i]++;
+            else if (!val->constant && !val->is_input) {
+                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s reads tensor '%s', which nothing produces", g->path,
+                              lrp_node_label(g, n, lb, sizeof lb), val->name);
+                goto done;
+            }
+        }
+    }
+    for (int v = 0; v < nv; v++)
+        cstart[v + 1] += cstart[v];
+    clist = malloc(sizeof(int) * (size_t)(total ? total : 1));
+    cfill = calloc((size_t)nv + 1, sizeof(int));
+    if (!clist || !cfill) {
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < nn; i++) {
+        lrp_node *n = &g->nodes[i];
+        if (n->removed)
+            continue;
+        for (int k = 0; k < n->n_inputs; k++) {
+            int v = n->inputs[k];
+            if (v >= 0)
+                clist[cstart[v] + cfill[v]++] = i;
+        }
+    }
+    /* Kahn's algorithm with a min-heap of ready nodes, so that the order
+     * follows the file wherever the data flow allows. */
+    int heap_n = 0;
+    for (int i = 0; i < nn; i++)
+        if (!g->nodes[i].removed && pending[i] == 0)
+            heap_push(queue, &heap_n, i);
+    int count = 0;
+    while (heap_n > 0) {
+        int i = heap_pop(queue, &heap_n);
+        order[count++] = i;
+        lrp_node *n = &g->nodes[i];
+        for (int o = 0; o < n->n_outputs; o++) {
+            int v = n->outputs[o];
+            if (v < 0)
+                continue;
+            for (int c = cstart[v]; c < cstart[v + 1]; c++)
+                if (--pending[clist[c]] == 0)
+                    heap_push(queue, &heap_n, clist[c]);
+        }
+    }
+    int live = 0;
+    for (int i = 0; i < nn; i++)
+        live += !g->nodes[i].removed;
+    if (count != live) {
+        for (int i = 0; i < nn; i++)
+            if (!g->nodes[i].removed && pending[i] > 0) {
+                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle through node %s", g->path,
+                              lrp_node_label(g, &g->nodes[i], lb, sizeof lb));
+                goto done;
+            }
+        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle", g->path);
+        goto done;
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        lrp_value *val = &g->values[g->outputs[k]];
+        val->n_consumers++;
+        if (val->producer < 0 && !val->constant && !val->is_input) {
+            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", g->path,
+                          val->name);
+            goto done;
+        }
+    }
+    free(g->order);
+    g->order = order;
+    order = NULL;
+    g->n_order = count;
+done:
+    free(pending);
+    free(queue);
+    free(order);
+    free(cstart);
+    free(clist);
+    free(cfill);
+    return st;
+}
+
+void lrp_graph_replace_uses(lrp_graph *g, int from, int to)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        lrp_node *n = &g->nodes[i];
+        if (n->removed)
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] == from)
+                n->inputs[k] = to;
+    }
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == from) {
+            g->outputs[k] = to;
+            g->values[to].is_output = true;
+            g->values[from].is_output = false;
+        }
+}
+
+int lrp_graph_consumers(const lrp_graph *g, int v, int *out, int max)
+{
+    int c = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const lrp_node *n = &g->nodes[g->order[k]];
+        for (int i = 0; i < n->n_inputs; i++)
+            if (n->inputs[i] == v) {
+                if (c < max)
+                    out[c] = g->order[k];
+                c++;
+                break;
+            }
+    }
+    return c;
+}
+
+void lrp_graph_note(lrp_graph *g, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **nn = realloc(g->notes, sizeof(char *) * (size_t)(g->n_notes + 1));
+    if (!nn)
+        return;
+    g->notes = nn;
+    g->notes[g->n_notes] = dupstr(buf);
+    if (g->notes[g->n_notes])
+        g->n_notes++;
+}
+
+const lrp_attr *lrp_node_attr(const lrp_node *n, const char *name)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t lrp_attr_int(const lrp_node *n, const char *name, int64_t dflt)
+{
+    const lrp_attr *a = lrp_node_attr(n, name);
+    return a && a->type == LRP_ATTR_INT ? a->i : dflt;
+}
+
+float lrp_attr_float(const lrp_node *n, const char *name, float dflt)
+{
+    const lrp_attr *a = lrp_node_attr(n, name);
+    return a && a->type == LRP_ATTR_FLOAT ? a->f : dflt;
+}
+
+const char *lrp_attr_string(const lrp_node *n, const char *name, const char *dflt)
+{
+    const lrp_attr *a = lrp_node_attr(n, name);
+    return a && a->type == LRP_ATTR_STRING && a->s ? a->s : dflt;
+}
+
+int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v)
+{
+    const lrp_attr *a = lrp_node_attr(n, name);
+    if (!a || a->type != LRP_ATTR_INTS) {
+        *v = NULL;
+        return -1;
+    }
+    *v = a->ints;
+    return a->n;
+}
+
+lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) {
+            free_attr(&n->attrs[i]);
+            memset(&n->attrs[i], 0, sizeof n->attrs[i]);
+            n->attrs[i].name = dupstr(name);
+            n->attrs[i].type = LRP_ATTR_INT;
+            n->attrs[i].i = value;
+            return n->attrs[i].name ? LRP_OK : LRP_ERR_NOMEM;
+        }
+    lrp_attr *a = realloc(n->attrs, sizeof *a * (size_t)(n->n_attrs + 1));
+    if (!a)
+        return LRP_ERR_NOMEM;
+    n->attrs = a;
+    memset(&a[n->n_attrs], 0, sizeof *a);
+    a[n->n_attrs].name = dupstr(name);
+    a[n->n_attrs].type = LRP_ATTR_INT;
+    a[n->n_attrs].i = value;
+    if (!a[n->n_attrs].name)
+        return LRP_ERR_NOMEM;
+    n->n_attrs++;
+    return LRP_OK;
+}

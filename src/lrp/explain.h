@@ -1,0 +1,23 @@
+/* Internal parts of the explainer shared with the attributors. */
+#ifndef LRP_EXPLAIN_H
+#define LRP_EXPLAIN_H
+
+#include "lrp/rules.h"
+
+/* Fills the seed (N, classes; zeroed) from the logits (N, classes). */
+typedef lrp_status (*lrp_seed_fn)(void *ctx, const lrp_tensor *logits, lrp_tensor *seed, lrp_error *err);
+
+/* Assigns rules (needs the model's shapes known). */
+lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err);
+
+/* The rule of node index `node`, or NULL before assignment. */
+const lrp_rule *lrp_explainer_rule(const lrp_explainer *e, int node);
+
+struct lrp_model;
+struct lrp_model *lrp_explainer_model(const lrp_explainer *e);
+
+/* lrp_explain with any output relevance. */
+lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                              lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err);
+
+#endif

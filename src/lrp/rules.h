@@ -1,0 +1,99 @@
+/* LRP rules (zennit-reference.md §1) and their kernels. */
+#ifndef LRP_RULES_H
+#define LRP_RULES_H
+
+#include "graph/graph.h"
+#include "ops/op.h"
+
+typedef enum lrp_rule_kind {
+    LRP_RULE_GRADIENT = 0, /* no rule: the plain gradient */
+    LRP_RULE_PASS,
+    LRP_RULE_NORM,
+    LRP_RULE_EPSILON,
+    LRP_RULE_ZPLUS,
+    LRP_RULE_ALPHABETA,
+    LRP_RULE_GAMMA,
+    LRP_RULE_ZBOX,
+    LRP_RULE_FLAT,
+    LRP_RULE_WSQUARE,
+    LRP_RULE_DECONVNET,
+    LRP_RULE_GUIDED,
+    LRP_RULE_BETASMOOTH,
+    LRP_RULE_COUNT
+} lrp_rule_kind;
+
+typedef struct lrp_rule {
+    lrp_rule_kind kind;
+    float eps;          /* epsilon (Epsilon) or stabilizer (every other rule) */
+    float alpha, beta;  /* AlphaBeta */
+    float gamma;        /* Gamma */
+    float beta_smooth;  /* ReLU beta-smooth */
+    bool inplace;       /* beta-smooth: zennit on an in-place ReLU module, whose stored
+                           input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
+    bool zero_bias;     /* zennit's zero_params=['bias'] */
+    /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
+    int n_bounds;
+    float *low, *high;  /* owned by the rule */
+} lrp_rule;
+
+/* "epsilon", "alpha-beta", ... */
+const char *lrp_rule_name(lrp_rule_kind k);
+/* Parses "RULE" or "RULE:key=value,key=value" (keys: epsilon, stabilizer,
+ * alpha, beta, gamma, beta_smooth, low, high, bias=0|1, inplace=0|1) onto r, whose
+ * fields hold the defaults. */
+lrp_status lrp_rule_parse(const char *spec, lrp_rule *r, lrp_error *err);
+/* A one-line description, e.g. "gamma(gamma=0.25, stabilizer=1e-06)". */
+const char *lrp_rule_describe(const lrp_rule *r, char *buf, size_t size);
+void lrp_rule_clear(lrp_rule *r);
+lrp_status lrp_rule_copy(lrp_rule *dst, const lrp_rule *src, lrp_error *err);
+
+/* Whether the rule can be applied to the node; fills err with why not. */
+lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule *r, lrp_error *err);
+
+/* Whether the node, under this rule, makes a discrete decision from its
+ * forward values that changes where relevance goes: the argmax of a max
+ * pooling, the mask of a piecewise activation under the gradient or guided
+ * backpropagation, Gamma's sign mask. Convolutions feeding such nodes run
+ * their forward pass in double precision (lrp_set_exact_forward). */
+bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r);
+
+/* Whether the rule divides by a denominator z built from forward values (the
+ * node's output, or its layer recomputed on its input): Epsilon, Norm, ZPlus,
+ * AlphaBeta, Gamma and ZBox. Where z cancels (a non-predicted logit, a
+ * residual sum of opposite signs), float32 accumulation errors of the forward
+ * pass reach the relevance amplified by |terms|/|z|, e.g. 90x for a logit of
+ * -0.094 made of terms summing to 8.4 in absolute value. The layers feeding
+ * such nodes, like those feeding decisions, run their forward pass in double
+ * precision (rounded once to float). */
+bool lrp_rule_divides(const lrp_node *n, const lrp_rule *r);
+
+/* What the rule needs kept from the forward pass: LRP_KEEP_* flags. */
+unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r);
+
+/* Modified weights of one node, computed on first use and kept across runs. */
+typedef struct lrp_weight_cache {
+    float *w[8];
+    float *b[8];
+    bool have_w[8], have_b[8];
+} lrp_weight_cache;
+
+void lrp_weight_cache_clear(lrp_weight_cache *c);
+
+typedef struct lrp_rule_call {
+    const lrp_graph *g;
+    const lrp_node *n;
+    const lrp_rule *rule;
+    lrp_weight_cache *cache;
+    const lrp_tensor *const *in; /* forward inputs (what keep asked for; constants always) */
+    const lrp_tensor *out;       /* forward output 0 (if kept) */
+    const lrp_tensor *R;         /* relevance at output 0 */
+    lrp_tensor *const *gin;      /* accumulators per input, NULL for constants */
+} lrp_rule_call;
+
+/* gin[i] += the relevance that the rule sends to input i. */
+lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);
+
+/* The default stabilizer: z + eps * (z >= 0 ? 1 : -1) (zero counts as positive). */
+static inline float lrp_stabilize(float z, float eps) { return z + (z >= 0.0f ? eps : -eps); }
+
+#endif
