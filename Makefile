@@ -44,6 +44,7 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 GEN_SRC  := $(BUILD)/gen/onnx.pb-c.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+PUB_HDR  := $(sort $(wildcard include/*.h))
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/unit/*.c))
@@ -64,6 +65,13 @@ $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 $(BUILD)/%.o: %.c $(BUILD)/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# liblrp.so exports what the public headers (PUB_HDR, installed) declare with
+# LRP_API and nothing else: the library's objects hide every other symbol
+# (liblrp.a keeps them visible to the unit tests and the CLI). They are
+# rebuilt when the Makefile, which holds their flags, changes.
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+$(LIB_OBJ): Makefile
 
 $(BUILD)/liblrp.a: $(LIB_OBJ)
 	rm -f $@
@@ -103,14 +111,14 @@ install: all
 	install -m 644 $(BUILD)/liblrp.a $(DESTDIR)$(PREFIX)/lib/liblrp.a
 	install -m 755 $(BUILD)/liblrp.so $(DESTDIR)$(PREFIX)/lib/liblrp.so.0
 	ln -sf liblrp.so.0 $(DESTDIR)$(PREFIX)/lib/liblrp.so
-	install -m 644 include/lrp.h $(DESTDIR)$(PREFIX)/include/lrp.h
+	install -m 644 $(PUB_HDR) $(DESTDIR)$(PREFIX)/include/
 	install -m 644 man/lrp.1 $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@OPENBLAS_DIR@|$(OPENBLAS_DIR)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define LRP_VERSION "\(.*\)"/\1/p' include/lrp.h)|g' \
 	    lrp.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lrp.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/lrp $(DESTDIR)$(PREFIX)/lib/liblrp.a $(DESTDIR)$(PREFIX)/lib/liblrp.so* \
-	    $(DESTDIR)$(PREFIX)/include/lrp.h $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1 \
+	    $(PUB_HDR:include/%=$(DESTDIR)$(PREFIX)/include/%) $(DESTDIR)$(PREFIX)/share/man/man1/lrp.1 \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/lrp.pc
 
 clean:

@@ -2,9 +2,11 @@
  * lrp: Layer-wise Relevance Propagation for ONNX image classifiers.
  *
  * Public C interface of liblrp. Everything the command-line tool does is built
- * on these calls: load a model, build its input from an image or a .npy file,
- * run it, explain a prediction with an LRP composite or an attributor, and
- * render the relevance as a heatmap.
+ * on these calls and those of two more headers: load a model, build its input
+ * from a .npy file or (lrp_image.h) from an image, run it, explain a
+ * prediction with an LRP composite or an attributor, and (lrp_render.h)
+ * render the relevance as a heatmap PNG. liblrp.so exports exactly the
+ * functions these three headers declare.
  *
  * Conventions
  *  - Functions that can fail return an lrp_status (LRP_OK == 0) or NULL, and
@@ -25,6 +27,20 @@ extern "C" {
 #endif
 
 #define LRP_VERSION "0.1.0"
+
+/* Marks the functions liblrp.so exports; the library is built with
+ * -fvisibility=hidden, so everything else stays inside it. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define LRP_API __attribute__((visibility("default")))
+#else
+#define LRP_API
+#endif
+
+#if defined(__GNUC__)
+#define LRP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LRP_PRINTF(a, b)
+#endif
 
 /* ------------------------------------------------------------------ errors */
 
@@ -50,12 +66,23 @@ typedef struct lrp_error {
 } lrp_error;
 
 /* A short English name of a status ("format error", ...). */
-const char *lrp_status_name(lrp_status status);
+LRP_API const char *lrp_status_name(lrp_status status);
+
+/* Sets err (if not NULL) to status and the formatted message (kept on one
+ * line: control characters become spaces), and returns status, so that
+ * callers can write `return lrp_fail(err, LRP_ERR_FORMAT, "...", ...);`. */
+LRP_API lrp_status lrp_fail(lrp_error *err, lrp_status status, const char *fmt, ...) LRP_PRINTF(3, 4);
+
+/* Prefixes the message already in err (if not NULL) with the formatted "prefix: ". */
+LRP_API void lrp_error_prefix(lrp_error *err, const char *fmt, ...) LRP_PRINTF(2, 3);
+
+/* LRP_OK and an empty message. */
+LRP_API void lrp_error_clear(lrp_error *err);
 
 /* Threads for dense math and lrp's own loops (n <= 0: as many as the CPUs
  * the process may run on; 1 until called). Results are the same at any
  * thread count. */
-void lrp_set_threads(int n);
+LRP_API void lrp_set_threads(int n);
 
 /* Matrix products (convolutions, dense layers) run on lrp's portable kernels
  * by default: every element summed in one fixed order with separately
@@ -64,7 +91,7 @@ void lrp_set_threads(int n);
  * OpenBLAS's kernels for this CPU instead: faster, still independent of the
  * thread count, but the last bits (and now and then a heatmap pixel) follow
  * the CPU. */
-void lrp_set_openblas(int on);
+LRP_API void lrp_set_openblas(int on);
 
 /* In an explanation's forward pass, the convolutions and dense layers whose
  * outputs feed a discrete decision of the explanation (which value of a
@@ -75,7 +102,7 @@ void lrp_set_openblas(int on);
  * that float32 rounding never decides it and a cancelling z (a small logit
  * made of large terms) does not amplify it; 0 accumulates them in float32.
  * Everything else is float32 always. */
-void lrp_set_exact_forward(int on);
+LRP_API void lrp_set_exact_forward(int on);
 
 /* ----------------------------------------------------------------- tensors */
 
@@ -98,16 +125,22 @@ typedef struct lrp_tensor {
 } lrp_tensor;
 
 /* A zero-filled tensor; refuses negative dims and more than LRP_MAX_ELEMENTS. */
-lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err);
-lrp_tensor *lrp_tensor_clone(const lrp_tensor *t, lrp_error *err);
-void lrp_tensor_free(lrp_tensor *t);
+LRP_API lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err);
+LRP_API lrp_tensor *lrp_tensor_clone(const lrp_tensor *t, lrp_error *err);
+LRP_API void lrp_tensor_free(lrp_tensor *t);
 /* "(1, 3, 224, 224)" into buf. Returns buf. */
-const char *lrp_shape_str(int ndim, const int64_t *dims, char *buf, size_t size);
+LRP_API const char *lrp_shape_str(int ndim, const int64_t *dims, char *buf, size_t size);
+
+/* The index of the first NaN or infinity of a float32 tensor; -1 if none
+ * (and for other dtypes). */
+LRP_API int64_t lrp_find_nonfinite(const lrp_tensor *t);
+/* "NaN", "+inf" or "-inf" for a non-finite value. */
+LRP_API const char *lrp_nonfinite_name(float v);
 
 /* NumPy .npy files: float32/float64 (read as float32), C order. */
-lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err);
+LRP_API lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err);
 /* Writes float32 '<f4' (or int64 '<i8'), byte-identical for identical tensors. */
-lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err);
+LRP_API lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err);
 
 /* ------------------------------------------------------------------ models */
 
@@ -127,7 +160,7 @@ typedef struct lrp_load_options {
     int allow_unsupported;
 } lrp_load_options;
 
-void lrp_load_options_default(lrp_load_options *o);
+LRP_API void lrp_load_options_default(lrp_load_options *o);
 
 typedef enum lrp_layout {
     LRP_LAYOUT_NCHW, /* (N, C, H, W) images */
@@ -150,27 +183,27 @@ typedef struct lrp_model_info {
     const char *input_dim_names[LRP_MAX_DIMS];
 } lrp_model_info;
 
-lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
-void lrp_model_free(lrp_model *m);
-const lrp_model_info *lrp_model_get_info(const lrp_model *m);
+LRP_API lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
+LRP_API void lrp_model_free(lrp_model *m);
+LRP_API const lrp_model_info *lrp_model_get_info(const lrp_model *m);
 
 /* Sets the layout of the model input when lrp guessed wrong. */
-lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err);
+LRP_API lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err);
 
 /* Runs the model. input: the model's input shape, any batch size (a tensor
  * without the batch dim is taken as a batch of one). *logits: (N, classes),
  * the model output flattened per sample. An empty input is LRP_ERR_SHAPE; a
  * NaN or infinite output is LRP_ERR_NUMERIC naming the first node (or the
  * input) that went non-finite, found by a second pass on failure only. */
-lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err);
+LRP_API lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err);
 
 /* Checks an input tensor against the model and returns it reshaped with a
  * batch dimension (a new tensor). */
-lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_tensor **out, lrp_error *err);
+LRP_API lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_tensor **out, lrp_error *err);
 
 /* Operator counts, canonizer notes and unsupported ops, for `lrp inspect`.
  * Writes a human-readable report. */
-lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err);
+LRP_API lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err);
 
 /* -------------------------------------------------------------- explaining */
 
@@ -191,20 +224,20 @@ typedef struct lrp_explain_options {
     const char *const *overrides;
 } lrp_explain_options;
 
-void lrp_explain_options_default(lrp_explain_options *o);
+LRP_API void lrp_explain_options_default(lrp_explain_options *o);
 
 /* The names of the composites, for help texts; NULL past the end. */
-const char *lrp_composite_at(int i);
+LRP_API const char *lrp_composite_at(int i);
 
 /* The names of the rules (as --rule and composites take them), for help
  * texts; NULL past the end. */
-const char *lrp_rule_at(int i);
+LRP_API const char *lrp_rule_at(int i);
 
-lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
-void lrp_explainer_free(lrp_explainer *e);
+LRP_API lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
+LRP_API void lrp_explainer_free(lrp_explainer *e);
 
 /* Prints every node with the rule it gets (needs a known input shape). */
-lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err);
+LRP_API lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err);
 
 typedef enum lrp_seed {
     LRP_SEED_ONE,   /* output relevance 1 at the target, 0 elsewhere (zennit's README) */
@@ -216,7 +249,7 @@ typedef enum lrp_seed {
  * inputs, and the total relevance on the current cut of the graph. */
 typedef void (*lrp_check_fn)(void *ctx, const char *node, const char *op_type, const char *rule, int64_t batch,
                              const double *r_out, const double *r_in, const double *cut);
-void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
+LRP_API void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
 
 /* Explains a batch. input: shaped like the model input. targets: one class
  * per sample, -1 for the predicted class (may be NULL: all predicted);
@@ -225,8 +258,8 @@ void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx);
  * Non-finite logits or relevance are LRP_ERR_NUMERIC (nothing is returned):
  * the message names the first node whose output (forward) or relevance
  * (backward) was not finite, located by rerunning the pass on failure only. */
-lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
-                       lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
+LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
+                               lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
 /* ------------------------------------------------------------ attributors */
 
@@ -254,17 +287,17 @@ typedef struct lrp_attributor_options {
     void *progress_ctx;
 } lrp_attributor_options;
 
-void lrp_attributor_options_default(lrp_attributor_options *o);
+LRP_API void lrp_attributor_options_default(lrp_attributor_options *o);
 /* "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
  * "occlusion", "random" -> kind; -1 if unknown. */
-int lrp_attributor_from_name(const char *name);
-const char *lrp_attributor_name(lrp_attributor_kind kind);
+LRP_API int lrp_attributor_from_name(const char *name);
+LRP_API const char *lrp_attributor_name(lrp_attributor_kind kind);
 
 /* Like lrp_explain, with an attributor around the explainer's composite.
  * *logits are those of the unmodified input. */
-lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
-                         const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
-                         int64_t *targets_out, lrp_error *err);
+LRP_API lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
+                                 const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
+                                 int64_t *targets_out, lrp_error *err);
 
 /* The random generator of smoothgrad and random, documented so that runs can
  * be reproduced elsewhere: xoshiro256** seeded through splitmix64(seed);
@@ -275,10 +308,10 @@ typedef struct lrp_rng {
     int has_spare;
     double spare;
 } lrp_rng;
-void lrp_rng_seed(lrp_rng *r, uint64_t seed);
-uint64_t lrp_rng_next(lrp_rng *r);
-double lrp_rng_uniform(lrp_rng *r);
-double lrp_rng_normal(lrp_rng *r);
+LRP_API void lrp_rng_seed(lrp_rng *r, uint64_t seed);
+LRP_API uint64_t lrp_rng_next(lrp_rng *r);
+LRP_API double lrp_rng_uniform(lrp_rng *r);
+LRP_API double lrp_rng_normal(lrp_rng *r);
 
 /* ------------------------------------------------------------- evaluation */
 
@@ -302,17 +335,17 @@ typedef struct lrp_perturb_options {
     int max_batch;              /* perturbed copies per forward pass (0: 16) */
 } lrp_perturb_options;
 
-void lrp_perturb_options_default(lrp_perturb_options *o);
+LRP_API void lrp_perturb_options_default(lrp_perturb_options *o);
 
 /* input: one sample shaped like the model input (NCHW or NHWC as the model);
  * relevance: shaped like it. curve[k], k = 0..*n_steps, receives the target
  * logit with k regions perturbed (curve must hold steps + 1 values). */
-lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
-                                   int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
-                                   lrp_error *err);
+LRP_API lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
+                                           int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                           lrp_error *err);
 
 /* The area over the perturbation curve: (1/(K+1)) Σ_{k=0..K} (curve[0] - curve[k]). */
-double lrp_aopc(const float *curve, int n_steps);
+LRP_API double lrp_aopc(const float *curve, int n_steps);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-/* Internal tensor helpers beyond the public lrp_tensor calls. */
+/* Internal tensor helpers beyond the public lrp_tensor calls of lrp.h. */
 #ifndef LRP_TENSOR_H
 #define LRP_TENSOR_H
 
@@ -12,12 +12,9 @@ int64_t lrp_numel_checked(int ndim, const int64_t *dims);
 static inline float *lrp_f32(const lrp_tensor *t) { return (float *)t->data; }
 static inline int64_t *lrp_i64(const lrp_tensor *t) { return (int64_t *)t->data; }
 
-/* The first NaN or infinity of a float tensor (or of n floats); -1 if none
- * (and for other dtypes). */
-int64_t lrp_find_nonfinite(const lrp_tensor *t);
+/* The first NaN or infinity of n floats; -1 if none (lrp_find_nonfinite of a
+ * tensor and lrp_nonfinite_name are public, in lrp.h). */
 int64_t lrp_find_nonfinite_f(const float *p, int64_t n);
-/* "NaN", "+inf" or "-inf" for a non-finite value. */
-const char *lrp_nonfinite_name(float v);
 
 bool lrp_same_shape(const lrp_tensor *a, const lrp_tensor *b);
 bool lrp_dims_equal(int na, const int64_t *a, int nb, const int64_t *b);

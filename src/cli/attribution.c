@@ -1,7 +1,7 @@
 /* Attribution methods for the command line. */
 #include "cli/attribution.h"
 
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/common.h"
 #include "cli/items.h"
 

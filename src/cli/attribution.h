@@ -3,7 +3,7 @@
 #ifndef LRP_CLI_ATTRIBUTION_H
 #define LRP_CLI_ATTRIBUTION_H
 
-#include "image/image.h"
+#include "lrp_image.h"
 #include "lrp.h"
 #include "cli/options.h"
 

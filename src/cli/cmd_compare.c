@@ -1,7 +1,7 @@
 /* lrp compare: two heatmaps (decoded pixels) or two .npy files (relative L2). */
 #include "cli/common.h"
 #include "cli/json.h"
-#include "render/png_io.h"
+#include "lrp_render.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* lrp eval: region perturbation curves and AOPC for an attribution method. */
 #include "cli/attribution.h"
 #include "cli/common.h"
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/items.h"
 #include "cli/json.h"
 #include "cli/progress.h"

@@ -1,7 +1,7 @@
 /* lrp explain: relevance for every input, written as heatmaps and .npy files. */
 #include "cli/attribution.h"
 #include "cli/common.h"
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/heatmap_out.h"
 #include "cli/items.h"
 #include "cli/json.h"

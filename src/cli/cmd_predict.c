@@ -1,6 +1,6 @@
 /* lrp predict: top-K classes with logits and softmax probabilities. */
 #include "cli/common.h"
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/items.h"
 #include "cli/json.h"
 #include "cli/progress.h"

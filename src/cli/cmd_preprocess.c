@@ -1,6 +1,6 @@
 /* lrp preprocess: the tensor the model would get for an image. */
 #include "cli/common.h"
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/items.h"
 
 #include <stdio.h>

@@ -1,9 +1,8 @@
 /* lrp render: a saved relevance as a heatmap. */
 #include "cli/common.h"
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/heatmap_out.h"
 #include "cli/items.h"
-#include "base/tensor.h"
 
 #include <string.h>
 

@@ -1,10 +1,9 @@
 /* Heatmap rendering and writing for the command line. */
 #include "cli/heatmap_out.h"
 
-#include "render/cmap.h"
-#include "base/error.h"
+#include "lrp_render.h"
+#include "lrp.h"
 #include "cli/items.h"
-#include "render/png_io.h"
 
 #include <math.h>
 #include <stdlib.h>

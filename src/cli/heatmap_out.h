@@ -2,8 +2,8 @@
 #ifndef LRP_CLI_HEATMAP_OUT_H
 #define LRP_CLI_HEATMAP_OUT_H
 
-#include "render/heatmap.h"
-#include "image/image.h"
+#include "lrp_render.h"
+#include "lrp_image.h"
 #include "cli/options.h"
 
 typedef struct cli_heat {

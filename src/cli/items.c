@@ -1,9 +1,8 @@
 /* Items of a run, inputs, output templates and atomic writes. */
 #include "cli/items.h"
 
-#include "base/error.h"
+#include "lrp.h"
 #include "cli/outputs.h"
-#include "base/tensor.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -7,7 +7,7 @@
 #include "lrp.h"
 #include "cli/options.h"
 
-#include "image/image.h"
+#include "lrp_image.h"
 
 typedef struct cli_item {
     char *path;

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# make install: the binary, man page, header, static and shared library and
-# pkg-config file land under PREFIX (or DESTDIR/PREFIX); a C program built
-# with `pkg-config --cflags --libs lrp` compiles, links (shared and static)
-# and runs; make uninstall removes it all again.
+# make install: the binary, man page, public headers, static and shared
+# library and pkg-config file land under PREFIX (or DESTDIR/PREFIX); every
+# installed header compiles on its own; liblrp.so exports exactly the lrp_*
+# functions the installed headers declare (LRP_API), and the CLI calls no
+# other library function; C programs built with `pkg-config --cflags --libs
+# lrp` compile, link (shared and static) and run, one of them loading an
+# image, explaining it and writing the heatmap PNG `lrp explain` writes; make
+# uninstall removes it all again.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/png_helpers.sh"
 
 W=$WORK
 P=$W/prefix
@@ -13,12 +18,49 @@ CNN=$TESTDATA/refset/models/tiny-cnn.onnx
 if ! make -s install PREFIX="$P" > "$W/make.log" 2>&1; then
     not_ok "make install PREFIX=\$tmp failed: $(tail -5 "$W/make.log")"
 fi
-for f in bin/lrp share/man/man1/lrp.1 include/lrp.h lib/liblrp.a lib/liblrp.so lib/pkgconfig/lrp.pc; do
+HEADERS="lrp.h lrp_image.h lrp_render.h"
+for f in bin/lrp share/man/man1/lrp.1 $(printf 'include/%s ' $HEADERS) lib/liblrp.a lib/liblrp.so lib/pkgconfig/lrp.pc
+do
     check "installed $f" test -s "$P/$f"
 done
 check "bin/lrp is executable" test -x "$P/bin/lrp"
 check "installed lrp runs" sh -c "'$P/bin/lrp' version | grep -q '^lrp '"
-check "installed lrp.h = include/lrp.h" cmp -s "$P/include/lrp.h" include/lrp.h
+for h in include/*.h; do
+    check "installed ${h#include/} = $h" cmp -s "$P/$h" "$h"
+done
+check "the installed headers are include/'s ($HEADERS)" \
+    test "$(cd "$P/include" && ls *.h | tr '\n' ' ')" = "$HEADERS "
+
+# every installed header compiles alone, in C and C++
+for h in $HEADERS; do
+    printf '#include <%s>\n' "$h" > "$W/alone.c"
+    check "$h compiles on its own" cc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I"$P/include" "$W/alone.c"
+    if command -v c++ > /dev/null; then
+        check "$h compiles on its own as C++" c++ -Wall -Wextra -Werror -fsyntax-only -x c++ -I"$P/include" "$W/alone.c"
+    fi
+done
+
+# liblrp.so exports the API and nothing else: every exported symbol is an
+# lrp_* function declared LRP_API in an installed header, and every such
+# declaration is exported
+nm -D --defined-only build/liblrp.so | awk '{ print $3 }' | sort > "$W/exported"
+cat "$P"/include/*.h | perl -0ne 's{/\*.*?\*/}{}gs; s{^\s*#.*$}{}mg; print "$1\n" while /\bLRP_API\b[^;(]*?\b(\w+)\s*\(/g' |
+    sort -u > "$W/api"
+check "installed liblrp.so is build/liblrp.so" cmp -s build/liblrp.so "$P/lib/liblrp.so.0"
+check "liblrp.so exports $(wc -l < "$W/exported") symbols, all lrp_* (others: $(grep -v '^lrp_' "$W/exported" | head -5 | tr '\n' ' '))" \
+    sh -c "test -s '$W/exported' && ! grep -qv '^lrp_' '$W/exported'"
+check "every exported symbol is declared LRP_API in an installed header (not: $(comm -23 "$W/exported" "$W/api" | head -5 | tr '\n' ' '))" \
+    test -z "$(comm -23 "$W/exported" "$W/api")"
+check "every LRP_API function of the installed headers is exported (not: $(comm -13 "$W/exported" "$W/api" | head -5 | tr '\n' ' '))" \
+    test -z "$(comm -13 "$W/exported" "$W/api")"
+# the command-line tool is built on that API: the library functions its
+# objects call are all in it
+nm -u build/src/cli/*.o | awk '$2 ~ /^lrp_/ { print $2 }' | sort -u > "$W/cli-calls"
+nm --defined-only build/src/cli/*.o | awk '{ print $3 }' | sort -u > "$W/cli-defines"
+comm -23 "$W/cli-calls" "$W/cli-defines" > "$W/cli-lib"
+private=$(comm -23 "$W/cli-lib" "$W/api" | tr '\n' ' ')
+check "the CLI calls $(wc -l < "$W/cli-lib") library functions, all public (private: $private)" \
+    test -s "$W/cli-lib" -a -z "$private"
 if [ -f "$P/share/man/man1/lrp.1" ]; then
     check "man page starts like a man page (.TH)" grep -q '^\.TH' "$P/share/man/man1/lrp.1"
     if command -v man > /dev/null; then
@@ -92,6 +134,81 @@ if [ -x "$W/prog-static" ]; then
     "$W/prog-static" "$CNN" "$TESTDATA/refset/inputs/logo-32.npy" "$W/logits2.npy" > "$W/out2" 2> "$W/err"
     check "static program runs tiny-cnn: logits = zennit's ($(cat "$W/err"))" \
         "$LRP" compare -q --tolerance 1e-5 "$W/logits2.npy" "$TESTDATA/refset/golden/tiny-cnn--logo--logits.npy"
+fi
+
+cat > "$W/heat.c" << 'EOF'
+/* Uses the installed headers and library only: loads an image, preprocesses
+ * it for the model, explains the predicted class with the default composite
+ * and writes the heatmap as `lrp explain MODEL IMAGE -o OUT` does (symmetric,
+ * coldnhot), then reads the PNG back. */
+#include <lrp.h>
+#include <lrp_image.h>
+#include <lrp_render.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: heat MODEL IMAGE OUT.png\n");
+        return 2;
+    }
+    lrp_error err = {0};
+    lrp_load_options lo;
+    lrp_load_options_default(&lo);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    lrp_heatmap_opts ho;
+    lrp_heatmap_opts_init(&ho);
+    lrp_preprocess pp;
+    lrp_image img = {0};
+    lrp_model *m = NULL;
+    lrp_explainer *e = NULL;
+    lrp_tensor *x = NULL, *rel = NULL;
+    lrp_raster *idx = NULL, *back = NULL;
+    uint8_t pal[256][3];
+    int64_t target = -1;
+    int rc = 1;
+    if (!(m = lrp_model_load(argv[1], &lo, &err)))
+        goto done;
+    const lrp_model_info *in = lrp_model_get_info(m);
+    lrp_preprocess_defaults(&pp, in->height, in->width);
+    if (lrp_image_load(argv[2], &img, &err) != LRP_OK || lrp_preprocess_image(&img, &pp, &x, &err) != LRP_OK ||
+        !(e = lrp_explainer_new(m, &eo, &err)) ||
+        lrp_explain(e, x, NULL, LRP_SEED_ONE, &rel, NULL, &target, &err) != LRP_OK ||
+        lrp_heatmap_indices(rel, &ho, 0, &idx, &err) != LRP_OK ||
+        lrp_palette_for("coldnhot", 1.0, pal, &err) != LRP_OK ||
+        lrp_png_write_palette(argv[3], idx, pal, &err) != LRP_OK || lrp_png_read_rgb(argv[3], &back, &err) != LRP_OK)
+        goto done;
+    if (back->width != idx->width || back->height != idx->height || back->channels != 3) {
+        lrp_fail(&err, LRP_ERR_FORMAT, "%s reads back as %dx%d", argv[3], back->width, back->height);
+        goto done;
+    }
+    printf("%s: class %lld, %s %dx%d\n", argv[2], (long long)target, argv[3], idx->width, idx->height);
+    rc = 0;
+done:
+    if (rc)
+        fprintf(stderr, "heat: %s (%s)\n", err.message, lrp_status_name(err.status));
+    lrp_raster_free(back);
+    lrp_raster_free(idx);
+    lrp_tensor_free(rel);
+    lrp_tensor_free(x);
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+    lrp_image_free(&img);
+    return rc;
+}
+EOF
+HORSE=$TESTDATA/models/cifar10-resnet20/horse5.png
+# shellcheck disable=SC2086
+check "an image-to-heatmap program compiles and links against the installed headers and liblrp.so" \
+    cc -std=c11 -Wall -Wextra -Werror -o "$W/heat" "$W/heat.c" $flags
+if [ -x "$W/heat" ]; then
+    LD_LIBRARY_PATH=$P/lib "$W/heat" "$R20" "$HORSE" "$W/heat.png" > "$W/out" 2> "$W/err"
+    check "it explains horse5.png with ResNet-20 and writes a heatmap ($(cat "$W/out" "$W/err"))" test -s "$W/heat.png"
+    check "the heatmap is a 32x32 palette PNG" test "$(png_ihdr "$W/heat.png")" = "32 32 8 3"
+    check "its chunks are IHDR PLTE IDAT IEND" test "$(png_chunks "$W/heat.png" | tr '\n' ' ')" = "IHDR PLTE IDAT IEND "
+    "$LRP" explain -q "$R20" "$HORSE" -o "$W/cli.png" 2> "$W/err"
+    check "it is the heatmap lrp explain writes, byte for byte ($(cat "$W/err"))" cmp -s "$W/heat.png" "$W/cli.png"
 fi
 unset PKG_CONFIG_PATH
 
