@@ -46,6 +46,8 @@ done
 nm -D --defined-only build/liblrp.so | awk '{ print $3 }' | sort > "$W/exported"
 cat "$P"/include/*.h | perl -0ne 's{/\*.*?\*/}{}gs; s{^\s*#.*$}{}mg; print "$1\n" while /\bLRP_API\b[^;(]*?\b(\w+)\s*\(/g' |
     sort -u > "$W/api"
+bare=$(cat "$P"/include/*.h | perl -0ne 's{/\*.*?\*/}{}gs; print "$1 " while /^(?!LRP_API|typedef|static)[a-z][^\n;{}]*?\b(lrp_\w+)\s*\(/mg')
+check "every function the installed headers declare is LRP_API (not: $bare)" test -z "$bare"
 check "installed liblrp.so is build/liblrp.so" cmp -s build/liblrp.so "$P/lib/liblrp.so.0"
 check "liblrp.so exports $(wc -l < "$W/exported") symbols, all lrp_* (others: $(grep -v '^lrp_' "$W/exported" | head -5 | tr '\n' ' '))" \
     sh -c "test -s '$W/exported' && ! grep -qv '^lrp_' '$W/exported'"
