@@ -105,15 +105,8 @@ static void report_ok(eval_run *r, const cli_item *it, int i, const int *Ks)
 
 static void report_error(eval_run *r, const cli_item *it, lrp_status st, const lrp_error *err)
 {
-    if (r->a->json) {
-        json j;
-        json_begin(&j, stdout);
-        json_str(&j, "input", it->path);
-        json_int(&j, "index", it->index);
-        json_str(&j, "status", "error");
-        json_str(&j, "error", err->message);
-        json_end(&j);
-    }
+    if (r->a->json)
+        json_item_error(stdout, it->path, it->index, err->message);
     progress_clear(&r->prog);
     cli_error("%s", err->message);
     if (cli_item_exit(st) == EXIT_INTERNAL)
@@ -182,9 +175,11 @@ static int eval_open(eval_run *r, const cli_items *items)
     }
     r->method = attribution_method_name(&r->ac, r->cm.eo.composite);
     if (!r->a->json && !r->a->quiet) {
+        const char *baseline = po->baseline == LRP_PERTURB_ZERO   ? "zero"
+                               : po->baseline == LRP_PERTURB_MEAN ? "mean"
+                                                                  : "uniform";
         printf("# lrp eval: region perturbation, %dx%d regions, up to %d steps, baseline %s%s\n", po->patch, po->patch,
-               po->steps, po->baseline == LRP_PERTURB_ZERO ? "zero" : po->baseline == LRP_PERTURB_MEAN ? "mean" : "uniform",
-               po->baseline == LRP_PERTURB_UNIFORM ? " (seeded by --seed)" : "");
+               po->steps, baseline, po->baseline == LRP_PERTURB_UNIFORM ? " (seeded by --seed)" : "");
         printf("input,method,target,order,step,logit,drop\n");
     }
     progress_start(&r->prog, items->n, r->a->quiet || r->a->json);

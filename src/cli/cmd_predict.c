@@ -44,17 +44,6 @@ static lrp_status predict_item(lrp_model *m, const lrp_preprocess *pp, const cli
     return st;
 }
 
-static void print_error(const cli_item *it, const lrp_error *err)
-{
-    json j;
-    json_begin(&j, stdout);
-    json_str(&j, "input", it->path);
-    json_int(&j, "index", it->index);
-    json_str(&j, "status", "error");
-    json_str(&j, "error", err->message);
-    json_end(&j);
-}
-
 /* The classes by logit, with their softmax probabilities; NULL when out of memory. */
 static ranked *rank(const lrp_tensor *logits)
 {
@@ -151,7 +140,7 @@ int cmd_predict(cli_args *a)
                 if (e > rc || rc == EXIT_OK)
                     rc = e;
                 if (a->json)
-                    print_error(it, &err);
+                    json_item_error(stdout, it->path, it->index, err.message);
             } else if ((r = rank(logits))) {
                 print_top(a, it, logits, r, labels, n_labels, &prog);
             }

@@ -200,8 +200,8 @@ static const option_def options[] = {
      AT(attr.steps), RANGE(1, 100000)},
     {"baseline", 0, T_STR, "zero|FILE.npy", C_EXPLAIN, "Attributors", "integrated-gradients baseline (default zero)",
      AT(baseline)},
-    {"samples", 0, T_INT, "N", C_RULES, "Attributors", "smoothgrad samples, the last one noise-free (default {default})",
-     AT(attr.samples), RANGE(1, 100000)},
+    {"samples", 0, T_INT, "N", C_RULES, "Attributors",
+     "smoothgrad samples, the last one noise-free (default {default})", AT(attr.samples), RANGE(1, 100000)},
     {"noise-level", 0, T_NUM, "F", C_RULES, "Attributors",
      "smoothgrad noise standard deviation as a fraction of the input's range (default {default})",
      AT(attr.noise_level), NONNEG},
@@ -318,6 +318,7 @@ const char *cli_join(char *buf, size_t size, const char *const *words, const cha
     return buf;
 }
 
+/* (lrp_attributor_name says "?" past the last kind.) */
 const char *cli_attributor_at(int i)
 {
     const char *name = lrp_attributor_name((lrp_attributor_kind)i);
@@ -521,9 +522,31 @@ static int apply(cli_args *a, const option_def *o, const char *v)
     return rc;
 }
 
+_Static_assert(sizeof(lrp_perturb_baseline) == sizeof(int), "T_ENUM stores an int");
+
+/* Whether a row's destination has a size its type can store. */
+static bool row_fits(const option_def *o)
+{
+    switch (o->type) {
+    case T_FLAG: return o->size == sizeof(bool) || o->size == sizeof(int);
+    case T_INT: return o->size == sizeof(int) || o->size == sizeof(int64_t);
+    case T_SEED: return o->size == sizeof(uint64_t);
+    case T_NUM: return o->size == sizeof(float) || o->size == sizeof(double);
+    case T_STR: return o->size == sizeof(const char *);
+    case T_ENUM: return o->size == sizeof(int) && o->choices;
+    case T_TRIPLE: return o->size == 3 * sizeof(float) && o->aux;
+    case T_LIST: return o->size == sizeof(cli_list);
+    case T_CUSTOM: return o->set != NULL;
+    }
+    return false;
+}
+
 /* The library's defaults, then the table's. */
 static void defaults(cli_args *a)
 {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!row_fits(&options[i]))
+            abort(); /* a row whose field its type cannot hold */
     memset(a, 0, sizeof *a);
     lrp_explain_options_default(&a->explain);
     lrp_attributor_options_default(&a->attr);
