@@ -4,6 +4,7 @@
 #include "cli/options.h"
 
 #include "lrp.h"
+#include "image/image.h"
 #include "render/cmap.h"
 
 #include <ctype.h>
@@ -144,10 +145,9 @@ static const option_def options[] = {
      "'none': center-crop only; 'exact': resize to the input size without cropping",
      AT(resize), RANGE(1, 65536), .set = set_resize},
     {"mean", 0, T_TRIPLE, "R,G,B", C_MODEL, "Input",
-     "normalization mean (default ImageNet's 0.485,0.456,0.406; one value for gray models)", AT(mean), HAS(n_mean)},
-    {"std", 0, T_TRIPLE, "R,G,B", C_MODEL, "Input",
-     "normalization standard deviation (default ImageNet's 0.229,0.224,0.225)", AT(std), HAS(n_std),
-     .nonzero = true},
+     "normalization mean (default ImageNet's {default}; one value for gray models)", AT(mean), HAS(n_mean)},
+    {"std", 0, T_TRIPLE, "R,G,B", C_MODEL, "Input", "normalization standard deviation (default ImageNet's {default})",
+     AT(std), HAS(n_std), .nonzero = true},
     {"bgr", 0, T_FLAG, NULL, C_MODEL, "Input", "feed channels in B,G,R order", AT(bgr)},
     {"pixel-range", 0, T_INT, NULL, C_MODEL, "Input", "pixel values before mean/std: 0..1 (default) or 0..255",
      AT(pixel_range), RANGE(1, 255), CHOICES("1", "255"), .def = "1"},
@@ -552,6 +552,10 @@ static void defaults(cli_args *a)
     lrp_attributor_options_default(&a->attr);
     lrp_perturb_options_default(&a->perturb);
     a->attributor = lrp_attributor_name(a->attr.kind);
+    lrp_preprocess pp; /* the values, not given (count 0) until --mean and --std */
+    lrp_preprocess_defaults(&pp, 224, 224);
+    memcpy(a->mean, pp.mean, sizeof a->mean);
+    memcpy(a->std, pp.std, sizeof a->std);
     for (int i = 0; i < N_OPTIONS; i++)
         if (options[i].def && convert(a, &options[i], options[i].def) != EXIT_OK)
             abort(); /* a row whose default is not one of its values */
@@ -703,6 +707,15 @@ void cli_print_usage(FILE *f)
                "4 some inputs failed, 5 an output could not be written, 70 internal error.\n");
 }
 
+/* "%.6g", and 1e-6 rather than 1e-06. */
+static void number_text(double v, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.6g", v);
+    char *e = strstr(buf, "e-0");
+    if (e)
+        memmove(e + 2, e + 3, strlen(e + 3) + 1);
+}
+
 /* An option's default as the help shows it (from the defaulted d). */
 static const char *default_text(const option_def *o, const cli_args *d, char *buf, size_t size)
 {
@@ -713,11 +726,15 @@ static const char *default_text(const option_def *o, const cli_args *d, char *bu
         snprintf(buf, size, "%lld", o->size == sizeof(int64_t) ? (long long)*(const int64_t *)p : *(const int *)p);
         break;
     case T_SEED: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-    case T_NUM: {
-        snprintf(buf, size, "%.6g", o->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p);
-        char *e = strstr(buf, "e-0"); /* 1e-06 -> 1e-6 */
-        if (e)
-            memmove(e + 2, e + 3, strlen(e + 3) + 1);
+    case T_NUM:
+        number_text(o->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p, buf, size);
+        break;
+    case T_TRIPLE: {
+        const float *v = (const float *)p;
+        char x[3][32];
+        for (int i = 0; i < 3; i++)
+            number_text(v[i], x[i], sizeof x[i]);
+        snprintf(buf, size, "%s,%s,%s", x[0], x[1], x[2]);
         break;
     }
     case T_STR: snprintf(buf, size, "%s", *(const char *const *)p ? *(const char *const *)p : ""); break;
