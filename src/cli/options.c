@@ -101,6 +101,7 @@ struct option_def {
 };
 
 /* Offset 0 is `command`, which no option sets: aux 0 means none. */
+_Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's field");
 #define AT(f) .off = offsetof(cli_args, f), .size = sizeof(((cli_args *)0)->f)
 #define HAS(f) .aux = offsetof(cli_args, f)
 #define RANGE(lo, hi) .min = (lo), .max = (hi)
