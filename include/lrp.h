@@ -228,6 +228,9 @@ LRP_API void lrp_explain_options_default(lrp_explain_options *o);
 
 /* The names of the composites, for help texts; NULL past the end. */
 LRP_API const char *lrp_composite_at(int i);
+/* Whether composite i is an LRP composite, whose relevance is signed
+ * (heatmaps: symmetric, coldnhot), rather than a gradient-type method. */
+LRP_API int lrp_composite_at_is_lrp(int i);
 
 /* The names of the rules (as --rule and composites take them), for help
  * texts; NULL past the end. */

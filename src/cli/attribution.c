@@ -21,52 +21,42 @@ struct attribution {
     bool nhwc;
 };
 
-static const char *const names[] = {"gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
-                                    "occlusion", "random"};
-
 int attribution_config_from_args(const cli_args *a, attribution_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->name = a->attributor ? a->attributor : "gradient";
-    bool known = false;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        known = known || !strcmp(c->name, names[i]);
-    if (!known) {
-        cli_error("--attributor: unknown '%s' (choose from gradient, input-x-gradient, smoothgrad, "
-                  "integrated-gradients, occlusion, random)",
-                  c->name);
+    c->name = a->attributor;
+    int kind = lrp_attributor_from_name(c->name);
+    if (kind < 0) {
+        char list[256];
+        cli_error("--attributor: unknown '%s' (choose from %s)", c->name,
+                  cli_join(list, sizeof list, NULL, cli_attributor_at, ", ", ", "));
         return EXIT_USAGE;
     }
-    c->steps = a->steps;
-    c->samples = a->samples;
-    c->noise_level = a->noise_level;
-    c->seed = a->seed;
+    c->o = a->attr;
+    c->o.kind = (lrp_attributor_kind)kind;
     c->baseline = a->command == CMD_EXPLAIN ? a->baseline : NULL;
-    c->window = a->window;
-    c->stride = a->stride;
-    c->occlude_window = a->occlude && !strcmp(a->occlude, "window");
     c->fill = a->fill;
     return EXIT_OK;
 }
 
 bool attribution_is_signed(const attribution_config *c, const char *composite)
 {
-    if (strcmp(c->name, "gradient"))
+    if (c->o.kind != LRP_ATTRIBUTOR_GRADIENT || !composite)
         return false;
-    const char *lrp[] = {"epsilon-plus-flat", "epsilon-plus", "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat",
-                         "epsilon-gamma-box"};
-    for (size_t i = 0; i < sizeof lrp / sizeof *lrp; i++)
-        if (composite && !strcmp(composite, lrp[i]))
-            return true;
+    for (int i = 0; lrp_composite_at(i); i++)
+        if (!strcmp(composite, lrp_composite_at(i)))
+            return lrp_composite_at_is_lrp(i);
     return false;
 }
 
 const char *attribution_method_name(const attribution_config *c, const char *composite)
 {
     static char buf[128];
-    if (!strcmp(c->name, "gradient"))
+    /* occlusion and random do not use the composite */
+    if (c->o.kind == LRP_ATTRIBUTOR_GRADIENT)
         snprintf(buf, sizeof buf, "%s", composite);
-    else if (!strcmp(c->name, "occlusion") || !strcmp(c->name, "random") || !strcmp(composite, "gradient"))
+    else if (c->o.kind == LRP_ATTRIBUTOR_OCCLUSION || c->o.kind == LRP_ATTRIBUTOR_RANDOM ||
+             !strcmp(composite, "gradient"))
         snprintf(buf, sizeof buf, "%s", c->name);
     else
         snprintf(buf, sizeof buf, "%s+%s", c->name, composite);
@@ -98,24 +88,17 @@ static int parse_bounds(const char *opt, const char *s, float *v)
 
 bool attribution_uses_rules(const cli_args *a, const attribution_config *c)
 {
-    return a->composite ? strcmp(a->composite, "gradient") != 0 : !strcmp(c->name, "gradient");
+    return a->has_composite ? strcmp(a->explain.composite, "gradient") != 0 : c->o.kind == LRP_ATTRIBUTOR_GRADIENT;
 }
 
 int attribution_explain_options(const cli_args *a, const attribution_config *c, const lrp_preprocess *pp,
                                 lrp_explain_options *o, float *low, float *high)
 {
-    lrp_explain_options_default(o);
-    if (a->composite)
-        o->composite = a->composite;
-    else if (strcmp(c->name, "gradient"))
-        o->composite = "gradient";
-    o->epsilon = a->epsilon;
-    o->stabilizer = a->stabilizer;
-    o->gamma = a->gamma;
-    o->beta_smooth = a->beta_smooth;
-    o->zero_bias = a->no_bias;
-    o->n_overrides = a->n_rules;
-    o->overrides = a->rules;
+    *o = a->explain;
+    if (!a->has_composite && c->o.kind != LRP_ATTRIBUTOR_GRADIENT)
+        o->composite = "gradient"; /* an attributor alone wraps the plain gradient */
+    o->n_overrides = a->rules.n;
+    o->overrides = a->rules.v;
     int nl = cli_default_bounds(pp, low, high), nh = nl;
     if ((a->low && (nl = parse_bounds("low", a->low, low)) < 0) ||
         (a->high && (nh = parse_bounds("high", a->high, high)) < 0))
@@ -143,15 +126,7 @@ attribution *attribution_new(const attribution_config *c, lrp_explainer *ex, lrp
     at->ex = ex;
     at->m = m;
     at->nhwc = pp && pp->nhwc;
-    lrp_attributor_options_default(&at->o);
-    at->o.kind = (lrp_attributor_kind)lrp_attributor_from_name(c->name);
-    at->o.steps = c->steps;
-    at->o.samples = c->samples;
-    at->o.noise_level = c->noise_level;
-    at->o.seed = c->seed;
-    at->o.window = c->window;
-    at->o.stride = c->stride;
-    at->o.occlude_window = c->occlude_window;
+    at->o = c->o;
     if (c->baseline && strcmp(c->baseline, "zero")) {
         if (lrp_npy_read(c->baseline, &at->baseline, err) != LRP_OK) {
             lrp_error_prefix(err, "--baseline");

@@ -8,14 +8,10 @@
 #include "cli/options.h"
 
 typedef struct attribution_config {
-    const char *name; /* gradient, input-x-gradient, smoothgrad, integrated-gradients, occlusion, random */
-    int steps, samples;
-    float noise_level;
-    uint64_t seed;
-    const char *baseline;
-    int window, stride;
-    bool occlude_window;
-    const char *fill;
+    const char *name;         /* the attributor's name (lrp_attributor_name of o.kind) */
+    lrp_attributor_options o; /* as the command line sets them (no tensors yet) */
+    const char *baseline;     /* explain's --baseline: "zero" or FILE.npy */
+    const char *fill;         /* --fill: "zero", "mean" or FILE.npy */
 } attribution_config;
 
 typedef struct attribution attribution;

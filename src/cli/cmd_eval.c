@@ -10,198 +10,223 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const order_names[2] = {"morf", "lerf"};
+
+/* One eval run: the method, the perturbation and the scores of every item. */
+typedef struct eval_run {
+    const cli_args *a;
+    attribution_config ac;
+    cli_method cm;
+    lrp_perturb_options po;
+    int orders[2], n_orders;
+    bool have[2]; /* by lrp_perturb_order */
+    const char *method;
+    float *curve; /* (steps + 1) per order */
+    double *aopc; /* 2 per item, by order */
+    int64_t *tgt;
+    bool *ok;
+    double sums[2];
+    int n_ok, failed, internal;
+    progress prog;
+} eval_run;
+
+static float *curve_of(const eval_run *r, int oi) { return r->curve + (size_t)oi * (size_t)(r->po.steps + 1); }
+
+/* The curves and AOPCs of item i, both orders before anything is reported,
+ * so that an item is reported as ok or as an error, never as a half-written ok. */
+static lrp_status eval_item(eval_run *r, const cli_item *it, int i, int *Ks, lrp_error *err)
+{
+    const cli_args *a = r->a;
+    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
+    int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
+    lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
+    if (st == LRP_OK)
+        st = cli_load_input(it->path, &r->cm.pp, info, &x, NULL, NULL, err);
+    if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
+        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+    if (st == LRP_OK)
+        st = attribution_run(r->cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+                             &r->tgt[i], NULL, err);
+    for (int oi = 0; oi < r->n_orders && st == LRP_OK; oi++) {
+        r->po.order = (lrp_perturb_order)r->orders[oi];
+        st = lrp_region_perturbation(r->cm.model, x, rel, r->tgt[i], &r->po, curve_of(r, oi), &Ks[oi], err);
+        if (st == LRP_OK)
+            r->aopc[2 * i + r->orders[oi]] = lrp_aopc(curve_of(r, oi), Ks[oi]);
+    }
+    if (st != LRP_OK && !strstr(err->message, it->path))
+        lrp_error_prefix(err, "%s", it->path); /* name the input, as explain does */
+    lrp_tensor_free(x);
+    lrp_tensor_free(rel);
+    lrp_tensor_free(logits);
+    return st;
+}
+
+static void report_ok(eval_run *r, const cli_item *it, int i, const int *Ks)
+{
+    const cli_args *a = r->a;
+    json j;
+    if (a->json) {
+        json_begin(&j, stdout);
+        json_str(&j, "input", it->path);
+        json_int(&j, "index", it->index);
+        json_str(&j, "status", "ok");
+        json_str(&j, "method", r->method);
+        json_int(&j, "target", r->tgt[i]);
+    }
+    for (int oi = 0; oi < r->n_orders; oi++) {
+        const float *cv = curve_of(r, oi);
+        const char *name = order_names[r->orders[oi]];
+        if (a->json) {
+            json_arr(&j, name);
+            for (int k = 0; k <= Ks[oi]; k++)
+                json_num(&j, NULL, cv[k]);
+            json_arr_end(&j);
+            char key[32];
+            snprintf(key, sizeof key, "aopc_%s", name);
+            json_num(&j, key, r->aopc[2 * i + r->orders[oi]]);
+        } else if (!a->quiet) {
+            progress_clear(&r->prog);
+            for (int k = 0; k <= Ks[oi]; k++)
+                printf("%s,%s,%lld,%s,%d,%.7g,%.7g\n", it->path, r->method, (long long)r->tgt[i], name, k, cv[k],
+                       cv[0] - cv[k]);
+        }
+    }
+    r->ok[i] = true;
+    r->n_ok++;
+    for (int oi = 0; oi < r->n_orders; oi++)
+        r->sums[r->orders[oi]] += r->aopc[2 * i + r->orders[oi]];
+    if (a->json) {
+        if (r->n_orders == 2)
+            json_num(&j, "abpc", r->aopc[2 * i] - r->aopc[2 * i + 1]);
+        json_end(&j);
+    }
+}
+
+static void report_error(eval_run *r, const cli_item *it, lrp_status st, const lrp_error *err)
+{
+    if (r->a->json)
+        json_item_error(stdout, it->path, it->index, err->message);
+    progress_clear(&r->prog);
+    cli_error("%s", err->message);
+    if (cli_item_exit(st) == EXIT_INTERNAL)
+        r->internal++;
+    else
+        r->failed++;
+}
+
+/* One CSV row: label, method, then the two AOPCs (empty when not run) and the ABPC. */
+static void print_row(const eval_run *r, const char *label, const char *target, const double *aopc, double abpc)
+{
+    printf("%s,%s,%s", label, r->method, target);
+    for (int o = 0; o < 2; o++) {
+        if (r->have[o])
+            printf(",%.7g", aopc[o]);
+        else
+            printf(",");
+    }
+    printf(r->n_orders == 2 ? ",%.7g\n" : ",\n", abpc);
+}
+
+static void print_summary(const eval_run *r, const cli_items *items)
+{
+    if (r->a->json) {
+        json j;
+        json_begin(&j, stdout);
+        json_str(&j, "summary", r->method);
+        json_int(&j, "images", r->n_ok);
+        for (int oi = 0; oi < r->n_orders; oi++) {
+            char key[32];
+            snprintf(key, sizeof key, "aopc_%s", order_names[r->orders[oi]]);
+            json_num(&j, key, r->n_ok ? r->sums[r->orders[oi]] / r->n_ok : NAN);
+        }
+        if (r->n_orders == 2)
+            json_num(&j, "abpc", r->n_ok ? (r->sums[0] - r->sums[1]) / r->n_ok : NAN);
+        json_end(&j);
+        return;
+    }
+    if (r->a->quiet)
+        return;
+    printf("\ninput,method,target,aopc_morf,aopc_lerf,abpc\n");
+    for (int i = 0; i < items->n; i++) {
+        if (!r->ok[i])
+            continue;
+        char target[32];
+        snprintf(target, sizeof target, "%lld", (long long)r->tgt[i]);
+        print_row(r, items->v[i].path, target, r->aopc + 2 * i, r->aopc[2 * i] - r->aopc[2 * i + 1]);
+    }
+    if (r->n_ok) {
+        double mean[2] = {r->sums[0] / r->n_ok, r->sums[1] / r->n_ok};
+        print_row(r, "mean", "", mean, (r->sums[0] - r->sums[1]) / r->n_ok);
+    }
+}
+
+/* The method and the run's buffers, once the items are known; prints the CSV
+ * header. Returns an exit code. */
+static int eval_open(eval_run *r, const cli_items *items)
+{
+    int rc = cli_method_open(r->a, &r->ac, &r->cm);
+    if (rc != EXIT_OK)
+        return rc;
+    const lrp_perturb_options *po = &r->po;
+    if (!(r->curve = malloc(sizeof(float) * 2 * (size_t)(po->steps + 1)))) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    r->method = attribution_method_name(&r->ac, r->cm.eo.composite);
+    if (!r->a->json && !r->a->quiet) {
+        const char *baseline = po->baseline == LRP_PERTURB_ZERO   ? "zero"
+                               : po->baseline == LRP_PERTURB_MEAN ? "mean"
+                                                                  : "uniform";
+        printf("# lrp eval: region perturbation, %dx%d regions, up to %d steps, baseline %s%s\n", po->patch, po->patch,
+               po->steps, baseline, po->baseline == LRP_PERTURB_UNIFORM ? " (seeded by --seed)" : "");
+        printf("input,method,target,order,step,logit,drop\n");
+    }
+    progress_start(&r->prog, items->n, r->a->quiet || r->a->json);
+    size_t n = (size_t)(items->n ? items->n : 1);
+    if (!(r->aopc = calloc(n * 2, sizeof(double))) || !(r->tgt = calloc(n, sizeof(int64_t))) ||
+        !(r->ok = calloc(n, sizeof(bool)))) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    return EXIT_OK;
+}
+
 int cmd_eval(cli_args *a)
 {
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
-    attribution_config ac;
-    if ((rc = attribution_config_from_args(a, &ac)) != EXIT_OK)
+    eval_run r = {.a = a};
+    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
         return rc;
-    int orders[2], n_orders = 0;
-    const char *ord = a->order ? a->order : "both";
-    if (strcmp(ord, "lerf"))
-        orders[n_orders++] = LRP_MORF;
-    if (strcmp(ord, "morf"))
-        orders[n_orders++] = LRP_LERF;
-    lrp_perturb_options po;
-    lrp_perturb_options_default(&po);
-    po.patch = a->patch;
-    po.steps = a->eval_steps;
-    po.seed = a->seed;
-    if (a->eval_baseline)
-        po.baseline = !strcmp(a->eval_baseline, "zero") ? LRP_PERTURB_ZERO
-                      : !strcmp(a->eval_baseline, "mean") ? LRP_PERTURB_MEAN
-                                                          : LRP_PERTURB_UNIFORM;
+    for (int o = 0; o < 2; o++)
+        if ((r.have[o] = strcmp(a->order, order_names[1 - o]) != 0))
+            r.orders[r.n_orders++] = o;
+    r.po = a->perturb;
+    r.po.seed = a->attr.seed;
     cli_items items = {0};
-    cli_method cm = {0};
-    float *curve = NULL;
-    double sums[2] = {0, 0};
-    int n_ok = 0, failed = 0, internal = 0;
-    if ((rc = cli_gather_items(a, 1, NULL, &items)) != EXIT_OK)
-        goto done;
-    if ((rc = cli_method_open(a, &ac, &cm)) != EXIT_OK)
-        goto done;
-    lrp_model *m = cm.model;
-    const lrp_model_info *info = lrp_model_get_info(m);
-    lrp_error err = {0};
-    if (!(curve = malloc(sizeof(float) * 2 * (size_t)(po.steps + 1)))) {
-        cli_error("out of memory");
-        rc = EXIT_INTERNAL;
-        goto done;
-    }
-    const char *method = attribution_method_name(&ac, cm.eo.composite);
-    static const char *const order_names[2] = {"morf", "lerf"};
-    if (!a->json && !a->quiet) {
-        printf("# lrp eval: region perturbation, %dx%d regions, up to %d steps, baseline %s%s\n", po.patch, po.patch,
-               po.steps, po.baseline == LRP_PERTURB_ZERO ? "zero" : po.baseline == LRP_PERTURB_MEAN ? "mean" : "uniform",
-               po.baseline == LRP_PERTURB_UNIFORM ? " (seeded by --seed)" : "");
-        printf("input,method,target,order,step,logit,drop\n");
-    }
-    progress prog;
-    progress_start(&prog, items.n, a->quiet || a->json);
-    double *aopc = calloc((size_t)(items.n ? items.n : 1) * 2, sizeof(double));
-    int64_t *tgt = calloc((size_t)(items.n ? items.n : 1), sizeof(int64_t));
-    bool *ok = calloc((size_t)(items.n ? items.n : 1), sizeof(bool));
-    if (!aopc || !tgt || !ok) {
-        free(aopc);
-        free(tgt);
-        free(ok);
-        cli_error("out of memory");
-        rc = EXIT_INTERNAL;
-        goto done;
-    }
-    for (int i = 0; i < items.n; i++) {
-        cli_item *it = &items.v[i];
-        progress_update(&prog, i, it->path);
-        lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
-        int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-        lrp_status st = it->error ? lrp_fail(&err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-        if (st == LRP_OK)
-            st = cli_load_input(it->path, &cm.pp, info, &x, NULL, NULL, &err);
-        if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
-            st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
-        if (st == LRP_OK)
-            st = attribution_run(cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
-                                 &tgt[i], NULL, &err);
-        /* both curves first, so that an item is reported as ok or as an
-         * error, never as a half-written ok */
-        int Ks[2] = {0, 0};
-        for (int oi = 0; oi < n_orders && st == LRP_OK; oi++) {
-            po.order = (lrp_perturb_order)orders[oi];
-            st = lrp_region_perturbation(m, x, rel, tgt[i], &po, curve + (size_t)oi * (size_t)(po.steps + 1), &Ks[oi],
-                                         &err);
-            if (st == LRP_OK)
-                aopc[2 * i + orders[oi]] = lrp_aopc(curve + (size_t)oi * (size_t)(po.steps + 1), Ks[oi]);
-        }
-        if (st != LRP_OK && !strstr(err.message, it->path))
-            lrp_error_prefix(&err, "%s", it->path); /* name the input, as explain does */
-        json j;
-        if (st == LRP_OK && a->json) {
-            json_begin(&j, stdout);
-            json_str(&j, "input", it->path);
-            json_int(&j, "index", it->index);
-            json_str(&j, "status", "ok");
-            json_str(&j, "method", method);
-            json_int(&j, "target", tgt[i]);
-        }
-        for (int oi = 0; oi < n_orders && st == LRP_OK; oi++) {
-            const float *cv = curve + (size_t)oi * (size_t)(po.steps + 1);
-            int K = Ks[oi];
-            if (a->json) {
-                json_arr(&j, order_names[orders[oi]]);
-                for (int k = 0; k <= K; k++)
-                    json_num(&j, NULL, cv[k]);
-                json_arr_end(&j);
-                char key[32];
-                snprintf(key, sizeof key, "aopc_%s", order_names[orders[oi]]);
-                json_num(&j, key, aopc[2 * i + orders[oi]]);
-            } else if (!a->quiet) {
-                progress_clear(&prog);
-                for (int k = 0; k <= K; k++)
-                    printf("%s,%s,%lld,%s,%d,%.7g,%.7g\n", it->path, method, (long long)tgt[i],
-                           order_names[orders[oi]], k, cv[k], cv[0] - cv[k]);
-            }
-        }
-        if (st == LRP_OK) {
-            ok[i] = true;
-            n_ok++;
-            for (int oi = 0; oi < n_orders; oi++)
-                sums[orders[oi]] += aopc[2 * i + orders[oi]];
-            if (a->json) {
-                if (n_orders == 2)
-                    json_num(&j, "abpc", aopc[2 * i] - aopc[2 * i + 1]);
-                json_end(&j);
-            }
-        } else {
-            if (a->json) {
-                json_begin(&j, stdout);
-                json_str(&j, "input", it->path);
-                json_int(&j, "index", it->index);
-                json_str(&j, "status", "error");
-                json_str(&j, "error", err.message);
-                json_end(&j);
-            }
-            progress_clear(&prog);
-            cli_error("%s", err.message);
-            if (cli_item_exit(st) == EXIT_INTERNAL)
-                internal++;
-            else
-                failed++;
-        }
-        lrp_tensor_free(x);
-        lrp_tensor_free(rel);
-        lrp_tensor_free(logits);
-    }
-    progress_done(&prog);
-    /* summary */
-    if (a->json) {
-        json j;
-        json_begin(&j, stdout);
-        json_str(&j, "summary", method);
-        json_int(&j, "images", n_ok);
-        for (int oi = 0; oi < n_orders; oi++) {
-            char key[32];
-            snprintf(key, sizeof key, "aopc_%s", order_names[orders[oi]]);
-            json_num(&j, key, n_ok ? sums[orders[oi]] / n_ok : NAN);
-        }
-        if (n_orders == 2)
-            json_num(&j, "abpc", n_ok ? (sums[0] - sums[1]) / n_ok : NAN);
-        json_end(&j);
-    } else if (!a->quiet) {
-        printf("\ninput,method,target,aopc_morf,aopc_lerf,abpc\n");
+    if ((rc = cli_gather_items(a, 1, NULL, &items)) == EXIT_OK && (rc = eval_open(&r, &items)) == EXIT_OK) {
         for (int i = 0; i < items.n; i++) {
-            if (!ok[i])
-                continue;
-            printf("%s,%s,%lld", items.v[i].path, method, (long long)tgt[i]);
-            for (int o = 0; o < 2; o++) {
-                bool have = (o == 0 && strcmp(ord, "lerf")) || (o == 1 && strcmp(ord, "morf"));
-                if (have)
-                    printf(",%.7g", aopc[2 * i + o]);
-                else
-                    printf(",");
-            }
-            printf(n_orders == 2 ? ",%.7g\n" : ",\n", aopc[2 * i] - aopc[2 * i + 1]);
+            cli_item *it = &items.v[i];
+            progress_update(&r.prog, i, it->path);
+            lrp_error err = {0};
+            int Ks[2] = {0, 0};
+            lrp_status st = eval_item(&r, it, i, Ks, &err);
+            if (st == LRP_OK)
+                report_ok(&r, it, i, Ks);
+            else
+                report_error(&r, it, st, &err);
         }
-        if (n_ok) {
-            printf("mean,%s,", method);
-            for (int o = 0; o < 2; o++) {
-                bool have = (o == 0 && strcmp(ord, "lerf")) || (o == 1 && strcmp(ord, "morf"));
-                if (have)
-                    printf(",%.7g", sums[o] / n_ok);
-                else
-                    printf(",");
-            }
-            printf(n_orders == 2 ? ",%.7g\n" : ",\n", (sums[0] - sums[1]) / n_ok);
-        }
+        progress_done(&r.prog);
+        print_summary(&r, &items);
+        rc = r.internal ? EXIT_INTERNAL : r.failed ? EXIT_INPUT : EXIT_OK;
     }
-    free(aopc);
-    free(tgt);
-    free(ok);
-    rc = internal ? EXIT_INTERNAL : failed ? EXIT_INPUT : EXIT_OK;
-done:
-    free(curve);
-    cli_method_close(&cm);
+    free(r.aopc);
+    free(r.tgt);
+    free(r.ok);
+    free(r.curve);
+    cli_method_close(&r.cm);
     cli_items_free(&items);
     return rc;
 }

@@ -20,7 +20,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* "v" or "a,b,c" bounds for --low/--high. */
 typedef struct check_ctx {
     double seed;
 } check_ctx;
@@ -141,7 +140,7 @@ static bool outputs_exist(const cli_args *a, const cli_fields *f, item_result *r
 static bool claim_late(cli_guard *g, const cli_args *a, const cli_item *it, const item_result *res, lrp_error *err)
 {
     char msg[1024];
-    if (a->out && !a->grid && res->heat_path[0] && cli_template_has_target(a->out) &&
+    if (a->out && !a->heat.grid && res->heat_path[0] && cli_template_has_target(a->out) &&
         cli_guard_output_msg(g, "-o", res->heat_path, it->path, msg, sizeof msg) != EXIT_OK) {
         lrp_fail(err, LRP_ERR_ARG, "%s", msg);
         return false;
@@ -170,7 +169,7 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
         rc = cli_guard_input(g, a->fill);
     for (int i = 0; i < items->n && rc == EXIT_OK; i++)
         rc = cli_guard_input(g, items->v[i].path);
-    if (rc == EXIT_OK && a->grid)
+    if (rc == EXIT_OK && a->heat.grid)
         rc = cli_guard_output(g, "-o", a->out, NULL);
     char path[4200];
     lrp_error err = {0};
@@ -179,7 +178,7 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
         int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : CLI_TARGET_WILD;
         cli_fields f = {it, method, target, false};
         for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
-            const char *tmpl = k == 0 ? (a->grid ? NULL : a->out) : a->relevance_out;
+            const char *tmpl = k == 0 ? (a->heat.grid ? NULL : a->out) : a->relevance_out;
             if (!tmpl)
                 continue;
             if (cli_template_expand(tmpl, &f, path, sizeof path, &err) != LRP_OK) {
@@ -198,6 +197,348 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
     return rc;
 }
 
+/* The checks of the output options, before anything is read. Returns an exit
+ * code (refusals printed). */
+static int check_output_options(const cli_args *a, int *heat_fields, int *rel_fields, bool *heat_stdout,
+                                bool *rel_stdout)
+{
+    *heat_fields = a->out ? cli_template_check("-o", a->out) : 0;
+    *rel_fields = a->relevance_out ? cli_template_check("--relevance-out", a->relevance_out) : 0;
+    if (*heat_fields < 0 || *rel_fields < 0)
+        return EXIT_USAGE;
+    if (a->heat.grid && !a->out) {
+        cli_error("--grid needs -o FILE.png");
+        return EXIT_USAGE;
+    }
+    if (a->heat.grid && *heat_fields) {
+        cli_error("--grid writes one montage: -o must be a plain file name, not a template");
+        return EXIT_USAGE;
+    }
+    /* standard output takes one file and then nothing else */
+    *heat_stdout = a->out && cli_output_fd(a->out) == 1;
+    *rel_stdout = a->relevance_out && cli_output_fd(a->relevance_out) == 1;
+    if ((*heat_stdout || *rel_stdout) && (a->json || a->check)) {
+        cli_error("%s %s writes the %s to standard output, which then cannot take %s as well",
+                  *heat_stdout ? "-o" : "--relevance-out", *heat_stdout ? a->out : a->relevance_out,
+                  *heat_stdout ? "heatmap" : "relevance", a->json ? "--json" : "--check");
+        return EXIT_USAGE;
+    }
+    if (*heat_stdout && *rel_stdout) {
+        cli_error("-o %s and --relevance-out %s: standard output can take only one of them", a->out,
+                  a->relevance_out);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* The checks that depend on the number of inputs. */
+static int check_item_count(const cli_args *a, int n, int heat_fields, int rel_fields, bool heat_stdout,
+                            bool rel_stdout)
+{
+    if (n > 1 && !a->heat.grid && heat_stdout) {
+        cli_error("-o %s: standard output takes one heatmap and this run has %d inputs (--grid makes one montage)",
+                  a->out, n);
+        return EXIT_USAGE;
+    }
+    if (n > 1 && rel_stdout) {
+        cli_error("--relevance-out %s: standard output takes one relevance and this run has %d inputs",
+                  a->relevance_out, n);
+        return EXIT_USAGE;
+    }
+    if (n > 1 && !a->heat.grid && a->out && !heat_fields) {
+        cli_error("-o %s: with several inputs, use a template such as 'out/{stem}.png' (or --grid)", a->out);
+        return EXIT_USAGE;
+    }
+    if (n > 1 && !a->heat.grid && a->relevance_out && !rel_fields) {
+        cli_error("--relevance-out %s: with several inputs, use a template such as 'out/{stem}.npy'",
+                  a->relevance_out);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* One explain run, over all its inputs. */
+typedef struct explain_run {
+    const cli_args *a;
+    FILE *txt; /* the result lines */
+    char **labels;
+    int n_labels;
+    cli_guard *guard;
+    attribution_config ac;
+    cli_method cm;
+    cli_heat heat;
+    bool heat_ready;
+    progress prog;
+    check_ctx cc;
+    struct sub_progress sp;
+    const char *method;
+    bool need_view, warned_view;
+    int failed_input, failed_output, internal, refused;
+} explain_run;
+
+/* One input on its way through the run. */
+typedef struct explain_item {
+    cli_item *it;
+    item_result res;
+    cli_fields f;
+    bool needs_target; /* a {target} in an output name, and no target given */
+    bool skip, out_fail, refused;
+    lrp_tensor *x, *rel, *logits;
+    lrp_image view, orig;
+    lrp_raster *img;
+} explain_item;
+
+static void explain_item_free(explain_item *e)
+{
+    lrp_tensor_free(e->x);
+    lrp_tensor_free(e->rel);
+    lrp_tensor_free(e->logits);
+    lrp_image_free(&e->view);
+    lrp_image_free(&e->orig);
+    lrp_raster_free(e->img);
+}
+
+/* Reads the input (and with --skip-existing and a {target} to find, tells
+ * whether its outputs exist under the predicted class). */
+static lrp_status load_item(explain_run *r, explain_item *e, bool skipping, lrp_error *err)
+{
+    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    const char *path = e->it->path;
+    lrp_status st = LRP_OK;
+    if (e->it->error)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s", e->it->error);
+    if (st == LRP_OK)
+        st = cli_load_input(path, &r->cm.pp, info, &e->x, r->need_view ? &e->view : NULL,
+                            r->need_view ? &e->orig : NULL, err);
+    if (st == LRP_OK && e->x->ndim >= 1 && info->input_ndim > 0 && e->x->ndim == info->input_ndim &&
+        e->x->dims[0] != 1)
+        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file", path,
+                      (long long)e->x->dims[0]);
+    if (st == LRP_OK && skipping && e->needs_target) {
+        cli_fields pf = e->f;
+        if ((pf.target = predicted_target(r->cm.model, e->x)) >= 0 && outputs_exist(r->a, &pf, &e->res, err)) {
+            e->skip = true;
+            if (!claim_late(r->guard, r->a, e->it, &e->res, err)) {
+                e->skip = false;
+                e->refused = true;
+                st = LRP_ERR_ARG;
+            }
+        }
+        if (!e->skip && !e->refused) {
+            e->res.heat_path[0] = e->res.rel_path[0] = '\0';
+            err->status = LRP_OK;
+            err->message[0] = '\0';
+        }
+    }
+    return st;
+}
+
+static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
+{
+    const cli_args *a = r->a;
+    r->cc.seed = 0;
+    if (a->check && !a->quiet) {
+        printf("check %s: relevance sums after each node (sample 0)\n", e->it->path);
+        printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)", "cut",
+               "cut/seed");
+    }
+    lrp_status st = attribution_run(r->cm.attr, e->x, e->f.target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE,
+                                    &e->rel, &e->logits, &e->res.target, NULL, err);
+    if (st != LRP_OK)
+        lrp_error_prefix(err, "%s", e->it->path);
+    return st;
+}
+
+/* The figures of a finished explanation. */
+static void item_figures(explain_item *e)
+{
+    item_result *res = &e->res;
+    const float *l = e->logits->data;
+    int64_t C = e->logits->dims[1];
+    res->predicted = 0;
+    for (int64_t c = 1; c < C; c++)
+        if (l[c] > l[res->predicted])
+            res->predicted = c;
+    res->logit = l[res->predicted];
+    res->target_logit = l[res->target];
+    double s = 0;
+    for (int64_t q = 0; q < e->rel->numel; q++)
+        s += ((const float *)e->rel->data)[q];
+    res->rel_sum = s;
+}
+
+/* The heatmap of an item: rendered, then written (or kept for --grid). */
+static lrp_status write_heatmap(explain_run *r, explain_item *e, lrp_error *err)
+{
+    const cli_args *a = r->a;
+    bool view = r->need_view && e->view.rgb;
+    lrp_status st = cli_heat_render(&r->heat, e->rel, view ? &e->view : NULL, e->orig.rgb ? &e->orig : NULL,
+                                    &r->cm.pp, &e->img, err);
+    if (st == LRP_OK && a->heat.grid)
+        st = cli_heat_add_tile(&r->heat, e->img, err);
+    if (st != LRP_OK) /* e.g. an empty relevance: name the input */
+        lrp_error_prefix(err, "%s", e->it->path);
+    else if (!a->heat.grid && (st = cli_heat_write(&r->heat, e->res.heat_path, e->img, err)) != LRP_OK)
+        e->out_fail = true;
+    return st;
+}
+
+/* The outputs of an explained item, under their final names. */
+static lrp_status write_item(explain_run *r, explain_item *e, lrp_error *err)
+{
+    const cli_args *a = r->a;
+    item_result *res = &e->res;
+    lrp_status st = LRP_OK;
+    item_figures(e);
+    e->f.target = res->target;
+    /* the names, checked again when {target} was not known before */
+    if (a->relevance_out)
+        st = cli_template_expand(a->relevance_out, &e->f, res->rel_path, sizeof res->rel_path, err);
+    if (st == LRP_OK && a->out && !a->heat.grid)
+        st = cli_template_expand(a->out, &e->f, res->heat_path, sizeof res->heat_path, err);
+    if (st == LRP_OK && e->needs_target && !claim_late(r->guard, a, e->it, res, err)) {
+        st = LRP_ERR_ARG;
+        e->refused = true;
+    }
+    if (st == LRP_OK && a->relevance_out &&
+        (st = cli_write_output(res->rel_path, write_npy, e->rel, err)) != LRP_OK)
+        e->out_fail = true;
+    if (st == LRP_OK && a->out && r->need_view && !e->view.rgb && !r->warned_view) {
+        progress_clear(&r->prog);
+        cli_error("note: %s is a tensor, not an image: --overlay and --size input apply to image inputs only, "
+                  "its heatmap is plain",
+                  e->it->path);
+        r->warned_view = true;
+    }
+    if (st == LRP_OK && a->out)
+        st = write_heatmap(r, e, err);
+    return st;
+}
+
+static void report_item(explain_run *r, const explain_item *e, lrp_status st, const lrp_error *err)
+{
+    const cli_args *a = r->a;
+    const item_result *res = &e->res;
+    FILE *txt = r->txt;
+    if (st != LRP_OK) {
+        progress_clear(&r->prog);
+        cli_error("%s", err->message);
+        if (e->refused)
+            r->refused++;
+        else if (e->out_fail)
+            r->failed_output++;
+        else if (cli_item_exit(st) == EXIT_INTERNAL)
+            r->internal++;
+        else
+            r->failed_input++;
+        if (a->json)
+            print_json(e->it, "error", err->message, NULL, r->method, r->labels, r->n_labels);
+    } else if (a->json) {
+        print_json(e->it, "ok", NULL, res, r->method, r->labels, r->n_labels);
+    } else if (!a->quiet) {
+        progress_clear(&r->prog);
+        fprintf(txt, "%s: predicted %lld", e->it->path, (long long)res->predicted);
+        if (r->labels && res->predicted < r->n_labels)
+            fprintf(txt, " (%s)", r->labels[res->predicted]);
+        fprintf(txt, " logit %.4f, target %lld, relevance sum %.6g", res->logit, (long long)res->target,
+                res->rel_sum);
+        if (res->heat_path[0])
+            fprintf(txt, " -> %s", res->heat_path);
+        if (res->rel_path[0])
+            fprintf(txt, "%s%s", res->heat_path[0] ? ", " : " -> ", res->rel_path);
+        fputc('\n', txt);
+        fflush(txt);
+    }
+}
+
+/* Explains item i: skipped (--skip-existing), explained and written, or failed. */
+static void explain_one(explain_run *r, cli_item *it)
+{
+    const cli_args *a = r->a;
+    explain_item e = {.it = it};
+    int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
+    e.f = (cli_fields){it, r->method, target, false};
+    lrp_error err = {0};
+    /* --skip-existing: when every output exists under the name a fresh run
+     * gives it; a {target} without a known target is found first (load_item) */
+    bool skipping = a->skip_existing && (a->out || a->relevance_out) && !a->heat.grid;
+    e.needs_target = target < 0 && ((a->out && cli_template_has_target(a->out)) ||
+                                    (a->relevance_out && cli_template_has_target(a->relevance_out)));
+    if (skipping && !e.needs_target && outputs_exist(a, &e.f, &e.res, &err))
+        e.skip = true;
+    if (!e.skip) {
+        e.res.heat_path[0] = e.res.rel_path[0] = '\0';
+        err.status = LRP_OK;
+        err.message[0] = '\0';
+    }
+    double t0 = now_s();
+    lrp_status st = e.skip ? LRP_OK : load_item(r, &e, skipping, &err);
+    if (e.skip) {
+        if (a->json)
+            print_json(it, "skipped", NULL, &e.res, r->method, r->labels, r->n_labels);
+        explain_item_free(&e);
+        return;
+    }
+    if (st == LRP_OK)
+        st = run_item(r, &e, &err);
+    if (st == LRP_OK)
+        st = write_item(r, &e, &err);
+    e.res.seconds = now_s() - t0;
+    report_item(r, &e, st, &err);
+    explain_item_free(&e);
+}
+
+/* The model, the method and the heatmaps, once every output is claimed. */
+static int explain_open(explain_run *r)
+{
+    const cli_args *a = r->a;
+    int rc = cli_method_open(a, &r->ac, &r->cm);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = cli_heat_setup(&a->heat, attribution_is_signed(&r->ac, r->cm.eo.composite), &r->heat)) != EXIT_OK)
+        return rc;
+    r->heat_ready = true;
+    r->heat.channels_last = lrp_model_get_info(r->cm.model)->layout == LRP_LAYOUT_NHWC;
+    r->method = attribution_method_name(&r->ac, r->cm.eo.composite);
+    r->sp = (struct sub_progress){&r->prog, 0, NULL};
+    attribution_set_progress(r->cm.attr, on_sub_progress, &r->sp);
+    if (a->check)
+        lrp_explainer_set_check(r->cm.ex, on_check, &r->cc);
+    r->need_view = a->heat.overlay || (a->heat.size && !strcmp(a->heat.size, "input"));
+    return EXIT_OK;
+}
+
+static int explain_items(explain_run *r, cli_items *items)
+{
+    const cli_args *a = r->a;
+    progress_start(&r->prog, items->n, a->quiet);
+    progress_set_steps(&r->prog, items->n == 1);
+    for (int i = 0; i < items->n; i++) {
+        progress_update(&r->prog, i, items->v[i].path);
+        r->sp.index = i;
+        r->sp.name = items->v[i].path;
+        explain_one(r, &items->v[i]);
+    }
+    progress_done(&r->prog);
+    if (a->heat.grid && r->heat.n_tiles > 0) {
+        lrp_error err = {0};
+        if (cli_heat_write_grid(&r->heat, a->out, &err) != LRP_OK) {
+            cli_error("%s", err.message);
+            r->failed_output++;
+        } else if (!a->quiet && !a->json) {
+            fprintf(r->txt, "grid of %d heatmaps -> %s\n", r->heat.n_tiles, a->out);
+        }
+    }
+    int failed = r->failed_input + r->failed_output + r->refused;
+    if (failed && items->n > 1 && !a->quiet)
+        cli_error("%d of %d inputs failed", failed + r->internal, items->n);
+    return r->internal         ? EXIT_INTERNAL
+           : r->refused        ? EXIT_USAGE
+           : r->failed_input   ? EXIT_INPUT
+           : r->failed_output  ? EXIT_OUTPUT
+                               : EXIT_OK;
+}
+
 int cmd_explain(cli_args *a)
 {
     /* first: a signal that arrives while the run is set up must stop it too
@@ -206,56 +547,23 @@ int cmd_explain(cli_args *a)
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
-    int heat_fields = a->out ? cli_template_check("-o", a->out) : 0;
-    int rel_fields = a->relevance_out ? cli_template_check("--relevance-out", a->relevance_out) : 0;
-    if (heat_fields < 0 || rel_fields < 0)
-        return EXIT_USAGE;
-    if (a->grid && !a->out) {
-        cli_error("--grid needs -o FILE.png");
-        return EXIT_USAGE;
-    }
-    if (a->grid && heat_fields) {
-        cli_error("--grid writes one montage: -o must be a plain file name, not a template");
-        return EXIT_USAGE;
-    }
-    /* standard output takes one file and then nothing else */
-    bool heat_stdout = a->out && cli_output_fd(a->out) == 1;
-    bool rel_stdout = a->relevance_out && cli_output_fd(a->relevance_out) == 1;
-    if ((heat_stdout || rel_stdout) && (a->json || a->check)) {
-        cli_error("%s %s writes the %s to standard output, which then cannot take %s as well",
-                  heat_stdout ? "-o" : "--relevance-out", heat_stdout ? a->out : a->relevance_out,
-                  heat_stdout ? "heatmap" : "relevance", a->json ? "--json" : "--check");
-        return EXIT_USAGE;
-    }
-    if (heat_stdout && rel_stdout) {
-        cli_error("-o %s and --relevance-out %s: standard output can take only one of them", a->out,
-                  a->relevance_out);
-        return EXIT_USAGE;
-    }
-    FILE *txt = heat_stdout || rel_stdout ? stderr : stdout; /* the result lines */
-    attribution_config ac;
-    if ((rc = attribution_config_from_args(a, &ac)) != EXIT_OK)
+    int heat_fields, rel_fields;
+    bool heat_stdout, rel_stdout;
+    if ((rc = check_output_options(a, &heat_fields, &rel_fields, &heat_stdout, &rel_stdout)) != EXIT_OK)
+        return rc;
+    explain_run r = {.a = a, .txt = heat_stdout || rel_stdout ? stderr : stdout};
+    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
         return rc;
     /* {method}, known before the model is loaded (as cli_method_open will set it) */
-    lrp_explain_options dflt;
-    lrp_explain_options_default(&dflt);
     char method_buf[160];
     snprintf(method_buf, sizeof method_buf, "%s",
-             attribution_method_name(&ac, a->composite ? a->composite
-                                          : strcmp(ac.name, "gradient") ? "gradient"
-                                                                        : dflt.composite));
-    char **labels = NULL;
-    int n_labels = 0;
-    if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
+             attribution_method_name(&r.ac, a->has_composite || r.ac.o.kind == LRP_ATTRIBUTOR_GRADIENT
+                                                ? a->explain.composite
+                                                : "gradient"));
+    if (a->labels && !(r.labels = cli_read_labels(a->labels, &r.n_labels)))
         return EXIT_USAGE;
     cli_items items = {0};
-    cli_method cm = {0};
-    cli_heat heat = {0};
-    bool heat_ready = false;
-    progress prog = {0};
-    lrp_error err = {0};
-    cli_guard *guard = cli_guard_new();
-    if (!guard) {
+    if (!(r.guard = cli_guard_new())) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
@@ -265,231 +573,21 @@ int cmd_explain(cli_args *a)
         own.tmpl[own.n++] = a->out;
     if (a->relevance_out && !rel_stdout)
         own.tmpl[own.n++] = a->relevance_out;
-    if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK)
+    if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK ||
+        (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK)
         goto done;
-    if (items.n > 1 && !a->grid && heat_stdout) {
-        cli_error("-o %s: standard output takes one heatmap and this run has %d inputs (--grid makes one montage)",
-                  a->out, items.n);
-        rc = EXIT_USAGE;
-        goto done;
-    }
-    if (items.n > 1 && rel_stdout) {
-        cli_error("--relevance-out %s: standard output takes one relevance and this run has %d inputs",
-                  a->relevance_out, items.n);
-        rc = EXIT_USAGE;
-        goto done;
-    }
-    if (items.n > 1 && !a->grid) {
-        if (a->out && !heat_fields) {
-            cli_error("-o %s: with several inputs, use a template such as 'out/{stem}.png' (or --grid)", a->out);
-            rc = EXIT_USAGE;
-            goto done;
-        }
-        if (a->relevance_out && !rel_fields) {
-            cli_error("--relevance-out %s: with several inputs, use a template such as 'out/{stem}.npy'",
-                      a->relevance_out);
-            rc = EXIT_USAGE;
-            goto done;
-        }
-    }
     /* every output is checked before anything is written */
-    if ((rc = claim_outputs(guard, a, &items, method_buf)) != EXIT_OK)
+    if ((rc = claim_outputs(r.guard, a, &items, method_buf)) != EXIT_OK)
         goto done;
-    cli_guard_set_running(guard);
-    if ((rc = cli_method_open(a, &ac, &cm)) != EXIT_OK)
-        goto done;
-    const lrp_model_info *info = lrp_model_get_info(cm.model);
-    const lrp_preprocess *pp = &cm.pp;
-    if ((rc = cli_heat_setup(a, attribution_is_signed(&ac, cm.eo.composite), &heat)) != EXIT_OK)
-        goto done;
-    heat_ready = true;
-    heat.channels_last = info->layout == LRP_LAYOUT_NHWC;
-    const char *method = attribution_method_name(&ac, cm.eo.composite);
-    check_ctx cc = {0};
-    struct sub_progress sp = {&prog, 0, NULL};
-    attribution_set_progress(cm.attr, on_sub_progress, &sp);
-    if (a->check)
-        lrp_explainer_set_check(cm.ex, on_check, &cc);
-    bool need_view = a->overlay || (a->size && !strcmp(a->size, "input"));
-    bool warned_view = false;
-    progress_start(&prog, items.n, a->quiet);
-    progress_set_steps(&prog, items.n == 1);
-    int failed_input = 0, failed_output = 0, internal = 0, refused = 0;
-    for (int i = 0; i < items.n; i++) {
-        cli_item *it = &items.v[i];
-        progress_update(&prog, i, it->path);
-        sp.index = i;
-        sp.name = it->path;
-        item_result res;
-        memset(&res, 0, sizeof res);
-        int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-        cli_fields f = {it, method, target, false};
-        lrp_status st = LRP_OK;
-        err.status = LRP_OK;
-        err.message[0] = '\0';
-        /* --skip-existing: when every output exists under the name a fresh run
-         * gives it; a {target} without a known target is found first (below) */
-        bool skipping = a->skip_existing && (a->out || a->relevance_out) && !a->grid;
-        bool needs_target = target < 0 && ((a->out && cli_template_has_target(a->out)) ||
-                                           (a->relevance_out && cli_template_has_target(a->relevance_out)));
-        bool skip = false, out_fail = false, is_refused = false;
-        if (skipping && !needs_target && outputs_exist(a, &f, &res, &err))
-            skip = true;
-        if (!skip) {
-            res.heat_path[0] = res.rel_path[0] = '\0';
-            err.status = LRP_OK;
-            err.message[0] = '\0';
-        }
-        double t0 = now_s();
-        lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
-        lrp_image view = {0}, orig = {0};
-        lrp_raster *img = NULL;
-        if (!skip && it->error)
-            st = lrp_fail(&err, LRP_ERR_ARG, "%s", it->error);
-        if (!skip && st == LRP_OK)
-            st = cli_load_input(it->path, pp, info, &x, need_view ? &view : NULL, need_view ? &orig : NULL, &err);
-        if (!skip && st == LRP_OK && x->ndim >= 1 && info->input_ndim > 0 && x->ndim == info->input_ndim &&
-            x->dims[0] != 1)
-            st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file",
-                          it->path, (long long)x->dims[0]);
-        if (!skip && st == LRP_OK && skipping && needs_target) {
-            cli_fields pf = f;
-            if ((pf.target = predicted_target(cm.model, x)) >= 0 && outputs_exist(a, &pf, &res, &err)) {
-                skip = true;
-                if (!claim_late(guard, a, it, &res, &err)) {
-                    skip = false;
-                    is_refused = true;
-                    st = LRP_ERR_ARG;
-                }
-            }
-            if (!skip && !is_refused) {
-                res.heat_path[0] = res.rel_path[0] = '\0';
-                err.status = LRP_OK;
-                err.message[0] = '\0';
-            }
-        }
-        if (skip) {
-            if (a->json)
-                print_json(it, "skipped", NULL, &res, method, labels, n_labels);
-            lrp_tensor_free(x);
-            lrp_image_free(&view);
-            lrp_image_free(&orig);
-            continue;
-        }
-        if (st == LRP_OK) {
-            cc.seed = 0;
-            if (a->check && !a->quiet) {
-                printf("check %s: relevance sums after each node (sample 0)\n", it->path);
-                printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)",
-                       "cut", "cut/seed");
-            }
-            st = attribution_run(cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
-                                 &res.target, NULL, &err);
-            if (st != LRP_OK)
-                lrp_error_prefix(&err, "%s", it->path);
-        }
-        if (st == LRP_OK) {
-            const float *l = logits->data;
-            int64_t C = logits->dims[1];
-            res.predicted = 0;
-            for (int64_t c = 1; c < C; c++)
-                if (l[c] > l[res.predicted])
-                    res.predicted = c;
-            res.logit = l[res.predicted];
-            res.target_logit = l[res.target];
-            double s = 0;
-            for (int64_t q = 0; q < rel->numel; q++)
-                s += ((const float *)rel->data)[q];
-            res.rel_sum = s;
-            f.target = res.target;
-            /* the names, checked again when {target} was not known before */
-            if (a->relevance_out)
-                st = cli_template_expand(a->relevance_out, &f, res.rel_path, sizeof res.rel_path, &err);
-            if (st == LRP_OK && a->out && !a->grid)
-                st = cli_template_expand(a->out, &f, res.heat_path, sizeof res.heat_path, &err);
-            if (st == LRP_OK && needs_target && !claim_late(guard, a, it, &res, &err)) {
-                st = LRP_ERR_ARG;
-                is_refused = true;
-            }
-            if (st == LRP_OK && a->relevance_out && (st = cli_write_output(res.rel_path, write_npy, rel, &err)) != LRP_OK)
-                out_fail = true;
-            if (st == LRP_OK && a->out && need_view && !view.rgb && !warned_view) {
-                progress_clear(&prog);
-                cli_error("note: %s is a tensor, not an image: --overlay and --size input apply to image inputs only, "
-                          "its heatmap is plain",
-                          it->path);
-                warned_view = true;
-            }
-            if (st == LRP_OK && a->out) {
-                st = cli_heat_render(&heat, rel, need_view && view.rgb ? &view : NULL, orig.rgb ? &orig : NULL, pp,
-                                     &img, &err);
-                if (st == LRP_OK && a->grid)
-                    st = cli_heat_add_tile(&heat, img, &err);
-                if (st != LRP_OK) /* e.g. an empty relevance: name the input */
-                    lrp_error_prefix(&err, "%s", it->path);
-                else if (!a->grid && (st = cli_heat_write(&heat, res.heat_path, img, &err)) != LRP_OK)
-                    out_fail = true;
-            }
-        }
-        res.seconds = now_s() - t0;
-        if (st != LRP_OK) {
-            progress_clear(&prog);
-            cli_error("%s", err.message);
-            if (is_refused)
-                refused++;
-            else if (out_fail)
-                failed_output++;
-            else if (cli_item_exit(st) == EXIT_INTERNAL)
-                internal++;
-            else
-                failed_input++;
-            if (a->json)
-                print_json(it, "error", err.message, NULL, method, labels, n_labels);
-        } else if (a->json) {
-            print_json(it, "ok", NULL, &res, method, labels, n_labels);
-        } else if (!a->quiet) {
-            progress_clear(&prog);
-            fprintf(txt, "%s: predicted %lld", it->path, (long long)res.predicted);
-            if (labels && res.predicted < n_labels)
-                fprintf(txt, " (%s)", labels[res.predicted]);
-            fprintf(txt, " logit %.4f, target %lld, relevance sum %.6g", res.logit, (long long)res.target,
-                    res.rel_sum);
-            if (res.heat_path[0])
-                fprintf(txt, " -> %s", res.heat_path);
-            if (res.rel_path[0])
-                fprintf(txt, "%s%s", res.heat_path[0] ? ", " : " -> ", res.rel_path);
-            fputc('\n', txt);
-            fflush(txt);
-        }
-        lrp_tensor_free(x);
-        lrp_tensor_free(rel);
-        lrp_tensor_free(logits);
-        lrp_image_free(&view);
-        lrp_image_free(&orig);
-        lrp_raster_free(img);
-    }
-    progress_done(&prog);
-    if (a->grid && heat.n_tiles > 0) {
-        if (cli_heat_write_grid(&heat, a->out, &err) != LRP_OK) {
-            cli_error("%s", err.message);
-            failed_output++;
-        } else if (!a->quiet && !a->json) {
-            fprintf(txt, "grid of %d heatmaps -> %s\n", heat.n_tiles, a->out);
-        }
-    }
-    rc = internal  ? EXIT_INTERNAL
-         : refused ? EXIT_USAGE
-         : failed_input ? EXIT_INPUT
-         : failed_output ? EXIT_OUTPUT
-                         : EXIT_OK;
-    if ((failed_input || failed_output || refused) && items.n > 1 && !a->quiet)
-        cli_error("%d of %d inputs failed", failed_input + failed_output + internal + refused, items.n);
+    cli_guard_set_running(r.guard);
+    if ((rc = explain_open(&r)) == EXIT_OK)
+        rc = explain_items(&r, &items);
 done:
-    cli_guard_free(guard);
-    if (heat_ready)
-        cli_heat_free(&heat);
-    cli_method_close(&cm);
+    cli_guard_free(r.guard);
+    if (r.heat_ready)
+        cli_heat_free(&r.heat);
+    cli_method_close(&r.cm);
     cli_items_free(&items);
-    cli_free_labels(labels, n_labels);
+    cli_free_labels(r.labels, r.n_labels);
     return rc;
 }

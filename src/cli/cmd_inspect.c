@@ -17,13 +17,10 @@ int cmd_inspect(cli_args *a)
         lrp_model_free(m);
         return EXIT_INTERNAL;
     }
-    if (a->composite || a->n_rules) {
-        lrp_explain_options o;
-        lrp_explain_options_default(&o);
-        if (a->composite)
-            o.composite = a->composite;
-        o.n_overrides = a->n_rules;
-        o.overrides = a->rules;
+    if (a->has_composite || a->rules.n) {
+        lrp_explain_options o = a->explain;
+        o.n_overrides = a->rules.n;
+        o.overrides = a->rules.v;
         /* placeholder bounds so that zbox rules can be shown */
         float lo = 0.0f, hi = 1.0f;
         o.n_bounds = 1;

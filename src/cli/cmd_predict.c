@@ -23,6 +23,90 @@ static int by_logit(const void *a, const void *b)
     return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
+/* The logits of one input (errors name the input). */
+static lrp_status predict_item(lrp_model *m, const lrp_preprocess *pp, const cli_item *it, lrp_tensor **logits,
+                               lrp_error *err)
+{
+    lrp_tensor *x = NULL;
+    lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
+    if (st == LRP_OK)
+        st = cli_load_input(it->path, pp, lrp_model_get_info(m), &x, NULL, NULL, err);
+    if (st == LRP_OK) {
+        st = lrp_model_run(m, x, logits, err);
+        if (st != LRP_OK && !strstr(err->message, it->path))
+            lrp_error_prefix(err, "%s", it->path); /* name the input, as explain does */
+        if (st == LRP_OK && (*logits)->dims[0] != 1) {
+            st = lrp_fail(err, LRP_ERR_SHAPE, "%s: a batch of %lld; predict takes one input per file", it->path,
+                          (long long)(*logits)->dims[0]);
+        }
+    }
+    lrp_tensor_free(x);
+    return st;
+}
+
+/* The classes by logit, with their softmax probabilities; NULL when out of memory. */
+static ranked *rank(const lrp_tensor *logits)
+{
+    int64_t C = logits->dims[1];
+    const float *l = (const float *)logits->data;
+    ranked *r = malloc(sizeof *r * (size_t)(C ? C : 1));
+    if (!r)
+        return NULL;
+    double mx = -INFINITY, sum = 0;
+    for (int64_t c = 0; c < C; c++)
+        mx = l[c] > mx ? l[c] : mx;
+    for (int64_t c = 0; c < C; c++)
+        sum += exp((double)l[c] - mx);
+    for (int64_t c = 0; c < C; c++) {
+        r[c].cls = c;
+        r[c].logit = l[c];
+        r[c].prob = exp((double)l[c] - mx) / sum;
+    }
+    qsort(r, (size_t)C, sizeof *r, by_logit);
+    return r;
+}
+
+static void print_top(const cli_args *a, const cli_item *it, const lrp_tensor *logits, const ranked *r,
+                      char **labels, int n_labels, progress *prog)
+{
+    int64_t C = logits->dims[1];
+    const float *l = (const float *)logits->data;
+    int64_t k = a->top < C ? a->top : C;
+    if (a->json) {
+        json j;
+        json_begin(&j, stdout);
+        json_str(&j, "input", it->path);
+        json_int(&j, "index", it->index);
+        json_str(&j, "status", "ok");
+        json_arr(&j, "logits");
+        for (int64_t c = 0; c < C; c++)
+            json_num(&j, NULL, l[c]);
+        json_arr_end(&j);
+        json_arr(&j, "top");
+        for (int64_t q = 0; q < k; q++) {
+            json_obj(&j, NULL);
+            json_int(&j, "class", r[q].cls);
+            json_num(&j, "logit", r[q].logit);
+            json_num(&j, "probability", r[q].prob);
+            if (labels)
+                json_str(&j, "label", r[q].cls < n_labels ? labels[r[q].cls] : NULL);
+            json_obj_end(&j);
+        }
+        json_arr_end(&j);
+        json_end(&j);
+    } else if (!a->quiet) {
+        progress_clear(prog);
+        printf("%s\n", it->path);
+        for (int64_t q = 0; q < k; q++) {
+            printf("  %5lld  p=%.4f  logit=%9.4f", (long long)r[q].cls, r[q].prob, r[q].logit);
+            if (labels && r[q].cls < n_labels)
+                printf("  %s", labels[r[q].cls]);
+            putchar('\n');
+        }
+        fflush(stdout);
+    }
+}
+
 int cmd_predict(cli_args *a)
 {
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
@@ -38,114 +122,38 @@ int cmd_predict(cli_args *a)
         return rc;
     }
     lrp_model *m = cli_load_model(a, false, false, &rc);
-    if (!m) {
-        cli_items_free(&items);
-        cli_free_labels(labels, n_labels);
-        return rc;
-    }
-    const lrp_model_info *info = lrp_model_get_info(m);
     lrp_preprocess pp;
-    if ((rc = cli_preprocess_config(a, info, &pp)) != EXIT_OK)
-        goto done;
-    progress prog;
-    progress_start(&prog, items.n, a->quiet || a->json);
-    for (int i = 0; i < items.n; i++) {
-        cli_item *it = &items.v[i];
-        progress_update(&prog, i, it->path);
-        lrp_error err = {0};
-        lrp_tensor *x = NULL, *logits = NULL;
-        lrp_status st = it->error ? lrp_fail(&err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-        if (st == LRP_OK)
-            st = cli_load_input(it->path, &pp, info, &x, NULL, NULL, &err);
-        if (st == LRP_OK) {
-            st = lrp_model_run(m, x, &logits, &err);
-            if (st != LRP_OK && !strstr(err.message, it->path))
-                lrp_error_prefix(&err, "%s", it->path); /* name the input, as explain does */
-            if (st == LRP_OK && logits->dims[0] != 1) {
-                st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: a batch of %lld; predict takes one input per file",
-                              it->path, (long long)logits->dims[0]);
+    if (m && (rc = cli_preprocess_config(a, lrp_model_get_info(m), &pp)) == EXIT_OK) {
+        progress prog;
+        progress_start(&prog, items.n, a->quiet || a->json);
+        for (int i = 0; i < items.n; i++) {
+            cli_item *it = &items.v[i];
+            progress_update(&prog, i, it->path);
+            lrp_error err = {0};
+            lrp_tensor *logits = NULL;
+            lrp_status st = predict_item(m, &pp, it, &logits, &err);
+            ranked *r = NULL;
+            if (st != LRP_OK) {
+                progress_clear(&prog);
+                cli_error("%s", err.message);
+                int e = cli_item_exit(st);
+                if (e > rc || rc == EXIT_OK)
+                    rc = e;
+                if (a->json)
+                    json_item_error(stdout, it->path, it->index, err.message);
+            } else if ((r = rank(logits))) {
+                print_top(a, it, logits, r, labels, n_labels, &prog);
             }
-        }
-        if (st != LRP_OK) {
-            progress_clear(&prog);
-            cli_error("%s", err.message);
-            int e = cli_item_exit(st);
-            if (e > rc || rc == EXIT_OK)
-                rc = e;
-            if (a->json) {
-                json j;
-                json_begin(&j, stdout);
-                json_str(&j, "input", it->path);
-                json_int(&j, "index", it->index);
-                json_str(&j, "status", "error");
-                json_str(&j, "error", err.message);
-                json_end(&j);
-            }
-            lrp_tensor_free(x);
+            free(r);
             lrp_tensor_free(logits);
-            continue;
-        }
-        int64_t C = logits->dims[1];
-        const float *l = (const float *)logits->data;
-        ranked *r = malloc(sizeof *r * (size_t)(C ? C : 1));
-        if (!r) {
-            cli_error("out of memory");
-            rc = EXIT_INTERNAL;
-            lrp_tensor_free(x);
-            lrp_tensor_free(logits);
-            break;
-        }
-        double mx = -INFINITY, sum = 0;
-        for (int64_t c = 0; c < C; c++)
-            mx = l[c] > mx ? l[c] : mx;
-        for (int64_t c = 0; c < C; c++)
-            sum += exp((double)l[c] - mx);
-        for (int64_t c = 0; c < C; c++) {
-            r[c].cls = c;
-            r[c].logit = l[c];
-            r[c].prob = exp((double)l[c] - mx) / sum;
-        }
-        qsort(r, (size_t)C, sizeof *r, by_logit);
-        int64_t k = a->top < C ? a->top : C;
-        if (a->json) {
-            json j;
-            json_begin(&j, stdout);
-            json_str(&j, "input", it->path);
-            json_int(&j, "index", it->index);
-            json_str(&j, "status", "ok");
-            json_arr(&j, "logits");
-            for (int64_t c = 0; c < C; c++)
-                json_num(&j, NULL, l[c]);
-            json_arr_end(&j);
-            json_arr(&j, "top");
-            for (int64_t q = 0; q < k; q++) {
-                json_obj(&j, NULL);
-                json_int(&j, "class", r[q].cls);
-                json_num(&j, "logit", r[q].logit);
-                json_num(&j, "probability", r[q].prob);
-                if (labels)
-                    json_str(&j, "label", r[q].cls < n_labels ? labels[r[q].cls] : NULL);
-                json_obj_end(&j);
+            if (st == LRP_OK && !r) {
+                cli_error("out of memory");
+                rc = EXIT_INTERNAL;
+                break;
             }
-            json_arr_end(&j);
-            json_end(&j);
-        } else if (!a->quiet) {
-            progress_clear(&prog);
-            printf("%s\n", it->path);
-            for (int64_t q = 0; q < k; q++) {
-                printf("  %5lld  p=%.4f  logit=%9.4f", (long long)r[q].cls, r[q].prob, r[q].logit);
-                if (labels && r[q].cls < n_labels)
-                    printf("  %s", labels[r[q].cls]);
-                putchar('\n');
-            }
-            fflush(stdout);
         }
-        free(r);
-        lrp_tensor_free(x);
-        lrp_tensor_free(logits);
+        progress_done(&prog);
     }
-    progress_done(&prog);
-done:
     lrp_model_free(m);
     cli_items_free(&items);
     cli_free_labels(labels, n_labels);

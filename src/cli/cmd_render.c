@@ -20,7 +20,7 @@ int cmd_render(cli_args *a)
     if ((rc = cli_check_single_output("-o", a->out, inputs)) != EXIT_OK)
         return rc;
     cli_heat h;
-    if ((rc = cli_heat_setup(a, true, &h)) != EXIT_OK)
+    if ((rc = cli_heat_setup(&a->heat, true, &h)) != EXIT_OK)
         return rc;
     lrp_error err = {0};
     lrp_tensor *r = NULL;
@@ -47,13 +47,13 @@ int cmd_render(cli_args *a)
                       lrp_nonfinite_name(((const float *)r->data)[bad]), (long long)bad);
     } else if (r->ndim < 2 || r->ndim > 4) {
         st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: expected a relevance of rank 2 to 4", a->pos[0]);
-    } else if (n > 1 && !a->grid) {
+    } else if (n > 1 && !a->heat.grid) {
         st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: holds %lld samples; use --grid to render them all", a->pos[0],
                       (long long)n);
     } else {
         lrp_heatmap_opts o = h.opts;
         o.channels_last = h.channels_last;
-        st = lrp_heatmap_indices(r, &o, a->grid ? -1 : 0, &img, &err);
+        st = lrp_heatmap_indices(r, &o, a->heat.grid ? -1 : 0, &img, &err);
         if (st != LRP_OK)
             lrp_error_prefix(&err, "%s", a->pos[0]);
     }

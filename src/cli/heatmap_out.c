@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_heat_setup(const cli_args *a, bool lrp_method, cli_heat *h)
+int cli_heat_setup(const cli_heat_args *a, bool lrp_method, cli_heat *h)
 {
     memset(h, 0, sizeof *h);
     lrp_heatmap_opts_init(&h->opts);

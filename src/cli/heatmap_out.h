@@ -22,7 +22,7 @@ typedef struct cli_heat {
 /* Sets up from the command line. lrp_method: a signed LRP composite
  * (defaults symmetric + coldnhot) rather than a gradient-type method
  * (absolute + hot). Prints errors; returns an exit code. */
-int cli_heat_setup(const cli_args *a, bool lrp_method, cli_heat *h);
+int cli_heat_setup(const cli_heat_args *a, bool lrp_method, cli_heat *h);
 void cli_heat_free(cli_heat *h);
 
 /* Renders one sample (index image, or RGB with --overlay). view: the model's

@@ -134,3 +134,14 @@ void json_null(json *j, const char *key)
     sep(j, key);
     fputs("null", j->f);
 }
+
+void json_item_error(FILE *f, const char *input, int64_t index, const char *message)
+{
+    json j;
+    json_begin(&j, f);
+    json_str(&j, "input", input);
+    json_int(&j, "index", index);
+    json_str(&j, "status", "error");
+    json_str(&j, "error", message);
+    json_end(&j);
+}

@@ -24,6 +24,9 @@ void json_num(json *j, const char *key, double v);      /* NaN/Inf write null */
 void json_bool(json *j, const char *key, int v);
 void json_null(json *j, const char *key);
 
+/* The line of an input that failed: {"input", "index", "status": "error", "error"}. */
+void json_item_error(FILE *f, const char *input, int64_t index, const char *message);
+
 /* Writes s as a JSON string literal (UTF-8 passed through, controls escaped,
  * invalid bytes replaced by U+FFFD). */
 void json_write_string(FILE *f, const char *s);

@@ -4,8 +4,11 @@
 #include "cli/options.h"
 
 #include "lrp.h"
+#include "lrp_image.h"
+#include "lrp_render.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,16 +52,6 @@ static const command_info commands[CMD_COUNT] = {
 
 const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? commands[c].name : "?"; }
 
-/* Option ids. */
-enum {
-    O_HELP = 1, O_QUIET, O_JSON, O_THREADS, O_NO_CANONIZE, O_RESIZE, O_MEAN, O_STD, O_BGR, O_PIXEL_RANGE, O_LAYOUT,
-    O_TOP, O_LABELS, O_COMPOSITE, O_ATTRIBUTOR, O_TARGET, O_SEED_LOGIT, O_OUT, O_RELEVANCE_OUT, O_EPSILON,
-    O_STABILIZER, O_GAMMA, O_BETA_SMOOTH, O_LOW, O_HIGH, O_NO_BIAS, O_RULE, O_CHECK, O_STEPS, O_SAMPLES,
-    O_NOISE_LEVEL, O_SEED, O_BASELINE, O_WINDOW, O_STRIDE, O_OCCLUDE, O_FILL, O_CMAP, O_LEVEL, O_NORM, O_VMIN,
-    O_VMAX, O_OVERLAY, O_SIZE, O_GRID, O_LIST, O_SKIP_EXISTING, O_SHARD, O_TOLERANCE, O_ORDER, O_PATCH,
-    O_EVAL_STEPS, O_EVAL_BASELINE, O_FAST, O_OPENBLAS, O_INCLUDE_OUTPUTS
-};
-
 #define C_EXPLAIN CMDBIT(CMD_EXPLAIN)
 #define C_PREDICT CMDBIT(CMD_PREDICT)
 #define C_INSPECT CMDBIT(CMD_INSPECT)
@@ -71,149 +64,212 @@ enum {
 #define C_RULES (C_EXPLAIN | C_EVAL)
 #define C_HEAT (C_EXPLAIN | C_RENDER)
 
-typedef enum { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL } arg_kind;
+/* What an option's value is, and so how it is converted. choices (any type
+ * but T_FLAG and T_LIST) restrict the value to those words first. */
+typedef enum {
+    T_FLAG,   /* no value: sets a bool (or an int) to 1 */
+    T_INT,    /* an integer from min to max, into an int or an int64_t */
+    T_SEED,   /* a non-negative integer, into a uint64_t */
+    T_NUM,    /* a finite number from min to max, into a float or a double */
+    T_STR,    /* a word or a path, kept as given */
+    T_ENUM,   /* one of choices, stored as its index (an int or an enum) */
+    T_TRIPLE, /* 1 or 3 comma-separated numbers, into float[3]; the count at aux */
+    T_LIST,   /* repeatable, each value appended to a cli_list */
+    T_CUSTOM  /* set() converts it */
+} option_type;
 
-typedef struct option_def {
-    int id;
+typedef struct option_def option_def;
+struct option_def {
     const char *name;
     char short_name;
-    arg_kind kind;
-    const char *arg; /* placeholder in the help */
+    option_type type;
+    const char *arg; /* placeholder in the help (NULL: the choices, as a|b|c) */
     unsigned commands;
     const char *group;
+    /* The help text: "{default}" becomes the default value, "{names}" the
+     * choices or the list of names(). */
     const char *help;
-} option_def;
+    size_t off, size;  /* the destination in cli_args */
+    size_t aux;        /* a bool set when the option is given (the count for T_TRIPLE); 0: none */
+    double min, max;   /* T_INT, T_NUM */
+    const char *const *choices;  /* NULL-terminated */
+    const char *(*names)(int i); /* a list the help shows (the library's), NULL past the end */
+    const char *def;   /* default, converted as a value would be; NULL: the library's default, or zero */
+    bool optional;     /* the value may be left out (--overlay) */
+    bool nonzero;      /* T_TRIPLE: no value may be 0 */
+    int (*set)(cli_args *a, const option_def *o, const char *v); /* T_CUSTOM */
+};
+
+/* Offset 0 is `command`, which no option sets: aux 0 means none. */
+_Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's field");
+#define AT(f) .off = offsetof(cli_args, f), .size = sizeof(((cli_args *)0)->f)
+#define HAS(f) .aux = offsetof(cli_args, f)
+#define RANGE(lo, hi) .min = (lo), .max = (hi)
+#define NONNEG RANGE(0, INFINITY)
+#define ANY RANGE(-INFINITY, INFINITY)
+#define CHOICES(...) .choices = (const char *const[]){__VA_ARGS__, NULL}
+
+static const char *cli_cmap_at(int i) { return lrp_cmap_builtin_name(i); }
+static int set_resize(cli_args *a, const option_def *o, const char *v);
+static int set_shard(cli_args *a, const option_def *o, const char *v);
 
 /* Every option, once. The group names order the help. */
 static const option_def options[] = {
-    {O_HELP, "help", 'h', ARG_NONE, NULL, C_ALL, "General", "show help and exit"},
-    {O_QUIET, "quiet", 'q', ARG_NONE, NULL, C_ALL, "General", "print nothing but errors (and --json output)"},
-    {O_JSON, "json", 0, ARG_NONE, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
-     "print one JSON object per item on stdout instead of text"},
-    {O_THREADS, "threads", 'j', ARG_REQUIRED, "N", C_MODEL, "General",
-     "use N threads (default: the CPUs this process may run on); results do not depend on N"},
+    {"help", 'h', T_FLAG, NULL, C_ALL, "General", "show help and exit", AT(help)},
+    {"quiet", 'q', T_FLAG, NULL, C_ALL, "General", "print nothing but errors (and --json output)", AT(quiet)},
+    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
+     "print one JSON object per item on stdout instead of text", AT(json)},
+    {"threads", 'j', T_INT, "N", C_MODEL, "General",
+     "use N threads (default: the CPUs this process may run on); results do not depend on N", AT(threads),
+     RANGE(1, 1024)},
 
-    {O_NO_CANONIZE, "no-canonize", 0, ARG_NONE, NULL, C_EXPLAIN | C_INSPECT | C_EVAL, "Model",
+    {"no-canonize", 0, T_FLAG, NULL, C_EXPLAIN | C_INSPECT | C_EVAL, "Model",
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
-     "zennit Sums"},
-    {O_FAST, "fast", 0, ARG_NONE, NULL, C_RULES, "Model",
+     "zennit Sums",
+     AT(no_canonize)},
+    {"fast", 0, T_FLAG, NULL, C_RULES, "Model",
      "accumulate every forward convolution and dense layer in float32; by default those whose outputs feed a "
      "discrete decision of the explanation (which value of a max-pooling window wins, an activation's mask under "
      "gradient rules, Gamma's sign) or an LRP rule's denominator (with every LRP composite, the whole network) "
-     "accumulate in double, so that float32 rounding neither decides nor is amplified by a cancelling sum"},
-    {O_OPENBLAS, "openblas", 0, ARG_NONE, NULL, C_MODEL, "Model",
+     "accumulate in double, so that float32 rounding neither decides nor is amplified by a cancelling sum",
+     AT(fast)},
+    {"openblas", 0, T_FLAG, NULL, C_MODEL, "Model",
      "compute convolutions and dense layers with OpenBLAS's kernels for this CPU: faster, and still the same at "
      "any --threads, but the last bits of the relevance (and now and then a heatmap pixel) then depend on the CPU; "
-     "by default lrp's own kernels give the same bits on every CPU"},
-    {O_LAYOUT, "layout", 0, ARG_REQUIRED, "nchw|nhwc", C_MODEL, "Model",
-     "layout of the model input when the guess from its shape is wrong"},
+     "by default lrp's own kernels give the same bits on every CPU",
+     AT(openblas)},
+    {"layout", 0, T_STR, NULL, C_MODEL, "Model", "layout of the model input when the guess from its shape is wrong",
+     AT(layout), CHOICES("nchw", "nhwc")},
 
-    {O_RESIZE, "resize", 0, ARG_REQUIRED, "N|none|exact", C_MODEL, "Input",
+    {"resize", 0, T_CUSTOM, "N|none|exact", C_MODEL, "Input",
      "images: resize the shorter side to N, then center-crop (default N = S*256/224 for an input of side S); "
-     "'none': center-crop only; 'exact': resize to the input size without cropping"},
-    {O_MEAN, "mean", 0, ARG_REQUIRED, "R,G,B", C_MODEL, "Input",
-     "normalization mean (default ImageNet's 0.485,0.456,0.406; one value for gray models)"},
-    {O_STD, "std", 0, ARG_REQUIRED, "R,G,B", C_MODEL, "Input",
-     "normalization standard deviation (default ImageNet's 0.229,0.224,0.225)"},
-    {O_BGR, "bgr", 0, ARG_NONE, NULL, C_MODEL, "Input", "feed channels in B,G,R order"},
-    {O_PIXEL_RANGE, "pixel-range", 0, ARG_REQUIRED, "1|255", C_MODEL, "Input",
-     "pixel values before mean/std: 0..1 (default) or 0..255"},
+     "'none': center-crop only; 'exact': resize to the input size without cropping",
+     AT(resize), RANGE(1, 65536), .set = set_resize},
+    {"mean", 0, T_TRIPLE, "R,G,B", C_MODEL, "Input",
+     "normalization mean (default ImageNet's {default}; one value for gray models)", AT(mean), HAS(n_mean)},
+    {"std", 0, T_TRIPLE, "R,G,B", C_MODEL, "Input", "normalization standard deviation (default ImageNet's {default})",
+     AT(std), HAS(n_std), .nonzero = true},
+    {"bgr", 0, T_FLAG, NULL, C_MODEL, "Input", "feed channels in B,G,R order", AT(bgr)},
+    {"pixel-range", 0, T_INT, NULL, C_MODEL, "Input", "pixel values before mean/std: 0..1 (default) or 0..255",
+     AT(pixel_range), RANGE(1, 255), CHOICES("1", "255"), .def = "1"},
 
-    {O_TOP, "top", 'k', ARG_REQUIRED, "K", C_PREDICT, "Prediction", "show the K most likely classes (default 5)"},
-    {O_LABELS, "labels", 0, ARG_REQUIRED, "FILE", C_PREDICT | C_EXPLAIN, "Prediction",
-     "class names, one per line, in class order"},
+    {"top", 'k', T_INT, "K", C_PREDICT, "Prediction", "show the K most likely classes (default {default})", AT(top),
+     RANGE(1, 1000000), .def = "5"},
+    {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN, "Prediction", "class names, one per line, in class order",
+     AT(labels)},
 
-    {O_COMPOSITE, "composite", 'c', ARG_REQUIRED, "NAME", C_RULES | C_INSPECT, "Explanation",
-     "LRP composite (default epsilon-plus-flat): epsilon-plus-flat, epsilon-plus, epsilon-alpha2-beta1, "
-     "epsilon-alpha2-beta1-flat, epsilon-gamma-box, guided-backprop, excitation-backprop, deconvnet, beta-smooth, "
-     "gradient"},
-    {O_ATTRIBUTOR, "attributor", 'a', ARG_REQUIRED, "NAME", C_RULES, "Explanation",
-     "gradient, input-x-gradient, smoothgrad, integrated-gradients, occlusion or random; combined with the "
-     "composite as in zennit (default: gradient, i.e. the composite alone)"},
-    {O_TARGET, "target", 't', ARG_REQUIRED, "CLASS", C_RULES, "Explanation",
-     "explain this class (default: the predicted one)"},
-    {O_SEED_LOGIT, "seed-logit", 0, ARG_NONE, NULL, C_RULES, "Explanation",
-     "start from the target logit instead of 1 (as zennit's feed_forward.py)"},
-    {O_OUT, "output", 'o', ARG_REQUIRED, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
+    {"composite", 'c', T_STR, "NAME", C_RULES | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",
+     AT(explain.composite), HAS(has_composite), .names = lrp_composite_at},
+    {"attributor", 'a', T_STR, "NAME", C_RULES, "Explanation",
+     "{names}; combined with the composite as in zennit (default: {default}, i.e. the composite alone)",
+     AT(attributor), .names = cli_attributor_at},
+    {"target", 't', T_INT, "CLASS", C_RULES, "Explanation", "explain this class (default: the predicted one)",
+     AT(target), HAS(has_target), RANGE(0, 1L << 30)},
+    {"seed-logit", 0, T_FLAG, NULL, C_RULES, "Explanation",
+     "start from the target logit instead of 1 (as zennit's feed_forward.py)", AT(seed_logit)},
+    {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
      "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
-     "directory (exit 2); FIFOs and devices are written through"},
-    {O_RELEVANCE_OUT, "relevance-out", 'r', ARG_REQUIRED, "FILE", C_EXPLAIN, "Output",
-     "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)"},
-    {O_EPSILON, "epsilon", 0, ARG_REQUIRED, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default 1e-6)"},
-    {O_STABILIZER, "stabilizer", 0, ARG_REQUIRED, "S", C_RULES, "Rules",
-     "stabilizer of every other rule (default 1e-6)"},
-    {O_GAMMA, "gamma", 0, ARG_REQUIRED, "G", C_RULES, "Rules", "gamma of the Gamma rule (default 0.25)"},
-    {O_BETA_SMOOTH, "beta-smooth", 0, ARG_REQUIRED, "B", C_RULES, "Rules",
-     "beta of the beta-smooth composite (default 10)"},
-    {O_LOW, "low", 0, ARG_REQUIRED, "V|R,G,B", C_RULES, "Rules",
-     "ZBox lower bound (default: what pixel value 0 becomes after normalization)"},
-    {O_HIGH, "high", 0, ARG_REQUIRED, "V|R,G,B", C_RULES, "Rules",
-     "ZBox upper bound (default: what pixel value 1 becomes after normalization)"},
-    {O_NO_BIAS, "no-bias", 0, ARG_NONE, NULL, C_RULES, "Rules", "leave biases out of the rules (zennit's "
-                                                               "zero_params=['bias'])"},
-    {O_RULE, "rule", 0, ARG_REQUIRED, "KEY=RULE", C_RULES | C_INSPECT, "Rules",
-     "give the node named KEY, or every node of op type KEY, a rule: epsilon, zplus, alpha-beta, gamma, zbox, flat, "
-     "wsquare, pass, norm, gradient (also deconvnet, guided-backprop, beta-smooth), with parameters as "
-     "RULE:key=value,... (repeatable)"},
-    {O_CHECK, "check", 0, ARG_NONE, NULL, C_EXPLAIN, "Rules",
-     "print the relevance sums after every node, to see where relevance leaks"},
+     "directory (exit 2); FIFOs and devices are written through",
+     AT(out)},
+    {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
+     "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)",
+     AT(relevance_out)},
+    {"epsilon", 0, T_NUM, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default {default})",
+     AT(explain.epsilon), NONNEG},
+    {"stabilizer", 0, T_NUM, "S", C_RULES, "Rules", "stabilizer of every other rule (default {default})",
+     AT(explain.stabilizer), NONNEG},
+    {"gamma", 0, T_NUM, "G", C_RULES, "Rules", "gamma of the Gamma rule (default {default})", AT(explain.gamma),
+     NONNEG},
+    {"beta-smooth", 0, T_NUM, "B", C_RULES, "Rules", "beta of the beta-smooth composite (default {default})",
+     AT(explain.beta_smooth), NONNEG},
+    {"low", 0, T_STR, "V|R,G,B", C_RULES, "Rules",
+     "ZBox lower bound (default: what pixel value 0 becomes after normalization)", AT(low)},
+    {"high", 0, T_STR, "V|R,G,B", C_RULES, "Rules",
+     "ZBox upper bound (default: what pixel value 1 becomes after normalization)", AT(high)},
+    {"no-bias", 0, T_FLAG, NULL, C_RULES, "Rules", "leave biases out of the rules (zennit's zero_params=['bias'])",
+     AT(explain.zero_bias)},
+    {"rule", 0, T_LIST, "KEY=RULE", C_RULES | C_INSPECT, "Rules",
+     "give the node named KEY, or every node of op type KEY, a rule: {names}, with parameters as "
+     "RULE:key=value,... (repeatable)",
+     AT(rules), .names = lrp_rule_at},
+    {"check", 0, T_FLAG, NULL, C_EXPLAIN, "Rules", "print the relevance sums after every node, to see where relevance "
+                                                  "leaks",
+     AT(check)},
 
-    {O_STEPS, "steps", 0, ARG_REQUIRED, "N", C_EXPLAIN, "Attributors", "integrated-gradients steps (default 20)"},
-    {O_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|FILE.npy", C_EXPLAIN, "Attributors",
-     "integrated-gradients baseline (default zero)"},
-    {O_SAMPLES, "samples", 0, ARG_REQUIRED, "N", C_RULES, "Attributors",
-     "smoothgrad samples, the last one noise-free (default 20)"},
-    {O_NOISE_LEVEL, "noise-level", 0, ARG_REQUIRED, "F", C_RULES, "Attributors",
-     "smoothgrad noise standard deviation as a fraction of the input's range (default 0.1)"},
-    {O_SEED, "seed", 0, ARG_REQUIRED, "S", C_RULES, "Attributors",
-     "seed of smoothgrad's and random's noise, and of eval's uniform baseline (default 0)"},
-    {O_WINDOW, "window", 0, ARG_REQUIRED, "PIXELS", C_RULES, "Attributors",
-     "occlusion window side (default max(4, S/8))"},
-    {O_STRIDE, "stride", 0, ARG_REQUIRED, "PIXELS", C_RULES, "Attributors",
-     "occlusion stride (default: the window)"},
-    {O_OCCLUDE, "occlude", 0, ARG_REQUIRED, "keep|window", C_RULES, "Attributors",
-     "occlusion: keep only the window (zennit's default) or blank the window"},
-    {O_FILL, "fill", 0, ARG_REQUIRED, "zero|mean|FILE.npy", C_RULES, "Attributors",
-     "what occluded pixels become (default zero)"},
+    {"steps", 0, T_INT, "N", C_EXPLAIN, "Attributors", "integrated-gradients steps (default {default})",
+     AT(attr.steps), RANGE(1, 100000)},
+    {"baseline", 0, T_STR, "zero|FILE.npy", C_EXPLAIN, "Attributors", "integrated-gradients baseline (default zero)",
+     AT(baseline)},
+    {"samples", 0, T_INT, "N", C_RULES, "Attributors",
+     "smoothgrad samples, the last one noise-free (default {default})", AT(attr.samples), RANGE(1, 100000)},
+    {"noise-level", 0, T_NUM, "F", C_RULES, "Attributors",
+     "smoothgrad noise standard deviation as a fraction of the input's range (default {default})",
+     AT(attr.noise_level), NONNEG},
+    {"seed", 0, T_SEED, "S", C_RULES, "Attributors",
+     "seed of smoothgrad's and random's noise, and of eval's uniform baseline (default {default})", AT(attr.seed)},
+    {"window", 0, T_INT, "PIXELS", C_RULES, "Attributors", "occlusion window side (default max(4, S/8))",
+     AT(attr.window), RANGE(1, 1 << 20)},
+    {"stride", 0, T_INT, "PIXELS", C_RULES, "Attributors", "occlusion stride (default: the window)", AT(attr.stride),
+     RANGE(1, 1 << 20)},
+    {"occlude", 0, T_ENUM, NULL, C_RULES, "Attributors",
+     "occlusion: keep only the window (zennit's default) or blank the window", AT(attr.occlude_window),
+     CHOICES("keep", "window")},
+    {"fill", 0, T_STR, "zero|mean|FILE.npy", C_RULES, "Attributors", "what occluded pixels become (default zero)",
+     AT(fill)},
 
-    {O_CMAP, "cmap", 0, ARG_REQUIRED, "NAME|CMSL", C_HEAT, "Heatmap",
-     "colour map: bwr, coldnhot, gray, wred, wblue, hot, cold, france, seismic, coolio, coleus, or a zennit CMSL "
-     "string (default coldnhot for LRP composites, hot otherwise)"},
-    {O_LEVEL, "level", 0, ARG_REQUIRED, "L", C_HEAT, "Heatmap", "palette level (default 1)"},
-    {O_NORM, "norm", 0, ARG_REQUIRED, "symmetric|absolute|unaligned", C_HEAT, "Heatmap",
-     "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)"},
-    {O_VMIN, "vmin", 0, ARG_REQUIRED, "V", C_HEAT, "Heatmap", "fixed lower bound of the colour scale"},
-    {O_VMAX, "vmax", 0, ARG_REQUIRED, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale"},
-    {O_OVERLAY, "overlay", 0, ARG_OPTIONAL, "ALPHA", C_EXPLAIN, "Heatmap",
-     "blend the heatmap over the input image (RGB PNG; ALPHA default 0.5)"},
-    {O_SIZE, "size", 0, ARG_REQUIRED, "model|input", C_EXPLAIN, "Heatmap",
-     "heatmap at the model's input size (default) or scaled to the original image's size"},
-    {O_GRID, "grid", 0, ARG_NONE, NULL, C_HEAT, "Heatmap",
-     "put all heatmaps of the run (explain) or all samples of a batch relevance (render) into one montage"},
+    {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
+     "colour map: {names}, or a zennit CMSL string (default coldnhot for LRP composites, hot otherwise)",
+     AT(heat.cmap), .names = cli_cmap_at},
+    {"level", 0, T_NUM, "L", C_HEAT, "Heatmap", "palette level (default {default})", AT(heat.level), ANY,
+     .def = "1"},
+    {"norm", 0, T_STR, NULL, C_HEAT, "Heatmap",
+     "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)",
+     AT(heat.norm), CHOICES("symmetric", "absolute", "unaligned")},
+    {"vmin", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed lower bound of the colour scale", AT(heat.vmin),
+     HAS(heat.has_vmin), ANY},
+    {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale", AT(heat.vmax),
+     HAS(heat.has_vmax), ANY},
+    {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN, "Heatmap",
+     "blend the heatmap over the input image (RGB PNG; ALPHA default {default})", AT(heat.overlay_alpha),
+     HAS(heat.overlay), RANGE(0, 1), .def = "0.5", .optional = true},
+    {"size", 0, T_STR, NULL, C_EXPLAIN, "Heatmap",
+     "heatmap at the model's input size (default) or scaled to the original image's size", AT(heat.size),
+     CHOICES("model", "input")},
+    {"grid", 0, T_FLAG, NULL, C_HEAT, "Heatmap",
+     "put all heatmaps of the run (explain) or all samples of a batch relevance (render) into one montage",
+     AT(heat.grid)},
 
-    {O_LIST, "list", 'l', ARG_REQUIRED, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
-     "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class"},
-    {O_SKIP_EXISTING, "skip-existing", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
-     "skip inputs whose outputs all exist already (under the names a fresh run gives them, {target} included)"},
-    {O_SHARD, "shard", 0, ARG_REQUIRED, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
-     "process only items K, K+N, K+2N, ... (K counts from 0)"},
-    {O_INCLUDE_OUTPUTS, "include-outputs", 0, ARG_NONE, NULL, C_EXPLAIN, "Batch",
+    {"list", 'l', T_STR, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
+     "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class", AT(list)},
+    {"skip-existing", 0, T_FLAG, NULL, C_EXPLAIN, "Batch",
+     "skip inputs whose outputs all exist already (under the names a fresh run gives them, {target} included)",
+     AT(skip_existing)},
+    {"shard", 0, T_CUSTOM, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
+     "process only items K, K+N, K+2N, ... (K counts from 0)", AT(shard_k), .def = "0/1", .set = set_shard},
+    {"include-outputs", 0, T_FLAG, NULL, C_EXPLAIN, "Batch",
      "take files found in input directories that this run writes as outputs for other inputs (an earlier "
-     "run's heatmaps and relevances) as inputs too"},
+     "run's heatmaps and relevances) as inputs too",
+     AT(include_outputs)},
 
-    {O_TOLERANCE, "tolerance", 0, ARG_REQUIRED, "T", C_COMPARE, "Compare",
+    {"tolerance", 0, T_NUM, "T", C_COMPARE, "Compare",
      "largest difference accepted: relative L2 for .npy (default 1e-5), differing pixel fraction for PNG "
-     "(default 0)"},
+     "(default 0)",
+     AT(tolerance), HAS(has_tolerance), NONNEG},
 
-    {O_ORDER, "order", 0, ARG_REQUIRED, "morf|lerf|both", C_EVAL, "Evaluation",
-     "perturbation order: most or least relevant first, or both (default both)"},
-    {O_PATCH, "patch", 0, ARG_REQUIRED, "P", C_EVAL, "Evaluation", "side of the square regions (default 8)"},
-    {O_EVAL_STEPS, "steps", 0, ARG_REQUIRED, "K", C_EVAL, "Evaluation",
-     "regions perturbed in all (default 100, at most the number of regions)"},
-    {O_EVAL_BASELINE, "baseline", 0, ARG_REQUIRED, "zero|mean|uniform", C_EVAL, "Evaluation",
+    {"order", 0, T_STR, NULL, C_EVAL, "Evaluation",
+     "perturbation order: most or least relevant first, or both (default {default})", AT(order),
+     CHOICES("morf", "lerf", "both"), .def = "both"},
+    {"patch", 0, T_INT, "P", C_EVAL, "Evaluation", "side of the square regions (default {default})",
+     AT(perturb.patch), RANGE(1, 1 << 16)},
+    {"steps", 0, T_INT, "K", C_EVAL, "Evaluation",
+     "regions perturbed in all (default {default}, at most the number of regions)", AT(perturb.steps),
+     RANGE(1, 1 << 20)},
+    /* in lrp_perturb_baseline's order */
+    {"baseline", 0, T_ENUM, NULL, C_EVAL, "Evaluation",
      "what a perturbed region becomes: 0, the input's per-channel mean, or uniform noise over the input's range "
-     "(default uniform, as Quantus; seeded by --seed)"},
+     "(default {default}, as Quantus; seeded by --seed)",
+     AT(perturb.baseline), CHOICES("zero", "mean", "uniform")},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
@@ -249,6 +305,29 @@ static cli_command find_command(const char *s)
     return CMD_NONE;
 }
 
+const char *cli_join(char *buf, size_t size, const char *const *words, const char *(*at)(int), const char *sep,
+                     const char *last)
+{
+    int n = 0;
+    while (words ? words[n] : at(n))
+        n++;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i == n - 1 ? last : sep,
+                                words ? words[i] : at(i));
+    return buf;
+}
+
+/* (lrp_attributor_name says "?" past the last kind.) */
+const char *cli_attributor_at(int i)
+{
+    const char *name = lrp_attributor_name((lrp_attributor_kind)i);
+    return i >= 0 && strcmp(name, "?") ? name : NULL;
+}
+
+/* ------------------------------------------------------------- conversion */
+
 static int parse_int(const char *opt, const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -275,22 +354,37 @@ static int parse_double(const char *opt, const char *s, double *out)
     return EXIT_OK;
 }
 
-static int parse_positive(const char *opt, const char *s, float *out)
+/* A number within the option's range. */
+static int parse_number(const option_def *o, const char *s, double *out)
 {
-    double d;
-    if (parse_double(opt, s, &d) != EXIT_OK)
+    if (parse_double(o->name, s, out) != EXIT_OK)
         return EXIT_USAGE;
-    if (d < 0) {
-        cli_error("--%s: must not be negative", opt);
+    if (*out >= o->min && *out <= o->max)
+        return EXIT_OK;
+    if (o->min == 0 && isinf(o->max))
+        cli_error("--%s: must not be negative", o->name);
+    else
+        cli_error("--%s: %s must be between %g and %g", o->name, o->arg, o->min, o->max);
+    return EXIT_USAGE;
+}
+
+static int parse_seed(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-') {
+        cli_error("--%s: expected a non-negative integer, got '%s'", opt, s);
         return EXIT_USAGE;
     }
-    *out = (float)d;
+    *out = v;
     return EXIT_OK;
 }
 
 /* "a,b,c" or "a" into up to 3 floats. */
-static int parse_triple(const char *opt, const char *s, float *v, int *n)
+static int parse_triple(const option_def *o, const char *s, float *v, int *n)
 {
+    const char *opt = o->name;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
     *n = 0;
@@ -313,264 +407,219 @@ static int parse_triple(const char *opt, const char *s, float *v, int *n)
         cli_error("--%s: expected 1 or 3 values, got 2", opt);
         return EXIT_USAGE;
     }
+    for (int i = 0; i < *n && o->nonzero; i++)
+        if (v[i] == 0.0f) {
+            cli_error("--%s: values must not be zero", opt);
+            return EXIT_USAGE;
+        }
     return EXIT_OK;
 }
 
-static int apply(cli_args *a, const option_def *o, const char *v)
+/* The index of s among the option's choices, or -1 (printed). */
+static int choice_index(const option_def *o, const char *s)
+{
+    for (int i = 0; o->choices[i]; i++)
+        if (!strcmp(s, o->choices[i]))
+            return i;
+    char list[256];
+    cli_error("--%s: expected %s, got '%s'", o->name, cli_join(list, sizeof list, o->choices, NULL, ", ", " or "), s);
+    return -1;
+}
+
+static int list_append(cli_list *l, const char *v)
+{
+    const char **r = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+    if (!r) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    l->v = r;
+    l->v[l->n++] = v;
+    return EXIT_OK;
+}
+
+static int set_resize(cli_args *a, const option_def *o, const char *v)
 {
     long l;
-    double d;
-    const char *nm = o->name;
-    switch (o->id) {
-    case O_HELP: a->help = true; break;
-    case O_QUIET: a->quiet = true; break;
-    case O_JSON: a->json = true; break;
-    case O_THREADS:
-        if (parse_int(nm, v, 1, 1024, &l))
-            return EXIT_USAGE;
-        a->threads = (int)l;
-        break;
-    case O_NO_CANONIZE: a->no_canonize = true; break;
-    case O_FAST: a->fast = true; break;
-    case O_OPENBLAS: a->openblas = true; break;
-    case O_LAYOUT:
-        if (strcmp(v, "nchw") && strcmp(v, "nhwc")) {
-            cli_error("--layout: expected nchw or nhwc, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->layout = v;
-        break;
-    case O_RESIZE:
-        if (strcmp(v, "none") && strcmp(v, "exact") && parse_int(nm, v, 1, 65536, &l))
-            return EXIT_USAGE;
-        a->resize = v;
-        break;
-    case O_MEAN: return parse_triple(nm, v, a->mean, &a->n_mean);
-    case O_STD:
-        if (parse_triple(nm, v, a->std, &a->n_std))
-            return EXIT_USAGE;
-        for (int i = 0; i < a->n_std; i++)
-            if (a->std[i] == 0.0f) {
-                cli_error("--std: values must not be zero");
-                return EXIT_USAGE;
-            }
-        break;
-    case O_BGR: a->bgr = true; break;
-    case O_PIXEL_RANGE:
-        if (strcmp(v, "1") && strcmp(v, "255")) {
-            cli_error("--pixel-range: expected 1 or 255, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->pixel_range = atoi(v);
-        break;
-    case O_TOP:
-        if (parse_int(nm, v, 1, 1000000, &l))
-            return EXIT_USAGE;
-        a->top = (int)l;
-        break;
-    case O_LABELS: a->labels = v; break;
-    case O_COMPOSITE: a->composite = v; break;
-    case O_ATTRIBUTOR: a->attributor = v; break;
-    case O_TARGET:
-        if (parse_int(nm, v, 0, 1L << 30, &l))
-            return EXIT_USAGE;
-        a->target = l;
-        a->has_target = true;
-        break;
-    case O_SEED_LOGIT: a->seed_logit = true; break;
-    case O_OUT: a->out = v; break;
-    case O_RELEVANCE_OUT: a->relevance_out = v; break;
-    case O_EPSILON: return parse_positive(nm, v, &a->epsilon);
-    case O_STABILIZER: return parse_positive(nm, v, &a->stabilizer);
-    case O_GAMMA: return parse_positive(nm, v, &a->gamma);
-    case O_BETA_SMOOTH: return parse_positive(nm, v, &a->beta_smooth);
-    case O_LOW: a->low = v; break;
-    case O_HIGH: a->high = v; break;
-    case O_NO_BIAS: a->no_bias = true; break;
-    case O_RULE: {
-        const char **r = realloc(a->rules, sizeof(char *) * (size_t)(a->n_rules + 1));
-        if (!r) {
-            cli_error("out of memory");
-            return EXIT_INTERNAL;
-        }
-        a->rules = r;
-        a->rules[a->n_rules++] = v;
-        break;
-    }
-    case O_CHECK: a->check = true; break;
-    case O_STEPS:
-        if (parse_int(nm, v, 1, 100000, &l))
-            return EXIT_USAGE;
-        a->steps = (int)l;
-        break;
-    case O_SAMPLES:
-        if (parse_int(nm, v, 1, 100000, &l))
-            return EXIT_USAGE;
-        a->samples = (int)l;
-        break;
-    case O_NOISE_LEVEL: return parse_positive(nm, v, &a->noise_level);
-    case O_SEED: {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 0);
-        if (errno || end == v || *end || v[0] == '-') {
-            cli_error("--seed: expected a non-negative integer, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->seed = s;
-        a->has_seed = true;
-        break;
-    }
-    case O_BASELINE: a->baseline = v; break;
-    case O_WINDOW:
-        if (parse_int(nm, v, 1, 1 << 20, &l))
-            return EXIT_USAGE;
-        a->window = (int)l;
-        break;
-    case O_STRIDE:
-        if (parse_int(nm, v, 1, 1 << 20, &l))
-            return EXIT_USAGE;
-        a->stride = (int)l;
-        break;
-    case O_OCCLUDE:
-        if (strcmp(v, "keep") && strcmp(v, "window")) {
-            cli_error("--occlude: expected keep or window, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->occlude = v;
-        break;
-    case O_FILL: a->fill = v; break;
-    case O_CMAP: a->cmap = v; break;
-    case O_LEVEL:
-        if (parse_double(nm, v, &d))
-            return EXIT_USAGE;
-        a->level = d;
-        break;
-    case O_NORM:
-        if (strcmp(v, "symmetric") && strcmp(v, "absolute") && strcmp(v, "unaligned")) {
-            cli_error("--norm: expected symmetric, absolute or unaligned, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->norm = v;
-        break;
-    case O_VMIN:
-        if (parse_double(nm, v, &a->vmin))
-            return EXIT_USAGE;
-        a->has_vmin = true;
-        break;
-    case O_VMAX:
-        if (parse_double(nm, v, &a->vmax))
-            return EXIT_USAGE;
-        a->has_vmax = true;
-        break;
-    case O_OVERLAY:
-        a->overlay = true;
-        if (v) {
-            if (parse_double(nm, v, &d))
-                return EXIT_USAGE;
-            if (d < 0 || d > 1) {
-                cli_error("--overlay: ALPHA must be between 0 and 1");
-                return EXIT_USAGE;
-            }
-            a->overlay_alpha = d;
-        }
-        break;
-    case O_SIZE:
-        if (strcmp(v, "model") && strcmp(v, "input")) {
-            cli_error("--size: expected model or input, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->size = v;
-        break;
-    case O_GRID: a->grid = true; break;
-    case O_LIST: a->list = v; break;
-    case O_SKIP_EXISTING: a->skip_existing = true; break;
-    case O_SHARD: {
-        /* strtoll, not sscanf's %d: values beyond int must not wrap */
-        char *slash = strchr(v, '/'), *end;
-        long long k = -1, n = 0;
-        bool good = slash && slash > v && isdigit((unsigned char)v[0]) && isdigit((unsigned char)slash[1]);
-        if (good) {
-            errno = 0;
-            k = strtoll(v, &end, 10);
-            good = !errno && end == slash;
-        }
-        if (good) {
-            errno = 0;
-            n = strtoll(slash + 1, &end, 10);
-            good = !errno && !*end;
-        }
-        if (!good || n < 1 || k < 0 || k >= n) {
-            cli_error("--shard: expected K/N with 0 <= K < N < 2^63, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->shard_k = k;
-        a->shard_n = n;
-        break;
-    }
-    case O_INCLUDE_OUTPUTS: a->include_outputs = true; break;
-    case O_TOLERANCE:
-        if (parse_double(nm, v, &a->tolerance))
-            return EXIT_USAGE;
-        if (a->tolerance < 0) {
-            cli_error("--tolerance: must not be negative");
-            return EXIT_USAGE;
-        }
-        a->has_tolerance = true;
-        break;
-    case O_ORDER:
-        if (strcmp(v, "morf") && strcmp(v, "lerf") && strcmp(v, "both")) {
-            cli_error("--order: expected morf, lerf or both, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->order = v;
-        break;
-    case O_PATCH:
-        if (parse_int(nm, v, 1, 1 << 16, &l))
-            return EXIT_USAGE;
-        a->patch = (int)l;
-        break;
-    case O_EVAL_STEPS:
-        if (parse_int(nm, v, 1, 1 << 20, &l))
-            return EXIT_USAGE;
-        a->eval_steps = (int)l;
-        break;
-    case O_EVAL_BASELINE:
-        if (strcmp(v, "zero") && strcmp(v, "mean") && strcmp(v, "uniform")) {
-            cli_error("--baseline: expected zero, mean or uniform, got '%s'", v);
-            return EXIT_USAGE;
-        }
-        a->eval_baseline = v;
-        break;
-    }
+    if (strcmp(v, "none") && strcmp(v, "exact") && parse_int(o->name, v, (long)o->min, (long)o->max, &l))
+        return EXIT_USAGE;
+    a->resize = v;
     return EXIT_OK;
 }
 
+static int set_shard(cli_args *a, const option_def *o, const char *v)
+{
+    /* strtoll, not sscanf's %d: values beyond int must not wrap */
+    char *slash = strchr(v, '/'), *end;
+    long long k = -1, n = 0;
+    bool good = slash && slash > v && isdigit((unsigned char)v[0]) && isdigit((unsigned char)slash[1]);
+    if (good) {
+        errno = 0;
+        k = strtoll(v, &end, 10);
+        good = !errno && end == slash;
+    }
+    if (good) {
+        errno = 0;
+        n = strtoll(slash + 1, &end, 10);
+        good = !errno && !*end;
+    }
+    if (!good || n < 1 || k < 0 || k >= n) {
+        cli_error("--%s: expected K/N with 0 <= K < N < 2^63, got '%s'", o->name, v);
+        return EXIT_USAGE;
+    }
+    a->shard_k = k;
+    a->shard_n = n;
+    return EXIT_OK;
+}
+
+/* Converts v into the option's field, as its type says. */
+static int convert(cli_args *a, const option_def *o, const char *v)
+{
+    char *p = (char *)a + o->off;
+    int index = 0;
+    long l;
+    double d;
+    if (o->choices && (index = choice_index(o, v)) < 0)
+        return EXIT_USAGE;
+    switch (o->type) {
+    case T_FLAG:
+        if (o->size == sizeof(bool))
+            *(bool *)p = true;
+        else
+            *(int *)p = 1;
+        return EXIT_OK;
+    case T_INT:
+        if (parse_int(o->name, v, (long)o->min, (long)o->max, &l) != EXIT_OK)
+            return EXIT_USAGE;
+        if (o->size == sizeof(int64_t))
+            *(int64_t *)p = l;
+        else
+            *(int *)p = (int)l;
+        return EXIT_OK;
+    case T_SEED: return parse_seed(o->name, v, (uint64_t *)p);
+    case T_NUM:
+        if (parse_number(o, v, &d) != EXIT_OK)
+            return EXIT_USAGE;
+        if (o->size == sizeof(float))
+            *(float *)p = (float)d;
+        else
+            *(double *)p = d;
+        return EXIT_OK;
+    case T_STR: *(const char **)p = v; return EXIT_OK;
+    case T_ENUM: *(int *)p = index; return EXIT_OK;
+    case T_TRIPLE: return parse_triple(o, v, (float *)p, (int *)((char *)a + o->aux));
+    case T_LIST: return list_append((cli_list *)p, v);
+    case T_CUSTOM: return o->set(a, o, v);
+    }
+    return EXIT_INTERNAL;
+}
+
+/* An option given on the command line (v NULL: no value). */
+static int apply(cli_args *a, const option_def *o, const char *v)
+{
+    int rc = v || o->type == T_FLAG ? convert(a, o, v) : EXIT_OK;
+    if (rc == EXIT_OK && o->aux && o->type != T_TRIPLE)
+        *(bool *)((char *)a + o->aux) = true;
+    return rc;
+}
+
+_Static_assert(sizeof(lrp_perturb_baseline) == sizeof(int), "T_ENUM stores an int");
+
+/* Whether a row's destination has a size its type can store. */
+static bool row_fits(const option_def *o)
+{
+    switch (o->type) {
+    case T_FLAG: return o->size == sizeof(bool) || o->size == sizeof(int);
+    case T_INT: return o->size == sizeof(int) || o->size == sizeof(int64_t);
+    case T_SEED: return o->size == sizeof(uint64_t);
+    case T_NUM: return o->size == sizeof(float) || o->size == sizeof(double);
+    case T_STR: return o->size == sizeof(const char *);
+    case T_ENUM: return o->size == sizeof(int) && o->choices;
+    case T_TRIPLE: return o->size == 3 * sizeof(float) && o->aux;
+    case T_LIST: return o->size == sizeof(cli_list);
+    case T_CUSTOM: return o->set != NULL;
+    }
+    return false;
+}
+
+/* The library's defaults, then the table's. */
 static void defaults(cli_args *a)
 {
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (!row_fits(&options[i]))
+            abort(); /* a row whose field its type cannot hold */
     memset(a, 0, sizeof *a);
-    a->pixel_range = 1;
-    a->top = 5;
-    a->epsilon = 1e-6f;
-    a->stabilizer = 1e-6f;
-    a->gamma = 0.25f;
-    a->beta_smooth = 10.0f;
-    a->steps = 20;
-    a->samples = 20;
-    a->noise_level = 0.1f;
-    a->level = 1.0;
-    a->overlay_alpha = 0.5;
-    a->shard_n = 1;
-    a->patch = 8;
-    a->eval_steps = 100;
+    lrp_explain_options_default(&a->explain);
+    lrp_attributor_options_default(&a->attr);
+    lrp_perturb_options_default(&a->perturb);
+    a->attributor = lrp_attributor_name(a->attr.kind);
+    lrp_preprocess pp; /* the values, not given (count 0) until --mean and --std */
+    lrp_preprocess_defaults(&pp, 224, 224);
+    memcpy(a->mean, pp.mean, sizeof a->mean);
+    memcpy(a->std, pp.std, sizeof a->std);
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (options[i].def && convert(a, &options[i], options[i].def) != EXIT_OK)
+            abort(); /* a row whose default is not one of its values */
 }
 
 void cli_args_free(cli_args *a)
 {
     free(a->pos);
-    free(a->rules);
+    free(a->rules.v);
     a->pos = NULL;
-    a->rules = NULL;
+    a->rules.v = NULL;
+}
+
+/* The value's placeholder: FILE, or the choices as a|b|c. */
+static const char *arg_text(const option_def *o, char *buf, size_t size)
+{
+    return o->arg ? o->arg : o->choices ? cli_join(buf, size, o->choices, NULL, "|", "|") : "";
+}
+
+/* The option argv[*i] names and its value (NULL: none given), the value
+ * taken from the next argument when it needs one. Returns an exit code. */
+static int find_option(cli_args *a, int argc, char **argv, int *i, const option_def **found, const char **val)
+{
+    const char *s = argv[*i], *cmd = commands[a->command].name;
+    const option_def *o;
+    *val = NULL;
+    if (s[1] == '-') {
+        const char *name = s + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        if (!(o = find_long(name, len, a->command))) {
+            cli_error("%s: unknown option '--%.*s' (try 'lrp %s --help')", cmd, (int)len, name, cmd);
+            return EXIT_USAGE;
+        }
+        if (eq && o->type == T_FLAG) {
+            cli_error("--%s takes no value", o->name);
+            return EXIT_USAGE;
+        }
+        *val = eq ? eq + 1 : NULL;
+    } else {
+        if (!(o = find_short(s[1]))) {
+            cli_error("%s: unknown option '-%c' (try 'lrp %s --help')", cmd, s[1], cmd);
+            return EXIT_USAGE;
+        }
+        if (s[2] && o->type == T_FLAG) {
+            cli_error("-%c takes no value", s[1]);
+            return EXIT_USAGE;
+        }
+        *val = s[2] ? s + 2 : NULL;
+    }
+    if (!(o->commands & CMDBIT(a->command))) {
+        cli_error("%s: option --%s does not apply to this command", cmd, o->name);
+        return EXIT_USAGE;
+    }
+    if (o->type != T_FLAG && !o->optional && !*val) {
+        if (*i + 1 >= argc) {
+            char buf[256];
+            cli_error("option --%s needs a value (%s)", o->name, arg_text(o, buf, sizeof buf));
+            return EXIT_USAGE;
+        }
+        *val = argv[++*i];
+    }
+    *found = o;
+    return EXIT_OK;
 }
 
 int cli_parse(int argc, char **argv, cli_args *a)
@@ -581,9 +630,8 @@ int cli_parse(int argc, char **argv, cli_args *a)
         cli_error("out of memory");
         return EXIT_INTERNAL;
     }
-    int i = 0;
     /* global options before the command: --help, --version */
-    if (argc == 0) {
+    if (argc == 0 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
         a->command = CMD_HELP;
         return EXIT_OK;
     }
@@ -591,18 +639,13 @@ int cli_parse(int argc, char **argv, cli_args *a)
         a->command = CMD_VERSION;
         return EXIT_OK;
     }
-    if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        a->command = CMD_HELP;
-        return EXIT_OK;
-    }
     a->command = find_command(argv[0]);
     if (a->command == CMD_NONE) {
         cli_error("unknown command '%s' (try 'lrp --help')", argv[0]);
         return EXIT_USAGE;
     }
-    i = 1;
     bool only_pos = false;
-    for (; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         char *s = argv[i];
         if (only_pos || s[0] != '-' || !strcmp(s, "-")) {
             a->pos[a->n_pos++] = s;
@@ -612,51 +655,11 @@ int cli_parse(int argc, char **argv, cli_args *a)
             only_pos = true;
             continue;
         }
-        const option_def *o;
-        const char *val = NULL;
-        if (s[1] == '-') {
-            const char *name = s + 2, *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            o = find_long(name, len, a->command);
-            if (!o) {
-                cli_error("%s: unknown option '--%.*s' (try 'lrp %s --help')", commands[a->command].name, (int)len,
-                          name, commands[a->command].name);
-                return EXIT_USAGE;
-            }
-            if (eq) {
-                if (o->kind == ARG_NONE) {
-                    cli_error("--%s takes no value", o->name);
-                    return EXIT_USAGE;
-                }
-                val = eq + 1;
-            }
-        } else {
-            o = find_short(s[1]);
-            if (!o) {
-                cli_error("%s: unknown option '-%c' (try 'lrp %s --help')", commands[a->command].name, s[1],
-                          commands[a->command].name);
-                return EXIT_USAGE;
-            }
-            if (s[2]) {
-                if (o->kind == ARG_NONE) {
-                    cli_error("-%c takes no value", s[1]);
-                    return EXIT_USAGE;
-                }
-                val = s + 2;
-            }
-        }
-        if (!(o->commands & CMDBIT(a->command))) {
-            cli_error("%s: option --%s does not apply to this command", commands[a->command].name, o->name);
-            return EXIT_USAGE;
-        }
-        if (o->kind == ARG_REQUIRED && !val) {
-            if (i + 1 >= argc) {
-                cli_error("option --%s needs a value (%s)", o->name, o->arg);
-                return EXIT_USAGE;
-            }
-            val = argv[++i];
-        }
-        int rc = apply(a, o, val);
+        const option_def *o = NULL;
+        const char *val;
+        int rc = find_option(a, argc, argv, &i, &o, &val);
+        if (rc == EXIT_OK)
+            rc = apply(a, o, val);
         if (rc != EXIT_OK)
             return rc;
     }
@@ -705,12 +708,85 @@ void cli_print_usage(FILE *f)
                "4 some inputs failed, 5 an output could not be written, 70 internal error.\n");
 }
 
+/* "%.6g", and 1e-6 rather than 1e-06. */
+static void number_text(double v, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.6g", v);
+    char *e = strstr(buf, "e-0");
+    if (e)
+        memmove(e + 2, e + 3, strlen(e + 3) + 1);
+}
+
+/* An option's default as the help shows it (from the defaulted d). */
+static const char *default_text(const option_def *o, const cli_args *d, char *buf, size_t size)
+{
+    const char *p = (const char *)d + o->off;
+    buf[0] = '\0';
+    switch (o->type) {
+    case T_INT:
+        snprintf(buf, size, "%lld", o->size == sizeof(int64_t) ? (long long)*(const int64_t *)p : *(const int *)p);
+        break;
+    case T_SEED: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    case T_NUM:
+        number_text(o->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p, buf, size);
+        break;
+    case T_TRIPLE: {
+        const float *v = (const float *)p;
+        char x[3][32];
+        for (int i = 0; i < 3; i++)
+            number_text(v[i], x[i], sizeof x[i]);
+        snprintf(buf, size, "%s,%s,%s", x[0], x[1], x[2]);
+        break;
+    }
+    case T_STR: snprintf(buf, size, "%s", *(const char *const *)p ? *(const char *const *)p : ""); break;
+    case T_ENUM: snprintf(buf, size, "%s", o->choices[*(const int *)p]); break;
+    default: break;
+    }
+    return buf;
+}
+
+/* The help text with {default} and {names} filled in. */
+static void help_text(const option_def *o, const cli_args *d, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (const char *p = o->help; *p && len + 1 < size;) {
+        char val[1024];
+        const char *ins = NULL;
+        if (!strncmp(p, "{default}", 9)) {
+            ins = default_text(o, d, val, sizeof val);
+            p += 9;
+        } else if (!strncmp(p, "{names}", 7)) {
+            ins = cli_join(val, sizeof val, o->choices, o->names, ", ", ", ");
+            p += 7;
+        }
+        if (ins)
+            len += (size_t)snprintf(buf + len, size - len, "%s", ins);
+        else
+            buf[len++] = *p++;
+    }
+    buf[len < size ? len : size - 1] = '\0';
+}
+
+/* "  -o, --output FILE" */
+static int option_head(const option_def *o, char *head, size_t size)
+{
+    char buf[256];
+    const char *arg = arg_text(o, buf, sizeof buf);
+    int n = o->short_name ? snprintf(head, size, "  -%c, --%s", o->short_name, o->name)
+                          : snprintf(head, size, "      --%s", o->name);
+    if (o->type != T_FLAG)
+        n += snprintf(head + n, size - (size_t)n, o->optional ? "[=%s]" : " %s", arg);
+    return n;
+}
+
 void cli_print_command_help(FILE *f, cli_command c)
 {
     if (c <= CMD_NONE || c >= CMD_COUNT) {
         cli_print_usage(f);
         return;
     }
+    cli_args d;
+    defaults(&d);
     fprintf(f, "usage: lrp %s\n\n", commands[c].synopsis);
     wrap(f, commands[c].summary, 0, 0);
     const char *group = NULL;
@@ -722,21 +798,14 @@ void cli_print_command_help(FILE *f, cli_command c)
             group = o->group;
             fprintf(f, "\n%s options:\n", group);
         }
-        char head[96];
-        int n = o->short_name ? snprintf(head, sizeof head, "  -%c, --%s", o->short_name, o->name)
-                              : snprintf(head, sizeof head, "      --%s", o->name);
-        if (o->kind == ARG_REQUIRED)
-            n += snprintf(head + n, sizeof head - (size_t)n, " %s", o->arg);
-        else if (o->kind == ARG_OPTIONAL)
-            n += snprintf(head + n, sizeof head - (size_t)n, "[=%s]", o->arg);
+        char head[128], help[2048];
+        int n = option_head(o, head, sizeof head);
         fputs(head, f);
-        if (n < 30) {
+        if (n < 30)
             fprintf(f, "%*s", 30 - n, "");
-            n = 30;
-        } else {
+        else
             fprintf(f, "\n%30s", "");
-            n = 30;
-        }
-        wrap(f, o->help, n, 30);
+        help_text(o, &d, help, sizeof help);
+        wrap(f, help, 30, 30);
     }
 }

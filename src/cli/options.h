@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lrp.h"
+
 /* Exit codes (documented in lrp(1)). */
 enum {
     EXIT_OK = 0,
@@ -34,6 +36,28 @@ typedef enum {
 
 #define CMDBIT(c) (1u << (c))
 
+/* A repeatable option's values (pointers into argv). */
+typedef struct cli_list {
+    int n;
+    const char **v;
+} cli_list;
+
+/* Heatmap rendering (explain, render). */
+typedef struct cli_heat_args {
+    const char *cmap; /* NULL: by the method (coldnhot for LRP composites, hot otherwise) */
+    double level;
+    const char *norm; /* NULL: by the method */
+    bool has_vmin, has_vmax;
+    double vmin, vmax;
+    bool overlay;
+    double overlay_alpha;
+    const char *size;
+    bool grid;
+} cli_heat_args;
+
+/* Every option lands in one field of this struct (the table in options.c
+ * says which). The library's option structs are held whole: their defaults
+ * are the library's own. */
 typedef struct cli_args {
     cli_command command;
     int n_pos;
@@ -57,57 +81,41 @@ typedef struct cli_args {
     int top;
     const char *labels;
 
-    /* explain */
-    const char *composite;
-    const char *attributor;
+    /* explain: the explainer's options (composite, epsilon, stabilizer, gamma,
+     * beta_smooth, zero_bias) and what the command line adds to them */
+    lrp_explain_options explain;
+    bool has_composite; /* --composite given */
+    cli_list rules;     /* --rule */
+    const char *low, *high;
     bool has_target;
     int64_t target;
     bool seed_logit;
-    const char *out;
-    const char *relevance_out;
-    float epsilon, stabilizer, gamma, beta_smooth;
-    const char *low, *high;
-    bool no_bias;
-    int n_rules;
-    const char **rules;
     bool check;
 
-    /* attributors */
-    int steps, samples;
-    float noise_level;
-    uint64_t seed;
-    bool has_seed;
+    /* attributors: the library's options (steps, samples, noise_level, seed,
+     * window, stride, occlude_window) and the files and name around them */
+    lrp_attributor_options attr;
+    const char *attributor;
     const char *baseline;
-    int window, stride;
-    const char *occlude;
     const char *fill;
 
-    /* heatmaps */
-    const char *cmap;
-    double level;
-    const char *norm;
-    bool has_vmin, has_vmax;
-    double vmin, vmax;
-    bool overlay;
-    double overlay_alpha;
-    const char *size;
-    bool grid;
-
-    /* batches */
+    /* outputs and batches */
+    const char *out;
+    const char *relevance_out;
     const char *list;
     bool skip_existing;
     bool include_outputs;
     int64_t shard_k, shard_n;
 
+    cli_heat_args heat;
+
     /* compare */
     bool has_tolerance;
     double tolerance;
 
-    /* eval */
+    /* eval: the library's options (patch, steps, baseline; seed from --seed) */
+    lrp_perturb_options perturb;
     const char *order;
-    int patch;
-    int eval_steps;
-    const char *eval_baseline;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after
@@ -119,6 +127,13 @@ void cli_args_free(cli_args *a);
 void cli_print_usage(FILE *f);
 void cli_print_command_help(FILE *f, cli_command c);
 const char *cli_command_name(cli_command c);
+
+/* words[0], words[1]... (or at(0), at(1)... when words is NULL, up to the
+ * first NULL) joined by sep, the last by last, into buf. Returns buf. */
+const char *cli_join(char *buf, size_t size, const char *const *words, const char *(*at)(int), const char *sep,
+                     const char *last);
+/* The names of the attributors (the library's), NULL past the end. */
+const char *cli_attributor_at(int i);
 
 /* "lrp: " + message on stderr. */
 void cli_error(const char *fmt, ...)

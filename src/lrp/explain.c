@@ -43,6 +43,7 @@ void lrp_explain_options_default(lrp_explain_options *o)
 }
 
 const char *lrp_composite_at(int i) { return lrp_composite_name(i); }
+int lrp_composite_at_is_lrp(int i) { return lrp_composite_is_lrp(i); }
 
 void lrp_explainer_free(lrp_explainer *e)
 {
