@@ -213,6 +213,15 @@ int lrp_graph_add_node(lrp_graph *g, const char *name, const char *op_type, int 
     return g->n_nodes++;
 }
 
+void *lrp_node_state_new(lrp_node *n, size_t size, lrp_error *err)
+{
+    void *s = calloc(1, size);
+    if (!s)
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    n->state = s;
+    return s;
+}
+
 const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size)
 {
     if (n->name && n->name[0])

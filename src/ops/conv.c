@@ -17,10 +17,9 @@ static void conv_destroy(void *p) { free(p); }
 
 static lrp_status conv_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    conv_state *s = calloc(1, sizeof *s);
+    conv_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     return lrp_conv_attrs_parse(n, &s->win, &s->group, err);
 }
 

@@ -21,10 +21,9 @@ typedef struct {
 
 static lrp_status convt_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    convt_state *s = calloc(1, sizeof *s);
+    convt_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     lrp_status st = lrp_conv_attrs_parse(n, &s->win, &s->group, err);
     if (st != LRP_OK)
         return st;
