@@ -5,6 +5,8 @@
 #   make check           build, then run every test (unit, ONNX operator tests,
 #                        zennit conformance, command line; again under
 #                        sanitizers; valgrind): what CI runs
+#   make format-check    check that the C sources are as clang-format 14 writes
+#                        them (.clang-format); `make format` rewrites them so
 #   make install PREFIX=/usr/local
 #
 # Needs Debian packages: protobuf-c-compiler libprotobuf-c-dev libonnx-dev
@@ -52,7 +54,7 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 BIN := $(if $(filter build,$(BUILD)),lrp,$(BUILD)/lrp)
 
-.PHONY: all test check check-fast check-sanitize install uninstall clean bench tests print-libs
+.PHONY: all test check check-fast check-sanitize install uninstall clean bench tests print-libs format format-check
 all: $(BIN) $(BUILD)/liblrp.a $(BUILD)/liblrp.so
 
 $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: $(ONNX_PROTO)
@@ -103,6 +105,18 @@ check-fast: tests
 
 bench: all
 	bench/run
+
+# Formatting (clang-format 14, Debian package clang-format): the sources of
+# the library, the CLI, the public header, the unit tests, the fuzzers and
+# the benchmark; generated code (build/gen) is not checked.
+CLANG_FORMAT ?= clang-format
+FORMAT_SRC := $(sort $(wildcard src/*.[ch] src/*/*.[ch] src/*/*/*.[ch] include/*.h tests/unit/*.[ch] fuzz/*.[ch] \
+                                bench/*.c))
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \

@@ -195,85 +195,66 @@ static lrp_status parse_header(const char *text, int major, const char *path, np
     return LRP_OK;
 }
 
-lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
+/* The magic, the version, the header length and the header dict, parsed
+ * into h. */
+static lrp_status read_header(FILE *f, const char *path, npy_header *h, lrp_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
-    lrp_status st = LRP_OK;
-    char *hdr = NULL;
-    lrp_tensor *t = NULL;
     unsigned char pre[12];
     size_t got = fread(pre, 1, 10, f);
-    if (got < 10 || memcmp(pre, NPY_MAGIC, 6) != 0) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
-        goto done;
-    }
+    if (got < 10 || memcmp(pre, NPY_MAGIC, 6) != 0)
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
     unsigned major = pre[6];
     size_t hlen;
     if (major == 1) {
         hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
     } else if (major == 2 || major == 3) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: truncated .npy header", path);
-            goto done;
-        }
+        if (fread(pre + 10, 1, 2, f) != 2)
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: truncated .npy header", path);
         hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
     } else {
-        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: .npy format version %u is not supported", path, major);
-        goto done;
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: .npy format version %u is not supported", path, major);
     }
-    if (hlen > (1u << 20)) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy header is implausibly long", path);
-        goto done;
-    }
-    hdr = malloc(hlen + 1);
-    if (!hdr) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    if (hlen > (1u << 20))
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy header is implausibly long", path);
+    char *hdr = malloc(hlen + 1);
+    if (!hdr)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    lrp_status st;
     if (fread(hdr, 1, hlen, f) != hlen) {
         st = lrp_fail(err, LRP_ERR_FORMAT, "%s: truncated .npy header", path);
-        goto done;
-    }
-    hdr[hlen] = '\0';
-    if (strlen(hdr) != hlen) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: malformed .npy header: it holds a NUL byte", path);
-        goto done;
-    }
-    npy_header h;
-    if ((st = parse_header(hdr, (int)major, path, &h, err)) != LRP_OK)
-        goto done;
-    if (h.fortran) {
-        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: Fortran-ordered .npy arrays are not supported", path);
-        goto done;
-    }
-    const char *type = h.descr;
-    int is64, big = 0;
-    if (!strcmp(type, "<f4") || !strcmp(type, "=f4") || !strcmp(type, ">f4")) {
-        is64 = 0;
-        big = type[0] == '>';
-    } else if (!strcmp(type, "<f8") || !strcmp(type, "=f8") || !strcmp(type, ">f8")) {
-        is64 = 1;
-        big = type[0] == '>';
     } else {
-        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: .npy dtype '%s' is not supported (need float32 or float64)",
-                      path, type);
-        goto done;
+        hdr[hlen] = '\0';
+        if (strlen(hdr) != hlen)
+            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: malformed .npy header: it holds a NUL byte", path);
+        else
+            st = parse_header(hdr, (int)major, path, h, err);
     }
-    int ndim = h.ndim;
-    int64_t *dims = h.dims;
-    int64_t numel = lrp_numel_checked(ndim, dims);
-    if (numel < 0) {
-        st = lrp_fail(err, LRP_ERR_LIMIT, "%s: .npy array of shape %s is larger than lrp's limit of %lld values",
-                      path, lrp_shape_str(ndim, dims, (char[128]){0}, 128), (long long)LRP_MAX_ELEMENTS);
-        goto done;
+    free(hdr);
+    return st;
+}
+
+/* float32 or float64, either byte order. */
+static lrp_status npy_dtype(const char *type, const char *path, int *is64, int *big, lrp_error *err)
+{
+    if (!strcmp(type, "<f4") || !strcmp(type, "=f4") || !strcmp(type, ">f4")) {
+        *is64 = 0;
+        *big = type[0] == '>';
+    } else if (!strcmp(type, "<f8") || !strcmp(type, "=f8") || !strcmp(type, ">f8")) {
+        *is64 = 1;
+        *big = type[0] == '>';
+    } else {
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: .npy dtype '%s' is not supported (need float32 or float64)",
+                        path, type);
     }
-    /* The data must be exactly what the shape declares: a regular file's
-     * size is checked before anything is allocated, so that a 100-byte file
-     * declaring gigabytes is a format error, not an allocation. */
-    size_t esz = is64 ? 8 : 4;
+    return LRP_OK;
+}
+
+/* The data must be exactly what the shape declares: a regular file's size is
+ * checked before anything is allocated, so that a 100-byte file declaring
+ * gigabytes is a format error, not an allocation. */
+static lrp_status check_data_size(FILE *f, const char *path, const npy_header *h, int64_t numel, size_t esz,
+                                  lrp_error *err)
+{
     struct stat sb;
     long data_at = ftell(f);
     if (data_at >= 0 && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -281,22 +262,22 @@ lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
         uint64_t want = (uint64_t)numel * esz;
         if (have != want) {
             char sh[128];
-            lrp_shape_str(ndim, dims, sh, sizeof sh);
+            lrp_shape_str(h->ndim, h->dims, sh, sizeof sh);
             if (have < want)
-                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy data is shorter than its shape %s (%llu of %llu bytes)",
-                              path, sh, (unsigned long long)have, (unsigned long long)want);
-            else
-                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy file has data beyond its shape %s (%llu bytes, %llu needed)",
-                              path, sh, (unsigned long long)have, (unsigned long long)want);
-            goto done;
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy data is shorter than its shape %s (%llu of %llu bytes)",
+                                path, sh, (unsigned long long)have, (unsigned long long)want);
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy file has data beyond its shape %s (%llu bytes, %llu needed)",
+                            path, sh, (unsigned long long)have, (unsigned long long)want);
         }
     }
-    t = lrp_tensor_new(LRP_FLOAT32, ndim, dims, err);
-    if (!t) {
-        st = err ? err->status : LRP_ERR_LIMIT;
-        lrp_error_prefix(err, "%s", path);
-        goto done;
-    }
+    return LRP_OK;
+}
+
+/* The values into t, converted to float32, and nothing after them. */
+static lrp_status read_data(FILE *f, const char *path, const npy_header *h, int is64, int big, lrp_tensor *t,
+                            lrp_error *err)
+{
+    size_t esz = is64 ? 8 : 4;
     float *dst = lrp_f32(t);
     unsigned char buf[8192];
     size_t done_n = 0, total = (size_t)t->numel;
@@ -304,11 +285,9 @@ lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
         size_t want = (total - done_n) * esz;
         if (want > sizeof buf)
             want = sizeof buf;
-        if (fread(buf, 1, want, f) != want) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy data is shorter than its shape %s", path,
-                          lrp_shape_str(ndim, dims, (char[128]){0}, 128));
-            goto done;
-        }
+        if (fread(buf, 1, want, f) != want)
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy data is shorter than its shape %s", path,
+                            lrp_shape_str(h->ndim, h->dims, (char[128]){0}, 128));
         for (size_t i = 0; i < want / esz; i++) {
             unsigned char *e = buf + i * esz;
             if (big)
@@ -327,13 +306,46 @@ lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
         }
         done_n += want / esz;
     }
-    if (fgetc(f) != EOF) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy file has data beyond its shape", path);
+    if (fgetc(f) != EOF)
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy file has data beyond its shape", path);
+    return LRP_OK;
+}
+
+lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
+    lrp_tensor *t = NULL;
+    npy_header h;
+    int is64 = 0, big = 0;
+    lrp_status st = read_header(f, path, &h, err);
+    if (st != LRP_OK)
+        goto done;
+    if (h.fortran) {
+        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: Fortran-ordered .npy arrays are not supported", path);
         goto done;
     }
+    if ((st = npy_dtype(h.descr, path, &is64, &big, err)) != LRP_OK)
+        goto done;
+    int64_t numel = lrp_numel_checked(h.ndim, h.dims);
+    if (numel < 0) {
+        st = lrp_fail(err, LRP_ERR_LIMIT, "%s: .npy array of shape %s is larger than lrp's limit of %lld values",
+                      path, lrp_shape_str(h.ndim, h.dims, (char[128]){0}, 128), (long long)LRP_MAX_ELEMENTS);
+        goto done;
+    }
+    if ((st = check_data_size(f, path, &h, numel, is64 ? 8 : 4, err)) != LRP_OK)
+        goto done;
+    t = lrp_tensor_new(LRP_FLOAT32, h.ndim, h.dims, err);
+    if (!t) {
+        st = err ? err->status : LRP_ERR_LIMIT;
+        lrp_error_prefix(err, "%s", path);
+        goto done;
+    }
+    st = read_data(f, path, &h, is64, big, t, err);
 done:
     fclose(f);
-    free(hdr);
     if (st != LRP_OK) {
         lrp_tensor_free(t);
         return st;

@@ -41,6 +41,15 @@ void *lrp_calloc_checked(size_t n, size_t size)
     return calloc(n ? n : 1, size ? size : 1);
 }
 
+static void set_shape(lrp_tensor *t, lrp_dtype dtype, int ndim, const int64_t *dims, int64_t numel)
+{
+    t->dtype = dtype;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->dims[i] = dims[i];
+    t->numel = numel;
+}
+
 lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err)
 {
     char buf[160];
@@ -70,11 +79,7 @@ lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_e
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    t->dtype = dtype;
-    t->ndim = ndim;
-    for (int i = 0; i < ndim; i++)
-        t->dims[i] = dims[i];
-    t->numel = n;
+    set_shape(t, dtype, ndim, dims, n);
     t->data = lrp_calloc_checked((size_t)n, dtype_size(dtype));
     if (!t->data) {
         free(t);
@@ -99,11 +104,7 @@ lrp_tensor *lrp_tensor_new_uninit(lrp_dtype dtype, int ndim, const int64_t *dims
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    t->dtype = dtype;
-    t->ndim = ndim;
-    for (int i = 0; i < ndim; i++)
-        t->dims[i] = dims[i];
-    t->numel = n;
+    set_shape(t, dtype, ndim, dims, n);
     return t;
 }
 

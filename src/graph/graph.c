@@ -131,17 +131,26 @@ static int hash_reserve(lrp_graph *g, int n_values)
     return 0;
 }
 
+/* An array of *cap items of the given size made twice as long (64 items at
+ * first); NULL, the array unchanged, when out of memory. */
+static void *grow(void *items, int *cap, size_t size)
+{
+    int n = *cap ? *cap * 2 : 64;
+    void *p = realloc(items, (size_t)n * size);
+    if (p)
+        *cap = n;
+    return p;
+}
+
 static int append_value(lrp_graph *g, const char *name)
 {
     if (hash_reserve(g, g->n_values + 1) != 0)
         return -1;
     if (g->n_values == g->cap_values) {
-        int cap = g->cap_values ? g->cap_values * 2 : 64;
-        lrp_value *v = realloc(g->values, (size_t)cap * sizeof *v);
+        lrp_value *v = grow(g->values, &g->cap_values, sizeof *v);
         if (!v)
             return -1;
         g->values = v;
-        g->cap_values = cap;
     }
     lrp_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
@@ -175,12 +184,10 @@ int lrp_graph_add_node(lrp_graph *g, const char *name, const char *op_type, int 
                        const int *out)
 {
     if (g->n_nodes == g->cap_nodes) {
-        int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
-        lrp_node *nn = realloc(g->nodes, (size_t)cap * sizeof *nn);
+        lrp_node *nn = grow(g->nodes, &g->cap_nodes, sizeof *nn);
         if (!nn)
             return -1;
         g->nodes = nn;
-        g->cap_nodes = cap;
     }
     lrp_node *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof *n);
@@ -204,6 +211,15 @@ int lrp_graph_add_node(lrp_graph *g, const char *name, const char *op_type, int 
     if (n_out)
         memcpy(n->outputs, out, sizeof(int) * (size_t)n_out);
     return g->n_nodes++;
+}
+
+void *lrp_node_state_new(lrp_node *n, size_t size, lrp_error *err)
+{
+    void *s = calloc(1, size);
+    if (!s)
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    n->state = s;
+    return s;
 }
 
 const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size)
@@ -242,25 +258,16 @@ static int heap_pop(int *h, int *n)
     return top;
 }
 
-lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
+/* Every value's producer, from scratch; a value produced twice is an error. */
+static lrp_status link_producers(lrp_graph *g, lrp_error *err)
 {
     char lb[64];
-    int nv = g->n_values, nn = g->n_nodes;
-    int *pending = calloc((size_t)(nn ? nn : 1), sizeof(int));
-    int *queue = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
-    int *order = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
-    int *cstart = NULL, *clist = NULL, *cfill = NULL;
-    lrp_status st = LRP_OK;
-    if (!pending || !queue || !order) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int v = 0; v < nv; v++) {
+    for (int v = 0; v < g->n_values; v++) {
         g->values[v].producer = -1;
         g->values[v].n_consumers = 0;
         g->values[v].a_consumer = -1;
     }
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; i < g->n_nodes; i++) {
         lrp_node *n = &g->nodes[i];
         if (n->removed)
             continue;
@@ -269,20 +276,29 @@ lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
             if (v < 0)
                 continue;
             if (g->values[v].producer >= 0 || (g->values[v].constant && !g->values[v].folded) ||
-                g->values[v].is_input) {
-                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' is produced twice (again by node %s)", g->path,
-                              g->values[v].name, lrp_node_label(g, n, lb, sizeof lb));
-                goto done;
-            }
+                g->values[v].is_input)
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' is produced twice (again by node %s)", g->path,
+                                g->values[v].name, lrp_node_label(g, n, lb, sizeof lb));
             g->values[v].producer = i;
         }
     }
-    /* Consumer lists (CSR) so that the sort is linear in the graph size. */
-    cstart = calloc((size_t)nv + 1, sizeof(int));
-    if (!cstart) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    return LRP_OK;
+}
+
+/* Consumer lists (CSR: the consumers of value v are list[start[v]] to
+ * list[start[v + 1] - 1]) so that the sort is linear in the graph size;
+ * pending[i] counts the inputs of node i that a node produces. */
+typedef struct consumer_lists {
+    int *start, *list;
+} consumer_lists;
+
+static lrp_status build_consumers(lrp_graph *g, int *pending, consumer_lists *c, lrp_error *err)
+{
+    char lb[64];
+    int nv = g->n_values, nn = g->n_nodes;
+    c->start = calloc((size_t)nv + 1, sizeof(int));
+    if (!c->start)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     int total = 0;
     for (int i = 0; i < nn; i++) {
         lrp_node *n = &g->nodes[i];
@@ -295,24 +311,22 @@ lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
             lrp_value *val = &g->values[v];
             val->n_consumers++;
             val->a_consumer = i;
-            cstart[v + 1]++;
+            c->start[v + 1]++;
             total++;
             if (val->producer >= 0)
                 pending[i]++;
-            else if (!val->constant && !val->is_input) {
-                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s reads tensor '%s', which nothing produces", g->path,
-                              lrp_node_label(g, n, lb, sizeof lb), val->name);
-                goto done;
-            }
+            else if (!val->constant && !val->is_input)
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: node %s reads tensor '%s', which nothing produces", g->path,
+                                lrp_node_label(g, n, lb, sizeof lb), val->name);
         }
     }
     for (int v = 0; v < nv; v++)
-        cstart[v + 1] += cstart[v];
-    clist = malloc(sizeof(int) * (size_t)(total ? total : 1));
-    cfill = calloc((size_t)nv + 1, sizeof(int));
-    if (!clist || !cfill) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
+        c->start[v + 1] += c->start[v];
+    c->list = malloc(sizeof(int) * (size_t)(total ? total : 1));
+    int *fill = calloc((size_t)nv + 1, sizeof(int));
+    if (!c->list || !fill) {
+        free(fill);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < nn; i++) {
         lrp_node *n = &g->nodes[i];
@@ -321,62 +335,92 @@ lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
         for (int k = 0; k < n->n_inputs; k++) {
             int v = n->inputs[k];
             if (v >= 0)
-                clist[cstart[v] + cfill[v]++] = i;
+                c->list[c->start[v] + fill[v]++] = i;
         }
     }
-    /* Kahn's algorithm with a min-heap of ready nodes, so that the order
-     * follows the file wherever the data flow allows. */
+    free(fill);
+    return LRP_OK;
+}
+
+/* Kahn's algorithm with a min-heap of ready nodes, so that the order follows
+ * the file wherever the data flow allows; returns how many nodes it placed. */
+static int kahn_order(const lrp_graph *g, int *pending, const consumer_lists *c, int *queue, int *order)
+{
     int heap_n = 0;
-    for (int i = 0; i < nn; i++)
+    for (int i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].removed && pending[i] == 0)
             heap_push(queue, &heap_n, i);
     int count = 0;
     while (heap_n > 0) {
         int i = heap_pop(queue, &heap_n);
         order[count++] = i;
-        lrp_node *n = &g->nodes[i];
+        const lrp_node *n = &g->nodes[i];
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             if (v < 0)
                 continue;
-            for (int c = cstart[v]; c < cstart[v + 1]; c++)
-                if (--pending[clist[c]] == 0)
-                    heap_push(queue, &heap_n, clist[c]);
+            for (int k = c->start[v]; k < c->start[v + 1]; k++)
+                if (--pending[c->list[k]] == 0)
+                    heap_push(queue, &heap_n, c->list[k]);
         }
     }
-    int live = 0;
+    return count;
+}
+
+/* After the sort: every live node placed, every graph output produced. */
+static lrp_status check_sorted(lrp_graph *g, const int *pending, int count, lrp_error *err)
+{
+    char lb[64];
+    int nn = g->n_nodes, live = 0;
     for (int i = 0; i < nn; i++)
         live += !g->nodes[i].removed;
     if (count != live) {
         for (int i = 0; i < nn; i++)
-            if (!g->nodes[i].removed && pending[i] > 0) {
-                st = lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle through node %s", g->path,
-                              lrp_node_label(g, &g->nodes[i], lb, sizeof lb));
-                goto done;
-            }
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle", g->path);
-        goto done;
+            if (!g->nodes[i].removed && pending[i] > 0)
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle through node %s", g->path,
+                                lrp_node_label(g, &g->nodes[i], lb, sizeof lb));
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has a cycle", g->path);
     }
     for (int k = 0; k < g->n_outputs; k++) {
         lrp_value *val = &g->values[g->outputs[k]];
         val->n_consumers++;
-        if (val->producer < 0 && !val->constant && !val->is_input) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", g->path,
-                          val->name);
-            goto done;
-        }
+        if (val->producer < 0 && !val->constant && !val->is_input)
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: graph output '%s' is not produced by any node", g->path,
+                            val->name);
     }
-    free(g->order);
-    g->order = order;
-    order = NULL;
-    g->n_order = count;
-done:
+    return LRP_OK;
+}
+
+lrp_status lrp_graph_sort(lrp_graph *g, lrp_error *err)
+{
+    int nn = g->n_nodes;
+    int *pending = calloc((size_t)(nn ? nn : 1), sizeof(int));
+    int *queue = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    int *order = malloc(sizeof(int) * (size_t)(nn ? nn : 1));
+    consumer_lists c = {NULL, NULL};
+    lrp_status st = LRP_OK;
+    if (!pending || !queue || !order)
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    if (st == LRP_OK)
+        st = link_producers(g, err);
+    if (st == LRP_OK)
+        st = build_consumers(g, pending, &c, err);
+    int count = 0;
+    if (st == LRP_OK) {
+        count = kahn_order(g, pending, &c, queue, order);
+        st = check_sorted(g, pending, count, err);
+    }
+    if (st == LRP_OK) {
+        free(g->order);
+        g->order = order;
+        order = NULL;
+        g->n_order = count;
+    }
     free(pending);
     free(queue);
     free(order);
-    free(cstart);
-    free(clist);
-    free(cfill);
+    free(c.start);
+    free(c.list);
     return st;
 }
 

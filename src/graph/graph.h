@@ -100,6 +100,10 @@ int lrp_graph_new_value(lrp_graph *g, const char *base);
 /* Appends a node; returns its index or -1. Inputs/outputs are copied. */
 int lrp_graph_add_node(lrp_graph *g, const char *name, const char *op_type, int n_in, const int *in, int n_out,
                        const int *out);
+/* A zero-filled state of size bytes for an op's init, stored in n->state (the
+ * op's destroy frees it); NULL, with "out of memory" in err, when out of
+ * memory. */
+void *lrp_node_state_new(lrp_node *n, size_t size, lrp_error *err);
 
 /* Sorts live nodes topologically into g->order and counts consumers. Fails on
  * a cycle, a value read before anything produces it, or two producers. */

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,55 @@ typedef struct png_job {
     png_bytep *rows;
 } png_job;
 
+/* PIL's palette: the PLTE entries, then a gray ramp (index i -> i,i,i) for
+ * indices past the end of PLTE. */
+static void png_palette(png_structp png, png_infop info, uint8_t pal[256][3])
+{
+    png_colorp plte = NULL;
+    int nplte = 0;
+    for (int i = 0; i < 256; i++)
+        pal[i][0] = pal[i][1] = pal[i][2] = (uint8_t)i;
+    if (png_get_PLTE(png, info, &plte, &nplte) & PNG_INFO_PLTE)
+        for (int i = 0; i < nplte && i < 256; i++) {
+            pal[i][0] = plte[i].red;
+            pal[i][1] = plte[i].green;
+            pal[i][2] = plte[i].blue;
+        }
+}
+
+/* npix pixels of ch bytes each, packed at the start of p, widened to RGB in
+ * place (p holds 3 bytes a pixel or more); returns the buffer, which an
+ * RGBA image shrinks. */
+static uint8_t *widen_to_rgb(uint8_t *p, size_t npix, int ch, bool palette, uint8_t pal[256][3])
+{
+    if (ch == 1 && palette) {
+        for (size_t i = npix; i-- > 0;) {
+            const uint8_t *c = pal[p[i]];
+            p[3 * i] = c[0];
+            p[3 * i + 1] = c[1];
+            p[3 * i + 2] = c[2];
+        }
+    } else if (ch == 1) {
+        for (size_t i = npix; i-- > 0;)
+            p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = p[i];
+    } else if (ch == 2) { /* gray + alpha: alpha dropped */
+        for (size_t i = npix; i-- > 0;) {
+            uint8_t g = p[2 * i];
+            p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = g;
+        }
+    } else if (ch == 4) { /* RGBA: alpha dropped, not composited */
+        for (size_t i = 0; i < npix; i++) {
+            p[3 * i] = p[4 * i];
+            p[3 * i + 1] = p[4 * i + 1];
+            p[3 * i + 2] = p[4 * i + 2];
+        }
+        uint8_t *shrunk = realloc(p, npix * 3);
+        if (shrunk)
+            p = shrunk;
+    }
+    return p;
+}
+
 static lrp_status decode_png_run(png_job *job, const char *name, lrp_image *out, lrp_error *err)
 {
     png_ctx *ctx = &job->ctx;
@@ -327,21 +377,9 @@ static lrp_status decode_png_run(png_job *job, const char *name, lrp_image *out,
     size_t rowbytes = png_get_rowbytes(png, info);
     if (png_get_bit_depth(png, info) != 8 || ch < 1 || ch > 4 || rowbytes != (size_t)w * (size_t)ch)
         return lrp_fail(err, LRP_ERR_INTERNAL, "%s: unexpected libpng row layout", name);
-    /* PIL's palette: the PLTE entries, then a gray ramp (index i -> i,i,i)
-     * for indices past the end of PLTE. */
     uint8_t pal[256][3];
-    if (ctype == PNG_COLOR_TYPE_PALETTE) {
-        png_colorp plte = NULL;
-        int nplte = 0;
-        for (int i = 0; i < 256; i++)
-            pal[i][0] = pal[i][1] = pal[i][2] = (uint8_t)i;
-        if (png_get_PLTE(png, info, &plte, &nplte) & PNG_INFO_PLTE)
-            for (int i = 0; i < nplte && i < 256; i++) {
-                pal[i][0] = plte[i].red;
-                pal[i][1] = plte[i].green;
-                pal[i][2] = plte[i].blue;
-            }
-    }
+    if (ctype == PNG_COLOR_TYPE_PALETTE)
+        png_palette(png, info, pal);
     size_t npix = (size_t)w * (size_t)h;
     job->buf = malloc(npix * (ch > 3 ? (size_t)ch : 3));
     job->rows = malloc((size_t)h * sizeof *job->rows);
@@ -354,32 +392,7 @@ static lrp_status decode_png_run(png_job *job, const char *name, lrp_image *out,
     /* No png_read_end(): like PIL, what follows the image data is not
      * checked (a missing IEND is accepted). */
 
-    uint8_t *p = job->buf;
-    if (ch == 1 && ctype == PNG_COLOR_TYPE_PALETTE) {
-        for (size_t i = npix; i-- > 0;) {
-            const uint8_t *c = pal[p[i]];
-            p[3 * i] = c[0];
-            p[3 * i + 1] = c[1];
-            p[3 * i + 2] = c[2];
-        }
-    } else if (ch == 1) {
-        for (size_t i = npix; i-- > 0;)
-            p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = p[i];
-    } else if (ch == 2) { /* gray + alpha: alpha dropped */
-        for (size_t i = npix; i-- > 0;) {
-            uint8_t g = p[2 * i];
-            p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = g;
-        }
-    } else if (ch == 4) { /* RGBA: alpha dropped, not composited */
-        for (size_t i = 0; i < npix; i++) {
-            p[3 * i] = p[4 * i];
-            p[3 * i + 1] = p[4 * i + 1];
-            p[3 * i + 2] = p[4 * i + 2];
-        }
-        uint8_t *shrunk = realloc(p, npix * 3);
-        if (shrunk)
-            p = shrunk;
-    }
+    uint8_t *p = widen_to_rgb(job->buf, npix, ch, ctype == PNG_COLOR_TYPE_PALETTE, pal);
     out->width = (int)w;
     out->height = (int)h;
     out->rgb = p;

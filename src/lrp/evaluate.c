@@ -60,6 +60,160 @@ static void locate(int64_t i, bool nhwc, int64_t C, int64_t H, int64_t W, int64_
     }
 }
 
+/* The sample's geometry: channels, rows, columns (a vector is one row of
+ * features). */
+typedef struct perturb_geom {
+    bool nhwc;
+    int64_t C, H, W;
+} perturb_geom;
+
+static lrp_status perturb_check(const lrp_model *m, const lrp_tensor *x, const lrp_tensor *relevance,
+                                const lrp_perturb_options *o, perturb_geom *g, lrp_error *err)
+{
+    if (x->dims[0] != 1)
+        return lrp_fail(err, LRP_ERR_SHAPE, "region perturbation takes one sample at a time");
+    if (relevance->numel != x->numel)
+        return lrp_fail(err, LRP_ERR_SHAPE, "the relevance has %lld values, the input %lld",
+                        (long long)relevance->numel, (long long)x->numel);
+    const lrp_model_info *in = &m->info;
+    g->nhwc = in->layout == LRP_LAYOUT_NHWC && x->ndim == 4;
+    if (x->ndim == 4) {
+        g->C = g->nhwc ? x->dims[3] : x->dims[1];
+        g->H = g->nhwc ? x->dims[1] : x->dims[2];
+        g->W = g->nhwc ? x->dims[2] : x->dims[3];
+    } else { /* a vector: one row of features */
+        g->C = 1;
+        g->H = 1;
+        g->W = x->numel;
+    }
+    if (g->H < 1 || g->W < 1 || g->C < 1)
+        return lrp_fail(err, LRP_ERR_SHAPE, "region perturbation needs an input with pixels");
+    if (o->steps < 0)
+        return lrp_fail(err, LRP_ERR_ARG, "region perturbation needs steps >= 0, not %d", o->steps);
+    return LRP_OK;
+}
+
+/* The region of every element (rid) and the regions in perturbation order
+ * (regs, nreg of them, ph x P pixels each). */
+static void rank_regions(const perturb_geom *g, const float *rv, int64_t numel, int64_t ph, int P, int64_t nx,
+                         int64_t nreg, lrp_perturb_order order, region *regs, int64_t *rid)
+{
+    for (int64_t r = 0; r < nreg; r++)
+        regs[r].index = (int)r;
+    for (int64_t i = 0; i < numel; i++) {
+        int64_t c, yy, xx;
+        locate(i, g->nhwc, g->C, g->H, g->W, &c, &yy, &xx);
+        rid[i] = (yy / ph) * nx + xx / P;
+        regs[rid[i]].score += rv[i];
+    }
+    qsort(regs, (size_t)nreg, sizeof *regs, order == LRP_LERF ? by_score_asc : by_score_desc);
+}
+
+/* What perturbed values become. */
+static void fill_baseline(const perturb_geom *g, const float *xv, int64_t numel, const lrp_perturb_options *o,
+                          float *base)
+{
+    if (o->baseline == LRP_PERTURB_MEAN) {
+        for (int64_t c = 0; c < g->C; c++) {
+            double s = 0;
+            int64_t cnt = 0;
+            for (int64_t i = 0; i < numel; i++) {
+                int64_t cc, yy, xx;
+                locate(i, g->nhwc, g->C, g->H, g->W, &cc, &yy, &xx);
+                if (cc == c) {
+                    s += xv[i];
+                    cnt++;
+                }
+            }
+            for (int64_t i = 0; i < numel; i++) {
+                int64_t cc, yy, xx;
+                locate(i, g->nhwc, g->C, g->H, g->W, &cc, &yy, &xx);
+                if (cc == c)
+                    base[i] = (float)(s / (double)(cnt ? cnt : 1));
+            }
+        }
+    } else if (o->baseline == LRP_PERTURB_UNIFORM) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < numel; i++) {
+            lo = xv[i] < lo ? xv[i] : lo;
+            hi = xv[i] > hi ? xv[i] : hi;
+        }
+        lrp_rng rng;
+        lrp_rng_seed(&rng, o->seed);
+        for (int64_t i = 0; i < numel; i++)
+            base[i] = lo + (float)lrp_rng_uniform(&rng) * (hi - lo);
+    } else {
+        memset(base, 0, sizeof(float) * (size_t)numel);
+    }
+}
+
+/* curve[k]: the target's logit with k regions perturbed, k = 0..K; copies run
+ * in batches. */
+static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t target, const lrp_perturb_options *o,
+                                const region *regs, const int64_t *rid, const float *base, int K, float *curve,
+                                lrp_error *err)
+{
+    lrp_status st = LRP_OK;
+    int chunk = o->max_batch > 0 ? o->max_batch : 16;
+    int64_t per = x->numel;
+    float *cur = malloc(sizeof(float) * (size_t)per);
+    if (!cur)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    memcpy(cur, x->data, sizeof(float) * (size_t)per);
+    for (int k0 = 0; k0 <= K && st == LRP_OK;) {
+        int k = K + 1 - k0 < chunk ? K + 1 - k0 : chunk;
+        int64_t dims[LRP_MAX_DIMS];
+        memcpy(dims, x->dims, sizeof dims);
+        dims[0] = k;
+        lrp_tensor *b = lrp_tensor_new(LRP_FLOAT32, x->ndim, dims, err), *logits = NULL;
+        if (!b) {
+            st = err ? err->status : LRP_ERR_NOMEM;
+            break;
+        }
+        float *saved = malloc(sizeof(float) * (size_t)per);
+        if (!saved) {
+            lrp_tensor_free(b);
+            st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(saved, cur, sizeof(float) * (size_t)per);
+        for (int j = 0; j < k; j++) {
+            int step = k0 + j;
+            if (step > 0) { /* perturb the step-th region in the order */
+                for (int64_t i = 0; i < per; i++)
+                    if (rid[i] == regs[step - 1].index)
+                        cur[i] = base[i];
+            }
+            memcpy((float *)b->data + (int64_t)j * per, cur, sizeof(float) * (size_t)per);
+        }
+        st = lrp_model_run(m, b, &logits, err);
+        lrp_tensor_free(b);
+        if (st == LRP_ERR_SHAPE && k > 1) { /* a model fixed to batch 1 */
+            memcpy(cur, saved, sizeof(float) * (size_t)per);
+            free(saved);
+            chunk = 1;
+            lrp_error_clear(err);
+            st = LRP_OK;
+            continue;
+        }
+        free(saved);
+        if (st == LRP_ERR_NUMERIC)
+            lrp_error_prefix(err, "region perturbation (%s, up to %d regions perturbed)",
+                             o->order == LRP_LERF ? "lerf" : "morf", k0 + k - 1);
+        if (st == LRP_OK) {
+            int64_t nc = logits->dims[1];
+            if (target < 0 || target >= nc)
+                st = lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range", (long long)target);
+            for (int j = 0; j < k && st == LRP_OK; j++)
+                curve[k0 + j] = ((float *)logits->data)[(int64_t)j * nc + target];
+        }
+        lrp_tensor_free(logits);
+        k0 += k;
+    }
+    free(cur);
+    return st;
+}
+
 lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
                                    int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
                                    lrp_error *err)
@@ -74,154 +228,27 @@ lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const 
     lrp_status st = lrp_model_conform_input(m, input, &x, err);
     if (st != LRP_OK)
         return st;
-    if (x->dims[0] != 1) {
+    perturb_geom g = {false, 0, 0, 0};
+    st = perturb_check(m, x, relevance, o, &g, err);
+    if (st != LRP_OK) {
         lrp_tensor_free(x);
-        return lrp_fail(err, LRP_ERR_SHAPE, "region perturbation takes one sample at a time");
-    }
-    if (relevance->numel != x->numel) {
-        lrp_tensor_free(x);
-        return lrp_fail(err, LRP_ERR_SHAPE, "the relevance has %lld values, the input %lld",
-                        (long long)relevance->numel, (long long)x->numel);
-    }
-    const lrp_model_info *in = &m->info;
-    bool nhwc = in->layout == LRP_LAYOUT_NHWC && x->ndim == 4;
-    int64_t C, H, W;
-    if (x->ndim == 4) {
-        C = nhwc ? x->dims[3] : x->dims[1];
-        H = nhwc ? x->dims[1] : x->dims[2];
-        W = nhwc ? x->dims[2] : x->dims[3];
-    } else { /* a vector: one row of features */
-        C = 1;
-        H = 1;
-        W = x->numel;
-    }
-    if (H < 1 || W < 1 || C < 1) {
-        lrp_tensor_free(x);
-        return lrp_fail(err, LRP_ERR_SHAPE, "region perturbation needs an input with pixels");
-    }
-    if (o->steps < 0) {
-        lrp_tensor_free(x);
-        return lrp_fail(err, LRP_ERR_ARG, "region perturbation needs steps >= 0, not %d", o->steps);
+        return st;
     }
     int P = o->patch > 0 ? o->patch : 8;
-    int64_t ph = H == 1 ? 1 : P, ny = (H + ph - 1) / ph, nx = (W + P - 1) / P, nreg = ny * nx;
+    int64_t ph = g.H == 1 ? 1 : P, ny = (g.H + ph - 1) / ph, nx = (g.W + P - 1) / P, nreg = ny * nx;
     int K = o->steps < nreg ? o->steps : (int)nreg;
-    const float *xv = x->data, *rv = relevance->data;
     region *regs = calloc((size_t)nreg, sizeof *regs);
     float *base = malloc(sizeof(float) * (size_t)x->numel);
     int64_t *rid = malloc(sizeof(int64_t) * (size_t)x->numel);
     if (!regs || !base || !rid) {
         st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    /* region of every element, region scores */
-    for (int64_t r = 0; r < nreg; r++)
-        regs[r].index = (int)r;
-    for (int64_t i = 0; i < x->numel; i++) {
-        int64_t c, yy, xx;
-        locate(i, nhwc, C, H, W, &c, &yy, &xx);
-        rid[i] = (yy / ph) * nx + xx / P;
-        regs[rid[i]].score += rv[i];
-    }
-    qsort(regs, (size_t)nreg, sizeof *regs, o->order == LRP_LERF ? by_score_asc : by_score_desc);
-    /* what perturbed values become */
-    if (o->baseline == LRP_PERTURB_MEAN) {
-        for (int64_t c = 0; c < C; c++) {
-            double s = 0;
-            int64_t cnt = 0;
-            for (int64_t i = 0; i < x->numel; i++) {
-                int64_t cc, yy, xx;
-                locate(i, nhwc, C, H, W, &cc, &yy, &xx);
-                if (cc == c) {
-                    s += xv[i];
-                    cnt++;
-                }
-            }
-            for (int64_t i = 0; i < x->numel; i++) {
-                int64_t cc, yy, xx;
-                locate(i, nhwc, C, H, W, &cc, &yy, &xx);
-                if (cc == c)
-                    base[i] = (float)(s / (double)(cnt ? cnt : 1));
-            }
-        }
-    } else if (o->baseline == LRP_PERTURB_UNIFORM) {
-        float lo = INFINITY, hi = -INFINITY;
-        for (int64_t i = 0; i < x->numel; i++) {
-            lo = xv[i] < lo ? xv[i] : lo;
-            hi = xv[i] > hi ? xv[i] : hi;
-        }
-        lrp_rng rng;
-        lrp_rng_seed(&rng, o->seed);
-        for (int64_t i = 0; i < x->numel; i++)
-            base[i] = lo + (float)lrp_rng_uniform(&rng) * (hi - lo);
     } else {
-        memset(base, 0, sizeof(float) * (size_t)x->numel);
-    }
-    /* curve[k]: k regions perturbed; copies run in batches */
-    {
-        int chunk = o->max_batch > 0 ? o->max_batch : 16;
-        int64_t per = x->numel;
-        float *cur = malloc(sizeof(float) * (size_t)per);
-        if (!cur) {
-            st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        memcpy(cur, xv, sizeof(float) * (size_t)per);
-        for (int k0 = 0; k0 <= K && st == LRP_OK;) {
-            int k = K + 1 - k0 < chunk ? K + 1 - k0 : chunk;
-            int64_t dims[LRP_MAX_DIMS];
-            memcpy(dims, x->dims, sizeof dims);
-            dims[0] = k;
-            lrp_tensor *b = lrp_tensor_new(LRP_FLOAT32, x->ndim, dims, err), *logits = NULL;
-            if (!b) {
-                st = err ? err->status : LRP_ERR_NOMEM;
-                break;
-            }
-            float *saved = malloc(sizeof(float) * (size_t)per);
-            if (!saved) {
-                lrp_tensor_free(b);
-                st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-                break;
-            }
-            memcpy(saved, cur, sizeof(float) * (size_t)per);
-            for (int j = 0; j < k; j++) {
-                int step = k0 + j;
-                if (step > 0) { /* perturb the step-th region in the order */
-                    for (int64_t i = 0; i < per; i++)
-                        if (rid[i] == regs[step - 1].index)
-                            cur[i] = base[i];
-                }
-                memcpy((float *)b->data + (int64_t)j * per, cur, sizeof(float) * (size_t)per);
-            }
-            st = lrp_model_run(m, b, &logits, err);
-            lrp_tensor_free(b);
-            if (st == LRP_ERR_SHAPE && k > 1) { /* a model fixed to batch 1 */
-                memcpy(cur, saved, sizeof(float) * (size_t)per);
-                free(saved);
-                chunk = 1;
-                lrp_error_clear(err);
-                st = LRP_OK;
-                continue;
-            }
-            free(saved);
-            if (st == LRP_ERR_NUMERIC)
-                lrp_error_prefix(err, "region perturbation (%s, up to %d regions perturbed)",
-                                 o->order == LRP_LERF ? "lerf" : "morf", k0 + k - 1);
-            if (st == LRP_OK) {
-                int64_t nc = logits->dims[1];
-                if (target < 0 || target >= nc)
-                    st = lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range", (long long)target);
-                for (int j = 0; j < k && st == LRP_OK; j++)
-                    curve[k0 + j] = ((float *)logits->data)[(int64_t)j * nc + target];
-            }
-            lrp_tensor_free(logits);
-            k0 += k;
-        }
-        free(cur);
+        rank_regions(&g, relevance->data, x->numel, ph, P, nx, nreg, o->order, regs, rid);
+        fill_baseline(&g, x->data, x->numel, o, base);
+        st = perturb_curve(m, x, target, o, regs, rid, base, K, curve, err);
     }
     if (st == LRP_OK)
         *n_steps = K;
-done:
     free(regs);
     free(base);
     free(rid);

@@ -475,9 +475,9 @@ static lrp_status add_node(lrp_graph *g, const Onnx__NodeProto *np, lrp_error *e
     return LRP_OK;
 }
 
-lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
+/* The file's bytes as a ModelProto. */
+static lrp_status unpack_model(const char *path, Onnx__ModelProto **mp, lrp_error *err)
 {
-    *out = NULL;
     uint8_t *buf;
     size_t len;
     lrp_status st = read_file(path, &buf, &len, err);
@@ -487,21 +487,17 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
         free(buf);
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: empty file, not an ONNX model", path);
     }
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    *mp = onnx__model_proto__unpack(NULL, len, buf);
     free(buf);
-    if (!mp)
+    if (!*mp)
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (the protobuf data is malformed or truncated)",
                         path);
-    lrp_graph *g = lrp_graph_new(path);
-    if (!g) {
-        onnx__model_proto__free_unpacked(mp, NULL);
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    }
-    const Onnx__GraphProto *gp = mp->graph;
-    if (!gp || (!gp->n_node && !gp->n_output)) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (no graph)", path);
-        goto done;
-    }
+    return LRP_OK;
+}
+
+/* IR version, producer and the default domain's opset. */
+static void read_model_info(lrp_graph *g, const Onnx__ModelProto *mp)
+{
     g->ir_version = mp->has_ir_version ? mp->ir_version : 0;
     g->producer_name = dup_or_empty(mp->producer_name);
     g->producer_version = dup_or_empty(mp->producer_version);
@@ -513,41 +509,37 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
     }
     if (g->opset < 0) /* IR version 2 models and older had no opset_import: opset 1 */
         g->opset = mp->n_opset_import ? 1 : 1;
+}
 
-    /* initializers */
+static lrp_status read_initializers(lrp_graph *g, const Onnx__GraphProto *gp, const char *path, lrp_error *err)
+{
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
-        if (!tp->name || !*tp->name) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: initializer #%zu has no name", path, i);
-            goto done;
-        }
+        if (!tp->name || !*tp->name)
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: initializer #%zu has no name", path, i);
         int v = lrp_graph_value(g, tp->name);
-        if (v < 0) {
-            st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (g->values[v].constant) {
-            st = lrp_fail(err, LRP_ERR_FORMAT, "%s: initializer '%s' appears twice", path, tp->name);
-            goto done;
-        }
-        if ((st = lrp_onnx_tensor(path, tp, &g->values[v].constant, err)) != LRP_OK)
-            goto done;
+        if (v < 0)
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        if (g->values[v].constant)
+            return lrp_fail(err, LRP_ERR_FORMAT, "%s: initializer '%s' appears twice", path, tp->name);
+        lrp_status st = lrp_onnx_tensor(path, tp, &g->values[v].constant, err);
+        if (st != LRP_OK)
+            return st;
     }
-    if (gp->n_sparse_initializer) {
-        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
-        goto done;
-    }
-    /* inputs that are not initializers */
-    g->inputs = malloc(sizeof(int) * (gp->n_input + 1));
-    g->outputs = malloc(sizeof(int) * (gp->n_output + 1));
-    if (!g->inputs || !g->outputs) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    if (gp->n_sparse_initializer)
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
+    return LRP_OK;
+}
+
+/* The graph's inputs that are not initializers, and the declared value
+ * shapes. */
+static lrp_status read_inputs(lrp_graph *g, const Onnx__GraphProto *gp, lrp_error *err)
+{
     for (size_t i = 0; i < gp->n_input; i++) {
         int v = -1;
-        if ((st = declared_value(g, gp->input[i], "input", i, &v, err)) != LRP_OK)
-            goto done;
+        lrp_status st = declared_value(g, gp->input[i], "input", i, &v, err);
+        if (st != LRP_OK)
+            return st;
         if (!g->values[v].constant && !g->values[v].is_input) {
             g->values[v].is_input = true;
             g->inputs[g->n_inputs++] = v;
@@ -561,36 +553,79 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
         if (v >= 0)
             read_value_info(&g->values[v], vi);
     }
-    /* nodes */
+    return LRP_OK;
+}
+
+static lrp_status read_nodes(lrp_graph *g, const Onnx__GraphProto *gp, lrp_error *err)
+{
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
         bool std_domain = !np->domain || !*np->domain || !strcmp(np->domain, "ai.onnx");
+        lrp_status st;
         if (std_domain && np->op_type && !strcmp(np->op_type, "Constant"))
             st = constant_node(g, np, err);
         else
             st = add_node(g, np, err);
         if (st != LRP_OK)
-            goto done;
+            return st;
     }
+    return LRP_OK;
+}
+
+static lrp_status read_outputs(lrp_graph *g, const Onnx__GraphProto *gp, const char *path, lrp_error *err)
+{
     for (size_t i = 0; i < gp->n_output; i++) {
         int v = -1;
-        if ((st = declared_value(g, gp->output[i], "output", i, &v, err)) != LRP_OK)
-            goto done;
+        lrp_status st = declared_value(g, gp->output[i], "output", i, &v, err);
+        if (st != LRP_OK)
+            return st;
         g->values[v].is_output = true;
         g->outputs[g->n_outputs++] = v;
     }
-    if (g->n_outputs == 0) {
-        st = lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has no outputs", path);
-        goto done;
-    }
+    if (g->n_outputs == 0)
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: the graph has no outputs", path);
+    return LRP_OK;
+}
+
+/* The graph of a ModelProto, its operators bound and its nodes sorted. */
+static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const char *path, lrp_error *err)
+{
+    const Onnx__GraphProto *gp = mp->graph;
+    if (!gp || (!gp->n_node && !gp->n_output))
+        return lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (no graph)", path);
+    read_model_info(g, mp);
+    lrp_status st = read_initializers(g, gp, path, err);
+    if (st != LRP_OK)
+        return st;
+    g->inputs = malloc(sizeof(int) * (gp->n_input + 1));
+    g->outputs = malloc(sizeof(int) * (gp->n_output + 1));
+    if (!g->inputs || !g->outputs)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    if ((st = read_inputs(g, gp, err)) != LRP_OK || (st = read_nodes(g, gp, err)) != LRP_OK ||
+        (st = read_outputs(g, gp, path, err)) != LRP_OK)
+        return st;
     /* operators */
     for (int i = 0; i < g->n_nodes; i++) {
         lrp_node *n = &g->nodes[i];
         bool std_domain = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
         n->op = std_domain ? lrp_op_find(n->op_type) : NULL;
     }
-    st = lrp_graph_sort(g, err);
-done:
+    return lrp_graph_sort(g, err);
+}
+
+lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
+{
+    *out = NULL;
+    Onnx__ModelProto *mp = NULL;
+    lrp_status st = unpack_model(path, &mp, err);
+    if (st != LRP_OK)
+        return st;
+    lrp_graph *g = lrp_graph_new(path);
+    if (!g) {
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    }
+    st = build_graph(g, mp, path, err);
     onnx__model_proto__free_unpacked(mp, NULL);
     if (st != LRP_OK) {
         lrp_graph_free(g);

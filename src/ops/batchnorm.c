@@ -14,10 +14,9 @@ typedef struct {
 
 static lrp_status bn_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    bn_state *s = calloc(1, sizeof *s);
+    bn_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->eps = lrp_attr_float(n, "epsilon", 1e-5f);
     if (!(s->eps >= 0.0f) || !isfinite(s->eps))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "epsilon must be a non-negative number");

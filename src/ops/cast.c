@@ -17,10 +17,9 @@ typedef struct {
 
 static lrp_status cast_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    cast_state *s = calloc(1, sizeof *s);
+    cast_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     const lrp_attr *a = lrp_node_attr(n, "to");
     if (!a)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "the 'to' attribute is missing");

@@ -15,10 +15,9 @@ typedef struct {
 
 static lrp_status clip_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    clip_state *s = calloc(1, sizeof *s);
+    clip_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->lo = -INFINITY;
     s->hi = INFINITY;
     if (g->opset < 11) {

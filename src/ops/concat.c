@@ -11,10 +11,9 @@ typedef struct {
 
 static lrp_status concat_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    concat_state *s = calloc(1, sizeof *s);
+    concat_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     if (!lrp_node_attr(n, "axis") && g->opset >= 4)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "the axis attribute is missing");
     s->axis = lrp_attr_int(n, "axis", 1);

@@ -17,17 +17,10 @@ static void conv_destroy(void *p) { free(p); }
 
 static lrp_status conv_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    conv_state *s = calloc(1, sizeof *s);
+    conv_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
-    lrp_status st = lrp_window_parse(n, &s->win, 0, err);
-    if (st != LRP_OK)
-        return st;
-    s->group = lrp_attr_int(n, "group", 1);
-    if (s->group < 1)
-        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "group must be positive");
-    return LRP_OK;
+        return LRP_ERR_NOMEM;
+    return lrp_conv_attrs_parse(n, &s->win, &s->group, err);
 }
 
 static lrp_status conv_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
@@ -61,16 +54,7 @@ static lrp_status conv_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     gm->C = C;
     gm->M = M;
     gm->group = s->group;
-    if (nsp == 1) {
-        gm->H = 1, gm->W = x->dims[2], gm->OH = 1, gm->OW = out[0];
-        gm->kh = 1, gm->kw = s->win.kernel[0], gm->sh = 1, gm->sw = s->win.stride[0];
-        gm->dh = 1, gm->dw = s->win.dilation[0], gm->ph = 0, gm->pw = s->win.pad_begin[0];
-    } else {
-        gm->H = x->dims[2], gm->W = x->dims[3], gm->OH = out[0], gm->OW = out[1];
-        gm->kh = s->win.kernel[0], gm->kw = s->win.kernel[1], gm->sh = s->win.stride[0], gm->sw = s->win.stride[1];
-        gm->dh = s->win.dilation[0], gm->dw = s->win.dilation[1];
-        gm->ph = s->win.pad_begin[0], gm->pw = s->win.pad_begin[1];
-    }
+    lrp_conv_geom_window(gm, &s->win, nsp, x->dims + 2, out);
     if (gm->OH <= 0 || gm->OW <= 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the output would be empty");
     int64_t dims[4] = {gm->N, M, nsp == 1 ? out[0] : out[0], nsp == 2 ? out[1] : 0};

@@ -1,5 +1,6 @@
 /* Window attributes (Conv, ConvTranspose, pooling). */
 #include "ops/conv_attrs.h"
+#include "ops/kernels/conv_kernels.h"
 
 #include <string.h>
 
@@ -103,4 +104,29 @@ lrp_status lrp_window_resolve(const lrp_node *n, lrp_window *w, int nsp, const i
         out[i] = o;
     }
     return LRP_OK;
+}
+
+lrp_status lrp_conv_attrs_parse(const lrp_node *n, lrp_window *w, int64_t *group, lrp_error *err)
+{
+    lrp_status st = lrp_window_parse(n, w, 0, err);
+    if (st != LRP_OK)
+        return st;
+    *group = lrp_attr_int(n, "group", 1);
+    if (*group < 1)
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "group must be positive");
+    return LRP_OK;
+}
+
+void lrp_conv_geom_window(struct lrp_conv_geom *g, const lrp_window *w, int nsp, const int64_t *in,
+                          const int64_t *out)
+{
+    if (nsp == 1) {
+        g->H = 1, g->W = in[0], g->OH = 1, g->OW = out[0];
+        g->kh = 1, g->kw = w->kernel[0], g->sh = 1, g->sw = w->stride[0];
+        g->dh = 1, g->dw = w->dilation[0], g->ph = 0, g->pw = w->pad_begin[0];
+    } else {
+        g->H = in[0], g->W = in[1], g->OH = out[0], g->OW = out[1];
+        g->kh = w->kernel[0], g->kw = w->kernel[1], g->sh = w->stride[0], g->sw = w->stride[1];
+        g->dh = w->dilation[0], g->dw = w->dilation[1], g->ph = w->pad_begin[0], g->pw = w->pad_begin[1];
+    }
 }

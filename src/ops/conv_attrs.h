@@ -28,4 +28,15 @@ lrp_status lrp_window_parse(const lrp_node *n, lrp_window *w, int need_kernel, l
 lrp_status lrp_window_resolve(const lrp_node *n, lrp_window *w, int nsp, const int64_t *in, int ceil_mode,
                               int64_t *out, lrp_error *err);
 
+/* Conv and ConvTranspose: the window (kernel_shape optional, the weight has
+ * it) and group, which must be positive. */
+lrp_status lrp_conv_attrs_parse(const lrp_node *n, lrp_window *w, int64_t *group, lrp_error *err);
+
+/* The window's part of a convolution's geometry: kernel, strides, dilations,
+ * leading pads, and the spatial sizes of the convolution's input (in) and
+ * output (out), nsp entries each (1-D is 2-D of height 1). */
+struct lrp_conv_geom;
+void lrp_conv_geom_window(struct lrp_conv_geom *g, const lrp_window *w, int nsp, const int64_t *in,
+                          const int64_t *out);
+
 #endif

@@ -21,16 +21,12 @@ typedef struct {
 
 static lrp_status convt_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    convt_state *s = calloc(1, sizeof *s);
+    convt_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
-    lrp_status st = lrp_window_parse(n, &s->win, 0, err);
+        return LRP_ERR_NOMEM;
+    lrp_status st = lrp_conv_attrs_parse(n, &s->win, &s->group, err);
     if (st != LRP_OK)
         return st;
-    s->group = lrp_attr_int(n, "group", 1);
-    if (s->group < 1)
-        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "group must be positive");
     const int64_t *v;
     int c = lrp_attr_ints(n, "output_padding", &v);
     if (c > 2)
@@ -116,15 +112,7 @@ static lrp_status convt_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     gm->C = M;
     gm->M = C;
     gm->group = G;
-    if (nsp == 1) {
-        gm->H = 1, gm->W = out[0], gm->OH = 1, gm->OW = x->dims[2];
-        gm->kh = 1, gm->kw = w->kernel[0], gm->sh = 1, gm->sw = w->stride[0];
-        gm->dh = 1, gm->dw = w->dilation[0], gm->ph = 0, gm->pw = w->pad_begin[0];
-    } else {
-        gm->H = out[0], gm->W = out[1], gm->OH = x->dims[2], gm->OW = x->dims[3];
-        gm->kh = w->kernel[0], gm->kw = w->kernel[1], gm->sh = w->stride[0], gm->sw = w->stride[1];
-        gm->dh = w->dilation[0], gm->dw = w->dilation[1], gm->ph = w->pad_begin[0], gm->pw = w->pad_begin[1];
-    }
+    lrp_conv_geom_window(gm, w, nsp, out, x->dims + 2);
     int64_t dims[4] = {x->dims[0], M, out[0], nsp == 2 ? out[1] : 0};
     lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
     return LRP_OK;

@@ -10,10 +10,9 @@ typedef struct {
 
 static lrp_status flatten_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    flatten_state *s = calloc(1, sizeof *s);
+    flatten_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->axis = lrp_attr_int(n, "axis", 1);
     if (s->axis < 0 && g->opset < 11)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "negative axis %lld before opset 11", (long long)s->axis);

@@ -12,10 +12,9 @@ typedef struct {
 
 static lrp_status gather_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    gather_state *s = calloc(1, sizeof *s);
+    gather_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->axis = lrp_attr_int(n, "axis", 0);
     return LRP_OK;
 }

@@ -17,10 +17,9 @@ typedef struct {
 
 static lrp_status gemm_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    gemm_state *s = calloc(1, sizeof *s);
+    gemm_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     int64_t ta = lrp_attr_int(n, "transA", 0), tb = lrp_attr_int(n, "transB", 0);
     if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "transA and transB must be 0 or 1 (got %lld, %lld)",

@@ -20,10 +20,9 @@ typedef struct {
 
 static lrp_status pad_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    pad_state *s = calloc(1, sizeof *s);
+    pad_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     const char *m = lrp_attr_string(n, "mode", "constant");
     if (!strcmp(m, "constant"))
         s->mode = PAD_CONSTANT;

@@ -12,10 +12,9 @@ typedef struct {
 
 static lrp_status prelu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    prelu_state *s = calloc(1, sizeof *s);
+    prelu_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->legacy = g->opset < 7;
     return LRP_OK;
 }

@@ -11,10 +11,9 @@ typedef struct {
 
 static lrp_status reshape_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    reshape_state *s = calloc(1, sizeof *s);
+    reshape_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     int64_t az = lrp_attr_int(n, "allowzero", 0);
     if (az != 0 && az != 1)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "allowzero must be 0 or 1");

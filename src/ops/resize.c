@@ -13,10 +13,9 @@
 
 static lrp_status resize_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    lrp_resize_state *s = calloc(1, sizeof *s);
+    lrp_resize_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     const char *mode = lrp_attr_string(n, "mode", "nearest");
     if (strcmp(mode, "nearest") != 0)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "mode '%s': only nearest-neighbour resizing is supported",

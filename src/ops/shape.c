@@ -13,10 +13,9 @@ typedef struct {
 
 static lrp_status shape_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    shape_state *s = calloc(1, sizeof *s);
+    shape_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->start = lrp_attr_int(n, "start", 0);
     s->has_end = lrp_node_attr(n, "end") != NULL;
     s->end = lrp_attr_int(n, "end", 0);

@@ -13,10 +13,9 @@ typedef struct {
 
 static lrp_status slice_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    slice_state *s = calloc(1, sizeof *s);
+    slice_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     if (g->opset < 10) {
         const int64_t *v;
         if (lrp_attr_ints(n, "starts", &v) < 0 || lrp_attr_ints(n, "ends", &v) < 0)

@@ -26,10 +26,9 @@ static void split_free(void *p)
 
 static lrp_status split_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    split_state *s = calloc(1, sizeof *s);
+    split_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->axis = lrp_attr_int(n, "axis", 0);
     s->nout = n->n_outputs;
     if (s->nout < 1)

@@ -12,10 +12,9 @@ typedef struct {
 
 static lrp_status transpose_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    transpose_state *s = calloc(1, sizeof *s);
+    transpose_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     const int64_t *p;
     int c = lrp_attr_ints(n, "perm", &p);
     if (c < 0)

@@ -9,10 +9,9 @@
 
 static lrp_status upsample_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    lrp_resize_state *s = calloc(1, sizeof *s);
+    lrp_resize_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    n->state = s;
+        return LRP_ERR_NOMEM;
     s->coord = LRP_CT_ASYMMETRIC;
     s->nearest = LRP_NEAREST_FLOOR;
     const char *mode = lrp_attr_string(n, "mode", "nearest");

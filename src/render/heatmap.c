@@ -335,6 +335,21 @@ lrp_status lrp_heatmap_overlay(const lrp_raster *image, const lrp_raster *heat, 
 
 /* ---------------------------------------------------------------- scaling */
 
+/* Bilinear scaling, one axis: destination pixel i of n samples the source
+ * (of m pixels) between pixels i0 and i1 = i0 + 1 (both clamped), at the
+ * returned fraction from i0 (pixel centres aligned). */
+static double bilinear_source(int i, int n, int m, int *i0, int *i1)
+{
+    double f = ((double)i + 0.5) * m / n - 0.5;
+    if (f < 0)
+        f = 0;
+    *i0 = (int)f;
+    if (*i0 > m - 1)
+        *i0 = m - 1;
+    *i1 = *i0 + 1 < m ? *i0 + 1 : m - 1;
+    return f - *i0;
+}
+
 lrp_status lrp_raster_scale(const lrp_raster *src, int width, int height, lrp_scale_filter filter,
                             lrp_raster **out, lrp_error *err)
 {
@@ -362,23 +377,11 @@ lrp_status lrp_raster_scale(const lrp_raster *src, int width, int height, lrp_sc
         }
     } else {
         for (int y = 0; y < height; y++) {
-            double fy = ((double)y + 0.5) * sh / height - 0.5;
-            if (fy < 0)
-                fy = 0;
-            int y0 = (int)fy;
-            if (y0 > sh - 1)
-                y0 = sh - 1;
-            int y1 = y0 + 1 < sh ? y0 + 1 : sh - 1;
-            double ty = fy - y0;
+            int y0, y1;
+            double ty = bilinear_source(y, height, sh, &y0, &y1);
             for (int x = 0; x < width; x++) {
-                double fx = ((double)x + 0.5) * sw / width - 0.5;
-                if (fx < 0)
-                    fx = 0;
-                int x0 = (int)fx;
-                if (x0 > sw - 1)
-                    x0 = sw - 1;
-                int x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
-                double tx = fx - x0;
+                int x0, x1;
+                double tx = bilinear_source(x, width, sw, &x0, &x1);
                 const uint8_t *p00 = src->data + ((size_t)y0 * (size_t)sw + (size_t)x0) * (size_t)ch;
                 const uint8_t *p01 = src->data + ((size_t)y0 * (size_t)sw + (size_t)x1) * (size_t)ch;
                 const uint8_t *p10 = src->data + ((size_t)y1 * (size_t)sw + (size_t)x0) * (size_t)ch;
