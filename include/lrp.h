@@ -199,6 +199,11 @@ const char *lrp_composite_at(int i);
 /* The names of the rules (as --rule and composites take them), for help
  * texts; NULL past the end. */
 const char *lrp_rule_at(int i);
+/* Rule i with its parameters and their defaults, as --rule takes it, e.g.
+ * "gamma:gamma=0.25,stabilizer=1e-06,bias=1", into buf; NULL past the end. */
+const char *lrp_rule_synopsis(int i, char *buf, size_t size);
+/* A one-line summary of rule i, for help texts; NULL past the end. */
+const char *lrp_rule_summary(int i);
 
 lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
 void lrp_explainer_free(lrp_explainer *e);

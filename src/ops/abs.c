@@ -40,6 +40,7 @@ static lrp_status abs_backward(const lrp_node *n, const lrp_tensor *const *in, c
 
 const lrp_op lrp_op_abs = {
     .type = "Abs",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = abs_infer,

@@ -97,6 +97,7 @@ const lrp_op lrp_op_clip = {
     .overwrites = 1,
     .inplace = 1,
     .type = "Clip",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 3,
     .init = clip_init,

@@ -58,6 +58,7 @@ static lrp_group gmp_group(const lrp_graph *g, const lrp_node *n) { return LRP_G
 
 const lrp_op lrp_op_globalmaxpool = {
     .type = "GlobalMaxPool",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = lrp_global_pool_infer,

@@ -41,6 +41,7 @@ static lrp_status hardsigmoid_backward(const lrp_node *n, const lrp_tensor *cons
 
 const lrp_op lrp_op_hardsigmoid = {
     .type = "HardSigmoid",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .init = hardsigmoid_init,

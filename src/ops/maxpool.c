@@ -55,6 +55,7 @@ static lrp_group maxpool_group(const lrp_graph *g, const lrp_node *n) { return L
 const lrp_op lrp_op_maxpool = {
     .overwrites = 1,
     .type = "MaxPool",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .init = maxpool_init,

@@ -119,6 +119,7 @@ static lrp_status prelu_backward(const lrp_node *n, const lrp_tensor *const *in,
 
 const lrp_op lrp_op_prelu = {
     .type = "PRelu",
+    .piecewise = 1,
     .min_inputs = 2,
     .max_inputs = 2,
     .init = prelu_init,

@@ -33,6 +33,7 @@ const lrp_op lrp_op_relu = {
     .overwrites = 1,
     .inplace = 1,
     .type = "Relu",
+    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = lrp_infer_same_any,

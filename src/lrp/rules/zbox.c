@@ -1,0 +1,116 @@
+/* ZBox (rules.py:277-322): the input bounded by low and high, for the first
+ * layer: R_in = x⊙Wᵀg − (l⊙W⁺ᵀg + h⊙W⁻ᵀg), g = R / s(f(x; W, b) −
+ * (f(l; W⁺, b⁺) + f(h; W⁻, b⁻))). */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+/* A bound (low/high) broadcast to x's shape: scalar or one value per dim-1 entry. */
+static lrp_tensor *bound_tensor(const lrp_rule_call *c, const float *vals, const lrp_tensor *x, lrp_error *err)
+{
+    int nb = c->rule->n_bounds;
+    if (nb != 1 && (x->ndim < 2 || x->dims[1] != nb)) {
+        char sb[160];
+        lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "zbox bounds have %d values but the layer input %s has %lld channels",
+                      nb, lrp_shape_str(x->ndim, x->dims, sb, sizeof sb), (long long)(x->ndim >= 2 ? x->dims[1] : 0));
+        return NULL;
+    }
+    lrp_tensor *t = lrp_tensor_like(x, err);
+    if (!t)
+        return NULL;
+    float *d = lrp_f32(t);
+    int64_t inner = 1;
+    for (int i = 2; i < x->ndim; i++)
+        inner *= x->dims[i];
+    for (int64_t i = 0; i < x->numel; i++)
+        d[i] = nb == 1 ? vals[0] : vals[(i / inner) % nb];
+    return t;
+}
+
+/* g = R / s(z0 − (o1 + o2)), into o1. */
+static void zbox_ratio(const lrp_rule_call *c, const lrp_tensor *z0, lrp_tensor *o1, const lrp_tensor *o2)
+{
+    const float *r = lrp_f32(c->R), *a = lrp_f32(z0), *p2 = lrp_f32(o2);
+    float *p1 = lrp_f32(o1), eps = c->rule->eps;
+    int64_t n = c->R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        p1[i] = r[i] / lrp_stabilize(a[i] - (p1[i] + p2[i]), eps);
+}
+
+/* R_in += x⊙A − (l⊙B + h⊙C) */
+static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor *l, const lrp_tensor *h,
+                         const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C)
+{
+    float *acc = lrp_f32(gin);
+    const float *xp = lrp_f32(x), *lp = lrp_f32(l), *hp = lrp_f32(h), *a = lrp_f32(A), *bb = lrp_f32(B),
+                *cc = lrp_f32(C);
+    int64_t n = x->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        acc[i] += xp[i] * a[i] - (lp[i] * bb[i] + hp[i] * cc[i]);
+}
+
+static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    const lrp_tensor *x = c->in[0];
+    if (c->rule->n_bounds <= 0)
+        return lrp_node_fail(err, c->n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
+    lrp_status st = LRP_ERR_NOMEM;
+    lrp_tensor *l = NULL, *h = NULL, *o0 = NULL, *o1 = NULL, *o2 = NULL, *A = NULL, *B = NULL, *C = NULL;
+    bool f2, f3;
+    const float *W = lrp_f32(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
+                *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
+    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
+    if (!Wp || !Wn || f2 || f3)
+        goto done;
+    if (!(l = bound_tensor(c, c->rule->low, x, err)) || !(h = bound_tensor(c, c->rule->high, x, err))) {
+        st = err ? err->status : LRP_ERR_NOMEM;
+        goto done;
+    }
+    const lrp_tensor *z0 = lrp_layer_z(c, W, &o0, err);
+    if (!z0 || !(o1 = lrp_layer_new(c, l, Wp, bp, err)) || !(o2 = lrp_layer_new(c, h, Wn, bn, err)))
+        goto done;
+    zbox_ratio(c, z0, o1, o2);
+    if (!(A = lrp_layer_t_new(c, o1, W, x, err)) || !(B = lrp_layer_t_new(c, o1, Wp, x, err)) ||
+        !(C = lrp_layer_t_new(c, o1, Wn, x, err)))
+        goto done;
+    zbox_combine(c->gin[0], x, l, h, A, B, C);
+    st = LRP_OK;
+done:
+    if (st == LRP_ERR_NOMEM)
+        st = lrp_rule_oom(err);
+    lrp_tensor_free(l);
+    lrp_tensor_free(h);
+    lrp_tensor_free(o0);
+    lrp_tensor_free(o1);
+    lrp_tensor_free(o2);
+    lrp_tensor_free(A);
+    lrp_tensor_free(B);
+    lrp_tensor_free(C);
+    return st;
+}
+
+static lrp_status zbox_validate(const lrp_rule *r, const char *spec, lrp_error *err)
+{
+    if ((r->low == NULL) != (r->high == NULL))
+        return lrp_fail(err, LRP_ERR_ARG, "rule '%s': give both low and high", spec);
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_zbox = {
+    .kind = LRP_RULE_ZBOX,
+    .name = "zbox",
+    .summary = "the input bounded by low and high (for the first layer)",
+    .params = {{"low", NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, low), 0.0f, false, NULL,
+                "lowest input value, one or one per channel (v/v/v)"},
+               {"high", NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, high), 0.0f, false, NULL,
+                "highest input value, one or one per channel (v/v/v)"},
+               LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
+    .target = LRP_ON_LAYER,
+    .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
+    .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
+    .validate = zbox_validate,
+    .apply = zbox_apply,
+};
