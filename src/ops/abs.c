@@ -39,8 +39,8 @@ static lrp_status abs_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_abs = {
-    .type = "Abs",
     .piecewise = 1,
+    .type = "Abs",
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = abs_infer,

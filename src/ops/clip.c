@@ -94,10 +94,10 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 const lrp_op lrp_op_clip = {
+    .piecewise = 1,
     .overwrites = 1,
     .inplace = 1,
     .type = "Clip",
-    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 3,
     .init = clip_init,

@@ -57,8 +57,8 @@ static lrp_status gmp_backward(const lrp_node *n, const lrp_tensor *const *in, c
 static lrp_group gmp_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_MAXPOOL; }
 
 const lrp_op lrp_op_globalmaxpool = {
-    .type = "GlobalMaxPool",
     .piecewise = 1,
+    .type = "GlobalMaxPool",
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = lrp_global_pool_infer,

@@ -24,8 +24,8 @@ static lrp_status hardswish_backward(const lrp_node *n, const lrp_tensor *const 
 }
 
 const lrp_op lrp_op_hardswish = {
-    .type = "HardSwish",
     .piecewise = 1,
+    .type = "HardSwish",
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = lrp_infer_same_float,

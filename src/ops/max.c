@@ -19,8 +19,8 @@ static lrp_status max_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_max = {
-    .type = "Max",
     .piecewise = 1,
+    .type = "Max",
     .min_inputs = 1,
     .max_inputs = 65536,
     .infer = max_infer,

@@ -19,8 +19,8 @@ static lrp_status min_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_min = {
-    .type = "Min",
     .piecewise = 1,
+    .type = "Min",
     .min_inputs = 1,
     .max_inputs = 65536,
     .infer = min_infer,

@@ -11,8 +11,8 @@ static lrp_status reducemax_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_reducemax = {
-    .type = "ReduceMax",
     .piecewise = 1,
+    .type = "ReduceMax",
     .min_inputs = 1,
     .max_inputs = 2,
     .init = reducemax_init,

@@ -30,10 +30,10 @@ static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 static lrp_group relu_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_RELU; }
 
 const lrp_op lrp_op_relu = {
+    .piecewise = 1,
     .overwrites = 1,
     .inplace = 1,
     .type = "Relu",
-    .piecewise = 1,
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = lrp_infer_same_any,

@@ -34,8 +34,8 @@ static lrp_status selu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 const lrp_op lrp_op_selu = {
-    .type = "Selu",
     .piecewise = 1,
+    .type = "Selu",
     .min_inputs = 1,
     .max_inputs = 1,
     .init = selu_init,

@@ -610,7 +610,8 @@ static void test_norm_rule(void **state)
 
 /* ------------------------------------------------------------ the rule table */
 
-#define FOR_PARAMS(d, p) for (const lrp_rule_param *p = (d)->params; p < (d)->params + LRP_RULE_MAX_PARAMS && p->key; p++)
+#define FOR_PARAMS(d, p)                                                                                        \
+    for (const lrp_rule_param *p = (d)->params; p < (d)->params + LRP_RULE_MAX_PARAMS && p->key; p++)
 
 /* One row per kind, in lrp_rule_at's order, names unique. */
 static void test_rule_table(void **state)

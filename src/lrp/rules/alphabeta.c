@@ -31,34 +31,24 @@ static void combine(const lrp_rule_call *c, const lrp_sign_split *s, float alpha
 static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
 {
     lrp_sign_split s;
-    lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
-    lrp_tensor *A = NULL, *B = NULL, *C = NULL, *D = NULL;
+    lrp_tensor *T[4] = {NULL}; /* A, B, C, D */
     bool fail;
     const float *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
-    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail);
-    if (st != LRP_OK || !Wp || fail || ((s.xn || !zplus) && !(Wn = lrp_mod_weight(c, LRP_MOD_NEG, err))))
-        goto done;
+    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
+    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && !fail &&
+              (!(s.xn || !zplus) || (Wn = lrp_mod_weight(c, LRP_MOD_NEG, err)));
     /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */
-    if ((st = lrp_sign_half(c, &s, Wp, Wn, bp, NULL, 0, &A, &B, err)) != LRP_OK)
-        goto done;
-    if (!zplus) {
-        /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
-        const float *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
-        if (fail || (st = lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &C, &D, err)) != LRP_OK)
-            goto done;
+    ok = ok && lrp_sign_half(c, &s, Wp, Wn, bp, NULL, 0, &T[0], &T[1], err) == LRP_OK;
+    /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
+    if (ok && !zplus) {
+        bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
+        ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], err) == LRP_OK;
     }
-    combine(c, &s, zplus ? 1.0f : c->rule->alpha, zplus ? 0.0f : c->rule->beta, A, B, C, D);
-    st = LRP_OK;
-    goto out;
-done:
-    st = lrp_rule_oom(err);
-out:
+    if (ok)
+        combine(c, &s, zplus ? 1.0f : c->rule->alpha, zplus ? 0.0f : c->rule->beta, T[0], T[1], T[2], T[3]);
     lrp_sign_split_free(&s);
-    lrp_tensor_free(A);
-    lrp_tensor_free(B);
-    lrp_tensor_free(C);
-    lrp_tensor_free(D);
-    return st;
+    lrp_tensors_free(T, 4);
+    return ok ? LRP_OK : lrp_rule_oom(err);
 }
 
 static lrp_status zplus_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, true, err); }
@@ -88,10 +78,8 @@ const lrp_rule_def lrp_rule_alpha_beta = {
     .name = "alpha-beta",
     .aliases = {"alphabeta", "alpha_beta"},
     .summary = "alpha times the positive minus beta times the negative contributions of a layer",
-    .params = {{"alpha", NULL, LRP_PARAM_FLOAT, offsetof(lrp_rule, alpha), 2.0f, false, NULL,
-                "weight of the positive contributions (alpha - beta = 1)"},
-               {"beta", NULL, LRP_PARAM_FLOAT, offsetof(lrp_rule, beta), 1.0f, false, NULL,
-                "weight of the negative contributions"},
+    .params = {LRP_FLOAT_PARAM("alpha", NULL, alpha, 2.0f, "weight of the positive contributions (alpha - beta = 1)"),
+               LRP_FLOAT_PARAM("beta", NULL, beta, 1.0f, "weight of the negative contributions"),
                LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
     .target = LRP_ON_LAYER,
     .flags = LRP_RULE_DIVIDES,

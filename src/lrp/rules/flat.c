@@ -111,8 +111,6 @@ const lrp_rule_def lrp_rule_flat = {
     .name = "flat",
     .summary = "the layer with unit weights and inputs: relevance spread evenly (for the first layer)",
     .params = {LRP_PARAM_STABILIZER},
-    .target = LRP_ON_ANY,
-    .keep = 0,
     .apply = flat_apply,
 };
 
@@ -122,6 +120,5 @@ const lrp_rule_def lrp_rule_wsquare = {
     .summary = "the layer with squared weights and unit inputs",
     .params = {LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
     .target = LRP_ON_LAYER,
-    .keep = 0,
     .apply = wsquare_apply,
 };

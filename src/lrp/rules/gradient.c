@@ -15,7 +15,6 @@ const lrp_rule_def lrp_rule_gradient = {
     .kind = LRP_RULE_GRADIENT,
     .name = "gradient",
     .summary = "no rule: the plain gradient",
-    .target = LRP_ON_ANY,
     .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP,
     .apply = gradient_apply,
 };

@@ -58,52 +58,40 @@ static const lrp_tensor *layer_bias(const lrp_rule_call *c)
     return v ? v->constant : NULL;
 }
 
-/* A new array of the modified values of t, or NULL. */
-static float *modified(const lrp_tensor *t, int mod, float gamma)
+/* The values of t modified by mod, computed on first use and kept in *slot. */
+static const float *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod, float **slot, bool *have,
+                           lrp_error *err)
 {
+    if (*have)
+        return *slot;
     float *v = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
-    if (!v)
+    if (!v) {
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
         return NULL;
+    }
     const float *src = lrp_f32(t);
     for (int64_t i = 0; i < t->numel; i++)
-        v[i] = modify(src[i], mod, gamma);
+        v[i] = modify(src[i], mod, c->rule->gamma);
+    *slot = v;
+    *have = true;
     return v;
 }
 
 const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err)
 {
-    lrp_weight_cache *wc = c->cache;
-    if (wc->have_w[mod])
-        return wc->w[mod];
-    float *w = modified(lrp_layer_weight(c), mod, c->rule->gamma);
-    if (!w) {
-        lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
-        return NULL;
-    }
-    wc->w[mod] = w;
-    wc->have_w[mod] = true;
-    return w;
+    return cached(c, lrp_layer_weight(c), mod, &c->cache->w[mod], &c->cache->have_w[mod], err);
 }
 
 const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail)
 {
-    *fail = false;
     const lrp_tensor *B = layer_bias(c);
+    *fail = false;
     if (!B || c->rule->zero_bias)
         return NULL;
     if (mod < 0)
         return lrp_f32(B);
-    lrp_weight_cache *wc = c->cache;
-    if (wc->have_b[mod])
-        return wc->b[mod];
-    float *b = modified(B, mod, c->rule->gamma);
-    if (!b) {
-        *fail = true;
-        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    wc->b[mod] = b;
-    wc->have_b[mod] = true;
+    const float *b = cached(c, B, mod, &c->cache->b[mod], &c->cache->have_b[mod], err);
+    *fail = !b;
     return b;
 }
 
@@ -261,6 +249,14 @@ void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t)
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
         a[i] += xp[i] * tp[i];
+}
+
+void lrp_tensors_free(lrp_tensor **t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        lrp_tensor_free(t[i]);
+        t[i] = NULL;
+    }
 }
 
 void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b)

@@ -48,7 +48,6 @@ const lrp_rule_def lrp_rule_norm = {
     .name = "norm",
     .summary = "each input's share x·Jᵀ(R / z) of the output z (sums, average pooling)",
     .params = {LRP_PARAM_STABILIZER},
-    .target = LRP_ON_ANY,
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = lrp_norm_apply,

@@ -13,6 +13,5 @@ const lrp_rule_def lrp_rule_pass = {
     .name = "pass",
     .summary = "relevance passes unchanged",
     .target = LRP_ON_ELEMENTWISE,
-    .keep = 0,
     .apply = pass_apply,
 };

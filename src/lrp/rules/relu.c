@@ -57,7 +57,6 @@ const lrp_rule_def lrp_rule_deconvnet = {
     .name = "deconvnet",
     .summary = "the positive part of the relevance passes (DeconvNet)",
     .target = LRP_ON_ELEMENTWISE,
-    .keep = 0,
     .apply = deconvnet_apply,
 };
 
@@ -76,10 +75,9 @@ const lrp_rule_def lrp_rule_beta_smooth = {
     .name = "beta-smooth",
     .aliases = {"beta_smooth"},
     .summary = "the gradient of a softplus of sharpness beta_smooth in place of the ReLU's",
-    .params = {{"beta_smooth", "beta-smooth", LRP_PARAM_FLOAT, offsetof(lrp_rule, beta_smooth), 10.0f, false, NULL,
-                "sharpness of the softplus"},
-               {"inplace", NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, inplace), 0.0f, false, "inplace",
-                "1 reproduces zennit on an in-place ReLU module: sigmoid(beta*relu(x))"}},
+    .params = {LRP_FLOAT_PARAM("beta_smooth", "beta-smooth", beta_smooth, 10.0f, "sharpness of the softplus"),
+               LRP_FLAG_PARAM("inplace", inplace, 0.0f, false, "inplace",
+                              "1 reproduces zennit on an in-place ReLU module: sigmoid(beta*relu(x))")},
     .target = LRP_ON_ELEMENTWISE,
     .keep = LRP_KEEP_INPUTS,
     .apply = beta_smooth_apply,

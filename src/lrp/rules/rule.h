@@ -31,13 +31,20 @@ typedef struct lrp_rule_param {
     const char *help;
 } lrp_rule_param;
 
+/* Declaring parameters: a float field, low/high bounds, a flag. */
+#define LRP_FLOAT_PARAM(key, alias, field, def, help)                                                           \
+    {key, alias, LRP_PARAM_FLOAT, offsetof(lrp_rule, field), def, false, NULL, help}
+#define LRP_BOUNDS_PARAM(key, field, help)                                                                      \
+    {key, NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, field), 0.0f, false, NULL, help}
+#define LRP_FLAG_PARAM(key, field, def, negated, shown, help)                                                   \
+    {key, NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, field), def, negated, shown, help}
+
 /* The parameters several rules share, declared once. */
 #define LRP_PARAM_STABILIZER                                                                                    \
-    {"stabilizer", "eps", LRP_PARAM_FLOAT, offsetof(lrp_rule, eps), 1e-6f, false, NULL,                         \
-     "added to each denominator z with the sign of z"}
+    LRP_FLOAT_PARAM("stabilizer", "eps", eps, 1e-6f, "added to each denominator z with the sign of z")
 #define LRP_PARAM_BIAS                                                                                          \
-    {"bias", NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, zero_bias), 1.0f, true, "bias=0",                        \
-     "0 leaves the layer's bias out (zennit's zero_params=['bias'])"}
+    LRP_FLAG_PARAM("bias", zero_bias, 1.0f, true, "bias=0",                                                    \
+                   "0 leaves the layer's bias out (zennit's zero_params=['bias'])")
 
 /* ----------------------------------------------------------------- rules */
 
@@ -76,9 +83,9 @@ typedef struct lrp_rule_def {
     /* its parameters, in the order describe shows them; the rest of the
      * array stays zero (key NULL) */
     lrp_rule_param params[LRP_RULE_MAX_PARAMS];
-    lrp_rule_target target;
-    unsigned flags; /* LRP_RULE_* above */
-    unsigned keep;  /* LRP_KEEP_* it needs from the forward pass */
+    lrp_rule_target target; /* default LRP_ON_ANY */
+    unsigned flags;         /* LRP_RULE_* above */
+    unsigned keep;          /* LRP_KEEP_* it needs from the forward pass (default none) */
     /* Checks the parameters once a spec with parameters is parsed; optional.
      * spec is for the message. */
     lrp_status (*validate)(const lrp_rule *r, const char *spec, lrp_error *err);
@@ -139,6 +146,8 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
 lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err);
 /* acc += x ⊙ t */
 void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t);
+/* Frees t[0..n-1] and sets them NULL. */
+void lrp_tensors_free(lrp_tensor **t, int n);
 /* a += b */
 void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b);
 /* A float tensor of ones. */

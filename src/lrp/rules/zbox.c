@@ -57,38 +57,30 @@ static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
     const lrp_tensor *x = c->in[0];
     if (c->rule->n_bounds <= 0)
         return lrp_node_fail(err, c->n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
-    lrp_status st = LRP_ERR_NOMEM;
-    lrp_tensor *l = NULL, *h = NULL, *o0 = NULL, *o1 = NULL, *o2 = NULL, *A = NULL, *B = NULL, *C = NULL;
+    enum { L, H, O0, O1, O2, A, B, C, N_T };
+    lrp_tensor *t[N_T] = {NULL};
     bool f2, f3;
     const float *W = lrp_f32(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
                 *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
     const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
-    if (!Wp || !Wn || f2 || f3)
-        goto done;
-    if (!(l = bound_tensor(c, c->rule->low, x, err)) || !(h = bound_tensor(c, c->rule->high, x, err))) {
+    lrp_status st = LRP_ERR_NOMEM;
+    if (Wp && Wn && !f2 && !f3 &&
+        (!(t[L] = bound_tensor(c, c->rule->low, x, err)) || !(t[H] = bound_tensor(c, c->rule->high, x, err))))
         st = err ? err->status : LRP_ERR_NOMEM;
-        goto done;
+    else if (Wp && Wn && !f2 && !f3) {
+        const lrp_tensor *z0 = lrp_layer_z(c, W, &t[O0], err);
+        if (z0 && (t[O1] = lrp_layer_new(c, t[L], Wp, bp, err)) && (t[O2] = lrp_layer_new(c, t[H], Wn, bn, err))) {
+            zbox_ratio(c, z0, t[O1], t[O2]); /* g, in O1 */
+            if ((t[A] = lrp_layer_t_new(c, t[O1], W, x, err)) && (t[B] = lrp_layer_t_new(c, t[O1], Wp, x, err)) &&
+                (t[C] = lrp_layer_t_new(c, t[O1], Wn, x, err))) {
+                zbox_combine(c->gin[0], x, t[L], t[H], t[A], t[B], t[C]);
+                st = LRP_OK;
+            }
+        }
     }
-    const lrp_tensor *z0 = lrp_layer_z(c, W, &o0, err);
-    if (!z0 || !(o1 = lrp_layer_new(c, l, Wp, bp, err)) || !(o2 = lrp_layer_new(c, h, Wn, bn, err)))
-        goto done;
-    zbox_ratio(c, z0, o1, o2);
-    if (!(A = lrp_layer_t_new(c, o1, W, x, err)) || !(B = lrp_layer_t_new(c, o1, Wp, x, err)) ||
-        !(C = lrp_layer_t_new(c, o1, Wn, x, err)))
-        goto done;
-    zbox_combine(c->gin[0], x, l, h, A, B, C);
-    st = LRP_OK;
-done:
     if (st == LRP_ERR_NOMEM)
         st = lrp_rule_oom(err);
-    lrp_tensor_free(l);
-    lrp_tensor_free(h);
-    lrp_tensor_free(o0);
-    lrp_tensor_free(o1);
-    lrp_tensor_free(o2);
-    lrp_tensor_free(A);
-    lrp_tensor_free(B);
-    lrp_tensor_free(C);
+    lrp_tensors_free(t, N_T);
     return st;
 }
 
@@ -103,10 +95,8 @@ const lrp_rule_def lrp_rule_zbox = {
     .kind = LRP_RULE_ZBOX,
     .name = "zbox",
     .summary = "the input bounded by low and high (for the first layer)",
-    .params = {{"low", NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, low), 0.0f, false, NULL,
-                "lowest input value, one or one per channel (v/v/v)"},
-               {"high", NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, high), 0.0f, false, NULL,
-                "highest input value, one or one per channel (v/v/v)"},
+    .params = {LRP_BOUNDS_PARAM("low", low, "lowest input value, one or one per channel (v/v/v)"),
+               LRP_BOUNDS_PARAM("high", high, "highest input value, one or one per channel (v/v/v)"),
                LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
     .target = LRP_ON_LAYER,
     .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
