@@ -825,7 +825,8 @@ static bool has_word(const char *text, const char *word)
     return false;
 }
 
-/* man/lrp.1 documents every rule and every parameter of the table. */
+/* man/lrp.1 documents every rule (and its other names) and every parameter of
+ * the table. */
 static void test_man_page_rules(void **state)
 {
     (void)state;
@@ -837,6 +838,9 @@ static void test_man_page_rules(void **state)
         const lrp_rule_def *d = lrp_rule_def_at(i);
         if (!has_word(man, d->name))
             fail_msg("man/lrp.1 (--rule) does not list rule %s", d->name);
+        for (int k = 0; k < LRP_RULE_MAX_ALIASES && d->aliases[k]; k++)
+            if (!has_word(man, d->aliases[k]))
+                fail_msg("man/lrp.1 (--rule) does not list %s, another name of rule %s", d->aliases[k], d->name);
         FOR_PARAMS(d, p)
             if (!has_word(man, p->key))
                 fail_msg("man/lrp.1 (--rule) does not list parameter %s of rule %s", p->key, d->name);
