@@ -52,34 +52,38 @@ static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor 
         acc[i] += xp[i] * a[i] - (lp[i] * bb[i] + hp[i] * cc[i]);
 }
 
-static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
+/* ZBox's tensors: the bounds, f(x; W, b) (when recomputed), f(l; W⁺, b⁺),
+ * f(h; W⁻, b⁻) (then g), and Wᵀg, W⁺ᵀg, W⁻ᵀg. */
+enum { T_L, T_H, T_Z, T_ZL, T_ZH, T_A, T_B, T_C, N_T };
+
+/* ZBox with its tensors in t (the caller frees them). */
+static lrp_status zbox_run(const lrp_rule_call *c, lrp_tensor **t, lrp_error *err)
 {
     const lrp_tensor *x = c->in[0];
-    if (c->rule->n_bounds <= 0)
-        return lrp_node_fail(err, c->n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
-    enum { L, H, O0, O1, O2, A, B, C, N_T };
-    lrp_tensor *t[N_T] = {NULL};
     bool f2, f3;
     const float *W = lrp_f32(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
                 *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
     const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
-    lrp_status st = LRP_ERR_NOMEM;
-    if (Wp && Wn && !f2 && !f3 &&
-        (!(t[L] = bound_tensor(c, c->rule->low, x, err)) || !(t[H] = bound_tensor(c, c->rule->high, x, err))))
-        st = err ? err->status : LRP_ERR_NOMEM;
-    else if (Wp && Wn && !f2 && !f3) {
-        const lrp_tensor *z0 = lrp_layer_z(c, W, &t[O0], err);
-        if (z0 && (t[O1] = lrp_layer_new(c, t[L], Wp, bp, err)) && (t[O2] = lrp_layer_new(c, t[H], Wn, bn, err))) {
-            zbox_ratio(c, z0, t[O1], t[O2]); /* g, in O1 */
-            if ((t[A] = lrp_layer_t_new(c, t[O1], W, x, err)) && (t[B] = lrp_layer_t_new(c, t[O1], Wp, x, err)) &&
-                (t[C] = lrp_layer_t_new(c, t[O1], Wn, x, err))) {
-                zbox_combine(c->gin[0], x, t[L], t[H], t[A], t[B], t[C]);
-                st = LRP_OK;
-            }
-        }
-    }
-    if (st == LRP_ERR_NOMEM)
-        st = lrp_rule_oom(err);
+    if (!Wp || !Wn || f2 || f3 || !(t[T_L] = bound_tensor(c, c->rule->low, x, err)) ||
+        !(t[T_H] = bound_tensor(c, c->rule->high, x, err)))
+        return lrp_rule_oom(err);
+    const lrp_tensor *z = lrp_layer_z(c, W, &t[T_Z], err);
+    if (!z || !(t[T_ZL] = lrp_layer_new(c, t[T_L], Wp, bp, err)) || !(t[T_ZH] = lrp_layer_new(c, t[T_H], Wn, bn, err)))
+        return lrp_rule_oom(err);
+    zbox_ratio(c, z, t[T_ZL], t[T_ZH]); /* g, into T_ZL */
+    if (!(t[T_A] = lrp_layer_t_new(c, t[T_ZL], W, x, err)) || !(t[T_B] = lrp_layer_t_new(c, t[T_ZL], Wp, x, err)) ||
+        !(t[T_C] = lrp_layer_t_new(c, t[T_ZL], Wn, x, err)))
+        return lrp_rule_oom(err);
+    zbox_combine(c->gin[0], x, t[T_L], t[T_H], t[T_A], t[T_B], t[T_C]);
+    return LRP_OK;
+}
+
+static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    if (c->rule->n_bounds <= 0)
+        return lrp_node_fail(err, c->n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
+    lrp_tensor *t[N_T] = {NULL};
+    lrp_status st = zbox_run(c, t, err);
     lrp_tensors_free(t, N_T);
     return st;
 }
