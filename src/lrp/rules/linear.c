@@ -27,15 +27,35 @@ void lrp_weight_cache_clear(lrp_weight_cache *c)
     }
 }
 
-static float modify(float p, int mod, float gamma)
+/* dst = the parameters src modified by mod (one loop per modification, so
+ * that each is a plain elementwise loop). */
+static void modify(const float *src, float *dst, int64_t n, int mod, float gamma)
 {
     switch (mod) {
-    case LRP_MOD_POS: return p > 0.0f ? p : 0.0f;
-    case LRP_MOD_NEG: return p < 0.0f ? p : 0.0f;
-    case LRP_MOD_GAMMA_POS: return p + gamma * (p > 0.0f ? p : 0.0f);
-    case LRP_MOD_GAMMA_NEG: return p + gamma * (p < 0.0f ? p : 0.0f);
-    case LRP_MOD_SQUARE: return p * p;
-    default: return 1.0f;
+    case LRP_MOD_POS:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
+        break;
+    case LRP_MOD_NEG:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] < 0.0f ? src[i] : 0.0f;
+        break;
+    case LRP_MOD_GAMMA_POS:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] + gamma * (src[i] > 0.0f ? src[i] : 0.0f);
+        break;
+    case LRP_MOD_GAMMA_NEG:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] + gamma * (src[i] < 0.0f ? src[i] : 0.0f);
+        break;
+    case LRP_MOD_SQUARE:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] * src[i];
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = 1.0f;
+        break;
     }
 }
 
@@ -69,9 +89,7 @@ static const float *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod,
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
         return NULL;
     }
-    const float *src = lrp_f32(t);
-    for (int64_t i = 0; i < t->numel; i++)
-        v[i] = modify(src[i], mod, c->rule->gamma);
+    modify(lrp_f32(t), v, t->numel, mod, c->rule->gamma);
     *slot = v;
     *have = true;
     return v;
@@ -158,15 +176,20 @@ static lrp_tensor *clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
     return t;
 }
 
+static bool any_negative(const lrp_tensor *x)
+{
+    const float *p = lrp_f32(x);
+    for (int64_t i = 0; i < x->numel; i++)
+        if (p[i] < 0.0f)
+            return true;
+    return false;
+}
+
 lrp_status lrp_sign_split_new(lrp_sign_split *s, const lrp_tensor *x, lrp_error *err)
 {
     s->x = s->xpos = x;
     s->xp = s->xn = NULL;
-    const float *p = lrp_f32(x);
-    bool neg = false;
-    for (int64_t i = 0; i < x->numel && !neg; i++)
-        neg = p[i] < 0.0f;
-    if (!neg)
+    if (!any_negative(x))
         return LRP_OK;
     if (!(s->xp = clamp_new(x, 0, err)) || !(s->xn = clamp_new(x, 1, err)))
         return lrp_rule_oom(err);
