@@ -379,21 +379,20 @@ lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule 
         if (!linear)
             return lrp_fail(err, LRP_ERR_ARG, "rule %s needs a layer with weights; node %s is a %s", d->name, nm,
                             n->op_type);
-        return LRP_OK;
+        break;
     case LRP_ON_ELEMENTWISE:
         if (!elementwise_node(g, n))
             return lrp_fail(err, LRP_ERR_ARG,
                             "rule %s needs a node with one input shaped like its output; node %s (%s) is not",
                             d->name, nm, n->op_type);
-        if ((d->flags & LRP_RULE_NEEDS_GRADIENT) && !n->op->backward)
-            return lrp_fail(err, LRP_ERR_ARG, "node %s (%s) has no gradient", nm, n->op_type);
-        return LRP_OK;
+        break;
     default:
         if (!linear && !n->op->backward)
             return lrp_fail(err, LRP_ERR_ARG, "node %s (%s) has no gradient, so rule %s cannot pass it", nm,
                             n->op_type, d->name);
-        return LRP_OK;
+        break;
     }
+    return d->check ? d->check(g, n, nm, err) : LRP_OK;
 }
 
 bool lrp_rule_decides(const lrp_node *n, const lrp_rule *r)

@@ -1,4 +1,6 @@
-/* LRP rules (zennit-reference.md §1) and their kernels. */
+/* LRP rules (zennit-reference.md §1): what the explainer and the composites
+ * use. Each rule is a row of the rule table (src/lrp/rules.c), defined with its
+ * kernel in src/lrp/rules/ (rule.h). */
 #ifndef LRP_RULES_H
 #define LRP_RULES_H
 

@@ -36,6 +36,14 @@ static lrp_status guided_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* Guided backpropagation runs the op's gradient. */
+static lrp_status guided_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    if (!n->op->backward)
+        return lrp_fail(err, LRP_ERR_ARG, "node %s (%s) has no gradient", label, n->op_type);
+    return LRP_OK;
+}
+
 /* Beta-smooth: the gradient of softplus_β, R ⊙ sigmoid(βx). */
 static lrp_status beta_smooth_apply(const lrp_rule_call *c, lrp_error *err)
 {
@@ -66,7 +74,8 @@ const lrp_rule_def lrp_rule_guided = {
     .aliases = {"guided", "guided_backprop"},
     .summary = "the gradient where the relevance is positive (guided backpropagation)",
     .target = LRP_ON_ELEMENTWISE,
-    .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP | LRP_RULE_NEEDS_GRADIENT,
+    .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP,
+    .check = guided_check,
     .apply = guided_apply,
 };
 

@@ -67,8 +67,6 @@ enum {
     /* the kept output is z = f(x; W, b): on a layer with the bias zeroed z is
      * recomputed, so the output is not kept */
     LRP_RULE_Z_IS_OUTPUT = 1u << 4,
-    /* ON_ELEMENTWISE: the op needs a gradient as well */
-    LRP_RULE_NEEDS_GRADIENT = 1u << 5,
 };
 
 #define LRP_RULE_MAX_PARAMS 6
@@ -89,12 +87,15 @@ typedef struct lrp_rule_def {
     /* Checks the parameters once a spec with parameters is parsed; optional.
      * spec is for the message. */
     lrp_status (*validate)(const lrp_rule *r, const char *spec, lrp_error *err);
+    /* What the node needs besides the target (lrp_rule_check, after it);
+     * optional. label names the node for the message. */
+    lrp_status (*check)(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err);
     /* gin[i] += the relevance the rule sends to input i; called only when
      * some gin[i] is set. */
     lrp_status (*apply)(const lrp_rule_call *c, lrp_error *err);
 } lrp_rule_def;
 
-/* The row of a kind (NULL for no rule). */
+/* The row of a kind (NULL for a kind out of range). */
 const lrp_rule_def *lrp_rule_def_of(lrp_rule_kind k);
 /* The rows in table order; NULL past the end. */
 const lrp_rule_def *lrp_rule_def_at(int i);
