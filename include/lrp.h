@@ -235,6 +235,11 @@ LRP_API int lrp_composite_at_is_lrp(int i);
 /* The names of the rules (as --rule and composites take them), for help
  * texts; NULL past the end. */
 LRP_API const char *lrp_rule_at(int i);
+/* Rule i with its parameters and their defaults, as --rule takes it, e.g.
+ * "gamma:gamma=0.25,stabilizer=1e-06,bias=1", into buf; NULL past the end. */
+LRP_API const char *lrp_rule_synopsis(int i, char *buf, size_t size);
+/* A one-line summary of rule i, for help texts; NULL past the end. */
+LRP_API const char *lrp_rule_summary(int i);
 
 LRP_API lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp_error *err);
 LRP_API void lrp_explainer_free(lrp_explainer *e);

@@ -1,4 +1,6 @@
-/* LRP rules (zennit-reference.md §1) and their kernels. */
+/* LRP rules (zennit-reference.md §1): what the explainer and the composites
+ * use. Each rule is a row of the rule table (src/lrp/rules.c), defined with its
+ * kernel in src/lrp/rules/ (rule.h). */
 #ifndef LRP_RULES_H
 #define LRP_RULES_H
 
@@ -38,10 +40,12 @@ typedef struct lrp_rule {
 
 /* "epsilon", "alpha-beta", ... */
 const char *lrp_rule_name(lrp_rule_kind k);
-/* Parses "RULE" or "RULE:key=value,key=value" (keys: epsilon, stabilizer,
- * alpha, beta, gamma, beta_smooth, low, high, bias=0|1, inplace=0|1) onto r, whose
- * fields hold the defaults. */
+/* Parses "RULE" or "RULE:key=value,key=value" onto r, whose fields hold the
+ * defaults. The keys are the rule's own, as its row in the rule table
+ * declares them (src/lrp/rules/, e.g. gamma takes gamma, stabilizer and bias). */
 lrp_status lrp_rule_parse(const char *spec, lrp_rule *r, lrp_error *err);
+/* A rule of kind k with the defaults its row declares (no bounds). */
+void lrp_rule_defaults(lrp_rule *r, lrp_rule_kind k);
 /* A one-line description, e.g. "gamma(gamma=0.25, stabilizer=1e-06)". */
 const char *lrp_rule_describe(const lrp_rule *r, char *buf, size_t size);
 void lrp_rule_clear(lrp_rule *r);

@@ -39,6 +39,7 @@ static lrp_status abs_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_abs = {
+    .piecewise = 1,
     .type = "Abs",
     .min_inputs = 1,
     .max_inputs = 1,

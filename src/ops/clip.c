@@ -93,6 +93,7 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 const lrp_op lrp_op_clip = {
+    .piecewise = 1,
     .overwrites = 1,
     .inplace = 1,
     .type = "Clip",

@@ -31,6 +31,7 @@ static lrp_status elu_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_elu = {
+    .piecewise = 1,
     .type = "Elu",
     .min_inputs = 1,
     .max_inputs = 1,

@@ -57,6 +57,7 @@ static lrp_status gmp_backward(const lrp_node *n, const lrp_tensor *const *in, c
 static lrp_group gmp_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_MAXPOOL; }
 
 const lrp_op lrp_op_globalmaxpool = {
+    .piecewise = 1,
     .type = "GlobalMaxPool",
     .min_inputs = 1,
     .max_inputs = 1,

@@ -40,6 +40,7 @@ static lrp_status hardsigmoid_backward(const lrp_node *n, const lrp_tensor *cons
 }
 
 const lrp_op lrp_op_hardsigmoid = {
+    .piecewise = 1,
     .type = "HardSigmoid",
     .min_inputs = 1,
     .max_inputs = 1,

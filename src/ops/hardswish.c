@@ -24,6 +24,7 @@ static lrp_status hardswish_backward(const lrp_node *n, const lrp_tensor *const 
 }
 
 const lrp_op lrp_op_hardswish = {
+    .piecewise = 1,
     .type = "HardSwish",
     .min_inputs = 1,
     .max_inputs = 1,

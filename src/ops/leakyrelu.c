@@ -31,6 +31,7 @@ static lrp_status leakyrelu_backward(const lrp_node *n, const lrp_tensor *const 
 }
 
 const lrp_op lrp_op_leakyrelu = {
+    .piecewise = 1,
     .type = "LeakyRelu",
     .min_inputs = 1,
     .max_inputs = 1,

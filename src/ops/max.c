@@ -19,6 +19,7 @@ static lrp_status max_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_max = {
+    .piecewise = 1,
     .type = "Max",
     .min_inputs = 1,
     .max_inputs = 65536,

@@ -53,6 +53,7 @@ static lrp_status maxpool_backward(const lrp_node *n, const lrp_tensor *const *i
 static lrp_group maxpool_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_MAXPOOL; }
 
 const lrp_op lrp_op_maxpool = {
+    .piecewise = 1,
     .overwrites = 1,
     .type = "MaxPool",
     .min_inputs = 1,

@@ -19,6 +19,7 @@ static lrp_status min_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 const lrp_op lrp_op_min = {
+    .piecewise = 1,
     .type = "Min",
     .min_inputs = 1,
     .max_inputs = 65536,

@@ -81,6 +81,10 @@ typedef struct lrp_op {
      * view: output 0 is input 0's data with another shape (Reshape, ...): the
      *   engine may move the buffer instead of running forward. */
     unsigned char overwrites, inplace, view;
+    /* The gradient jumps where the input crosses a threshold or ties (the
+     * argmax of a max pooling, an activation's mask): the rules that follow
+     * the gradient make a discrete decision here (lrp_rule_decides). */
+    unsigned char piecewise;
 } lrp_op;
 
 /* Registry lookup by ONNX op type (default domain); NULL if unsupported. */

@@ -117,6 +117,7 @@ static lrp_status prelu_backward(const lrp_node *n, const lrp_tensor *const *in,
 }
 
 const lrp_op lrp_op_prelu = {
+    .piecewise = 1,
     .type = "PRelu",
     .min_inputs = 2,
     .max_inputs = 2,

@@ -11,6 +11,7 @@ static lrp_status reducemax_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 }
 
 const lrp_op lrp_op_reducemax = {
+    .piecewise = 1,
     .type = "ReduceMax",
     .min_inputs = 1,
     .max_inputs = 2,

@@ -30,6 +30,7 @@ static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 static lrp_group relu_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_RELU; }
 
 const lrp_op lrp_op_relu = {
+    .piecewise = 1,
     .overwrites = 1,
     .inplace = 1,
     .type = "Relu",

@@ -34,6 +34,7 @@ static lrp_status selu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 const lrp_op lrp_op_selu = {
+    .piecewise = 1,
     .type = "Selu",
     .min_inputs = 1,
     .max_inputs = 1,

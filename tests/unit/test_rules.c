@@ -9,9 +9,11 @@
 #include "testutil.h"
 
 #include "lrp/explain.h"
+#include "lrp/rules/rule.h"
 #include "graph_builder.h"
 #include "engine/model.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,6 +608,270 @@ static void test_norm_rule(void **state)
     lrp_model_free(m);
 }
 
+/* ------------------------------------------------------------ the rule table */
+
+#define FOR_PARAMS(d, p)                                                                                        \
+    for (const lrp_rule_param *p = (d)->params; p < (d)->params + LRP_RULE_MAX_PARAMS && p->key; p++)
+
+/* One row per kind, in lrp_rule_at's order, names unique. */
+static void test_rule_table(void **state)
+{
+    (void)state;
+    int seen[LRP_RULE_COUNT] = {0};
+    for (int i = 0; i < LRP_RULE_COUNT; i++) {
+        const lrp_rule_def *d = lrp_rule_def_at(i);
+        assert_non_null(d);
+        assert_true(d->kind >= 0 && d->kind < LRP_RULE_COUNT);
+        seen[d->kind]++;
+        assert_ptr_equal(lrp_rule_def_of(d->kind), d);
+        assert_string_equal(lrp_rule_at(i), d->name);
+        assert_string_equal(lrp_rule_name(d->kind), d->name);
+        assert_non_null(d->apply);
+        assert_non_null(lrp_rule_summary(i));
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(lrp_rule_at(j), d->name);
+    }
+    for (int k = 0; k < LRP_RULE_COUNT; k++)
+        assert_int_equal(seen[k], 1);
+    assert_null(lrp_rule_def_at(LRP_RULE_COUNT));
+    assert_null(lrp_rule_at(LRP_RULE_COUNT));
+    assert_null(lrp_rule_summary(LRP_RULE_COUNT));
+    char buf[256];
+    assert_null(lrp_rule_synopsis(LRP_RULE_COUNT, buf, sizeof buf));
+    for (int i = 0; i < LRP_RULE_COUNT; i++)
+        assert_non_null(lrp_rule_synopsis(i, buf, sizeof buf));
+    for (int i = 0; i < LRP_RULE_COUNT; i++)
+        if (lrp_rule_def_at(i)->kind == LRP_RULE_GAMMA)
+            assert_string_equal(lrp_rule_synopsis(i, buf, sizeof buf), "gamma:gamma=0.25,stabilizer=1e-06,bias=1");
+}
+
+/* The table's defaults are the library's (lrp_explain_options_default). */
+static void test_rule_defaults(void **state)
+{
+    (void)state;
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    int checked = 0;
+    for (int i = 0; i < LRP_RULE_COUNT; i++) {
+        const lrp_rule_def *d = lrp_rule_def_at(i);
+        FOR_PARAMS(d, p) {
+            float want = !strcmp(p->key, "epsilon")       ? eo.epsilon
+                         : !strcmp(p->key, "stabilizer")  ? eo.stabilizer
+                         : !strcmp(p->key, "gamma")       ? eo.gamma
+                         : !strcmp(p->key, "beta_smooth") ? eo.beta_smooth
+                         : !strcmp(p->key, "alpha")       ? eo.alpha
+                         : !strcmp(p->key, "beta")        ? eo.beta
+                         : !strcmp(p->key, "bias")        ? (float)!eo.zero_bias
+                                                          : p->def;
+            if (p->def != want)
+                print_message("%s: %s defaults to %g, the library to %g\n", d->name, p->key, p->def, want);
+            assert_true(p->def == want);
+            checked++;
+        }
+        lrp_rule r;
+        lrp_rule_defaults(&r, d->kind);
+        assert_int_equal(r.kind, d->kind);
+        lrp_rule_clear(&r);
+    }
+    assert_true(checked >= 10);
+}
+
+/* A value per parameter: floats 3.5, 2.5, ... down the rule's list (so that
+ * alpha - beta = 1), flags not their default, bounds per channel. */
+static void param_value(const lrp_rule_param *p, int k, char *buf, size_t size)
+{
+    if (p->type == LRP_PARAM_FLOAT)
+        snprintf(buf, size, "%g", 3.5 - k);
+    else if (p->type == LRP_PARAM_FLAG)
+        snprintf(buf, size, "%d", p->def == 0.0f);
+    else
+        snprintf(buf, size, "%s", !strcmp(p->key, "low") ? "-1.5/-0.5/0.25" : "2/3/4");
+}
+
+static void assert_rules_equal(const lrp_rule *a, const lrp_rule *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_true(a->eps == b->eps && a->alpha == b->alpha && a->beta == b->beta && a->gamma == b->gamma &&
+                a->beta_smooth == b->beta_smooth);
+    assert_int_equal(a->zero_bias, b->zero_bias);
+    assert_int_equal(a->inplace, b->inplace);
+    assert_int_equal(a->n_bounds, b->n_bounds);
+    for (int i = 0; i < a->n_bounds; i++)
+        assert_true(a->low[i] == b->low[i] && a->high[i] == b->high[i]);
+}
+
+/* The description back into a spec: "gamma(gamma=2, bias=0)" -> "gamma:gamma=2,bias=0",
+ * a bare word (a flag as describe shows it, "inplace") -> word=1. */
+static void describe_to_spec(const char *desc, char *spec, size_t size)
+{
+    size_t o = 0;
+    const char *p = desc;
+    while (*p && *p != '(' && o + 1 < size)
+        spec[o++] = *p++;
+    if (*p == '(') {
+        spec[o++] = ':';
+        p++;
+        while (*p && *p != ')') {
+            size_t len = strcspn(p, ",)");
+            bool kv = memchr(p, '=', len) != NULL;
+            o += (size_t)snprintf(spec + o, size - o, "%.*s%s", (int)len, p, kv ? "" : "=1");
+            p += len;
+            if (*p == ',') {
+                spec[o++] = ',';
+                p += 2; /* ", " */
+            }
+        }
+    }
+    spec[o] = '\0';
+}
+
+/* Every declared parameter of every rule lands in its field, by key and by
+ * alias, and the description parses back to the same rule. */
+static void test_rule_params(void **state)
+{
+    (void)state;
+    lrp_error err = {0};
+    for (int i = 0; i < LRP_RULE_COUNT; i++) {
+        const lrp_rule_def *d = lrp_rule_def_at(i);
+        char spec[512], val[64], desc[256], spec2[512];
+        size_t o = (size_t)snprintf(spec, sizeof spec, "%s", d->name);
+        int k = 0;
+        FOR_PARAMS(d, p) {
+            param_value(p, k++, val, sizeof val);
+            o += (size_t)snprintf(spec + o, sizeof spec - o, "%s%s=%s", k == 1 ? ":" : ",", p->key, val);
+        }
+        lrp_rule r, r2;
+        lrp_rule_defaults(&r, d->kind);
+        if (lrp_rule_parse(spec, &r, &err) != LRP_OK)
+            fail_msg("%s: %s", spec, err.message);
+        k = 0;
+        FOR_PARAMS(d, p) {
+            param_value(p, k++, val, sizeof val);
+            if (p->type == LRP_PARAM_FLOAT) {
+                assert_true(*(const float *)((const char *)&r + p->offset) == strtof(val, NULL));
+            } else if (p->type == LRP_PARAM_FLAG) {
+                bool v = *(const bool *)((const char *)&r + p->offset);
+                assert_int_equal(v, p->negated ? val[0] == '0' : val[0] != '0');
+            } else {
+                const float *v = *(float *const *)((const char *)&r + p->offset);
+                assert_int_equal(r.n_bounds, 3);
+                assert_true(v[0] == strtof(val, NULL) && v[2] == (!strcmp(p->key, "low") ? 0.25f : 4.0f));
+            }
+            /* the alias sets the same field */
+            if (p->alias && p->type == LRP_PARAM_FLOAT) {
+                char one[128];
+                snprintf(one, sizeof one, "%s:%s=0.125", d->name, p->alias);
+                lrp_rule_defaults(&r2, d->kind);
+                assert_int_equal(lrp_rule_parse(one, &r2, &err), LRP_OK);
+                assert_true(*(const float *)((const char *)&r2 + p->offset) == 0.125f);
+            }
+        }
+        lrp_rule_describe(&r, desc, sizeof desc);
+        FOR_PARAMS(d, p)
+            assert_non_null(strstr(desc, p->type == LRP_PARAM_FLAG ? p->shown : p->key));
+        describe_to_spec(desc, spec2, sizeof spec2);
+        lrp_rule_defaults(&r2, d->kind);
+        if (lrp_rule_parse(spec2, &r2, &err) != LRP_OK)
+            fail_msg("%s (from '%s'): %s", spec2, desc, err.message);
+        assert_rules_equal(&r, &r2);
+        char desc2[256];
+        assert_string_equal(lrp_rule_describe(&r2, desc2, sizeof desc2), desc);
+        /* a key the rule does not declare is refused */
+        snprintf(spec, sizeof spec, "%s:delta=1", d->name);
+        assert_int_equal(lrp_rule_parse(spec, &r2, &err), LRP_ERR_ARG);
+        lrp_rule_clear(&r);
+        lrp_rule_clear(&r2);
+    }
+}
+
+/* The rules section of the man page (the --rule entry), with the roff
+ * escapes taken out, or NULL. */
+static char *man_rules_section(void)
+{
+    FILE *f = fopen("man/lrp.1", "r");
+    if (!f)
+        return NULL;
+    char line[1024], *out = calloc(1, 65536);
+    size_t o = 0;
+    bool in = false;
+    while (out && fgets(line, sizeof line, f)) {
+        if (in && !strncmp(line, ".TP", 3))
+            break;
+        if (!in && strstr(line, "\\-\\-rule \" \\fIKEY"))
+            in = true;
+        for (const char *p = line; in && *p && o + 2 < 65536; p++) {
+            if (p[0] == '\\' && p[1] == 'f' && p[2]) /* \fB, \fI, \fR */
+                p += 2;
+            else if (p[0] == '\\' && p[1] == '-')
+                out[o++] = '-', p++;
+            else
+                out[o++] = *p;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+/* Whether word occurs in text as a whole word (letters, digits, _ and -). */
+static bool has_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        bool before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '-');
+        bool after = isalnum((unsigned char)p[n]) || p[n] == '_' || (p[n] == '-' && isalpha((unsigned char)p[n + 1]));
+        if (!before && !after)
+            return true;
+    }
+    return false;
+}
+
+/* man/lrp.1 documents every rule (and its other names) and every parameter of
+ * the table. */
+static void test_man_page_rules(void **state)
+{
+    (void)state;
+    char *man = man_rules_section();
+    if (!man)
+        fail_msg("cannot read man/lrp.1 (run from the repository root)");
+    assert_true(strlen(man) > 100);
+    for (int i = 0; i < LRP_RULE_COUNT; i++) {
+        const lrp_rule_def *d = lrp_rule_def_at(i);
+        if (!has_word(man, d->name))
+            fail_msg("man/lrp.1 (--rule) does not list rule %s", d->name);
+        for (int k = 0; k < LRP_RULE_MAX_ALIASES && d->aliases[k]; k++)
+            if (!has_word(man, d->aliases[k]))
+                fail_msg("man/lrp.1 (--rule) does not list %s, another name of rule %s", d->aliases[k], d->name);
+        FOR_PARAMS(d, p)
+            if (!has_word(man, p->key))
+                fail_msg("man/lrp.1 (--rule) does not list parameter %s of rule %s", p->key, d->name);
+    }
+    free(man);
+}
+
+/* Which rules make discrete decisions where: the ops flagged piecewise are
+ * the ones whose gradient jumps. */
+static void test_rule_decides(void **state)
+{
+    (void)state;
+    static const char *const piecewise[] = {"MaxPool",   "GlobalMaxPool", "ReduceMax", "Max",       "Min",
+                                            "Relu",      "Clip",          "LeakyRelu", "PRelu",     "HardSigmoid",
+                                            "HardSwish", "Elu",           "Selu",      "Abs"};
+    int n_piecewise = 0;
+    for (int i = 0; i < lrp_op_count(); i++)
+        n_piecewise += lrp_op_at(i)->piecewise != 0;
+    assert_int_equal(n_piecewise, (int)(sizeof piecewise / sizeof *piecewise));
+    lrp_rule grad = {.kind = LRP_RULE_GRADIENT}, guided = {.kind = LRP_RULE_GUIDED},
+             eps = {.kind = LRP_RULE_EPSILON}, gamma = {.kind = LRP_RULE_GAMMA};
+    for (size_t i = 0; i < sizeof piecewise / sizeof *piecewise; i++) {
+        lrp_node n = {.op = lrp_op_find(piecewise[i])};
+        assert_non_null(n.op);
+        assert_true(lrp_rule_decides(&n, &grad) && lrp_rule_decides(&n, &guided) && !lrp_rule_decides(&n, &eps));
+    }
+    lrp_node conv = {.op = lrp_op_find("Conv")};
+    assert_true(!lrp_rule_decides(&conv, &grad) && lrp_rule_decides(&conv, &gamma));
+    assert_true(lrp_rule_divides(&conv, &eps) && lrp_rule_divides(&conv, &gamma) && !lrp_rule_divides(&conv, &grad));
+}
+
 int main(void)
 {
     lrp_set_threads(1);
@@ -614,6 +880,11 @@ int main(void)
         cmocka_unit_test(test_conv_rules),
         cmocka_unit_test(test_conservation),
         cmocka_unit_test(test_norm_rule),
+        cmocka_unit_test(test_rule_table),
+        cmocka_unit_test(test_rule_defaults),
+        cmocka_unit_test(test_rule_params),
+        cmocka_unit_test(test_man_page_rules),
+        cmocka_unit_test(test_rule_decides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,89 @@
+/* ZPlus (rules.py:178-211) and AlphaBeta (rules.py:214-274): the positive
+ * and the negative contributions of a layer, each normalized on its own.
+ * ZPlus is AlphaBeta with alpha=1, beta=0 without the beta terms. */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+/* R_in = α(x⁺⊙A + x⁻⊙B) − β(x⁺⊙C + x⁻⊙D); C, D NULL for ZPlus (no beta terms). */
+static void combine(const lrp_rule_call *c, const lrp_sign_split *s, float alpha, float beta, const lrp_tensor *A,
+                    const lrp_tensor *B, const lrp_tensor *C, const lrp_tensor *D)
+{
+    float *acc = lrp_f32(c->gin[0]);
+    const float *p = lrp_f32(s->xpos), *q = s->xn ? lrp_f32(s->xn) : NULL;
+    const float *a = lrp_f32(A), *b = B ? lrp_f32(B) : NULL, *cc = C ? lrp_f32(C) : NULL, *d = D ? lrp_f32(D) : NULL;
+    int64_t n = s->x->numel;
+    if (!C) {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            acc[i] += q ? p[i] * a[i] + q[i] * b[i] : p[i] * a[i];
+    } else {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++) {
+            float ra = q ? p[i] * a[i] + q[i] * b[i] : p[i] * a[i];
+            float rb = q ? p[i] * cc[i] + q[i] * d[i] : p[i] * cc[i];
+            acc[i] += alpha * ra - beta * rb;
+        }
+    }
+}
+
+static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
+{
+    lrp_sign_split s;
+    lrp_tensor *T[4] = {NULL}; /* A, B, C, D */
+    bool fail;
+    const float *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
+    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
+    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && !fail &&
+              (!(s.xn || !zplus) || (Wn = lrp_mod_weight(c, LRP_MOD_NEG, err)));
+    /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */
+    ok = ok && lrp_sign_half(c, &s, Wp, Wn, bp, NULL, 0, &T[0], &T[1], err) == LRP_OK;
+    /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
+    if (ok && !zplus) {
+        bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
+        ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], err) == LRP_OK;
+    }
+    if (ok)
+        combine(c, &s, zplus ? 1.0f : c->rule->alpha, zplus ? 0.0f : c->rule->beta, T[0], T[1], T[2], T[3]);
+    lrp_sign_split_free(&s);
+    lrp_tensors_free(T, 4);
+    return ok ? LRP_OK : lrp_rule_oom(err);
+}
+
+static lrp_status zplus_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, true, err); }
+static lrp_status alpha_beta_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, false, err); }
+
+static lrp_status alpha_beta_validate(const lrp_rule *r, const char *spec, lrp_error *err)
+{
+    if (r->alpha < 0 || r->beta < 0 || r->alpha - r->beta != 1.0f)
+        return lrp_fail(err, LRP_ERR_ARG, "rule '%s': alpha-beta needs alpha, beta >= 0 and alpha - beta = 1", spec);
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_zplus = {
+    .kind = LRP_RULE_ZPLUS,
+    .name = "zplus",
+    .aliases = {"z-plus", "z+"},
+    .summary = "only the positive contributions of a layer",
+    .params = {LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
+    .target = LRP_ON_LAYER,
+    .flags = LRP_RULE_DIVIDES,
+    .keep = LRP_KEEP_INPUTS,
+    .apply = zplus_apply,
+};
+
+const lrp_rule_def lrp_rule_alpha_beta = {
+    .kind = LRP_RULE_ALPHABETA,
+    .name = "alpha-beta",
+    .aliases = {"alphabeta", "alpha_beta"},
+    .summary = "alpha times the positive minus beta times the negative contributions of a layer",
+    .params = {LRP_FLOAT_PARAM("alpha", NULL, alpha, 2.0f, "weight of the positive contributions (alpha - beta = 1)"),
+               LRP_FLOAT_PARAM("beta", NULL, beta, 1.0f, "weight of the negative contributions"),
+               LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
+    .target = LRP_ON_LAYER,
+    .flags = LRP_RULE_DIVIDES,
+    .keep = LRP_KEEP_INPUTS,
+    .validate = alpha_beta_validate,
+    .apply = alpha_beta_apply,
+};

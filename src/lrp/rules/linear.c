@@ -1,0 +1,332 @@
+/* What the rules share: modified weights (cached per node), the layer run
+ * with other parameters and transposed, the sign halves of AlphaBeta and
+ * Gamma, ratios R / s(z), and the op's gradient into temporaries. Every
+ * formula and summation order follows zennit 1.0 (zennit-reference.md §1). */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+lrp_status lrp_rule_oom(lrp_error *err)
+{
+    return err && err->status != LRP_OK ? err->status : lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------- modified weights */
+
+void lrp_weight_cache_clear(lrp_weight_cache *c)
+{
+    for (int i = 0; i < 8; i++) {
+        free(c->w[i]);
+        free(c->b[i]);
+        c->w[i] = c->b[i] = NULL;
+        c->have_w[i] = c->have_b[i] = false;
+    }
+}
+
+/* dst = the parameters src modified by mod (one loop per modification, so
+ * that each is a plain elementwise loop). */
+static void modify(const float *src, float *dst, int64_t n, int mod, float gamma)
+{
+    switch (mod) {
+    case LRP_MOD_POS:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
+        break;
+    case LRP_MOD_NEG:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] < 0.0f ? src[i] : 0.0f;
+        break;
+    case LRP_MOD_GAMMA_POS:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] + gamma * (src[i] > 0.0f ? src[i] : 0.0f);
+        break;
+    case LRP_MOD_GAMMA_NEG:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] + gamma * (src[i] < 0.0f ? src[i] : 0.0f);
+        break;
+    case LRP_MOD_SQUARE:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = src[i] * src[i];
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = 1.0f;
+        break;
+    }
+}
+
+bool lrp_rule_on_layer(const lrp_rule_call *c)
+{
+    const lrp_node *n = c->n;
+    return n->op->linear && (n->inputs[n->op->linear->weight_input] >= 0) &&
+           lrp_node_in(c->g, n, n->op->linear->weight_input)->constant;
+}
+
+const lrp_tensor *lrp_layer_weight(const lrp_rule_call *c)
+{
+    return lrp_node_in(c->g, c->n, c->n->op->linear->weight_input)->constant;
+}
+
+static const lrp_tensor *layer_bias(const lrp_rule_call *c)
+{
+    int bi = c->n->op->linear->bias_input;
+    const lrp_value *v = bi < c->n->n_inputs ? lrp_node_in(c->g, c->n, bi) : NULL;
+    return v ? v->constant : NULL;
+}
+
+/* The values of t modified by mod, computed on first use and kept in *slot. */
+static const float *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod, float **slot, bool *have,
+                           lrp_error *err)
+{
+    if (*have)
+        return *slot;
+    float *v = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+    if (!v) {
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
+        return NULL;
+    }
+    modify(lrp_f32(t), v, t->numel, mod, c->rule->gamma);
+    *slot = v;
+    *have = true;
+    return v;
+}
+
+const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err)
+{
+    return cached(c, lrp_layer_weight(c), mod, &c->cache->w[mod], &c->cache->have_w[mod], err);
+}
+
+const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail)
+{
+    const lrp_tensor *B = layer_bias(c);
+    *fail = false;
+    if (!B || c->rule->zero_bias)
+        return NULL;
+    if (mod < 0)
+        return lrp_f32(B);
+    const float *b = cached(c, B, mod, &c->cache->b[mod], &c->cache->have_b[mod], err);
+    *fail = !b;
+    return b;
+}
+
+/* --------------------------------------------------------- layer products */
+
+/* A buffer for f(x; W, b): not zeroed when the layer's kernel writes it all. */
+static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
+{
+    const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+    return c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_FLOAT32, v->ndim, v->dims, err)
+                                : lrp_tensor_new(LRP_FLOAT32, v->ndim, v->dims, err);
+}
+
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b,
+                          lrp_error *err)
+{
+    lrp_tensor *z = like_out(c, err);
+    if (!z)
+        return NULL;
+    if (c->n->op->linear->apply(c->n, x, W, b, z, err) != LRP_OK) {
+        lrp_tensor_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const float *W, const lrp_tensor *xlike,
+                            lrp_error *err)
+{
+    lrp_tensor *t = lrp_tensor_like(xlike, err);
+    if (!t)
+        return NULL;
+    if (c->n->op->linear->apply_t(c->n, g, W, t, err) != LRP_OK) {
+        lrp_tensor_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const float *W, lrp_tensor **own, lrp_error *err)
+{
+    *own = NULL;
+    if (!c->rule->zero_bias && c->out)
+        return c->out;
+    bool fail;
+    const float *b = lrp_mod_bias(c, -1, err, &fail);
+    return *own = lrp_layer_new(c, c->in[0], W, b, err);
+}
+
+/* ------------------------------------------------------------- sign halves */
+
+/* x⁺ (neg 0) or x⁻ (neg 1) as a new tensor. */
+static lrp_tensor *clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
+{
+    lrp_tensor *t = lrp_tensor_like(x, err);
+    if (!t)
+        return NULL;
+    const float *s = lrp_f32(x);
+    float *d = lrp_f32(t);
+    int64_t n = x->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        d[i] = neg ? (s[i] < 0.0f ? s[i] : 0.0f) : (s[i] > 0.0f ? s[i] : 0.0f);
+    return t;
+}
+
+static bool any_negative(const lrp_tensor *x)
+{
+    const float *p = lrp_f32(x);
+    for (int64_t i = 0; i < x->numel; i++)
+        if (p[i] < 0.0f)
+            return true;
+    return false;
+}
+
+lrp_status lrp_sign_split_new(lrp_sign_split *s, const lrp_tensor *x, lrp_error *err)
+{
+    s->x = s->xpos = x;
+    s->xp = s->xn = NULL;
+    if (!any_negative(x))
+        return LRP_OK;
+    if (!(s->xp = clamp_new(x, 0, err)) || !(s->xn = clamp_new(x, 1, err)))
+        return lrp_rule_oom(err);
+    s->xpos = s->xp;
+    return LRP_OK;
+}
+
+void lrp_sign_split_free(lrp_sign_split *s)
+{
+    lrp_tensor_free(s->xp);
+    lrp_tensor_free(s->xn);
+    s->xp = s->xn = NULL;
+}
+
+/* z <- m·R / s(z), in place; m as lrp_sign_half takes it. */
+static void masked_ratio(const lrp_tensor *R, lrp_tensor *z, const lrp_tensor *mask, int mask_sign, float eps)
+{
+    const float *r = lrp_f32(R), *m = mask ? lrp_f32(mask) : NULL;
+    float *d = lrp_f32(z);
+    int64_t n = R->numel;
+    if (mask_sign > 0) {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (m[i] > 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
+    } else if (mask_sign < 0) {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (m[i] < 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
+    } else {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            d[i] = r[i] / lrp_stabilize(d[i], eps);
+    }
+}
+
+lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const float *W1, const float *W2,
+                         const float *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
+                         lrp_error *err)
+{
+    lrp_tensor *z = lrp_layer_new(c, s->xpos, W1, b1, err), *t = NULL;
+    if (!z)
+        return lrp_rule_oom(err);
+    if (s->xn) {
+        if (!(t = lrp_layer_new(c, s->xn, W2, NULL, err))) {
+            lrp_tensor_free(z);
+            return lrp_rule_oom(err);
+        }
+        lrp_add_inplace(z, t);
+        lrp_tensor_free(t);
+    }
+    masked_ratio(c->R, z, mask, mask_sign, c->rule->eps); /* z now holds g */
+    lrp_status st = LRP_OK;
+    if (!(*T1 = lrp_layer_t_new(c, z, W1, s->x, err)) || (s->xn && !(*T2 = lrp_layer_t_new(c, z, W2, s->x, err))))
+        st = lrp_rule_oom(err);
+    lrp_tensor_free(z);
+    return st;
+}
+
+/* ---------------------------------------------------------- elementwise */
+
+lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err)
+{
+    lrp_tensor *g = lrp_tensor_like(R, err);
+    if (!g)
+        return NULL;
+    const float *r = lrp_f32(R), *zz = lrp_f32(z);
+    float *d = lrp_f32(g);
+    int64_t n = R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        d[i] = r[i] / lrp_stabilize(zz[i], eps);
+    return g;
+}
+
+void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t)
+{
+    float *a = lrp_f32(acc);
+    const float *xp = lrp_f32(x), *tp = lrp_f32(t);
+    int64_t n = acc->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        a[i] += xp[i] * tp[i];
+}
+
+void lrp_tensors_free(lrp_tensor **t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        lrp_tensor_free(t[i]);
+        t[i] = NULL;
+    }
+}
+
+void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b)
+{
+    float *ap = lrp_f32(a);
+    const float *bp = lrp_f32(b);
+    int64_t n = a->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        ap[i] += bp[i];
+}
+
+lrp_tensor *lrp_ones_new(int ndim, const int64_t *dims, lrp_error *err)
+{
+    lrp_tensor *t = lrp_tensor_new_uninit(LRP_FLOAT32, ndim, dims, err);
+    if (!t)
+        return NULL;
+    float *d = lrp_f32(t);
+    for (int64_t i = 0; i < t->numel; i++)
+        d[i] = 1.0f;
+    return t;
+}
+
+/* ------------------------------------------------------------ gradients */
+
+lrp_status lrp_grad_into(const lrp_rule_call *c, const lrp_tensor *const *in, const lrp_tensor *out,
+                         const lrp_tensor *gout, lrp_tensor **tmp, lrp_error *err)
+{
+    const lrp_node *n = c->n;
+    for (int i = 0; i < n->n_inputs; i++)
+        tmp[i] = NULL;
+    for (int i = 0; i < n->n_inputs; i++)
+        if (c->gin[i] && !(tmp[i] = lrp_tensor_like(c->gin[i], err)))
+            return lrp_rule_oom(err);
+    return n->op->backward(n, in, out, gout, tmp, err);
+}
+
+void lrp_grad_free(const lrp_node *n, lrp_tensor **tmp)
+{
+    for (int i = 0; i < n->n_inputs; i++)
+        lrp_tensor_free(tmp[i]);
+}
+
+int lrp_activation_input(const lrp_rule_call *c)
+{
+    for (int i = 0; i < c->n->n_inputs; i++)
+        if (c->gin[i])
+            return i;
+    return -1;
+}

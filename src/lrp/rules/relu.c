@@ -1,0 +1,93 @@
+/* The ReLU rules (zennit's ReLUDeconvNet, ReLUGuidedBackprop, ReLUBetaSmooth):
+ * other backward passes of a ReLU, on nodes with one input shaped like the
+ * output. */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+#include <math.h>
+
+/* DeconvNet: R_in = max(R, 0). */
+static lrp_status deconvnet_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    float *a = lrp_f32(c->gin[lrp_activation_input(c)]);
+    const float *rr = lrp_f32(c->R);
+    for (int64_t k = 0; k < c->R->numel; k++)
+        a[k] += rr[k] > 0.0f ? rr[k] : 0.0f;
+    return LRP_OK;
+}
+
+/* Guided backpropagation: the gradient where R > 0. */
+static lrp_status guided_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
+    if (c->n->n_inputs > LRP_RULE_MAX_INPUTS)
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED, "too many inputs");
+    lrp_status st = lrp_grad_into(c, c->in, c->out, c->R, tmp, err);
+    if (st == LRP_OK) {
+        int i = lrp_activation_input(c);
+        float *a = lrp_f32(c->gin[i]);
+        const float *rr = lrp_f32(c->R), *t = lrp_f32(tmp[i]);
+        for (int64_t k = 0; k < c->R->numel; k++)
+            a[k] += rr[k] > 0.0f ? t[k] : 0.0f * t[k];
+    }
+    lrp_grad_free(c->n, tmp);
+    return st;
+}
+
+/* Guided backpropagation runs the op's gradient. */
+static lrp_status guided_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    if (!n->op->backward)
+        return lrp_fail(err, LRP_ERR_ARG, "node %s (%s) has no gradient", label, n->op_type);
+    return LRP_OK;
+}
+
+/* Beta-smooth: the gradient of softplus_β, R ⊙ sigmoid(βx). */
+static lrp_status beta_smooth_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    int i = lrp_activation_input(c);
+    float *a = lrp_f32(c->gin[i]);
+    const float *rr = lrp_f32(c->R), *x = lrp_f32(c->in[i]);
+    float b = c->rule->beta_smooth;
+    if (c->rule->inplace) /* the stored input was overwritten by relu(x) */
+        for (int64_t k = 0; k < c->R->numel; k++)
+            a[k] += rr[k] / (1.0f + expf(-b * (x[k] > 0.0f ? x[k] : 0.0f)));
+    else
+        for (int64_t k = 0; k < c->R->numel; k++)
+            a[k] += rr[k] / (1.0f + expf(-b * x[k]));
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_deconvnet = {
+    .kind = LRP_RULE_DECONVNET,
+    .name = "deconvnet",
+    .summary = "the positive part of the relevance passes (DeconvNet)",
+    .target = LRP_ON_ELEMENTWISE,
+    .apply = deconvnet_apply,
+};
+
+const lrp_rule_def lrp_rule_guided = {
+    .kind = LRP_RULE_GUIDED,
+    .name = "guided-backprop",
+    .aliases = {"guided", "guided_backprop"},
+    .summary = "the gradient where the relevance is positive (guided backpropagation)",
+    .target = LRP_ON_ELEMENTWISE,
+    .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP,
+    .check = guided_check,
+    .apply = guided_apply,
+};
+
+const lrp_rule_def lrp_rule_beta_smooth = {
+    .kind = LRP_RULE_BETASMOOTH,
+    .name = "beta-smooth",
+    .aliases = {"beta_smooth"},
+    .summary = "the gradient of a softplus of sharpness beta_smooth in place of the ReLU's",
+    .params = {LRP_FLOAT_PARAM("beta_smooth", "beta-smooth", beta_smooth, 10.0f, "sharpness of the softplus"),
+               LRP_FLAG_PARAM("inplace", inplace, 0.0f, false, "inplace",
+                              "1 reproduces zennit on an in-place ReLU module: sigmoid(beta*relu(x))")},
+    .target = LRP_ON_ELEMENTWISE,
+    .keep = LRP_KEEP_INPUTS,
+    .apply = beta_smooth_apply,
+};

@@ -1,0 +1,172 @@
+/* The rule interface. Each rule family lives in one file under src/lrp/rules/
+ * with its parameters, what it needs from the forward pass and its kernel;
+ * the layer machinery the rules share (modified weights, the layer run with
+ * other parameters and transposed, ratios) is linear.c. All rules are listed
+ * in one table (src/lrp/rules.c), which parses, describes and checks them. */
+#ifndef LRP_RULES_RULE_H
+#define LRP_RULES_RULE_H
+
+#include "lrp/rules.h"
+
+#include <stddef.h>
+
+/* ------------------------------------------------------------ parameters */
+
+typedef enum lrp_param_type {
+    LRP_PARAM_FLOAT,  /* a float field: key=0.25 */
+    LRP_PARAM_FLAG,   /* a bool field: key=0|1 (any number; nonzero is 1) */
+    LRP_PARAM_BOUNDS, /* low or high: a float * of n_bounds values, key=v or v/v/v */
+} lrp_param_type;
+
+/* One parameter of a rule, as RULE:key=value takes it and lrp_rule_describe
+ * shows it. */
+typedef struct lrp_rule_param {
+    const char *key;
+    const char *alias; /* another key accepted for it, or NULL */
+    lrp_param_type type;
+    size_t offset;     /* of its field in lrp_rule */
+    float def;         /* default, as the key reads (bias=1); BOUNDS: none */
+    bool negated;      /* FLAG: the field holds key == 0 (bias=0 sets zero_bias) */
+    const char *shown; /* FLAG: what describe shows when it is not the default */
+    const char *help;
+} lrp_rule_param;
+
+/* Declaring parameters: a float field, low/high bounds, a flag. */
+#define LRP_FLOAT_PARAM(key, alias, field, def, help)                                                           \
+    {key, alias, LRP_PARAM_FLOAT, offsetof(lrp_rule, field), def, false, NULL, help}
+#define LRP_BOUNDS_PARAM(key, field, help)                                                                      \
+    {key, NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, field), 0.0f, false, NULL, help}
+#define LRP_FLAG_PARAM(key, field, def, negated, shown, help)                                                   \
+    {key, NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, field), def, negated, shown, help}
+
+/* The parameters several rules share, declared once. */
+#define LRP_PARAM_STABILIZER                                                                                    \
+    LRP_FLOAT_PARAM("stabilizer", "eps", eps, 1e-6f, "added to each denominator z with the sign of z")
+#define LRP_PARAM_BIAS                                                                                          \
+    LRP_FLAG_PARAM("bias", zero_bias, 1.0f, true, "bias=0",                                                    \
+                   "0 leaves the layer's bias out (zennit's zero_params=['bias'])")
+
+/* ----------------------------------------------------------------- rules */
+
+/* Where a rule applies (lrp_rule_check). */
+typedef enum lrp_rule_target {
+    LRP_ON_ANY,         /* a layer with weights, or any op with a gradient */
+    LRP_ON_LAYER,       /* a layer with weights (conv, transposed conv, dense) only */
+    LRP_ON_ELEMENTWISE, /* a node with one input shaped like its output */
+} lrp_rule_target;
+
+enum {
+    /* lrp_rule_divides: the rule divides by a denominator z made of forward values */
+    LRP_RULE_DIVIDES = 1u << 0,
+    /* lrp_rule_decides on every node: a sign mask of its own (Gamma) */
+    LRP_RULE_DECIDES = 1u << 1,
+    /* lrp_rule_decides where the op is piecewise: the rule follows the op's gradient */
+    LRP_RULE_FOLLOWS_GRADIENT = 1u << 2,
+    /* keep what the op's gradient keeps (lrp_op.keep) instead of lrp_rule_def.keep */
+    LRP_RULE_KEEP_OP = 1u << 3,
+    /* the kept output is z = f(x; W, b): on a layer with the bias zeroed z is
+     * recomputed, so the output is not kept */
+    LRP_RULE_Z_IS_OUTPUT = 1u << 4,
+};
+
+#define LRP_RULE_MAX_PARAMS 6
+#define LRP_RULE_MAX_ALIASES 3
+
+/* One row of the rule table. */
+typedef struct lrp_rule_def {
+    lrp_rule_kind kind;
+    const char *name;
+    const char *aliases[LRP_RULE_MAX_ALIASES]; /* other names it is taken by */
+    const char *summary;
+    /* its parameters, in the order describe shows them; the rest of the
+     * array stays zero (key NULL) */
+    lrp_rule_param params[LRP_RULE_MAX_PARAMS];
+    lrp_rule_target target; /* default LRP_ON_ANY */
+    unsigned flags;         /* LRP_RULE_* above */
+    unsigned keep;          /* LRP_KEEP_* it needs from the forward pass (default none) */
+    /* Checks the parameters once a spec with parameters is parsed; optional.
+     * spec is for the message. */
+    lrp_status (*validate)(const lrp_rule *r, const char *spec, lrp_error *err);
+    /* What the node needs besides the target (lrp_rule_check, after it);
+     * optional. label names the node for the message. */
+    lrp_status (*check)(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err);
+    /* gin[i] += the relevance the rule sends to input i; called only when
+     * some gin[i] is set. */
+    lrp_status (*apply)(const lrp_rule_call *c, lrp_error *err);
+} lrp_rule_def;
+
+/* The row of a kind (NULL for a kind out of range). */
+const lrp_rule_def *lrp_rule_def_of(lrp_rule_kind k);
+/* The rows in table order; NULL past the end. */
+const lrp_rule_def *lrp_rule_def_at(int i);
+
+/* --------------------------------------------- shared machinery (linear.c) */
+
+#define LRP_PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > 32768)")
+
+/* Which modified weights (and biases) a rule uses; the weight cache's index. */
+enum { LRP_MOD_POS, LRP_MOD_NEG, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, LRP_MOD_SQUARE, LRP_MOD_ONES };
+
+/* Whether the node is a layer whose weight is a constant (the linear rules run). */
+bool lrp_rule_on_layer(const lrp_rule_call *c);
+const lrp_tensor *lrp_layer_weight(const lrp_rule_call *c);
+/* The modified weight, computed on first use and cached. NULL on failure. */
+const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err);
+/* The bias modified by mod (mod < 0: as it is), or NULL when the layer has
+ * none or it is zeroed; *fail tells failure from no bias. */
+const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail);
+/* z = f(x; W, b) into a new tensor shaped like the node's output. */
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b,
+                          lrp_error *err);
+/* Wᵀ g into a new zero tensor shaped like xlike. */
+lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const float *W, const lrp_tensor *xlike,
+                            lrp_error *err);
+/* z = f(x; W, b) with the layer's own W and b: the kept output, or
+ * recomputed into *own when the bias is zeroed or the output was not kept. */
+const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const float *W, lrp_tensor **own, lrp_error *err);
+
+/* x⁺ and x⁻ of a layer input that has negative entries, for the rules that
+ * split the input by sign. */
+typedef struct lrp_sign_split {
+    const lrp_tensor *x, *xpos; /* the input, and x⁺ (x itself when it has no negative entries) */
+    lrp_tensor *xp, *xn;        /* owned: x⁺ and x⁻, NULL when x has no negative entries */
+} lrp_sign_split;
+lrp_status lrp_sign_split_new(lrp_sign_split *s, const lrp_tensor *x, lrp_error *err);
+void lrp_sign_split_free(lrp_sign_split *s);
+
+/* One sign half of AlphaBeta and Gamma: z = f(x⁺; W1, b1) + f(x⁻; W2, 0) (the
+ * second term only when x has negative entries), g = m·R / s(z), T1 = W1ᵀg
+ * and T2 = W2ᵀg (T2 only with negative entries). The mask m is 1 (mask_sign
+ * 0), or [mask > 0] (mask_sign 1) or [mask < 0] (mask_sign -1) of a tensor
+ * shaped like R. */
+lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const float *W1, const float *W2,
+                         const float *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
+                         lrp_error *err);
+
+/* g = R / s(z) into a new tensor. */
+lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err);
+/* acc += x ⊙ t */
+void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t);
+/* Frees t[0..n-1] and sets them NULL. */
+void lrp_tensors_free(lrp_tensor **t, int n);
+/* a += b */
+void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b);
+/* A float tensor of ones. */
+lrp_tensor *lrp_ones_new(int ndim, const int64_t *dims, lrp_error *err);
+/* The error already set, or out of memory. */
+lrp_status lrp_rule_oom(lrp_error *err);
+
+/* The op's gradient with gout into fresh zero buffers tmp[i] (one per input
+ * with an accumulator, NULL for the others); free them with lrp_grad_free. */
+lrp_status lrp_grad_into(const lrp_rule_call *c, const lrp_tensor *const *in, const lrp_tensor *out,
+                         const lrp_tensor *gout, lrp_tensor **tmp, lrp_error *err);
+void lrp_grad_free(const lrp_node *n, lrp_tensor **tmp);
+#define LRP_RULE_MAX_INPUTS 64
+
+/* The input whose accumulator is set (the activation of a one-input rule). */
+int lrp_activation_input(const lrp_rule_call *c);
+
+/* Norm's kernel, which Epsilon uses on ops without weights (norm.c). */
+lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err);
+
+#endif

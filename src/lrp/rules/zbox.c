@@ -1,0 +1,110 @@
+/* ZBox (rules.py:277-322): the input bounded by low and high, for the first
+ * layer: R_in = x⊙Wᵀg − (l⊙W⁺ᵀg + h⊙W⁻ᵀg), g = R / s(f(x; W, b) −
+ * (f(l; W⁺, b⁺) + f(h; W⁻, b⁻))). */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+/* A bound (low/high) broadcast to x's shape: scalar or one value per dim-1 entry. */
+static lrp_tensor *bound_tensor(const lrp_rule_call *c, const float *vals, const lrp_tensor *x, lrp_error *err)
+{
+    int nb = c->rule->n_bounds;
+    if (nb != 1 && (x->ndim < 2 || x->dims[1] != nb)) {
+        char sb[160];
+        lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "zbox bounds have %d values but the layer input %s has %lld channels",
+                      nb, lrp_shape_str(x->ndim, x->dims, sb, sizeof sb), (long long)(x->ndim >= 2 ? x->dims[1] : 0));
+        return NULL;
+    }
+    lrp_tensor *t = lrp_tensor_like(x, err);
+    if (!t)
+        return NULL;
+    float *d = lrp_f32(t);
+    int64_t inner = 1;
+    for (int i = 2; i < x->ndim; i++)
+        inner *= x->dims[i];
+    for (int64_t i = 0; i < x->numel; i++)
+        d[i] = nb == 1 ? vals[0] : vals[(i / inner) % nb];
+    return t;
+}
+
+/* g = R / s(z0 − (o1 + o2)), into o1. */
+static void zbox_ratio(const lrp_rule_call *c, const lrp_tensor *z0, lrp_tensor *o1, const lrp_tensor *o2)
+{
+    const float *r = lrp_f32(c->R), *a = lrp_f32(z0), *p2 = lrp_f32(o2);
+    float *p1 = lrp_f32(o1), eps = c->rule->eps;
+    int64_t n = c->R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        p1[i] = r[i] / lrp_stabilize(a[i] - (p1[i] + p2[i]), eps);
+}
+
+/* R_in += x⊙A − (l⊙B + h⊙C) */
+static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor *l, const lrp_tensor *h,
+                         const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C)
+{
+    float *acc = lrp_f32(gin);
+    const float *xp = lrp_f32(x), *lp = lrp_f32(l), *hp = lrp_f32(h), *a = lrp_f32(A), *bb = lrp_f32(B),
+                *cc = lrp_f32(C);
+    int64_t n = x->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        acc[i] += xp[i] * a[i] - (lp[i] * bb[i] + hp[i] * cc[i]);
+}
+
+/* ZBox's tensors: the bounds, f(x; W, b) (when recomputed), f(l; W⁺, b⁺),
+ * f(h; W⁻, b⁻) (then g), and Wᵀg, W⁺ᵀg, W⁻ᵀg. */
+enum { T_L, T_H, T_Z, T_ZL, T_ZH, T_A, T_B, T_C, N_T };
+
+/* ZBox with its tensors in t (the caller frees them). */
+static lrp_status zbox_run(const lrp_rule_call *c, lrp_tensor **t, lrp_error *err)
+{
+    const lrp_tensor *x = c->in[0];
+    bool f2, f3;
+    const float *W = lrp_f32(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
+                *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
+    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
+    if (!Wp || !Wn || f2 || f3 || !(t[T_L] = bound_tensor(c, c->rule->low, x, err)) ||
+        !(t[T_H] = bound_tensor(c, c->rule->high, x, err)))
+        return lrp_rule_oom(err);
+    const lrp_tensor *z = lrp_layer_z(c, W, &t[T_Z], err);
+    if (!z || !(t[T_ZL] = lrp_layer_new(c, t[T_L], Wp, bp, err)) || !(t[T_ZH] = lrp_layer_new(c, t[T_H], Wn, bn, err)))
+        return lrp_rule_oom(err);
+    zbox_ratio(c, z, t[T_ZL], t[T_ZH]); /* g, into T_ZL */
+    if (!(t[T_A] = lrp_layer_t_new(c, t[T_ZL], W, x, err)) || !(t[T_B] = lrp_layer_t_new(c, t[T_ZL], Wp, x, err)) ||
+        !(t[T_C] = lrp_layer_t_new(c, t[T_ZL], Wn, x, err)))
+        return lrp_rule_oom(err);
+    zbox_combine(c->gin[0], x, t[T_L], t[T_H], t[T_A], t[T_B], t[T_C]);
+    return LRP_OK;
+}
+
+static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    if (c->rule->n_bounds <= 0)
+        return lrp_node_fail(err, c->n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
+    lrp_tensor *t[N_T] = {NULL};
+    lrp_status st = zbox_run(c, t, err);
+    lrp_tensors_free(t, N_T);
+    return st;
+}
+
+static lrp_status zbox_validate(const lrp_rule *r, const char *spec, lrp_error *err)
+{
+    if ((r->low == NULL) != (r->high == NULL))
+        return lrp_fail(err, LRP_ERR_ARG, "rule '%s': give both low and high", spec);
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_zbox = {
+    .kind = LRP_RULE_ZBOX,
+    .name = "zbox",
+    .summary = "the input bounded by low and high (for the first layer)",
+    .params = {LRP_BOUNDS_PARAM("low", low, "lowest input value, one or one per channel (v/v/v)"),
+               LRP_BOUNDS_PARAM("high", high, "highest input value, one or one per channel (v/v/v)"),
+               LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
+    .target = LRP_ON_LAYER,
+    .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
+    .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
+    .validate = zbox_validate,
+    .apply = zbox_apply,
+};
