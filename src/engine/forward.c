@@ -4,6 +4,7 @@
 #include "ops/op.h"
 #include "graph/shape_infer.h"
 #include "base/clock.h"
+#include "base/exec.h"
 #include "base/tensor.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@ void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals)
     }
 }
 
-lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
+lrp_status lrp_forward(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
                        lrp_error *err)
 {
     return lrp_forward_ex(g, inputs, keep, NULL, vals, err);
@@ -27,11 +28,9 @@ lrp_status lrp_forward(lrp_graph *g, const lrp_tensor *const *inputs, const unsi
 
 /* The forward pass; with check_finite, each node's outputs are scanned and
  * the pass stops at the first that holds a NaN or an infinity. */
-static lrp_status forward_run(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+static lrp_status forward_run(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
                               const unsigned char *exact, lrp_tensor **vals, bool check_finite, lrp_error *err)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        g->nodes[i].exact = exact && exact[i];
     int *remaining = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
     if (!remaining)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -46,7 +45,7 @@ static lrp_status forward_run(lrp_graph *g, const lrp_tensor *const *inputs, con
     const lrp_tensor *in[256];
     lrp_tensor *out[16];
     for (int k = 0; k < g->n_order && st == LRP_OK; k++) {
-        lrp_node *n = &g->nodes[g->order[k]];
+        const lrp_node *n = &g->nodes[g->order[k]];
         if (lrp_node_is_static(g, n)) {
             /* folded at load time (e.g. Shape): its inputs are no longer needed by it */
             for (int i = 0; i < n->n_inputs; i++) {
@@ -103,7 +102,9 @@ static lrp_status forward_run(lrp_graph *g, const lrp_tensor *const *inputs, con
         }
         if (st == LRP_OK && !(moved && n->op->view)) {
             double t0 = lrp_now();
+            lrp_exec_ctx.exact = exact && exact[g->order[k]];
             st = n->op->forward(n, in, out, err);
+            lrp_exec_ctx.exact = false;
             lrp_profile_add(n->op->type, lrp_now() - t0);
         }
         for (int o = 0; check_finite && st == LRP_OK && o < n->n_outputs; o++) {
@@ -143,13 +144,13 @@ static lrp_status forward_run(lrp_graph *g, const lrp_tensor *const *inputs, con
     return st;
 }
 
-lrp_status lrp_forward_ex(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+lrp_status lrp_forward_ex(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
                           const unsigned char *exact, lrp_tensor **vals, lrp_error *err)
 {
     return forward_run(g, inputs, keep, exact, vals, false, err);
 }
 
-lrp_status lrp_forward_locate_nonfinite(lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
+lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
                                         lrp_error *err)
 {
     for (int i = 0; i < g->n_inputs; i++) {
