@@ -69,11 +69,16 @@ void lrp_set_exact_forward(int on);
  *    model keeps its shape inference for the input shape of the last call; a
  *    call with another shape redoes it under the model's lock, but a call of
  *    the old shape running meanwhile would read shapes that change under it.
+ *    A model whose input shape is fully declared is prepared when loaded;
+ *    otherwise the first lrp_model_run or lrp_explain calls with a shape may
+ *    overlap (one prepares, the others wait), and lrp_attribute and
+ *    lrp_region_perturbation should follow one of them.
  *  - An explainer is used by one thread at a time: it holds the rule plan and
  *    the modified weights it caches across calls (two explainers of one model
  *    hold a copy each).
- *  - The graph of a model is not written by a run: what one call chooses
- *    (threads, OpenBLAS, exact forward) holds for that call on its thread only.
+ *  - A run does not write its model (only a new input shape does, as above):
+ *    what one call chooses (threads, OpenBLAS, exact forward) holds for that
+ *    call on its thread only.
  *  - lrp_model_set_layout, lrp_explainer_set_check and the *_free functions
  *    must not overlap other calls on the same object. The LRP_PROFILE timing
  *    table is shared under a lock.

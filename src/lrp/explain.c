@@ -227,9 +227,10 @@ const lrp_rule *lrp_explainer_rule(const lrp_explainer *e, int node)
 
 lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err)
 {
-    if (!e->m->prepared && !e->m->supported)
+    bool prepared = lrp_model_is_prepared(e->m);
+    if (!prepared && !e->m->supported)
         return lrp_model_prepare(e->m, 0, NULL, err); /* names the first unsupported operator */
-    if (!e->m->prepared)
+    if (!prepared)
         return lrp_fail(err, LRP_ERR_ARG, "%s: the input shape is not fully declared; rules are assigned at run time",
                         e->m->g->path);
     lrp_status st = lrp_explainer_assign(e, err);
