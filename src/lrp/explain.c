@@ -1,7 +1,11 @@
-/* The explainer: rule assignment for a model, and the backward engine that
- * carries relevance from the output to the input (zennit-reference.md §0):
- * an ordinary reverse pass in which some nodes have their input-gradient
- * replaced by a rule; relevance from several consumers is summed. */
+/* The explainer: rule assignment for a model and the plan of its runs (what
+ * the forward pass keeps, which layers accumulate in double, which nodes pass
+ * relevance on, the modified-weight caches), all its own, never the graph's;
+ * and one explanation: the forward pass, the seed, and the reverse sweep of
+ * engine/backward.h with the node's rule as its per-node work and --check or
+ * the non-finite scan as its observer (zennit-reference.md §0: an ordinary
+ * reverse pass in which some nodes have their input-gradient replaced by a
+ * rule; relevance from several consumers is summed). */
 #include "lrp/explain.h"
 
 #include "lrp/composites.h"
