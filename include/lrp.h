@@ -79,30 +79,38 @@ LRP_API void lrp_error_prefix(lrp_error *err, const char *fmt, ...) LRP_PRINTF(2
 /* LRP_OK and an empty message. */
 LRP_API void lrp_error_clear(lrp_error *err);
 
-/* Threads for dense math and lrp's own loops (n <= 0: as many as the CPUs
- * the process may run on; 1 until called). Results are the same at any
- * thread count. */
+/* Process defaults for the execution choices of the options below
+ * (lrp_load_options and lrp_explain_options start from them; an object keeps
+ * what its options said): threads (n <= 0: as many as the CPUs the process
+ * may run on; 1 until called), OpenBLAS (0 until called) and the exact
+ * forward pass (1 until called). Call them before other threads use lrp. */
 LRP_API void lrp_set_threads(int n);
-
-/* Matrix products (convolutions, dense layers) run on lrp's portable kernels
- * by default: every element summed in one fixed order with separately
- * rounded IEEE operations, so that results are the same bits on every CPU
- * (x86-64 with or without AVX2, aarch64) and at every thread count. 1 calls
- * OpenBLAS's kernels for this CPU instead: faster, still independent of the
- * thread count, but the last bits (and now and then a heatmap pixel) follow
- * the CPU. */
 LRP_API void lrp_set_openblas(int on);
-
-/* In an explanation's forward pass, the convolutions and dense layers whose
- * outputs feed a discrete decision of the explanation (which value of a
- * max-pooling window wins, an activation's mask under the gradient rules,
- * Gamma's sign) or the denominator z of an LRP rule (Epsilon, Norm, ZPlus,
- * AlphaBeta, Gamma, ZBox: with every LRP composite, the whole network)
- * accumulate in double precision and round once to float (the default), so
- * that float32 rounding never decides it and a cancelling z (a small logit
- * made of large terms) does not amplify it; 0 accumulates them in float32.
- * Everything else is float32 always. */
 LRP_API void lrp_set_exact_forward(int on);
+
+/* Threads
+ *  - A model may be used from several threads at once: lrp_model_run,
+ *    lrp_region_perturbation, and lrp_explain and lrp_attribute with one
+ *    explainer per thread (several explainers of one model may run at once),
+ *    as long as the calls that overlap in time give inputs of one shape. The
+ *    model keeps its shape inference for the input shape of the last call; a
+ *    call with another shape redoes it under the model's lock, but a call of
+ *    the old shape running meanwhile would read shapes that change under it.
+ *    A model whose input shape is fully declared is prepared when loaded;
+ *    otherwise the first lrp_model_run or lrp_explain calls with a shape may
+ *    overlap (one prepares, the others wait), and lrp_attribute and
+ *    lrp_region_perturbation should follow one of them.
+ *  - An explainer is used by one thread at a time: it holds the rule plan and
+ *    the modified weights it caches across calls (two explainers of one model
+ *    hold a copy each).
+ *  - A run does not write its model (only a new input shape does, as above):
+ *    what one call chooses (threads, OpenBLAS, exact forward) holds for that
+ *    call on its thread only.
+ *  - lrp_model_set_layout, lrp_explainer_set_check and the *_free functions
+ *    must not overlap other calls on the same object. The LRP_PROFILE timing
+ *    table is shared under a lock.
+ *  - Results are the same bits whatever the threads option and however many
+ *    calls run at once. */
 
 /* ----------------------------------------------------------------- tensors */
 
@@ -158,6 +166,18 @@ typedef struct lrp_load_options {
     /* Load models with unsupported operators anyway (they cannot run, but
      * lrp_model_describe lists what is missing). */
     int allow_unsupported;
+    /* Execution of lrp_model_run and lrp_region_perturbation on this model
+     * (explainers have their own, in lrp_explain_options). */
+    int threads;  /* threads for dense math and lrp's own loops (n <= 0: as many as
+                     the CPUs the process may run on); results are the same at any count */
+    /* Matrix products (convolutions, dense layers) run on lrp's portable
+     * kernels when 0: every element summed in one fixed order with
+     * separately rounded IEEE operations, so that results are the same bits
+     * on every CPU (x86-64 with or without AVX2, aarch64) and at every thread
+     * count. 1 calls OpenBLAS's kernels for this CPU instead: faster, still
+     * independent of the thread count, but the last bits (and now and then a
+     * heatmap pixel) follow the CPU. */
+    int openblas;
 } lrp_load_options;
 
 LRP_API void lrp_load_options_default(lrp_load_options *o);
@@ -222,6 +242,17 @@ typedef struct lrp_explain_options {
     const float *low, *high;
     int n_overrides;       /* "NODE_NAME=RULE[:k=v,...]" or "OP_TYPE=RULE[:k=v,...]" */
     const char *const *overrides;
+    int threads, openblas; /* as in lrp_load_options, for this explainer's calls */
+    /* In an explanation's forward pass, the convolutions and dense layers
+     * whose outputs feed a discrete decision of the explanation (which value
+     * of a max-pooling window wins, an activation's mask under the gradient
+     * rules, Gamma's sign) or the denominator z of an LRP rule (Epsilon,
+     * Norm, ZPlus, AlphaBeta, Gamma, ZBox: with every LRP composite, the
+     * whole network) accumulate in double precision and round once to float
+     * (1, the default), so that float32 rounding never decides it and a
+     * cancelling z (a small logit made of large terms) does not amplify it;
+     * 0 accumulates them in float32. Everything else is float32 always. */
+    int exact_forward;
 } lrp_explain_options;
 
 LRP_API void lrp_explain_options_default(lrp_explain_options *o);

@@ -5,7 +5,7 @@
 /* Seconds on the monotonic clock. */
 double lrp_now(void);
 
-/* Adds seconds to the label `what` (a string literal); printed to stderr at
+/* Adds seconds to the label `what` (a string literal; thread-safe); printed to stderr at
  * exit when LRP_PROFILE is set. */
 void lrp_profile_add(const char *what, double seconds);
 

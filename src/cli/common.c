@@ -20,11 +20,10 @@ int cli_need_args(const cli_args *a, int min, int max, const char *what)
 
 lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupported, int *rc)
 {
-    lrp_set_threads(a->threads);
-    lrp_set_exact_forward(!a->fast);
-    lrp_set_openblas(a->openblas);
     lrp_load_options o;
     lrp_load_options_default(&o);
+    o.threads = a->threads;
+    o.openblas = a->openblas;
     o.canonize = canonize;
     o.strip_softmax = 1;
     o.allow_unsupported = allow_unsupported;

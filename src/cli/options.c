@@ -663,6 +663,11 @@ int cli_parse(int argc, char **argv, cli_args *a)
         if (rc != EXIT_OK)
             return rc;
     }
+    /* the execution choices, for the explainer's calls (the model's are set
+     * where it is loaded) */
+    a->explain.threads = a->threads;
+    a->explain.openblas = a->openblas;
+    a->explain.exact_forward = !a->fast;
     return EXIT_OK;
 }
 

@@ -3,6 +3,7 @@
 
 #include "graph/canonize.h"
 #include "base/error.h"
+#include "base/exec.h"
 #include "engine/forward.h"
 #include "onnx/onnx_load.h"
 #include "ops/op.h"
@@ -17,6 +18,8 @@ void lrp_load_options_default(lrp_load_options *o)
     memset(o, 0, sizeof *o);
     o->canonize = 1;
     o->strip_softmax = 1;
+    o->threads = lrp_exec_default_threads();
+    o->openblas = lrp_exec_default_openblas();
 }
 
 /* Guesses the layout from the declared input shape. */
@@ -111,6 +114,8 @@ lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_
         m->opts = *opts;
     else
         lrp_load_options_default(&m->opts);
+    m->opts.threads = lrp_exec_resolve_threads(m->opts.threads);
+    pthread_mutex_init(&m->lock, NULL);
     m->g = g;
     const char *path = g->path;
     lrp_status st;
@@ -182,6 +187,7 @@ void lrp_model_free(lrp_model *m)
     if (!m)
         return;
     lrp_graph_free(m->g);
+    pthread_mutex_destroy(&m->lock);
     for (int i = 0; i < m->n_op_types; i++)
         free(m->op_types[i]);
     free(m->op_types);
@@ -334,7 +340,7 @@ static void drop_unused_constants(lrp_graph *g)
     }
 }
 
-lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err)
+static lrp_status model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err)
 {
     if (!m->supported)
         return lrp_graph_init_ops(m->g, err); /* reports the first unsupported op */
@@ -371,6 +377,27 @@ lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_er
     memcpy(m->cur_dims, dims, sizeof(int64_t) * (size_t)ndim);
     m->prepared = true;
     return LRP_OK;
+}
+
+void lrp_model_exec_enter(const lrp_model *m, lrp_exec *saved)
+{
+    lrp_exec_enter(m->opts.threads, m->opts.openblas != 0, saved);
+}
+
+bool lrp_model_is_prepared(lrp_model *m)
+{
+    pthread_mutex_lock(&m->lock);
+    bool p = m->prepared;
+    pthread_mutex_unlock(&m->lock);
+    return p;
+}
+
+lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err)
+{
+    pthread_mutex_lock(&m->lock);
+    lrp_status st = model_prepare(m, ndim, dims, err);
+    pthread_mutex_unlock(&m->lock);
+    return st;
 }
 
 lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_tensor **out, lrp_error *err)
@@ -421,7 +448,7 @@ lrp_status lrp_model_nonfinite(lrp_model *m, const lrp_tensor *const *inputs, co
     return st;
 }
 
-lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
+static lrp_status model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
 {
     *logits = NULL;
     lrp_tensor *x;
@@ -457,5 +484,14 @@ lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **log
     }
     lrp_vals_clear(g, vals);
     free(vals);
+    return st;
+}
+
+lrp_status lrp_model_run(lrp_model *m, const lrp_tensor *input, lrp_tensor **logits, lrp_error *err)
+{
+    lrp_exec saved;
+    lrp_model_exec_enter(m, &saved);
+    lrp_status st = model_run(m, input, logits, err);
+    lrp_exec_leave(&saved);
     return st;
 }

@@ -60,10 +60,6 @@ typedef struct lrp_node {
     const struct lrp_op *op;
     void *state;  /* parsed attributes, owned by the op (op->destroy) */
     bool removed; /* taken out of the graph by a canonizer */
-    /* Set by the forward engine for the current run: the node's output
-     * feeds a discrete decision of the explanation (see rules.h), so a
-     * convolution accumulates in double precision. */
-    bool exact;
 } lrp_node;
 
 typedef struct lrp_graph {

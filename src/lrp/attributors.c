@@ -384,9 +384,9 @@ static lrp_status check_finite(const lrp_attributor_options *o, lrp_tensor **rel
     return st;
 }
 
-lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
-                         const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits_out,
-                         int64_t *targets_out, lrp_error *err)
+static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
+                            const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits_out,
+                            int64_t *targets_out, lrp_error *err)
 {
     *relevance = NULL;
     if (logits_out)
@@ -461,5 +461,16 @@ done:
     lrp_tensor_free(logits);
     lrp_tensor_free(rel);
     lrp_tensor_free(one);
+    return st;
+}
+
+lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
+                         const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits_out,
+                         int64_t *targets_out, lrp_error *err)
+{
+    lrp_exec saved;
+    lrp_explainer_exec_enter(e, &saved); /* the explainer's choices hold inside, for lrp_model_run too */
+    lrp_status st = attribute(e, o, input, targets, seed, relevance, logits_out, targets_out, err);
+    lrp_exec_leave(&saved);
     return st;
 }

@@ -214,9 +214,9 @@ static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t targe
     return st;
 }
 
-lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
-                                   int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
-                                   lrp_error *err)
+static lrp_status region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
+                                      int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                      lrp_error *err)
 {
     lrp_perturb_options def;
     if (!o) {
@@ -253,5 +253,16 @@ lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const 
     free(base);
     free(rid);
     lrp_tensor_free(x);
+    return st;
+}
+
+lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
+                                   int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                   lrp_error *err)
+{
+    lrp_exec saved;
+    lrp_model_exec_enter(m, &saved);
+    lrp_status st = region_perturbation(m, input, relevance, target, o, curve, n_steps, err);
+    lrp_exec_leave(&saved);
     return st;
 }

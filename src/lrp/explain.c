@@ -1,11 +1,16 @@
-/* The explainer: rule assignment for a model, and the backward engine that
- * carries relevance from the output to the input (zennit-reference.md §0):
- * an ordinary reverse pass in which some nodes have their input-gradient
- * replaced by a rule; relevance from several consumers is summed. */
+/* The explainer: rule assignment for a model and the plan of its runs (what
+ * the forward pass keeps, which layers accumulate in double, which nodes pass
+ * relevance on, the modified-weight caches), all its own, never the graph's;
+ * and one explanation: the forward pass, the seed, and the reverse sweep of
+ * engine/backward.h with the node's rule as its per-node work and --check or
+ * the non-finite scan as its observer (zennit-reference.md §0: an ordinary
+ * reverse pass in which some nodes have their input-gradient replaced by a
+ * rule; relevance from several consumers is summed). */
 #include "lrp/explain.h"
 
 #include "lrp/composites.h"
 #include "base/error.h"
+#include "engine/backward.h"
 #include "engine/forward.h"
 #include "engine/model.h"
 #include "graph/shape_infer.h"
@@ -26,6 +31,9 @@ struct lrp_explainer {
     int n_nodes;         /* nodes when rules were assigned */
     unsigned char *keep; /* per value: kept by the forward pass for the rules */
     unsigned char *exact; /* per node: feeds a decision or a rule's z (exact forward) */
+    unsigned char *pass;  /* per node: the rule passes relevance on unchanged */
+    int threads;          /* execution choices of its calls (lrp_explain_options) */
+    bool openblas, exact_forward;
     lrp_check_fn check;
     void *check_ctx;
 };
@@ -40,6 +48,9 @@ void lrp_explain_options_default(lrp_explain_options *o)
     o->beta_smooth = 10.0f;
     o->alpha = 2.0f;
     o->beta = 1.0f;
+    o->threads = lrp_exec_default_threads();
+    o->openblas = lrp_exec_default_openblas();
+    o->exact_forward = lrp_exec_default_exact_forward();
 }
 
 const char *lrp_composite_at(int i) { return lrp_composite_name(i); }
@@ -58,6 +69,7 @@ void lrp_explainer_free(lrp_explainer *e)
     free(e->caches);
     free(e->keep);
     free(e->exact);
+    free(e->pass);
     free(e->low);
     free(e->high);
     for (int i = 0; i < e->params.n_overrides; i++)
@@ -95,6 +107,9 @@ lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp
     }
     e->m = m;
     e->composite = ci;
+    e->threads = lrp_exec_resolve_threads(o->threads);
+    e->openblas = o->openblas != 0;
+    e->exact_forward = o->exact_forward != 0;
     lrp_composite_params *p = &e->params;
     p->epsilon = o->epsilon;
     p->stabilizer = o->stabilizer;
@@ -128,7 +143,7 @@ lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp
     }
     /* Assign now when the model's shapes are known, so that errors in --rule
      * show before any input is read. */
-    if (m->prepared && lrp_explainer_assign(e, err) != LRP_OK) {
+    if (lrp_model_is_prepared(m) && lrp_explainer_assign(e, err) != LRP_OK) {
         lrp_explainer_free(e);
         return NULL;
     }
@@ -161,16 +176,19 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
         free(e->caches);
         free(e->keep);
         free(e->exact);
+        free(e->pass);
         e->rules = NULL;
         e->caches = NULL;
         e->keep = NULL;
         e->exact = NULL;
+        e->pass = NULL;
     }
     e->rules = calloc((size_t)g->n_nodes + 1, sizeof *e->rules);
     e->caches = calloc((size_t)g->n_nodes + 1, sizeof *e->caches);
     e->keep = calloc((size_t)g->n_values + 1, 1);
     e->exact = calloc((size_t)g->n_nodes + 1, 1);
-    if (!e->rules || !e->caches || !e->keep || !e->exact)
+    e->pass = calloc((size_t)g->n_nodes + 1, 1);
+    if (!e->rules || !e->caches || !e->keep || !e->exact || !e->pass)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     e->n_nodes = g->n_nodes;
     lrp_status st = lrp_assign_rules(g, e->composite, &e->params, e->m->residual_sum, e->rules, err);
@@ -185,6 +203,7 @@ lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
                     e->keep[n->inputs[i]] = 1;
         if ((keep & LRP_KEEP_OUTPUT) && n->outputs[0] >= 0)
             e->keep[n->outputs[0]] = 1;
+        e->pass[g->order[k]] = e->rules[g->order[k]].kind == LRP_RULE_PASS;
     }
     /* Nodes whose outputs reach a discrete decision or a rule's denominator:
      * those nodes and everything upstream of them. In reverse topological
@@ -213,9 +232,10 @@ const lrp_rule *lrp_explainer_rule(const lrp_explainer *e, int node)
 
 lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err)
 {
-    if (!e->m->prepared && !e->m->supported)
+    bool prepared = lrp_model_is_prepared(e->m);
+    if (!prepared && !e->m->supported)
         return lrp_model_prepare(e->m, 0, NULL, err); /* names the first unsupported operator */
-    if (!e->m->prepared)
+    if (!prepared)
         return lrp_fail(err, LRP_ERR_ARG, "%s: the input shape is not fully declared; rules are assigned at run time",
                         e->m->g->path);
     lrp_status st = lrp_explainer_assign(e, err);
@@ -235,6 +255,8 @@ lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err)
     return LRP_OK;
 }
 
+/* ---------------------------------------------------------------- observers */
+
 /* Per-sample sums of a batch-first tensor into s[0..N). */
 static void sample_sums(const lrp_tensor *t, int64_t N, double *s)
 {
@@ -248,261 +270,252 @@ static void sample_sums(const lrp_tensor *t, int64_t N, double *s)
     }
 }
 
+/* --check: per-sample sums of what reached each node and what it sent,
+ * and the total on the current cut of the graph, for lrp_check_fn. */
+typedef struct check_observer {
+    const lrp_explainer *e;
+    double *r_out, *r_in, *cut, *sent; /* N each */
+} check_observer;
+
+static lrp_status check_observe(void *ctx, const lrp_backward_step *s, lrp_error *err)
+{
+    const check_observer *c = ctx;
+    const int64_t N = s->batch;
+    sample_sums(s->R, N, c->r_out);
+    for (int64_t b = 0; b < N; b++)
+        c->r_in[b] = 0;
+    for (int i = 0; i < s->n->n_inputs; i++) {
+        if (!s->gin[i])
+            continue;
+        sample_sums(s->gin[i], N, c->sent);
+        for (int64_t b = 0; b < N; b++)
+            c->r_in[b] += c->sent[b];
+    }
+    for (int64_t b = 0; b < N; b++)
+        c->cut[b] += c->r_in[b] - c->r_out[b];
+    char lb[64], rb[256];
+    c->e->check(c->e->check_ctx, lrp_node_label(s->g, s->n, lb, sizeof lb), s->n->op_type,
+                lrp_rule_describe(&c->e->rules[s->node], rb, sizeof rb), N, c->r_out, c->r_in, c->cut);
+    return LRP_OK;
+}
+
 /* In locate mode (a rerun after a non-finite relevance), the relevance at
- * the inputs of every node is scanned after the node's rule, and the pass
+ * the inputs of every node is scanned after the node's rule, and the sweep
  * stops at the first node that made one non-finite. */
-static lrp_status explain_run(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
-                              lrp_tensor **relevance, lrp_tensor **logits_out, bool locate, lrp_error *err)
+static lrp_status locate_observe(void *ctx, const lrp_backward_step *s, lrp_error *err)
+{
+    const lrp_explainer *e = ctx;
+    for (int i = 0; i < s->n->n_inputs; i++) {
+        int64_t at = s->gin[i] ? lrp_find_nonfinite(s->gin[i]) : -1;
+        if (at < 0)
+            continue;
+        char rb[256];
+        return lrp_node_fail(err, s->n, LRP_ERR_NUMERIC,
+                             "the relevance goes non-finite here (rule %s): %s at element %lld of what it sends to "
+                             "input #%d '%s'",
+                             lrp_rule_describe(&e->rules[s->node], rb, sizeof rb),
+                             lrp_nonfinite_name(lrp_f32(s->gin[i])[at]), (long long)at, i,
+                             s->g->values[s->n->inputs[i]].name);
+    }
+    return LRP_OK;
+}
+
+/* --------------------------------------------------------------- one run */
+
+/* The per-node work of the sweep: the node's rule. */
+static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *err)
+{
+    lrp_explainer *e = ctx;
+    const lrp_rule *r = &e->rules[s->node];
+    const lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin};
+    double t0 = lrp_now();
+    lrp_status st = lrp_rule_apply(&call, err);
+    lrp_profile_add(lrp_rule_name(r->kind), lrp_now() - t0);
+    return st;
+}
+
+/* What one explanation holds while it runs (the explainer and the model
+ * are only read, but for the explainer's weight caches). */
+typedef struct explain_run {
+    lrp_explainer *e;
+    const lrp_graph *g;
+    lrp_tensor *x; /* the input with its batch dim */
+    int64_t N;
+    lrp_tensor **vals, **rel; /* forward values and relevance, per value */
+    lrp_tensor *logits;
+} explain_run;
+
+static void run_clear(explain_run *r)
+{
+    if (r->vals)
+        lrp_vals_clear(r->g, r->vals);
+    if (r->rel)
+        lrp_vals_clear(r->g, r->rel);
+}
+
+static void run_close(explain_run *r)
+{
+    run_clear(r);
+    free(r->vals);
+    free(r->rel);
+    lrp_tensor_free(r->logits);
+    lrp_tensor_free(r->x);
+}
+
+static lrp_status run_open(lrp_explainer *e, const lrp_tensor *input, explain_run *r, lrp_error *err)
+{
+    lrp_model *m = e->m;
+    lrp_status st = lrp_model_conform_input(m, input, &r->x, err);
+    if (st != LRP_OK)
+        return st;
+    if ((st = lrp_model_prepare(m, r->x->ndim, r->x->dims, err)) != LRP_OK ||
+        (st = lrp_explainer_assign(e, err)) != LRP_OK)
+        return st;
+    r->g = m->g;
+    r->N = r->x->dims[0];
+    r->vals = calloc((size_t)r->g->n_values, sizeof *r->vals);
+    r->rel = calloc((size_t)r->g->n_values, sizeof *r->rel);
+    if (!r->vals || !r->rel)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    return LRP_OK;
+}
+
+/* The forward pass, keeping what the rules need. */
+static lrp_status run_forward(explain_run *r, lrp_error *err)
+{
+    const lrp_explainer *e = r->e;
+    double t0 = lrp_now();
+    const lrp_tensor *ins[1] = {r->x};
+    const unsigned char *exact = e->exact_forward ? e->exact : NULL;
+    lrp_status st = lrp_forward_ex(r->g, ins, e->keep, exact, r->vals, err);
+    if (st != LRP_OK)
+        return st;
+    if (lrp_find_nonfinite(r->vals[e->m->output]) >= 0) {
+        lrp_vals_clear(r->g, r->vals);
+        return lrp_model_nonfinite(e->m, ins, exact, err);
+    }
+    lrp_profile_add("forward pass", lrp_now() - t0);
+    return LRP_OK;
+}
+
+/* The logits (N, classes) and the seed at the output. */
+static lrp_status run_seed(explain_run *r, lrp_seed_fn seed_fn, void *seed_ctx, lrp_error *err)
+{
+    int out = r->e->m->output;
+    const lrp_tensor *y = r->vals[out];
+    int64_t dims[2] = {r->N, r->N ? y->numel / r->N : 0};
+    if (!(r->logits = lrp_tensor_new(LRP_FLOAT32, 2, dims, err)))
+        return err ? err->status : LRP_ERR_NOMEM;
+    memcpy(r->logits->data, y->data, sizeof(float) * (size_t)y->numel);
+    if (!(r->rel[out] = lrp_tensor_like(y, err)))
+        return err ? err->status : LRP_ERR_NOMEM;
+    lrp_tensor view = *r->rel[out];
+    view.ndim = 2;
+    view.dims[0] = dims[0];
+    view.dims[1] = dims[1];
+    return seed_fn(seed_ctx, r->logits, &view, err);
+}
+
+/* The reverse sweep, with the --check observer or, locating, the scan. */
+static lrp_status run_backward(explain_run *r, bool locate, lrp_error *err)
+{
+    lrp_explainer *e = r->e;
+    lrp_backward b = {.apply = rule_step, .ctx = e, .pass = e->pass};
+    check_observer c = {e, NULL, NULL, NULL, NULL};
+    if (locate) {
+        b.observe = locate_observe;
+        b.observe_ctx = e;
+    } else if (e->check) {
+        if (!(c.r_out = calloc((size_t)(4 * r->N + 4), sizeof(double))))
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        c.r_in = c.r_out + r->N;
+        c.cut = c.r_in + r->N;
+        c.sent = c.cut + r->N;
+        sample_sums(r->rel[e->m->output], r->N, c.cut);
+        b.observe = check_observe;
+        b.observe_ctx = &c;
+        b.separate = true;
+    }
+    double t0 = lrp_now();
+    lrp_status st = lrp_backward_run(r->g, r->vals, r->rel, &b, r->N, err);
+    free(c.r_out);
+    if (st == LRP_OK)
+        lrp_profile_add("backward pass", lrp_now() - t0);
+    return st;
+}
+
+static lrp_status explain_once(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                               lrp_tensor **relevance, lrp_tensor **logits_out, bool locate, lrp_error *err);
+
+/* The relevance at the input, in the caller's shape (e.g. without a batch
+ * dim). Non-finite: run again, scanning after every node, to name the one
+ * where it began (costs a pass, on failure only). */
+static lrp_status run_result(explain_run *r, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                             bool locate, lrp_tensor **relevance, lrp_error *err)
+{
+    const lrp_model *m = r->e->m;
+    lrp_tensor *rr = r->rel[m->input];
+    r->rel[m->input] = NULL;
+    if (!rr && !(rr = lrp_tensor_like(r->x, err)))
+        return err ? err->status : LRP_ERR_NOMEM;
+    rr->ndim = input->ndim;
+    memcpy(rr->dims, input->dims, sizeof rr->dims);
+    if (lrp_find_nonfinite(rr) < 0) {
+        *relevance = rr;
+        return LRP_OK;
+    }
+    lrp_tensor_free(rr);
+    lrp_status st = LRP_OK;
+    if (!locate) {
+        run_clear(r);
+        lrp_tensor *r2 = NULL;
+        st = explain_once(r->e, input, seed_fn, seed_ctx, &r2, NULL, true, err);
+        lrp_tensor_free(r2);
+    }
+    if (st == LRP_OK) /* not found again: say what is known */
+        st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", r->g->path,
+                      r->g->values[m->input].name);
+    return st;
+}
+
+/* One explanation: forward, seed, the reverse sweep, the result. */
+static lrp_status explain_once(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
+                               lrp_tensor **relevance, lrp_tensor **logits_out, bool locate, lrp_error *err)
 {
     *relevance = NULL;
     if (logits_out)
         *logits_out = NULL;
-    lrp_model *m = e->m;
-    lrp_tensor *x = NULL;
-    lrp_status st = lrp_model_conform_input(m, input, &x, err);
-    if (st != LRP_OK)
-        return st;
-    if ((st = lrp_model_prepare(m, x->ndim, x->dims, err)) != LRP_OK ||
-        (st = lrp_explainer_assign(e, err)) != LRP_OK) {
-        lrp_tensor_free(x);
-        return st;
+    explain_run r = {.e = e};
+    lrp_status st = run_open(e, input, &r, err);
+    if (st == LRP_OK)
+        st = run_forward(&r, err);
+    if (st == LRP_OK)
+        st = run_seed(&r, seed_fn, seed_ctx, err);
+    if (st == LRP_OK)
+        st = run_backward(&r, locate, err);
+    if (st == LRP_OK)
+        st = run_result(&r, input, seed_fn, seed_ctx, locate, relevance, err);
+    if (st == LRP_OK && logits_out) {
+        *logits_out = r.logits;
+        r.logits = NULL;
     }
-    lrp_graph *g = m->g;
-    const int64_t N = x->dims[0];
-    lrp_tensor **vals = calloc((size_t)g->n_values, sizeof *vals);
-    lrp_tensor **rel = calloc((size_t)g->n_values, sizeof *rel);
-    double *sums = calloc((size_t)(3 * N + 3), sizeof(double));
-    lrp_tensor *logits = NULL;
-    if (!vals || !rel || !sums) {
-        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    double t0 = lrp_now();
-    const lrp_tensor *ins[1] = {x};
-    if ((st = lrp_forward_ex(g, ins, e->keep, e->exact, vals, err)) != LRP_OK)
-        goto done;
-    if (lrp_find_nonfinite(vals[m->output]) >= 0) {
-        lrp_vals_clear(g, vals);
-        st = lrp_model_nonfinite(m, ins, e->exact, err);
-        goto done;
-    }
-    lrp_profile_add("forward pass", lrp_now() - t0);
-    t0 = lrp_now();
-    /* logits and the seed */
-    {
-        lrp_tensor *y = vals[m->output];
-        int64_t dims[2] = {N, N ? y->numel / N : 0};
-        if (!(logits = lrp_tensor_new(LRP_FLOAT32, 2, dims, err))) {
-            st = err ? err->status : LRP_ERR_NOMEM;
-            goto done;
-        }
-        memcpy(logits->data, y->data, sizeof(float) * (size_t)y->numel);
-        lrp_tensor *seed = lrp_tensor_like(y, err);
-        if (!seed) {
-            st = err ? err->status : LRP_ERR_NOMEM;
-            goto done;
-        }
-        rel[m->output] = seed;
-        lrp_tensor view = *seed;
-        view.ndim = 2;
-        view.dims[0] = dims[0];
-        view.dims[1] = dims[1];
-        if ((st = seed_fn(seed_ctx, logits, &view, err)) != LRP_OK)
-            goto done;
-    }
-    double *r_out = sums, *r_in = sums + N, *cut = sums + 2 * N;
-    if (e->check)
-        sample_sums(rel[m->output], N, cut);
-    /* the backward pass */
-    for (int k = g->n_order - 1; k >= 0; k--) {
-        int ni = g->order[k];
-        lrp_node *n = &g->nodes[ni];
-        if (lrp_node_is_static(g, n))
-            continue;
-        for (int o = 1; o < n->n_outputs; o++)
-            if (n->outputs[o] >= 0 && rel[n->outputs[o]]) {
-                st = lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
-                                   "relevance reaches its output #%d; only first outputs can carry relevance", o);
-                goto done;
-            }
-        int ov = n->outputs[0];
-        if (ov < 0 || !rel[ov]) {
-            if (ov >= 0) {
-                lrp_tensor_free(vals[ov]);
-                vals[ov] = NULL;
-            }
-            continue;
-        }
-        lrp_tensor *gin[256] = {0};
-        lrp_tensor *tmp[256] = {0};
-        const lrp_tensor *in[256];
-        if (n->n_inputs > 256) {
-            st = lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
-            goto done;
-        }
-        /* Pass with nothing yet at the input: the relevance moves over as it is */
-        if (e->rules[ni].kind == LRP_RULE_PASS && !e->check) {
-            int a = -1, nact = 0;
-            for (int i = 0; i < n->n_inputs; i++)
-                if (n->inputs[i] >= 0 && !g->values[n->inputs[i]].constant) {
-                    a = n->inputs[i];
-                    nact++;
-                }
-            if (nact == 1 && !rel[a] && rel[ov]->numel == lrp_numel_checked(g->values[a].ndim, g->values[a].dims)) {
-                rel[a] = rel[ov];
-                rel[a]->ndim = g->values[a].ndim;
-                memcpy(rel[a]->dims, g->values[a].dims, sizeof rel[a]->dims);
-                rel[ov] = NULL;
-                lrp_tensor_free(vals[ov]);
-                vals[ov] = NULL;
-                continue;
-            }
-        }
-        for (int i = 0; i < n->n_inputs; i++) {
-            int v = n->inputs[i];
-            in[i] = lrp_value_tensor(g, vals, v);
-            if (v < 0 || g->values[v].constant)
-                continue;
-            if (e->check) {
-                /* a separate buffer, so that what this node sends can be summed */
-                if (!(tmp[i] = lrp_tensor_new(LRP_FLOAT32, g->values[v].ndim, g->values[v].dims, err))) {
-                    st = err ? err->status : LRP_ERR_NOMEM;
-                    goto done;
-                }
-                gin[i] = tmp[i];
-                continue;
-            }
-            if (!rel[v] && !(rel[v] = lrp_tensor_new(LRP_FLOAT32, g->values[v].ndim, g->values[v].dims, err))) {
-                st = err ? err->status : LRP_ERR_NOMEM;
-                goto done;
-            }
-            gin[i] = rel[v];
-        }
-        /* an input used twice by one node gets one accumulator */
-        lrp_rule_call call = {g, n, &e->rules[ni], &e->caches[ni], in, vals[ov], rel[ov], gin};
-        double t1 = lrp_now();
-        st = lrp_rule_apply(&call, err);
-        lrp_profile_add(lrp_rule_name(e->rules[ni].kind), lrp_now() - t1);
-        for (int i = 0; locate && st == LRP_OK && i < n->n_inputs; i++) {
-            int v = n->inputs[i];
-            int64_t at = v >= 0 && !g->values[v].constant ? lrp_find_nonfinite(rel[v]) : -1;
-            if (at >= 0) {
-                char rb[256];
-                st = lrp_node_fail(err, n, LRP_ERR_NUMERIC,
-                                   "the relevance goes non-finite here (rule %s): %s at element %lld of what it "
-                                   "sends to input #%d '%s'",
-                                   lrp_rule_describe(&e->rules[ni], rb, sizeof rb),
-                                   lrp_nonfinite_name(lrp_f32(rel[v])[at]), (long long)at, i, g->values[v].name);
-            }
-        }
-        if (st == LRP_OK && e->check) {
-            char lb[64], rb[256];
-            sample_sums(rel[ov], N, r_out);
-            for (int64_t b = 0; b < N; b++)
-                r_in[b] = 0;
-            for (int i = 0; i < n->n_inputs && st == LRP_OK; i++) {
-                if (!tmp[i])
-                    continue;
-                double s[1024];
-                double *sp = N <= 1024 ? s : malloc(sizeof(double) * (size_t)N);
-                if (!sp) {
-                    st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                sample_sums(tmp[i], N, sp);
-                for (int64_t b = 0; b < N; b++)
-                    r_in[b] += sp[b];
-                if (sp != s)
-                    free(sp);
-                int v = n->inputs[i];
-                if (!rel[v]) {
-                    rel[v] = tmp[i];
-                    tmp[i] = NULL;
-                } else {
-                    float *a = lrp_f32(rel[v]);
-                    const float *t = lrp_f32(tmp[i]);
-                    for (int64_t q = 0; q < rel[v]->numel; q++)
-                        a[q] += t[q];
-                }
-            }
-            for (int64_t b = 0; b < N; b++)
-                cut[b] += r_in[b] - r_out[b];
-            e->check(e->check_ctx, lrp_node_label(g, n, lb, sizeof lb), n->op_type,
-                     lrp_rule_describe(&e->rules[ni], rb, sizeof rb), N, r_out, r_in, cut);
-        }
-        for (int i = 0; i < n->n_inputs; i++)
-            lrp_tensor_free(tmp[i]);
-        if (st != LRP_OK) {
-            lrp_error_prefix(err, "%s", g->path);
-            goto done;
-        }
-        lrp_tensor_free(rel[ov]);
-        rel[ov] = NULL;
-        lrp_tensor_free(vals[ov]);
-        vals[ov] = NULL;
-    }
-    lrp_profile_add("backward pass", lrp_now() - t0);
-    {
-        lrp_tensor *r = rel[m->input];
-        rel[m->input] = NULL;
-        if (!r && !(r = lrp_tensor_like(x, err))) {
-            st = err ? err->status : LRP_ERR_NOMEM;
-            goto done;
-        }
-        /* back to the caller's shape (e.g. without a batch dim) */
-        r->ndim = input->ndim;
-        memcpy(r->dims, input->dims, sizeof r->dims);
-        if (lrp_find_nonfinite(r) >= 0) {
-            /* Non-finite relevance: run again, scanning after every node, to
-             * name the one where it began (costs a pass, on failure only). */
-            lrp_tensor_free(r);
-            if (locate) {
-                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", g->path,
-                              g->values[m->input].name);
-                goto done;
-            }
-            lrp_vals_clear(g, vals);
-            for (int v = 0; v < g->n_values; v++) {
-                lrp_tensor_free(rel[v]);
-                rel[v] = NULL;
-            }
-            lrp_check_fn check = e->check;
-            e->check = NULL;
-            lrp_tensor *r2 = NULL;
-            st = explain_run(e, input, seed_fn, seed_ctx, &r2, NULL, true, err);
-            e->check = check;
-            lrp_tensor_free(r2);
-            if (st == LRP_OK) /* not found again: say what is known */
-                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", g->path,
-                              g->values[m->input].name);
-            goto done;
-        }
-        *relevance = r;
-    }
-    if (logits_out) {
-        *logits_out = logits;
-        logits = NULL;
-    }
-done:
-    if (vals) {
-        lrp_vals_clear(g, vals);
-        free(vals);
-    }
-    if (rel) {
-        for (int v = 0; v < g->n_values; v++)
-            lrp_tensor_free(rel[v]);
-        free(rel);
-    }
-    free(sums);
-    lrp_tensor_free(logits);
-    lrp_tensor_free(x);
+    run_close(&r);
     return st;
+}
+
+void lrp_explainer_exec_enter(const lrp_explainer *e, lrp_exec *saved)
+{
+    lrp_exec_enter(e->threads, e->openblas, saved);
 }
 
 lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
                               lrp_tensor **relevance, lrp_tensor **logits_out, lrp_error *err)
 {
-    return explain_run(e, input, seed_fn, seed_ctx, relevance, logits_out, false, err);
+    lrp_exec saved;
+    lrp_explainer_exec_enter(e, &saved);
+    lrp_status st = explain_once(e, input, seed_fn, seed_ctx, relevance, logits_out, false, err);
+    lrp_exec_leave(&saved);
+    return st;
 }
 
 typedef struct target_seed {

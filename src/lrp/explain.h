@@ -2,6 +2,7 @@
 #ifndef LRP_EXPLAIN_H
 #define LRP_EXPLAIN_H
 
+#include "base/exec.h"
 #include "lrp/rules.h"
 
 /* Fills the seed (N, classes; zeroed) from the logits (N, classes). */
@@ -15,6 +16,10 @@ const lrp_rule *lrp_explainer_rule(const lrp_explainer *e, int node);
 
 struct lrp_model;
 struct lrp_model *lrp_explainer_model(const lrp_explainer *e);
+
+/* Installs the explainer's execution choices (lrp_explain_options threads,
+ * openblas) on the calling thread for a call; lrp_exec_leave(saved) after. */
+void lrp_explainer_exec_enter(const lrp_explainer *e, lrp_exec *saved);
 
 /* lrp_explain with any output relevance. */
 lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,

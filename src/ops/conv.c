@@ -83,7 +83,7 @@ static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, l
 {
     /* in[] has n_inputs entries: a bias-less node has no in[2] */
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
-    if (!lrp_forward_acc64 || !n->exact)
+    if (!lrp_forward_exact())
         return conv_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
     const conv_state *s = n->state;
     lrp_conv_geom gm = s->geom;

@@ -109,7 +109,7 @@ static lrp_status gemm_forward(const lrp_node *n, const lrp_tensor *const *in, l
     /* an explanation's forward pass: accumulate in double (gemm_acc64.h)
      * when C is absent or one value per output column */
     const lrp_tensor *y = out[0];
-    if (lrp_forward_acc64 && n->exact && !s->transA &&
+    if (lrp_forward_exact() && !s->transA &&
         (!c || (c->numel == y->dims[1] && (c->ndim == 1 || (c->ndim == 2 && c->dims[0] == 1)))))
         return lrp_gemm_acc64(y->dims[0], y->dims[1], in[0]->dims[1], s->transB, s->alpha, lrp_f32(in[0]),
                               lrp_f32(in[1]), s->beta, c ? lrp_f32(c) : NULL, lrp_f32(out[0]), err);

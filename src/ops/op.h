@@ -6,6 +6,7 @@
 #define LRP_OP_H
 
 #include "base/error.h"
+#include "base/exec.h"
 #include "graph/graph.h"
 #include "base/tensor.h"
 
@@ -108,11 +109,14 @@ int lrp_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int6
 /* Normalizes an axis attribute against rank r; -1 when out of range. */
 int lrp_axis(int64_t axis, int r);
 
-/* Number of threads our own loops may use (set from --threads). */
-extern int lrp_num_threads;
+/* Number of threads our own loops may use: the calling thread's execution
+ * context (base/exec.h), installed by the public entry points from the
+ * options of the model or the explainer. */
+#define lrp_num_threads (lrp_exec_ctx.threads)
 
-/* Forward convolutions and dense layers of nodes marked exact accumulate in
- * double (lrp_set_exact_forward). */
-extern int lrp_forward_acc64;
+/* Whether the node now running forward accumulates its convolution or dense
+ * layer in double: it is in the explainer's exact plan and the explainer
+ * asked for the exact forward pass (set by the forward engine). */
+static inline bool lrp_forward_exact(void) { return lrp_exec_ctx.exact; }
 
 #endif

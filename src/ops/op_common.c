@@ -1,37 +1,9 @@
 /* Helpers shared by the operator files, and zennit group names. */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "ops/op.h"
-
-#include <sched.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "ops/kernels/gemm_kernels.h"
-#include <unistd.h>
-
-int lrp_num_threads = 1;
-int lrp_forward_acc64 = 1;
-
-void lrp_set_exact_forward(int on) { lrp_forward_acc64 = on != 0; }
-
-void lrp_set_openblas(int on) { lrp_gemm_openblas = on != 0; }
-
-void lrp_set_threads(int n)
-{
-    if (n <= 0) {
-        /* the CPUs this process may run on (taskset, cgroup cpusets), not
-         * every CPU of the machine */
-        cpu_set_t set;
-        long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)c : 1;
-    }
-    lrp_num_threads = n;
-    /* OpenBLAS runs single-threaded: lrp's fixed tiles are the parallelism
-     * (results independent of n, see ops/gemm_kernels.h) */
-    lrp_blas_single_thread();
-}
 
 const char *lrp_group_name(lrp_group g)
 {

@@ -330,8 +330,6 @@ static void blas_init(void) { openblas_set_num_threads(1); }
 
 void lrp_blas_single_thread(void) { pthread_once(&blas_once, blas_init); }
 
-int lrp_gemm_openblas = 0;
-
 /* OpenBLAS: the same output tiles, each one single-threaded call over the
  * whole K (its kernels, and so the last bits, follow the CPU). */
 static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
@@ -357,7 +355,7 @@ DEFINE_GEMM(d, double, float, 4)
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
-    if (lrp_gemm_openblas && M > 0 && N > 0 && K > 0) {
+    if (lrp_exec_ctx.openblas && M > 0 && N > 0 && K > 0) {
         s_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }

@@ -29,10 +29,9 @@ void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
 void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                       int64_t ldb, double *C, int64_t ldc);
 
-/* Nonzero: lrp_sgemm calls OpenBLAS instead, tile by tile (results still
- * independent of the thread count, but not of the CPU, nor equal to the
- * portable kernels'). */
-extern int lrp_gemm_openblas;
+/* With the execution context's openblas set (base/exec.h), lrp_sgemm calls
+ * OpenBLAS instead, tile by tile (results still independent of the thread
+ * count, but not of the CPU, nor equal to the portable kernels'). */
 
 /* Makes OpenBLAS itself single-threaded (the tiles are the parallelism);
  * idempotent and thread-safe. */
