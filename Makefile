@@ -113,7 +113,7 @@ CLANG_FORMAT ?= clang-format
 FORMAT_SRC := $(sort $(wildcard src/*.[ch] src/*/*.[ch] src/*/*/*.[ch] include/*.h tests/unit/*.[ch] fuzz/*.[ch] \
                                 bench/*.c))
 format-check:
-	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC)
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format writes them"
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_SRC)

@@ -93,8 +93,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double f = median(tf, runs), x_ = median(te, runs);
     const char *name = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
-    printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)\n", name, composite,
-           f, x_, x_ / f, ru.ru_maxrss / 1024, runs);
+    printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)\n", name, composite, f,
+           x_, x_ / f, ru.ru_maxrss / 1024, runs);
     lrp_explainer_free(e);
     lrp_model_free(m);
     lrp_tensor_free(x);

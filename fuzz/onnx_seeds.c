@@ -208,7 +208,8 @@ static int finish(model *b, const char *dir, const char *file, const char *out, 
     return 0;
 }
 
-#define D(...) (const int64_t[]){__VA_ARGS__}
+#define D(...)                                                                                                        \
+    (const int64_t[]) { __VA_ARGS__ }
 
 int main(int argc, char **argv)
 {

@@ -54,7 +54,7 @@ typedef enum lrp_status {
     LRP_ERR_NOMEM,       /* allocation failed */
     LRP_ERR_ARG,         /* bad argument from the caller */
     LRP_ERR_INTERNAL,
-    LRP_ERR_NUMERIC      /* a NaN or an infinity in a result: the message names the input or the
+    LRP_ERR_NUMERIC /* a NaN or an infinity in a result: the message names the input or the
                             first node whose output (forward) or relevance (backward) was not finite */
 } lrp_status;
 
@@ -168,7 +168,7 @@ typedef struct lrp_load_options {
     int allow_unsupported;
     /* Execution of lrp_model_run and lrp_region_perturbation on this model
      * (explainers have their own, in lrp_explain_options). */
-    int threads;  /* threads for dense math and lrp's own loops (n <= 0: as many as
+    int threads; /* threads for dense math and lrp's own loops (n <= 0: as many as
                      the CPUs the process may run on); results are the same at any count */
     /* Matrix products (convolutions, dense layers) run on lrp's portable
      * kernels when 0: every element summed in one fixed order with
@@ -195,7 +195,7 @@ typedef struct lrp_model_info {
     int64_t input_dims[LRP_MAX_DIMS]; /* -1 where symbolic (batch, or a dynamic height...) */
     int input_elem_type;              /* ONNX TensorProto.DataType (1 float32, 10 float16) */
     lrp_layout layout;
-    int channels, height, width;      /* image inputs; 0 when unknown, -1 when symbolic */
+    int channels, height, width; /* image inputs; 0 when unknown, -1 when symbolic */
     int64_t opset, ir_version;
     const char *producer_name, *producer_version;
     /* The names (ONNX dim_param) of symbolic input dims, NULL where a dim is
@@ -240,7 +240,7 @@ typedef struct lrp_explain_options {
     int zero_bias;         /* zennit's zero_params=['bias'] */
     int n_bounds;          /* ZBox bounds: 1 value, or one per input channel */
     const float *low, *high;
-    int n_overrides;       /* "NODE_NAME=RULE[:k=v,...]" or "OP_TYPE=RULE[:k=v,...]" */
+    int n_overrides; /* "NODE_NAME=RULE[:k=v,...]" or "OP_TYPE=RULE[:k=v,...]" */
     const char *const *overrides;
     int threads, openblas; /* as in lrp_load_options, for this explainer's calls */
     /* In an explanation's forward pass, the convolutions and dense layers
@@ -279,8 +279,8 @@ LRP_API void lrp_explainer_free(lrp_explainer *e);
 LRP_API lrp_status lrp_explainer_describe(lrp_explainer *e, FILE *out, lrp_error *err);
 
 typedef enum lrp_seed {
-    LRP_SEED_ONE,   /* output relevance 1 at the target, 0 elsewhere (zennit's README) */
-    LRP_SEED_LOGIT  /* the target logit at the target (zennit's feed_forward.py) */
+    LRP_SEED_ONE,  /* output relevance 1 at the target, 0 elsewhere (zennit's README) */
+    LRP_SEED_LOGIT /* the target logit at the target (zennit's feed_forward.py) */
 } lrp_seed;
 
 /* Called after every node of the backward pass with per-sample sums over the
@@ -303,12 +303,12 @@ LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const 
 /* ------------------------------------------------------------ attributors */
 
 typedef enum lrp_attributor_kind {
-    LRP_ATTRIBUTOR_GRADIENT = 0,     /* the composite's modified gradient (zennit's Gradient) */
-    LRP_ATTRIBUTOR_INPUT_X_GRADIENT, /* gradient times input */
-    LRP_ATTRIBUTOR_SMOOTHGRAD,       /* mean gradient over noisy copies, the last one noise-free */
+    LRP_ATTRIBUTOR_GRADIENT = 0,         /* the composite's modified gradient (zennit's Gradient) */
+    LRP_ATTRIBUTOR_INPUT_X_GRADIENT,     /* gradient times input */
+    LRP_ATTRIBUTOR_SMOOTHGRAD,           /* mean gradient over noisy copies, the last one noise-free */
     LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS, /* right Riemann sum, alpha = k/steps, times (x - baseline) */
-    LRP_ATTRIBUTOR_OCCLUSION,        /* target logit of occluded copies; ignores the composite */
-    LRP_ATTRIBUTOR_RANDOM            /* seeded uniform noise in [0, 1): a baseline for scores */
+    LRP_ATTRIBUTOR_OCCLUSION,            /* target logit of occluded copies; ignores the composite */
+    LRP_ATTRIBUTOR_RANDOM                /* seeded uniform noise in [0, 1): a baseline for scores */
 } lrp_attributor_kind;
 
 typedef struct lrp_attributor_options {
@@ -366,12 +366,12 @@ typedef enum lrp_perturb_baseline {
 } lrp_perturb_baseline;
 
 typedef struct lrp_perturb_options {
-    int patch;                  /* region side in pixels (8) */
-    int steps;                  /* regions perturbed (100; at most the number of regions) */
+    int patch; /* region side in pixels (8) */
+    int steps; /* regions perturbed (100; at most the number of regions) */
     lrp_perturb_order order;
     lrp_perturb_baseline baseline;
     uint64_t seed;
-    int max_batch;              /* perturbed copies per forward pass (0: 16) */
+    int max_batch; /* perturbed copies per forward pass (0: 16) */
 } lrp_perturb_options;
 
 LRP_API void lrp_perturb_options_default(lrp_perturb_options *o);

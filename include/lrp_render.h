@@ -80,9 +80,9 @@ LRP_API lrp_status lrp_png_read_rgb(const char *path, lrp_raster **out, lrp_erro
 #define LRP_CMAP_MAX_NODES 1024
 
 typedef struct lrp_cmap {
-    int n;                                   /* number of nodes, >= 3 */
-    int index[LRP_CMAP_MAX_NODES];           /* ascending, index[0] == 0, index[n-1] == 256 */
-    uint8_t color[LRP_CMAP_MAX_NODES][3];    /* RGB of each node */
+    int n;                                /* number of nodes, >= 3 */
+    int index[LRP_CMAP_MAX_NODES];        /* ascending, index[0] == 0, index[n-1] == 256 */
+    uint8_t color[LRP_CMAP_MAX_NODES][3]; /* RGB of each node */
 } lrp_cmap;
 
 /* Number of built-in maps and their names, in zennit's CMAPS order:
@@ -193,8 +193,8 @@ LRP_API lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_he
  * grid_w = int(sqrt(n)), grid_h = ceil(n / grid_w). Tiles fill the grid row by
  * row; with a grid smaller than n the rest are dropped. Empty cells get
  * fill[channel], or with fill == NULL the per-channel minimum over all tiles. */
-LRP_API lrp_status lrp_gridify(const uint8_t *tiles, int n, int height, int width, int channels, int grid_h, int grid_w,
-                               const uint8_t *fill, lrp_raster **out, lrp_error *err);
+LRP_API lrp_status lrp_gridify(const uint8_t *tiles, int n, int height, int width, int channels, int grid_h,
+                               int grid_w, const uint8_t *fill, lrp_raster **out, lrp_error *err);
 
 /* The default grid layout for n tiles. */
 LRP_API void lrp_grid_shape(int n, int *grid_h, int *grid_w);

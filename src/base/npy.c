@@ -154,9 +154,10 @@ static lrp_status parse_header(const char *text, int major, const char *path, np
         char key[32];
         if ((st = hstring(&h, key, sizeof key, "expected a quoted key or '}'")) != LRP_OK)
             return st;
-        int *seen = !strcmp(key, "descr") ? &seen_descr : !strcmp(key, "fortran_order") ? &seen_fo
-                                                          : !strcmp(key, "shape")         ? &seen_shape
-                                                                                          : NULL;
+        int *seen = !strcmp(key, "descr")           ? &seen_descr
+                    : !strcmp(key, "fortran_order") ? &seen_fo
+                    : !strcmp(key, "shape")         ? &seen_shape
+                                                    : NULL;
         if (!seen)
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: malformed .npy header: unknown key '%s'", path, key);
         if (*seen)
@@ -191,7 +192,9 @@ static lrp_status parse_header(const char *text, int major, const char *path, np
         return hfail(&h, LRP_ERR_FORMAT, "text after the dict");
     if (!seen_descr || !seen_fo || !seen_shape)
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy header lacks %s", path,
-                        !seen_descr ? "descr" : !seen_fo ? "fortran_order" : "shape");
+                        !seen_descr ? "descr"
+                        : !seen_fo  ? "fortran_order"
+                                    : "shape");
     return LRP_OK;
 }
 
@@ -266,8 +269,9 @@ static lrp_status check_data_size(FILE *f, const char *path, const npy_header *h
             if (have < want)
                 return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy data is shorter than its shape %s (%llu of %llu bytes)",
                                 path, sh, (unsigned long long)have, (unsigned long long)want);
-            return lrp_fail(err, LRP_ERR_FORMAT, "%s: .npy file has data beyond its shape %s (%llu bytes, %llu needed)",
-                            path, sh, (unsigned long long)have, (unsigned long long)want);
+            return lrp_fail(err, LRP_ERR_FORMAT,
+                            "%s: .npy file has data beyond its shape %s (%llu bytes, %llu needed)", path, sh,
+                            (unsigned long long)have, (unsigned long long)want);
         }
     }
     return LRP_OK;
@@ -331,8 +335,8 @@ lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
         goto done;
     int64_t numel = lrp_numel_checked(h.ndim, h.dims);
     if (numel < 0) {
-        st = lrp_fail(err, LRP_ERR_LIMIT, "%s: .npy array of shape %s is larger than lrp's limit of %lld values",
-                      path, lrp_shape_str(h.ndim, h.dims, (char[128]){0}, 128), (long long)LRP_MAX_ELEMENTS);
+        st = lrp_fail(err, LRP_ERR_LIMIT, "%s: .npy array of shape %s is larger than lrp's limit of %lld values", path,
+                      lrp_shape_str(h.ndim, h.dims, (char[128]){0}, 128), (long long)LRP_MAX_ELEMENTS);
         goto done;
     }
     if ((st = check_data_size(f, path, &h, numel, is64 ? 8 : 4, err)) != LRP_OK)
@@ -376,8 +380,8 @@ lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err)
     FILE *f = fopen(path, "wb");
     if (!f)
         return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
     size_t esz = t->dtype == LRP_INT64 ? 8 : 4;
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hlen, f) == hlen &&
              fwrite(t->data, esz, (size_t)t->numel, f) == (size_t)t->numel;

@@ -52,4 +52,3 @@ double lrp_rng_normal(lrp_rng *r)
     r->has_spare = 1;
     return rad * cos(ang);
 }
-

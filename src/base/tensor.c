@@ -63,8 +63,7 @@ lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_e
     }
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0) {
-            lrp_fail(err, LRP_ERR_SHAPE, "negative dimension in shape %s",
-                     lrp_shape_str(ndim, dims, buf, sizeof buf));
+            lrp_fail(err, LRP_ERR_SHAPE, "negative dimension in shape %s", lrp_shape_str(ndim, dims, buf, sizeof buf));
             return NULL;
         }
     }

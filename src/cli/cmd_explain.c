@@ -224,8 +224,7 @@ static int check_output_options(const cli_args *a, int *heat_fields, int *rel_fi
         return EXIT_USAGE;
     }
     if (*heat_stdout && *rel_stdout) {
-        cli_error("-o %s and --relevance-out %s: standard output can take only one of them", a->out,
-                  a->relevance_out);
+        cli_error("-o %s and --relevance-out %s: standard output can take only one of them", a->out, a->relevance_out);
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -372,8 +371,8 @@ static lrp_status write_heatmap(explain_run *r, explain_item *e, lrp_error *err)
 {
     const cli_args *a = r->a;
     bool view = r->need_view && e->view.rgb;
-    lrp_status st = cli_heat_render(&r->heat, e->rel, view ? &e->view : NULL, e->orig.rgb ? &e->orig : NULL,
-                                    &r->cm.pp, &e->img, err);
+    lrp_status st = cli_heat_render(&r->heat, e->rel, view ? &e->view : NULL, e->orig.rgb ? &e->orig : NULL, &r->cm.pp,
+                                    &e->img, err);
     if (st == LRP_OK && a->heat.grid)
         st = cli_heat_add_tile(&r->heat, e->img, err);
     if (st != LRP_OK) /* e.g. an empty relevance: name the input */
@@ -400,8 +399,7 @@ static lrp_status write_item(explain_run *r, explain_item *e, lrp_error *err)
         st = LRP_ERR_ARG;
         e->refused = true;
     }
-    if (st == LRP_OK && a->relevance_out &&
-        (st = cli_write_output(res->rel_path, write_npy, e->rel, err)) != LRP_OK)
+    if (st == LRP_OK && a->relevance_out && (st = cli_write_output(res->rel_path, write_npy, e->rel, err)) != LRP_OK)
         e->out_fail = true;
     if (st == LRP_OK && a->out && r->need_view && !e->view.rgb && !r->warned_view) {
         progress_clear(&r->prog);
@@ -440,8 +438,7 @@ static void report_item(explain_run *r, const explain_item *e, lrp_status st, co
         fprintf(txt, "%s: predicted %lld", e->it->path, (long long)res->predicted);
         if (r->labels && res->predicted < r->n_labels)
             fprintf(txt, " (%s)", r->labels[res->predicted]);
-        fprintf(txt, " logit %.4f, target %lld, relevance sum %.6g", res->logit, (long long)res->target,
-                res->rel_sum);
+        fprintf(txt, " logit %.4f, target %lld, relevance sum %.6g", res->logit, (long long)res->target, res->rel_sum);
         if (res->heat_path[0])
             fprintf(txt, " -> %s", res->heat_path);
         if (res->rel_path[0])
@@ -532,11 +529,11 @@ static int explain_items(explain_run *r, cli_items *items)
     int failed = r->failed_input + r->failed_output + r->refused;
     if (failed && items->n > 1 && !a->quiet)
         cli_error("%d of %d inputs failed", failed + r->internal, items->n);
-    return r->internal         ? EXIT_INTERNAL
-           : r->refused        ? EXIT_USAGE
-           : r->failed_input   ? EXIT_INPUT
-           : r->failed_output  ? EXIT_OUTPUT
-                               : EXIT_OK;
+    return r->internal        ? EXIT_INTERNAL
+           : r->refused       ? EXIT_USAGE
+           : r->failed_input  ? EXIT_INPUT
+           : r->failed_output ? EXIT_OUTPUT
+                              : EXIT_OK;
 }
 
 int cmd_explain(cli_args *a)

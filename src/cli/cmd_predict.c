@@ -66,8 +66,8 @@ static ranked *rank(const lrp_tensor *logits)
     return r;
 }
 
-static void print_top(const cli_args *a, const cli_item *it, const lrp_tensor *logits, const ranked *r,
-                      char **labels, int n_labels, progress *prog)
+static void print_top(const cli_args *a, const cli_item *it, const lrp_tensor *logits, const ranked *r, char **labels,
+                      int n_labels, progress *prog)
 {
     int64_t C = logits->dims[1];
     const float *l = (const float *)logits->data;

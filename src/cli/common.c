@@ -51,7 +51,8 @@ int cli_item_exit(lrp_status st)
 {
     switch (st) {
     case LRP_OK: return EXIT_OK;
-    case LRP_ERR_NOMEM: case LRP_ERR_INTERNAL: return EXIT_INTERNAL;
+    case LRP_ERR_NOMEM:
+    case LRP_ERR_INTERNAL: return EXIT_INTERNAL;
     default: return EXIT_INPUT;
     }
 }

@@ -169,9 +169,9 @@ static int read_list(cli_items *it, const char *list)
 /* ------------------------------------------------ a run's own outputs */
 
 typedef struct own_key {
-    char *key;  /* exact: the canonical path; wild: the canonical pattern without digits and wildcards */
-    char *pat;  /* wild: the canonical pattern (NULL for exact) */
-    int item;   /* the item whose output it is */
+    char *key; /* exact: the canonical path; wild: the canonical pattern without digits and wildcards */
+    char *pat; /* wild: the canonical pattern (NULL for exact) */
+    int item;  /* the item whose output it is */
 } own_key;
 
 static int cmp_key(const void *a, const void *b)
@@ -286,7 +286,7 @@ int cli_gather_items(const cli_args *a, int first, const cli_own_outputs *own, c
     for (int i = first; i < a->n_pos; i++) {
         struct stat st;
         int rc = (stat(a->pos[i], &st) == 0 && S_ISDIR(st.st_mode)) ? scan_dir(&all, a->pos[i], 0)
-                                                                      : push(&all, a->pos[i], -1, NULL);
+                                                                    : push(&all, a->pos[i], -1, NULL);
         if (rc != 0) {
             cli_items_free(&all);
             cli_error("out of memory");
@@ -421,8 +421,8 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
         return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
     if (info->layout == LRP_LAYOUT_FLAT || info->height <= 0 || info->width <= 0)
         return lrp_fail(err, LRP_ERR_SHAPE,
-                        "%s: the model's input %s is not an image with a known size; give a .npy tensor instead",
-                        path, info->input_name);
+                        "%s: the model's input %s is not an image with a known size; give a .npy tensor instead", path,
+                        info->input_name);
     lrp_image img = {0};
     lrp_status st = lrp_image_load(path, &img, err);
     if (st != LRP_OK)
@@ -539,7 +539,8 @@ lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out,
             } else if (e && len >= 5 && !strncmp(p + 1, "index", 5)) {
                 /* cli_template_check bounds the width; the clamp guards other callers */
                 int width = 0;
-                for (const char *q = p + 7; len > 6 && q < e && isdigit((unsigned char)*q) && width <= CLI_INDEX_WIDTH_MAX; q++)
+                for (const char *q = p + 7;
+                     len > 6 && q < e && isdigit((unsigned char)*q) && width <= CLI_INDEX_WIDTH_MAX; q++)
                     width = width * 10 + (*q - '0');
                 if (width > CLI_INDEX_WIDTH_MAX)
                     width = CLI_INDEX_WIDTH_MAX;
@@ -607,7 +608,7 @@ static lrp_status make_parent_dirs(const char *path, lrp_error *err)
     if (!slash || slash == buf)
         return LRP_OK;
     *slash = '\0';
-    for (char *p = buf + 1; ; p++) {
+    for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';

@@ -11,10 +11,10 @@
 
 typedef struct cli_item {
     char *path;
-    int64_t target;  /* from a --list line; -1 if none */
-    int index;       /* position in the whole list, before --shard */
-    char *error;     /* set when the item is bad before loading (e.g. a list line) */
-    bool found;      /* found by searching a directory (not named by an argument or a list) */
+    int64_t target; /* from a --list line; -1 if none */
+    int index;      /* position in the whole list, before --shard */
+    char *error;    /* set when the item is bad before loading (e.g. a list line) */
+    bool found;     /* found by searching a directory (not named by an argument or a list) */
 } cli_item;
 
 typedef struct cli_items {

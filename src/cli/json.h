@@ -11,8 +11,8 @@ typedef struct json {
     int first[32]; /* no comma needed before the next element at this depth */
 } json;
 
-void json_begin(json *j, FILE *f);       /* starts an object */
-void json_end(json *j);                  /* ends the object and the line */
+void json_begin(json *j, FILE *f); /* starts an object */
+void json_end(json *j);            /* ends the object and the line */
 void json_key(json *j, const char *key);
 void json_obj(json *j, const char *key); /* key may be NULL inside arrays */
 void json_obj_end(json *j);
@@ -20,7 +20,7 @@ void json_arr(json *j, const char *key);
 void json_arr_end(json *j);
 void json_str(json *j, const char *key, const char *v); /* NULL v writes null */
 void json_int(json *j, const char *key, int64_t v);
-void json_num(json *j, const char *key, double v);      /* NaN/Inf write null */
+void json_num(json *j, const char *key, double v); /* NaN/Inf write null */
 void json_bool(json *j, const char *key, int v);
 void json_null(json *j, const char *key);
 

@@ -69,7 +69,10 @@ int main(int argc, char **argv)
     case CMD_RENDER: rc = cmd_render(&a); break;
     case CMD_COMPARE: rc = cmd_compare(&a); break;
     case CMD_EVAL: rc = cmd_eval(&a); break;
-    default: cli_print_usage(stderr); rc = EXIT_USAGE; break;
+    default:
+        cli_print_usage(stderr);
+        rc = EXIT_USAGE;
+        break;
     }
     /* ferror too: a failed write may have happened at an earlier fflush */
     if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {

@@ -89,14 +89,14 @@ struct option_def {
     /* The help text: "{default}" becomes the default value, "{names}" the
      * choices or the list of names(). */
     const char *help;
-    size_t off, size;  /* the destination in cli_args */
-    size_t aux;        /* a bool set when the option is given (the count for T_TRIPLE); 0: none */
-    double min, max;   /* T_INT, T_NUM */
+    size_t off, size;            /* the destination in cli_args */
+    size_t aux;                  /* a bool set when the option is given (the count for T_TRIPLE); 0: none */
+    double min, max;             /* T_INT, T_NUM */
     const char *const *choices;  /* NULL-terminated */
     const char *(*names)(int i); /* a list the help shows (the library's), NULL past the end */
-    const char *def;   /* default, converted as a value would be; NULL: the library's default, or zero */
-    bool optional;     /* the value may be left out (--overlay) */
-    bool nonzero;      /* T_TRIPLE: no value may be 0 */
+    const char *def;             /* default, converted as a value would be; NULL: the library's default, or zero */
+    bool optional;               /* the value may be left out (--overlay) */
+    bool nonzero;                /* T_TRIPLE: no value may be 0 */
     int (*set)(cli_args *a, const option_def *o, const char *v); /* T_CUSTOM */
 };
 
@@ -107,7 +107,8 @@ _Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's fi
 #define RANGE(lo, hi) .min = (lo), .max = (hi)
 #define NONNEG RANGE(0, INFINITY)
 #define ANY RANGE(-INFINITY, INFINITY)
-#define CHOICES(...) .choices = (const char *const[]){__VA_ARGS__, NULL}
+#define CHOICES(...)                                                                                                  \
+    .choices = (const char *const[]) { __VA_ARGS__, NULL }
 
 static const char *cli_cmap_at(int i) { return lrp_cmap_builtin_name(i); }
 static int set_resize(cli_args *a, const option_def *o, const char *v);
@@ -193,8 +194,9 @@ static const option_def options[] = {
      "give the node named KEY, or every node of op type KEY, a rule: {names}, with parameters as "
      "RULE:key=value,... (repeatable)",
      AT(rules), .names = lrp_rule_at},
-    {"check", 0, T_FLAG, NULL, C_EXPLAIN, "Rules", "print the relevance sums after every node, to see where relevance "
-                                                  "leaks",
+    {"check", 0, T_FLAG, NULL, C_EXPLAIN, "Rules",
+     "print the relevance sums after every node, to see where relevance "
+     "leaks",
      AT(check)},
 
     {"steps", 0, T_INT, "N", C_EXPLAIN, "Attributors", "integrated-gradients steps (default {default})",
@@ -221,11 +223,10 @@ static const option_def options[] = {
     {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
      "colour map: {names}, or a zennit CMSL string (default coldnhot for LRP composites, hot otherwise)",
      AT(heat.cmap), .names = cli_cmap_at},
-    {"level", 0, T_NUM, "L", C_HEAT, "Heatmap", "palette level (default {default})", AT(heat.level), ANY,
-     .def = "1"},
+    {"level", 0, T_NUM, "L", C_HEAT, "Heatmap", "palette level (default {default})", AT(heat.level), ANY, .def = "1"},
     {"norm", 0, T_STR, NULL, C_HEAT, "Heatmap",
-     "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)",
-     AT(heat.norm), CHOICES("symmetric", "absolute", "unaligned")},
+     "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)", AT(heat.norm),
+     CHOICES("symmetric", "absolute", "unaligned")},
     {"vmin", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed lower bound of the colour scale", AT(heat.vmin),
      HAS(heat.has_vmin), ANY},
     {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale", AT(heat.vmax),
@@ -260,8 +261,8 @@ static const option_def options[] = {
     {"order", 0, T_STR, NULL, C_EVAL, "Evaluation",
      "perturbation order: most or least relevant first, or both (default {default})", AT(order),
      CHOICES("morf", "lerf", "both"), .def = "both"},
-    {"patch", 0, T_INT, "P", C_EVAL, "Evaluation", "side of the square regions (default {default})",
-     AT(perturb.patch), RANGE(1, 1 << 16)},
+    {"patch", 0, T_INT, "P", C_EVAL, "Evaluation", "side of the square regions (default {default})", AT(perturb.patch),
+     RANGE(1, 1 << 16)},
     {"steps", 0, T_INT, "K", C_EVAL, "Evaluation",
      "regions perturbed in all (default {default}, at most the number of regions)", AT(perturb.steps),
      RANGE(1, 1 << 20)},
@@ -314,7 +315,10 @@ const char *cli_join(char *buf, size_t size, const char *const *words, const cha
     size_t len = 0;
     buf[0] = '\0';
     for (int i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i == n - 1 ? last : sep,
+        len += (size_t)snprintf(buf + len, size - len, "%s%s",
+                                i == 0       ? ""
+                                : i == n - 1 ? last
+                                             : sep,
                                 words ? words[i] : at(i));
     return buf;
 }

@@ -127,7 +127,9 @@ int cli_output_fd(const char *path)
         return 1;
     if (!strcmp(path, "/dev/stderr") || !strcmp(path, "/proc/self/fd/2"))
         return 2;
-    const char *num = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+    const char *num = !strncmp(path, "/dev/fd/", 8)          ? path + 8
+                      : !strncmp(path, "/proc/self/fd/", 14) ? path + 14
+                                                             : NULL;
     if (num && *num) {
         char *end;
         errno = 0;
@@ -308,8 +310,7 @@ int cli_guard_output(cli_guard *g, const char *opt, const char *path, const char
     return rc;
 }
 
-int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const char *owner, char *msg,
-                         size_t msize)
+int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const char *owner, char *msg, size_t msize)
 {
     char shown[PATH_MAX], shown2[PATH_MAX];
     cli_path_shown(path, shown, sizeof shown);
@@ -330,9 +331,8 @@ int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const 
         snprintf(msg, msize, "%s %s: the path is too long", opt, shown);
         return EXIT_USAGE;
     }
-    if ((exists && S_ISDIR(st.st_mode)) || path[len - 1] == '/' ||
-        (len >= 2 && !strcmp(path + len - 2, "/.")) || (len >= 3 && !strcmp(path + len - 3, "/..")) ||
-        !strcmp(path, ".") || !strcmp(path, "..")) {
+    if ((exists && S_ISDIR(st.st_mode)) || path[len - 1] == '/' || (len >= 2 && !strcmp(path + len - 2, "/.")) ||
+        (len >= 3 && !strcmp(path + len - 3, "/..")) || !strcmp(path, ".") || !strcmp(path, "..")) {
         snprintf(msg, msize, "%s %s: is a directory, not an output file; %s", opt, shown, g->not_written);
         return EXIT_USAGE;
     }
@@ -348,14 +348,14 @@ int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const 
         e = set_find(&g->inputs, pkey);
     if (e) {
         snprintf(msg, msize, "%s %s would overwrite the input %s (the same file); %s", opt, shown, e->path,
-                  g->not_written);
+                 g->not_written);
         return EXIT_USAGE;
     }
     if ((e = set_find(&g->outputs, pkey))) {
         cli_path_shown(e->path, shown2, sizeof shown2);
         if (owner && e->owner && strcmp(owner, e->owner))
             snprintf(msg, msize, "%s %s (for %s) and %s %s (for %s) are the same file; %s", e->opt, shown2, e->owner,
-                      opt, shown, owner, g->not_written);
+                     opt, shown, owner, g->not_written);
         else
             snprintf(msg, msize, "%s %s and %s %s are the same file; %s", e->opt, shown2, opt, shown, g->not_written);
         return EXIT_USAGE;

@@ -30,8 +30,7 @@ int cli_guard_input(cli_guard *g, const char *path);
  * (/dev/null, a terminal) are exempt. Returns EXIT_OK or EXIT_INTERNAL. */
 int cli_guard_output(cli_guard *g, const char *opt, const char *path, const char *owner);
 /* The same, with the message in msg instead of on stderr. */
-int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const char *owner, char *msg,
-                         size_t msize);
+int cli_guard_output_msg(cli_guard *g, const char *opt, const char *path, const char *owner, char *msg, size_t msize);
 
 /* After this, refusals say the output was not written (rather than that
  * nothing was): for the checks made while the run goes on. */

@@ -20,8 +20,8 @@ void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals)
     }
 }
 
-lrp_status lrp_forward(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
-                       lrp_error *err)
+lrp_status lrp_forward(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                       lrp_tensor **vals, lrp_error *err)
 {
     return lrp_forward_ex(g, inputs, keep, NULL, vals, err);
 }
@@ -34,10 +34,7 @@ typedef struct fwd_run {
     lrp_tensor **vals;
 } fwd_run;
 
-static bool dies(const fwd_run *r, int v)
-{
-    return !(r->keep && r->keep[v]) && !r->g->values[v].is_output;
-}
+static bool dies(const fwd_run *r, int v) { return !(r->keep && r->keep[v]) && !r->g->values[v].is_output; }
 
 /* The node has read its inputs from `from` on: those with no reader left die. */
 static void release_inputs(fwd_run *r, const lrp_node *n, int from)
@@ -183,8 +180,8 @@ lrp_status lrp_forward_ex(const lrp_graph *g, const lrp_tensor *const *inputs, c
     return forward_run(g, inputs, keep, exact, vals, false, err);
 }
 
-lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
-                                        lrp_error *err)
+lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *const *inputs,
+                                        const unsigned char *exact, lrp_error *err)
 {
     for (int i = 0; i < g->n_inputs; i++) {
         int64_t at = lrp_find_nonfinite(inputs[i]);

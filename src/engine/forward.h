@@ -9,8 +9,8 @@
  * zeroed by the caller) receives the runtime tensors: graph outputs and the
  * values with keep[v] set stay; every other activation is freed once its last
  * consumer has run. keep may be NULL. */
-lrp_status lrp_forward(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep, lrp_tensor **vals,
-                       lrp_error *err);
+lrp_status lrp_forward(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *keep,
+                       lrp_tensor **vals, lrp_error *err);
 
 /* lrp_forward where exact[node index] (may be NULL) marks the nodes whose
  * convolutions and dense layers accumulate in double: the explainer's plan
@@ -33,8 +33,8 @@ static inline const lrp_tensor *lrp_value_tensor(const lrp_graph *g, lrp_tensor 
  * the inputs and then every node's outputs, and returns LRP_ERR_NUMERIC
  * naming the input or the first node that produced a NaN or an infinity
  * (LRP_OK if none did). Costs one more forward pass, on failure only. */
-lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *const *inputs, const unsigned char *exact,
-                                        lrp_error *err);
+lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *const *inputs,
+                                        const unsigned char *exact, lrp_error *err);
 
 void lrp_vals_clear(const lrp_graph *g, lrp_tensor **vals);
 

@@ -131,8 +131,8 @@ lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_
             goto fail;
     }
     if (g->n_inputs != 1) {
-        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: the model has %d inputs; lrp handles models with one input",
-                      path, g->n_inputs);
+        st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: the model has %d inputs; lrp handles models with one input", path,
+                      g->n_inputs);
         goto fail;
     }
     m->input = g->inputs[0];
@@ -235,7 +235,8 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
     fprintf(out, "model       %s\n", g->path);
     fprintf(out, "producer    %s%s%s, IR version %lld, opset %lld\n", g->producer_name[0] ? g->producer_name : "?",
             g->producer_version[0] ? " " : "", g->producer_version, (long long)g->ir_version, (long long)g->opset);
-    fprintf(out, "input       %s %s ", in->input_name, lrp_onnx_dtype_name(in->input_elem_type ? in->input_elem_type : 1));
+    fprintf(out, "input       %s %s ", in->input_name,
+            lrp_onnx_dtype_name(in->input_elem_type ? in->input_elem_type : 1));
     if (in->input_ndim >= 0)
         print_dims(out, in->input_ndim, in->input_dims, (char *const *)in->input_dim_names);
     else
@@ -426,8 +427,8 @@ lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_te
         lrp_shape_str(input->ndim, input->dims, a, sizeof a);
         decl_shape_str(nd, in->input_dims, (char *const *)in->input_dim_names, b, sizeof b);
         lrp_tensor_free(t);
-        return lrp_fail(err, LRP_ERR_SHAPE, "input of shape %s does not fit the model input %s %s", a,
-                        in->input_name, b);
+        return lrp_fail(err, LRP_ERR_SHAPE, "input of shape %s does not fit the model input %s %s", a, in->input_name,
+                        b);
     }
     if (t->numel == 0) {
         lrp_shape_str(input->ndim, input->dims, a, sizeof a);
@@ -443,8 +444,8 @@ lrp_status lrp_model_nonfinite(lrp_model *m, const lrp_tensor *const *inputs, co
 {
     lrp_status st = lrp_forward_locate_nonfinite(m->g, inputs, exact, err);
     if (st == LRP_OK) /* not found again: say what is known */
-        st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the model output '%s' is not finite", m->g->path,
-                      m->info.output_name);
+        st =
+            lrp_fail(err, LRP_ERR_NUMERIC, "%s: the model output '%s' is not finite", m->g->path, m->info.output_name);
     return st;
 }
 

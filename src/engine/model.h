@@ -11,12 +11,12 @@ struct lrp_model {
     lrp_graph *g;
     lrp_model_info info;
     lrp_load_options opts;
-    int input;        /* value index of the image input */
-    int output;       /* value index of the logits (after canonizing) */
-    bool supported;   /* every op is supported */
-    bool canonized;   /* canonizer passes have run */
-    bool residual_sum;/* Adds of activations are zennit Sums (canonizers on) */
-    bool prepared;    /* shapes inferred for cur_dims */
+    int input;            /* value index of the image input */
+    int output;           /* value index of the logits (after canonizing) */
+    bool supported;       /* every op is supported */
+    bool canonized;       /* canonizer passes have run */
+    bool residual_sum;    /* Adds of activations are zennit Sums (canonizers on) */
+    bool prepared;        /* shapes inferred for cur_dims */
     pthread_mutex_t lock; /* held while preparing (lrp.h, Threads) */
     int cur_ndim;
     int64_t cur_dims[LRP_MAX_DIMS];

@@ -275,8 +275,7 @@ static lrp_status link_producers(lrp_graph *g, lrp_error *err)
             int v = n->outputs[o];
             if (v < 0)
                 continue;
-            if (g->values[v].producer >= 0 || (g->values[v].constant && !g->values[v].folded) ||
-                g->values[v].is_input)
+            if (g->values[v].producer >= 0 || (g->values[v].constant && !g->values[v].folded) || g->values[v].is_input)
                 return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' is produced twice (again by node %s)", g->path,
                                 g->values[v].name, lrp_node_label(g, n, lb, sizeof lb));
             g->values[v].producer = i;

@@ -10,8 +10,15 @@
 struct lrp_op;
 
 /* ONNX AttributeProto.AttributeType codes we keep. */
-enum { LRP_ATTR_FLOAT = 1, LRP_ATTR_INT = 2, LRP_ATTR_STRING = 3, LRP_ATTR_TENSOR = 4, LRP_ATTR_FLOATS = 6,
-       LRP_ATTR_INTS = 7, LRP_ATTR_STRINGS = 8 };
+enum {
+    LRP_ATTR_FLOAT = 1,
+    LRP_ATTR_INT = 2,
+    LRP_ATTR_STRING = 3,
+    LRP_ATTR_TENSOR = 4,
+    LRP_ATTR_FLOATS = 6,
+    LRP_ATTR_INTS = 7,
+    LRP_ATTR_STRINGS = 8
+};
 
 typedef struct lrp_attr {
     char *name;
@@ -28,16 +35,16 @@ typedef struct lrp_attr {
 /* A named tensor slot: a graph input, an initializer, or a node output. */
 typedef struct lrp_value {
     char *name;
-    int producer;          /* node index, or -1 */
-    lrp_tensor *constant;  /* initializer, Constant output or folded value; NULL otherwise */
-    bool folded;           /* constant computed from the input shape: recomputed when it changes */
-    bool is_input;         /* graph input that is not an initializer */
-    bool is_output;        /* graph output */
-    int n_consumers;       /* live nodes reading it (graph outputs count once more) */
-    int a_consumer;        /* one live node reading it, or -1 */
+    int producer;         /* node index, or -1 */
+    lrp_tensor *constant; /* initializer, Constant output or folded value; NULL otherwise */
+    bool folded;          /* constant computed from the input shape: recomputed when it changes */
+    bool is_input;        /* graph input that is not an initializer */
+    bool is_output;       /* graph output */
+    int n_consumers;      /* live nodes reading it (graph outputs count once more) */
+    int a_consumer;       /* one live node reading it, or -1 */
     /* Declared type from the model (input/output/value_info); elem_type 0 when unknown. */
     int decl_elem_type;
-    int decl_ndim;         /* -1 when no shape was declared */
+    int decl_ndim;                   /* -1 when no shape was declared */
     int64_t decl_dims[LRP_MAX_DIMS]; /* -1 for a symbolic or missing dim */
     char *decl_names[LRP_MAX_DIMS];  /* the dim_param of a symbolic dim; NULL if none (owned) */
     /* Inferred for the current input shape. */
@@ -52,7 +59,7 @@ typedef struct lrp_node {
     char *op_type;
     char *domain;
     int n_inputs;
-    int *inputs;  /* value indices; -1 for an omitted optional input */
+    int *inputs; /* value indices; -1 for an omitted optional input */
     int n_outputs;
     int *outputs; /* value indices; -1 for an omitted optional output */
     int n_attrs;

@@ -97,8 +97,10 @@ lrp_status lrp_graph_infer(lrp_graph *g, const int *ndims, const int64_t (*dims)
                 lrp_value *v = lrp_node_out(g, n, o);
                 if (v && !v->shape_known && !v->constant) {
                     /* an output beyond those the op produces: a malformed node */
-                    st = o > 0 ? lrp_node_fail(err, n, LRP_ERR_FORMAT, "has %d outputs; %s does not produce output "
-                                               "#%d '%s'", n->n_outputs, n->op_type, o, v->name)
+                    st = o > 0 ? lrp_node_fail(err, n, LRP_ERR_FORMAT,
+                                               "has %d outputs; %s does not produce output "
+                                               "#%d '%s'",
+                                               n->n_outputs, n->op_type, o, v->name)
                                : lrp_node_fail(err, n, LRP_ERR_INTERNAL, "output '%s' got no shape", v->name);
                     break;
                 }

@@ -42,9 +42,9 @@ static int too_large(uint64_t w, uint64_t h)
 
 static lrp_status fail_too_large(lrp_error *err, uint64_t w, uint64_t h, const char *name, const char *what)
 {
-    return lrp_fail(err, LRP_ERR_LIMIT, "%s: %s image of %llux%llu pixels is too large (limit %lld pixels, %d per side)",
-                    name, what, (unsigned long long)w, (unsigned long long)h, (long long)LRP_IMAGE_MAX_PIXELS,
-                    LRP_IMAGE_MAX_SIDE);
+    return lrp_fail(err, LRP_ERR_LIMIT,
+                    "%s: %s image of %llux%llu pixels is too large (limit %lld pixels, %d per side)", name, what,
+                    (unsigned long long)w, (unsigned long long)h, (long long)LRP_IMAGE_MAX_PIXELS, LRP_IMAGE_MAX_SIDE);
 }
 
 /* ------------------------------------------------------------------- JPEG */
@@ -212,8 +212,7 @@ static lrp_status decode_jpeg_run(jpeg_job *job, const unsigned char *data, size
     return LRP_OK;
 }
 
-static lrp_status decode_jpeg(const unsigned char *data, size_t len, const char *name, lrp_image *out,
-                              lrp_error *err)
+static lrp_status decode_jpeg(const unsigned char *data, size_t len, const char *name, lrp_image *out, lrp_error *err)
 {
     jpeg_job *job = calloc(1, sizeof *job);
     if (!job)
@@ -440,8 +439,8 @@ static const char *other_format(const unsigned char *d, size_t n)
     return NULL;
 }
 
-lrp_status lrp_image_load_memory(const unsigned char *data, size_t len, const char *name_for_errors,
-                                 lrp_image *out, lrp_error *err)
+lrp_status lrp_image_load_memory(const unsigned char *data, size_t len, const char *name_for_errors, lrp_image *out,
+                                 lrp_error *err)
 {
     const char *name = name_for_errors ? name_for_errors : "<memory>";
     if (!out)

@@ -154,8 +154,7 @@ lrp_status lrp_image_resize(const lrp_image *src, int width, int height, lrp_ima
         return lrp_fail(err, LRP_ERR_ARG, "resize: empty source image");
     if (width <= 0 || height <= 0)
         return lrp_fail(err, LRP_ERR_ARG, "resize: invalid target size %dx%d", width, height);
-    if (width > LRP_IMAGE_MAX_SIDE || height > LRP_IMAGE_MAX_SIDE ||
-        (int64_t)width * height > LRP_IMAGE_MAX_PIXELS)
+    if (width > LRP_IMAGE_MAX_SIDE || height > LRP_IMAGE_MAX_SIDE || (int64_t)width * height > LRP_IMAGE_MAX_PIXELS)
         return lrp_fail(err, LRP_ERR_LIMIT, "resize: target size %dx%d is too large", width, height);
 
     int sw = src->width, sh = src->height;

@@ -20,8 +20,8 @@ void lrp_attributor_options_default(lrp_attributor_options *o)
     o->noise_level = 0.1f;
 }
 
-static const char *const kind_names[] = {"gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
-                                         "occlusion", "random"};
+static const char *const kind_names[] = {
+    "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients", "occlusion", "random"};
 
 int lrp_attributor_from_name(const char *name)
 {
@@ -88,8 +88,7 @@ static lrp_status seed_fixed(void *ctx, const lrp_tensor *logits, lrp_tensor *se
         return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
                         (long long)ft->target, (long long)C);
     for (int64_t b = 0; b < N; b++)
-        lrp_f32(seed)[b * C + ft->target] =
-            ft->seed == LRP_SEED_LOGIT ? lrp_f32(logits)[b * C + ft->target] : 1.0f;
+        lrp_f32(seed)[b * C + ft->target] = ft->seed == LRP_SEED_LOGIT ? lrp_f32(logits)[b * C + ft->target] : 1.0f;
     return LRP_OK;
 }
 
@@ -322,8 +321,7 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
     path_ctx pc = {lrp_f32(x), NULL, per, 1, acc};
     switch (o->kind) {
     case LRP_ATTRIBUTOR_GRADIENT:
-    case LRP_ATTRIBUTOR_INPUT_X_GRADIENT:
-        break; /* handled in lrp_attribute */
+    case LRP_ATTRIBUTOR_INPUT_X_GRADIENT: break; /* handled in lrp_attribute */
     case LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS: {
         if (o->steps < 1)
             return lrp_fail(err, LRP_ERR_ARG, "integrated gradients needs at least one step");
@@ -351,8 +349,7 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
         noise_ctx nc = {lrp_f32(x), per, o->samples, o->noise_level * (mx - mn), &rng, acc};
         return run_copies(e, m, x, o->samples, target, seed, o->max_batch, sg_fill, sg_take, &nc, o, err);
     }
-    case LRP_ATTRIBUTOR_OCCLUSION:
-        return occlusion(m, o, x, target, acc, err);
+    case LRP_ATTRIBUTOR_OCCLUSION: return occlusion(m, o, x, target, acc, err);
     case LRP_ATTRIBUTOR_RANDOM: {
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
@@ -373,8 +370,7 @@ static lrp_status check_finite(const lrp_attributor_options *o, lrp_tensor **rel
     if (at < 0)
         return LRP_OK;
     lrp_status st = lrp_fail(err, LRP_ERR_NUMERIC, "the %s attribution is not finite: %s at element %lld",
-                             lrp_attributor_name(o->kind), lrp_nonfinite_name(lrp_f32(*relevance)[at]),
-                             (long long)at);
+                             lrp_attributor_name(o->kind), lrp_nonfinite_name(lrp_f32(*relevance)[at]), (long long)at);
     lrp_tensor_free(*relevance);
     *relevance = NULL;
     if (logits) {

@@ -30,23 +30,25 @@ typedef struct map_entry {
     int eps_from;
 } map_entry;
 
-#define BASE_MAP                                                                                                  \
-    {T_ACTIVATION, LRP_RULE_PASS, P_STAB}, {T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB},    \
-        {T_BATCHNORM, LRP_RULE_PASS, P_STAB}
+#define BASE_MAP                                                                                                      \
+    {T_ACTIVATION, LRP_RULE_PASS, P_STAB}, {T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB},        \
+    {                                                                                                                 \
+        T_BATCHNORM, LRP_RULE_PASS, P_STAB                                                                            \
+    }
 
-static const map_entry m_epsilon_plus[] = {BASE_MAP, {T_CONVOLUTION, LRP_RULE_ZPLUS, P_STAB},
-                                           {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
-static const map_entry m_epsilon_ab[] = {BASE_MAP, {T_CONVOLUTION, LRP_RULE_ALPHABETA, P_STAB},
-                                         {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
-static const map_entry m_epsilon_gamma[] = {BASE_MAP, {T_CONVOLUTION, LRP_RULE_GAMMA, P_STAB},
-                                            {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
+static const map_entry m_epsilon_plus[] = {
+    BASE_MAP, {T_CONVOLUTION, LRP_RULE_ZPLUS, P_STAB}, {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
+static const map_entry m_epsilon_ab[] = {
+    BASE_MAP, {T_CONVOLUTION, LRP_RULE_ALPHABETA, P_STAB}, {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
+static const map_entry m_epsilon_gamma[] = {
+    BASE_MAP, {T_CONVOLUTION, LRP_RULE_GAMMA, P_STAB}, {T_DENSE, LRP_RULE_EPSILON, P_EPS}, {0, 0, 0}};
 static const map_entry f_flat[] = {{T_LINEAR, LRP_RULE_FLAT, P_STAB}, {0, 0, 0}};
 static const map_entry f_zbox[] = {{T_CONVOLUTION, LRP_RULE_ZBOX, P_STAB}, {0, 0, 0}};
 static const map_entry m_deconvnet[] = {{T_RELU, LRP_RULE_DECONVNET, P_STAB}, {0, 0, 0}};
 static const map_entry m_guided[] = {{T_RELU, LRP_RULE_GUIDED, P_STAB}, {0, 0, 0}};
 static const map_entry m_beta_smooth[] = {{T_RELU, LRP_RULE_BETASMOOTH, P_STAB}, {0, 0, 0}};
-static const map_entry m_excitation[] = {{T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB},
-                                         {T_LINEAR, LRP_RULE_ZPLUS, P_STAB}, {0, 0, 0}};
+static const map_entry m_excitation[] = {
+    {T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB}, {T_LINEAR, LRP_RULE_ZPLUS, P_STAB}, {0, 0, 0}};
 static const map_entry m_none[] = {{0, 0, 0}};
 
 typedef struct composite_def {

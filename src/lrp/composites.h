@@ -13,9 +13,9 @@ typedef struct lrp_composite_params {
     float gamma;
     float beta_smooth;
     bool zero_bias;
-    int n_bounds;      /* ZBox bounds: 1 or one per input channel */
+    int n_bounds; /* ZBox bounds: 1 or one per input channel */
     const float *low, *high;
-    int n_overrides;   /* "NAME=RULE" / "OPTYPE=RULE" */
+    int n_overrides; /* "NAME=RULE" / "OPTYPE=RULE" */
     const char *const *overrides;
 } lrp_composite_params;
 

@@ -256,9 +256,8 @@ static lrp_status region_perturbation(lrp_model *m, const lrp_tensor *input, con
     return st;
 }
 
-lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
-                                   int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
-                                   lrp_error *err)
+lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance, int64_t target,
+                                   const lrp_perturb_options *o, float *curve, int *n_steps, lrp_error *err)
 {
     lrp_exec saved;
     lrp_model_exec_enter(m, &saved);

@@ -24,12 +24,12 @@ struct lrp_explainer {
     lrp_model *m;
     int composite;
     lrp_composite_params params;
-    float *low, *high;   /* owned copies */
+    float *low, *high; /* owned copies */
     char **overrides;
-    lrp_rule *rules;     /* per node index, once assigned */
+    lrp_rule *rules; /* per node index, once assigned */
     lrp_weight_cache *caches;
-    int n_nodes;         /* nodes when rules were assigned */
-    unsigned char *keep; /* per value: kept by the forward pass for the rules */
+    int n_nodes;          /* nodes when rules were assigned */
+    unsigned char *keep;  /* per value: kept by the forward pass for the rules */
     unsigned char *exact; /* per node: feeds a decision or a rule's z (exact forward) */
     unsigned char *pass;  /* per node: the rule passes relevance on unchanged */
     int threads;          /* execution choices of its calls (lrp_explain_options) */
@@ -450,8 +450,8 @@ static lrp_status explain_once(lrp_explainer *e, const lrp_tensor *input, lrp_se
 /* The relevance at the input, in the caller's shape (e.g. without a batch
  * dim). Non-finite: run again, scanning after every node, to name the one
  * where it began (costs a pass, on failure only). */
-static lrp_status run_result(explain_run *r, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
-                             bool locate, lrp_tensor **relevance, lrp_error *err)
+static lrp_status run_result(explain_run *r, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx, bool locate,
+                             lrp_tensor **relevance, lrp_error *err)
 {
     const lrp_model *m = r->e->m;
     lrp_tensor *rr = r->rel[m->input];

@@ -29,19 +29,9 @@ extern const lrp_rule_def lrp_rule_beta_smooth;
 /* In the order help texts and messages list them (lrp_rule_at): the LRP
  * rules, then the ReLU rules. Any order of the kinds; one row for each. */
 static const lrp_rule_def *const rule_table[] = {
-    &lrp_rule_epsilon,
-    &lrp_rule_zplus,
-    &lrp_rule_alpha_beta,
-    &lrp_rule_gamma,
-    &lrp_rule_zbox,
-    &lrp_rule_flat,
-    &lrp_rule_wsquare,
-    &lrp_rule_pass,
-    &lrp_rule_norm,
-    &lrp_rule_gradient,
-    &lrp_rule_deconvnet,
-    &lrp_rule_guided,
-    &lrp_rule_beta_smooth,
+    &lrp_rule_epsilon,   &lrp_rule_zplus,   &lrp_rule_alpha_beta,  &lrp_rule_gamma, &lrp_rule_zbox,
+    &lrp_rule_flat,      &lrp_rule_wsquare, &lrp_rule_pass,        &lrp_rule_norm,  &lrp_rule_gradient,
+    &lrp_rule_deconvnet, &lrp_rule_guided,  &lrp_rule_beta_smooth,
 };
 
 #define N_RULES ((int)(sizeof rule_table / sizeof *rule_table))
@@ -82,17 +72,11 @@ static void append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
     *pos += n > 0 ? (size_t)n : 0;
 }
 
-static float *float_field(const lrp_rule *r, const lrp_rule_param *p)
-{
-    return (float *)((char *)r + p->offset);
-}
+static float *float_field(const lrp_rule *r, const lrp_rule_param *p) { return (float *)((char *)r + p->offset); }
 
 static bool *bool_field(const lrp_rule *r, const lrp_rule_param *p) { return (bool *)((char *)r + p->offset); }
 
-static float **bounds_field(const lrp_rule *r, const lrp_rule_param *p)
-{
-    return (float **)((char *)r + p->offset);
-}
+static float **bounds_field(const lrp_rule *r, const lrp_rule_param *p) { return (float **)((char *)r + p->offset); }
 
 /* "v/v/v" (%.4g each) of a bounds field, at most 96 characters as before. */
 static void bounds_text(const lrp_rule *r, const lrp_rule_param *p, char *buf, size_t size)
@@ -228,14 +212,12 @@ static float *repeat(float v, int m)
 
 /* low=... or high=...: both share n_bounds; a scalar one is broadcast to the
  * other's length. */
-static lrp_status parse_bounds(const char *spec, lrp_rule *r, const lrp_rule_param *p, const char *val,
-                               lrp_error *err)
+static lrp_status parse_bounds(const char *spec, lrp_rule *r, const lrp_rule_param *p, const char *val, lrp_error *err)
 {
     float *v;
     int n = parse_floats(val, &v);
     if (n < 0)
-        return lrp_fail(err, LRP_ERR_ARG, "rule '%s': bad %s '%s' (a number or v/v/v per channel)", spec, p->key,
-                        val);
+        return lrp_fail(err, LRP_ERR_ARG, "rule '%s': bad %s '%s' (a number or v/v/v per channel)", spec, p->key, val);
     float **dst = bounds_field(r, p);
     float **other = dst == &r->low ? &r->high : &r->low;
     if (*other && r->n_bounds != n) {
@@ -272,8 +254,8 @@ static const lrp_rule_param *find_param(const lrp_rule_def *d, const char *key)
     return NULL;
 }
 
-static lrp_status parse_param(const char *spec, const lrp_rule_def *d, lrp_rule *r, const char *key,
-                              const char *val, lrp_error *err)
+static lrp_status parse_param(const char *spec, const lrp_rule_def *d, lrp_rule *r, const char *key, const char *val,
+                              lrp_error *err)
 {
     const lrp_rule_param *p = find_param(d, key);
     if (!p)
@@ -383,8 +365,8 @@ lrp_status lrp_rule_check(const lrp_graph *g, const lrp_node *n, const lrp_rule 
     case LRP_ON_ELEMENTWISE:
         if (!elementwise_node(g, n))
             return lrp_fail(err, LRP_ERR_ARG,
-                            "rule %s needs a node with one input shaped like its output; node %s (%s) is not",
-                            d->name, nm, n->op_type);
+                            "rule %s needs a node with one input shaped like its output; node %s (%s) is not", d->name,
+                            nm, n->op_type);
         break;
     default:
         if (!linear && !n->op->backward)

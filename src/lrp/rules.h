@@ -26,16 +26,16 @@ typedef enum lrp_rule_kind {
 
 typedef struct lrp_rule {
     lrp_rule_kind kind;
-    float eps;          /* epsilon (Epsilon) or stabilizer (every other rule) */
-    float alpha, beta;  /* AlphaBeta */
-    float gamma;        /* Gamma */
-    float beta_smooth;  /* ReLU beta-smooth */
-    bool inplace;       /* beta-smooth: zennit on an in-place ReLU module, whose stored
+    float eps;         /* epsilon (Epsilon) or stabilizer (every other rule) */
+    float alpha, beta; /* AlphaBeta */
+    float gamma;       /* Gamma */
+    float beta_smooth; /* ReLU beta-smooth */
+    bool inplace;      /* beta-smooth: zennit on an in-place ReLU module, whose stored
                            input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
-    bool zero_bias;     /* zennit's zero_params=['bias'] */
+    bool zero_bias;    /* zennit's zero_params=['bias'] */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
-    float *low, *high;  /* owned by the rule */
+    float *low, *high; /* owned by the rule */
 } lrp_rule;
 
 /* "epsilon", "alpha-beta", ... */

@@ -16,24 +16,45 @@
 #include <sys/stat.h>
 
 /* TensorProto.DataType codes. */
-enum { DT_FLOAT = 1, DT_UINT8 = 2, DT_INT8 = 3, DT_UINT16 = 4, DT_INT16 = 5, DT_INT32 = 6, DT_INT64 = 7,
-       DT_STRING = 8, DT_BOOL = 9, DT_FLOAT16 = 10, DT_DOUBLE = 11, DT_UINT32 = 12, DT_UINT64 = 13 };
+enum {
+    DT_FLOAT = 1,
+    DT_UINT8 = 2,
+    DT_INT8 = 3,
+    DT_UINT16 = 4,
+    DT_INT16 = 5,
+    DT_INT32 = 6,
+    DT_INT64 = 7,
+    DT_STRING = 8,
+    DT_BOOL = 9,
+    DT_FLOAT16 = 10,
+    DT_DOUBLE = 11,
+    DT_UINT32 = 12,
+    DT_UINT64 = 13
+};
 
 const char *lrp_onnx_dtype_name(int dt)
 {
-    static const char *names[] = {"undefined", "float32", "uint8",  "int8",   "uint16", "int16",  "int32",
-                                  "int64",     "string",  "bool",   "float16", "float64", "uint32", "uint64",
-                                  "complex64", "complex128", "bfloat16"};
+    static const char *names[] = {"undefined", "float32", "uint8",     "int8",       "uint16",  "int16",
+                                  "int32",     "int64",   "string",    "bool",       "float16", "float64",
+                                  "uint32",    "uint64",  "complex64", "complex128", "bfloat16"};
     return dt >= 0 && dt < (int)(sizeof names / sizeof *names) ? names[dt] : "unknown";
 }
 
 static int elem_size(int dt)
 {
     switch (dt) {
-    case DT_UINT8: case DT_INT8: case DT_BOOL: return 1;
-    case DT_UINT16: case DT_INT16: case DT_FLOAT16: return 2;
-    case DT_FLOAT: case DT_INT32: case DT_UINT32: return 4;
-    case DT_INT64: case DT_DOUBLE: case DT_UINT64: return 8;
+    case DT_UINT8:
+    case DT_INT8:
+    case DT_BOOL: return 1;
+    case DT_UINT16:
+    case DT_INT16:
+    case DT_FLOAT16: return 2;
+    case DT_FLOAT:
+    case DT_INT32:
+    case DT_UINT32: return 4;
+    case DT_INT64:
+    case DT_DOUBLE:
+    case DT_UINT64: return 8;
     default: return 0;
     }
 }
@@ -112,14 +133,14 @@ static lrp_status read_external(const char *model_path, const Onnx__TensorProto 
             errno = 0;
             offset = strtoll(e->value, &end, 10);
             if (errno || *end || offset < 0)
-                return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' has a bad external data offset '%s'",
-                                model_path, tp->name ? tp->name : "", e->value);
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' has a bad external data offset '%s'", model_path,
+                                tp->name ? tp->name : "", e->value);
         } else if (!strcmp(e->key, "length")) {
             errno = 0;
             length = strtoll(e->value, &end, 10);
             if (errno || *end || length < 0)
-                return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' has a bad external data length '%s'",
-                                model_path, tp->name ? tp->name : "", e->value);
+                return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' has a bad external data length '%s'", model_path,
+                                tp->name ? tp->name : "", e->value);
         }
     }
     if (!loc || !*loc)
@@ -174,24 +195,60 @@ static lrp_status read_external(const char *model_path, const Onnx__TensorProto 
 static double read_elem(const uint8_t *p, int dt)
 {
     switch (dt) {
-    case DT_FLOAT: { float v; memcpy(&v, p, 4); return v; }
-    case DT_DOUBLE: { double v; memcpy(&v, p, 8); return v; }
-    case DT_FLOAT16: { uint16_t v; memcpy(&v, p, 2); return lrp_half_to_float(v); }
+    case DT_FLOAT: {
+        float v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case DT_DOUBLE: {
+        double v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    case DT_FLOAT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return lrp_half_to_float(v);
+    }
     case DT_UINT8: return *p;
     case DT_INT8: return (int8_t)*p;
     case DT_BOOL: return *p != 0;
-    case DT_UINT16: { uint16_t v; memcpy(&v, p, 2); return v; }
-    case DT_INT16: { int16_t v; memcpy(&v, p, 2); return v; }
-    case DT_INT32: { int32_t v; memcpy(&v, p, 4); return v; }
-    case DT_UINT32: { uint32_t v; memcpy(&v, p, 4); return v; }
+    case DT_UINT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case DT_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    case DT_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    case DT_UINT32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
     default: return 0;
     }
 }
 
 static int64_t read_elem_i64(const uint8_t *p, int dt)
 {
-    if (dt == DT_INT64) { int64_t v; memcpy(&v, p, 8); return v; }
-    if (dt == DT_UINT64) { uint64_t v; memcpy(&v, p, 8); return (int64_t)v; }
+    if (dt == DT_INT64) {
+        int64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (dt == DT_UINT64) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return (int64_t)v;
+    }
     return (int64_t)read_elem(p, dt);
 }
 
@@ -232,8 +289,8 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
         if (tp->raw_data.len != want)
             return lrp_fail(err, LRP_ERR_FORMAT,
                             "%s: tensor '%s' holds %zu bytes of data but its shape %s of %s needs %zu", model_path,
-                            tname, tp->raw_data.len, lrp_shape_str(nd, dims, sb, sizeof sb),
-                            lrp_onnx_dtype_name(dt), want);
+                            tname, tp->raw_data.len, lrp_shape_str(nd, dims, sb, sizeof sb), lrp_onnx_dtype_name(dt),
+                            want);
         raw = tp->raw_data.data;
     } else {
         size_t have;
@@ -241,7 +298,8 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
         case DT_FLOAT: have = tp->n_float_data; break;
         case DT_DOUBLE: have = tp->n_double_data; break;
         case DT_INT64: have = tp->n_int64_data; break;
-        case DT_UINT32: case DT_UINT64: have = tp->n_uint64_data; break;
+        case DT_UINT32:
+        case DT_UINT64: have = tp->n_uint64_data; break;
         default: have = tp->n_int32_data; break;
         }
         if (have != (size_t)numel)
@@ -334,12 +392,18 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     int type = ap->has_type ? (int)ap->type : 0;
     if (!type) { /* IR version 1 files lack the type: infer it from what is set */
-        if (ap->has_f) type = LRP_ATTR_FLOAT;
-        else if (ap->has_i) type = LRP_ATTR_INT;
-        else if (ap->has_s) type = LRP_ATTR_STRING;
-        else if (ap->t) type = LRP_ATTR_TENSOR;
-        else if (ap->n_floats) type = LRP_ATTR_FLOATS;
-        else if (ap->n_ints) type = LRP_ATTR_INTS;
+        if (ap->has_f)
+            type = LRP_ATTR_FLOAT;
+        else if (ap->has_i)
+            type = LRP_ATTR_INT;
+        else if (ap->has_s)
+            type = LRP_ATTR_STRING;
+        else if (ap->t)
+            type = LRP_ATTR_TENSOR;
+        else if (ap->n_floats)
+            type = LRP_ATTR_FLOATS;
+        else if (ap->n_ints)
+            type = LRP_ATTR_INTS;
     }
     a->type = type;
     switch (type) {
@@ -377,8 +441,7 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
         if (a->n)
             memcpy(a->ints, ap->ints, sizeof(int64_t) * ap->n_ints);
         break;
-    default: /* graphs, strings lists, sparse tensors: kept by name only */
-        break;
+    default: /* graphs, strings lists, sparse tensors: kept by name only */ break;
     }
     return LRP_OK;
 }
@@ -415,8 +478,8 @@ static lrp_status constant_node(lrp_graph *g, const Onnx__NodeProto *np, lrp_err
             for (size_t i = 0; t && i < ap->n_ints; i++)
                 lrp_i64(t)[i] = ap->ints[i];
         } else if (!strcmp(an, "sparse_value") || !strcmp(an, "value_string") || !strcmp(an, "value_strings")) {
-            st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: Constant node %s has an unsupported '%s' value", g->path,
-                          nm, an);
+            st = lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: Constant node %s has an unsupported '%s' value", g->path, nm,
+                          an);
         }
     }
     if (st != LRP_OK)
@@ -642,8 +705,8 @@ lrp_status lrp_graph_init_ops(lrp_graph *g, lrp_error *err)
         lrp_node *n = &g->nodes[g->order[k]];
         if (!n->op) {
             if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
-                return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: node %s: unsupported operator %s (domain %s)",
-                                g->path, lrp_node_label(g, n, lb, sizeof lb), n->op_type, n->domain);
+                return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: node %s: unsupported operator %s (domain %s)", g->path,
+                                lrp_node_label(g, n, lb, sizeof lb), n->op_type, n->domain);
             return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: node %s: unsupported operator %s (opset %lld)", g->path,
                             lrp_node_label(g, n, lb, sizeof lb), n->op_type, (long long)g->opset);
         }

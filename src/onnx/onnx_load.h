@@ -21,8 +21,6 @@ lrp_status lrp_onnx_tensor(const char *model_path, const struct Onnx__TensorProt
 
 const char *lrp_onnx_dtype_name(int elem_type);
 
-
-
 /* Reads a serialized TensorProto file (ONNX test data: input_0.pb ...). */
 lrp_status lrp_onnx_read_tensor_file(const char *path, lrp_tensor **out, lrp_error *err);
 #endif

@@ -57,8 +57,8 @@ static lrp_status bn_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input %s is not a float tensor", names[i]);
         int64_t cnt = lrp_numel_checked(p->ndim, p->dims);
         if (cnt != per)
-            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%s has shape %s; expected %lld values for input %s",
-                                 names[i], lrp_shape_str(p->ndim, p->dims, sb, sizeof sb), (long long)per,
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%s has shape %s; expected %lld values for input %s", names[i],
+                                 lrp_shape_str(p->ndim, p->dims, sb, sizeof sb), (long long)per,
                                  lrp_shape_str(x->ndim, x->dims, (char[160]){0}, 160));
     }
     lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, x->dims);

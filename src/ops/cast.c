@@ -7,9 +7,22 @@
 #include <math.h>
 #include <stdlib.h>
 
-enum { DT_FLOAT = 1, DT_UINT8 = 2, DT_INT8 = 3, DT_UINT16 = 4, DT_INT16 = 5, DT_INT32 = 6, DT_INT64 = 7,
-       DT_STRING = 8, DT_BOOL = 9, DT_FLOAT16 = 10, DT_DOUBLE = 11, DT_UINT32 = 12, DT_UINT64 = 13,
-       DT_BFLOAT16 = 16 };
+enum {
+    DT_FLOAT = 1,
+    DT_UINT8 = 2,
+    DT_INT8 = 3,
+    DT_UINT16 = 4,
+    DT_INT16 = 5,
+    DT_INT32 = 6,
+    DT_INT64 = 7,
+    DT_STRING = 8,
+    DT_BOOL = 9,
+    DT_FLOAT16 = 10,
+    DT_DOUBLE = 11,
+    DT_UINT32 = 12,
+    DT_UINT64 = 13,
+    DT_BFLOAT16 = 16
+};
 
 typedef struct {
     int to;
@@ -26,14 +39,20 @@ static lrp_status cast_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (a->type == LRP_ATTR_STRING) /* opset 1 named the type */
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "a type name in 'to' (opset 1) is not supported");
     switch (a->i) {
-    case DT_FLOAT: case DT_FLOAT16: case DT_DOUBLE: case DT_UINT8: case DT_INT8: case DT_UINT16: case DT_INT16:
-    case DT_INT32: case DT_INT64: case DT_BOOL: case DT_UINT32: case DT_UINT64:
-        s->to = (int)a->i;
-        return LRP_OK;
-    case DT_STRING:
-        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to strings are not supported");
-    case DT_BFLOAT16:
-        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to bfloat16 are not supported");
+    case DT_FLOAT:
+    case DT_FLOAT16:
+    case DT_DOUBLE:
+    case DT_UINT8:
+    case DT_INT8:
+    case DT_UINT16:
+    case DT_INT16:
+    case DT_INT32:
+    case DT_INT64:
+    case DT_BOOL:
+    case DT_UINT32:
+    case DT_UINT64: s->to = (int)a->i; return LRP_OK;
+    case DT_STRING: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to strings are not supported");
+    case DT_BFLOAT16: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to bfloat16 are not supported");
     default:
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to type %lld are not supported", (long long)a->i);
     }
@@ -58,7 +77,7 @@ static float round_half(float x)
     if (!isfinite(x) || x == 0.0f)
         return x;
     int e;
-    frexpf(x, &e); /* |x| in [2^(e-1), 2^e) */
+    frexpf(x, &e);                            /* |x| in [2^(e-1), 2^e) */
     int q = (e - 1 < -14 ? -14 : e - 1) - 10; /* the spacing of halfs near x */
     float r = ldexpf(nearbyintf(ldexpf(x, -q)), q);
     return fabsf(r) > 65504.0f ? copysignf(INFINITY, x) : r;
@@ -89,8 +108,7 @@ static int64_t wrap(int to, int64_t v)
     }
 }
 
-static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                               lrp_error *err)
+static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const cast_state *s = n->state;
     const int to = s->to;

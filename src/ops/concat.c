@@ -42,9 +42,10 @@ static lrp_status concat_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         for (int d = 0; d < r && ok; d++)
             ok = d == axis || x->dims[d] == x0->dims[d];
         if (!ok)
-            return lrp_node_fail(
-                err, n, LRP_ERR_SHAPE, "input %d of shape %s does not fit input 0 of shape %s on axis %d", i,
-                lrp_shape_str(x->ndim, x->dims, s1, sizeof s1), lrp_shape_str(r, x0->dims, s2, sizeof s2), axis);
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE,
+                                 "input %d of shape %s does not fit input 0 of shape %s on axis %d", i,
+                                 lrp_shape_str(x->ndim, x->dims, s1, sizeof s1),
+                                 lrp_shape_str(r, x0->dims, s2, sizeof s2), axis);
         out[axis] += x->dims[axis];
         if (out[axis] > LRP_MAX_ELEMENTS)
             return lrp_node_fail(err, n, LRP_ERR_LIMIT, "result too large");

@@ -95,8 +95,9 @@ lrp_status lrp_window_resolve(const lrp_node *n, lrp_window *w, int nsp, const i
             w->pad_begin[i] = w->pad_end[i] = 0;
         int64_t total = in[i] + w->pad_begin[i] + w->pad_end[i] - span;
         if (total < 0)
-            return lrp_node_fail(err, n, LRP_ERR_SHAPE, "window of %lld (dilated) is larger than the padded input %lld",
-                                 (long long)span, (long long)(in[i] + w->pad_begin[i] + w->pad_end[i]));
+            return lrp_node_fail(err, n, LRP_ERR_SHAPE,
+                                 "window of %lld (dilated) is larger than the padded input %lld", (long long)span,
+                                 (long long)(in[i] + w->pad_begin[i] + w->pad_end[i]));
         int64_t o = ceil_mode ? (total + s - 1) / s + 1 : total / s + 1;
         /* with ceil_mode the last window must start inside the input or the left padding */
         if (ceil_mode && (o - 1) * s >= in[i] + w->pad_begin[i])
@@ -117,8 +118,7 @@ lrp_status lrp_conv_attrs_parse(const lrp_node *n, lrp_window *w, int64_t *group
     return LRP_OK;
 }
 
-void lrp_conv_geom_window(struct lrp_conv_geom *g, const lrp_window *w, int nsp, const int64_t *in,
-                          const int64_t *out)
+void lrp_conv_geom_window(struct lrp_conv_geom *g, const lrp_window *w, int nsp, const int64_t *in, const int64_t *out)
 {
     if (nsp == 1) {
         g->H = 1, g->W = in[0], g->OH = 1, g->OW = out[0];

@@ -8,13 +8,13 @@
 typedef enum { LRP_PAD_NOTSET, LRP_PAD_SAME_UPPER, LRP_PAD_SAME_LOWER, LRP_PAD_VALID } lrp_auto_pad;
 
 typedef struct lrp_window {
-    int nsp;              /* spatial dims: 1 or 2 (0 until known) */
-    int64_t kernel[2];    /* 0 when to be taken from the weight */
+    int nsp;           /* spatial dims: 1 or 2 (0 until known) */
+    int64_t kernel[2]; /* 0 when to be taken from the weight */
     int64_t stride[2];
     int64_t dilation[2];
     int64_t pad_begin[2], pad_end[2]; /* explicit pads, or resolved auto pads */
     lrp_auto_pad auto_pad;
-    int explicit_pads;    /* 1 when the 'pads' attribute was given */
+    int explicit_pads; /* 1 when the 'pads' attribute was given */
 } lrp_window;
 
 /* Reads kernel_shape (optional unless need_kernel), strides, dilations, pads,

@@ -66,7 +66,8 @@ static lrp_status convt_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     const int nsp = x->ndim - 2;
     const int64_t C = x->dims[1], G = s->group, M = wt->dims[1] * G;
     if (wt->dims[0] != C || C % G)
-        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %s and weight %s: the weight must have %lld rows, "
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE,
+                             "input %s and weight %s: the weight must have %lld rows, "
                              "divisible by group %lld",
                              lrp_shape_str(x->ndim, x->dims, s1, sizeof s1),
                              lrp_shape_str(wt->ndim, wt->dims, s2, sizeof s2), (long long)C, (long long)G);
@@ -77,8 +78,8 @@ static lrp_status convt_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
                              nsp);
     w->nsp = nsp;
     if (s->n_out_shape && s->n_out_shape != nsp && s->n_out_shape != nsp + 2)
-        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "output_shape has %d entries for %d spatial dims",
-                             s->n_out_shape, nsp);
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "output_shape has %d entries for %d spatial dims", s->n_out_shape,
+                             nsp);
     int64_t out[2];
     for (int i = 0; i < nsp; i++) {
         if (w->kernel[i] && w->kernel[i] != wt->dims[2 + i])
@@ -151,8 +152,7 @@ static lrp_status convt_apply_t(const lrp_node *n, const lrp_tensor *gy, const f
     return st;
 }
 
-static lrp_status convt_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status convt_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
     return convt_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);

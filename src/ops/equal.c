@@ -9,8 +9,7 @@ static lrp_status equal_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     return lrp_binary_infer(g, n, true, LRP_INT64, err);
 }
 
-static lrp_status equal_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status equal_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     return lrp_binary_forward(n, LRP_BIN_EQUAL, in, out, err);
 }

@@ -19,8 +19,7 @@ static lrp_status gather_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     return LRP_OK;
 }
 
-static lrp_status check_indices(const lrp_node *n, const lrp_tensor *idx, int64_t dim, lrp_status st,
-                                lrp_error *err)
+static lrp_status check_indices(const lrp_node *n, const lrp_tensor *idx, int64_t dim, lrp_status st, lrp_error *err)
 {
     for (int64_t i = 0; i < idx->numel; i++) {
         int64_t k = lrp_i64(idx)[i];

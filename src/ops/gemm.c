@@ -33,7 +33,6 @@ static lrp_status gemm_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     return LRP_OK;
 }
 
-
 static lrp_status gemm_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const gemm_state *s = n->state;
@@ -57,8 +56,7 @@ static lrp_status gemm_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (c) {
         if (lrp_broadcast_shape(2, out, c->ndim, c->dims, bc) != 2 || bc[0] != M || bc[1] != N)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "C %s does not broadcast to the output %s",
-                                 lrp_shape_str(c->ndim, c->dims, s1, sizeof s1),
-                                 lrp_shape_str(2, out, s2, sizeof s2));
+                                 lrp_shape_str(c->ndim, c->dims, s1, sizeof s1), lrp_shape_str(2, out, s2, sizeof s2));
     }
     lrp_set_output(g, n, 0, LRP_FLOAT32, 2, out);
     return LRP_OK;
@@ -131,8 +129,7 @@ static lrp_status gemm_backward(const lrp_node *n, const lrp_tensor *const *in, 
         const float *B = lrp_f32(in[1]);
         if (M && N && K) {
             if (!s->transA) /* gA (M,K) = g (M,N) op(B)^T (N,K) */
-                lrp_sgemm(false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f,
-                                lrp_f32(gin[0]), K);
+                lrp_sgemm(false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f, lrp_f32(gin[0]), K);
             else /* gA (K,M) = op(B) (K,N) g^T (N,M) */
                 lrp_sgemm(s->transB, true, K, M, N, s->alpha, B, s->transB ? K : N, g, N, 1.0f, lrp_f32(gin[0]), M);
         }
@@ -180,14 +177,12 @@ static lrp_status gemm_apply(const lrp_node *n, const lrp_tensor *x, const float
     return gemm_run(n, 0, s->transB, 1.0f, 1.0f, x, W, NULL, b, y, err);
 }
 
-static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx,
-                               lrp_error *err)
+static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx, lrp_error *err)
 {
     const gemm_state *s = n->state;
     const int64_t M = gy->dims[0], N = gy->dims[1], K = gx->dims[1];
     if (M && N && K)
-        lrp_sgemm(false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx),
-                        K);
+        lrp_sgemm(false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx), K);
     return LRP_OK;
 }
 

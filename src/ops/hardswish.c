@@ -7,8 +7,7 @@ static lrp_status hardswish_forward(const lrp_node *n, const lrp_tensor *const *
 {
     const float *x = lrp_f32(in[0]);
     float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, float v = x[i] / 6.0f + 0.5f; v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
-            y[i] = x[i] * v);
+    LRP_MAP(in[0]->numel, float v = x[i] / 6.0f + 0.5f; v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); y[i] = x[i] * v);
     return LRP_OK;
 }
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Matrix view of a MatMul operand: batch dims and the (rows, cols) matrix. */
 typedef struct {
     int nb;
@@ -66,9 +65,9 @@ static lrp_status matmul_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 typedef struct {
     mat_view a, b;
     int64_t M, K, N;
-    int64_t nbatch;    /* output batches */
-    lrp_bcast bc;      /* over (out batch, a batch, b batch) */
-    int flat;          /* B has no batch dims: A's rows can be stacked */
+    int64_t nbatch; /* output batches */
+    lrp_bcast bc;   /* over (out batch, a batch, b batch) */
+    int flat;       /* B has no batch dims: A's rows can be stacked */
 } mm_plan;
 
 static int plan(const lrp_tensor *A, const lrp_tensor *B, mm_plan *p)
@@ -171,8 +170,7 @@ static lrp_status matmul_backward(const lrp_node *n, const lrp_tensor *const *in
     if (p.flat && (in[0]->numel / K) * N == gout->numel) {
         int64_t rows = in[0]->numel / K;
         if (gin[0])
-            lrp_sgemm(false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f,
-                            lrp_f32(gin[0]), K);
+            lrp_sgemm(false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f, lrp_f32(gin[0]), K);
         if (gin[1])
             lrp_sgemm(true, false, K, N, rows, 1.0f, a, K, g, N, 1.0f, lrp_f32(gin[1]), N);
         return LRP_OK;
@@ -211,8 +209,7 @@ static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const 
     int64_t K = gx->dims[gx->ndim - 1], N = gy->dims[gy->ndim - 1];
     int64_t rows = K ? gx->numel / K : 0;
     if (rows && K && N)
-        lrp_sgemm(false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f,
-                        lrp_f32(gx), K);
+        lrp_sgemm(false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f, lrp_f32(gx), K);
     return LRP_OK;
 }
 

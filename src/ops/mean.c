@@ -13,7 +13,7 @@ static lrp_status mean_forward(const lrp_node *n, const lrp_tensor *const *in, l
 }
 
 static lrp_status mean_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                               const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+                                const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
 {
     return lrp_variadic_backward(n, LRP_BIN_ADD, 1.0f / (float)n->n_inputs, in, out, gout, gin, err);
 }

@@ -14,16 +14,16 @@
  * gets. Computed per node because it can depend on the inputs (a MatMul with a
  * constant weight is a dense layer; an Add of two activations is a Sum). */
 typedef enum lrp_group {
-    LRP_GROUP_OTHER = 0, /* no rule: plain gradient */
-    LRP_GROUP_CONV,      /* Conv: zennit Convolution (and Linear) */
-    LRP_GROUP_CONVT,     /* ConvTranspose: zennit Convolution (and Linear) */
-    LRP_GROUP_DENSE,     /* Gemm / MatMul with constant weight: torch.nn.Linear */
-    LRP_GROUP_ACTIVATION,/* elementwise activations other than ReLU */
-    LRP_GROUP_RELU,      /* Relu: Activation, and torch.nn.ReLU for the ReLU-only rules */
-    LRP_GROUP_AVGPOOL,   /* AveragePool, GlobalAveragePool, spatial ReduceMean */
-    LRP_GROUP_MAXPOOL,   /* MaxPool, GlobalMaxPool (unmapped in zennit: gradient) */
-    LRP_GROUP_BATCHNORM, /* BatchNormalization */
-    LRP_GROUP_SUM,       /* Add/Sum of same-shaped activations (zennit's residual Sum) */
+    LRP_GROUP_OTHER = 0,  /* no rule: plain gradient */
+    LRP_GROUP_CONV,       /* Conv: zennit Convolution (and Linear) */
+    LRP_GROUP_CONVT,      /* ConvTranspose: zennit Convolution (and Linear) */
+    LRP_GROUP_DENSE,      /* Gemm / MatMul with constant weight: torch.nn.Linear */
+    LRP_GROUP_ACTIVATION, /* elementwise activations other than ReLU */
+    LRP_GROUP_RELU,       /* Relu: Activation, and torch.nn.ReLU for the ReLU-only rules */
+    LRP_GROUP_AVGPOOL,    /* AveragePool, GlobalAveragePool, spatial ReduceMean */
+    LRP_GROUP_MAXPOOL,    /* MaxPool, GlobalMaxPool (unmapped in zennit: gradient) */
+    LRP_GROUP_BATCHNORM,  /* BatchNormalization */
+    LRP_GROUP_SUM,        /* Add/Sum of same-shaped activations (zennit's residual Sum) */
     LRP_GROUP_COUNT
 } lrp_group;
 
@@ -41,8 +41,8 @@ typedef struct lrp_linear {
                         lrp_error *err);
     /* gx += Wᵀ g : the input-gradient of f(·; W, ·) applied to g. */
     lrp_status (*apply_t)(const lrp_node *n, const lrp_tensor *g, const float *W, lrp_tensor *gx, lrp_error *err);
-    int weight_input;   /* input index of W */
-    int bias_input;     /* input index of b (may be absent on a node) */
+    int weight_input; /* input index of W */
+    int bias_input;   /* input index of b (may be absent on a node) */
     /* Dim of W that indexes output channels (0 for Conv, 1 for ConvTranspose,
      * 0 or 1 for dense layers by their layout); -1 when BatchNorm cannot be
      * folded into this node (e.g. grouped ConvTranspose). */

@@ -99,7 +99,8 @@ static lrp_status pad_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         out[d] = x->dims[d] + s->pb[d] + s->pe[d];
         if (out[d] < 0)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "pads %lld and %lld crop more than dim %d of %s",
-                                 (long long)s->pb[d], (long long)s->pe[d], d, lrp_shape_str(r, x->dims, sb, sizeof sb));
+                                 (long long)s->pb[d], (long long)s->pe[d], d,
+                                 lrp_shape_str(r, x->dims, sb, sizeof sb));
         if (s->mode != PAD_CONSTANT && x->dims[d] == 0 && out[d] > 0)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "cannot pad the empty dim %d in this mode", d);
     }

@@ -59,8 +59,7 @@ static int setup(const lrp_node *n, const lrp_tensor *x, const lrp_tensor *sl, l
     return lrp_bcast_init(bc, x->ndim, x->dims, 2, nds, ds);
 }
 
-static lrp_status prelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status prelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     lrp_bcast bc;
     if (setup(n, in[0], in[1], &bc) != 0)

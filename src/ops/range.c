@@ -42,8 +42,7 @@ static lrp_status range_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     return st;
 }
 
-static lrp_status range_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status range_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     lrp_tensor *y = out[0];
     if (y->dtype == LRP_INT64) {

@@ -63,8 +63,8 @@ static lrp_status reshape_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
             if (!s->allowzero) {
                 if (i >= x->ndim)
                     return lrp_node_fail(err, n, LRP_ERR_SHAPE,
-                                         "target shape %s copies dim %d of the input %s, which has no such dim", s2,
-                                         i, s1);
+                                         "target shape %s copies dim %d of the input %s, which has no such dim", s2, i,
+                                         s1);
                 out[i] = x->dims[i];
             }
         }

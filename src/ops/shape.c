@@ -62,8 +62,7 @@ static lrp_status shape_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     return LRP_OK;
 }
 
-static lrp_status shape_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status shape_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     int lo, hi;
     range_of(n->state, in[0]->ndim, &lo, &hi);

@@ -130,8 +130,7 @@ static void run(const slice_state *s, const lrp_tensor *x, const lrp_tensor *y, 
     }
 }
 
-static lrp_status slice_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status slice_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const slice_state *s = n->state;
     if (s->r == 0)

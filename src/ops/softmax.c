@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 static lrp_status softmax_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+                                  lrp_error *err)
 {
     int64_t outer, L, inner;
     lrp_softmax_view(n, in[0], &outer, &L, &inner);
@@ -15,7 +15,7 @@ static lrp_status softmax_forward(const lrp_node *n, const lrp_tensor *const *in
 }
 
 static lrp_status softmax_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                                 const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
+                                   const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
 {
     if (!gin[0])
         return LRP_OK;

@@ -106,8 +106,7 @@ static void geometry(const split_state *s, const lrp_tensor *x, int64_t *outer, 
         *inner *= x->dims[d];
 }
 
-static lrp_status split_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status split_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const split_state *s = n->state;
     const lrp_tensor *x = in[0];

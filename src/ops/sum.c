@@ -2,10 +2,7 @@
 #include "ops/kernels/bcast_kernels.h"
 #include "base/tensor.h"
 
-static lrp_status sum_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
-{
-    return lrp_variadic_infer(g, n, true, err);
-}
+static lrp_status sum_infer(lrp_graph *g, lrp_node *n, lrp_error *err) { return lrp_variadic_infer(g, n, true, err); }
 
 static lrp_status sum_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {

@@ -35,8 +35,7 @@ static int64_t row_offset(const lrp_tensor *x, const lrp_tensor *y, int64_t row)
     return off;
 }
 
-static lrp_status tile_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                               lrp_error *err)
+static lrp_status tile_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const lrp_tensor *x = in[0];
     lrp_tensor *y = out[0];

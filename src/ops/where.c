@@ -33,8 +33,7 @@ static int setup(const lrp_tensor *o, const lrp_tensor *c, const lrp_tensor *x, 
     return lrp_bcast_init(bc, o->ndim, o->dims, 3, nds, ds);
 }
 
-static lrp_status where_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
-                                lrp_error *err)
+static lrp_status where_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     lrp_bcast bc;
     if (setup(out[0], in[0], in[1], in[2], &bc) != 0)

@@ -36,10 +36,7 @@ static const struct {
 
 int lrp_cmap_builtin_count(void) { return N_BUILTIN; }
 
-const char *lrp_cmap_builtin_name(int i)
-{
-    return i >= 0 && i < N_BUILTIN ? builtins[i].name : NULL;
-}
+const char *lrp_cmap_builtin_name(int i) { return i >= 0 && i < N_BUILTIN ? builtins[i].name : NULL; }
 
 const char *lrp_cmap_builtin_source(const char *name)
 {
@@ -61,10 +58,7 @@ typedef struct {
     size_t len;
 } token;
 
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 static int hex_val(char c)
 {
@@ -223,8 +217,8 @@ static lrp_status parse_nodes(const ctx *c, cnode *nodes, int *count)
                 return cfail(c, "index %s at position %zu must be followed by ':' and a colour (end of input)",
                              tok_text(c, idx_tok, b1, sizeof b1), idx_tok.pos + 1);
             if (state == WANT_COLOR)
-                return cfail(c, "expected a colour after \"%.*s:\" at position %zu (end of input)",
-                             (int)idx_tok.len, s + idx_tok.pos, pos + 1);
+                return cfail(c, "expected a colour after \"%.*s:\" at position %zu (end of input)", (int)idx_tok.len,
+                             s + idx_tok.pos, pos + 1);
             break;
         }
         if (t.type == TK_ERROR) {
@@ -255,8 +249,9 @@ static lrp_status parse_nodes(const ctx *c, cnode *nodes, int *count)
                 state = WANT_COLOR;
                 break;
             }
-            return cfail(c, "%s at position %zu is not a colour (3 or 6 hex digits); as an index it must be "
-                            "followed by ':'",
+            return cfail(c,
+                         "%s at position %zu is not a colour (3 or 6 hex digits); as an index it must be "
+                         "followed by ':'",
                          tok_text(c, idx_tok, b1, sizeof b1), idx_tok.pos + 1);
         case WANT_COLOR:
             if (t.type == TK_LONG || t.type == TK_SHORT)
@@ -321,8 +316,9 @@ static lrp_status place_nodes(const ctx *c, const cnode *nodes, int count, lrp_c
             }
             index = 255;
         } else if (index < m->index[m->n - 1]) {
-            return cfail(c, "index %02x at position %zu is lower than the previous index %02x (indices must "
-                            "ascend)",
+            return cfail(c,
+                         "index %02x at position %zu is lower than the previous index %02x (indices must "
+                         "ascend)",
                          (unsigned)index, nodes[i].pos + 1, (unsigned)m->index[m->n - 1]);
         }
         if (queued) {

@@ -33,15 +33,11 @@ int lrp_heatmap_norm_from_name(const char *name)
     return -1;
 }
 
-const char *lrp_heatmap_norm_name(lrp_heatmap_norm norm)
-{
-    return (unsigned)norm < 4 ? norm_names[norm] : "unknown";
-}
+const char *lrp_heatmap_norm_name(lrp_heatmap_norm norm) { return (unsigned)norm < 4 ? norm_names[norm] : "unknown"; }
 
 /* ------------------------------------------------------------ channel sum */
 
-lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_last, lrp_tensor **out,
-                                   lrp_error *err)
+lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_last, lrp_tensor **out, lrp_error *err)
 {
     *out = NULL;
     char shape[160];
@@ -195,8 +191,7 @@ lrp_status lrp_gridify(const uint8_t *tiles, int n, int height, int width, int c
 {
     *out = NULL;
     if (n < 1 || height < 1 || width < 1 || (channels != 1 && channels != 3))
-        return lrp_fail(err, LRP_ERR_ARG, "gridify: need at least one %dx%d tile with 1 or 3 channels", height,
-                        width);
+        return lrp_fail(err, LRP_ERR_ARG, "gridify: need at least one %dx%d tile with 1 or 3 channels", height, width);
     if (grid_h <= 0 || grid_w <= 0)
         lrp_grid_shape(n, &grid_h, &grid_w);
     int64_t oh = (int64_t)grid_h * height, ow = (int64_t)grid_w * width;
@@ -224,8 +219,9 @@ lrp_status lrp_gridify(const uint8_t *tiles, int n, int height, int width, int c
     for (int cell = 0; cell < cells; cell++) {
         int gy = cell / grid_w, gx = cell % grid_w;
         for (int y = 0; y < height; y++) {
-            uint8_t *dst = r->data + (((size_t)gy * (size_t)height + (size_t)y) * (size_t)ow + (size_t)gx * (size_t)width) *
-                                         (size_t)channels;
+            uint8_t *dst =
+                r->data + (((size_t)gy * (size_t)height + (size_t)y) * (size_t)ow + (size_t)gx * (size_t)width) *
+                              (size_t)channels;
             if (cell < n) {
                 memcpy(dst, tiles + (size_t)cell * tile + (size_t)y * row, row);
             } else {
@@ -240,8 +236,8 @@ lrp_status lrp_gridify(const uint8_t *tiles, int n, int height, int width, int c
 
 /* --------------------------------------------------------------- heatmaps */
 
-lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_opts *opts, int sample,
-                               lrp_raster **out, lrp_error *err)
+lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_opts *opts, int sample, lrp_raster **out,
+                               lrp_error *err)
 {
     *out = NULL;
     lrp_heatmap_opts defaults;
@@ -288,8 +284,7 @@ lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_op
 
 /* ----------------------------------------------------- colour and overlay */
 
-lrp_status lrp_raster_colorize(const lrp_raster *indices, const uint8_t pal[256][3], lrp_raster **rgb,
-                               lrp_error *err)
+lrp_status lrp_raster_colorize(const lrp_raster *indices, const uint8_t pal[256][3], lrp_raster **rgb, lrp_error *err)
 {
     *rgb = NULL;
     if (!indices || indices->channels != 1 || !pal)
@@ -350,8 +345,8 @@ static double bilinear_source(int i, int n, int m, int *i0, int *i1)
     return f - *i0;
 }
 
-lrp_status lrp_raster_scale(const lrp_raster *src, int width, int height, lrp_scale_filter filter,
-                            lrp_raster **out, lrp_error *err)
+lrp_status lrp_raster_scale(const lrp_raster *src, int width, int height, lrp_scale_filter filter, lrp_raster **out,
+                            lrp_error *err)
 {
     *out = NULL;
     if (!src || !src->data)

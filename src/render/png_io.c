@@ -87,8 +87,8 @@ static int write_body(png_structp png, png_infop info, FILE *f, const lrp_raster
     png_set_compression_strategy(png, 0 /* Z_DEFAULT_STRATEGY */);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, pal ? PNG_FILTER_NONE : PNG_ALL_FILTERS);
     png_set_IHDR(png, info, (png_uint_32)r->width, (png_uint_32)r->height, 8,
-                 pal ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+                 pal ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
     if (pal) {
         png_color plte[256];
         for (int i = 0; i < 256; i++) {
@@ -186,8 +186,8 @@ static int read_body(png_structp png, png_infop info, FILE *f, png_ctx *c, png_u
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, w, h, &bit_depth, &color_type, &interlace, NULL, NULL);
     if ((int64_t)*w * (int64_t)*h > LRP_RASTER_MAX_PIXELS) {
-        snprintf(c->msg, sizeof c->msg, "image of %lux%lu pixels is too large (limit %lld pixels)",
-                 (unsigned long)*w, (unsigned long)*h, (long long)LRP_RASTER_MAX_PIXELS);
+        snprintf(c->msg, sizeof c->msg, "image of %lux%lu pixels is too large (limit %lld pixels)", (unsigned long)*w,
+                 (unsigned long)*h, (long long)LRP_RASTER_MAX_PIXELS);
         return -2;
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE)

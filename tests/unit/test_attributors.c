@@ -50,8 +50,7 @@ static lrp_tensor *input_tensor(int C, int H, int W, uint64_t seed, float lo, fl
     return t;
 }
 
-static lrp_tensor *attribute(lrp_model *m, const char *composite, const lrp_attributor_options *o,
-                             const lrp_tensor *x)
+static lrp_tensor *attribute(lrp_model *m, const char *composite, const lrp_attributor_options *o, const lrp_tensor *x)
 {
     lrp_explain_options eo;
     lrp_explain_options_default(&eo);
@@ -199,8 +198,8 @@ static void test_smoothgrad_noise_scale(void **state)
         }
         double n = (double)x->numel, mean = sum / n, sd = sqrt(sum2 / n - mean * mean);
         double want = levels[l] * (mx - mn);
-        print_message("smoothgrad noise: level %.2f, std %.5f, wanted %.5f (%.2f%%), mean %.5f\n", levels[l], sd,
-                      want, 100.0 * (sd / want - 1.0), mean);
+        print_message("smoothgrad noise: level %.2f, std %.5f, wanted %.5f (%.2f%%), mean %.5f\n", levels[l], sd, want,
+                      100.0 * (sd / want - 1.0), mean);
         assert_true(fabs(sd / want - 1.0) < 0.05);
         assert_true(fabs(mean) < 0.05 * want);
         lrp_tensor_free(r);

@@ -215,10 +215,30 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "this", "fff", ",,,", "111:111:111", "fffff,fffff", "f,f", "fffffffff", "ff:", "ff:fff,00:000",
+        "this",
+        "fff",
+        ",,,",
+        "111:111:111",
+        "fffff,fffff",
+        "f,f",
+        "fffffffff",
+        "ff:",
+        "ff:fff,00:000",
         /* more */
-        "", " ", "000,,fff", ",000,fff", "000 fff", "000,80fff", "000,80:", "000,:fff", "000,fff,80", "000;fff",
-        "000,fff\xc3\xa9", "hott", "000,80:80:fff", "000,100:fff",
+        "",
+        " ",
+        "000,,fff",
+        ",000,fff",
+        "000 fff",
+        "000,80fff",
+        "000,80:",
+        "000,:fff",
+        "000,fff,80",
+        "000;fff",
+        "000,fff\xc3\xa9",
+        "hott",
+        "000,80:80:fff",
+        "000,100:fff",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         lrp_cmap c;
@@ -271,9 +291,12 @@ static void test_eval(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_builtin_palettes), cmocka_unit_test(test_gray_is_identity),
-        cmocka_unit_test(test_levels),           cmocka_unit_test(test_node_tables),
-        cmocka_unit_test(test_cmsl_syntax),      cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_builtin_palettes),
+        cmocka_unit_test(test_gray_is_identity),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_node_tables),
+        cmocka_unit_test(test_cmsl_syntax),
+        cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_eval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -219,8 +219,8 @@ static void test_grid_shapes(void **state)
 {
     (void)state;
     /* grid_w = int(sqrt(n)), grid_h = ceil(n / grid_w) */
-    static const int want[][3] = {{1, 1, 1}, {2, 2, 1},  {3, 3, 1},  {4, 2, 2},   {5, 3, 2},   {6, 3, 2},
-                                  {7, 4, 2}, {8, 4, 2},  {9, 3, 3},  {10, 4, 3},  {15, 5, 3},  {16, 4, 4},
+    static const int want[][3] = {{1, 1, 1},  {2, 2, 1},   {3, 3, 1},     {4, 2, 2},    {5, 3, 2},  {6, 3, 2},
+                                  {7, 4, 2},  {8, 4, 2},   {9, 3, 3},     {10, 4, 3},   {15, 5, 3}, {16, 4, 4},
                                   {17, 5, 4}, {99, 11, 9}, {100, 10, 10}, {101, 11, 10}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int gh, gw;
@@ -410,8 +410,8 @@ static void test_png_deterministic(void **state)
     size_t off = 8;
     int n_idat = 0, seen_plte = 0;
     while (off + 8 <= la) {
-        uint32_t len = (uint32_t)da[off] << 24 | (uint32_t)da[off + 1] << 16 | (uint32_t)da[off + 2] << 8 |
-                       da[off + 3];
+        uint32_t len =
+            (uint32_t)da[off] << 24 | (uint32_t)da[off + 1] << 16 | (uint32_t)da[off + 2] << 8 | da[off + 3];
         const char *type = (const char *)da + off + 4;
         if (!memcmp(type, "IHDR", 4)) {
             assert_int_equal(da[off + 8 + 8], 8); /* bit depth */
@@ -809,18 +809,12 @@ static void test_golden_refset(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantize_facts),
-        cmocka_unit_test(test_degenerate),
-        cmocka_unit_test(test_norm_names),
-        cmocka_unit_test(test_channel_sum),
-        cmocka_unit_test(test_grid_shapes),
-        cmocka_unit_test(test_gridify),
-        cmocka_unit_test(test_heatmap_grid),
-        cmocka_unit_test(test_colorize_scale_overlay),
-        cmocka_unit_test(test_png_deterministic),
-        cmocka_unit_test(test_png_read_kinds),
-        cmocka_unit_test(test_png_errors),
-        cmocka_unit_test(test_golden_subset),
+        cmocka_unit_test(test_quantize_facts),    cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_norm_names),        cmocka_unit_test(test_channel_sum),
+        cmocka_unit_test(test_grid_shapes),       cmocka_unit_test(test_gridify),
+        cmocka_unit_test(test_heatmap_grid),      cmocka_unit_test(test_colorize_scale_overlay),
+        cmocka_unit_test(test_png_deterministic), cmocka_unit_test(test_png_read_kinds),
+        cmocka_unit_test(test_png_errors),        cmocka_unit_test(test_golden_subset),
         cmocka_unit_test(test_golden_refset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,8 +127,8 @@ static int stderr_end(void **state)
 
 /* ------------------------------------------------------------ error checks */
 
-static void check_error(lrp_status st, const lrp_error *err, const lrp_image *img, lrp_status want,
-                        const char *name, const char *needle)
+static void check_error(lrp_status st, const lrp_error *err, const lrp_image *img, lrp_status want, const char *name,
+                        const char *needle)
 {
     if (st != want)
         fail_msg("%s: status %d (%s), expected %d (%s): %s", name, st, lrp_status_name(st), want,
@@ -177,30 +177,30 @@ static const struct {
     const char *file, *expect;
 } format_cases[] = {
     {"rgb8.png", "expect-rgb.npy"},
-    {"rgb8_adam7.png", "expect-rgb.npy"},         /* interlaced */
-    {"rgb16.png", "expect-rgb.npy"},              /* 16-bit: high byte */
-    {"rgba8.png", "expect-rgb.npy"},              /* alpha dropped */
-    {"rgba16_adam7.png", "expect-rgb.npy"},       /* 16-bit RGBA, interlaced */
-    {"gray8.png", "expect-gray.npy"},             /* replicated */
-    {"gray8_trns.png", "expect-gray.npy"},        /* tRNS ignored */
-    {"graya8.png", "expect-gray.npy"},            /* LA */
-    {"graya16.png", "expect-gray.npy"},           /* 16-bit LA */
-    {"gray16.png", "expect-gray.npy"},            /* 16-bit L: high byte (PIL clips: deliberate) */
-    {"gray1.png", "expect-gray1.npy"},            /* 0/255 */
-    {"gray2.png", "expect-gray2.npy"},            /* x 0x55 */
+    {"rgb8_adam7.png", "expect-rgb.npy"},   /* interlaced */
+    {"rgb16.png", "expect-rgb.npy"},        /* 16-bit: high byte */
+    {"rgba8.png", "expect-rgb.npy"},        /* alpha dropped */
+    {"rgba16_adam7.png", "expect-rgb.npy"}, /* 16-bit RGBA, interlaced */
+    {"gray8.png", "expect-gray.npy"},       /* replicated */
+    {"gray8_trns.png", "expect-gray.npy"},  /* tRNS ignored */
+    {"graya8.png", "expect-gray.npy"},      /* LA */
+    {"graya16.png", "expect-gray.npy"},     /* 16-bit LA */
+    {"gray16.png", "expect-gray.npy"},      /* 16-bit L: high byte (PIL clips: deliberate) */
+    {"gray1.png", "expect-gray1.npy"},      /* 0/255 */
+    {"gray2.png", "expect-gray2.npy"},      /* x 0x55 */
     {"gray2_adam7.png", "expect-gray2.npy"},
-    {"gray4.png", "expect-gray4.npy"},            /* x 0x11 */
-    {"pal8_trns.png", "expect-pal8.npy"},         /* palette, transparency ignored */
-    {"pal4_short.png", "expect-pal4.npy"},        /* indices past PLTE: PIL's gray ramp */
+    {"gray4.png", "expect-gray4.npy"},     /* x 0x11 */
+    {"pal8_trns.png", "expect-pal8.npy"},  /* palette, transparency ignored */
+    {"pal4_short.png", "expect-pal4.npy"}, /* indices past PLTE: PIL's gray ramp */
     {"pal2.png", "expect-pal2.npy"},
     {"pal1_adam7.png", "expect-pal1.npy"},
-    {"rgb420.jpg", "expect-jpg-rgb420.npy"},      /* 4:2:0, fancy upsampling */
+    {"rgb420.jpg", "expect-jpg-rgb420.npy"}, /* 4:2:0, fancy upsampling */
     {"rgb422.jpg", "expect-jpg-rgb422.npy"},
     {"rgb444_progressive.jpg", "expect-jpg-rgb444_progressive.npy"},
     {"rgb420_progressive.jpg", "expect-jpg-rgb420_progressive.npy"},
     {"gray.jpg", "expect-jpg-gray.npy"},
-    {"cmyk.jpg", "expect-jpg-cmyk.npy"},          /* Adobe CMYK through Pillow's formula */
-    {"ycck.jpg", "expect-jpg-ycck.npy"},          /* Adobe YCCK (Photoshop style) */
+    {"cmyk.jpg", "expect-jpg-cmyk.npy"}, /* Adobe CMYK through Pillow's formula */
+    {"ycck.jpg", "expect-jpg-ycck.npy"}, /* Adobe YCCK (Photoshop style) */
 };
 
 static void test_decode_formats(void **state)
@@ -329,17 +329,60 @@ static const pre_case pre_cases[] = {
     {"tiny.png", "pre-png-16.npy", "pre-png-16.view.npy", 16, 16, LRP_RESIZE_SHORTER, 0, 3, 0, 0, 0, {0}, {0}},
     {"tiny.png", "pre-png-32.npy", NULL, 32, 32, LRP_RESIZE_SHORTER, 0, 3, 0, 0, 0, {0}, {0}},
     {"tiny.jpg", "pre-jpg-32.npy", NULL, 32, 32, LRP_RESIZE_SHORTER, 0, 3, 0, 0, 0, {0}, {0}},
-    {"tiny.png", "pre-png-24x32.npy", "pre-png-24x32.view.npy", 24, 32, LRP_RESIZE_SHORTER, 0, 3, 0, 0, 0, {0},
-     {0}},
+    {"tiny.png", "pre-png-24x32.npy", "pre-png-24x32.view.npy", 24, 32, LRP_RESIZE_SHORTER, 0, 3, 0, 0, 0, {0}, {0}},
     {"tiny.png", "pre-png-exact-20x28.npy", NULL, 20, 28, LRP_RESIZE_EXACT, 0, 3, 0, 0, 0, {0}, {0}},
-    {"tiny.png", "pre-png-none-29x35.npy", "pre-png-none-29x35.view.npy", 29, 35, LRP_RESIZE_NONE, 0, 3, 0, 0, 0,
-     {0}, {0}},
-    {"tiny.png", "pre-png-none-33x43.npy", "pre-png-none-33x43.view.npy", 33, 43, LRP_RESIZE_NONE, 0, 3, 0, 0, 0,
-     {0}, {0}},
-    {"tiny.png", "pre-png-gray-28.npy", "pre-png-gray-28.view.npy", 28, 28, LRP_RESIZE_SHORTER, 0, 1, 0, 0, 0,
-     {0.1307f}, {0.3081f}},
-    {"tiny.png", "pre-png-bgr255-nhwc-32.npy", NULL, 32, 32, LRP_RESIZE_SHORTER, 40, 3, 1, 1, 1,
-     {103.939f, 116.779f, 123.68f}, {1, 1, 1}},
+    {"tiny.png",
+     "pre-png-none-29x35.npy",
+     "pre-png-none-29x35.view.npy",
+     29,
+     35,
+     LRP_RESIZE_NONE,
+     0,
+     3,
+     0,
+     0,
+     0,
+     {0},
+     {0}},
+    {"tiny.png",
+     "pre-png-none-33x43.npy",
+     "pre-png-none-33x43.view.npy",
+     33,
+     43,
+     LRP_RESIZE_NONE,
+     0,
+     3,
+     0,
+     0,
+     0,
+     {0},
+     {0}},
+    {"tiny.png",
+     "pre-png-gray-28.npy",
+     "pre-png-gray-28.view.npy",
+     28,
+     28,
+     LRP_RESIZE_SHORTER,
+     0,
+     1,
+     0,
+     0,
+     0,
+     {0.1307f},
+     {0.3081f}},
+    {"tiny.png",
+     "pre-png-bgr255-nhwc-32.npy",
+     NULL,
+     32,
+     32,
+     LRP_RESIZE_SHORTER,
+     40,
+     3,
+     1,
+     1,
+     1,
+     {103.939f, 116.779f, 123.68f},
+     {1, 1, 1}},
 };
 
 static void pre_params(const pre_case *c, lrp_preprocess *p)
@@ -486,8 +529,8 @@ static void test_bad_random_and_unsupported(void **state)
         check_error(st, &err, &img, st, "random.bin", NULL);
     }
     /* other formats: refused as unsupported */
-    expect_memory_error((const unsigned char *)"GIF89a\x01\x00\x01\x00\x00\x00\x00", 13, "x.gif",
-                        LRP_ERR_UNSUPPORTED, "GIF");
+    expect_memory_error((const unsigned char *)"GIF89a\x01\x00\x01\x00\x00\x00\x00", 13, "x.gif", LRP_ERR_UNSUPPORTED,
+                        "GIF");
     expect_memory_error((const unsigned char *)"BM\x3a\0\0\0\0\0\0\0", 10, "x.bmp", LRP_ERR_UNSUPPORTED, "BMP");
     expect_memory_error((const unsigned char *)"not an image at all\n", 20, "x.txt", LRP_ERR_FORMAT,
                         "not a PNG or JPEG");
@@ -726,8 +769,7 @@ static const struct {
      0x70f1aac2c712f982ull},
     {"refdata/images/skimage_rocket.jpg", 640, 427, 0x34b9b35d9b0edb19ull, 0x6211b8ba7e7ab2d5ull,
      0xd7441600ee788f0full},
-    {"refdata/images/winml_fish.png", 224, 224, 0x5576affc2a2a6c71ull, 0x7f3afc27d5b500b1ull,
-     0x5576affc2a2a6c71ull},
+    {"refdata/images/winml_fish.png", 224, 224, 0x5576affc2a2a6c71ull, 0x7f3afc27d5b500b1ull, 0x5576affc2a2a6c71ull},
     {"refdata/images/winml_kitten_224_rgba.png", 224, 224, 0x95a782a2cef329e4ull, 0x0c0c68d4c1a128ddull,
      0x95a782a2cef329e4ull},
     {"refset/images/logo.png", 500, 500, 0x53277361b10f3de2ull, 0x40259ed20e7e1f4eull, 0x2fba5d297bef5b1aull},

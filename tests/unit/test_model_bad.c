@@ -1475,14 +1475,14 @@ static void test_bad_npy(void **state)
                     LRP_ERR_FORMAT, WORDS("shape"));
     expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", v, sizeof v, -1),
                     LRP_ERR_FORMAT, WORDS("shape"));
-    expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }", v,
-                             sizeof v, -1),
+    expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }", v, sizeof v,
+                             -1),
                     LRP_ERR_LIMIT, NULL);
     expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", v,
                              sizeof v, -1),
                     LRP_ERR_LIMIT, NULL);
-    expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1,), }", v,
-                             sizeof v, -1),
+    expect_npy_fail(npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1,), }", v, sizeof v,
+                             -1),
                     LRP_ERR_LIMIT, NULL);
     temp_cleanup();
 }
@@ -1525,10 +1525,10 @@ static void test_npy_header_strict(void **state)
         "{'descr': '<f4', 'fortran_order': Falsehood, 'shape': (2, 3), }", /* not False */
         "{'descr': '<f4', 'fortran_order': false, 'shape': (2, 3), }",
         "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (6), }", /* an int, not a tuple */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (6), }",                   /* an int, not a tuple */
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'shape': (6,), }", /* duplicate */
         "{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1, }",    /* unknown key */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1, }", /* unknown key */
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2,, 3), }",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (,), }",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (02, 3), }",
@@ -1594,34 +1594,20 @@ int main(void)
     /* a hang is a failure too */
     alarm(600);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_empty_file),
-        cmocka_unit_test(test_random_bytes),
-        cmocka_unit_test(test_truncated_model),
-        cmocka_unit_test(test_flipped_bytes),
-        cmocka_unit_test(test_base_model_loads),
-        cmocka_unit_test(test_missing_tensor),
-        cmocka_unit_test(test_cycle),
-        cmocka_unit_test(test_negative_dimension),
-        cmocka_unit_test(test_huge_initializer),
-        cmocka_unit_test(test_raw_data_short),
-        cmocka_unit_test(test_float_data_mismatch),
-        cmocka_unit_test(test_unsupported_dtype),
-        cmocka_unit_test(test_unsupported_op),
-        cmocka_unit_test(test_foreign_domain),
-        cmocka_unit_test(test_external_data_outside),
-        cmocka_unit_test(test_external_data_beside),
-        cmocka_unit_test(test_two_inputs),
-        cmocka_unit_test(test_output_not_produced),
-        cmocka_unit_test(test_duplicate_initializer),
-        cmocka_unit_test(test_reshape_absurd),
-        cmocka_unit_test(test_shapes_do_not_fit),
-        cmocka_unit_test(test_wrong_input_shape),
-        cmocka_unit_test(test_graph_without_nodes),
-        cmocka_unit_test(test_hostile_attributes),
-        cmocka_unit_test(test_bad_npy),
-        cmocka_unit_test(test_npy_header_strict),
-        cmocka_unit_test(test_npy_huge_declared),
+        cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_random_bytes),         cmocka_unit_test(test_truncated_model),
+        cmocka_unit_test(test_flipped_bytes),        cmocka_unit_test(test_base_model_loads),
+        cmocka_unit_test(test_missing_tensor),       cmocka_unit_test(test_cycle),
+        cmocka_unit_test(test_negative_dimension),   cmocka_unit_test(test_huge_initializer),
+        cmocka_unit_test(test_raw_data_short),       cmocka_unit_test(test_float_data_mismatch),
+        cmocka_unit_test(test_unsupported_dtype),    cmocka_unit_test(test_unsupported_op),
+        cmocka_unit_test(test_foreign_domain),       cmocka_unit_test(test_external_data_outside),
+        cmocka_unit_test(test_external_data_beside), cmocka_unit_test(test_two_inputs),
+        cmocka_unit_test(test_output_not_produced),  cmocka_unit_test(test_duplicate_initializer),
+        cmocka_unit_test(test_reshape_absurd),       cmocka_unit_test(test_shapes_do_not_fit),
+        cmocka_unit_test(test_wrong_input_shape),    cmocka_unit_test(test_graph_without_nodes),
+        cmocka_unit_test(test_hostile_attributes),   cmocka_unit_test(test_bad_npy),
+        cmocka_unit_test(test_npy_header_strict),    cmocka_unit_test(test_npy_huge_declared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,29 +29,84 @@
 
 /* Test directories of node/ selected by op: a name is selected when it
  * equals an entry or starts with the entry followed by '_'. */
-static const char *const node_select[] = {
-    "test_abs", "test_add", "test_averagepool", "test_basic_conv_with_padding", "test_basic_conv_without_padding",
-    "test_batchnorm", "test_cast", "test_ceil", "test_clip", "test_concat", "test_constant_pad",
-    "test_constantofshape", "test_conv", "test_convtranspose", "test_div", "test_dropout", "test_edge_pad",
-    "test_elu", "test_equal", "test_erf", "test_exp", "test_expand", "test_flatten", "test_floor", "test_gather",
-    "test_gemm", "test_globalaveragepool", "test_globalmaxpool", "test_hardsigmoid", "test_hardswish",
-    "test_identity", "test_leakyrelu", "test_logsoftmax", "test_matmul", "test_max", "test_maxpool", "test_mean",
-    "test_min", "test_mul", "test_neg", "test_pow", "test_prelu", "test_range", "test_reduce_max",
-    "test_reduce_mean", "test_reduce_sum", "test_reflect_pad", "test_relu", "test_reshape", "test_resize",
-    "test_selu", "test_shape", "test_sigmoid", "test_slice", "test_softmax", "test_softplus", "test_softsign",
-    "test_split", "test_sqrt", "test_squeeze", "test_sub", "test_sum", "test_tanh", "test_tile",
-    "test_transpose", "test_unsqueeze", "test_upsample", "test_where", NULL};
+static const char *const node_select[] = {"test_abs",
+                                          "test_add",
+                                          "test_averagepool",
+                                          "test_basic_conv_with_padding",
+                                          "test_basic_conv_without_padding",
+                                          "test_batchnorm",
+                                          "test_cast",
+                                          "test_ceil",
+                                          "test_clip",
+                                          "test_concat",
+                                          "test_constant_pad",
+                                          "test_constantofshape",
+                                          "test_conv",
+                                          "test_convtranspose",
+                                          "test_div",
+                                          "test_dropout",
+                                          "test_edge_pad",
+                                          "test_elu",
+                                          "test_equal",
+                                          "test_erf",
+                                          "test_exp",
+                                          "test_expand",
+                                          "test_flatten",
+                                          "test_floor",
+                                          "test_gather",
+                                          "test_gemm",
+                                          "test_globalaveragepool",
+                                          "test_globalmaxpool",
+                                          "test_hardsigmoid",
+                                          "test_hardswish",
+                                          "test_identity",
+                                          "test_leakyrelu",
+                                          "test_logsoftmax",
+                                          "test_matmul",
+                                          "test_max",
+                                          "test_maxpool",
+                                          "test_mean",
+                                          "test_min",
+                                          "test_mul",
+                                          "test_neg",
+                                          "test_pow",
+                                          "test_prelu",
+                                          "test_range",
+                                          "test_reduce_max",
+                                          "test_reduce_mean",
+                                          "test_reduce_sum",
+                                          "test_reflect_pad",
+                                          "test_relu",
+                                          "test_reshape",
+                                          "test_resize",
+                                          "test_selu",
+                                          "test_shape",
+                                          "test_sigmoid",
+                                          "test_slice",
+                                          "test_softmax",
+                                          "test_softplus",
+                                          "test_softsign",
+                                          "test_split",
+                                          "test_sqrt",
+                                          "test_squeeze",
+                                          "test_sub",
+                                          "test_sum",
+                                          "test_tanh",
+                                          "test_tile",
+                                          "test_transpose",
+                                          "test_unsqueeze",
+                                          "test_upsample",
+                                          "test_where",
+                                          NULL};
 /* The *_expanded variants of these cases (the same computation written with
  * other operators as an ONNX function body) are selected with them. */
 
 /* Selected by the rule above but belonging to other operators. */
-static const char *const node_exclude[] = {
-    "test_gather_elements", /* GatherElements */
-    "test_reduce_sum_square", /* ReduceSumSquare */
-    /* optional and sequence values rather than tensors: outside what an image
+static const char *const node_exclude[] = {"test_gather_elements",   /* GatherElements */
+                                           "test_reduce_sum_square", /* ReduceSumSquare */
+                                           /* optional and sequence values rather than tensors: outside what an image
      * classifier's graph holds (their .pb files are not TensorProtos) */
-    "test_identity_opt", "test_identity_sequence",
-    NULL};
+                                           "test_identity_opt", "test_identity_sequence", NULL};
 
 /* pytorch-converted/ and pytorch-operator/ are taken whole: each directory
  * either passes or is listed below as unsupported. */
@@ -63,8 +118,8 @@ static const char *const unsupported[] = {
     /* 3-D spatial data: lrp handles 1-D and 2-D images */
     "test_averagepool_3d_default", "test_maxpool_3d_default", "test_convtranspose_3d", "test_AvgPool3d",
     "test_AvgPool3d_stride", "test_AvgPool3d_stride1_pad0_gpu_input", "test_Conv3d", "test_Conv3d_dilated",
-    "test_Conv3d_dilated_strided", "test_Conv3d_groups", "test_Conv3d_no_bias", "test_Conv3d_stride", "test_Conv3d_stride_padding",
-    "test_MaxPool3d", "test_MaxPool3d_stride", "test_MaxPool3d_stride_padding",
+    "test_Conv3d_dilated_strided", "test_Conv3d_groups", "test_Conv3d_no_bias", "test_Conv3d_stride",
+    "test_Conv3d_stride_padding", "test_MaxPool3d", "test_MaxPool3d_stride", "test_MaxPool3d_stride_padding",
     /* training-mode BatchNormalization and Dropout (batch statistics, random masks) */
     "test_batchnorm_epsilon_training_mode", "test_batchnorm_example_training_mode", "test_training_dropout",
     "test_training_dropout_default", "test_training_dropout_default_mask", "test_training_dropout_mask",
@@ -167,8 +222,8 @@ static bool same_tensor(const lrp_tensor *got, const lrp_tensor *want, char *why
     for (int64_t i = 0; i < got->numel; i++) {
         if (got->dtype == LRP_INT64) {
             if (lrp_i64(got)[i] != lrp_i64(want)[i]) {
-                snprintf(why, size, "element %lld is %lld, expected %lld", (long long)i,
-                         (long long)lrp_i64(got)[i], (long long)lrp_i64(want)[i]);
+                snprintf(why, size, "element %lld is %lld, expected %lld", (long long)i, (long long)lrp_i64(got)[i],
+                         (long long)lrp_i64(want)[i]);
                 return false;
             }
             continue;

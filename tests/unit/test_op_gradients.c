@@ -225,8 +225,7 @@ static void test_activation_grads(void **state)
 {
     (void)state;
     rng_seed(1);
-    static const char *const piecewise[] = {"Relu", "LeakyRelu", "HardSigmoid", "HardSwish", "Abs", "Neg",
-                                            "Identity"};
+    static const char *const piecewise[] = {"Relu", "LeakyRelu", "HardSigmoid", "HardSwish", "Abs", "Neg", "Identity"};
     static const char *const smooth[] = {"Sigmoid", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Erf", "Exp"};
     lrp_graph *g;
     for (size_t k = 0; k < sizeof piecewise / sizeof *piecewise; k++) {
@@ -450,9 +449,9 @@ static void test_gemm_matmul_grads(void **state)
     static const struct {
         int na, nb;
         int64_t da[4], db[4];
-    } mm[] = {{2, 2, {3, 4}, {4, 5}},          {3, 2, {2, 3, 4}, {4, 5}},       {4, 3, {2, 1, 3, 4}, {5, 4, 2}},
-              {1, 2, {4}, {4, 5}},             {3, 1, {2, 3, 4}, {4}},          {1, 3, {4}, {2, 4, 3}},
-              {3, 3, {1, 3, 4}, {2, 4, 5}},    {2, 4, {3, 4}, {2, 1, 4, 2}}};
+    } mm[] = {{2, 2, {3, 4}, {4, 5}},       {3, 2, {2, 3, 4}, {4, 5}},   {4, 3, {2, 1, 3, 4}, {5, 4, 2}},
+              {1, 2, {4}, {4, 5}},          {3, 1, {2, 3, 4}, {4}},      {1, 3, {4}, {2, 4, 3}},
+              {3, 3, {1, 3, 4}, {2, 4, 5}}, {2, 4, {3, 4}, {2, 1, 4, 2}}};
     for (size_t k = 0; k < sizeof mm / sizeof *mm; k++) {
         lrp_graph *g = gb_new(13);
         int a = gb_input(g, "A", mm[k].na, mm[k].da), b = gb_input(g, "B", mm[k].nb, mm[k].db);
@@ -505,8 +504,7 @@ static int conv_graph(lrp_graph **gp, const char *op, const conv_spec *s)
     if (s->auto_pad)
         gb_attr_s(g, n, "auto_pad", s->auto_pad);
     else
-        gb_attr_ints(g, n, "pads", 2 * s->nsp,
-                     s->nsp == 2 ? s->pads : (const int64_t[]){s->pads[1], s->pads[3]});
+        gb_attr_ints(g, n, "pads", 2 * s->nsp, s->nsp == 2 ? s->pads : (const int64_t[]){s->pads[1], s->pads[3]});
     if (convt && (s->outpad[0] || s->outpad[1]))
         gb_attr_ints(g, n, "output_padding", s->nsp, s->nsp == 2 ? s->outpad : &s->outpad[1]);
     *gp = g;
@@ -536,8 +534,8 @@ static void test_conv_grads(void **state)
 
 /* ------------------------------------------------------------ pooling */
 
-static int pool_graph(lrp_graph **gp, const char *op, int nsp, const int64_t *xd, const int64_t *k,
-                      const int64_t *s, const int64_t *pads, const int64_t *dil, int ceil, int cip)
+static int pool_graph(lrp_graph **gp, const char *op, int nsp, const int64_t *xd, const int64_t *k, const int64_t *s,
+                      const int64_t *pads, const int64_t *dil, int ceil, int cip)
 {
     lrp_graph *g = gb_new(19);
     int x = gb_input(g, "x", 2 + nsp, xd);
@@ -645,8 +643,8 @@ static void test_avgpool_divisors(void **state)
     lrp_graph *g;
     /* 1-D: x = 1..5, kernel 2, stride 2, pads (1, 0), ceil_mode: windows [pad,1] [2,3] [4,5] */
     for (int cip = 0; cip < 2; cip++) {
-        int n = pool_graph(&g, "AveragePool", 1, GB_DIMS(1, 1, 5), GB_DIMS(2), GB_DIMS(2), GB_DIMS(1, 0), NULL, 1,
-                           cip);
+        int n =
+            pool_graph(&g, "AveragePool", 1, GB_DIMS(1, 1, 5), GB_DIMS(2), GB_DIMS(2), GB_DIMS(1, 0), NULL, 1, cip);
         assert_int_equal(gb_prepare(g, &err), LRP_OK);
         const lrp_node *nd = &g->nodes[n];
         const lrp_value *yv = lrp_node_out(g, nd, 0);
@@ -983,14 +981,22 @@ static void test_groups(void **state)
     static const struct {
         const char *op;
         lrp_group grp;
-    } un[] = {{"Relu", LRP_GROUP_RELU},          {"LeakyRelu", LRP_GROUP_ACTIVATION},
-              {"Sigmoid", LRP_GROUP_ACTIVATION}, {"Tanh", LRP_GROUP_ACTIVATION},
-              {"Elu", LRP_GROUP_ACTIVATION},     {"Selu", LRP_GROUP_ACTIVATION},
-              {"Softplus", LRP_GROUP_ACTIVATION}, {"Softsign", LRP_GROUP_ACTIVATION},
-              {"HardSigmoid", LRP_GROUP_ACTIVATION}, {"HardSwish", LRP_GROUP_ACTIVATION},
-              {"Clip", LRP_GROUP_ACTIVATION},    {"GlobalAveragePool", LRP_GROUP_AVGPOOL},
-              {"GlobalMaxPool", LRP_GROUP_MAXPOOL}, {"Softmax", LRP_GROUP_OTHER},
-              {"Identity", LRP_GROUP_OTHER},     {"Exp", LRP_GROUP_OTHER}};
+    } un[] = {{"Relu", LRP_GROUP_RELU},
+              {"LeakyRelu", LRP_GROUP_ACTIVATION},
+              {"Sigmoid", LRP_GROUP_ACTIVATION},
+              {"Tanh", LRP_GROUP_ACTIVATION},
+              {"Elu", LRP_GROUP_ACTIVATION},
+              {"Selu", LRP_GROUP_ACTIVATION},
+              {"Softplus", LRP_GROUP_ACTIVATION},
+              {"Softsign", LRP_GROUP_ACTIVATION},
+              {"HardSigmoid", LRP_GROUP_ACTIVATION},
+              {"HardSwish", LRP_GROUP_ACTIVATION},
+              {"Clip", LRP_GROUP_ACTIVATION},
+              {"GlobalAveragePool", LRP_GROUP_AVGPOOL},
+              {"GlobalMaxPool", LRP_GROUP_MAXPOOL},
+              {"Softmax", LRP_GROUP_OTHER},
+              {"Identity", LRP_GROUP_OTHER},
+              {"Exp", LRP_GROUP_OTHER}};
     for (size_t k = 0; k < sizeof un / sizeof *un; k++) {
         n = unary_graph(&g, 13, un[k].op, 4, GB_DIMS(1, 2, 3, 3));
         if (group_of(g, n) != un[k].grp)
@@ -1040,8 +1046,7 @@ static void expect_fail(lrp_graph *g, lrp_status want, const char *what)
     lrp_error err = {0};
     lrp_status st = gb_prepare(g, &err);
     if (st != want)
-        fail_msg("%s: expected status %s, got %s (%s)", what, lrp_status_name(want), lrp_status_name(st),
-                 err.message);
+        fail_msg("%s: expected status %s, got %s (%s)", what, lrp_status_name(want), lrp_status_name(st), err.message);
     assert_true(err.message[0] != '\0');
     lrp_graph_free(g);
 }
@@ -1147,8 +1152,7 @@ static void test_bad_inputs(void **state)
     expect_fail(with_ints("Expand", 13, 2, GB_DIMS(2, 3), 2, GB_DIMS(4, 3), &n), LRP_ERR_SHAPE, "Expand");
     expect_fail(with_ints("Expand", 13, 2, GB_DIMS(1, 1), 3, GB_DIMS(1 << 20, 1 << 20, 1 << 20), &n), LRP_ERR_LIMIT,
                 "Expand huge");
-    expect_fail(with_ints("Tile", 13, 2, GB_DIMS(2, 3), 2, GB_DIMS(1 << 30, 1 << 30), &n), LRP_ERR_LIMIT,
-                "Tile huge");
+    expect_fail(with_ints("Tile", 13, 2, GB_DIMS(2, 3), 2, GB_DIMS(1 << 30, 1 << 30), &n), LRP_ERR_LIMIT, "Tile huge");
     expect_fail(with_ints("Tile", 13, 2, GB_DIMS(2, 3), 1, GB_DIMS(2), &n), LRP_ERR_SHAPE, "Tile rank");
     expect_fail(with_ints("Pad", 13, 2, GB_DIMS(2, 3), 4, GB_DIMS(0, -3, 0, -1), &n), LRP_ERR_SHAPE, "Pad crop");
     expect_fail(with_ints("Pad", 13, 2, GB_DIMS(2, 3), 2, GB_DIMS(1, 1), &n), LRP_ERR_SHAPE, "Pad count");
@@ -1426,15 +1430,24 @@ static void test_thread_independence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_activation_grads),  cmocka_unit_test(test_kink_masks),
-        cmocka_unit_test(test_clip_prelu_grads),  cmocka_unit_test(test_binary_grads),
-        cmocka_unit_test(test_max_ties),          cmocka_unit_test(test_gemm_matmul_grads),
-        cmocka_unit_test(test_conv_grads),        cmocka_unit_test(test_pool_grads),
-        cmocka_unit_test(test_maxpool_ties),      cmocka_unit_test(test_avgpool_divisors),
-        cmocka_unit_test(test_norm_softmax_grads), cmocka_unit_test(test_shape_op_grads),
-        cmocka_unit_test(test_reduce_grads),      cmocka_unit_test(test_linear_adjoints),
-        cmocka_unit_test(test_groups),            cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_runtime_errors),    cmocka_unit_test(test_shape_folding),
+        cmocka_unit_test(test_activation_grads),
+        cmocka_unit_test(test_kink_masks),
+        cmocka_unit_test(test_clip_prelu_grads),
+        cmocka_unit_test(test_binary_grads),
+        cmocka_unit_test(test_max_ties),
+        cmocka_unit_test(test_gemm_matmul_grads),
+        cmocka_unit_test(test_conv_grads),
+        cmocka_unit_test(test_pool_grads),
+        cmocka_unit_test(test_maxpool_ties),
+        cmocka_unit_test(test_avgpool_divisors),
+        cmocka_unit_test(test_norm_softmax_grads),
+        cmocka_unit_test(test_shape_op_grads),
+        cmocka_unit_test(test_reduce_grads),
+        cmocka_unit_test(test_linear_adjoints),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_runtime_errors),
+        cmocka_unit_test(test_shape_folding),
         cmocka_unit_test(test_thread_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,11 +46,11 @@ static const char *refdata(const char *rel)
     return access(b, R_OK) == 0 ? b : NULL;
 }
 
-#define NEED(var, rel)                                                                                            \
-    const char *var = refdata(rel);                                                                               \
-    if (!var) {                                                                                                   \
-        TU_SKIP("no ../shared/refdata/models/%s", rel);                                                           \
-        return;                                                                                                   \
+#define NEED(var, rel)                                                                                                \
+    const char *var = refdata(rel);                                                                                   \
+    if (!var) {                                                                                                       \
+        TU_SKIP("no ../shared/refdata/models/%s", rel);                                                               \
+        return;                                                                                                       \
     }
 
 /* ------------------------------------------------- reading test data */

@@ -127,8 +127,7 @@ static lrp_model *load(const char *path, int canonize)
     return m;
 }
 
-static double run_case(model_slot *ms, const char *dir, const refcase *c, double *logit_err, char *why,
-                       size_t whylen)
+static double run_case(model_slot *ms, const char *dir, const refcase *c, double *logit_err, char *why, size_t whylen)
 {
     char p[1200];
     lrp_error err = {0};
@@ -195,8 +194,7 @@ static double run_case(model_slot *ms, const char *dir, const refcase *c, double
         goto done;
     }
     if (rel->numel != gold->numel) {
-        snprintf(why, whylen, "relevance has %lld values, golden %lld", (long long)rel->numel,
-                 (long long)gold->numel);
+        snprintf(why, whylen, "relevance has %lld values, golden %lld", (long long)rel->numel, (long long)gold->numel);
         goto done;
     }
     score = tu_rel_l2(rel->data, gold->data, (size_t)gold->numel);
@@ -300,8 +298,10 @@ static void test_refset_cases(void **state)
         }
         if (!ok || !ratio_ok || verbose || lerr > 1e-5)
             print_message("%s %-60s rel.L2 %.3g (tolerance %.3g) logits %.2g f32x %.2f%s %s\n",
-                          !ok ? "FAIL" : !ratio_ok ? "F32X" : "ok  ", line, s, c->tolerance, lerr, ratio,
-                          ratio_ok ? "" : " (over)", why);
+                          !ok         ? "FAIL"
+                          : !ratio_ok ? "F32X"
+                                      : "ok  ",
+                          line, s, c->tolerance, lerr, ratio, ratio_ok ? "" : " (over)", why);
     }
     lrp_model_free(ms.canon);
     lrp_model_free(ms.plain);

@@ -21,10 +21,10 @@
 
 typedef struct layer {
     const char *name;
-    int n_in, n_out;    /* sizes of x and y (batch of one) */
-    double *A, *b;      /* n_out x n_in, n_out */
-    double *S;          /* the structure: A with every weight set to 1 (Flat) */
-    double *A2;         /* the weights squared (WSquare) */
+    int n_in, n_out; /* sizes of x and y (batch of one) */
+    double *A, *b;   /* n_out x n_in, n_out */
+    double *S;       /* the structure: A with every weight set to 1 (Flat) */
+    double *A2;      /* the weights squared (WSquare) */
     lrp_model *model;
     int64_t xdims[4];
     int xnd;
@@ -260,7 +260,7 @@ static void reference(const layer *L, const ref_rule *r, const double *x, const 
         matvec(L, 1, xp, 0, b, 1, z1); /* W+ x+ + b+ */
         matvec(L, 2, xn, 0, false, 0, g2);
         for (int o = 0; o < no; o++)
-            z1[o] += g2[o]; /* + W- x- */
+            z1[o] += g2[o];            /* + W- x- */
         matvec(L, 2, xp, 0, b, 2, z2); /* W- x+ + b- */
         matvec(L, 1, xn, 0, false, 0, g2);
         for (int o = 0; o < no; o++)
@@ -329,11 +329,8 @@ static void reference(const layer *L, const ref_rule *r, const double *x, const 
             g1[o] = R[o] / stab(z1[o], r->eps);
         matvec_t(L, 6, g1, 0, out);
         break;
-    case LRP_RULE_GRADIENT:
-        matvec_t(L, 0, R, 0, out);
-        break;
-    default:
-        fail_msg("no reference for this rule");
+    case LRP_RULE_GRADIENT: matvec_t(L, 0, R, 0, out); break;
+    default: fail_msg("no reference for this rule");
     }
     free(xp);
     free(xn);
@@ -367,8 +364,7 @@ static lrp_status seed_given(void *ctx, const lrp_tensor *logits, lrp_tensor *se
     return LRP_OK;
 }
 
-static void lrp_answer(const layer *L, const char *rule, bool zero_bias, const double *x, const double *R,
-                       double *out)
+static void lrp_answer(const layer *L, const char *rule, bool zero_bias, const double *x, const double *R, double *out)
 {
     char spec[160];
     lrp_explain_options eo;
@@ -610,7 +606,7 @@ static void test_norm_rule(void **state)
 
 /* ------------------------------------------------------------ the rule table */
 
-#define FOR_PARAMS(d, p)                                                                                        \
+#define FOR_PARAMS(d, p)                                                                                              \
     for (const lrp_rule_param *p = (d)->params; p < (d)->params + LRP_RULE_MAX_PARAMS && p->key; p++)
 
 /* One row per kind, in lrp_rule_at's order, names unique. */
@@ -654,7 +650,8 @@ static void test_rule_defaults(void **state)
     int checked = 0;
     for (int i = 0; i < LRP_RULE_COUNT; i++) {
         const lrp_rule_def *d = lrp_rule_def_at(i);
-        FOR_PARAMS(d, p) {
+        FOR_PARAMS(d, p)
+        {
             float want = !strcmp(p->key, "epsilon")       ? eo.epsilon
                          : !strcmp(p->key, "stabilizer")  ? eo.stabilizer
                          : !strcmp(p->key, "gamma")       ? eo.gamma
@@ -736,7 +733,8 @@ static void test_rule_params(void **state)
         char spec[512], val[64], desc[256], spec2[512];
         size_t o = (size_t)snprintf(spec, sizeof spec, "%s", d->name);
         int k = 0;
-        FOR_PARAMS(d, p) {
+        FOR_PARAMS(d, p)
+        {
             param_value(p, k++, val, sizeof val);
             o += (size_t)snprintf(spec + o, sizeof spec - o, "%s%s=%s", k == 1 ? ":" : ",", p->key, val);
         }
@@ -745,7 +743,8 @@ static void test_rule_params(void **state)
         if (lrp_rule_parse(spec, &r, &err) != LRP_OK)
             fail_msg("%s: %s", spec, err.message);
         k = 0;
-        FOR_PARAMS(d, p) {
+        FOR_PARAMS(d, p)
+        {
             param_value(p, k++, val, sizeof val);
             if (p->type == LRP_PARAM_FLOAT) {
                 assert_true(*(const float *)((const char *)&r + p->offset) == strtof(val, NULL));
@@ -768,7 +767,7 @@ static void test_rule_params(void **state)
         }
         lrp_rule_describe(&r, desc, sizeof desc);
         FOR_PARAMS(d, p)
-            assert_non_null(strstr(desc, p->type == LRP_PARAM_FLAG ? p->shown : p->key));
+        assert_non_null(strstr(desc, p->type == LRP_PARAM_FLAG ? p->shown : p->key));
         describe_to_spec(desc, spec2, sizeof spec2);
         lrp_rule_defaults(&r2, d->kind);
         if (lrp_rule_parse(spec2, &r2, &err) != LRP_OK)
@@ -842,8 +841,8 @@ static void test_man_page_rules(void **state)
             if (!has_word(man, d->aliases[k]))
                 fail_msg("man/lrp.1 (--rule) does not list %s, another name of rule %s", d->aliases[k], d->name);
         FOR_PARAMS(d, p)
-            if (!has_word(man, p->key))
-                fail_msg("man/lrp.1 (--rule) does not list parameter %s of rule %s", p->key, d->name);
+        if (!has_word(man, p->key))
+            fail_msg("man/lrp.1 (--rule) does not list parameter %s of rule %s", p->key, d->name);
     }
     free(man);
 }
@@ -853,15 +852,15 @@ static void test_man_page_rules(void **state)
 static void test_rule_decides(void **state)
 {
     (void)state;
-    static const char *const piecewise[] = {"MaxPool",   "GlobalMaxPool", "ReduceMax", "Max",       "Min",
-                                            "Relu",      "Clip",          "LeakyRelu", "PRelu",     "HardSigmoid",
+    static const char *const piecewise[] = {"MaxPool",   "GlobalMaxPool", "ReduceMax", "Max",   "Min",
+                                            "Relu",      "Clip",          "LeakyRelu", "PRelu", "HardSigmoid",
                                             "HardSwish", "Elu",           "Selu",      "Abs"};
     int n_piecewise = 0;
     for (int i = 0; i < lrp_op_count(); i++)
         n_piecewise += lrp_op_at(i)->piecewise != 0;
     assert_int_equal(n_piecewise, (int)(sizeof piecewise / sizeof *piecewise));
-    lrp_rule grad = {.kind = LRP_RULE_GRADIENT}, guided = {.kind = LRP_RULE_GUIDED},
-             eps = {.kind = LRP_RULE_EPSILON}, gamma = {.kind = LRP_RULE_GAMMA};
+    lrp_rule grad = {.kind = LRP_RULE_GRADIENT}, guided = {.kind = LRP_RULE_GUIDED}, eps = {.kind = LRP_RULE_EPSILON},
+             gamma = {.kind = LRP_RULE_GAMMA};
     for (size_t i = 0; i < sizeof piecewise / sizeof *piecewise; i++) {
         lrp_node n = {.op = lrp_op_find(piecewise[i])};
         assert_non_null(n.op);
@@ -876,14 +875,10 @@ int main(void)
 {
     lrp_set_threads(1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense_rules),
-        cmocka_unit_test(test_conv_rules),
-        cmocka_unit_test(test_conservation),
-        cmocka_unit_test(test_norm_rule),
-        cmocka_unit_test(test_rule_table),
-        cmocka_unit_test(test_rule_defaults),
-        cmocka_unit_test(test_rule_params),
-        cmocka_unit_test(test_man_page_rules),
+        cmocka_unit_test(test_dense_rules),  cmocka_unit_test(test_conv_rules),
+        cmocka_unit_test(test_conservation), cmocka_unit_test(test_norm_rule),
+        cmocka_unit_test(test_rule_table),   cmocka_unit_test(test_rule_defaults),
+        cmocka_unit_test(test_rule_params),  cmocka_unit_test(test_man_page_rules),
         cmocka_unit_test(test_rule_decides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

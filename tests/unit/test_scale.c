@@ -62,8 +62,10 @@ static void test_residual_chain(void **state)
     /* each block is relu(x + bn(x)) = relu(0.5 x + 0.2), a contraction:
      * values stay finite over 30000 blocks (a scale of 1.5 grew as 2.5^n,
      * to infinity, which explaining now rightly refuses) */
-    int s = gb_const_f(g, "s", 1, GB_DIMS(1), (float[]){-0.5f}), b = gb_const_f(g, "b", 1, GB_DIMS(1), (float[]){0.1f}),
-        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (float[]){0.2f}), var = gb_const_f(g, "v", 1, GB_DIMS(1), (float[]){1.0f});
+    int s = gb_const_f(g, "s", 1, GB_DIMS(1), (float[]){-0.5f}),
+        b = gb_const_f(g, "b", 1, GB_DIMS(1), (float[]){0.1f}),
+        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (float[]){0.2f}),
+        var = gb_const_f(g, "v", 1, GB_DIMS(1), (float[]){1.0f});
     int prev = x;
     for (int i = 0; i < blocks; i++) {
         int bn = gb_node(g, "BatchNormalization", 5, (int[]){prev, s, b, mu, var}, 1);

@@ -112,8 +112,7 @@ static void run_concurrently(job *jobs, int n)
 static lrp_model *resnet20(void)
 {
     lrp_error err = {0};
-    lrp_model *m =
-        lrp_model_load(tu_testdata("models/cifar10-resnet20/cifar10-resnet20.onnx"), NULL, &err);
+    lrp_model *m = lrp_model_load(tu_testdata("models/cifar10-resnet20/cifar10-resnet20.onnx"), NULL, &err);
     if (!m)
         fail_msg("%s", err.message);
     return m;

@@ -23,12 +23,12 @@ const char *tu_testdata(const char *rel);
 const char *tu_path(const char *dir, const char *rel);
 
 /* Prints "SKIP: why" and calls cmocka's skip(). */
-#define TU_SKIP(...)                                                                                              \
-    do {                                                                                                          \
-        print_message("SKIP: ");                                                                                  \
-        print_message(__VA_ARGS__);                                                                               \
-        print_message("\n");                                                                                      \
-        skip();                                                                                                   \
+#define TU_SKIP(...)                                                                                                  \
+    do {                                                                                                              \
+        print_message("SKIP: ");                                                                                      \
+        print_message(__VA_ARGS__);                                                                                   \
+        print_message("\n");                                                                                          \
+        skip();                                                                                                       \
     } while (0)
 
 /* ||a-b||_2 / ||b||_2 over n floats (double accumulation). */

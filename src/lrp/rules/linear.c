@@ -123,8 +123,7 @@ static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
                                 : lrp_tensor_new(LRP_FLOAT32, v->ndim, v->dims, err);
 }
 
-lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b,
-                          lrp_error *err)
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b, lrp_error *err)
 {
     lrp_tensor *z = like_out(c, err);
     if (!z)

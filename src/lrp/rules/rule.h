@@ -32,18 +32,24 @@ typedef struct lrp_rule_param {
 } lrp_rule_param;
 
 /* Declaring parameters: a float field, low/high bounds, a flag. */
-#define LRP_FLOAT_PARAM(key, alias, field, def, help)                                                           \
-    {key, alias, LRP_PARAM_FLOAT, offsetof(lrp_rule, field), def, false, NULL, help}
-#define LRP_BOUNDS_PARAM(key, field, help)                                                                      \
-    {key, NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, field), 0.0f, false, NULL, help}
-#define LRP_FLAG_PARAM(key, field, def, negated, shown, help)                                                   \
-    {key, NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, field), def, negated, shown, help}
+#define LRP_FLOAT_PARAM(key, alias, field, def, help)                                                                 \
+    {                                                                                                                 \
+        key, alias, LRP_PARAM_FLOAT, offsetof(lrp_rule, field), def, false, NULL, help                                \
+    }
+#define LRP_BOUNDS_PARAM(key, field, help)                                                                            \
+    {                                                                                                                 \
+        key, NULL, LRP_PARAM_BOUNDS, offsetof(lrp_rule, field), 0.0f, false, NULL, help                               \
+    }
+#define LRP_FLAG_PARAM(key, field, def, negated, shown, help)                                                         \
+    {                                                                                                                 \
+        key, NULL, LRP_PARAM_FLAG, offsetof(lrp_rule, field), def, negated, shown, help                               \
+    }
 
 /* The parameters several rules share, declared once. */
-#define LRP_PARAM_STABILIZER                                                                                    \
+#define LRP_PARAM_STABILIZER                                                                                          \
     LRP_FLOAT_PARAM("stabilizer", "eps", eps, 1e-6f, "added to each denominator z with the sign of z")
-#define LRP_PARAM_BIAS                                                                                          \
-    LRP_FLAG_PARAM("bias", zero_bias, 1.0f, true, "bias=0",                                                    \
+#define LRP_PARAM_BIAS                                                                                                \
+    LRP_FLAG_PARAM("bias", zero_bias, 1.0f, true, "bias=0",                                                           \
                    "0 leaves the layer's bias out (zennit's zero_params=['bias'])")
 
 /* ----------------------------------------------------------------- rules */
@@ -116,8 +122,7 @@ const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err);
  * none or it is zeroed; *fail tells failure from no bias. */
 const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail);
 /* z = f(x; W, b) into a new tensor shaped like the node's output. */
-lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b,
-                          lrp_error *err);
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b, lrp_error *err);
 /* Wᵀ g into a new zero tensor shaped like xlike. */
 lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const float *W, const lrp_tensor *xlike,
                             lrp_error *err);

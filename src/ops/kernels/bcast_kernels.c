@@ -101,28 +101,28 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
 }
 
 /* The inner loop of a binary op for one row, with operand strides sa, sb. */
-#define BIN_ROW(T, EXPR)                                                                                          \
-    do {                                                                                                          \
-        if (sa && sb)                                                                                             \
-            for (int64_t i = 0; i < len; i++) {                                                                   \
-                T x = ar[i], z = br[i];                                                                           \
-                yr[i] = (EXPR);                                                                                   \
-            }                                                                                                     \
-        else if (sa)                                                                                              \
-            for (int64_t i = 0; i < len; i++) {                                                                   \
-                T x = ar[i], z = br[0];                                                                           \
-                yr[i] = (EXPR);                                                                                   \
-            }                                                                                                     \
-        else if (sb)                                                                                              \
-            for (int64_t i = 0; i < len; i++) {                                                                   \
-                T x = ar[0], z = br[i];                                                                           \
-                yr[i] = (EXPR);                                                                                   \
-            }                                                                                                     \
-        else                                                                                                      \
-            for (int64_t i = 0; i < len; i++) {                                                                   \
-                T x = ar[0], z = br[0];                                                                           \
-                yr[i] = (EXPR);                                                                                   \
-            }                                                                                                     \
+#define BIN_ROW(T, EXPR)                                                                                              \
+    do {                                                                                                              \
+        if (sa && sb)                                                                                                 \
+            for (int64_t i = 0; i < len; i++) {                                                                       \
+                T x = ar[i], z = br[i];                                                                               \
+                yr[i] = (EXPR);                                                                                       \
+            }                                                                                                         \
+        else if (sa)                                                                                                  \
+            for (int64_t i = 0; i < len; i++) {                                                                       \
+                T x = ar[i], z = br[0];                                                                               \
+                yr[i] = (EXPR);                                                                                       \
+            }                                                                                                         \
+        else if (sb)                                                                                                  \
+            for (int64_t i = 0; i < len; i++) {                                                                       \
+                T x = ar[0], z = br[i];                                                                               \
+                yr[i] = (EXPR);                                                                                       \
+            }                                                                                                         \
+        else                                                                                                          \
+            for (int64_t i = 0; i < len; i++) {                                                                       \
+                T x = ar[0], z = br[0];                                                                               \
+                yr[i] = (EXPR);                                                                                       \
+            }                                                                                                         \
     } while (0)
 
 static inline float fmin_nan(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
@@ -150,7 +150,7 @@ void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const float *a, const flo
         switch (op) {
         case LRP_BIN_ADD: BIN_ROW(float, x + z); break;
         case LRP_BIN_SUB: BIN_ROW(float, x - z); break;
-        case LRP_BIN_MUL: BIN_ROW(float, x * z); break;
+        case LRP_BIN_MUL: BIN_ROW(float, x *z); break;
         case LRP_BIN_DIV: BIN_ROW(float, x / z); break;
         case LRP_BIN_POW: BIN_ROW(float, powf(x, z)); break;
         case LRP_BIN_MIN: BIN_ROW(float, fmin_nan(x, z)); break;
@@ -393,7 +393,8 @@ lrp_status lrp_variadic_infer(lrp_graph *g, lrp_node *n, bool allow_int, lrp_err
         int nt = lrp_broadcast_shape(no, out, x->ndim, x->dims, tmp);
         if (nt < 0)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d of shape %s does not broadcast with %s", i,
-                                 lrp_shape_str(x->ndim, x->dims, s1, sizeof s1), lrp_shape_str(no, out, s2, sizeof s2));
+                                 lrp_shape_str(x->ndim, x->dims, s1, sizeof s1),
+                                 lrp_shape_str(no, out, s2, sizeof s2));
         no = nt;
         memcpy(out, tmp, sizeof(int64_t) * (size_t)no);
     }
@@ -463,8 +464,7 @@ lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, co
 }
 
 lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
-                                 const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin,
-                                 lrp_error *err)
+                                 const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
 {
     const float *g = lrp_f32(gout);
     if (op == LRP_BIN_ADD) {

@@ -19,10 +19,10 @@
 
 typedef struct lrp_bcast {
     int nops;
-    int nd;                                /* collapsed rank, >= 1 */
+    int nd; /* collapsed rank, >= 1 */
     int64_t dims[LRP_MAX_DIMS];
-    int64_t st[LRP_BC_MAX][LRP_MAX_DIMS];  /* element strides, 0 along broadcast dims */
-    int64_t rows, len;                     /* rows of len elements each */
+    int64_t st[LRP_BC_MAX][LRP_MAX_DIMS]; /* element strides, 0 along broadcast dims */
+    int64_t rows, len;                    /* rows of len elements each */
 } lrp_bcast;
 
 /* Operand 0 has the full shape (nd0, d0); operands 1..nin are broadcast into

@@ -168,8 +168,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
     return LRP_OK;
 }
 
-lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
-                      lrp_error *err)
+lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y, lrp_error *err)
 {
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;

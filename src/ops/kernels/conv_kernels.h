@@ -9,13 +9,13 @@
 #include "lrp.h"
 
 typedef struct lrp_conv_geom {
-    int64_t N;          /* batch */
-    int64_t C, H, W;    /* channels and size of the convolution's input */
-    int64_t M, OH, OW;  /* channels and size of its output */
-    int64_t kh, kw;     /* kernel */
-    int64_t sh, sw;     /* strides */
-    int64_t dh, dw;     /* dilations */
-    int64_t ph, pw;     /* padding at the beginning (top, left) */
+    int64_t N;         /* batch */
+    int64_t C, H, W;   /* channels and size of the convolution's input */
+    int64_t M, OH, OW; /* channels and size of its output */
+    int64_t kh, kw;    /* kernel */
+    int64_t sh, sw;    /* strides */
+    int64_t dh, dw;    /* dilations */
+    int64_t ph, pw;    /* padding at the beginning (top, left) */
     int64_t group;
 } lrp_conv_geom;
 

@@ -53,10 +53,8 @@ bool lrp_value_narrow_int(const lrp_value *v)
     case 4:  /* uint16 */
     case 5:  /* int16 */
     case 12: /* uint32 */
-    case 13: /* uint64 */
-        return true;
-    default:
-        return false;
+    case 13: /* uint64 */ return true;
+    default: return false;
     }
 }
 
@@ -89,18 +87,15 @@ lrp_status lrp_const_ints(const lrp_graph *g, const lrp_node *n, int i, const ch
     if (t->dtype != LRP_INT64)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%s ('%s') must be an integer tensor", what, v->name);
     if (t->ndim > 1)
-        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%s ('%s') must be 1-D, not of rank %d", what, v->name,
-                             t->ndim);
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%s ('%s') must be 1-D, not of rank %d", what, v->name, t->ndim);
     if (t->numel > LRP_MAX_DIMS * 64)
-        return lrp_node_fail(err, n, LRP_ERR_LIMIT, "%s ('%s') has %lld entries", what, v->name,
-                             (long long)t->numel);
+        return lrp_node_fail(err, n, LRP_ERR_LIMIT, "%s ('%s') has %lld entries", what, v->name, (long long)t->numel);
     *vals = lrp_i64(t);
     *count = (int)t->numel;
     return LRP_OK;
 }
 
-lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int r, bool sort, int *out,
-                         lrp_error *err)
+lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int r, bool sort, int *out, lrp_error *err)
 {
     if (count > LRP_MAX_DIMS)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "%d axes for a tensor of rank %d", count, r);
@@ -146,7 +141,6 @@ lrp_status lrp_act_params_init(lrp_node *n, const char *a, float da, const char 
     p->alpha = lrp_attr_float(n, a, da);
     p->beta = b ? lrp_attr_float(n, b, db) : 0.0f;
     if (!isfinite(p->alpha) || !isfinite(p->beta))
-        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "attribute %s%s%s is not finite", a, b ? " or " : "",
-                             b ? b : "");
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "attribute %s%s%s is not finite", a, b ? " or " : "", b ? b : "");
     return LRP_OK;
 }

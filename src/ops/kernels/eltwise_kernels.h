@@ -50,13 +50,14 @@ lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int 
 /* Runs the body (which may use the index i) for i in [0, N), in parallel when
  * N is large. Every element is computed on its own, so results do not depend
  * on the thread count. */
-#define LRP_MAP(N, ...)                                                                                           \
-    do {                                                                                                          \
-        const int64_t lrp_par_n = (N);                                                                            \
-        _Pragma("omp parallel for schedule(static) num_threads(lrp_num_threads) if (lrp_par_n > LRP_PAR_MIN)")     \
-        for (int64_t i = 0; i < lrp_par_n; i++) {                                                                 \
-            __VA_ARGS__;                                                                                          \
-        }                                                                                                         \
+#define LRP_MAP(N, ...)                                                                                               \
+    do {                                                                                                              \
+        const int64_t lrp_par_n = (N);                                                                                \
+        _Pragma("omp parallel for schedule(static) num_threads(lrp_num_threads) if (lrp_par_n > LRP_PAR_MIN)") for (  \
+            int64_t i = 0; i < lrp_par_n; i++)                                                                        \
+        {                                                                                                             \
+            __VA_ARGS__;                                                                                              \
+        }                                                                                                             \
     } while (0)
 
 /* Float attributes of a parametrised activation (LeakyRelu alpha, Elu alpha,

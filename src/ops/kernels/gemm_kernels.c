@@ -131,16 +131,16 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 /* One implementation for each precision: T the type of the sums (and of C),
  * S the type of A and B (packed into T, exactly: a float is a double), a
  * vector of NV elements of T (32 bytes), NR = 2 NV columns per tile. */
-#define DEFINE_GEMM(PFX, T, S, NV)                                                                                       \
+#define DEFINE_GEMM(PFX, T, S, NV)                                                                                    \
     typedef T PFX##_vec __attribute__((vector_size(32)));                                                             \
-    /* the same vector at any element address (an unaligned load or store) */                                       \
+    /* the same vector at any element address (an unaligned load or store) */                                         \
     typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                             \
     typedef T PFX##_hvec __attribute__((vector_size(16)));                                                            \
     typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                            \
     enum { PFX##_NR = 2 * (NV) };                                                                                     \
                                                                                                                       \
-    /* A rows [i0, i0+mc) x k [p0, p0+kc) into MR-row panels, k-major within a panel (zero rows past mc). */         \
-    static void PFX##_pack_a(bool ta, const S *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,       \
+    /* A rows [i0, i0+mc) x k [p0, p0+kc) into MR-row panels, k-major within a panel (zero rows past mc). */          \
+    static void PFX##_pack_a(bool ta, const S *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,        \
                              T alpha, T *dst)                                                                         \
     {                                                                                                                 \
         for (int64_t ir = 0; ir < mc; ir += MR) {                                                                     \
@@ -158,8 +158,8 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    /* B k [p0, p0+kc) x columns [j0, j0+nc) into NR-column panels, k-major (zero columns past nc). */              \
-    static void PFX##_pack_b(bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,       \
+    /* B k [p0, p0+kc) x columns [j0, j0+nc) into NR-column panels, k-major (zero columns past nc). */                \
+    static void PFX##_pack_b(bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,        \
                              T *dst)                                                                                  \
     {                                                                                                                 \
         for (int64_t jr = 0; jr < nc; jr += PFX##_NR) {                                                               \
@@ -181,24 +181,19 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order, with full-width \
-     * vectors (MICRO_BODY). */                                                                                      \
-    static inline __attribute__((always_inline)) KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc,    \
-                                                                                       const T *a, const T *b, T *c,  \
-                                                                                       int64_t ldc)                   \
+    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */      \
+    static inline __attribute__((always_inline))                                                                      \
+    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)        \
     {                                                                                                                 \
         MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR)                                                                \
     }                                                                                                                 \
-    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                \
-    static inline __attribute__((always_inline)) KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc,    \
-                                                                                       const T *a, const T *b, T *c,  \
-                                                                                       int64_t ldc)                   \
-    {                                                                                                                 \
-        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2)                                                           \
-    }                                                                                                                 \
+    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                 \
+    static inline __attribute__((always_inline))                                                                      \
+    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c,                     \
+                                         int64_t ldc){MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2)}            \
                                                                                                                       \
-    /* Baseline: rows in pairs, each pair one pass over the panels. */                                               \
-    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)        \
+    /* Baseline: rows in pairs, each pair one pass over the panels. */                                                \
+    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)         \
     {                                                                                                                 \
         for (int r0 = 0; r0 < R; r0 += 2) {                                                                           \
             if (R - r0 >= 2)                                                                                          \
@@ -210,13 +205,12 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
                                                                                                                       \
     PFX##_AVX2_DEF                                                                                                    \
                                                                                                                       \
-    static void PFX##_micro(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                            \
+        static void PFX##_micro(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                         \
     {                                                                                                                 \
-        PFX##_AVX2_CALL                                                                                               \
-        PFX##_micro_base(R, kc, a, b, c, ldc);                                                                        \
+        PFX##_AVX2_CALL PFX##_micro_base(R, kc, a, b, c, ldc);                                                        \
     }                                                                                                                 \
                                                                                                                       \
-    /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread; C already holds beta C. */                  \
+    /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread; C already holds beta C. */                   \
     static void PFX##_tile(bool ta, bool tb, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha,      \
                            const S *A, int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp)         \
     {                                                                                                                 \
@@ -250,12 +244,12 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                             \
     }                                                                                                                 \
                                                                                                                       \
-    static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A,       \
-                          int64_t lda, const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                            \
+    static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A, int64_t lda,        \
+                          const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                                         \
     {                                                                                                                 \
         if (M <= 0 || N <= 0)                                                                                         \
             return;                                                                                                   \
-        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                              \
+        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                               \
             for (int64_t j = 0; j < N; j++)                                                                           \
                 C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                         \
         if (K <= 0 || alpha == (T)0)                                                                                  \
@@ -263,12 +257,13 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         const tiling tl = tiles_for(M, N, K);                                                                         \
         const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                  \
         const int64_t kc = K < KC ? K : KC, mc = (mb < MC ? mb : MC);                                                 \
-        const size_t asz = (size_t)(ceil_div(mc, MR) * MR * kc), bsz = (size_t)(ceil_div(nb, PFX##_NR) * PFX##_NR * kc); \
+        const size_t asz = (size_t)(ceil_div(mc, MR) * MR * kc),                                                      \
+                     bsz = (size_t)(ceil_div(nb, PFX##_NR) * PFX##_NR * kc);                                          \
         int nth = nthreads_for(tiles);                                                                                \
         T *buf = malloc(sizeof(T) * (asz + bsz) * (size_t)nth);                                                       \
         if (!buf && nth > 1)                                                                                          \
             buf = malloc(sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                                \
-        if (!buf) { /* no memory for the panels: the same sums, element by element */                                \
+        if (!buf) { /* no memory for the panels: the same sums, element by element */                                 \
             for (int64_t i = 0; i < M; i++)                                                                           \
                 for (int64_t j = 0; j < N; j++) {                                                                     \
                     T acc = C[i * ldc + j];                                                                           \
@@ -282,9 +277,9 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                             \
         _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                         \
         {                                                                                                             \
-            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                 \
-            _Pragma("omp for schedule(dynamic, 1)")                                                                   \
-            for (int64_t idx = 0; idx < tiles; idx++) {                                                               \
+            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                         \
+            _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                         \
+            {                                                                                                         \
                 int64_t i0, mi, j0, nj;                                                                               \
                 tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);                                                          \
                 PFX##_tile(ta, tb, i0, mi, j0, nj, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);                         \
@@ -297,7 +292,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 /* AVX2: full-width vectors, the row count as a constant so that each case
  * keeps its 2 R sums in registers. */
 #define AVX2_KERNEL(PFX)                                                                                              \
-    AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(int R, int64_t kc, const PFX##_t *a, const PFX##_t *b,   \
+    AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(int R, int64_t kc, const PFX##_t *a, const PFX##_t *b,    \
                                                             PFX##_t *c, int64_t ldc)                                  \
     {                                                                                                                 \
         switch (R) {                                                                                                  \
@@ -311,8 +306,16 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     }
 #define s_AVX2_DEF AVX2_KERNEL(s)
 #define d_AVX2_DEF AVX2_KERNEL(d)
-#define s_AVX2_CALL if (use_avx2()) { s_micro_avx2(R, kc, a, b, c, ldc); return; }
-#define d_AVX2_CALL if (use_avx2()) { d_micro_avx2(R, kc, a, b, c, ldc); return; }
+#define s_AVX2_CALL                                                                                                   \
+    if (use_avx2()) {                                                                                                 \
+        s_micro_avx2(R, kc, a, b, c, ldc);                                                                            \
+        return;                                                                                                       \
+    }
+#define d_AVX2_CALL                                                                                                   \
+    if (use_avx2()) {                                                                                                 \
+        d_micro_avx2(R, kc, a, b, c, ldc);                                                                            \
+        return;                                                                                                       \
+    }
 #else
 #define s_AVX2_DEF
 #define d_AVX2_DEF
@@ -363,7 +366,7 @@ void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
 }
 
 void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                      int64_t ldb, double *C, int64_t ldc)
+                     int64_t ldb, double *C, int64_t ldc)
 {
     const double alpha = 1.0, beta = 0.0;
     d_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

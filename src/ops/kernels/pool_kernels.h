@@ -7,11 +7,11 @@
 #include "ops/conv_attrs.h"
 
 typedef struct lrp_pool_geom {
-    int64_t planes;              /* N * C */
+    int64_t planes; /* N * C */
     int64_t H, W, OH, OW;
     int64_t kh, kw, sh, sw, dh, dw;
-    int64_t ph, pw;              /* padding at the beginning */
-    int64_t peh, pew;            /* padding at the end */
+    int64_t ph, pw;   /* padding at the beginning */
+    int64_t peh, pew; /* padding at the end */
 } lrp_pool_geom;
 
 /* Geometry of pooling x (N, C, spatial...) with the resolved window w and

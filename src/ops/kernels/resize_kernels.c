@@ -13,8 +13,8 @@ lrp_status lrp_resize_set(lrp_graph *g, lrp_node *n, const float *scales, const 
     lrp_resize_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
     if (count != x->ndim)
-        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%d %s for an input of rank %d", count,
-                             sizes ? "sizes" : "scales", x->ndim);
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%d %s for an input of rank %d", count, sizes ? "sizes" : "scales",
+                             x->ndim);
     int64_t out[LRP_MAX_DIMS];
     s->r = x->ndim;
     for (int d = 0; d < count; d++) {

@@ -27,8 +27,8 @@ lrp_status lrp_softmax_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     int r = x->ndim;
     /* coerced to 2-D, axis may equal the rank; a scalar has one group of one */
-    bool ok = s->coerce_2d ? (s->axis >= -r && s->axis <= r) : (r == 0 ? (s->axis == 0 || s->axis == -1)
-                                                                        : lrp_axis(s->axis, r) >= 0);
+    bool ok = s->coerce_2d ? (s->axis >= -r && s->axis <= r)
+                           : (r == 0 ? (s->axis == 0 || s->axis == -1) : lrp_axis(s->axis, r) >= 0);
     if (!ok)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "axis %lld is out of range for rank %d", (long long)s->axis, r);
     lrp_set_output(g, n, 0, LRP_FLOAT32, r, x->dims);
