@@ -21,6 +21,7 @@ typedef enum lrp_rule_kind {
     LRP_RULE_DECONVNET,
     LRP_RULE_GUIDED,
     LRP_RULE_BETASMOOTH,
+    LRP_RULE_SOFTMAX,
     LRP_RULE_COUNT
 } lrp_rule_kind;
 

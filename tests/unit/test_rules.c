@@ -541,6 +541,83 @@ static void test_conservation(void **state)
 
 /* Norm on a residual sum and on average pooling: x * J^T(R / s(z)), which
  * conserves. Built as x -> (AveragePool, x + x2) graphs. */
+/* The softmax rule against its formula, R_x = x * (R - s * sum(R)) over the
+ * axis, computed here in double from the definition of softmax: along the
+ * last axis (contiguous groups) and along axis 1 (strided groups); a node
+ * that is not a Softmax refuses it. */
+static void test_softmax_rule(void **state)
+{
+    (void)state;
+    const int64_t D0 = 2, D1 = 3, D2 = 5;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t axis = pass == 0 ? 2 : 1;
+        lrp_graph *g = gb_new(13);
+        int x = gb_input(g, "x", 3, GB_DIMS(D0, D1, D2));
+        int sm = gb_node(g, "Softmax", 1, (int[]){x}, 1);
+        gb_attr_i(g, sm, "axis", axis);
+        lrp_model *m = finish_model(g, x);
+        lrp_explain_options eo;
+        lrp_explain_options_default(&eo);
+        eo.composite = "gradient";
+        const char *ov[1] = {"Softmax=softmax"};
+        eo.n_overrides = 1;
+        eo.overrides = ov;
+        lrp_error err = {0};
+        lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+        assert_non_null(e);
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(D0, D1, D2), &err), *rel = NULL;
+        uint64_t seed = 11 + (uint64_t)pass;
+        float *xv = xt->data;
+        for (int64_t i = 0; i < xt->numel; i++)
+            xv[i] = 3.0f * frand(&seed);
+        double R[30];
+        for (int i = 0; i < 30; i++)
+            R[i] = frand(&seed);
+        seed_ctx sc = {R, 30};
+        assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err), LRP_OK);
+        int64_t L = axis == 2 ? D2 : D1, inner = axis == 2 ? 1 : D2;
+        for (int64_t i = 0; i < xt->numel; i++) {
+            /* the group of i: its first element and stride */
+            int64_t l = (i / inner) % L, first = i - l * inner;
+            double mx = -INFINITY, den = 0, sumR = 0;
+            for (int64_t k = 0; k < L; k++)
+                mx = fmax(mx, xv[first + k * inner]);
+            for (int64_t k = 0; k < L; k++) {
+                den += exp(xv[first + k * inner] - mx);
+                sumR += R[first + k * inner];
+            }
+            double s_i = exp(xv[i] - mx) / den, want = xv[i] * (R[i] - s_i * sumR);
+            assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+        }
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+        lrp_explainer_free(e);
+        lrp_model_free(m);
+    }
+    /* on another op: refused, naming the node */
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(1, 4));
+    gb_node(g, "Sigmoid", 1, (int[]){x}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    const char *ov[1] = {"Sigmoid=softmax"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    if (e) {
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(1, 4), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(float) * 4);
+        assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+    }
+    assert_non_null(strstr(err.message, "rule softmax needs a Softmax node"));
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
 static void test_norm_rule(void **state)
 {
     (void)state;
@@ -879,7 +956,7 @@ int main(void)
         cmocka_unit_test(test_conservation), cmocka_unit_test(test_norm_rule),
         cmocka_unit_test(test_rule_table),   cmocka_unit_test(test_rule_defaults),
         cmocka_unit_test(test_rule_params),  cmocka_unit_test(test_man_page_rules),
-        cmocka_unit_test(test_rule_decides),
+        cmocka_unit_test(test_rule_decides), cmocka_unit_test(test_softmax_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
