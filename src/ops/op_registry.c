@@ -25,12 +25,14 @@ extern const lrp_op lrp_op_expand;
 extern const lrp_op lrp_op_flatten;
 extern const lrp_op lrp_op_floor;
 extern const lrp_op lrp_op_gather;
+extern const lrp_op lrp_op_gelu;
 extern const lrp_op lrp_op_gemm;
 extern const lrp_op lrp_op_globalaveragepool;
 extern const lrp_op lrp_op_globalmaxpool;
 extern const lrp_op lrp_op_hardsigmoid;
 extern const lrp_op lrp_op_hardswish;
 extern const lrp_op lrp_op_identity;
+extern const lrp_op lrp_op_layernormalization;
 extern const lrp_op lrp_op_leakyrelu;
 extern const lrp_op lrp_op_log;
 extern const lrp_op lrp_op_logsoftmax;
@@ -92,12 +94,14 @@ static const lrp_op *const registry[] = {
     &lrp_op_flatten,
     &lrp_op_floor,
     &lrp_op_gather,
+    &lrp_op_gelu,
     &lrp_op_gemm,
     &lrp_op_globalaveragepool,
     &lrp_op_globalmaxpool,
     &lrp_op_hardsigmoid,
     &lrp_op_hardswish,
     &lrp_op_identity,
+    &lrp_op_layernormalization,
     &lrp_op_leakyrelu,
     &lrp_op_log,
     &lrp_op_logsoftmax,
