@@ -221,12 +221,40 @@ static int unary_graph(lrp_graph **gp, int64_t opset, const char *op, int nd, co
 
 /* --------------------------------------------------------- elementwise */
 
+/* Gelu against values of x Phi(x) and of its tanh form computed elsewhere
+ * (Python's math.erf and math.tanh): ONNX's node tests of Debian's
+ * libonnx-testdata predate Gelu (opset 20). */
+static void check_gelu_values(void)
+{
+    static const float x[] = {-3.0f, -1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 2.0f};
+    static const double want[2][7] = {
+        {-0.00404969409, -0.158655254, -0.154268769, 0, 0.345731231, 0.841344746, 1.95449974}, /* none */
+        {-0.00363739208, -0.158808009, -0.15428599, 0, 0.34571401, 0.841191991, 1.95459769},   /* tanh */
+    };
+    for (int k = 0; k < 2; k++) {
+        lrp_graph *g;
+        int n = unary_graph(&g, 20, "Gelu", 1, GB_DIMS(7));
+        if (k)
+            gb_attr_s(g, n, "approximate", "tanh");
+        one_node c;
+        prepare(&c, g, n, IN_SMOOTH);
+        memcpy(lrp_f32(c.rt[0]), x, sizeof x);
+        forward(&c);
+        for (int i = 0; i < 7; i++)
+            if (fabs((double)lrp_f32(c.out[0])[i] - want[k][i]) > 1e-7 * (1.0 + fabs(want[k][i])))
+                fail_msg("Gelu (%s) at %g: %.9g, expected %.9g", k ? "tanh" : "none", (double)x[i],
+                         (double)lrp_f32(c.out[0])[i], want[k][i]);
+        release(&c);
+    }
+}
+
 static void test_activation_grads(void **state)
 {
     (void)state;
     rng_seed(1);
     static const char *const piecewise[] = {"Relu", "LeakyRelu", "HardSigmoid", "HardSwish", "Abs", "Neg", "Identity"};
-    static const char *const smooth[] = {"Sigmoid", "Tanh", "Elu", "Selu", "Softplus", "Softsign", "Erf", "Exp"};
+    static const char *const smooth[] = {"Sigmoid",  "Tanh", "Elu", "Selu", "Softplus",
+                                         "Softsign", "Erf",  "Exp", "Gelu"};
     lrp_graph *g;
     for (size_t k = 0; k < sizeof piecewise / sizeof *piecewise; k++) {
         int n = unary_graph(&g, 13, piecewise[k], 3, GB_DIMS(2, 3, 7));
@@ -252,6 +280,12 @@ static void test_activation_grads(void **state)
     gb_attr_f(g, n, "alpha", 0.6f);
     gb_attr_f(g, n, "beta", 0.3f);
     check_piecewise(g, n);
+    n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(4, 9));
+    gb_attr_s(g, n, "approximate", "tanh");
+    check_smooth(g, n);
+    n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(5, 6));
+    gb_attr_s(g, n, "approximate", "none");
+    check_smooth(g, n);
     /* Dropout (identity) with its mask output, and Cast float -> float */
     g = gb_new(13);
     int x = gb_input(g, "x", 2, GB_DIMS(3, 4));
@@ -260,6 +294,7 @@ static void test_activation_grads(void **state)
     n = unary_graph(&g, 13, "Cast", 2, GB_DIMS(3, 4));
     gb_attr_i(g, n, "to", 1);
     check_piecewise(g, n);
+    check_gelu_values();
 }
 
 /* Relu's mask is x > 0 and Clip's is strict: at the kinks the gradient is 0. */
@@ -698,6 +733,36 @@ static void test_norm_softmax_grads(void **state)
         n = unary_graph(&g, 13, ops[k], 2, GB_DIMS(3, 5));
         check_smooth(g, n);
     }
+    /* LayerNormalization: constant Scale and B over the last axis, with the
+     * Mean and InvStdDev outputs */
+    g = gb_new(17);
+    x = gb_input(g, "x", 3, GB_DIMS(2, 3, 4));
+    sc = gb_const_f(g, "s", 1, GB_DIMS(4), (const float[]){0.5f, -1.0f, 2.0f, 1.5f});
+    bi = gb_const_f(g, "b", 1, GB_DIMS(4), (const float[]){0.1f, 0.2f, 0.3f, -0.4f});
+    n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 3);
+    check_smooth(g, n);
+    /* runtime Scale and B (their gradients too) over dims 1.. */
+    g = gb_new(17);
+    x = gb_input(g, "x", 3, GB_DIMS(2, 3, 4));
+    sc = gb_input(g, "s", 2, GB_DIMS(3, 4));
+    bi = gb_input(g, "b", 2, GB_DIMS(3, 4));
+    n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 1);
+    gb_attr_i(g, n, "axis", 1);
+    gb_attr_f(g, n, "epsilon", 1e-3f);
+    check_smooth(g, n);
+    /* a runtime Scale broadcast over dim 1, no B; a group of a whole tensor */
+    g = gb_new(17);
+    x = gb_input(g, "x", 3, GB_DIMS(3, 2, 5));
+    sc = gb_input(g, "s", 2, GB_DIMS(1, 5));
+    n = gb_node(g, "LayerNormalization", 2, (int[]){x, sc}, 1);
+    gb_attr_i(g, n, "axis", -2);
+    check_smooth(g, n);
+    g = gb_new(17);
+    x = gb_input(g, "x", 2, GB_DIMS(3, 4));
+    sc = gb_input(g, "s", 0, NULL);
+    n = gb_node(g, "LayerNormalization", 2, (int[]){x, sc}, 1);
+    gb_attr_i(g, n, "axis", 0);
+    check_smooth(g, n);
 }
 
 /* ---------------------------------------------------------- shape ops */
@@ -991,6 +1056,7 @@ static void test_groups(void **state)
               {"Softsign", LRP_GROUP_ACTIVATION},
               {"HardSigmoid", LRP_GROUP_ACTIVATION},
               {"HardSwish", LRP_GROUP_ACTIVATION},
+              {"Gelu", LRP_GROUP_ACTIVATION},
               {"Clip", LRP_GROUP_ACTIVATION},
               {"GlobalAveragePool", LRP_GROUP_AVGPOOL},
               {"GlobalMaxPool", LRP_GROUP_MAXPOOL},
@@ -1002,6 +1068,10 @@ static void test_groups(void **state)
         if (group_of(g, n) != un[k].grp)
             fail_msg("%s is not in group %s", un[k].op, lrp_group_name(un[k].grp));
     }
+    g = gb_new(17);
+    x = gb_input(g, "x", 3, GB_DIMS(1, 5, 4));
+    w = gb_const_f(g, "w", 1, GB_DIMS(4), z);
+    assert_int_equal(group_of(g, gb_node(g, "LayerNormalization", 2, (int[]){x, w}, 1)), LRP_GROUP_OTHER);
     /* ConvTranspose: constant weight and bias */
     lrp_graph *gc;
     n = conv_graph(&gc, "ConvTranspose", &conv_specs[0]);
@@ -1109,6 +1179,20 @@ static void test_bad_inputs(void **state)
     n = unary_graph(&g, 13, "Softmax", 2, GB_DIMS(2, 3));
     gb_attr_i(g, n, "axis", 2);
     expect_fail(g, LRP_ERR_SHAPE, "Softmax axis");
+    g = binary_graph("LayerNormalization", 17, 2, GB_DIMS(2, 3), 1, GB_DIMS(2), &n);
+    expect_fail(g, LRP_ERR_SHAPE, "LayerNormalization Scale");
+    g = binary_graph("LayerNormalization", 17, 2, GB_DIMS(2, 3), 1, GB_DIMS(3), &n);
+    gb_attr_i(g, n, "axis", 2);
+    expect_fail(g, LRP_ERR_SHAPE, "LayerNormalization axis");
+    g = gb_new(17);
+    a = gb_input(g, "a", 2, GB_DIMS(2, 3));
+    b = gb_input(g, "b", 1, GB_DIMS(3));
+    n = gb_node(g, "LayerNormalization", 2, (int[]){a, b}, 2);
+    gb_attr_i(g, n, "stash_type", 11);
+    expect_fail(g, LRP_ERR_UNSUPPORTED, "LayerNormalization Mean in double");
+    n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(2, 3));
+    gb_attr_s(g, n, "approximate", "erf");
+    expect_fail(g, LRP_ERR_FORMAT, "Gelu approximate");
     n = unary_graph(&g, 13, "Flatten", 2, GB_DIMS(2, 3));
     gb_attr_i(g, n, "axis", 3);
     expect_fail(g, LRP_ERR_SHAPE, "Flatten axis");
@@ -1402,11 +1486,19 @@ static int mk_transpose(lrp_graph **g)
 }
 static int mk_gap(lrp_graph **g) { return unary_graph(g, 13, "GlobalAveragePool", 4, GB_DIMS(4, 64, 32, 32)); }
 static int mk_sigmoid(lrp_graph **g) { return unary_graph(g, 13, "Sigmoid", 2, GB_DIMS(512, 512)); }
+static int mk_layernorm(lrp_graph **g)
+{
+    *g = gb_new(17);
+    int x = gb_input(*g, "x", 3, GB_DIMS(64, 33, 64)), s = gb_input(*g, "s", 1, GB_DIMS(64));
+    int b = gb_input(*g, "b", 1, GB_DIMS(64));
+    return gb_node(*g, "LayerNormalization", 3, (int[]){x, s, b}, 1);
+}
 
 static void test_thread_independence(void **state)
 {
     (void)state;
-    graph_maker makers[] = {mk_maxpool, mk_avgpool, mk_add, mk_softmax, mk_reduce, mk_transpose, mk_gap, mk_sigmoid};
+    graph_maker makers[] = {mk_maxpool,   mk_avgpool, mk_add,     mk_softmax,  mk_reduce,
+                            mk_transpose, mk_gap,     mk_sigmoid, mk_layernorm};
     int saved = lrp_num_threads;
     for (size_t k = 0; k < sizeof makers / sizeof *makers; k++) {
         float *f[2], *b[2];
