@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The operators of modern classifiers on real models: the opset-17 exports of
+# ../shared/refset-modern that use LayerNormalization (tiny-vit, tiny-convnext).
+# `lrp predict` gives golden/MODEL--IMAGE--logits.npy within 1e-5 of the
+# largest absolute logit (the refset's criterion), and `--composite gradient`
+# the `gradient` goldens of cases.tsv within each case's tolerance (rel-L2, by
+# `lrp compare`), byte-identical at --threads 1 and 3. Skipped without
+# ../shared/refset-modern.
+. "$(dirname "$0")/lib.sh"
+
+W=$WORK
+SH=$(shared_dir)
+RM=${SH:+$SH/refset-modern}
+if [ -z "$RM" ] || [ ! -f "$RM/cases.tsv" ]; then
+    echo "SKIP: ../shared/refset-modern absent: the LayerNormalization models are not checked"
+    finish
+    exit
+fi
+MODELS=(tiny-vit tiny-convnext)
+
+# npy_values FILE: the float32 values of a .npy (version 1), one per line
+npy_values() {
+    perl -e '
+        local $/; open my $f, "<", $ARGV[0] or die; binmode $f; my $t = <$f>;
+        substr($t, 0, 6) eq "\x93NUMPY" or die "not npy";
+        my $hl = unpack("v", substr($t, 8, 2));
+        substr($t, 10, $hl) =~ /<f4/ or die "not float32";
+        printf "%.9g\n", $_ for unpack("f<*", substr($t, 10 + $hl));' "$1"
+}
+# json_logits FILE: the numbers of "logits":[...] in lrp predict --json output, one per line
+json_logits() { perl -ne 'if (/"logits":\[([^\]]*)\]/) { print "$_\n" for split /,/, $1 }' "$1"; }
+# max_err A B: max |a - b| / max |b| over two files of numbers, line by line ("length" when they differ)
+max_err() {
+    paste -d' ' "$1" "$2" | awk '
+        NF != 2 { bad = 1 }
+        { d = $1 - $2; if (d < 0) d = -d; if (d > e) e = d; m2 = $2 < 0 ? -$2 : $2; if (m2 > m) m = m2 }
+        END { if (bad || NR == 0 || m == 0) print "length"; else printf "%.3g\n", e / m }'
+}
+
+# 1. logits
+for name in "${MODELS[@]}"; do
+    model=$RM/models/$name-op17.onnx
+    for input in "$RM"/inputs/*-64.npy; do
+        image=$(basename "$input" -64.npy)
+        gold=$RM/golden/$name--$image--logits.npy
+        if ! "$LRP" predict "$model" "$input" --json > "$W/pred.json" 2> "$W/perr"; then
+            not_ok "$name-op17 $image: lrp predict failed: $(cat "$W/perr")"
+            continue
+        fi
+        json_logits "$W/pred.json" > "$W/got.txt"
+        npy_values "$gold" > "$W/want.txt"
+        err=$(max_err "$W/got.txt" "$W/want.txt")
+        check "$name-op17 $image: logits within 1e-5 of max |logit| ($err)" \
+            awk -v e="$err" 'BEGIN { exit !(e != "length" && e <= 1e-5) }'
+    done
+done
+
+# 2. the plain gradient against the goldens
+n=0
+while IFS=$'\t' read -r model input method params target rel logits tol opset rest; do
+    case $model in models/tiny-vit-op17.onnx | models/tiny-convnext-op17.onnx) ;; *) continue ;; esac
+    [ "$method" = gradient ] || continue
+    n=$((n + 1))
+    tag="$(basename "$model" .onnx) $(basename "$input" -64.npy) target $target"
+    if ! "$LRP" explain "$RM/$model" "$RM/$input" -c gradient -t "$target" -q -r "$W/r$n.npy" 2> "$W/err"; then
+        not_ok "$tag: lrp explain failed: $(cat "$W/err")"
+        continue
+    fi
+    expect_exit 0 "$tag: gradient within $tol" "$LRP" compare "$W/r$n.npy" "$RM/$rel" --tolerance "$tol"
+    echo "  $OUT"
+done < "$RM/cases.tsv"
+check "gradient cases of the opset-17 LayerNormalization models found ($n)" test "$n" -eq 8
+
+# 3. the same bytes at --threads 1 and 3
+for name in "${MODELS[@]}"; do
+    for j in 1 3; do
+        "$LRP" explain "$RM/models/$name-op17.onnx" "$RM/inputs/skimage_rocket-64.npy" -c gradient -q -j $j \
+            -r "$W/$name-t$j.npy"
+    done
+    check "$name-op17: the gradient at --threads 1 = at --threads 3" cmp -s "$W/$name-t1.npy" "$W/$name-t3.npy"
+done
+
+finish
