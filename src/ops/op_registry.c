@@ -17,6 +17,7 @@ extern const lrp_op lrp_op_conv;
 extern const lrp_op lrp_op_convtranspose;
 extern const lrp_op lrp_op_div;
 extern const lrp_op lrp_op_dropout;
+extern const lrp_op lrp_op_einsum;
 extern const lrp_op lrp_op_elu;
 extern const lrp_op lrp_op_equal;
 extern const lrp_op lrp_op_erf;
@@ -39,6 +40,7 @@ extern const lrp_op lrp_op_max;
 extern const lrp_op lrp_op_maxpool;
 extern const lrp_op lrp_op_mean;
 extern const lrp_op lrp_op_min;
+extern const lrp_op lrp_op_mod;
 extern const lrp_op lrp_op_mul;
 extern const lrp_op lrp_op_neg;
 extern const lrp_op lrp_op_pad;
@@ -84,6 +86,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_convtranspose,
     &lrp_op_div,
     &lrp_op_dropout,
+    &lrp_op_einsum,
     &lrp_op_elu,
     &lrp_op_equal,
     &lrp_op_erf,
@@ -106,6 +109,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_maxpool,
     &lrp_op_mean,
     &lrp_op_min,
+    &lrp_op_mod,
     &lrp_op_mul,
     &lrp_op_neg,
     &lrp_op_pad,
