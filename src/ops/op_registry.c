@@ -42,6 +42,7 @@ extern const lrp_op lrp_op_mean;
 extern const lrp_op lrp_op_min;
 extern const lrp_op lrp_op_mod;
 extern const lrp_op lrp_op_mul;
+extern const lrp_op lrp_op_not;
 extern const lrp_op lrp_op_neg;
 extern const lrp_op lrp_op_pad;
 extern const lrp_op lrp_op_pow;
@@ -53,6 +54,7 @@ extern const lrp_op lrp_op_reducesum;
 extern const lrp_op lrp_op_relu;
 extern const lrp_op lrp_op_reshape;
 extern const lrp_op lrp_op_resize;
+extern const lrp_op lrp_op_scatternd;
 extern const lrp_op lrp_op_selu;
 extern const lrp_op lrp_op_shape;
 extern const lrp_op lrp_op_sigmoid;
@@ -111,6 +113,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_min,
     &lrp_op_mod,
     &lrp_op_mul,
+    &lrp_op_not,
     &lrp_op_neg,
     &lrp_op_pad,
     &lrp_op_pow,
@@ -122,6 +125,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_relu,
     &lrp_op_reshape,
     &lrp_op_resize,
+    &lrp_op_scatternd,
     &lrp_op_selu,
     &lrp_op_shape,
     &lrp_op_sigmoid,

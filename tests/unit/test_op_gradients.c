@@ -552,6 +552,30 @@ static void test_mod_grads(void **state)
     }
 }
 
+/* ScatterND with constant indices (a repeated one: without reduction the last write wins), with and without add. */
+static void test_scatternd_grads(void **state)
+{
+    (void)state;
+    rng_seed(15);
+    static const char *const red[] = {"none", "add"};
+    for (int r = 0; r < 2; r++) {
+        lrp_graph *g = gb_new(16);
+        int x = gb_input(g, "x", 3, GB_DIMS(4, 3, 2));
+        int idx = gb_const_i(g, "idx", 2, GB_DIMS(3, 1), (const int64_t[]){2, -1, 2});
+        int u = gb_input(g, "u", 3, GB_DIMS(3, 3, 2));
+        int n = gb_node(g, "ScatterND", 3, (int[]){x, idx, u}, 1);
+        gb_attr_s(g, n, "reduction", red[r]);
+        check_piecewise(g, n);
+        g = gb_new(16);
+        x = gb_input(g, "x", 2, GB_DIMS(3, 4));
+        idx = gb_const_i(g, "idx", 2, GB_DIMS(2, 2), (const int64_t[]){0, 1, 2, 3});
+        u = gb_input(g, "u", 1, GB_DIMS(2));
+        n = gb_node(g, "ScatterND", 3, (int[]){x, idx, u}, 1);
+        gb_attr_s(g, n, "reduction", red[r]);
+        check_piecewise(g, n);
+    }
+}
+
 /* ------------------------------------------------------ convolutions */
 
 static float *random_floats(int64_t n)
@@ -1538,27 +1562,17 @@ static void test_thread_independence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_activation_grads),
-        cmocka_unit_test(test_kink_masks),
-        cmocka_unit_test(test_clip_prelu_grads),
-        cmocka_unit_test(test_binary_grads),
-        cmocka_unit_test(test_max_ties),
-        cmocka_unit_test(test_gemm_matmul_grads),
-        cmocka_unit_test(test_einsum_grads),
-        cmocka_unit_test(test_mod_grads),
-        cmocka_unit_test(test_conv_grads),
-        cmocka_unit_test(test_pool_grads),
-        cmocka_unit_test(test_maxpool_ties),
-        cmocka_unit_test(test_avgpool_divisors),
-        cmocka_unit_test(test_norm_softmax_grads),
-        cmocka_unit_test(test_shape_op_grads),
-        cmocka_unit_test(test_reduce_grads),
-        cmocka_unit_test(test_linear_adjoints),
-        cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_runtime_errors),
-        cmocka_unit_test(test_shape_folding),
-        cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_activation_grads), cmocka_unit_test(test_kink_masks),
+        cmocka_unit_test(test_clip_prelu_grads), cmocka_unit_test(test_binary_grads),
+        cmocka_unit_test(test_max_ties),         cmocka_unit_test(test_gemm_matmul_grads),
+        cmocka_unit_test(test_einsum_grads),     cmocka_unit_test(test_mod_grads),
+        cmocka_unit_test(test_scatternd_grads),  cmocka_unit_test(test_conv_grads),
+        cmocka_unit_test(test_pool_grads),       cmocka_unit_test(test_maxpool_ties),
+        cmocka_unit_test(test_avgpool_divisors), cmocka_unit_test(test_norm_softmax_grads),
+        cmocka_unit_test(test_shape_op_grads),   cmocka_unit_test(test_reduce_grads),
+        cmocka_unit_test(test_linear_adjoints),  cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_bad_inputs),       cmocka_unit_test(test_runtime_errors),
+        cmocka_unit_test(test_shape_folding),    cmocka_unit_test(test_thread_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
