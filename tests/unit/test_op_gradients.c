@@ -1379,6 +1379,18 @@ static void test_bad_inputs(void **state)
         gb_attr_s(g, n, "equation", ein[k].eq);
         expect_fail(g, ein[k].st, ein[k].eq);
     }
+    /* training-mode Dropout: the identity with a constant ratio of 0 (F.dropout(p=0.0)), refused otherwise */
+    for (int k = 0; k < 2; k++) {
+        g = gb_new(13);
+        int x = gb_input(g, "x", 2, GB_DIMS(2, 3));
+        int ratio = gb_const_f(g, "ratio", 0, NULL, (const float[]){k ? 0.5f : 0.0f});
+        int tm = gb_const_i(g, "training_mode", 0, NULL, (const int64_t[]){1});
+        n = gb_node(g, "Dropout", 3, (int[]){x, ratio, tm}, 2);
+        if (k)
+            expect_fail(g, LRP_ERR_UNSUPPORTED, "training-mode Dropout with ratio 0.5");
+        else
+            check_piecewise(g, n);
+    }
 }
 
 /* Errors found only when running: an integer division by zero, an index out
