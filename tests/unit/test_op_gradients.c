@@ -1546,11 +1546,20 @@ static int mk_transpose(lrp_graph **g)
 }
 static int mk_gap(lrp_graph **g) { return unary_graph(g, 13, "GlobalAveragePool", 4, GB_DIMS(4, 64, 32, 32)); }
 static int mk_sigmoid(lrp_graph **g) { return unary_graph(g, 13, "Sigmoid", 2, GB_DIMS(512, 512)); }
+static int mk_einsum(lrp_graph **g)
+{
+    *g = gb_new(12);
+    int a = gb_input(*g, "A", 3, GB_DIMS(16, 128, 16)), b = gb_input(*g, "B", 3, GB_DIMS(16, 16, 64));
+    int n = gb_node(*g, "Einsum", 2, (int[]){a, b}, 1);
+    gb_attr_s(*g, n, "equation", "bik,bkj->ibj"); /* the output copied from the product's layout */
+    return n;
+}
 
 static void test_thread_independence(void **state)
 {
     (void)state;
-    graph_maker makers[] = {mk_maxpool, mk_avgpool, mk_add, mk_softmax, mk_reduce, mk_transpose, mk_gap, mk_sigmoid};
+    graph_maker makers[] = {mk_maxpool,   mk_avgpool, mk_add,     mk_softmax, mk_reduce,
+                            mk_transpose, mk_gap,     mk_sigmoid, mk_einsum};
     int saved = lrp_num_threads;
     for (size_t k = 0; k < sizeof makers / sizeof *makers; k++) {
         float *f[2], *b[2];
