@@ -1,5 +1,6 @@
 /* Dropout in inference: the identity; the optional mask output is all
- * true. Training (training_mode true, opset 12) is refused. */
+ * true. Training (training_mode true, opset 12) is refused unless the ratio
+ * is a constant 0 (PyTorch's F.dropout(p=0.0)), where it is the identity too. */
 #include "ops/kernels/eltwise_kernels.h"
 
 #include <string.h>
@@ -13,13 +14,15 @@ static lrp_status dropout_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 
 static lrp_status dropout_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    const lrp_value *x = lrp_node_in(g, n, 0), *tm = lrp_node_in(g, n, 2);
+    const lrp_value *x = lrp_node_in(g, n, 0), *ratio = lrp_node_in(g, n, 1), *tm = lrp_node_in(g, n, 2);
     if (tm) {
         if (!tm->constant)
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "training_mode must be constant");
         if (tm->constant->numel != 1)
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "training_mode must be a scalar");
-        if (lrp_scalar_f(tm->constant) != 0.0f)
+        bool zero_ratio =
+            ratio && ratio->constant && ratio->constant->numel == 1 && lrp_scalar_f(ratio->constant) == 0.0f;
+        if (lrp_scalar_f(tm->constant) != 0.0f && !zero_ratio)
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "training mode (random masks) is not supported");
     }
     lrp_set_output(g, n, 0, x->dtype, x->ndim, x->dims);

@@ -17,6 +17,7 @@ extern const lrp_op lrp_op_conv;
 extern const lrp_op lrp_op_convtranspose;
 extern const lrp_op lrp_op_div;
 extern const lrp_op lrp_op_dropout;
+extern const lrp_op lrp_op_einsum;
 extern const lrp_op lrp_op_elu;
 extern const lrp_op lrp_op_equal;
 extern const lrp_op lrp_op_erf;
@@ -41,7 +42,9 @@ extern const lrp_op lrp_op_max;
 extern const lrp_op lrp_op_maxpool;
 extern const lrp_op lrp_op_mean;
 extern const lrp_op lrp_op_min;
+extern const lrp_op lrp_op_mod;
 extern const lrp_op lrp_op_mul;
+extern const lrp_op lrp_op_not;
 extern const lrp_op lrp_op_neg;
 extern const lrp_op lrp_op_pad;
 extern const lrp_op lrp_op_pow;
@@ -53,6 +56,7 @@ extern const lrp_op lrp_op_reducesum;
 extern const lrp_op lrp_op_relu;
 extern const lrp_op lrp_op_reshape;
 extern const lrp_op lrp_op_resize;
+extern const lrp_op lrp_op_scatternd;
 extern const lrp_op lrp_op_selu;
 extern const lrp_op lrp_op_shape;
 extern const lrp_op lrp_op_sigmoid;
@@ -86,6 +90,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_convtranspose,
     &lrp_op_div,
     &lrp_op_dropout,
+    &lrp_op_einsum,
     &lrp_op_elu,
     &lrp_op_equal,
     &lrp_op_erf,
@@ -110,7 +115,9 @@ static const lrp_op *const registry[] = {
     &lrp_op_maxpool,
     &lrp_op_mean,
     &lrp_op_min,
+    &lrp_op_mod,
     &lrp_op_mul,
+    &lrp_op_not,
     &lrp_op_neg,
     &lrp_op_pad,
     &lrp_op_pow,
@@ -122,6 +129,7 @@ static const lrp_op *const registry[] = {
     &lrp_op_relu,
     &lrp_op_reshape,
     &lrp_op_resize,
+    &lrp_op_scatternd,
     &lrp_op_selu,
     &lrp_op_shape,
     &lrp_op_sigmoid,

@@ -495,6 +495,122 @@ static void test_gemm_matmul_grads(void **state)
     }
 }
 
+/* A Mod node of two runtime inputs with the given fmod. */
+static lrp_graph *binary_graph_mod(int fm, int na, const int64_t *da, int nb, const int64_t *db)
+{
+    lrp_graph *g = gb_new(13);
+    int a = gb_input(g, "a", na, da), b = gb_input(g, "b", nb, db);
+    int n = gb_node(g, "Mod", 2, (int[]){a, b}, 1);
+    gb_attr_i(g, n, "fmod", fm);
+    return g;
+}
+
+/* Einsum: the batched products of attention, transposed operands and outputs (copied into the product's
+ * layout), a label summed out of one operand, one-operand permutations and sums, the implicit form. */
+static void test_einsum_grads(void **state)
+{
+    (void)state;
+    rng_seed(13);
+    static const struct {
+        const char *eq;
+        int na, nb; /* nb 0: one operand */
+        int64_t da[4], db[4];
+    } es[] = {{"bhid,bhjd->bhij", 4, 4, {2, 2, 3, 4}, {2, 2, 5, 4}},
+              {"bhij,bhjd->bhid", 4, 4, {2, 2, 3, 5}, {2, 2, 5, 4}},
+              {"bij,bjk->bik", 3, 3, {2, 3, 4}, {2, 4, 5}},
+              {"ij,jk->ik", 2, 2, {3, 4}, {4, 5}},
+              {"ji,jk->ik", 2, 2, {4, 3}, {4, 5}},
+              {"ij,kj->ik", 2, 2, {3, 4}, {5, 4}},
+              {"ba,cb->ac", 2, 2, {4, 3}, {5, 4}},
+              {"ik,kj->ji", 2, 2, {3, 4}, {4, 5}},
+              {"abc,cd->dba", 3, 2, {2, 3, 4}, {4, 3}},
+              {"ijk,jl->il", 3, 2, {3, 4, 2}, {4, 5}},
+              {"bik,bjl->bij", 3, 3, {2, 3, 2}, {2, 4, 3}},
+              {"ij,kj", 2, 2, {3, 4}, {5, 4}},
+              {"i,i", 1, 1, {5}, {5}},
+              {"ij->ji", 2, 0, {3, 4}, {0}},
+              {"ij->i", 2, 0, {3, 4}, {0}},
+              {"ijk->", 3, 0, {2, 3, 4}, {0}},
+              {"abc->cab", 3, 0, {2, 3, 4}, {0}}};
+    for (size_t k = 0; k < sizeof es / sizeof *es; k++) {
+        lrp_graph *g = gb_new(12);
+        int a = gb_input(g, "A", es[k].na, es[k].da), n;
+        if (es[k].nb) {
+            int b = gb_input(g, "B", es[k].nb, es[k].db);
+            n = gb_node(g, "Einsum", 2, (int[]){a, b}, 1);
+        } else {
+            n = gb_node(g, "Einsum", 1, (int[]){a}, 1);
+        }
+        gb_attr_s(g, n, "equation", es[k].eq);
+        check_smooth(g, n);
+    }
+}
+
+/* Mod on floats: 1 with respect to a, -trunc(a / b) (fmod = 1) or -floor(a / b) (fmod = 0) with respect to b. */
+static void test_mod_grads(void **state)
+{
+    (void)state;
+    rng_seed(14);
+    for (int fm = 0; fm < 2; fm++) {
+        lrp_graph *g = binary_graph_mod(fm, 2, GB_DIMS(3, 4), 2, GB_DIMS(3, 4));
+        check_node(g, g->n_nodes - 1, IN_POSITIVE, 1e-3, 1e-3);
+        g = binary_graph_mod(fm, 3, GB_DIMS(2, 3, 4), 1, GB_DIMS(4));
+        check_node(g, g->n_nodes - 1, IN_POSITIVE, 1e-3, 1e-3);
+    }
+    /* mixed signs: the quotient of each convention */
+    lrp_error err = {0};
+    for (int fm = 0; fm < 2; fm++) {
+        lrp_graph *g = binary_graph_mod(fm, 1, GB_DIMS(4), 1, GB_DIMS(4));
+        assert_int_equal(gb_prepare(g, &err), LRP_OK);
+        const lrp_node *nd = &g->nodes[g->n_nodes - 1];
+        lrp_tensor *a = lrp_tensor_from_floats((const float[]){5.5f, -5.5f, 5.5f, -5.5f}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *b = lrp_tensor_from_floats((const float[]){2.0f, 2.0f, -2.0f, -2.0f}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *go = lrp_tensor_from_floats((const float[]){1, 1, 1, 1}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *y = lrp_tensor_like(a, NULL), *ga = lrp_tensor_like(a, NULL), *gb = lrp_tensor_like(a, NULL);
+        const lrp_tensor *in[2] = {a, b};
+        assert_int_equal(nd->op->forward(nd, in, (lrp_tensor *[]){y}, &err), LRP_OK);
+        assert_int_equal(nd->op->backward(nd, in, y, go, (lrp_tensor *[]){ga, gb}, &err), LRP_OK);
+        const float want_y[2][4] = {{1.5f, 0.5f, -0.5f, -1.5f}, {1.5f, -1.5f, 1.5f, -1.5f}};
+        const float want_gb[2][4] = {{-2.0f, 3.0f, 3.0f, -2.0f}, {-2.0f, 2.0f, 2.0f, -2.0f}};
+        for (int i = 0; i < 4; i++) {
+            assert_true(lrp_f32(y)[i] == want_y[fm][i]);
+            assert_true(lrp_f32(ga)[i] == 1.0f);
+            assert_true(lrp_f32(gb)[i] == want_gb[fm][i]);
+        }
+        lrp_tensor_free(a);
+        lrp_tensor_free(b);
+        lrp_tensor_free(go);
+        lrp_tensor_free(y);
+        lrp_tensor_free(ga);
+        lrp_tensor_free(gb);
+        lrp_graph_free(g);
+    }
+}
+
+/* ScatterND with constant indices (a repeated one: without reduction the last write wins), with and without add. */
+static void test_scatternd_grads(void **state)
+{
+    (void)state;
+    rng_seed(15);
+    static const char *const red[] = {"none", "add"};
+    for (int r = 0; r < 2; r++) {
+        lrp_graph *g = gb_new(16);
+        int x = gb_input(g, "x", 3, GB_DIMS(4, 3, 2));
+        int idx = gb_const_i(g, "idx", 2, GB_DIMS(3, 1), (const int64_t[]){2, -1, 2});
+        int u = gb_input(g, "u", 3, GB_DIMS(3, 3, 2));
+        int n = gb_node(g, "ScatterND", 3, (int[]){x, idx, u}, 1);
+        gb_attr_s(g, n, "reduction", red[r]);
+        check_piecewise(g, n);
+        g = gb_new(16);
+        x = gb_input(g, "x", 2, GB_DIMS(3, 4));
+        idx = gb_const_i(g, "idx", 2, GB_DIMS(2, 2), (const int64_t[]){0, 1, 2, 3});
+        u = gb_input(g, "u", 1, GB_DIMS(2));
+        n = gb_node(g, "ScatterND", 3, (int[]){x, idx, u}, 1);
+        gb_attr_s(g, n, "reduction", red[r]);
+        check_piecewise(g, n);
+    }
+}
+
 /* ------------------------------------------------------ convolutions */
 
 static float *random_floats(int64_t n)
@@ -1331,6 +1447,34 @@ static void test_bad_inputs(void **state)
     gb_node(g, "Mul", 2, (int[]){a, a}, 1);
     expect_fail(g, LRP_ERR_UNSUPPORTED, "uint8 Mul");
     (void)b;
+    /* Einsum: ellipses, traces and diagonals are refused; labels must agree with the shapes */
+    static const struct {
+        const char *eq;
+        lrp_status st;
+    } ein[] = {{"...ij,...jk->...ik", LRP_ERR_UNSUPPORTED},
+               {"ii,ij->ij", LRP_ERR_UNSUPPORTED},
+               {"ij,jk->ikk", LRP_ERR_FORMAT},
+               {"ij,jk->iz", LRP_ERR_FORMAT},
+               {"ij,ki->jk", LRP_ERR_SHAPE},
+               {"ijk,jk->ik", LRP_ERR_SHAPE},
+               {"ij->i", LRP_ERR_FORMAT}};
+    for (size_t k = 0; k < sizeof ein / sizeof *ein; k++) {
+        g = binary_graph("Einsum", 12, 2, GB_DIMS(3, 3), 2, GB_DIMS(3, 4), &n);
+        gb_attr_s(g, n, "equation", ein[k].eq);
+        expect_fail(g, ein[k].st, ein[k].eq);
+    }
+    /* training-mode Dropout: the identity with a constant ratio of 0 (F.dropout(p=0.0)), refused otherwise */
+    for (int k = 0; k < 2; k++) {
+        g = gb_new(13);
+        int x = gb_input(g, "x", 2, GB_DIMS(2, 3));
+        int ratio = gb_const_f(g, "ratio", 0, NULL, (const float[]){k ? 0.5f : 0.0f});
+        int tm = gb_const_i(g, "training_mode", 0, NULL, (const int64_t[]){1});
+        n = gb_node(g, "Dropout", 3, (int[]){x, ratio, tm}, 2);
+        if (k)
+            expect_fail(g, LRP_ERR_UNSUPPORTED, "training-mode Dropout with ratio 0.5");
+        else
+            check_piecewise(g, n);
+    }
 }
 
 /* Errors found only when running: an integer division by zero, an index out
@@ -1493,12 +1637,20 @@ static int mk_layernorm(lrp_graph **g)
     int b = gb_input(*g, "b", 1, GB_DIMS(64));
     return gb_node(*g, "LayerNormalization", 3, (int[]){x, s, b}, 1);
 }
+static int mk_einsum(lrp_graph **g)
+{
+    *g = gb_new(12);
+    int a = gb_input(*g, "A", 3, GB_DIMS(16, 128, 16)), b = gb_input(*g, "B", 3, GB_DIMS(16, 16, 64));
+    int n = gb_node(*g, "Einsum", 2, (int[]){a, b}, 1);
+    gb_attr_s(*g, n, "equation", "bik,bkj->ibj"); /* the output copied from the product's layout */
+    return n;
+}
 
 static void test_thread_independence(void **state)
 {
     (void)state;
-    graph_maker makers[] = {mk_maxpool,   mk_avgpool, mk_add,     mk_softmax,  mk_reduce,
-                            mk_transpose, mk_gap,     mk_sigmoid, mk_layernorm};
+    graph_maker makers[] = {mk_maxpool,   mk_avgpool, mk_add,     mk_softmax,   mk_reduce,
+                            mk_transpose, mk_gap,     mk_sigmoid, mk_layernorm, mk_einsum};
     int saved = lrp_num_threads;
     for (size_t k = 0; k < sizeof makers / sizeof *makers; k++) {
         float *f[2], *b[2];
@@ -1522,25 +1674,17 @@ static void test_thread_independence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_activation_grads),
-        cmocka_unit_test(test_kink_masks),
-        cmocka_unit_test(test_clip_prelu_grads),
-        cmocka_unit_test(test_binary_grads),
-        cmocka_unit_test(test_max_ties),
-        cmocka_unit_test(test_gemm_matmul_grads),
-        cmocka_unit_test(test_conv_grads),
-        cmocka_unit_test(test_pool_grads),
-        cmocka_unit_test(test_maxpool_ties),
-        cmocka_unit_test(test_avgpool_divisors),
-        cmocka_unit_test(test_norm_softmax_grads),
-        cmocka_unit_test(test_shape_op_grads),
-        cmocka_unit_test(test_reduce_grads),
-        cmocka_unit_test(test_linear_adjoints),
-        cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test(test_runtime_errors),
-        cmocka_unit_test(test_shape_folding),
-        cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_activation_grads), cmocka_unit_test(test_kink_masks),
+        cmocka_unit_test(test_clip_prelu_grads), cmocka_unit_test(test_binary_grads),
+        cmocka_unit_test(test_max_ties),         cmocka_unit_test(test_gemm_matmul_grads),
+        cmocka_unit_test(test_einsum_grads),     cmocka_unit_test(test_mod_grads),
+        cmocka_unit_test(test_scatternd_grads),  cmocka_unit_test(test_conv_grads),
+        cmocka_unit_test(test_pool_grads),       cmocka_unit_test(test_maxpool_ties),
+        cmocka_unit_test(test_avgpool_divisors), cmocka_unit_test(test_norm_softmax_grads),
+        cmocka_unit_test(test_shape_op_grads),   cmocka_unit_test(test_reduce_grads),
+        cmocka_unit_test(test_linear_adjoints),  cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_bad_inputs),       cmocka_unit_test(test_runtime_errors),
+        cmocka_unit_test(test_shape_folding),    cmocka_unit_test(test_thread_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -929,9 +929,9 @@ static void test_man_page_rules(void **state)
 static void test_rule_decides(void **state)
 {
     (void)state;
-    static const char *const piecewise[] = {"MaxPool",   "GlobalMaxPool", "ReduceMax", "Max",   "Min",
-                                            "Relu",      "Clip",          "LeakyRelu", "PRelu", "HardSigmoid",
-                                            "HardSwish", "Elu",           "Selu",      "Abs"};
+    static const char *const piecewise[] = {"MaxPool",     "GlobalMaxPool", "ReduceMax", "Max",       "Min",
+                                            "Mod",         "Relu",          "Clip",      "LeakyRelu", "PRelu",
+                                            "HardSigmoid", "HardSwish",     "Elu",       "Selu",      "Abs"};
     int n_piecewise = 0;
     for (int i = 0; i < lrp_op_count(); i++)
         n_piecewise += lrp_op_at(i)->piecewise != 0;
