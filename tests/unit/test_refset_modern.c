@@ -316,9 +316,12 @@ static void test_refset_modern(void **state)
         heat_ok += o->heat_ok;
         lrp_tensor_free(gold);
         if (verbose || (o->expected && !o->pass))
-            print_message("%s %-70s rel.L2 %.3g (tolerance %.3g) logits %.2g heatmaps %d/%d %s\n",
-                          o->pass ? "ok  " : "FAIL", o->id, res.rel_l2, c->tolerance, res.logit_err, o->heat_ok,
-                          o->heat_n, o->reason);
+            print_message("%s %-70s rel.L2 %.3g (tolerance %.3g) logits %.2g heatmaps %d/%d%s%s\n",
+                          o->pass       ? "ok  "
+                          : o->expected ? "FAIL"
+                                        : "no  ",
+                          o->id, res.rel_l2, c->tolerance, res.logit_err, o->heat_ok, o->heat_n,
+                          res.relevance ? "" : ": ", res.relevance ? "" : o->reason);
         rs_result_clear(&res);
     }
     rs_model_close(&ms);
