@@ -4,6 +4,7 @@
  * testdata/heatmaps holds 8 PNGs and their 4 golden relevances copied unchanged
  * from ../shared/refset (heatmaps/ and golden/), made by zennit: imgify of the
  * channel-summed relevance, "-sym" = symmetric bounds, else min..max. */
+#include "refset_common.h"
 #include "testutil.h"
 
 #include "render/cmap.h"
@@ -604,45 +605,6 @@ static void test_png_errors(void **state)
 
 /* ---------------------------------------------------- golden heatmap PNGs */
 
-/* Renders relevance like refset/heatmaps (imgify of the channel sum) and compares decoded RGB. */
-static int heatmap_matches(const lrp_tensor *rel, const char *cmap, int symmetric, const char *png, char *why,
-                           size_t why_size)
-{
-    lrp_error err = {0, ""};
-    uint8_t pal[256][3];
-    lrp_raster *idx = NULL, *mine = NULL, *gold = NULL;
-    int ok = 0;
-    lrp_heatmap_opts o;
-    lrp_heatmap_opts_init(&o);
-    o.norm = symmetric ? LRP_NORM_SYMMETRIC : LRP_NORM_UNALIGNED;
-    if (lrp_palette_for(cmap, 1.0, pal, &err) || lrp_heatmap_indices(rel, &o, 0, &idx, &err) ||
-        lrp_raster_colorize(idx, pal, &mine, &err) || lrp_png_read_rgb(png, &gold, &err)) {
-        snprintf(why, why_size, "%s", err.message);
-        goto done;
-    }
-    if (gold->width != mine->width || gold->height != mine->height) {
-        snprintf(why, why_size, "size %dx%d, golden %dx%d", mine->width, mine->height, gold->width, gold->height);
-        goto done;
-    }
-    size_t n = (size_t)mine->width * (size_t)mine->height, bad = 0, first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(mine->data + 3 * i, gold->data + 3 * i, 3) && bad++ == 0)
-            first = i;
-    if (bad) {
-        snprintf(why, why_size, "%zu of %zu pixels differ, first at (%zu,%zu): %02x%02x%02x vs golden %02x%02x%02x",
-                 bad, n, first % (size_t)mine->width, first / (size_t)mine->width, mine->data[3 * first],
-                 mine->data[3 * first + 1], mine->data[3 * first + 2], gold->data[3 * first],
-                 gold->data[3 * first + 1], gold->data[3 * first + 2]);
-        goto done;
-    }
-    ok = 1;
-done:
-    lrp_raster_free(idx);
-    lrp_raster_free(mine);
-    lrp_raster_free(gold);
-    return ok;
-}
-
 /* "DIR/MODEL--IMAGE--TARGET--METHOD--CMAP[-sym].png" -> golden base, cmap, symmetric. */
 static int split_heatmap_name(const char *file, char *base, size_t base_size, char *cmap, size_t cmap_size,
                               int *symmetric)
@@ -698,7 +660,7 @@ static void test_golden_subset(void **state)
         lrp_error err;
         if (lrp_npy_read(rel, &t, &err) != LRP_OK)
             fail_msg("%s", err.message);
-        if (heatmap_matches(t, cmap, symmetric, png, why, sizeof why))
+        if (rs_heatmap_matches(t, cmap, symmetric, png, why, sizeof why))
             passed++;
         else
             print_message("  MISMATCH %s: %s\n", names[i], why);
@@ -788,7 +750,7 @@ static void test_golden_refset(void **state)
                     fail_msg("golden relevance missing: %s", err.message);
                 snprintf(loaded, sizeof loaded, "%s", relevance);
             }
-            if (heatmap_matches(t, cmap, symmetric, tu_path(refset, png), why, sizeof why))
+            if (rs_heatmap_matches(t, cmap, symmetric, tu_path(refset, png), why, sizeof why))
                 passed++;
             else if (shown++ < 10)
                 print_message("  MISMATCH %s: %s\n", png, why);
