@@ -451,8 +451,8 @@ static void note_products(lrp_graph *g)
         lrp_mul_kind kind = lrp_mul_kind_of(g, n, &x);
         if (kind == LRP_MUL_GATE) {
             char buf[96];
-            lrp_graph_note(g, "squeeze-excitation gate %s: signal %s (input %d)", lrp_node_label(g, n, buf, sizeof buf),
-                           g->values[n->inputs[x]].name, x);
+            lrp_graph_note(g, "squeeze-excitation gate %s: signal %s (input %d)",
+                           lrp_node_label(g, n, buf, sizeof buf), g->values[n->inputs[x]].name, x);
         }
         acts += kind == LRP_MUL_ACTIVATION;
     }

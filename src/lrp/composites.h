@@ -14,7 +14,7 @@ typedef struct lrp_composite_params {
     float beta_smooth;
     bool zero_bias;
     bool gate_uniform; /* squeeze-excitation gates: uniform instead of signal */
-    int n_bounds; /* ZBox bounds: 1 or one per input channel */
+    int n_bounds;      /* ZBox bounds: 1 or one per input channel */
     const float *low, *high;
     int n_overrides; /* "NAME=RULE" / "OPTYPE=RULE" */
     const char *const *overrides;
