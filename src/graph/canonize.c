@@ -6,7 +6,10 @@
  *    (zennit 1.0's MergeBatchNorm: the BN becomes an exact identity);
  *  - fuse a MatMul (or a bias-less Gemm/Conv) followed by the Add of a constant
  *    bias into one layer with a bias, so that the bias enters z.
- * The residual Sum is a rule-assignment matter (see composites.c). */
+ * The residual Sum is a rule-assignment matter (see composites.c), as are the
+ * Muls recognised here (lrp_mul_kind_of), noted for `lrp inspect` but left as
+ * they are: squeeze-excitation gates and the x * Sigmoid(x) products of SiLU
+ * and HardSwish. */
 #include "graph/canonize.h"
 
 #include "ops/op.h"
