@@ -253,6 +253,10 @@ typedef struct lrp_explain_options {
      * cancelling z (a small logit made of large terms) does not amplify it;
      * 0 accumulates them in float32. Everything else is float32 always. */
     int exact_forward;
+    /* Squeeze-excitation products x * gate: 0 (the default) gives the signal
+     * x all the relevance (Pahde et al.'s SignalOnlyGate), 1 splits it evenly
+     * between x and the gate. */
+    int gate_uniform;
 } lrp_explain_options;
 
 LRP_API void lrp_explain_options_default(lrp_explain_options *o);

@@ -190,6 +190,10 @@ static const option_def options[] = {
      "ZBox upper bound (default: what pixel value 1 becomes after normalization)", AT(high)},
     {"no-bias", 0, T_FLAG, NULL, C_RULES, "Rules", "leave biases out of the rules (zennit's zero_params=['bias'])",
      AT(explain.zero_bias)},
+    {"gate", 0, T_ENUM, NULL, C_RULES, "Rules",
+     "squeeze-excitation products x*gate: the signal x takes the relevance (Pahde et al.'s SignalOnlyGate), or "
+     "half each",
+     AT(explain.gate_uniform), CHOICES("signal", "uniform")},
     {"rule", 0, T_LIST, "KEY=RULE", C_RULES | C_INSPECT, "Rules",
      "give the node named KEY, or every node of op type KEY, a rule: {names}, with parameters as "
      "RULE:key=value,... (repeatable)",

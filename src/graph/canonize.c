@@ -6,7 +6,10 @@
  *    (zennit 1.0's MergeBatchNorm: the BN becomes an exact identity);
  *  - fuse a MatMul (or a bias-less Gemm/Conv) followed by the Add of a constant
  *    bias into one layer with a bias, so that the bias enters z.
- * The residual Sum is a rule-assignment matter (see composites.c). */
+ * The residual Sum is a rule-assignment matter (see composites.c), as are the
+ * Muls recognised here (lrp_mul_kind_of), noted for `lrp inspect` but left as
+ * they are: squeeze-excitation gates and the x * Sigmoid(x) products of SiLU
+ * and HardSwish. */
 #include "graph/canonize.h"
 
 #include "ops/op.h"
@@ -372,6 +375,95 @@ static lrp_status finish_pass(lrp_graph *g, int *alias, lrp_error *err)
     return lrp_graph_sort(g, err);
 }
 
+/* The node producing value v if it is live and of one of the sigmoid types, else NULL. */
+static const lrp_node *sigmoid_producer(const lrp_graph *g, int v)
+{
+    int p = v >= 0 ? g->values[v].producer : -1;
+    if (p < 0)
+        return NULL;
+    const lrp_node *n = &g->nodes[p];
+    return is_live_type(n, "Sigmoid") || is_live_type(n, "HardSigmoid") ? n : NULL;
+}
+
+/* The Mul is x * s(x) with s a Sigmoid or HardSigmoid: the index of x, else -1. */
+static int activation_product(const lrp_graph *g, const lrp_node *n)
+{
+    if (!is_live_type(n, "Mul") || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        const lrp_node *s = sigmoid_producer(g, n->inputs[1 - i]);
+        if (s && s->n_inputs >= 1 && s->inputs[0] == n->inputs[i])
+            return i;
+    }
+    return -1;
+}
+
+/* Whether value v is computed from GlobalAveragePool(x) by a chain of layers
+ * with constant weights (at least one) and activations. */
+static bool squeezes(const lrp_graph *g, int v, int x)
+{
+    int layers = 0;
+    for (int depth = 0; depth < 16 && v >= 0; depth++) {
+        int p = g->values[v].producer;
+        if (p < 0)
+            return false;
+        const lrp_node *n = &g->nodes[p];
+        if (n->removed || n->n_inputs < 1)
+            return false;
+        if (!strcmp(n->op_type, "GlobalAveragePool"))
+            return layers > 0 && n->inputs[0] == x;
+        int a = activation_product(g, n);
+        if (a >= 0) {
+            v = n->inputs[a];
+            continue;
+        }
+        lrp_group grp = lrp_node_group(g, n);
+        if (!strcmp(n->op_type, "Conv") || !strcmp(n->op_type, "Gemm"))
+            layers++;
+        else if (grp != LRP_GROUP_ACTIVATION && grp != LRP_GROUP_RELU)
+            return false;
+        v = n->inputs[0];
+    }
+    return false;
+}
+
+lrp_mul_kind lrp_mul_kind_of(const lrp_graph *g, const lrp_node *n, int *signal)
+{
+    *signal = activation_product(g, n);
+    if (*signal >= 0)
+        return LRP_MUL_ACTIVATION;
+    if (!is_live_type(n, "Mul") || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0)
+        return LRP_MUL_PLAIN;
+    for (int i = 0; i < 2; i++) {
+        const lrp_node *s = sigmoid_producer(g, n->inputs[1 - i]);
+        if (s && s->n_inputs >= 1 && squeezes(g, s->inputs[0], n->inputs[i])) {
+            *signal = i;
+            return LRP_MUL_GATE;
+        }
+    }
+    return LRP_MUL_PLAIN;
+}
+
+/* Notes the squeeze-excitation gates and activation products for `lrp inspect`. */
+static void note_products(lrp_graph *g)
+{
+    int acts = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const lrp_node *n = &g->nodes[g->order[k]];
+        int x;
+        lrp_mul_kind kind = lrp_mul_kind_of(g, n, &x);
+        if (kind == LRP_MUL_GATE) {
+            char buf[96];
+            lrp_graph_note(g, "squeeze-excitation gate %s: signal %s (input %d)",
+                           lrp_node_label(g, n, buf, sizeof buf), g->values[n->inputs[x]].name, x);
+        }
+        acts += kind == LRP_MUL_ACTIVATION;
+    }
+    if (acts)
+        lrp_graph_note(g, "%d Mul%s of x and Sigmoid/HardSigmoid(x) taken as activations (SiLU, HardSwish)", acts,
+                       acts == 1 ? "" : "s");
+}
+
 lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
 {
     /* room for values created by the passes: at most two per node */
@@ -405,6 +497,8 @@ lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
             st = finish_pass(g, alias, err);
     }
     free(alias);
+    if (st == LRP_OK)
+        note_products(g);
     if (st != LRP_OK)
         lrp_error_prefix(err, "canonizing %s", g->path);
     return st;

@@ -18,4 +18,16 @@ enum {
  * done is recorded in g->notes. */
 lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err);
 
+/* What a Mul of two activations is (lrp_mul_kind). */
+typedef enum lrp_mul_kind {
+    LRP_MUL_PLAIN = 0,  /* neither below: the product's gradient */
+    LRP_MUL_ACTIVATION, /* x * Sigmoid(x) or x * HardSigmoid(x): SiLU, HardSwish */
+    /* squeeze-excitation, x * gate with gate = Sigmoid/HardSigmoid(Conv(act(Conv(GlobalAveragePool(x))))) */
+    LRP_MUL_GATE
+} lrp_mul_kind;
+
+/* Recognises a Mul node as an activation product or a squeeze-excitation
+ * gate; *signal is then the index of its input x (else -1). */
+lrp_mul_kind lrp_mul_kind_of(const lrp_graph *g, const lrp_node *n, int *signal);
+
 #endif

@@ -6,6 +6,7 @@
 #include "lrp/composites.h"
 
 #include "base/error.h"
+#include "graph/canonize.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,27 @@ static const map_entry *match(const map_entry *map, lrp_group grp)
     return NULL;
 }
 
+/* The gate rule on a Mul that lrp_mul_kind_of recognises: squeeze-excitation
+ * gates in the composites with rules for convolutions, activation products
+ * (SiLU, HardSwish) where the composite passes activations (else the
+ * gradient). Whether it applied. */
+static bool gate_rule(const lrp_graph *g, const lrp_node *n, const composite_def *cd, const lrp_composite_params *p,
+                      lrp_rule *r)
+{
+    int x;
+    lrp_mul_kind kind = lrp_mul_kind_of(g, n, &x);
+    const map_entry *e = NULL;
+    if (kind == LRP_MUL_GATE)
+        e = match(cd->layer_map, LRP_GROUP_CONV);
+    else if (kind == LRP_MUL_ACTIVATION)
+        e = match(cd->layer_map, LRP_GROUP_ACTIVATION);
+    if (!e || (kind == LRP_MUL_ACTIVATION && e->rule != LRP_RULE_PASS))
+        return false;
+    base_rule(p, LRP_RULE_GATE, P_STAB, r);
+    r->uniform = kind == LRP_MUL_GATE && p->gate_uniform;
+    return true;
+}
+
 static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_error *err)
 {
     if (r->kind != LRP_RULE_ZBOX || r->n_bounds > 0)
@@ -203,7 +225,7 @@ lrp_status lrp_assign_rules(const lrp_graph *g, int composite, const lrp_composi
         if (hit) {
             ((override *)hit)->used = true;
             st = lrp_rule_copy(r, &hit->rule, err);
-        } else {
+        } else if (first || !gate_rule(g, n, cd, p, r)) {
             const map_entry *e = first ? match(cd->first_map, grp) : match(cd->layer_map, grp);
             if (e)
                 base_rule(p, e->rule, e->eps_from, r);

@@ -13,7 +13,8 @@ typedef struct lrp_composite_params {
     float gamma;
     float beta_smooth;
     bool zero_bias;
-    int n_bounds; /* ZBox bounds: 1 or one per input channel */
+    bool gate_uniform; /* squeeze-excitation gates: uniform instead of signal */
+    int n_bounds;      /* ZBox bounds: 1 or one per input channel */
     const float *low, *high;
     int n_overrides; /* "NAME=RULE" / "OPTYPE=RULE" */
     const char *const *overrides;

@@ -118,6 +118,7 @@ lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp
     p->gamma = o->gamma;
     p->beta_smooth = o->beta_smooth;
     p->zero_bias = o->zero_bias != 0;
+    p->gate_uniform = o->gate_uniform != 0;
     if (o->n_bounds > 0) {
         e->low = malloc(sizeof(float) * (size_t)o->n_bounds);
         e->high = malloc(sizeof(float) * (size_t)o->n_bounds);

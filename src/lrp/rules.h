@@ -22,6 +22,7 @@ typedef enum lrp_rule_kind {
     LRP_RULE_GUIDED,
     LRP_RULE_BETASMOOTH,
     LRP_RULE_SOFTMAX,
+    LRP_RULE_GATE,
     LRP_RULE_COUNT
 } lrp_rule_kind;
 
@@ -34,6 +35,7 @@ typedef struct lrp_rule {
     bool inplace;      /* beta-smooth: zennit on an in-place ReLU module, whose stored
                            input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
     bool zero_bias;    /* zennit's zero_params=['bias'] */
+    bool uniform;      /* gate: relevance split evenly between signal and gate */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
     float *low, *high; /* owned by the rule */

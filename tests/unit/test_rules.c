@@ -12,6 +12,7 @@
 #include "lrp/rules/rule.h"
 #include "graph_builder.h"
 #include "engine/model.h"
+#include "graph/canonize.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -681,6 +682,161 @@ static void test_norm_rule(void **state)
     lrp_model_free(m);
 }
 
+/* A squeeze-excitation block y = x * sigmoid(W2 relu(W1 GAP(x) + b1) + b2)
+ * on (1,2,3,3), with the x input of the Mul first (swap 0) or second. */
+static lrp_model *se_model(const float *W1, const float *b1, const float *W2, const float *b2, bool swap)
+{
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 2, 3, 3));
+    int gap = gb_node(g, "GlobalAveragePool", 1, (int[]){x}, 1);
+    int c1 = gb_node(g, "Conv", 3,
+                     (int[]){gb_out(g, gap, 0), gb_const_f(g, "W1", 4, GB_DIMS(1, 2, 1, 1), W1),
+                             gb_const_f(g, "b1", 1, GB_DIMS(1), b1)},
+                     1);
+    int relu = gb_node(g, "Relu", 1, (int[]){gb_out(g, c1, 0)}, 1);
+    int c2 = gb_node(g, "Conv", 3,
+                     (int[]){gb_out(g, relu, 0), gb_const_f(g, "W2", 4, GB_DIMS(2, 1, 1, 1), W2),
+                             gb_const_f(g, "b2", 1, GB_DIMS(2), b2)},
+                     1);
+    int sig = gb_node(g, "Sigmoid", 1, (int[]){gb_out(g, c2, 0)}, 1);
+    int gate = gb_out(g, sig, 0);
+    gb_node(g, "Mul", 2, swap ? (int[]){gate, x} : (int[]){x, gate}, 1);
+    return finish_model(g, x);
+}
+
+/* The relevance of x under a composite (and overrides) for the output relevance R. */
+static lrp_tensor *explain_with(lrp_model *m, const char *composite, bool uniform, const char *override,
+                                const float *x, int nx, const double *R, int nr)
+{
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    eo.composite = composite;
+    eo.gate_uniform = uniform;
+    const char *ov[1] = {override};
+    eo.n_overrides = override ? 1 : 0;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    if (!e)
+        fail_msg("%s", err.message);
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
+    assert_int_equal(xt->numel, nx);
+    memcpy(xt->data, x, sizeof(float) * (size_t)nx);
+    seed_ctx sc = {R, nr};
+    if (lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    lrp_tensor_free(xt);
+    lrp_explainer_free(e);
+    return rel;
+}
+
+/* The gate rule: signal R_x = R; uniform R_x = R/2 plus what the gate's
+ * relevance, sum over H, W of R/2, sends back through the squeeze (here by
+ * the gradient: composite "gradient" with Mul=gate overrides, checked against
+ * the chain rule in double). The composites give squeeze-excitation Muls the
+ * gate rule, and x * Sigmoid(x) is an activation (Pass) in them. */
+static void test_gate_rule(void **state)
+{
+    (void)state;
+    const float W1[2] = {0.8f, -0.5f}, b1[1] = {0.3f}, W2[2] = {1.2f, -0.7f}, b2[2] = {0.1f, 0.2f};
+    float x[18];
+    double R[18];
+    uint64_t s = 21;
+    for (int i = 0; i < 18; i++) {
+        x[i] = frand(&s) + 0.4f;
+        R[i] = frand(&s);
+    }
+    /* the forward pass and the squeeze's Jacobian dgate_k/dm_c in double */
+    double m[2] = {0, 0}, Rg[2] = {0, 0};
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 9; i++) {
+            m[c] += x[c * 9 + i] / 9.0;
+            Rg[c] += R[c * 9 + i] / 2.0;
+        }
+    double h = W1[0] * m[0] + W1[1] * m[1] + b1[0], dh = h > 0 ? 1.0 : 0.0;
+    double back[2] = {0, 0}; /* sum_k Rg_k dgate_k/dm_c */
+    for (int k = 0; k < 2; k++) {
+        double z = W2[k] * (h > 0 ? h : 0) + b2[k], sg = 1.0 / (1.0 + exp(-z));
+        for (int c = 0; c < 2; c++)
+            back[c] += Rg[k] * sg * (1 - sg) * W2[k] * dh * W1[c];
+    }
+    for (int swap = 0; swap < 2; swap++) {
+        lrp_model *mod = se_model(W1, b1, W2, b2, swap);
+        int signal = -1;
+        const lrp_graph *g = mod->g;
+        for (int k = 0; k < g->n_order; k++)
+            if (!strcmp(g->nodes[g->order[k]].op_type, "Mul"))
+                assert_int_equal(lrp_mul_kind_of(g, &g->nodes[g->order[k]], &signal), LRP_MUL_GATE);
+        assert_int_equal(signal, swap ? 1 : 0);
+        for (int uniform = 0; uniform < 2; uniform++) {
+            lrp_tensor *rel =
+                explain_with(mod, "gradient", false, uniform ? "Mul=gate:uniform=1" : "Mul=gate", x, 18, R, 18);
+            for (int i = 0; i < 18; i++) {
+                double want = uniform ? R[i] / 2 + back[i / 9] / 9.0 : R[i];
+                assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+            }
+            lrp_tensor_free(rel);
+        }
+        /* epsilon-plus: signal by default; --gate uniform sends half through the squeeze */
+        lrp_tensor *rel = explain_with(mod, "epsilon-plus", false, NULL, x, 18, R, 18);
+        for (int i = 0; i < 18; i++)
+            assert_float_equal(((float *)rel->data)[i], R[i], 1e-6 * (1 + fabs(R[i])));
+        lrp_tensor_free(rel);
+        rel = explain_with(mod, "epsilon-plus", true, NULL, x, 18, R, 18);
+        double diff = 0;
+        for (int i = 0; i < 18; i++)
+            diff += fabs(((float *)rel->data)[i] - R[i] / 2);
+        assert_true(diff > 1e-3);
+        lrp_tensor_free(rel);
+        lrp_model_free(mod);
+    }
+    /* x * Sigmoid(x): an activation product, passed in epsilon-plus, the gradient in excitation-backprop */
+    lrp_graph *g = gb_new(13);
+    int xv = gb_input(g, "x", 4, GB_DIMS(1, 2, 3, 3));
+    int sig = gb_node(g, "Sigmoid", 1, (int[]){xv}, 1);
+    gb_node(g, "Mul", 2, (int[]){gb_out(g, sig, 0), xv}, 1);
+    lrp_model *mod = finish_model(g, xv);
+    int signal = -1;
+    for (int k = 0; k < mod->g->n_order; k++) {
+        const lrp_node *n = &mod->g->nodes[mod->g->order[k]];
+        if (!strcmp(n->op_type, "Mul"))
+            assert_int_equal(lrp_mul_kind_of(mod->g, n, &signal), LRP_MUL_ACTIVATION);
+    }
+    assert_int_equal(signal, 1);
+    for (int ex = 0; ex < 2; ex++) {
+        lrp_tensor *rel = explain_with(mod, ex ? "excitation-backprop" : "epsilon-plus", true, NULL, x, 18, R, 18);
+        for (int i = 0; i < 18; i++) {
+            double sg = 1.0 / (1.0 + exp(-(double)x[i])), want = ex ? R[i] * (sg + x[i] * sg * (1 - sg)) : R[i];
+            assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+        }
+        lrp_tensor_free(rel);
+    }
+    lrp_model_free(mod);
+    /* a plain product: refused, naming the rule */
+    g = gb_new(13);
+    xv = gb_input(g, "x", 4, GB_DIMS(1, 2, 3, 3));
+    int relu = gb_node(g, "Relu", 1, (int[]){xv}, 1);
+    gb_node(g, "Mul", 2, (int[]){gb_out(g, relu, 0), xv}, 1);
+    mod = finish_model(g, xv);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    const char *ov[1] = {"Mul=gate"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(mod, &eo, &err);
+    if (e) {
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(float) * 18);
+        assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+    }
+    assert_non_null(strstr(err.message, "rule gate needs"));
+    lrp_explainer_free(e);
+    lrp_model_free(mod);
+}
+
 /* ------------------------------------------------------------ the rule table */
 
 #define FOR_PARAMS(d, p)                                                                                              \
@@ -957,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_rule_table),   cmocka_unit_test(test_rule_defaults),
         cmocka_unit_test(test_rule_params),  cmocka_unit_test(test_man_page_rules),
         cmocka_unit_test(test_rule_decides), cmocka_unit_test(test_softmax_rule),
+        cmocka_unit_test(test_gate_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

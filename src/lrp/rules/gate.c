@@ -1,0 +1,84 @@
+/* Gate (Pahde et al.'s SignalOnlyGate; refset-modern's squeeze-excitation
+ * rule): on a Mul x * gate that lrp_mul_kind_of recognises (a
+ * squeeze-excitation product, or x * Sigmoid(x) and x * HardSigmoid(x), the
+ * SiLU and HardSwish activations), the signal x takes all the relevance,
+ *   R_x = R, R_gate = 0;
+ * with uniform=1 (a squeeze-excitation product only) it takes half and the
+ * gate the other half summed over the dimensions it is broadcast along,
+ *   R_x = R / 2, R_gate = sum over H, W of R / 2. */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+#include "graph/canonize.h"
+
+#include <string.h>
+
+static lrp_status gate_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    int x;
+    if (lrp_mul_kind_of(g, n, &x) == LRP_MUL_PLAIN)
+        return lrp_fail(err, LRP_ERR_ARG,
+                        "rule gate needs a squeeze-excitation Mul or a Mul of x and Sigmoid/HardSigmoid(x); node %s "
+                        "is neither",
+                        label);
+    return LRP_OK;
+}
+
+/* acc (shaped like the gate, broadcast to R's shape) += scale * R summed over
+ * the broadcast dimensions, in index order. */
+static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, float scale)
+{
+    int nd = R->ndim, off = nd - acc->ndim;
+    int64_t stride[LRP_MAX_DIMS], s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        int64_t dim = d >= off ? acc->dims[d - off] : 1;
+        stride[d] = dim == 1 ? 0 : s;
+        s *= dim;
+    }
+    const float *r = lrp_f32(R);
+    float *a = lrp_f32(acc);
+    int64_t idx[LRP_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < R->numel; i++) {
+        int64_t at = 0;
+        for (int d = 0; d < nd; d++)
+            at += idx[d] * stride[d];
+        a[at] += scale * r[i];
+        for (int d = nd - 1; d >= 0 && ++idx[d] == R->dims[d]; d--)
+            idx[d] = 0;
+    }
+}
+
+static lrp_status gate_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    int x;
+    lrp_mul_kind kind = lrp_mul_kind_of(c->g, c->n, &x);
+    if (kind == LRP_MUL_PLAIN)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule gate on a Mul it does not recognise");
+    bool uniform = c->rule->uniform && kind == LRP_MUL_GATE;
+    lrp_tensor *gx = c->gin[x], *gg = c->gin[1 - x];
+    if (gx && gx->numel != c->R->numel)
+        return lrp_fail(err, LRP_ERR_SHAPE, "rule gate: the signal is not shaped like the product");
+    if (gx && !uniform)
+        lrp_add_inplace(gx, c->R);
+    if (gx && uniform) {
+        const float *r = lrp_f32(c->R);
+        float *a = lrp_f32(gx);
+        for (int64_t i = 0; i < gx->numel; i++)
+            a[i] += 0.5f * r[i];
+    }
+    if (gg && uniform)
+        reduce_into(gg, c->R, 0.5f);
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_gate = {
+    .kind = LRP_RULE_GATE,
+    .name = "gate",
+    .summary = "on a squeeze-excitation Mul x*gate (or x*Sigmoid(x)): the signal x takes the relevance, the gate none "
+               "(uniform=1: half each, the gate's summed over the broadcast dimensions)",
+    .params = {LRP_FLAG_PARAM("uniform", uniform, 0.0f, false, "uniform=1",
+                              "1 splits the relevance evenly between the signal and the gate")},
+    .check = gate_check,
+    .apply = gate_apply,
+};
