@@ -4,7 +4,8 @@
 # `lrp predict` gives golden/MODEL--IMAGE--logits.npy within 1e-5 of the
 # largest absolute logit (the refset's criterion), and `--composite gradient`
 # the `gradient` goldens of cases.tsv within each case's tolerance (rel-L2, by
-# `lrp compare`), byte-identical at --threads 1 and 3. Skipped without
+# `lrp compare`), byte-identical at --threads 1 and 3; zennit's LRP composites
+# on tiny-convnext-op17 within each case's tolerance. Skipped without
 # ../shared/refset-modern.
 . "$(dirname "$0")/lib.sh"
 
@@ -79,5 +80,39 @@ for name in "${MODELS[@]}"; do
     done
     check "$name-op17: the gradient at --threads 1 = at --threads 3" cmp -s "$W/$name-t1.npy" "$W/$name-t3.npy"
 done
+
+# 4. zennit's LRP composites on tiny-convnext-op17 (LayerNorm rule, LayerScale
+# folded, token-wise Linears with their biases, GELU an activation)
+n=0
+while IFS=$'\t' read -r model input method params target rel logits tol opset rest; do
+    [ "$model" = models/tiny-convnext-op17.onnx ] || continue
+    case $method in epsilon-plus-flat | epsilon-plus | epsilon-gamma-box | epsilon-alpha2-beta1-flat | excitation-backprop) ;;
+    *) continue ;;
+    esac
+    extra=()
+    case $params in
+    -) ;;
+    epsilon=*) extra=(--epsilon "${params#epsilon=}") ;;
+    *)
+        not_ok "tiny-convnext-op17 $method: unexpected params $params"
+        continue
+        ;;
+    esac
+    n=$((n + 1))
+    tag="tiny-convnext-op17 $(basename "$input" -64.npy) target $target $method${extra[*]:+ ${extra[*]}}"
+    if ! "$LRP" explain "$RM/$model" "$RM/$input" -c "$method" "${extra[@]}" -t "$target" -q -r "$W/c$n.npy" \
+        2> "$W/err"; then
+        not_ok "$tag: lrp explain failed: $(cat "$W/err")"
+        continue
+    fi
+    expect_exit 0 "$tag: within $tol" "$LRP" compare "$W/c$n.npy" "$RM/$rel" --tolerance "$tol"
+    echo "  $OUT"
+done < "$RM/cases.tsv"
+check "LRP composite cases of tiny-convnext-op17 found ($n)" test "$n" -eq 24
+for j in 1 3; do
+    "$LRP" explain "$RM/models/tiny-convnext-op17.onnx" "$RM/inputs/skimage_rocket-64.npy" -c epsilon-gamma-box -q \
+        -j $j -r "$W/cx-t$j.npy"
+done
+check "tiny-convnext-op17: epsilon-gamma-box at --threads 1 = at --threads 3" cmp -s "$W/cx-t1.npy" "$W/cx-t3.npy"
 
 finish
