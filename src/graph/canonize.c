@@ -10,7 +10,9 @@
  *    input);
  *  - fold ConvNeXt's LayerScale (Transpose, Mul by a per-channel constant)
  *    into the token-wise MatMul before it;
- *  - fuse PyTorch's exported GELU (Div, Erf, Add, Mul, Mul) into a Gelu node.
+ *  - fuse PyTorch's exported GELU (Div, Erf, Add, Mul, Mul) into a Gelu node
+ *    and its LayerNorm before opset 17 (ReduceMean, Sub, Pow, ReduceMean,
+ *    Add, Sqrt, Div, Mul, Add) into a LayerNormalization node.
  * The residual Sum is a rule-assignment matter (see composites.c). */
 #include "graph/canonize.h"
 
@@ -534,6 +536,131 @@ static lrp_status fuse_gelus(lrp_graph *g, int *count, lrp_error *err)
     return LRP_OK;
 }
 
+/* The node consuming value v alone, if it is a live node of the type. */
+static lrp_node *sole_node(lrp_graph *g, int v, const char *type)
+{
+    int c = sole_consumer(g, v);
+    return c >= 0 && is_live_type(&g->nodes[c], type) ? &g->nodes[c] : NULL;
+}
+
+/* A ReduceMean of value x over its last axis alone, keeping dims (axes as an attribute). */
+static bool mean_last_axis(const lrp_graph *g, const lrp_node *n, int x)
+{
+    const int64_t *axes;
+    int na = lrp_attr_ints(n, "axes", &axes), r = g->values[x].ndim;
+    return n->n_inputs == 1 && n->inputs[0] == x && na == 1 && (axes[0] == -1 || axes[0] == r - 1) &&
+           lrp_attr_int(n, "keepdims", 1) == 1;
+}
+
+/* A constant input i of n with one value per element of the last axis (length L). */
+static bool per_last_axis(const lrp_graph *g, const lrp_node *n, int i, int64_t L)
+{
+    const lrp_value *v = lrp_node_in(g, n, i);
+    return v && v->constant && v->constant->dtype == LRP_FLOAT32 && v->constant->numel == L &&
+           v->constant->ndim >= 1 && v->constant->dims[v->constant->ndim - 1] == L;
+}
+
+/* The nodes of one exported LayerNorm, the pattern of fuse_layernorms. */
+typedef struct ln_pattern {
+    lrp_node *mean, *sub, *pow, *var, *add_eps, *sqrt, *div, *mul, *add_b;
+    double eps;
+} ln_pattern;
+
+/* Whether ReduceMean node m starts the pattern; fills p. */
+static bool match_layernorm(lrp_graph *g, lrp_node *m, ln_pattern *p)
+{
+    int x = m->n_inputs == 1 ? m->inputs[0] : -1;
+    if (x < 0 || g->values[x].constant || !g->values[x].shape_known || g->values[x].ndim < 1 ||
+        !mean_last_axis(g, m, x))
+        return false;
+    int64_t L = g->values[x].dims[g->values[x].ndim - 1];
+    p->mean = m;
+    p->sub = sole_node(g, m->outputs[0], "Sub");
+    if (!p->sub || p->sub->n_inputs != 2 || p->sub->inputs[0] != x || p->sub->inputs[1] != m->outputs[0])
+        return false;
+    int d = p->sub->outputs[0];
+    if (g->values[d].is_output || g->values[d].n_consumers != 2)
+        return false;
+    p->pow = p->div = NULL;
+    for (int k = 0; k < g->n_order; k++) {
+        lrp_node *n = &g->nodes[g->order[k]];
+        if (!n->removed && n->n_inputs == 2 && n->inputs[0] == d)
+            *(is_live_type(n, "Pow") ? &p->pow : is_live_type(n, "Div") ? &p->div : &p->mul) = n;
+    }
+    if (!p->pow || !p->div || scalar_in(g, p->pow, 1) != 2.0)
+        return false;
+    p->var = sole_node(g, p->pow->outputs[0], "ReduceMean");
+    if (!p->var || !mean_last_axis(g, p->var, p->pow->outputs[0]))
+        return false;
+    p->add_eps = sole_node(g, p->var->outputs[0], "Add");
+    if (!p->add_eps || p->add_eps->n_inputs != 2)
+        return false;
+    p->eps = scalar_in(g, p->add_eps, p->add_eps->inputs[0] == p->var->outputs[0] ? 1 : 0);
+    if (!(p->eps >= 0.0))
+        return false;
+    p->sqrt = sole_node(g, p->add_eps->outputs[0], "Sqrt");
+    if (!p->sqrt || sole_consumer(g, p->sqrt->outputs[0]) != (int)(p->div - g->nodes) ||
+        p->div->inputs[1] != p->sqrt->outputs[0])
+        return false;
+    p->mul = sole_node(g, p->div->outputs[0], "Mul");
+    if (!p->mul || p->mul->n_inputs != 2 || p->mul->inputs[0] != p->div->outputs[0] || !per_last_axis(g, p->mul, 1, L))
+        return false;
+    p->add_b = sole_node(g, p->mul->outputs[0], "Add");
+    if (!p->add_b || p->add_b->n_inputs != 2 || p->add_b->inputs[0] != p->mul->outputs[0] ||
+        !per_last_axis(g, p->add_b, 1, L))
+        return false;
+    const lrp_value *yv = lrp_node_out(g, p->add_b, 0);
+    return yv && lrp_dims_equal(yv->ndim, yv->dims, g->values[x].ndim, g->values[x].dims);
+}
+
+/* PyTorch's LayerNorm as exported before opset 17, Add(Mul(Div(x - mean x,
+ * Sqrt(ReduceMean((x - mean x)^2) + eps)), w), b) over the last axis,
+ * becomes one LayerNormalization node (axis -1), in place of the last Add. */
+static lrp_status fuse_layernorms(lrp_graph *g, int *count, lrp_error *err)
+{
+    char lb[64];
+    const lrp_op *lnop = lrp_op_find("LayerNormalization");
+    for (int k = 0; k < g->n_order && lnop; k++) {
+        lrp_node *m = &g->nodes[g->order[k]];
+        ln_pattern p;
+        if (!is_live_type(m, "ReduceMean") || !match_layernorm(g, m, &p))
+            continue;
+        lrp_node *n = p.add_b;
+        int x = m->inputs[0], w = p.mul->inputs[1], b = n->inputs[1];
+        if (n->op->destroy && n->state)
+            n->op->destroy(n->state);
+        n->state = NULL;
+        char *t = malloc(sizeof "LayerNormalization");
+        int *in = realloc(n->inputs, sizeof(int) * 3);
+        if (!t || !in) {
+            free(t);
+            if (in)
+                n->inputs = in;
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        }
+        memcpy(t, "LayerNormalization", sizeof "LayerNormalization");
+        free(n->op_type);
+        n->op_type = t;
+        n->op = lnop;
+        n->inputs = in;
+        n->inputs[0] = x;
+        n->inputs[1] = w;
+        n->inputs[2] = b;
+        n->n_inputs = 3;
+        if (lrp_node_set_int(n, "axis", -1) != LRP_OK || lrp_node_set_float(n, "epsilon", (float)p.eps) != LRP_OK)
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        lrp_status st = lnop->init ? lnop->init(g, n, err) : LRP_OK;
+        if (st != LRP_OK)
+            return st;
+        p.mean->removed = p.sub->removed = p.pow->removed = p.var->removed = true;
+        p.add_eps->removed = p.sqrt->removed = p.div->removed = p.mul->removed = true;
+        lrp_graph_note(g, "fused the LayerNorm pattern into LayerNormalization %s",
+                       lrp_node_label(g, n, lb, sizeof lb));
+        (*count)++;
+    }
+    return LRP_OK;
+}
+
 /* Runs one pass with a fresh alias table, then re-sorts the graph. */
 static lrp_status finish_pass(lrp_graph *g, int *alias, lrp_error *err)
 {
@@ -572,6 +699,12 @@ lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
     if (st == LRP_OK && (passes & LRP_CANON_FUSE_BIAS)) {
         int n = 0;
         st = fold_layer_scales(g, alias, &n, err);
+        if (st == LRP_OK)
+            st = finish_pass(g, alias, err);
+    }
+    if (st == LRP_OK && (passes & LRP_CANON_GELU)) {
+        int n = 0;
+        st = fuse_layernorms(g, &n, err);
         if (st == LRP_OK)
             st = finish_pass(g, alias, err);
     }

@@ -9,7 +9,7 @@ enum {
     LRP_CANON_STRIP_SOFTMAX = 2, /* a final Softmax/LogSoftmax: explain the logits */
     LRP_CANON_FUSE_BIAS = 4,     /* MatMul/Conv/Gemm + Add(constant) -> one layer with a bias */
     LRP_CANON_FOLD_BN = 8,       /* BatchNormalization into the linear layer feeding it */
-    LRP_CANON_GELU = 16,         /* PyTorch's exported Erf GELU pattern -> one Gelu node */
+    LRP_CANON_GELU = 16,         /* PyTorch's exported GELU and LayerNorm patterns -> Gelu, LayerNormalization */
     LRP_CANON_ALL = 31
 };
 

@@ -5,7 +5,7 @@
 # largest absolute logit (the refset's criterion), and `--composite gradient`
 # the `gradient` goldens of cases.tsv within each case's tolerance (rel-L2, by
 # `lrp compare`), byte-identical at --threads 1 and 3; zennit's LRP composites
-# on tiny-convnext-op17 within each case's tolerance. Skipped without
+# on tiny-convnext (opsets 17 and 13) within each case's tolerance. Skipped without
 # ../shared/refset-modern.
 . "$(dirname "$0")/lib.sh"
 
@@ -81,11 +81,12 @@ for name in "${MODELS[@]}"; do
     check "$name-op17: the gradient at --threads 1 = at --threads 3" cmp -s "$W/$name-t1.npy" "$W/$name-t3.npy"
 done
 
-# 4. zennit's LRP composites on tiny-convnext-op17 (LayerNorm rule, LayerScale
-# folded, token-wise Linears with their biases, GELU an activation)
+# 4. zennit's LRP composites on tiny-convnext at opsets 17 and 13 (LayerNorm
+# rule, LayerScale folded, token-wise Linears with their biases, GELU an
+# activation; at 13 the LayerNorm and GELU patterns fused first)
 n=0
 while IFS=$'\t' read -r model input method params target rel logits tol opset rest; do
-    [ "$model" = models/tiny-convnext-op17.onnx ] || continue
+    case $model in models/tiny-convnext-op17.onnx | models/tiny-convnext-op13.onnx) ;; *) continue ;; esac
     case $method in epsilon-plus-flat | epsilon-plus | epsilon-gamma-box | epsilon-alpha2-beta1-flat | excitation-backprop) ;;
     *) continue ;;
     esac
@@ -94,12 +95,12 @@ while IFS=$'\t' read -r model input method params target rel logits tol opset re
     -) ;;
     epsilon=*) extra=(--epsilon "${params#epsilon=}") ;;
     *)
-        not_ok "tiny-convnext-op17 $method: unexpected params $params"
+        not_ok "$model $method: unexpected params $params"
         continue
         ;;
     esac
     n=$((n + 1))
-    tag="tiny-convnext-op17 $(basename "$input" -64.npy) target $target $method${extra[*]:+ ${extra[*]}}"
+    tag="$(basename "$model" .onnx) $(basename "$input" -64.npy) target $target $method${extra[*]:+ ${extra[*]}}"
     if ! "$LRP" explain "$RM/$model" "$RM/$input" -c "$method" "${extra[@]}" -t "$target" -q -r "$W/c$n.npy" \
         2> "$W/err"; then
         not_ok "$tag: lrp explain failed: $(cat "$W/err")"
@@ -108,7 +109,7 @@ while IFS=$'\t' read -r model input method params target rel logits tol opset re
     expect_exit 0 "$tag: within $tol" "$LRP" compare "$W/c$n.npy" "$RM/$rel" --tolerance "$tol"
     echo "  $OUT"
 done < "$RM/cases.tsv"
-check "LRP composite cases of tiny-convnext-op17 found ($n)" test "$n" -eq 24
+check "LRP composite cases of tiny-convnext found ($n)" test "$n" -eq 48
 for j in 1 3; do
     "$LRP" explain "$RM/models/tiny-convnext-op17.onnx" "$RM/inputs/skimage_rocket-64.npy" -c epsilon-gamma-box -q \
         -j $j -r "$W/cx-t$j.npy"
