@@ -84,6 +84,14 @@ done
 # 4. zennit's LRP composites on tiny-convnext at opsets 17 and 13 (LayerNorm
 # rule, LayerScale folded, token-wise Linears with their biases, GELU an
 # activation; at 13 the LayerNorm and GELU patterns fused first)
+for op in 17 13; do
+    "$LRP" inspect "$RM/models/tiny-convnext-op$op.onnx" > "$W/insp.txt" 2>&1
+    for what in "fused the bias Add:8" "folded the LayerScale Mul:4" "fused the Erf GELU pattern:4" \
+        "fused the LayerNorm pattern:$((op == 13 ? 8 : 0))"; do
+        got=$(grep -c "${what%:*}" "$W/insp.txt")
+        check "tiny-convnext-op$op: lrp inspect reports ${what#*:} times '${what%:*}' ($got)" test "$got" -eq "${what#*:}"
+    done
+done
 n=0
 while IFS=$'\t' read -r model input method params target rel logits tol opset rest; do
     case $model in models/tiny-convnext-op17.onnx | models/tiny-convnext-op13.onnx) ;; *) continue ;; esac
