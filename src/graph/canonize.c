@@ -5,7 +5,14 @@
  *  - fold BatchNormalization into the Conv/ConvTranspose/Gemm/MatMul feeding it
  *    (zennit 1.0's MergeBatchNorm: the BN becomes an exact identity);
  *  - fuse a MatMul (or a bias-less Gemm/Conv) followed by the Add of a constant
- *    bias into one layer with a bias, so that the bias enters z.
+ *    bias into one layer with a bias, so that the bias enters z (a token-wise
+ *    MatMul on 3-D/4-D inputs keeps its type and takes the bias as a third
+ *    input);
+ *  - fold ConvNeXt's LayerScale (Transpose, Mul by a per-channel constant)
+ *    into the token-wise MatMul before it;
+ *  - fuse PyTorch's exported GELU (Div, Erf, Add, Mul, Mul) into a Gelu node
+ *    and its LayerNorm before opset 17 (ReduceMean, Sub, Pow, ReduceMean,
+ *    Add, Sqrt, Div, Mul, Add) into a LayerNormalization node.
  * The residual Sum is a rule-assignment matter (see composites.c), as are the
  * Muls recognised here (lrp_mul_kind_of), noted for `lrp inspect` but left as
  * they are: squeeze-excitation gates and the x * Sigmoid(x) products of SiLU
@@ -178,6 +185,17 @@ static bool is_dense_matmul(const lrp_graph *g, const lrp_node *n)
     return x && w && w->constant && w->constant->ndim == 2 && x->shape_known && x->ndim == 2;
 }
 
+/* MatMul with a constant 2-D weight on an input of rank 3 or more (a
+ * token-wise or pixel-wise Linear): it stays a MatMul and takes a bias as a
+ * third input, added over the last dim. */
+static bool is_token_matmul(const lrp_graph *g, const lrp_node *n)
+{
+    if (!is_live_type(n, "MatMul") || n->n_inputs != 2)
+        return false;
+    const lrp_value *x = lrp_node_in(g, n, 0), *w = lrp_node_in(g, n, 1);
+    return x && w && w->constant && w->constant->ndim == 2 && x->shape_known && x->ndim >= 3;
+}
+
 /* Number of output channels of linear node n and the dim of W indexing them. */
 static int64_t out_channels(const lrp_graph *g, const lrp_node *n, int *dim)
 {
@@ -308,7 +326,7 @@ static lrp_status fuse_bias_adds(lrp_graph *g, int *alias, int *count, lrp_error
         lrp_node *lin = &g->nodes[p];
         if (lin->removed)
             continue;
-        bool was_matmul = is_dense_matmul(g, lin);
+        bool was_matmul = is_dense_matmul(g, lin), token_wise = is_token_matmul(g, lin);
         lrp_group grp = was_matmul ? LRP_GROUP_DENSE : lrp_node_group(g, lin);
         if (grp != LRP_GROUP_CONV && grp != LRP_GROUP_CONVT && grp != LRP_GROUP_DENSE)
             continue;
@@ -316,13 +334,13 @@ static lrp_status fuse_bias_adds(lrp_graph *g, int *alias, int *count, lrp_error
         const lrp_value *yv = &g->values[y];
         if (c->dtype != LRP_FLOAT32 || yv->ndim < 2)
             continue;
-        int64_t C = yv->dims[1];
+        int64_t C = yv->dims[token_wise ? yv->ndim - 1 : 1];
         /* c must broadcast as (C) for dense outputs, or (C,1,..,1) / (1,C,1,..,1) for conv */
         if (c->numel != C)
             continue;
         bool ok;
         if (grp == LRP_GROUP_DENSE) {
-            ok = yv->ndim == 2 && c->ndim >= 1 && c->dims[c->ndim - 1] == C;
+            ok = (yv->ndim == 2 || token_wise) && c->ndim >= 1 && c->dims[c->ndim - 1] == C;
         } else {
             int sp = yv->ndim - 2;
             ok = c->ndim == sp + 1 || c->ndim == sp + 2;
@@ -361,6 +379,286 @@ static lrp_status fuse_bias_adds(lrp_graph *g, int *alias, int *count, lrp_error
         add->removed = true;
         lrp_graph_note(g, "fused the bias Add %s into %s %s", lrp_node_label(g, add, lb, sizeof lb),
                        was_matmul ? "MatMul (now Gemm)" : lin->op_type, lrp_node_label(g, lin, lb2, sizeof lb2));
+        (*count)++;
+    }
+    return LRP_OK;
+}
+
+/* The index of the only entry of c that is not 1 in a shape right-aligned
+ * with rank r, or -1 (several, or none). */
+static int single_axis(const lrp_tensor *c, int r)
+{
+    int axis = -1;
+    if (c->ndim > r)
+        return -1;
+    for (int i = 0; i < c->ndim; i++)
+        if (c->dims[i] != 1) {
+            if (axis >= 0)
+                return -1;
+            axis = r - c->ndim + i;
+        }
+    return axis;
+}
+
+/* ConvNeXt's LayerScale: a token-wise MatMul layer (with its bias fused),
+ * a Transpose, and a Mul by a constant gamma with one value per channel of
+ * the layer: gamma folds into the layer, W' = W diag(gamma), b' = gamma b,
+ * and the Mul goes. */
+static lrp_status fold_layer_scales(lrp_graph *g, int *alias, int *count, lrp_error *err)
+{
+    char lb[64], lb2[64];
+    for (int k = 0; k < g->n_order; k++) {
+        lrp_node *mul = &g->nodes[g->order[k]];
+        if (!is_live_type(mul, "Mul") || mul->n_inputs != 2)
+            continue;
+        int ci = lrp_node_in(g, mul, 1)->constant ? 1 : lrp_node_in(g, mul, 0)->constant ? 0 : -1;
+        if (ci < 0 || lrp_node_in(g, mul, 1 - ci)->constant)
+            continue;
+        int t = mul->inputs[1 - ci];
+        int tp = g->values[t].producer;
+        if (tp < 0 || sole_consumer(g, t) != (int)(mul - g->nodes) || !is_live_type(&g->nodes[tp], "Transpose"))
+            continue;
+        lrp_node *tr = &g->nodes[tp];
+        int y = tr->inputs[0];
+        int lp = g->values[y].producer;
+        if (lp < 0 || sole_consumer(g, y) != tp || !is_live_type(&g->nodes[lp], "MatMul"))
+            continue;
+        lrp_node *lin = &g->nodes[lp];
+        const lrp_value *yv = &g->values[y], *tv = &g->values[t], *mv = lrp_node_out(g, mul, 0);
+        const lrp_tensor *gam = lrp_node_in(g, mul, ci)->constant;
+        if (lrp_node_group(g, lin) != LRP_GROUP_DENSE || !yv->shape_known || yv->ndim < 2 || !mv ||
+            !lrp_dims_equal(mv->ndim, mv->dims, tv->ndim, tv->dims) || gam->dtype != LRP_FLOAT32)
+            continue;
+        int64_t C = yv->dims[yv->ndim - 1];
+        const int64_t *perm = NULL;
+        int nperm = lrp_attr_ints(tr, "perm", &perm);
+        int axis = single_axis(gam, tv->ndim);
+        if (gam->numel != C || axis < 0 || !perm || nperm != yv->ndim || perm[axis] != yv->ndim - 1)
+            continue;
+        const lrp_value *ob = lin->n_inputs > 2 ? lrp_node_in(g, lin, 2) : NULL;
+        lrp_tensor *W = constant_copy(g, lin->inputs[1], err);
+        lrp_tensor *b = ob && ob->constant ? constant_copy(g, lin->inputs[2], err) : NULL;
+        double *scale = malloc(sizeof(double) * (size_t)C);
+        if (!W || (ob && ob->constant && !b) || !scale) {
+            lrp_tensor_free(W);
+            lrp_tensor_free(b);
+            free(scale);
+            return err && err->status ? err->status : lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        }
+        for (int64_t c = 0; c < C; c++)
+            scale[c] = lrp_f32(gam)[c];
+        scale_weight(W, 1, scale);
+        for (int64_t c = 0; b && c < C; c++)
+            lrp_f32(b)[c] = (float)((double)lrp_f32(b)[c] * scale[c]);
+        free(scale);
+        int wv = new_constant(g, g->values[lin->inputs[1]].name, W);
+        int bv = b ? new_constant(g, "bias", b) : -2;
+        if (wv < 0 || bv == -1)
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        lin->inputs[1] = wv;
+        if (b)
+            lin->inputs[2] = bv;
+        alias[mul->outputs[0]] = t;
+        mul->removed = true;
+        lrp_graph_note(g, "folded the LayerScale Mul %s into %s %s", lrp_node_label(g, mul, lb, sizeof lb),
+                       lin->op_type, lrp_node_label(g, lin, lb2, sizeof lb2));
+        (*count)++;
+    }
+    return LRP_OK;
+}
+
+/* The float value of a one-element float constant input i of n, or NAN. */
+static double scalar_in(const lrp_graph *g, const lrp_node *n, int i)
+{
+    const lrp_value *v = i < n->n_inputs ? lrp_node_in(g, n, i) : NULL;
+    if (!v || !v->constant || v->constant->dtype != LRP_FLOAT32 || v->constant->numel != 1)
+        return NAN;
+    return lrp_f32(v->constant)[0];
+}
+
+/* The node consuming value v alone, if it is a live node of the type with two inputs. */
+static lrp_node *sole_of_type(lrp_graph *g, int v, const char *type)
+{
+    int c = sole_consumer(g, v);
+    if (c < 0 || !is_live_type(&g->nodes[c], type) || g->nodes[c].n_inputs != 2)
+        return NULL;
+    return &g->nodes[c];
+}
+
+/* The other input of a two-input node than value v (-1 when both are v). */
+static int other_input(const lrp_node *n, int v) { return n->inputs[0] == v ? n->inputs[1] : n->inputs[0]; }
+
+/* PyTorch's exported GELU, Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5),
+ * becomes one Gelu node (zennit's activation), in place of the last Mul. */
+static lrp_status fuse_gelus(lrp_graph *g, int *count, lrp_error *err)
+{
+    char lb[64];
+    const lrp_op *gelu = lrp_op_find("Gelu");
+    for (int k = 0; k < g->n_order && gelu; k++) {
+        lrp_node *erf = &g->nodes[g->order[k]];
+        if (!is_live_type(erf, "Erf") || erf->n_inputs != 1 || erf->inputs[0] < 0)
+            continue;
+        int d = erf->inputs[0], dp = g->values[d].producer;
+        if (dp < 0 || sole_consumer(g, d) != (int)(erf - g->nodes) || !is_live_type(&g->nodes[dp], "Div"))
+            continue;
+        lrp_node *div = &g->nodes[dp];
+        int x = div->inputs[0];
+        if (div->n_inputs != 2 || g->values[x].constant || fabs(scalar_in(g, div, 1) - sqrt(2.0)) > 1e-6)
+            continue;
+        lrp_node *add = sole_of_type(g, erf->outputs[0], "Add");
+        if (!add || fabs(scalar_in(g, add, add->inputs[0] == erf->outputs[0] ? 1 : 0) - 1.0) != 0.0)
+            continue;
+        lrp_node *m1 = sole_of_type(g, add->outputs[0], "Mul");
+        if (!m1 || other_input(m1, add->outputs[0]) != x)
+            continue;
+        lrp_node *m2 = sole_of_type(g, m1->outputs[0], "Mul");
+        if (!m2 || scalar_in(g, m2, m2->inputs[0] == m1->outputs[0] ? 1 : 0) != 0.5)
+            continue;
+        const lrp_value *xv = &g->values[x], *yv = lrp_node_out(g, m2, 0);
+        if (!xv->shape_known || !yv || !lrp_dims_equal(xv->ndim, xv->dims, yv->ndim, yv->dims))
+            continue;
+        if (m2->op->destroy && m2->state)
+            m2->op->destroy(m2->state);
+        m2->state = NULL;
+        char *t = malloc(5);
+        if (!t)
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        memcpy(t, "Gelu", 5);
+        free(m2->op_type);
+        m2->op_type = t;
+        m2->op = gelu;
+        m2->inputs[0] = x;
+        m2->n_inputs = 1;
+        lrp_status st = gelu->init ? gelu->init(g, m2, err) : LRP_OK;
+        if (st != LRP_OK)
+            return st;
+        div->removed = erf->removed = add->removed = m1->removed = true;
+        lrp_graph_note(g, "fused the Erf GELU pattern into Gelu %s", lrp_node_label(g, m2, lb, sizeof lb));
+        (*count)++;
+    }
+    return LRP_OK;
+}
+
+/* The node consuming value v alone, if it is a live node of the type. */
+static lrp_node *sole_node(lrp_graph *g, int v, const char *type)
+{
+    int c = sole_consumer(g, v);
+    return c >= 0 && is_live_type(&g->nodes[c], type) ? &g->nodes[c] : NULL;
+}
+
+/* A ReduceMean of value x over its last axis alone, keeping dims (axes as an attribute). */
+static bool mean_last_axis(const lrp_graph *g, const lrp_node *n, int x)
+{
+    const int64_t *axes;
+    int na = lrp_attr_ints(n, "axes", &axes), r = g->values[x].ndim;
+    return n->n_inputs == 1 && n->inputs[0] == x && na == 1 && (axes[0] == -1 || axes[0] == r - 1) &&
+           lrp_attr_int(n, "keepdims", 1) == 1;
+}
+
+/* A constant input i of n with one value per element of the last axis (length L). */
+static bool per_last_axis(const lrp_graph *g, const lrp_node *n, int i, int64_t L)
+{
+    const lrp_value *v = lrp_node_in(g, n, i);
+    return v && v->constant && v->constant->dtype == LRP_FLOAT32 && v->constant->numel == L &&
+           v->constant->ndim >= 1 && v->constant->dims[v->constant->ndim - 1] == L;
+}
+
+/* The nodes of one exported LayerNorm, the pattern of fuse_layernorms. */
+typedef struct ln_pattern {
+    lrp_node *mean, *sub, *pow, *var, *add_eps, *sqrt, *div, *mul, *add_b;
+    double eps;
+} ln_pattern;
+
+/* Whether ReduceMean node m starts the pattern; fills p. */
+static bool match_layernorm(lrp_graph *g, lrp_node *m, ln_pattern *p)
+{
+    int x = m->n_inputs == 1 ? m->inputs[0] : -1;
+    if (x < 0 || g->values[x].constant || !g->values[x].shape_known || g->values[x].ndim < 1 ||
+        !mean_last_axis(g, m, x))
+        return false;
+    int64_t L = g->values[x].dims[g->values[x].ndim - 1];
+    p->mean = m;
+    p->sub = sole_node(g, m->outputs[0], "Sub");
+    if (!p->sub || p->sub->n_inputs != 2 || p->sub->inputs[0] != x || p->sub->inputs[1] != m->outputs[0])
+        return false;
+    int d = p->sub->outputs[0];
+    if (g->values[d].is_output || g->values[d].n_consumers != 2)
+        return false;
+    p->pow = p->div = NULL;
+    for (int k = 0; k < g->n_order; k++) {
+        lrp_node *n = &g->nodes[g->order[k]];
+        if (!n->removed && n->n_inputs == 2 && n->inputs[0] == d)
+            *(is_live_type(n, "Pow") ? &p->pow : is_live_type(n, "Div") ? &p->div : &p->mul) = n;
+    }
+    if (!p->pow || !p->div || scalar_in(g, p->pow, 1) != 2.0)
+        return false;
+    p->var = sole_node(g, p->pow->outputs[0], "ReduceMean");
+    if (!p->var || !mean_last_axis(g, p->var, p->pow->outputs[0]))
+        return false;
+    p->add_eps = sole_node(g, p->var->outputs[0], "Add");
+    if (!p->add_eps || p->add_eps->n_inputs != 2)
+        return false;
+    p->eps = scalar_in(g, p->add_eps, p->add_eps->inputs[0] == p->var->outputs[0] ? 1 : 0);
+    if (!(p->eps >= 0.0))
+        return false;
+    p->sqrt = sole_node(g, p->add_eps->outputs[0], "Sqrt");
+    if (!p->sqrt || sole_consumer(g, p->sqrt->outputs[0]) != (int)(p->div - g->nodes) ||
+        p->div->inputs[1] != p->sqrt->outputs[0])
+        return false;
+    p->mul = sole_node(g, p->div->outputs[0], "Mul");
+    if (!p->mul || p->mul->n_inputs != 2 || p->mul->inputs[0] != p->div->outputs[0] || !per_last_axis(g, p->mul, 1, L))
+        return false;
+    p->add_b = sole_node(g, p->mul->outputs[0], "Add");
+    if (!p->add_b || p->add_b->n_inputs != 2 || p->add_b->inputs[0] != p->mul->outputs[0] ||
+        !per_last_axis(g, p->add_b, 1, L))
+        return false;
+    const lrp_value *yv = lrp_node_out(g, p->add_b, 0);
+    return yv && lrp_dims_equal(yv->ndim, yv->dims, g->values[x].ndim, g->values[x].dims);
+}
+
+/* PyTorch's LayerNorm as exported before opset 17, Add(Mul(Div(x - mean x,
+ * Sqrt(ReduceMean((x - mean x)^2) + eps)), w), b) over the last axis,
+ * becomes one LayerNormalization node (axis -1), in place of the last Add. */
+static lrp_status fuse_layernorms(lrp_graph *g, int *count, lrp_error *err)
+{
+    char lb[64];
+    const lrp_op *lnop = lrp_op_find("LayerNormalization");
+    for (int k = 0; k < g->n_order && lnop; k++) {
+        lrp_node *m = &g->nodes[g->order[k]];
+        ln_pattern p;
+        if (!is_live_type(m, "ReduceMean") || !match_layernorm(g, m, &p))
+            continue;
+        lrp_node *n = p.add_b;
+        int x = m->inputs[0], w = p.mul->inputs[1], b = n->inputs[1];
+        if (n->op->destroy && n->state)
+            n->op->destroy(n->state);
+        n->state = NULL;
+        char *t = malloc(sizeof "LayerNormalization");
+        int *in = realloc(n->inputs, sizeof(int) * 3);
+        if (!t || !in) {
+            free(t);
+            if (in)
+                n->inputs = in;
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        }
+        memcpy(t, "LayerNormalization", sizeof "LayerNormalization");
+        free(n->op_type);
+        n->op_type = t;
+        n->op = lnop;
+        n->inputs = in;
+        n->inputs[0] = x;
+        n->inputs[1] = w;
+        n->inputs[2] = b;
+        n->n_inputs = 3;
+        if (lrp_node_set_int(n, "axis", -1) != LRP_OK || lrp_node_set_float(n, "epsilon", (float)p.eps) != LRP_OK)
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        lrp_status st = lnop->init ? lnop->init(g, n, err) : LRP_OK;
+        if (st != LRP_OK)
+            return st;
+        p.mean->removed = p.sub->removed = p.pow->removed = p.var->removed = true;
+        p.add_eps->removed = p.sqrt->removed = p.div->removed = p.mul->removed = true;
+        lrp_graph_note(g, "fused the LayerNorm pattern into LayerNormalization %s",
+                       lrp_node_label(g, n, lb, sizeof lb));
         (*count)++;
     }
     return LRP_OK;
@@ -487,6 +785,24 @@ lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
     if (st == LRP_OK && (passes & LRP_CANON_FUSE_BIAS)) {
         int n = 0;
         st = fuse_bias_adds(g, alias, &n, err);
+        if (st == LRP_OK)
+            st = finish_pass(g, alias, err);
+    }
+    if (st == LRP_OK && (passes & LRP_CANON_FUSE_BIAS)) {
+        int n = 0;
+        st = fold_layer_scales(g, alias, &n, err);
+        if (st == LRP_OK)
+            st = finish_pass(g, alias, err);
+    }
+    if (st == LRP_OK && (passes & LRP_CANON_GELU)) {
+        int n = 0;
+        st = fuse_layernorms(g, &n, err);
+        if (st == LRP_OK)
+            st = finish_pass(g, alias, err);
+    }
+    if (st == LRP_OK && (passes & LRP_CANON_GELU)) {
+        int n = 0;
+        st = fuse_gelus(g, &n, err);
         if (st == LRP_OK)
             st = finish_pass(g, alias, err);
     }

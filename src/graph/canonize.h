@@ -9,7 +9,8 @@ enum {
     LRP_CANON_STRIP_SOFTMAX = 2, /* a final Softmax/LogSoftmax: explain the logits */
     LRP_CANON_FUSE_BIAS = 4,     /* MatMul/Conv/Gemm + Add(constant) -> one layer with a bias */
     LRP_CANON_FOLD_BN = 8,       /* BatchNormalization into the linear layer feeding it */
-    LRP_CANON_ALL = 15
+    LRP_CANON_GELU = 16,         /* PyTorch's exported GELU and LayerNorm patterns -> Gelu, LayerNormalization */
+    LRP_CANON_ALL = 31
 };
 
 /* Runs the passes on a graph whose shapes were inferred (lrp_graph_infer) and

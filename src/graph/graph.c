@@ -510,27 +510,42 @@ int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v)
     return a->n;
 }
 
+/* The attribute called name of n, emptied (added when absent), or NULL when out of memory. */
+static lrp_attr *attr_slot(lrp_node *n, const char *name, int type)
+{
+    lrp_attr *a = NULL;
+    for (int i = 0; i < n->n_attrs && !a; i++)
+        if (!strcmp(n->attrs[i].name, name)) {
+            a = &n->attrs[i];
+            free_attr(a);
+        }
+    if (!a) {
+        lrp_attr *as = realloc(n->attrs, sizeof *as * (size_t)(n->n_attrs + 1));
+        if (!as)
+            return NULL;
+        n->attrs = as;
+        a = &as[n->n_attrs++];
+    }
+    memset(a, 0, sizeof *a);
+    a->name = dupstr(name);
+    a->type = type;
+    return a->name ? a : NULL;
+}
+
 lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value)
 {
-    for (int i = 0; i < n->n_attrs; i++)
-        if (!strcmp(n->attrs[i].name, name)) {
-            free_attr(&n->attrs[i]);
-            memset(&n->attrs[i], 0, sizeof n->attrs[i]);
-            n->attrs[i].name = dupstr(name);
-            n->attrs[i].type = LRP_ATTR_INT;
-            n->attrs[i].i = value;
-            return n->attrs[i].name ? LRP_OK : LRP_ERR_NOMEM;
-        }
-    lrp_attr *a = realloc(n->attrs, sizeof *a * (size_t)(n->n_attrs + 1));
+    lrp_attr *a = attr_slot(n, name, LRP_ATTR_INT);
     if (!a)
         return LRP_ERR_NOMEM;
-    n->attrs = a;
-    memset(&a[n->n_attrs], 0, sizeof *a);
-    a[n->n_attrs].name = dupstr(name);
-    a[n->n_attrs].type = LRP_ATTR_INT;
-    a[n->n_attrs].i = value;
-    if (!a[n->n_attrs].name)
+    a->i = value;
+    return LRP_OK;
+}
+
+lrp_status lrp_node_set_float(lrp_node *n, const char *name, float value)
+{
+    lrp_attr *a = attr_slot(n, name, LRP_ATTR_FLOAT);
+    if (!a)
         return LRP_ERR_NOMEM;
-    n->n_attrs++;
+    a->f = value;
     return LRP_OK;
 }

@@ -134,6 +134,8 @@ int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v);
 
 /* Sets (or adds) an INT attribute. */
 lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value);
+/* Sets (or adds) a FLOAT attribute. */
+lrp_status lrp_node_set_float(lrp_node *n, const char *name, float value);
 
 /* The node's display name: its name, or "#index (OpType)" when it has none. */
 const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size);

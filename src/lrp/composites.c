@@ -21,6 +21,7 @@
 #define T_AVGPOOL G(LRP_GROUP_AVGPOOL)
 #define T_BATCHNORM G(LRP_GROUP_BATCHNORM)
 #define T_SUM G(LRP_GROUP_SUM)
+#define T_LAYERNORM G(LRP_GROUP_LAYERNORM)
 
 /* Which composite parameter a rule's epsilon/stabilizer comes from. */
 enum { P_STAB, P_EPS };
@@ -33,8 +34,9 @@ typedef struct map_entry {
 
 #define BASE_MAP                                                                                                      \
     {T_ACTIVATION, LRP_RULE_PASS, P_STAB}, {T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB},        \
+        {T_BATCHNORM, LRP_RULE_PASS, P_STAB},                                                                         \
     {                                                                                                                 \
-        T_BATCHNORM, LRP_RULE_PASS, P_STAB                                                                            \
+        T_LAYERNORM, LRP_RULE_LAYERNORM, P_EPS                                                                        \
     }
 
 static const map_entry m_epsilon_plus[] = {
@@ -48,8 +50,11 @@ static const map_entry f_zbox[] = {{T_CONVOLUTION, LRP_RULE_ZBOX, P_STAB}, {0, 0
 static const map_entry m_deconvnet[] = {{T_RELU, LRP_RULE_DECONVNET, P_STAB}, {0, 0, 0}};
 static const map_entry m_guided[] = {{T_RELU, LRP_RULE_GUIDED, P_STAB}, {0, 0, 0}};
 static const map_entry m_beta_smooth[] = {{T_RELU, LRP_RULE_BETASMOOTH, P_STAB}, {0, 0, 0}};
-static const map_entry m_excitation[] = {
-    {T_SUM, LRP_RULE_NORM, P_STAB}, {T_AVGPOOL, LRP_RULE_NORM, P_STAB}, {T_LINEAR, LRP_RULE_ZPLUS, P_STAB}, {0, 0, 0}};
+static const map_entry m_excitation[] = {{T_SUM, LRP_RULE_NORM, P_STAB},
+                                         {T_AVGPOOL, LRP_RULE_NORM, P_STAB},
+                                         {T_LINEAR, LRP_RULE_ZPLUS, P_STAB},
+                                         {T_LAYERNORM, LRP_RULE_LAYERNORM, P_STAB},
+                                         {0, 0, 0}};
 static const map_entry m_none[] = {{0, 0, 0}};
 
 typedef struct composite_def {

@@ -23,6 +23,7 @@ typedef enum lrp_rule_kind {
     LRP_RULE_BETASMOOTH,
     LRP_RULE_SOFTMAX,
     LRP_RULE_GATE,
+    LRP_RULE_LAYERNORM,
     LRP_RULE_COUNT
 } lrp_rule_kind;
 

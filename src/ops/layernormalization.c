@@ -285,6 +285,8 @@ static lrp_status ln_backward(const lrp_node *n, const lrp_tensor *const *in, co
     return LRP_OK;
 }
 
+static lrp_group ln_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_LAYERNORM; }
+
 const lrp_op lrp_op_layernormalization = {
     .overwrites = 1,
     .type = "LayerNormalization",
@@ -296,4 +298,5 @@ const lrp_op lrp_op_layernormalization = {
     .forward = ln_forward,
     .backward = ln_backward,
     .keep = LRP_KEEP_INPUTS,
+    .group = ln_group,
 };

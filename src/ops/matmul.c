@@ -1,8 +1,10 @@
 /* MatMul: numpy matmul. 1-D operands are promoted (A to a row, B to a
  * column) and the promoted dim removed from the result; batch dims
  * broadcast. A zennit Linear layer (without bias) when B is a constant
- * matrix. */
+ * matrix; the canonizer may then give it a bias as a third input (not
+ * accepted from ONNX files), added over the last dim. */
 #include "ops/kernels/bcast_kernels.h"
+#include "ops/kernels/gemm_acc64.h"
 #include "ops/kernels/gemm_kernels.h"
 #include "ops/op.h"
 #include "base/tensor.h"
@@ -57,6 +59,10 @@ static lrp_status matmul_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         out[no++] = vb.cols;
     if (no > LRP_MAX_DIMS)
         return lrp_node_fail(err, n, LRP_ERR_LIMIT, "result of rank %d", no);
+    const lrp_value *c = n->n_inputs > 2 ? lrp_node_in(g, n, 2) : NULL;
+    if (n->n_inputs > 2 && (!c || !c->constant || !b->constant || b->ndim != 2 || a->ndim < 2 ||
+                            c->constant->dtype != LRP_FLOAT32 || c->constant->numel != vb.cols))
+        return lrp_node_fail(err, n, LRP_ERR_FORMAT, "a third input must be a bias fused by the canonizer");
     lrp_set_output(g, n, 0, LRP_FLOAT32, no, out);
     return LRP_OK;
 }
@@ -149,7 +155,14 @@ static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tenso
 static lrp_status matmul_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                  lrp_error *err)
 {
-    return mm_run(n, in[0], in[1], lrp_f32(in[1]), NULL, out[0], err);
+    /* a bias (input 2) only when the canonizer fused one into a dense MatMul */
+    const float *bias = n->n_inputs > 2 && in[2] ? lrp_f32(in[2]) : NULL;
+    const lrp_tensor *x = in[0], *w = in[1];
+    /* such a layer in an explanation's forward pass: accumulate in double, as Gemm does */
+    if (bias && lrp_forward_exact() && w->ndim == 2 && x->ndim >= 2 && w->dims[0] > 0 && w->dims[1] > 0)
+        return lrp_gemm_acc64(x->numel / w->dims[0], w->dims[1], w->dims[0], false, 1.0, lrp_f32(x), lrp_f32(w), 1.0,
+                              bias, lrp_f32(out[0]), err);
+    return mm_run(n, in[0], in[1], lrp_f32(in[1]), bias, out[0], err);
 }
 
 /* gA += g B^T, gB += A^T g, per batch (summed over broadcast batches). */
@@ -220,7 +233,7 @@ static const lrp_linear matmul_linear = {matmul_apply, matmul_apply_t, 1, 2, mat
 const lrp_op lrp_op_matmul = {
     .type = "MatMul",
     .min_inputs = 2,
-    .max_inputs = 2,
+    .max_inputs = 3, /* the third: a bias the canonizer fused (matmul_infer) */
     .infer = matmul_infer,
     .forward = matmul_forward,
     .backward = matmul_backward,

@@ -24,6 +24,7 @@ typedef enum lrp_group {
     LRP_GROUP_MAXPOOL,    /* MaxPool, GlobalMaxPool (unmapped in zennit: gradient) */
     LRP_GROUP_BATCHNORM,  /* BatchNormalization */
     LRP_GROUP_SUM,        /* Add/Sum of same-shaped activations (zennit's residual Sum) */
+    LRP_GROUP_LAYERNORM,  /* LayerNormalization */
     LRP_GROUP_COUNT
 } lrp_group;
 

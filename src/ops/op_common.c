@@ -7,9 +7,17 @@
 
 const char *lrp_group_name(lrp_group g)
 {
-    static const char *names[LRP_GROUP_COUNT] = {"other",      "convolution", "transposed-convolution", "linear",
-                                                 "activation", "relu",        "average-pooling",        "max-pooling",
-                                                 "batch-norm", "sum"};
+    static const char *names[LRP_GROUP_COUNT] = {"other",
+                                                 "convolution",
+                                                 "transposed-convolution",
+                                                 "linear",
+                                                 "activation",
+                                                 "relu",
+                                                 "average-pooling",
+                                                 "max-pooling",
+                                                 "batch-norm",
+                                                 "sum",
+                                                 "layer-norm"};
     return g >= 0 && g < LRP_GROUP_COUNT ? names[g] : "?";
 }
 

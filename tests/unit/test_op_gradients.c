@@ -1187,7 +1187,7 @@ static void test_groups(void **state)
     g = gb_new(17);
     x = gb_input(g, "x", 3, GB_DIMS(1, 5, 4));
     w = gb_const_f(g, "w", 1, GB_DIMS(4), z);
-    assert_int_equal(group_of(g, gb_node(g, "LayerNormalization", 2, (int[]){x, w}, 1)), LRP_GROUP_OTHER);
+    assert_int_equal(group_of(g, gb_node(g, "LayerNormalization", 2, (int[]){x, w}, 1)), LRP_GROUP_LAYERNORM);
     /* ConvTranspose: constant weight and bias */
     lrp_graph *gc;
     n = conv_graph(&gc, "ConvTranspose", &conv_specs[0]);

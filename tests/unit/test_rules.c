@@ -619,6 +619,98 @@ static void test_softmax_rule(void **state)
     lrp_model_free(m);
 }
 
+/* The layernorm rule against the epsilon rule on the explicit sigma-frozen
+ * Jacobian: y_j = w_j (x_j - mean x) / sigma + b_j has J_ji = w_j (d_ij - 1/L)
+ * / sigma, so R_i = sum_j x_i J_ji R_j / s(y_j), computed here in double, for
+ * a rule override and as the epsilon-plus composite's rule (its epsilon); a
+ * node that is not a LayerNormalization refuses it. */
+static void test_layernorm_rule(void **state)
+{
+    (void)state;
+    const int64_t D0 = 2, D1 = 3, L = 6;
+    float w[6], b[6];
+    uint64_t s = 21;
+    for (int k = 0; k < L; k++) {
+        w[k] = 0.6f + 0.8f * fabsf(frand(&s));
+        b[k] = 0.3f * frand(&s);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const double eps = pass == 0 ? 0.01 : 0.25, eps_ln = 1e-3;
+        lrp_graph *g = gb_new(17);
+        int x = gb_input(g, "x", 3, GB_DIMS(D0, D1, L));
+        int wv = gb_const_f(g, "w", 1, GB_DIMS(L), w), bv = gb_const_f(g, "b", 1, GB_DIMS(L), b);
+        int ln = gb_node(g, "LayerNormalization", 3, (int[]){x, wv, bv}, 1);
+        gb_attr_f(g, ln, "epsilon", (float)eps_ln);
+        lrp_model *m = finish_model(g, x);
+        lrp_explain_options eo;
+        lrp_explain_options_default(&eo);
+        const char *ov[1] = {"LayerNormalization=layernorm:epsilon=0.01"};
+        if (pass == 0) {
+            eo.composite = "gradient";
+            eo.n_overrides = 1;
+            eo.overrides = ov;
+        } else {
+            eo.composite = "epsilon-plus";
+            eo.epsilon = (float)eps;
+        }
+        lrp_error err = {0};
+        lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+        assert_non_null(e);
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(D0, D1, L), &err), *rel = NULL;
+        float *xv = xt->data;
+        for (int64_t i = 0; i < xt->numel; i++)
+            xv[i] = 2.0f * frand(&s);
+        double R[36];
+        for (int i = 0; i < 36; i++)
+            R[i] = frand(&s);
+        seed_ctx sc = {R, 36};
+        assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err), LRP_OK);
+        for (int64_t o = 0; o < D0 * D1; o++) {
+            const float *xg = xv + o * L;
+            double mean = 0, var = 0, y[6];
+            for (int k = 0; k < L; k++)
+                mean += xg[k] / (double)L;
+            for (int k = 0; k < L; k++)
+                var += (xg[k] - mean) * (xg[k] - mean) / (double)L;
+            double sigma = sqrt(var + eps_ln);
+            for (int j = 0; j < L; j++)
+                y[j] = w[j] * (xg[j] - mean) / sigma + b[j];
+            for (int i = 0; i < L; i++) {
+                double want = 0;
+                for (int j = 0; j < L; j++)
+                    want += xg[i] * w[j] * ((i == j) - 1.0 / (double)L) / sigma * R[o * L + j] / stab(y[j], eps);
+                assert_float_equal(((float *)rel->data)[o * L + i], want, 1e-5 * (1 + fabs(want)));
+            }
+        }
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+        lrp_explainer_free(e);
+        lrp_model_free(m);
+    }
+    /* on another op: refused, naming the node */
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(1, 4));
+    gb_node(g, "Sigmoid", 1, (int[]){x}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    const char *ov[1] = {"Sigmoid=layernorm"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    if (e) {
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(1, 4), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(float) * 4);
+        assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+    }
+    assert_non_null(strstr(err.message, "rule layernorm needs a LayerNormalization node"));
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
 static void test_norm_rule(void **state)
 {
     (void)state;
@@ -1108,12 +1200,12 @@ int main(void)
 {
     lrp_set_threads(1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense_rules),  cmocka_unit_test(test_conv_rules),
-        cmocka_unit_test(test_conservation), cmocka_unit_test(test_norm_rule),
-        cmocka_unit_test(test_rule_table),   cmocka_unit_test(test_rule_defaults),
-        cmocka_unit_test(test_rule_params),  cmocka_unit_test(test_man_page_rules),
-        cmocka_unit_test(test_rule_decides), cmocka_unit_test(test_softmax_rule),
-        cmocka_unit_test(test_gate_rule),
+        cmocka_unit_test(test_dense_rules),    cmocka_unit_test(test_conv_rules),
+        cmocka_unit_test(test_conservation),   cmocka_unit_test(test_norm_rule),
+        cmocka_unit_test(test_layernorm_rule), cmocka_unit_test(test_rule_table),
+        cmocka_unit_test(test_rule_defaults),  cmocka_unit_test(test_rule_params),
+        cmocka_unit_test(test_man_page_rules), cmocka_unit_test(test_rule_decides),
+        cmocka_unit_test(test_softmax_rule),   cmocka_unit_test(test_gate_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,85 @@
+/* LayerNorm (refset-modern's rule for LayerNormalization): sigma frozen and
+ * the epsilon rule on the rest. Over each group x of L elements (dims
+ * axis..r-1), y = w (x - mean x) / sigma + b with sigma = sqrt(var x + eps_ln)
+ * held constant is linear in x, and the epsilon rule on it gives
+ * R_x = x ⊙ (g - mean g), g = w R / (sigma s(y)), s the signed stabilizer
+ * with the rule's epsilon; the bias b only enters through y. Each group is
+ * summed in double, in a fixed order, so results do not depend on the thread
+ * count. */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The stabilized denominator in double: y + eps with the sign of y (zero positive). */
+static double stab(double y, double eps) { return y + (y >= 0.0 ? eps : -eps); }
+
+/* One group: gx += x ⊙ (g - mean g). */
+static void layernorm_group(const float *x, const float *y, const float *r, const float *w, int64_t nw, int64_t L,
+                            double eps_ln, double eps, float *gx)
+{
+    double mean = 0.0, var = 0.0, gsum = 0.0;
+    for (int64_t k = 0; k < L; k++)
+        mean += x[k];
+    mean /= (double)L;
+    for (int64_t k = 0; k < L; k++)
+        var += ((double)x[k] - mean) * ((double)x[k] - mean);
+    const double sigma = sqrt(var / (double)L + eps_ln);
+    for (int64_t k = 0; k < L; k++)
+        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps));
+    const double gmean = gsum / (double)L;
+    for (int64_t k = 0; k < L; k++) {
+        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps));
+        gx[k] += (float)((double)x[k] * (g - gmean));
+    }
+}
+
+static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    const lrp_tensor *x = c->in[0], *w = c->in[1], *y = c->out;
+    if (!c->gin[0])
+        return LRP_OK;
+    if (!x || !w || !y)
+        return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "the layernorm rule lacks a forward value");
+    const int axis = lrp_axis(lrp_attr_int(c->n, "axis", -1), x->ndim);
+    if (axis < 0)
+        return lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "axis out of range");
+    int64_t outer = 1, L = 1;
+    for (int d = 0; d < x->ndim; d++)
+        *(d < axis ? &outer : &L) *= x->dims[d];
+    if (w->numel != L && w->numel != 1)
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
+                             "the layernorm rule needs a Scale of one value or one per normalized element");
+    const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
+    const float *xd = lrp_f32(x), *yd = lrp_f32(y), *rd = lrp_f32(c->R), *wd = lrp_f32(w);
+    float *gx = lrp_f32(c->gin[0]);
+    const int64_t n = outer * L, nw = w->numel;
+    LRP_PAR_FOR
+    for (int64_t o = 0; o < outer; o++)
+        layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, gx + o * L);
+    (void)n;
+    return LRP_OK;
+}
+
+static lrp_status layernorm_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    if (strcmp(n->op_type, "LayerNormalization") != 0)
+        return lrp_fail(err, LRP_ERR_ARG, "rule layernorm needs a LayerNormalization node; node %s is a %s", label,
+                        n->op_type);
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_layernorm = {
+    .kind = LRP_RULE_LAYERNORM,
+    .name = "layernorm",
+    .aliases = {"layer-norm"},
+    .summary = "epsilon rule on a LayerNormalization with its standard deviation held constant",
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator y with the sign of y")},
+    .flags = LRP_RULE_DIVIDES,
+    .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
+    .check = layernorm_check,
+    .apply = layernorm_apply,
+};
