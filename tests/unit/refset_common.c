@@ -1,6 +1,7 @@
 #include "refset_common.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,8 +259,10 @@ void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r)
     lrp_tensor_free(pl);
     if (unknown_param(c->params, r->why, sizeof r->why))
         goto done;
-    /* squeeze-excitation: "signal" is what lrp does, "gradient" the rule-less methods; "uniform" has no option */
-    if (strcmp(c->gate, "-") && strcmp(c->gate, "signal") && strcmp(c->gate, "gradient")) {
+    /* squeeze-excitation: "signal" (lrp's default) or "uniform" (--gate uniform); "gradient" for the rule-less
+     * methods */
+    bool uniform = !strcmp(c->gate, "uniform");
+    if (strcmp(c->gate, "-") && strcmp(c->gate, "signal") && strcmp(c->gate, "gradient") && !uniform) {
         snprintf(r->why, sizeof r->why, "gate=%s not available", c->gate);
         goto done;
     }
@@ -277,6 +280,7 @@ void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r)
     eo.epsilon = (float)rs_param(c->params, "epsilon", 1e-6);
     eo.gamma = (float)rs_param(c->params, "gamma", 0.25);
     eo.beta_smooth = (float)rs_param(c->params, "beta_smooth", 10.0);
+    eo.gate_uniform = uniform;
     ao.steps = (int)rs_param(c->params, "n_iter", 20);
     int S = (int)x->dims[x->ndim - 1];
     int win = S / 8 > 4 ? S / 8 : 4;
