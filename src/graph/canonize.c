@@ -742,6 +742,51 @@ lrp_mul_kind lrp_mul_kind_of(const lrp_graph *g, const lrp_node *n, int *signal)
     return LRP_MUL_PLAIN;
 }
 
+/* Whether value v is an activation: neither a constant nor folded. */
+static bool is_activation(const lrp_graph *g, int v) { return v >= 0 && !g->values[v].constant; }
+
+/* Whether value v reaches a Softmax through a chain of single consumers that
+ * reshape it, scale it or add a constant to it (Swin's bias and mask). */
+static bool reaches_softmax(const lrp_graph *g, int v)
+{
+    static const char *const through[] = {"Reshape", "Transpose", "Mul", "Div", "Add", "Sub"};
+    for (int depth = 0; depth < 8; depth++) {
+        int c = sole_consumer(g, v);
+        if (c < 0)
+            return false;
+        const lrp_node *n = &g->nodes[c];
+        if (is_live_type(n, "Softmax"))
+            return true;
+        bool ok = false;
+        for (size_t i = 0; i < sizeof through / sizeof *through && !ok; i++)
+            ok = is_live_type(n, through[i]);
+        if (!ok || n->n_outputs < 1 || n->outputs[0] < 0)
+            return false;
+        /* the other operand of a binary op must be a constant */
+        for (int i = 0; i < n->n_inputs && strcmp(n->op_type, "Reshape") && strcmp(n->op_type, "Transpose"); i++)
+            if (n->inputs[i] != v && is_activation(g, n->inputs[i]))
+                return false;
+        v = n->outputs[0];
+    }
+    return false;
+}
+
+lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *weights)
+{
+    *weights = -1;
+    if (!is_live_type(n, "MatMul") || n->n_inputs != 2 || !is_activation(g, n->inputs[0]) ||
+        !is_activation(g, n->inputs[1]) || n->n_outputs < 1 || n->outputs[0] < 0)
+        return LRP_MATMUL_PLAIN;
+    for (int i = 0; i < 2; i++) {
+        int p = g->values[n->inputs[i]].producer;
+        if (p >= 0 && is_live_type(&g->nodes[p], "Softmax")) {
+            *weights = i;
+            return LRP_MATMUL_VALUE;
+        }
+    }
+    return reaches_softmax(g, n->outputs[0]) ? LRP_MATMUL_SCORE : LRP_MATMUL_PLAIN;
+}
+
 /* Notes the squeeze-excitation gates and activation products for `lrp inspect`. */
 static void note_products(lrp_graph *g)
 {
@@ -760,6 +805,16 @@ static void note_products(lrp_graph *g)
     if (acts)
         lrp_graph_note(g, "%d Mul%s of x and Sigmoid/HardSigmoid(x) taken as activations (SiLU, HardSwish)", acts,
                        acts == 1 ? "" : "s");
+    int scores = 0, values = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        int a;
+        lrp_matmul_kind kind = lrp_matmul_kind_of(g, &g->nodes[g->order[k]], &a);
+        scores += kind == LRP_MATMUL_SCORE;
+        values += kind == LRP_MATMUL_VALUE;
+    }
+    if (scores || values)
+        lrp_graph_note(g, "attention: %d score MatMul%s (Q, K^T) and %d value MatMul%s (Softmax output, V)", scores,
+                       scores == 1 ? "" : "s", values, values == 1 ? "" : "s");
 }
 
 lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)

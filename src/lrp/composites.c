@@ -144,6 +144,28 @@ static bool gate_rule(const lrp_graph *g, const lrp_node *n, const composite_def
     return true;
 }
 
+/* CP-LRP's attention in the composites with a rule for dense layers: no
+ * relevance through MatMul(Q, K^T) (so none reaches the Softmax and the
+ * scalings before it), and on MatMul(A, V) the attention weights A are a
+ * constant weight with the dense layers' rule for V (Epsilon; ZPlus in
+ * excitation-backprop). Whether it applied. */
+static bool attention_rule(const lrp_graph *g, const lrp_node *n, const composite_def *cd,
+                           const lrp_composite_params *p, lrp_rule *r)
+{
+    int a;
+    lrp_matmul_kind kind = lrp_matmul_kind_of(g, n, &a);
+    const map_entry *e = kind == LRP_MATMUL_PLAIN ? NULL : match(cd->layer_map, LRP_GROUP_DENSE);
+    if (!e || (e->rule != LRP_RULE_EPSILON && e->rule != LRP_RULE_ZPLUS))
+        return false;
+    if (kind == LRP_MATMUL_SCORE) {
+        base_rule(p, LRP_RULE_NONE, P_STAB, r);
+        return true;
+    }
+    base_rule(p, LRP_RULE_ATTENTION_VALUE, e->eps_from, r);
+    r->positive = e->rule == LRP_RULE_ZPLUS;
+    return true;
+}
+
 static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_error *err)
 {
     if (r->kind != LRP_RULE_ZBOX || r->n_bounds > 0)
@@ -230,7 +252,7 @@ lrp_status lrp_assign_rules(const lrp_graph *g, int composite, const lrp_composi
         if (hit) {
             ((override *)hit)->used = true;
             st = lrp_rule_copy(r, &hit->rule, err);
-        } else if (first || !gate_rule(g, n, cd, p, r)) {
+        } else if (first || (!gate_rule(g, n, cd, p, r) && !attention_rule(g, n, cd, p, r))) {
             const map_entry *e = first ? match(cd->first_map, grp) : match(cd->layer_map, grp);
             if (e)
                 base_rule(p, e->rule, e->eps_from, r);

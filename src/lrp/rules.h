@@ -24,6 +24,8 @@ typedef enum lrp_rule_kind {
     LRP_RULE_SOFTMAX,
     LRP_RULE_GATE,
     LRP_RULE_LAYERNORM,
+    LRP_RULE_NONE,
+    LRP_RULE_ATTENTION_VALUE,
     LRP_RULE_COUNT
 } lrp_rule_kind;
 
@@ -37,6 +39,7 @@ typedef struct lrp_rule {
                            input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
     bool zero_bias;    /* zennit's zero_params=['bias'] */
     bool uniform;      /* gate: relevance split evenly between signal and gate */
+    bool positive;     /* attention-value: only the positive part of V (ZPlus) */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
     float *low, *high; /* owned by the rule */
