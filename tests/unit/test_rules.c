@@ -723,6 +723,60 @@ static void test_attention_rules(void **state)
     lrp_model_free(m);
 }
 
+/* The bilinear rule on y = MatMul(x, x^T), against its formula in double:
+ * x gets x * (g x) as the left operand and, through the Transpose,
+ * x * (g^T x) as the right one, g = R / (2 y + eps) (unsigned eps). */
+static void test_bilinear_rule(void **state)
+{
+    (void)state;
+    const int64_t T = 3, D = 4;
+    const double eps = 0.01;
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(T, D));
+    int tr = gb_node(g, "Transpose", 1, (int[]){x}, 1);
+    gb_attr_ints(g, tr, "perm", 2, GB_DIMS(1, 0));
+    gb_node(g, "MatMul", 2, (int[]){x, gb_out(g, tr, 0)}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    eo.composite = "gradient";
+    const char *ov[1] = {"MatMul=bilinear:epsilon=0.01"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    assert_non_null(e);
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(T, D), &err), *rel = NULL;
+    uint64_t seed = 41;
+    float *xv = xt->data;
+    for (int64_t i = 0; i < xt->numel; i++)
+        xv[i] = 1.5f * frand(&seed);
+    double R[9], q[3][3];
+    for (int i = 0; i < 9; i++)
+        R[i] = frand(&seed);
+    seed_ctx sctx = {R, 9};
+    assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sctx, &rel, NULL, &err), LRP_OK);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+            double z = 0;
+            for (int k = 0; k < D; k++)
+                z += (double)xv[i * D + k] * xv[j * D + k];
+            q[i][j] = R[i * T + j] / (2 * z + eps);
+        }
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < D; k++) {
+            double want = 0;
+            for (int j = 0; j < T; j++)
+                want += (q[t][j] + q[j][t]) * xv[j * D + k];
+            want *= xv[t * D + k];
+            assert_float_equal(((float *)rel->data)[t * D + k], want, 1e-4 * (1 + fabs(want)));
+        }
+    lrp_tensor_free(xt);
+    lrp_tensor_free(rel);
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
 /* The layernorm rule against the epsilon rule on the explicit sigma-frozen
  * Jacobian: y_j = w_j (x_j - mean x) / sigma + b_j has J_ji = w_j (d_ij - 1/L)
  * / sigma, so R_i = sum_j x_i J_ji R_j / s(y_j), computed here in double, for
@@ -1310,7 +1364,7 @@ int main(void)
         cmocka_unit_test(test_rule_defaults),  cmocka_unit_test(test_rule_params),
         cmocka_unit_test(test_man_page_rules), cmocka_unit_test(test_rule_decides),
         cmocka_unit_test(test_softmax_rule),   cmocka_unit_test(test_attention_rules),
-        cmocka_unit_test(test_gate_rule),
+        cmocka_unit_test(test_bilinear_rule),  cmocka_unit_test(test_gate_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
