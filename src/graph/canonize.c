@@ -787,6 +787,58 @@ lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *w
     return reaches_softmax(g, n->outputs[0]) ? LRP_MATMUL_SCORE : LRP_MATMUL_PLAIN;
 }
 
+/* Whether an op only moves or scales values (what lies between a projection
+ * and its attention MatMul). */
+static bool routes(const lrp_node *n)
+{
+    static const char *const types[] = {"Reshape",   "Transpose", "Slice", "Gather",   "Split",  "Squeeze",
+                                        "Unsqueeze", "Mul",       "Div",   "Identity", "Dropout"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (is_live_type(n, types[i]))
+            return true;
+    return false;
+}
+
+/* Whether value v reaches an attention MatMul through routing ops, depth-limited. */
+static bool feeds_attention(const lrp_graph *g, int v, int depth)
+{
+    int cons[16];
+    int nc = lrp_graph_consumers(g, v, cons, 16);
+    for (int i = 0; i < nc && i < 16; i++) {
+        const lrp_node *c = &g->nodes[cons[i]];
+        int a;
+        if (lrp_matmul_kind_of(g, c, &a) != LRP_MATMUL_PLAIN)
+            return true;
+        if (depth > 0 && routes(c))
+            for (int o = 0; o < c->n_outputs; o++)
+                if (c->outputs[o] >= 0 && feeds_attention(g, c->outputs[o], depth - 1))
+                    return true;
+    }
+    return false;
+}
+
+bool lrp_attention_projection(const lrp_graph *g, const lrp_node *n)
+{
+    if (n->n_outputs < 1 || n->outputs[0] < 0 || n->n_inputs < 1 || n->inputs[0] < 0)
+        return false;
+    if (feeds_attention(g, n->outputs[0], 6))
+        return true;
+    int v = n->inputs[0];
+    for (int depth = 0; depth < 6 && v >= 0; depth++) {
+        int p = g->values[v].producer;
+        if (p < 0)
+            return false;
+        const lrp_node *q = &g->nodes[p];
+        int a;
+        if (lrp_matmul_kind_of(g, q, &a) == LRP_MATMUL_VALUE)
+            return true;
+        if (!is_live_type(q, "Reshape") && !is_live_type(q, "Transpose"))
+            return false;
+        v = q->inputs[0];
+    }
+    return false;
+}
+
 /* Notes the squeeze-excitation gates and activation products for `lrp inspect`. */
 static void note_products(lrp_graph *g)
 {

@@ -43,4 +43,9 @@ typedef enum lrp_matmul_kind {
  * A (else -1). */
 lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *weights);
 
+/* Whether a dense layer is an attention projection: its output reaches an
+ * attention MatMul through routing and scalings (in-projection), or its
+ * input comes from a value MatMul through Reshape/Transpose (out-projection). */
+bool lrp_attention_projection(const lrp_graph *g, const lrp_node *n);
+
 #endif

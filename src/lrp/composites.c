@@ -24,7 +24,7 @@
 #define T_LAYERNORM G(LRP_GROUP_LAYERNORM)
 
 /* The LXT composites (composite_def.lxt). */
-enum { LXT_NONE, LXT_CP, LXT_ATTNLRP };
+enum { LXT_NONE, LXT_CP, LXT_ATTNLRP, LXT_VIT };
 
 /* Which composite parameter a rule's epsilon/stabilizer comes from. */
 enum { P_STAB, P_EPS };
@@ -91,6 +91,9 @@ static const composite_def composites[] = {
      LXT_ATTNLRP},
     {"cp-lrp", NULL, m_none, true,
      "LXT's CP-LRP: epsilon on layers, identity on activations, attention weights held constant", LXT_CP},
+    {"attnlrp-vit", NULL, m_none, true,
+     "LXT's ViT recipe: CP-LRP with Gamma on convolutions and dense layers other than the attention projections",
+     LXT_VIT},
 };
 
 #define N_COMPOSITES ((int)(sizeof composites / sizeof *composites))
@@ -204,13 +207,20 @@ static void lxt_fixed(lrp_rule_kind kind, float eps, lrp_rule *r)
  * layers, mean pooling and LayerNorm; identity on activations and scalings;
  * epsilon (unsigned 1e-8) on residual sums and constant Adds; under attnlrp
  * the uniform-epsilon rule on both attention MatMuls and the softmax rule;
- * under cp-lrp the attention weights are constants. */
-static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int lxt, lrp_rule *r)
+ * under cp-lrp the attention weights are constants; attnlrp-vit is cp-lrp
+ * with Gamma (gamma_conv, gamma_linear) on the layers other than the
+ * attention projections. */
+static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int lxt, const lrp_composite_params *p,
+                     lrp_rule *r)
 {
     int a;
     bool add;
     lrp_matmul_kind mk = lrp_matmul_kind_of(g, n, &a);
-    if (grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT || grp == LRP_GROUP_DENSE)
+    bool conv = grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT;
+    if (lxt == LXT_VIT && (conv || (grp == LRP_GROUP_DENSE && !lrp_attention_projection(g, n)))) {
+        base_rule(p, LRP_RULE_GAMMA, P_STAB, r);
+        r->gamma = conv ? p->gamma_conv : p->gamma_linear;
+    } else if (grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT || grp == LRP_GROUP_DENSE)
         lxt_fixed(LRP_RULE_EPSILON, 1e-6f, r);
     else if (grp == LRP_GROUP_LAYERNORM)
         lxt_fixed(LRP_RULE_LAYERNORM, 1e-6f, r);
@@ -319,7 +329,7 @@ lrp_status lrp_assign_rules(const lrp_graph *g, int composite, const lrp_composi
             ((override *)hit)->used = true;
             st = lrp_rule_copy(r, &hit->rule, err);
         } else if (cd->lxt) {
-            lxt_rule(g, n, grp, cd->lxt, r);
+            lxt_rule(g, n, grp, cd->lxt, p, r);
         } else if (first || (!gate_rule(g, n, cd, p, r) && !attention_rule(g, n, cd, p, r))) {
             const map_entry *e = first ? match(cd->first_map, grp) : match(cd->layer_map, grp);
             if (e)
