@@ -235,6 +235,8 @@ typedef struct lrp_explain_options {
     float epsilon;         /* Epsilon rule on dense layers (1e-6) */
     float stabilizer;      /* every other rule (1e-6) */
     float gamma;           /* Gamma rule (0.25) */
+    float gamma_conv;      /* attnlrp-vit: Gamma on convolutions (0.25) */
+    float gamma_linear;    /* attnlrp-vit: Gamma on dense layers (0.05) */
     float beta_smooth;     /* beta-smooth composite (10) */
     float alpha, beta;     /* AlphaBeta in the alpha2-beta1 composites (2, 1) */
     int zero_bias;         /* zennit's zero_params=['bias'] */

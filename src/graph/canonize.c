@@ -742,6 +742,103 @@ lrp_mul_kind lrp_mul_kind_of(const lrp_graph *g, const lrp_node *n, int *signal)
     return LRP_MUL_PLAIN;
 }
 
+/* Whether value v is an activation: neither a constant nor folded. */
+static bool is_activation(const lrp_graph *g, int v) { return v >= 0 && !g->values[v].constant; }
+
+/* Whether value v reaches a Softmax through a chain of single consumers that
+ * reshape it, scale it or add a constant to it (Swin's bias and mask). */
+static bool reaches_softmax(const lrp_graph *g, int v)
+{
+    static const char *const through[] = {"Reshape", "Transpose", "Mul", "Div", "Add", "Sub"};
+    for (int depth = 0; depth < 8; depth++) {
+        int c = sole_consumer(g, v);
+        if (c < 0)
+            return false;
+        const lrp_node *n = &g->nodes[c];
+        if (is_live_type(n, "Softmax"))
+            return true;
+        bool ok = false;
+        for (size_t i = 0; i < sizeof through / sizeof *through && !ok; i++)
+            ok = is_live_type(n, through[i]);
+        if (!ok || n->n_outputs < 1 || n->outputs[0] < 0)
+            return false;
+        /* the other operand of a binary op must be a constant */
+        for (int i = 0; i < n->n_inputs && strcmp(n->op_type, "Reshape") && strcmp(n->op_type, "Transpose"); i++)
+            if (n->inputs[i] != v && is_activation(g, n->inputs[i]))
+                return false;
+        v = n->outputs[0];
+    }
+    return false;
+}
+
+lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *weights)
+{
+    *weights = -1;
+    if (!is_live_type(n, "MatMul") || n->n_inputs != 2 || !is_activation(g, n->inputs[0]) ||
+        !is_activation(g, n->inputs[1]) || n->n_outputs < 1 || n->outputs[0] < 0)
+        return LRP_MATMUL_PLAIN;
+    for (int i = 0; i < 2; i++) {
+        int p = g->values[n->inputs[i]].producer;
+        if (p >= 0 && is_live_type(&g->nodes[p], "Softmax")) {
+            *weights = i;
+            return LRP_MATMUL_VALUE;
+        }
+    }
+    return reaches_softmax(g, n->outputs[0]) ? LRP_MATMUL_SCORE : LRP_MATMUL_PLAIN;
+}
+
+/* Whether an op only moves or scales values (what lies between a projection
+ * and its attention MatMul). */
+static bool routes(const lrp_node *n)
+{
+    static const char *const types[] = {"Reshape",   "Transpose", "Slice", "Gather",   "Split",  "Squeeze",
+                                        "Unsqueeze", "Mul",       "Div",   "Identity", "Dropout"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (is_live_type(n, types[i]))
+            return true;
+    return false;
+}
+
+/* Whether value v reaches an attention MatMul through routing ops, depth-limited. */
+static bool feeds_attention(const lrp_graph *g, int v, int depth)
+{
+    int cons[16];
+    int nc = lrp_graph_consumers(g, v, cons, 16);
+    for (int i = 0; i < nc && i < 16; i++) {
+        const lrp_node *c = &g->nodes[cons[i]];
+        int a;
+        if (lrp_matmul_kind_of(g, c, &a) != LRP_MATMUL_PLAIN)
+            return true;
+        if (depth > 0 && routes(c))
+            for (int o = 0; o < c->n_outputs; o++)
+                if (c->outputs[o] >= 0 && feeds_attention(g, c->outputs[o], depth - 1))
+                    return true;
+    }
+    return false;
+}
+
+bool lrp_attention_projection(const lrp_graph *g, const lrp_node *n)
+{
+    if (n->n_outputs < 1 || n->outputs[0] < 0 || n->n_inputs < 1 || n->inputs[0] < 0)
+        return false;
+    if (feeds_attention(g, n->outputs[0], 6))
+        return true;
+    int v = n->inputs[0];
+    for (int depth = 0; depth < 6 && v >= 0; depth++) {
+        int p = g->values[v].producer;
+        if (p < 0)
+            return false;
+        const lrp_node *q = &g->nodes[p];
+        int a;
+        if (lrp_matmul_kind_of(g, q, &a) == LRP_MATMUL_VALUE)
+            return true;
+        if (!is_live_type(q, "Reshape") && !is_live_type(q, "Transpose"))
+            return false;
+        v = q->inputs[0];
+    }
+    return false;
+}
+
 /* Notes the squeeze-excitation gates and activation products for `lrp inspect`. */
 static void note_products(lrp_graph *g)
 {
@@ -760,6 +857,16 @@ static void note_products(lrp_graph *g)
     if (acts)
         lrp_graph_note(g, "%d Mul%s of x and Sigmoid/HardSigmoid(x) taken as activations (SiLU, HardSwish)", acts,
                        acts == 1 ? "" : "s");
+    int scores = 0, values = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        int a;
+        lrp_matmul_kind kind = lrp_matmul_kind_of(g, &g->nodes[g->order[k]], &a);
+        scores += kind == LRP_MATMUL_SCORE;
+        values += kind == LRP_MATMUL_VALUE;
+    }
+    if (scores || values)
+        lrp_graph_note(g, "attention: %d score MatMul%s (Q, K^T) and %d value MatMul%s (Softmax output, V)", scores,
+                       scores == 1 ? "" : "s", values, values == 1 ? "" : "s");
 }
 
 lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)

@@ -31,4 +31,21 @@ typedef enum lrp_mul_kind {
  * gate; *signal is then the index of its input x (else -1). */
 lrp_mul_kind lrp_mul_kind_of(const lrp_graph *g, const lrp_node *n, int *signal);
 
+/* What a MatMul of two activations is in an attention block (lrp_matmul_kind). */
+typedef enum lrp_matmul_kind {
+    LRP_MATMUL_PLAIN = 0, /* a layer with a constant weight, or neither below */
+    LRP_MATMUL_SCORE,     /* MatMul(Q, K^T) whose output reaches a Softmax through scalings and constant Adds */
+    LRP_MATMUL_VALUE      /* MatMul(A, V) with A a Softmax output */
+} lrp_matmul_kind;
+
+/* Recognises a MatMul of two activations as an attention score or value
+ * product; for a value product *weights is the index of the Softmax input
+ * A (else -1). */
+lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *weights);
+
+/* Whether a dense layer is an attention projection: its output reaches an
+ * attention MatMul through routing and scalings (in-projection), or its
+ * input comes from a value MatMul through Reshape/Transpose (out-projection). */
+bool lrp_attention_projection(const lrp_graph *g, const lrp_node *n);
+
 #endif

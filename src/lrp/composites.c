@@ -23,6 +23,9 @@
 #define T_SUM G(LRP_GROUP_SUM)
 #define T_LAYERNORM G(LRP_GROUP_LAYERNORM)
 
+/* The LXT composites (composite_def.lxt). */
+enum { LXT_NONE, LXT_CP, LXT_ATTNLRP, LXT_VIT };
+
 /* Which composite parameter a rule's epsilon/stabilizer comes from. */
 enum { P_STAB, P_EPS };
 
@@ -63,22 +66,34 @@ typedef struct composite_def {
     const map_entry *layer_map;
     bool signed_lrp; /* an LRP composite (heatmap default: symmetric + coldnhot) */
     const char *summary;
+    int lxt; /* LXT's explicit rules (lxt_rule): LXT_CP, LXT_ATTNLRP; 0 for zennit's composites */
 } composite_def;
 
 static const composite_def composites[] = {
     {"epsilon-plus-flat", f_flat, m_epsilon_plus, true,
-     "Flat on the first linear layer, ZPlus on convolutions, Epsilon on dense layers"},
-    {"epsilon-plus", NULL, m_epsilon_plus, true, "ZPlus on convolutions, Epsilon on dense layers"},
-    {"epsilon-alpha2-beta1", NULL, m_epsilon_ab, true, "AlphaBeta(2,1) on convolutions, Epsilon on dense layers"},
+     "Flat on the first linear layer, ZPlus on convolutions, Epsilon on dense layers", LXT_NONE},
+    {"epsilon-plus", NULL, m_epsilon_plus, true, "ZPlus on convolutions, Epsilon on dense layers", LXT_NONE},
+    {"epsilon-alpha2-beta1", NULL, m_epsilon_ab, true, "AlphaBeta(2,1) on convolutions, Epsilon on dense layers",
+     LXT_NONE},
     {"epsilon-alpha2-beta1-flat", f_flat, m_epsilon_ab, true,
-     "Flat on the first linear layer, AlphaBeta(2,1) on convolutions, Epsilon on dense layers"},
+     "Flat on the first linear layer, AlphaBeta(2,1) on convolutions, Epsilon on dense layers", LXT_NONE},
     {"epsilon-gamma-box", f_zbox, m_epsilon_gamma, true,
-     "ZBox on the first convolution, Gamma on convolutions, Epsilon on dense layers"},
-    {"guided-backprop", NULL, m_guided, false, "guided backpropagation on ReLUs, gradient elsewhere"},
-    {"excitation-backprop", NULL, m_excitation, false, "ZPlus on all linear layers, Norm on sums and pooling"},
-    {"deconvnet", NULL, m_deconvnet, false, "DeconvNet on ReLUs, gradient elsewhere"},
-    {"beta-smooth", NULL, m_beta_smooth, false, "sigmoid-smoothed ReLU gradient, gradient elsewhere"},
-    {"gradient", NULL, m_none, false, "no rules: the plain gradient"},
+     "ZBox on the first convolution, Gamma on convolutions, Epsilon on dense layers", LXT_NONE},
+    {"guided-backprop", NULL, m_guided, false, "guided backpropagation on ReLUs, gradient elsewhere", LXT_NONE},
+    {"excitation-backprop", NULL, m_excitation, false, "ZPlus on all linear layers, Norm on sums and pooling",
+     LXT_NONE},
+    {"deconvnet", NULL, m_deconvnet, false, "DeconvNet on ReLUs, gradient elsewhere", LXT_NONE},
+    {"beta-smooth", NULL, m_beta_smooth, false, "sigmoid-smoothed ReLU gradient, gradient elsewhere", LXT_NONE},
+    {"gradient", NULL, m_none, false, "no rules: the plain gradient", LXT_NONE},
+    {"attnlrp", NULL, m_none, true,
+     "LXT's AttnLRP: epsilon on layers, identity on activations, uniform-epsilon on attention MatMuls, the softmax "
+     "rule",
+     LXT_ATTNLRP},
+    {"cp-lrp", NULL, m_none, true,
+     "LXT's CP-LRP: epsilon on layers, identity on activations, attention weights held constant", LXT_CP},
+    {"attnlrp-vit", NULL, m_none, true,
+     "LXT's ViT recipe: CP-LRP with Gamma on convolutions and dense layers other than the attention projections",
+     LXT_VIT},
 };
 
 #define N_COMPOSITES ((int)(sizeof composites / sizeof *composites))
@@ -142,6 +157,89 @@ static bool gate_rule(const lrp_graph *g, const lrp_node *n, const composite_def
     base_rule(p, LRP_RULE_GATE, P_STAB, r);
     r->uniform = kind == LRP_MUL_GATE && p->gate_uniform;
     return true;
+}
+
+/* CP-LRP's attention in the composites with a rule for dense layers: no
+ * relevance through MatMul(Q, K^T) (so none reaches the Softmax and the
+ * scalings before it), and on MatMul(A, V) the attention weights A are a
+ * constant weight with the dense layers' rule for V (Epsilon; ZPlus in
+ * excitation-backprop). Whether it applied. */
+static bool attention_rule(const lrp_graph *g, const lrp_node *n, const composite_def *cd,
+                           const lrp_composite_params *p, lrp_rule *r)
+{
+    int a;
+    lrp_matmul_kind kind = lrp_matmul_kind_of(g, n, &a);
+    const map_entry *e = kind == LRP_MATMUL_PLAIN ? NULL : match(cd->layer_map, LRP_GROUP_DENSE);
+    if (!e || (e->rule != LRP_RULE_EPSILON && e->rule != LRP_RULE_ZPLUS))
+        return false;
+    if (kind == LRP_MATMUL_SCORE) {
+        base_rule(p, LRP_RULE_NONE, P_STAB, r);
+        return true;
+    }
+    base_rule(p, LRP_RULE_ATTENTION_VALUE, e->eps_from, r);
+    r->positive = e->rule == LRP_RULE_ZPLUS;
+    return true;
+}
+
+/* Whether the node is a Mul or Div by a scalar constant, or an Add of a
+ * constant (not a fused bias), to one activation; *add tells which. */
+static bool constant_operand(const lrp_graph *g, const lrp_node *n, bool *add)
+{
+    *add = !strcmp(n->op_type, "Add");
+    bool scale = !strcmp(n->op_type, "Mul") || !strcmp(n->op_type, "Div");
+    if ((!*add && !scale) || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0)
+        return false;
+    const lrp_tensor *c0 = g->values[n->inputs[0]].constant, *c1 = g->values[n->inputs[1]].constant;
+    if (!c0 == !c1 || (!strcmp(n->op_type, "Div") && c0))
+        return false;
+    return *add || (c0 ? c0 : c1)->numel == 1;
+}
+
+/* A rule with a fixed stabilizer, unsigned as LXT's. */
+static void lxt_fixed(lrp_rule_kind kind, float eps, lrp_rule *r)
+{
+    lrp_rule_defaults(r, kind);
+    r->eps = eps;
+    r->unsigned_eps = true;
+}
+
+/* LXT's explicit rules (refset-modern's table): epsilon (unsigned 1e-6) on
+ * layers, mean pooling and LayerNorm; identity on activations and scalings;
+ * epsilon (unsigned 1e-8) on residual sums and constant Adds; under attnlrp
+ * the uniform-epsilon rule on both attention MatMuls and the softmax rule;
+ * under cp-lrp the attention weights are constants; attnlrp-vit is cp-lrp
+ * with Gamma (gamma_conv, gamma_linear) on the layers other than the
+ * attention projections. */
+static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int lxt, const lrp_composite_params *p,
+                     lrp_rule *r)
+{
+    int a;
+    bool add;
+    lrp_matmul_kind mk = lrp_matmul_kind_of(g, n, &a);
+    bool conv = grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT;
+    if (lxt == LXT_VIT && (conv || (grp == LRP_GROUP_DENSE && !lrp_attention_projection(g, n)))) {
+        base_rule(p, LRP_RULE_GAMMA, P_STAB, r);
+        r->gamma = conv ? p->gamma_conv : p->gamma_linear;
+    } else if (grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT || grp == LRP_GROUP_DENSE)
+        lxt_fixed(LRP_RULE_EPSILON, 1e-6f, r);
+    else if (grp == LRP_GROUP_LAYERNORM)
+        lxt_fixed(LRP_RULE_LAYERNORM, 1e-6f, r);
+    else if (grp == LRP_GROUP_AVGPOOL)
+        lxt_fixed(LRP_RULE_NORM, 1e-6f, r);
+    else if (grp == LRP_GROUP_SUM)
+        lxt_fixed(LRP_RULE_NORM, 1e-8f, r);
+    else if (grp == LRP_GROUP_ACTIVATION || grp == LRP_GROUP_RELU)
+        lrp_rule_defaults(r, LRP_RULE_PASS);
+    else if (mk != LRP_MATMUL_PLAIN && lxt == LXT_ATTNLRP)
+        lxt_fixed(LRP_RULE_BILINEAR, 1e-8f, r);
+    else if (mk == LRP_MATMUL_SCORE)
+        lrp_rule_defaults(r, LRP_RULE_NONE);
+    else if (mk == LRP_MATMUL_VALUE)
+        lxt_fixed(LRP_RULE_ATTENTION_VALUE, 1e-6f, r);
+    else if (lxt == LXT_ATTNLRP && !strcmp(n->op_type, "Softmax"))
+        lrp_rule_defaults(r, LRP_RULE_SOFTMAX);
+    else if (constant_operand(g, n, &add))
+        add ? lxt_fixed(LRP_RULE_NORM, 1e-8f, r) : lrp_rule_defaults(r, LRP_RULE_PASS);
 }
 
 static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_error *err)
@@ -230,7 +328,9 @@ lrp_status lrp_assign_rules(const lrp_graph *g, int composite, const lrp_composi
         if (hit) {
             ((override *)hit)->used = true;
             st = lrp_rule_copy(r, &hit->rule, err);
-        } else if (first || !gate_rule(g, n, cd, p, r)) {
+        } else if (cd->lxt) {
+            lxt_rule(g, n, grp, cd->lxt, p, r);
+        } else if (first || (!gate_rule(g, n, cd, p, r) && !attention_rule(g, n, cd, p, r))) {
             const map_entry *e = first ? match(cd->first_map, grp) : match(cd->layer_map, grp);
             if (e)
                 base_rule(p, e->rule, e->eps_from, r);

@@ -11,6 +11,7 @@ typedef struct lrp_composite_params {
     float stabilizer;  /* every other rule */
     float alpha, beta; /* AlphaBeta in the alpha2-beta1 composites */
     float gamma;
+    float gamma_conv, gamma_linear; /* attnlrp-vit */
     float beta_smooth;
     bool zero_bias;
     bool gate_uniform; /* squeeze-excitation gates: uniform instead of signal */

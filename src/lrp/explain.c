@@ -45,6 +45,8 @@ void lrp_explain_options_default(lrp_explain_options *o)
     o->epsilon = 1e-6f;
     o->stabilizer = 1e-6f;
     o->gamma = 0.25f;
+    o->gamma_conv = 0.25f;
+    o->gamma_linear = 0.05f;
     o->beta_smooth = 10.0f;
     o->alpha = 2.0f;
     o->beta = 1.0f;
@@ -116,6 +118,8 @@ lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp
     p->alpha = o->alpha;
     p->beta = o->beta;
     p->gamma = o->gamma;
+    p->gamma_conv = o->gamma_conv;
+    p->gamma_linear = o->gamma_linear;
     p->beta_smooth = o->beta_smooth;
     p->zero_bias = o->zero_bias != 0;
     p->gate_uniform = o->gate_uniform != 0;

@@ -28,14 +28,17 @@ extern const lrp_rule_def lrp_rule_beta_smooth;
 extern const lrp_rule_def lrp_rule_softmax;
 extern const lrp_rule_def lrp_rule_gate;
 extern const lrp_rule_def lrp_rule_layernorm;
+extern const lrp_rule_def lrp_rule_attention_value;
+extern const lrp_rule_def lrp_rule_none;
+extern const lrp_rule_def lrp_rule_bilinear;
 
 /* In the order help texts and messages list them (lrp_rule_at): the LRP
  * rules, then the ReLU rules. Any order of the kinds; one row for each. */
 static const lrp_rule_def *const rule_table[] = {
-    &lrp_rule_epsilon,  &lrp_rule_zplus,     &lrp_rule_alpha_beta, &lrp_rule_gamma,
-    &lrp_rule_zbox,     &lrp_rule_flat,      &lrp_rule_wsquare,    &lrp_rule_pass,
-    &lrp_rule_norm,     &lrp_rule_softmax,   &lrp_rule_layernorm,  &lrp_rule_gate,
-    &lrp_rule_gradient, &lrp_rule_deconvnet, &lrp_rule_guided,     &lrp_rule_beta_smooth,
+    &lrp_rule_epsilon,   &lrp_rule_zplus,           &lrp_rule_alpha_beta, &lrp_rule_gamma,       &lrp_rule_zbox,
+    &lrp_rule_flat,      &lrp_rule_wsquare,         &lrp_rule_pass,       &lrp_rule_norm,        &lrp_rule_softmax,
+    &lrp_rule_layernorm, &lrp_rule_attention_value, &lrp_rule_bilinear,   &lrp_rule_none,        &lrp_rule_gate,
+    &lrp_rule_gradient,  &lrp_rule_deconvnet,       &lrp_rule_guided,     &lrp_rule_beta_smooth,
 };
 
 #define N_RULES ((int)(sizeof rule_table / sizeof *rule_table))

@@ -24,6 +24,9 @@ typedef enum lrp_rule_kind {
     LRP_RULE_SOFTMAX,
     LRP_RULE_GATE,
     LRP_RULE_LAYERNORM,
+    LRP_RULE_NONE,
+    LRP_RULE_ATTENTION_VALUE,
+    LRP_RULE_BILINEAR,
     LRP_RULE_COUNT
 } lrp_rule_kind;
 
@@ -37,6 +40,8 @@ typedef struct lrp_rule {
                            input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
     bool zero_bias;    /* zennit's zero_params=['bias'] */
     bool uniform;      /* gate: relevance split evenly between signal and gate */
+    bool positive;     /* attention-value: only the positive part of V (ZPlus) */
+    bool unsigned_eps; /* epsilon, norm, layernorm, attention-value: z + eps (LXT), not z + eps * sign(z) */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
     float *low, *high; /* owned by the rule */
@@ -103,5 +108,11 @@ lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);
 
 /* The default stabilizer: z + eps * (z >= 0 ? 1 : -1) (zero counts as positive). */
 static inline float lrp_stabilize(float z, float eps) { return z + (z >= 0.0f ? eps : -eps); }
+
+/* The rule's stabilizer: signed (lrp_stabilize) or, with unsigned_eps, z + eps. */
+static inline float lrp_rule_stabilize(const lrp_rule *r, float z)
+{
+    return r->unsigned_eps ? z + r->eps : lrp_stabilize(z, r->eps);
+}
 
 #endif

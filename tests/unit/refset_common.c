@@ -205,7 +205,8 @@ void rs_result_clear(rs_result *r)
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
 /* The parameters rs_run_case passes on; another key in a case's params is an option lrp lacks. */
-static const char *const known_params[] = {"epsilon", "gamma", "beta_smooth", "n_iter", "window", "stride"};
+static const char *const known_params[] = {"epsilon",     "gamma",  "gamma_conv", "gamma_linear",
+                                           "beta_smooth", "n_iter", "window",     "stride"};
 
 static int unknown_param(const char *params, char *why, size_t why_size)
 {
@@ -279,6 +280,8 @@ void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r)
     }
     eo.epsilon = (float)rs_param(c->params, "epsilon", 1e-6);
     eo.gamma = (float)rs_param(c->params, "gamma", 0.25);
+    eo.gamma_conv = (float)rs_param(c->params, "gamma_conv", 0.25);
+    eo.gamma_linear = (float)rs_param(c->params, "gamma_linear", 0.05);
     eo.beta_smooth = (float)rs_param(c->params, "beta_smooth", 10.0);
     eo.gate_uniform = uniform;
     ao.steps = (int)rs_param(c->params, "n_iter", 20);

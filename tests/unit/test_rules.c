@@ -619,6 +619,164 @@ static void test_softmax_rule(void **state)
     lrp_model_free(m);
 }
 
+/* CP attention in the composites, against the formula computed here in
+ * double: on x -> S = MatMul(x, x^T), A = Softmax(S), y = MatMul(A, x), the
+ * score MatMul passes nothing (so neither does the Softmax) and the value
+ * MatMul gives x the epsilon rule with A a constant weight,
+ * R_x = x * A^T (R / s(A x)) (epsilon-plus, its epsilon), or ZPlus,
+ * x+ * A^T (R / s(A x+)) (excitation-backprop, its stabilizer); the
+ * attention-value rule refuses a MatMul without a Softmax input. */
+static void test_attention_rules(void **state)
+{
+    (void)state;
+    const int64_t B = 2, T = 3, D = 4;
+    for (int pass = 0; pass < 2; pass++) {
+        lrp_graph *g = gb_new(13);
+        int x = gb_input(g, "x", 3, GB_DIMS(B, T, D));
+        int tr = gb_node(g, "Transpose", 1, (int[]){x}, 1);
+        gb_attr_ints(g, tr, "perm", 3, GB_DIMS(0, 2, 1));
+        int sc = gb_node(g, "MatMul", 2, (int[]){x, gb_out(g, tr, 0)}, 1);
+        int sm = gb_node(g, "Softmax", 1, (int[]){gb_out(g, sc, 0)}, 1);
+        gb_attr_i(g, sm, "axis", -1);
+        gb_node(g, "MatMul", 2, (int[]){gb_out(g, sm, 0), x}, 1);
+        lrp_model *m = finish_model(g, x);
+        lrp_explain_options eo;
+        lrp_explain_options_default(&eo);
+        eo.composite = pass == 0 ? "epsilon-plus" : "excitation-backprop";
+        eo.epsilon = 0.05f;
+        eo.stabilizer = 0.02f;
+        double eps = pass == 0 ? 0.05 : 0.02;
+        lrp_error err = {0};
+        lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+        assert_non_null(e);
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(B, T, D), &err), *rel = NULL;
+        uint64_t seed = 31 + (uint64_t)pass;
+        float *xv = xt->data;
+        for (int64_t i = 0; i < xt->numel; i++)
+            xv[i] = 1.5f * frand(&seed);
+        double R[24];
+        for (int i = 0; i < 24; i++)
+            R[i] = frand(&seed);
+        seed_ctx sctx = {R, 24};
+        assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sctx, &rel, NULL, &err), LRP_OK);
+        for (int64_t b = 0; b < B; b++) {
+            const float *xb = xv + b * T * D;
+            double A[3][3], v[3][4], q[3][4];
+            for (int i = 0; i < T; i++) {
+                double mx = -INFINITY, den = 0;
+                for (int j = 0; j < T; j++) {
+                    A[i][j] = 0;
+                    for (int k = 0; k < D; k++)
+                        A[i][j] += (double)xb[i * D + k] * xb[j * D + k];
+                    mx = fmax(mx, A[i][j]);
+                }
+                for (int j = 0; j < T; j++)
+                    den += exp(A[i][j] - mx);
+                for (int j = 0; j < T; j++)
+                    A[i][j] = exp(A[i][j] - mx) / den;
+            }
+            for (int j = 0; j < T; j++)
+                for (int k = 0; k < D; k++)
+                    v[j][k] = pass == 0 || xb[j * D + k] > 0 ? xb[j * D + k] : 0.0;
+            for (int i = 0; i < T; i++)
+                for (int k = 0; k < D; k++) {
+                    double z = 0;
+                    for (int j = 0; j < T; j++)
+                        z += A[i][j] * v[j][k];
+                    q[i][k] = R[(b * T + i) * D + k] / stab(z, eps);
+                }
+            for (int j = 0; j < T; j++)
+                for (int k = 0; k < D; k++) {
+                    double want = 0;
+                    for (int i = 0; i < T; i++)
+                        want += A[i][j] * q[i][k];
+                    want *= v[j][k];
+                    assert_float_equal(((float *)rel->data)[(b * T + j) * D + k], want, 1e-4 * (1 + fabs(want)));
+                }
+        }
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+        lrp_explainer_free(e);
+        lrp_model_free(m);
+    }
+    /* on a MatMul without a Softmax input: refused */
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(2, 2));
+    gb_node(g, "MatMul", 2, (int[]){x, x}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    const char *ov[1] = {"MatMul=attention-value"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    if (e) {
+        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(2, 2), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(float) * 4);
+        assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
+        lrp_tensor_free(xt);
+        lrp_tensor_free(rel);
+    }
+    assert_non_null(strstr(err.message, "rule attention-value needs a MatMul of a Softmax output"));
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
+/* The bilinear rule on y = MatMul(x, x^T), against its formula in double:
+ * x gets x * (g x) as the left operand and, through the Transpose,
+ * x * (g^T x) as the right one, g = R / (2 y + eps) (unsigned eps). */
+static void test_bilinear_rule(void **state)
+{
+    (void)state;
+    const int64_t T = 3, D = 4;
+    const double eps = 0.01;
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 2, GB_DIMS(T, D));
+    int tr = gb_node(g, "Transpose", 1, (int[]){x}, 1);
+    gb_attr_ints(g, tr, "perm", 2, GB_DIMS(1, 0));
+    gb_node(g, "MatMul", 2, (int[]){x, gb_out(g, tr, 0)}, 1);
+    lrp_model *m = finish_model(g, x);
+    lrp_explain_options eo;
+    lrp_explain_options_default(&eo);
+    eo.composite = "gradient";
+    const char *ov[1] = {"MatMul=bilinear:epsilon=0.01"};
+    eo.n_overrides = 1;
+    eo.overrides = ov;
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
+    assert_non_null(e);
+    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(T, D), &err), *rel = NULL;
+    uint64_t seed = 41;
+    float *xv = xt->data;
+    for (int64_t i = 0; i < xt->numel; i++)
+        xv[i] = 1.5f * frand(&seed);
+    double R[9], q[3][3];
+    for (int i = 0; i < 9; i++)
+        R[i] = frand(&seed);
+    seed_ctx sctx = {R, 9};
+    assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sctx, &rel, NULL, &err), LRP_OK);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+            double z = 0;
+            for (int k = 0; k < D; k++)
+                z += (double)xv[i * D + k] * xv[j * D + k];
+            q[i][j] = R[i * T + j] / (2 * z + eps);
+        }
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < D; k++) {
+            double want = 0;
+            for (int j = 0; j < T; j++)
+                want += (q[t][j] + q[j][t]) * xv[j * D + k];
+            want *= xv[t * D + k];
+            assert_float_equal(((float *)rel->data)[t * D + k], want, 1e-4 * (1 + fabs(want)));
+        }
+    lrp_tensor_free(xt);
+    lrp_tensor_free(rel);
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
 /* The layernorm rule against the epsilon rule on the explicit sigma-frozen
  * Jacobian: y_j = w_j (x_j - mean x) / sigma + b_j has J_ji = w_j (d_ij - 1/L)
  * / sigma, so R_i = sum_j x_i J_ji R_j / s(y_j), computed here in double, for
@@ -1205,7 +1363,8 @@ int main(void)
         cmocka_unit_test(test_layernorm_rule), cmocka_unit_test(test_rule_table),
         cmocka_unit_test(test_rule_defaults),  cmocka_unit_test(test_rule_params),
         cmocka_unit_test(test_man_page_rules), cmocka_unit_test(test_rule_decides),
-        cmocka_unit_test(test_softmax_rule),   cmocka_unit_test(test_gate_rule),
+        cmocka_unit_test(test_softmax_rule),   cmocka_unit_test(test_attention_rules),
+        cmocka_unit_test(test_bilinear_rule),  cmocka_unit_test(test_gate_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

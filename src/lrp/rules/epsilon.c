@@ -13,7 +13,7 @@ static lrp_status epsilon_layer(const lrp_rule_call *c, lrp_error *err)
     const lrp_tensor *z = lrp_layer_z(c, W, &zown, err);
     if (!z)
         return lrp_rule_oom(err);
-    lrp_tensor *g = lrp_ratio_new(c->R, z, c->rule->eps, err);
+    lrp_tensor *g = lrp_rule_ratio_new(c, c->R, z, err);
     lrp_tensor_free(zown);
     if (!g)
         return lrp_rule_oom(err);
@@ -36,7 +36,7 @@ const lrp_rule_def lrp_rule_epsilon = {
     .name = "epsilon",
     .summary = "z-rule with a small epsilon added to the denominators",
     .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator z with the sign of z"),
-               LRP_PARAM_BIAS},
+               LRP_PARAM_BIAS, LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = epsilon_apply,

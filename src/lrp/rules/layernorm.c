@@ -14,12 +14,13 @@
 #include <math.h>
 #include <string.h>
 
-/* The stabilized denominator in double: y + eps with the sign of y (zero positive). */
-static double stab(double y, double eps) { return y + (y >= 0.0 ? eps : -eps); }
+/* The stabilized denominator in double: y + eps with the sign of y (zero
+ * positive), or y + eps when unsign (LXT). */
+static double stab(double y, double eps, bool unsign) { return y + (unsign || y >= 0.0 ? eps : -eps); }
 
 /* One group: gx += x ⊙ (g - mean g). */
 static void layernorm_group(const float *x, const float *y, const float *r, const float *w, int64_t nw, int64_t L,
-                            double eps_ln, double eps, float *gx)
+                            double eps_ln, double eps, bool unsign, float *gx)
 {
     double mean = 0.0, var = 0.0, gsum = 0.0;
     for (int64_t k = 0; k < L; k++)
@@ -29,10 +30,10 @@ static void layernorm_group(const float *x, const float *y, const float *r, cons
         var += ((double)x[k] - mean) * ((double)x[k] - mean);
     const double sigma = sqrt(var / (double)L + eps_ln);
     for (int64_t k = 0; k < L; k++)
-        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps));
+        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
     const double gmean = gsum / (double)L;
     for (int64_t k = 0; k < L; k++) {
-        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps));
+        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
         gx[k] += (float)((double)x[k] * (g - gmean));
     }
 }
@@ -59,7 +60,7 @@ static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
     const int64_t n = outer * L, nw = w->numel;
     LRP_PAR_FOR
     for (int64_t o = 0; o < outer; o++)
-        layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, gx + o * L);
+        layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, c->rule->unsigned_eps, gx + o * L);
     (void)n;
     return LRP_OK;
 }
@@ -77,7 +78,8 @@ const lrp_rule_def lrp_rule_layernorm = {
     .name = "layernorm",
     .aliases = {"layer-norm"},
     .summary = "epsilon rule on a LayerNormalization with its standard deviation held constant",
-    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator y with the sign of y")},
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator y with the sign of y"),
+               LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = layernorm_check,

@@ -249,6 +249,22 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
 
 /* ---------------------------------------------------------- elementwise */
 
+lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, const lrp_tensor *z, lrp_error *err)
+{
+    if (!c->rule->unsigned_eps)
+        return lrp_ratio_new(R, z, c->rule->eps, err);
+    lrp_tensor *g = lrp_tensor_like(R, err);
+    if (!g)
+        return NULL;
+    const float *r = lrp_f32(R), *zz = lrp_f32(z);
+    float *d = lrp_f32(g), eps = c->rule->eps;
+    int64_t n = R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        d[i] = r[i] / (zz[i] + eps);
+    return g;
+}
+
 lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err)
 {
     lrp_tensor *g = lrp_tensor_like(R, err);

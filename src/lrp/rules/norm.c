@@ -17,11 +17,12 @@ lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
 {
     if (residual_sum(c)) {
         const float *a = lrp_f32(c->in[0]), *b = lrp_f32(c->in[1]), *z = lrp_f32(c->out), *r = lrp_f32(c->R);
-        float *ga = lrp_f32(c->gin[0]), *gb = lrp_f32(c->gin[1]), eps = c->rule->eps;
+        float *ga = lrp_f32(c->gin[0]), *gb = lrp_f32(c->gin[1]);
+        const lrp_rule *rule = c->rule;
         int64_t n = c->R->numel;
         LRP_PAR_FOR
         for (int64_t i = 0; i < n; i++) {
-            float q = r[i] / lrp_stabilize(z[i], eps);
+            float q = r[i] / lrp_rule_stabilize(rule, z[i]);
             ga[i] += a[i] * q;
             gb[i] += b[i] * q;
         }
@@ -30,7 +31,7 @@ lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
     lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
     if (c->n->n_inputs > LRP_RULE_MAX_INPUTS)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED, "too many inputs");
-    lrp_tensor *g = lrp_ratio_new(c->R, c->out, c->rule->eps, err);
+    lrp_tensor *g = lrp_rule_ratio_new(c, c->R, c->out, err);
     if (!g)
         return lrp_rule_oom(err);
     lrp_status st = lrp_grad_into(c, c->in, c->out, g, tmp, err);
@@ -47,7 +48,7 @@ const lrp_rule_def lrp_rule_norm = {
     .kind = LRP_RULE_NORM,
     .name = "norm",
     .summary = "each input's share x·Jᵀ(R / z) of the output z (sums, average pooling)",
-    .params = {LRP_PARAM_STABILIZER},
+    .params = {LRP_PARAM_STABILIZER, LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = lrp_norm_apply,

@@ -48,6 +48,9 @@ typedef struct lrp_rule_param {
 /* The parameters several rules share, declared once. */
 #define LRP_PARAM_STABILIZER                                                                                          \
     LRP_FLOAT_PARAM("stabilizer", "eps", eps, 1e-6f, "added to each denominator z with the sign of z")
+#define LRP_PARAM_SIGNED                                                                                              \
+    LRP_FLAG_PARAM("signed", unsigned_eps, 1.0f, true, "signed=0",                                                    \
+                   "0 adds epsilon to z without its sign (LXT's stabilizer)")
 #define LRP_PARAM_BIAS                                                                                                \
     LRP_FLAG_PARAM("bias", zero_bias, 1.0f, true, "bias=0",                                                           \
                    "0 leaves the layer's bias out (zennit's zero_params=['bias'])")
@@ -150,6 +153,8 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
 
 /* g = R / s(z) into a new tensor. */
 lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err);
+/* R / s(z) with the rule's stabilizer (lrp_rule_stabilize). */
+lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, const lrp_tensor *z, lrp_error *err);
 /* acc += x ⊙ t */
 void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t);
 /* Frees t[0..n-1] and sets them NULL. */

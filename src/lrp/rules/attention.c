@@ -1,0 +1,159 @@
+/* Attention under CP-LRP (Ali et al. 2022; refset-modern's rules for the
+ * zennit composites): the attention weights are constants.
+ *   none:            no relevance reaches any input (MatMul(Q, K^T), whose
+ *                    operands are constants under CP);
+ *   attention-value: on MatMul(A, V) with A a Softmax output (lrp_matmul_kind_of),
+ *                    A is a constant weight and V gets the Epsilon rule
+ *                    R_V = V ⊙ Aᵀ(R / s_ε(A V)); with positive=1 the ZPlus rule
+ *                    of a nonnegative weight, R_V = V⁺ ⊙ Aᵀ(R / s_ε(A V⁺)). */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+#include "graph/canonize.h"
+
+#include <string.h>
+
+static lrp_status none_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    (void)c;
+    (void)err;
+    return LRP_OK;
+}
+
+const lrp_rule_def lrp_rule_none = {
+    .kind = LRP_RULE_NONE,
+    .name = "none",
+    .summary = "no relevance reaches the inputs (CP-LRP's attention scores MatMul(Q, K^T))",
+    .apply = none_apply,
+};
+
+static lrp_status value_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    int a;
+    if (lrp_matmul_kind_of(g, n, &a) != LRP_MATMUL_VALUE)
+        return lrp_fail(err, LRP_ERR_ARG,
+                        "rule attention-value needs a MatMul of a Softmax output and an activation; node %s is not",
+                        label);
+    return LRP_OK;
+}
+
+/* V⁺ as a new tensor. */
+static lrp_tensor *positive_part(const lrp_tensor *v, lrp_error *err)
+{
+    lrp_tensor *p = lrp_tensor_like(v, err);
+    if (!p)
+        return NULL;
+    const float *s = lrp_f32(v);
+    float *d = lrp_f32(p);
+    for (int64_t i = 0; i < v->numel; i++)
+        d[i] = s[i] > 0.0f ? s[i] : 0.0f;
+    return p;
+}
+
+/* R_V += x ⊙ Aᵀ(R / s(z)) with x = V or V⁺ and z = A x. */
+static lrp_status value_run(const lrp_rule_call *c, int a, const lrp_tensor *const *in, const lrp_tensor *z,
+                            lrp_error *err)
+{
+    int v = 1 - a;
+    lrp_tensor *g = lrp_rule_ratio_new(c, c->R, z, err);
+    if (!g)
+        return lrp_rule_oom(err);
+    lrp_tensor *gin[2] = {NULL, NULL}, *tmp[2];
+    gin[v] = c->gin[v];
+    lrp_rule_call cv = *c;
+    cv.gin = gin;
+    lrp_status st = lrp_grad_into(&cv, in, z, g, tmp, err);
+    lrp_tensor_free(g);
+    if (st == LRP_OK)
+        lrp_add_product(c->gin[v], in[v], tmp[v]);
+    lrp_grad_free(c->n, tmp);
+    return st;
+}
+
+static lrp_status value_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    int a;
+    if (lrp_matmul_kind_of(c->g, c->n, &a) != LRP_MATMUL_VALUE)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule attention-value on a MatMul it does not recognise");
+    int v = 1 - a;
+    if (!c->gin[v])
+        return LRP_OK;
+    if (!c->in[0] || !c->in[1] || !c->out)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule attention-value: the forward values were not kept");
+    if (!c->rule->positive)
+        return value_run(c, a, c->in, c->out, err);
+    const lrp_tensor *in[2];
+    lrp_tensor *vp = positive_part(c->in[v], err), *z = vp ? lrp_tensor_like(c->out, err) : NULL;
+    lrp_status st = z ? LRP_OK : lrp_rule_oom(err);
+    in[a] = c->in[a];
+    in[v] = vp;
+    lrp_tensor *outs[1] = {z};
+    if (st == LRP_OK)
+        st = c->n->op->forward(c->n, in, outs, err);
+    if (st == LRP_OK)
+        st = value_run(c, a, in, z, err);
+    lrp_tensor_free(z);
+    lrp_tensor_free(vp);
+    return st;
+}
+
+const lrp_rule_def lrp_rule_attention_value = {
+    .kind = LRP_RULE_ATTENTION_VALUE,
+    .name = "attention-value",
+    .summary = "on MatMul(A, V) with A a Softmax output: A a constant weight, Epsilon on V (positive=1: ZPlus)",
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator z with the sign of z"),
+               LRP_FLAG_PARAM("positive", positive, 0.0f, false, "positive=1",
+                              "1 keeps only the positive part of V (ZPlus)"),
+               LRP_PARAM_SIGNED},
+    .flags = LRP_RULE_DIVIDES,
+    .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
+    .check = value_check,
+    .apply = value_apply,
+};
+
+/* The uniform-epsilon rule of AttnLRP (Achtibat et al. 2024) on a MatMul of
+ * two activations a b: each operand gets half of each product's share,
+ *   R_a = a ⊙ (g bᵀ), R_b = b ⊙ (aᵀ g), g = R / (2 a b + ε)  (unsigned ε). */
+static lrp_status bilinear_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
+{
+    if (strcmp(n->op_type, "MatMul") != 0 || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0 ||
+        g->values[n->inputs[0]].constant || g->values[n->inputs[1]].constant)
+        return lrp_fail(err, LRP_ERR_ARG, "rule bilinear needs a MatMul of two activations; node %s is not", label);
+    return LRP_OK;
+}
+
+static lrp_status bilinear_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    if (!c->in[0] || !c->in[1] || !c->out)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule bilinear: the forward values were not kept");
+    lrp_tensor *g = lrp_tensor_like(c->R, err);
+    if (!g)
+        return lrp_rule_oom(err);
+    const float *r = lrp_f32(c->R), *z = lrp_f32(c->out);
+    float *d = lrp_f32(g), eps = c->rule->eps;
+    int64_t n = c->R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        d[i] = r[i] / (2.0f * z[i] + eps);
+    lrp_tensor *tmp[2];
+    lrp_status st = lrp_grad_into(c, c->in, c->out, g, tmp, err);
+    lrp_tensor_free(g);
+    for (int i = 0; i < 2 && st == LRP_OK; i++)
+        if (tmp[i])
+            lrp_add_product(c->gin[i], c->in[i], tmp[i]);
+    lrp_grad_free(c->n, tmp);
+    return st;
+}
+
+const lrp_rule_def lrp_rule_bilinear = {
+    .kind = LRP_RULE_BILINEAR,
+    .name = "bilinear",
+    .summary = "on a MatMul of two activations: each operand half of each product's share (AttnLRP's "
+               "uniform-epsilon rule)",
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator 2z")},
+    .flags = LRP_RULE_DIVIDES,
+    .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
+    .check = bilinear_check,
+    .apply = bilinear_apply,
+};
