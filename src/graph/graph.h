@@ -9,6 +9,24 @@
 
 struct lrp_op;
 
+/* ONNX TensorProto.DataType codes (initializers, Cast's `to`). */
+enum {
+    LRP_DT_FLOAT = 1,
+    LRP_DT_UINT8 = 2,
+    LRP_DT_INT8 = 3,
+    LRP_DT_UINT16 = 4,
+    LRP_DT_INT16 = 5,
+    LRP_DT_INT32 = 6,
+    LRP_DT_INT64 = 7,
+    LRP_DT_STRING = 8,
+    LRP_DT_BOOL = 9,
+    LRP_DT_FLOAT16 = 10,
+    LRP_DT_DOUBLE = 11,
+    LRP_DT_UINT32 = 12,
+    LRP_DT_UINT64 = 13,
+    LRP_DT_BFLOAT16 = 16
+};
+
 /* ONNX AttributeProto.AttributeType codes we keep. */
 enum {
     LRP_ATTR_FLOAT = 1,

@@ -15,23 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* TensorProto.DataType codes. */
-enum {
-    DT_FLOAT = 1,
-    DT_UINT8 = 2,
-    DT_INT8 = 3,
-    DT_UINT16 = 4,
-    DT_INT16 = 5,
-    DT_INT32 = 6,
-    DT_INT64 = 7,
-    DT_STRING = 8,
-    DT_BOOL = 9,
-    DT_FLOAT16 = 10,
-    DT_DOUBLE = 11,
-    DT_UINT32 = 12,
-    DT_UINT64 = 13
-};
-
 const char *lrp_onnx_dtype_name(int dt)
 {
     static const char *names[] = {"undefined", "float32", "uint8",     "int8",       "uint16",  "int16",
@@ -43,23 +26,23 @@ const char *lrp_onnx_dtype_name(int dt)
 static int elem_size(int dt)
 {
     switch (dt) {
-    case DT_UINT8:
-    case DT_INT8:
-    case DT_BOOL: return 1;
-    case DT_UINT16:
-    case DT_INT16:
-    case DT_FLOAT16: return 2;
-    case DT_FLOAT:
-    case DT_INT32:
-    case DT_UINT32: return 4;
-    case DT_INT64:
-    case DT_DOUBLE:
-    case DT_UINT64: return 8;
+    case LRP_DT_UINT8:
+    case LRP_DT_INT8:
+    case LRP_DT_BOOL: return 1;
+    case LRP_DT_UINT16:
+    case LRP_DT_INT16:
+    case LRP_DT_FLOAT16: return 2;
+    case LRP_DT_FLOAT:
+    case LRP_DT_INT32:
+    case LRP_DT_UINT32: return 4;
+    case LRP_DT_INT64:
+    case LRP_DT_DOUBLE:
+    case LRP_DT_UINT64: return 8;
     default: return 0;
     }
 }
 
-static bool is_float_type(int dt) { return dt == DT_FLOAT || dt == DT_FLOAT16 || dt == DT_DOUBLE; }
+static bool is_float_type(int dt) { return dt == LRP_DT_FLOAT || dt == LRP_DT_FLOAT16 || dt == LRP_DT_DOUBLE; }
 
 /* Reads a whole file. Refuses files over 4 GiB (protobuf's own limit is 2 GiB). */
 static lrp_status read_file(const char *path, uint8_t **data, size_t *len, lrp_error *err)
@@ -195,40 +178,40 @@ static lrp_status read_external(const char *model_path, const Onnx__TensorProto 
 static double read_elem(const uint8_t *p, int dt)
 {
     switch (dt) {
-    case DT_FLOAT: {
+    case LRP_DT_FLOAT: {
         float v;
         memcpy(&v, p, 4);
         return v;
     }
-    case DT_DOUBLE: {
+    case LRP_DT_DOUBLE: {
         double v;
         memcpy(&v, p, 8);
         return v;
     }
-    case DT_FLOAT16: {
+    case LRP_DT_FLOAT16: {
         uint16_t v;
         memcpy(&v, p, 2);
         return lrp_half_to_float(v);
     }
-    case DT_UINT8: return *p;
-    case DT_INT8: return (int8_t)*p;
-    case DT_BOOL: return *p != 0;
-    case DT_UINT16: {
+    case LRP_DT_UINT8: return *p;
+    case LRP_DT_INT8: return (int8_t)*p;
+    case LRP_DT_BOOL: return *p != 0;
+    case LRP_DT_UINT16: {
         uint16_t v;
         memcpy(&v, p, 2);
         return v;
     }
-    case DT_INT16: {
+    case LRP_DT_INT16: {
         int16_t v;
         memcpy(&v, p, 2);
         return v;
     }
-    case DT_INT32: {
+    case LRP_DT_INT32: {
         int32_t v;
         memcpy(&v, p, 4);
         return v;
     }
-    case DT_UINT32: {
+    case LRP_DT_UINT32: {
         uint32_t v;
         memcpy(&v, p, 4);
         return v;
@@ -239,12 +222,12 @@ static double read_elem(const uint8_t *p, int dt)
 
 static int64_t read_elem_i64(const uint8_t *p, int dt)
 {
-    if (dt == DT_INT64) {
+    if (dt == LRP_DT_INT64) {
         int64_t v;
         memcpy(&v, p, 8);
         return v;
     }
-    if (dt == DT_UINT64) {
+    if (dt == LRP_DT_UINT64) {
         uint64_t v;
         memcpy(&v, p, 8);
         return (int64_t)v;
@@ -295,11 +278,11 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
     } else {
         size_t have;
         switch (dt) {
-        case DT_FLOAT: have = tp->n_float_data; break;
-        case DT_DOUBLE: have = tp->n_double_data; break;
-        case DT_INT64: have = tp->n_int64_data; break;
-        case DT_UINT32:
-        case DT_UINT64: have = tp->n_uint64_data; break;
+        case LRP_DT_FLOAT: have = tp->n_float_data; break;
+        case LRP_DT_DOUBLE: have = tp->n_double_data; break;
+        case LRP_DT_INT64: have = tp->n_int64_data; break;
+        case LRP_DT_UINT32:
+        case LRP_DT_UINT64: have = tp->n_uint64_data; break;
         default: have = tp->n_int32_data; break;
         }
         if (have != (size_t)numel)
@@ -319,15 +302,15 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
                 lrp_f32(t)[i] = (float)read_elem(p, dt);
             else
                 lrp_i64(t)[i] = read_elem_i64(p, dt);
-        } else if (dt == DT_FLOAT) {
+        } else if (dt == LRP_DT_FLOAT) {
             lrp_f32(t)[i] = tp->float_data[i];
-        } else if (dt == DT_DOUBLE) {
+        } else if (dt == LRP_DT_DOUBLE) {
             lrp_f32(t)[i] = (float)tp->double_data[i];
-        } else if (dt == DT_FLOAT16) {
+        } else if (dt == LRP_DT_FLOAT16) {
             lrp_f32(t)[i] = lrp_half_to_float((uint16_t)tp->int32_data[i]);
-        } else if (dt == DT_INT64) {
+        } else if (dt == LRP_DT_INT64) {
             lrp_i64(t)[i] = tp->int64_data[i];
-        } else if (dt == DT_UINT32 || dt == DT_UINT64) {
+        } else if (dt == LRP_DT_UINT32 || dt == LRP_DT_UINT64) {
             lrp_i64(t)[i] = (int64_t)tp->uint64_data[i];
         } else {
             lrp_i64(t)[i] = tp->int32_data[i];

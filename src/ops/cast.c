@@ -7,23 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-enum {
-    DT_FLOAT = 1,
-    DT_UINT8 = 2,
-    DT_INT8 = 3,
-    DT_UINT16 = 4,
-    DT_INT16 = 5,
-    DT_INT32 = 6,
-    DT_INT64 = 7,
-    DT_STRING = 8,
-    DT_BOOL = 9,
-    DT_FLOAT16 = 10,
-    DT_DOUBLE = 11,
-    DT_UINT32 = 12,
-    DT_UINT64 = 13,
-    DT_BFLOAT16 = 16
-};
-
 typedef struct {
     int to;
 } cast_state;
@@ -39,33 +22,33 @@ static lrp_status cast_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (a->type == LRP_ATTR_STRING) /* opset 1 named the type */
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "a type name in 'to' (opset 1) is not supported");
     switch (a->i) {
-    case DT_FLOAT:
-    case DT_FLOAT16:
-    case DT_DOUBLE:
-    case DT_UINT8:
-    case DT_INT8:
-    case DT_UINT16:
-    case DT_INT16:
-    case DT_INT32:
-    case DT_INT64:
-    case DT_BOOL:
-    case DT_UINT32:
-    case DT_UINT64: s->to = (int)a->i; return LRP_OK;
-    case DT_STRING: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to strings are not supported");
-    case DT_BFLOAT16: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to bfloat16 are not supported");
+    case LRP_DT_FLOAT:
+    case LRP_DT_FLOAT16:
+    case LRP_DT_DOUBLE:
+    case LRP_DT_UINT8:
+    case LRP_DT_INT8:
+    case LRP_DT_UINT16:
+    case LRP_DT_INT16:
+    case LRP_DT_INT32:
+    case LRP_DT_INT64:
+    case LRP_DT_BOOL:
+    case LRP_DT_UINT32:
+    case LRP_DT_UINT64: s->to = (int)a->i; return LRP_OK;
+    case LRP_DT_STRING: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to strings are not supported");
+    case LRP_DT_BFLOAT16: return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to bfloat16 are not supported");
     default:
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "casts to type %lld are not supported", (long long)a->i);
     }
 }
 
-static bool to_float(int to) { return to == DT_FLOAT || to == DT_FLOAT16 || to == DT_DOUBLE; }
+static bool to_float(int to) { return to == LRP_DT_FLOAT || to == LRP_DT_FLOAT16 || to == LRP_DT_DOUBLE; }
 
 static lrp_status cast_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const cast_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
     /* bfloat16 data reaches us only as its raw 16-bit pattern */
-    if (x->decl_elem_type == DT_BFLOAT16)
+    if (x->decl_elem_type == LRP_DT_BFLOAT16)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "bfloat16 input '%s' is not supported", x->name);
     lrp_set_output(g, n, 0, to_float(s->to) ? LRP_FLOAT32 : LRP_INT64, x->ndim, x->dims);
     return LRP_OK;
@@ -97,13 +80,13 @@ static int64_t float_to_i64(float v)
 static int64_t wrap(int to, int64_t v)
 {
     switch (to) {
-    case DT_UINT8: return (uint8_t)v;
-    case DT_INT8: return (int8_t)(uint8_t)v;
-    case DT_UINT16: return (uint16_t)v;
-    case DT_INT16: return (int16_t)(uint16_t)v;
-    case DT_INT32: return (int32_t)(uint32_t)v;
-    case DT_UINT32: return (uint32_t)v;
-    case DT_BOOL: return v != 0;
+    case LRP_DT_UINT8: return (uint8_t)v;
+    case LRP_DT_INT8: return (int8_t)(uint8_t)v;
+    case LRP_DT_UINT16: return (uint16_t)v;
+    case LRP_DT_INT16: return (int16_t)(uint16_t)v;
+    case LRP_DT_INT32: return (int32_t)(uint32_t)v;
+    case LRP_DT_UINT32: return (uint32_t)v;
+    case LRP_DT_BOOL: return v != 0;
     default: return v;
     }
 }
@@ -122,7 +105,7 @@ static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, l
             const float *xf = lrp_f32(x);
             LRP_MAP(x->numel, y[i] = xf[i]);
         }
-        if (to == DT_FLOAT16)
+        if (to == LRP_DT_FLOAT16)
             LRP_MAP(x->numel, y[i] = round_half(y[i]));
         return LRP_OK;
     }
@@ -132,7 +115,7 @@ static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, l
         LRP_MAP(x->numel, y[i] = wrap(to, xi[i]));
     } else {
         const float *xf = lrp_f32(x);
-        if (to == DT_BOOL)
+        if (to == LRP_DT_BOOL)
             LRP_MAP(x->numel, y[i] = xf[i] != 0.0f);
         else
             LRP_MAP(x->numel, y[i] = wrap(to, float_to_i64(xf[i])));
