@@ -54,11 +54,11 @@ int main(int argc, char **argv)
     int64_t dims[LRP_MAX_DIMS];
     for (int i = 0; i < in->input_ndim; i++)
         dims[i] = in->input_dims[i] < 0 ? 1 : in->input_dims[i];
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, in->input_ndim, dims, &err);
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, in->input_ndim, dims, &err);
     unsigned s = 12345;
     for (int64_t i = 0; i < x->numel; i++) {
         s = s * 1103515245u + 12345u;
-        ((float *)x->data)[i] = ((float)((s >> 8) & 0xffff) / 65535.0f - 0.45f) / 0.226f;
+        ((lrp_real *)x->data)[i] = ((lrp_real)((s >> 8) & 0xffff) / 65535.0f - LRP_R(0.45)) / LRP_R(0.226);
     }
     lrp_explain_options o;
     lrp_explain_options_default(&o);

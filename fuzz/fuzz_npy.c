@@ -20,9 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     /* touch every element: the tensor must hold numel values */
-    if (t->dtype == LRP_FLOAT32)
+    if (t->dtype == LRP_REAL_DT)
         for (int64_t i = 0; i < t->numel; i++)
-            fuzz_sink += ((const float *)t->data)[i] != 0;
+            fuzz_sink += ((const lrp_real *)t->data)[i] != 0;
     lrp_tensor_free(t);
     return 0;
 }

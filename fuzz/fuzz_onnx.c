@@ -89,7 +89,7 @@ static void run(lrp_model *m)
         if (macs > MAX_MACS)
             return;
     }
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, info->input_ndim, dims, &err);
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, info->input_ndim, dims, &err);
     if (!x)
         abort();
     lrp_tensor *logits = NULL, *rel = NULL;

@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     int64_t dims[LRP_MAX_DIMS];
     for (int i = 0; i < info->input_ndim; i++)
         dims[i] = info->input_dims[i] < 0 ? 1 : info->input_dims[i];
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, info->input_ndim, dims, &err), *logits = NULL;
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, info->input_ndim, dims, &err), *logits = NULL;
     if (!x || lrp_model_run(model, x, &logits, &err) != LRP_OK) { /* prepares the shapes */
         fprintf(stderr, "fuzz_rule: %s\n", err.message);
         exit(2);
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = 0;
     lrp_explain_options o;
     lrp_explain_options_default(&o);
-    static const float low = -1.0f, high = 1.0f;
+    static const lrp_real low = -1.0f, high = 1.0f;
     o.n_bounds = 1;
     o.low = &low;
     o.high = &high;
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rules[n++] = line;
         const char *eq = strchr(line, '=');
         lrp_rule r = {
-            .kind = LRP_RULE_GRADIENT, .eps = 1e-6f, .alpha = 2, .beta = 1, .gamma = 0.25f, .beta_smooth = 10};
+            .kind = LRP_RULE_GRADIENT, .eps = LRP_R(1e-6), .alpha = 2, .beta = 1, .gamma = 0.25f, .beta_smooth = 10};
         lrp_error err = {0};
         if (lrp_rule_parse(eq ? eq + 1 : line, &r, &err) == LRP_OK) {
             char buf[256];

@@ -116,8 +116,21 @@ LRP_API void lrp_set_exact_forward(int on);
 
 typedef enum lrp_dtype {
     LRP_FLOAT32 = 1, /* values are ONNX TensorProto.DataType codes */
-    LRP_INT64 = 7
+    LRP_INT64 = 7,
+    LRP_FLOAT64 = 11
 } lrp_dtype;
+
+/* The type of every floating-point tensor value and of the arithmetic on it:
+ * float (LRP_FLOAT32). The lrp binary's --double mode is the same source built
+ * a second time with LRP_REAL_DOUBLE defined, where it is double (LRP_FLOAT64);
+ * liblrp itself is float32. */
+#ifdef LRP_REAL_DOUBLE
+typedef double lrp_real;
+#define LRP_REAL_DT LRP_FLOAT64
+#else
+typedef float lrp_real;
+#define LRP_REAL_DT LRP_FLOAT32
+#endif
 
 #define LRP_MAX_DIMS 8
 
@@ -143,7 +156,7 @@ LRP_API const char *lrp_shape_str(int ndim, const int64_t *dims, char *buf, size
  * (and for other dtypes). */
 LRP_API int64_t lrp_find_nonfinite(const lrp_tensor *t);
 /* "NaN", "+inf" or "-inf" for a non-finite value. */
-LRP_API const char *lrp_nonfinite_name(float v);
+LRP_API const char *lrp_nonfinite_name(lrp_real v);
 
 /* NumPy .npy files: float32/float64 (read as float32), C order. */
 LRP_API lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err);
@@ -232,16 +245,16 @@ typedef struct lrp_explainer lrp_explainer;
 typedef struct lrp_explain_options {
     const char *composite; /* zennit composite name; "gradient" for the plain gradient.
                               Default "epsilon-plus-flat". */
-    float epsilon;         /* Epsilon rule on dense layers (1e-6) */
-    float stabilizer;      /* every other rule (1e-6) */
-    float gamma;           /* Gamma rule (0.25) */
-    float gamma_conv;      /* attnlrp-vit: Gamma on convolutions (0.25) */
-    float gamma_linear;    /* attnlrp-vit: Gamma on dense layers (0.05) */
-    float beta_smooth;     /* beta-smooth composite (10) */
-    float alpha, beta;     /* AlphaBeta in the alpha2-beta1 composites (2, 1) */
+    lrp_real epsilon;      /* Epsilon rule on dense layers (1e-6) */
+    lrp_real stabilizer;   /* every other rule (1e-6) */
+    lrp_real gamma;        /* Gamma rule (0.25) */
+    lrp_real gamma_conv;   /* attnlrp-vit: Gamma on convolutions (0.25) */
+    lrp_real gamma_linear; /* attnlrp-vit: Gamma on dense layers (0.05) */
+    lrp_real beta_smooth;  /* beta-smooth composite (10) */
+    lrp_real alpha, beta;  /* AlphaBeta in the alpha2-beta1 composites (2, 1) */
     int zero_bias;         /* zennit's zero_params=['bias'] */
     int n_bounds;          /* ZBox bounds: 1 value, or one per input channel */
-    const float *low, *high;
+    const lrp_real *low, *high;
     int n_overrides; /* "NODE_NAME=RULE[:k=v,...]" or "OP_TYPE=RULE[:k=v,...]" */
     const char *const *overrides;
     int threads, openblas; /* as in lrp_load_options, for this explainer's calls */
@@ -322,7 +335,7 @@ typedef struct lrp_attributor_options {
     int steps;                  /* integrated gradients (20) */
     const lrp_tensor *baseline; /* integrated gradients: NULL for zeros, else shaped like one input */
     int samples;                /* smoothgrad (20) */
-    float noise_level;          /* smoothgrad: noise std as a fraction of max - min of the input (0.1) */
+    lrp_real noise_level;       /* smoothgrad: noise std as a fraction of max - min of the input (0.1) */
     uint64_t seed;              /* smoothgrad and random */
     int window, stride;         /* occlusion, in pixels; 0: max(4, side/8), and stride = window */
     int occlude_window;         /* occlusion: 0 keeps only the window (zennit), 1 blanks it */
@@ -386,11 +399,11 @@ LRP_API void lrp_perturb_options_default(lrp_perturb_options *o);
  * relevance: shaped like it. curve[k], k = 0..*n_steps, receives the target
  * logit with k regions perturbed (curve must hold steps + 1 values). */
 LRP_API lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
-                                           int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                           int64_t target, const lrp_perturb_options *o, lrp_real *curve, int *n_steps,
                                            lrp_error *err);
 
 /* The area over the perturbation curve: (1/(K+1)) Σ_{k=0..K} (curve[0] - curve[k]). */
-LRP_API double lrp_aopc(const float *curve, int n_steps);
+LRP_API double lrp_aopc(const lrp_real *curve, int n_steps);
 
 #ifdef __cplusplus
 }

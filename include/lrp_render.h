@@ -179,7 +179,7 @@ LRP_API lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int chan
 
 /* Normalizes one map of count values (one sample) and quantizes it to palette
  * indices, as described above. */
-LRP_API void lrp_heatmap_quantize(const float *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices);
+LRP_API void lrp_heatmap_quantize(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices);
 
 /* The palette-index image of one sample (0 <= sample < N), H x W, 1 channel;
  * or, with sample == -1, all samples normalized separately and laid out as

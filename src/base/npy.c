@@ -282,7 +282,7 @@ static lrp_status read_data(FILE *f, const char *path, const npy_header *h, int 
                             lrp_error *err)
 {
     size_t esz = is64 ? 8 : 4;
-    float *dst = lrp_f32(t);
+    lrp_real *dst = lrp_reals(t);
     unsigned char buf[8192];
     size_t done_n = 0, total = (size_t)t->numel;
     while (done_n < total) {
@@ -303,7 +303,7 @@ static lrp_status read_data(FILE *f, const char *path, const npy_header *h, int 
             if (is64) {
                 double d;
                 memcpy(&d, e, 8);
-                dst[done_n + i] = (float)d;
+                dst[done_n + i] = (lrp_real)d;
             } else {
                 memcpy(&dst[done_n + i], e, 4);
             }
@@ -341,7 +341,7 @@ lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err)
     }
     if ((st = check_data_size(f, path, &h, numel, is64 ? 8 : 4, err)) != LRP_OK)
         goto done;
-    t = lrp_tensor_new(LRP_FLOAT32, h.ndim, h.dims, err);
+    t = lrp_tensor_new(LRP_REAL_DT, h.ndim, h.dims, err);
     if (!t) {
         st = err ? err->status : LRP_ERR_LIMIT;
         lrp_error_prefix(err, "%s", path);

@@ -53,7 +53,7 @@ static void set_shape(lrp_tensor *t, lrp_dtype dtype, int ndim, const int64_t *d
 lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err)
 {
     char buf[160];
-    if (dtype != LRP_FLOAT32 && dtype != LRP_INT64) {
+    if (dtype != LRP_REAL_DT && dtype != LRP_INT64) {
         lrp_fail(err, LRP_ERR_INTERNAL, "tensor of unknown dtype %d", (int)dtype);
         return NULL;
     }
@@ -92,7 +92,7 @@ lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_e
 lrp_tensor *lrp_tensor_new_uninit(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_error *err)
 {
     int64_t n = lrp_numel_checked(ndim, dims);
-    if (n < 0 || ndim < 0 || ndim > LRP_MAX_DIMS || (dtype != LRP_FLOAT32 && dtype != LRP_INT64))
+    if (n < 0 || ndim < 0 || ndim > LRP_MAX_DIMS || (dtype != LRP_REAL_DT && dtype != LRP_INT64))
         return lrp_tensor_new(dtype, ndim, dims, err); /* reports the problem */
     lrp_tensor *t = calloc(1, sizeof *t);
     size_t es = dtype == LRP_INT64 ? 8 : 4;
@@ -120,11 +120,11 @@ lrp_tensor *lrp_tensor_clone(const lrp_tensor *t, lrp_error *err)
     return c;
 }
 
-lrp_tensor *lrp_tensor_from_floats(const float *v, int ndim, const int64_t *dims, lrp_error *err)
+lrp_tensor *lrp_tensor_from_floats(const lrp_real *v, int ndim, const int64_t *dims, lrp_error *err)
 {
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, ndim, dims, err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, ndim, dims, err);
     if (t && t->numel)
-        memcpy(t->data, v, (size_t)t->numel * sizeof(float));
+        memcpy(t->data, v, (size_t)t->numel * sizeof(lrp_real));
     return t;
 }
 
@@ -165,7 +165,7 @@ const char *lrp_shape_str(int ndim, const int64_t *dims, char *buf, size_t size)
     return buf;
 }
 
-float lrp_half_to_float(uint16_t h)
+lrp_real lrp_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;
@@ -188,12 +188,12 @@ float lrp_half_to_float(uint16_t h)
     } else {
         bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
     }
-    float f;
+    lrp_real f;
     memcpy(&f, &bits, sizeof f);
     return f;
 }
 
-int64_t lrp_find_nonfinite_f(const float *p, int64_t n)
+int64_t lrp_find_nonfinite_r(const lrp_real *p, int64_t n)
 {
     /* blocks of a branch-free test (vectorizes), then the exact index */
     const int64_t B = 1024;
@@ -212,9 +212,9 @@ int64_t lrp_find_nonfinite_f(const float *p, int64_t n)
 
 int64_t lrp_find_nonfinite(const lrp_tensor *t)
 {
-    if (!t || t->dtype != LRP_FLOAT32 || !t->data)
+    if (!t || t->dtype != LRP_REAL_DT || !t->data)
         return -1;
-    return lrp_find_nonfinite_f(lrp_f32(t), t->numel);
+    return lrp_find_nonfinite_r(lrp_reals(t), t->numel);
 }
 
-const char *lrp_nonfinite_name(float v) { return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }
+const char *lrp_nonfinite_name(lrp_real v) { return isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf"; }

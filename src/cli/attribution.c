@@ -64,7 +64,7 @@ const char *attribution_method_name(const attribution_config *c, const char *com
 }
 
 /* "v" or "a,b,c" for --low/--high; returns the count or -1. */
-static int parse_bounds(const char *opt, const char *s, float *v)
+static int parse_bounds(const char *opt, const char *s, lrp_real *v)
 {
     int n = 0;
     char buf[256];
@@ -77,7 +77,7 @@ static int parse_bounds(const char *opt, const char *s, float *v)
             n = -1;
             break;
         }
-        v[n++] = (float)d;
+        v[n++] = (lrp_real)d;
     }
     if (n != 1 && n != 3) {
         cli_error("--%s: expected one number or three comma-separated numbers, got '%s'", opt, s);
@@ -92,7 +92,7 @@ bool attribution_uses_rules(const cli_args *a, const attribution_config *c)
 }
 
 int attribution_explain_options(const cli_args *a, const attribution_config *c, const lrp_preprocess *pp,
-                                lrp_explain_options *o, float *low, float *high)
+                                lrp_explain_options *o, lrp_real *low, lrp_real *high)
 {
     *o = a->explain;
     if (!a->has_composite && c->o.kind != LRP_ATTRIBUTOR_GRADIENT)
@@ -104,7 +104,7 @@ int attribution_explain_options(const cli_args *a, const attribution_config *c, 
         (a->high && (nh = parse_bounds("high", a->high, high)) < 0))
         return EXIT_USAGE;
     if (nl != nh) { /* broadcast a single value against three */
-        float *one = nl == 1 ? low : high;
+        lrp_real *one = nl == 1 ? low : high;
         one[1] = one[2] = one[0];
         nl = 3;
     }
@@ -174,7 +174,7 @@ static lrp_tensor *channel_mean(const lrp_tensor *x, bool nhwc, lrp_error *err)
     int64_t C = x->ndim == 4 ? (nhwc ? x->dims[3] : x->dims[1]) : 1;
     int64_t inner = x->ndim == 4 && !nhwc ? x->dims[2] * x->dims[3] : 1; /* NCHW: a channel is contiguous */
     for (int64_t b = 0; b < N; b++) {
-        float *d = (float *)f->data + b * per;
+        lrp_real *d = (lrp_real *)f->data + b * per;
         for (int64_t c = 0; c < C; c++) {
             double s = 0;
             int64_t cnt = 0;
@@ -183,7 +183,7 @@ static lrp_tensor *channel_mean(const lrp_tensor *x, bool nhwc, lrp_error *err)
                     s += d[i];
                     cnt++;
                 }
-            float mean = (float)(s / (double)(cnt ? cnt : 1));
+            lrp_real mean = (lrp_real)(s / (double)(cnt ? cnt : 1));
             for (int64_t i = 0; i < per; i++)
                 if ((nhwc ? i % C : (i / inner) % C) == c)
                     d[i] = mean;
@@ -207,7 +207,7 @@ lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target,
         at->o.fill = NULL;
     lrp_tensor_free(fill);
     if (st == LRP_OK && seed_value)
-        *seed_value = seed == LRP_SEED_LOGIT ? ((const float *)(*logits)->data)[*target_out] : 1.0;
+        *seed_value = seed == LRP_SEED_LOGIT ? ((const lrp_real *)(*logits)->data)[*target_out] : 1.0;
     return st;
 }
 

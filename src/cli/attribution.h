@@ -28,7 +28,7 @@ const char *attribution_method_name(const attribution_config *c, const char *com
  * after the preprocessing). low/high must hold 3 values and outlive o.
  * Prints errors; returns an exit code. */
 int attribution_explain_options(const cli_args *a, const attribution_config *c, const lrp_preprocess *pp,
-                                lrp_explain_options *o, float *low, float *high);
+                                lrp_explain_options *o, lrp_real *low, lrp_real *high);
 
 /* Whether the canonizers apply (they belong to composites with rules). */
 bool attribution_uses_rules(const cli_args *a, const attribution_config *c);
@@ -40,7 +40,7 @@ typedef struct cli_method {
     lrp_model *model;
     lrp_preprocess pp;
     lrp_explain_options eo;
-    float low[3], high[3];
+    lrp_real low[3], high[3];
     lrp_explainer *ex;
     attribution *attr;
 } cli_method;

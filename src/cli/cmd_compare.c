@@ -65,7 +65,7 @@ static int compare_npy(const cli_args *a)
         rc = EXIT_DIFFER;
     } else {
         double num = 0, den = 0, mx = 0;
-        const float *p = x->data, *q = y->data;
+        const lrp_real *p = x->data, *q = y->data;
         for (int64_t i = 0; i < x->numel; i++) {
             double d = (double)p[i] - (double)q[i];
             num += d * d;

@@ -21,8 +21,8 @@ typedef struct eval_run {
     int orders[2], n_orders;
     bool have[2]; /* by lrp_perturb_order */
     const char *method;
-    float *curve; /* (steps + 1) per order */
-    double *aopc; /* 2 per item, by order */
+    lrp_real *curve; /* (steps + 1) per order */
+    double *aopc;    /* 2 per item, by order */
     int64_t *tgt;
     bool *ok;
     double sums[2];
@@ -30,7 +30,7 @@ typedef struct eval_run {
     progress prog;
 } eval_run;
 
-static float *curve_of(const eval_run *r, int oi) { return r->curve + (size_t)oi * (size_t)(r->po.steps + 1); }
+static lrp_real *curve_of(const eval_run *r, int oi) { return r->curve + (size_t)oi * (size_t)(r->po.steps + 1); }
 
 /* The curves and AOPCs of item i, both orders before anything is reported,
  * so that an item is reported as ok or as an error, never as a half-written ok. */
@@ -75,7 +75,7 @@ static void report_ok(eval_run *r, const cli_item *it, int i, const int *Ks)
         json_int(&j, "target", r->tgt[i]);
     }
     for (int oi = 0; oi < r->n_orders; oi++) {
-        const float *cv = curve_of(r, oi);
+        const lrp_real *cv = curve_of(r, oi);
         const char *name = order_names[r->orders[oi]];
         if (a->json) {
             json_arr(&j, name);
@@ -169,7 +169,7 @@ static int eval_open(eval_run *r, const cli_items *items)
     if (rc != EXIT_OK)
         return rc;
     const lrp_perturb_options *po = &r->po;
-    if (!(r->curve = malloc(sizeof(float) * 2 * (size_t)(po->steps + 1)))) {
+    if (!(r->curve = malloc(sizeof(lrp_real) * 2 * (size_t)(po->steps + 1)))) {
         cli_error("out of memory");
         return EXIT_INTERNAL;
     }

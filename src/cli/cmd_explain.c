@@ -52,7 +52,7 @@ typedef struct item_result {
     char heat_path[4200];
     char rel_path[4200];
     int64_t predicted, target;
-    float logit, target_logit;
+    lrp_real logit, target_logit;
     double rel_sum;
     double seconds;
 } item_result;
@@ -104,7 +104,7 @@ static int64_t predicted_target(lrp_model *m, const lrp_tensor *x)
     int64_t t = -1;
     if (lrp_model_run(m, x, &logits, &err) == LRP_OK && logits->ndim == 2 && logits->dims[0] == 1 &&
         logits->dims[1] > 0) {
-        const float *l = logits->data;
+        const lrp_real *l = logits->data;
         int64_t C = logits->dims[1], best = 0;
         for (int64_t c = 1; c < C; c++)
             if (l[c] > l[best])
@@ -352,7 +352,7 @@ static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
 static void item_figures(explain_item *e)
 {
     item_result *res = &e->res;
-    const float *l = e->logits->data;
+    const lrp_real *l = e->logits->data;
     int64_t C = e->logits->dims[1];
     res->predicted = 0;
     for (int64_t c = 1; c < C; c++)
@@ -362,7 +362,7 @@ static void item_figures(explain_item *e)
     res->target_logit = l[res->target];
     double s = 0;
     for (int64_t q = 0; q < e->rel->numel; q++)
-        s += ((const float *)e->rel->data)[q];
+        s += ((const lrp_real *)e->rel->data)[q];
     res->rel_sum = s;
 }
 

@@ -22,7 +22,7 @@ int cmd_inspect(cli_args *a)
         o.n_overrides = a->rules.n;
         o.overrides = a->rules.v;
         /* placeholder bounds so that zbox rules can be shown */
-        float lo = 0.0f, hi = 1.0f;
+        lrp_real lo = 0.0f, hi = 1.0f;
         o.n_bounds = 1;
         o.low = &lo;
         o.high = &hi;

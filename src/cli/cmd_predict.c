@@ -11,7 +11,7 @@
 
 typedef struct ranked {
     int64_t cls;
-    float logit;
+    lrp_real logit;
     double prob;
 } ranked;
 
@@ -48,7 +48,7 @@ static lrp_status predict_item(lrp_model *m, const lrp_preprocess *pp, const cli
 static ranked *rank(const lrp_tensor *logits)
 {
     int64_t C = logits->dims[1];
-    const float *l = (const float *)logits->data;
+    const lrp_real *l = (const lrp_real *)logits->data;
     ranked *r = malloc(sizeof *r * (size_t)(C ? C : 1));
     if (!r)
         return NULL;
@@ -70,7 +70,7 @@ static void print_top(const cli_args *a, const cli_item *it, const lrp_tensor *l
                       int n_labels, progress *prog)
 {
     int64_t C = logits->dims[1];
-    const float *l = (const float *)logits->data;
+    const lrp_real *l = (const lrp_real *)logits->data;
     int64_t k = a->top < C ? a->top : C;
     if (a->json) {
         json j;

@@ -44,7 +44,7 @@ int cmd_render(cli_args *a)
     if (bad >= 0) {
         /* a NaN would normalise the whole map to nothing: no heatmap, as explain gives none */
         st = lrp_fail(&err, LRP_ERR_NUMERIC, "%s: not finite (%s at element %lld): no heatmap made", a->pos[0],
-                      lrp_nonfinite_name(((const float *)r->data)[bad]), (long long)bad);
+                      lrp_nonfinite_name(((const lrp_real *)r->data)[bad]), (long long)bad);
     } else if (r->ndim < 2 || r->ndim > 4) {
         st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: expected a relevance of rank 2 to 4", a->pos[0]);
     } else if (n > 1 && !a->heat.grid) {

@@ -125,7 +125,7 @@ lrp_status cli_heat_render(const cli_heat *h, const lrp_tensor *rel, const lrp_i
     /* the palette index relevance 0 gets (for pixels outside the crop) */
     uint8_t zero = 0;
     {
-        float zv[2] = {0.0f, 0.0f};
+        lrp_real zv[2] = {0.0f, 0.0f};
         uint8_t zi[2];
         if (o.norm == LRP_NORM_SYMMETRIC)
             zv[1] = 1.0f;

@@ -389,13 +389,13 @@ int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_pre
     return EXIT_OK;
 }
 
-int cli_default_bounds(const lrp_preprocess *p, float *low, float *high)
+int cli_default_bounds(const lrp_preprocess *p, lrp_real *low, lrp_real *high)
 {
     int nc = p->channels;
-    float top = p->range255 ? 255.0f : 1.0f;
+    lrp_real top = p->range255 ? 255.0f : 1.0f;
     for (int c = 0; c < nc; c++) {
-        low[c] = (float)((0.0 - (double)p->mean[c]) / (double)p->std[c]);
-        high[c] = (float)(((double)top - (double)p->mean[c]) / (double)p->std[c]);
+        low[c] = (lrp_real)((0.0 - (double)p->mean[c]) / (double)p->std[c]);
+        high[c] = (lrp_real)(((double)top - (double)p->mean[c]) / (double)p->std[c]);
     }
     return nc;
 }

@@ -51,7 +51,7 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
 
 /* The default ZBox bounds: what pixel values 0 and 1 become after the
  * normalization, per channel in model channel order. */
-int cli_default_bounds(const lrp_preprocess *p, float *low, float *high);
+int cli_default_bounds(const lrp_preprocess *p, lrp_real *low, lrp_real *high);
 
 /* Output paths --------------------------------------------------------- */
 

@@ -394,7 +394,7 @@ static int parse_seed(const char *opt, const char *s, uint64_t *out)
 }
 
 /* "a,b,c" or "a" into up to 3 floats. */
-static int parse_triple(const option_def *o, const char *s, float *v, int *n)
+static int parse_triple(const option_def *o, const char *s, lrp_real *v, int *n)
 {
     const char *opt = o->name;
     char buf[256];
@@ -409,7 +409,7 @@ static int parse_triple(const option_def *o, const char *s, float *v, int *n)
         }
         if (parse_double(opt, t, &d) != EXIT_OK)
             return EXIT_USAGE;
-        v[(*n)++] = (float)d;
+        v[(*n)++] = (lrp_real)d;
     }
     if (*n == 0) {
         cli_error("--%s: expected 1 or 3 comma-separated numbers", opt);
@@ -512,14 +512,14 @@ static int convert(cli_args *a, const option_def *o, const char *v)
     case T_NUM:
         if (parse_number(o, v, &d) != EXIT_OK)
             return EXIT_USAGE;
-        if (o->size == sizeof(float))
-            *(float *)p = (float)d;
+        if (o->size == sizeof(lrp_real))
+            *(lrp_real *)p = (lrp_real)d;
         else
             *(double *)p = d;
         return EXIT_OK;
     case T_STR: *(const char **)p = v; return EXIT_OK;
     case T_ENUM: *(int *)p = index; return EXIT_OK;
-    case T_TRIPLE: return parse_triple(o, v, (float *)p, (int *)((char *)a + o->aux));
+    case T_TRIPLE: return parse_triple(o, v, (lrp_real *)p, (int *)((char *)a + o->aux));
     case T_LIST: return list_append((cli_list *)p, v);
     case T_CUSTOM: return o->set(a, o, v);
     }
@@ -544,10 +544,10 @@ static bool row_fits(const option_def *o)
     case T_FLAG: return o->size == sizeof(bool) || o->size == sizeof(int);
     case T_INT: return o->size == sizeof(int) || o->size == sizeof(int64_t);
     case T_SEED: return o->size == sizeof(uint64_t);
-    case T_NUM: return o->size == sizeof(float) || o->size == sizeof(double);
+    case T_NUM: return o->size == sizeof(lrp_real) || o->size == sizeof(double);
     case T_STR: return o->size == sizeof(const char *);
     case T_ENUM: return o->size == sizeof(int) && o->choices;
-    case T_TRIPLE: return o->size == 3 * sizeof(float) && o->aux;
+    case T_TRIPLE: return o->size == 3 * sizeof(lrp_real) && o->aux;
     case T_LIST: return o->size == sizeof(cli_list);
     case T_CUSTOM: return o->set != NULL;
     }
@@ -745,10 +745,10 @@ static const char *default_text(const option_def *o, const cli_args *d, char *bu
         break;
     case T_SEED: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     case T_NUM:
-        number_text(o->size == sizeof(float) ? (double)*(const float *)p : *(const double *)p, buf, size);
+        number_text(o->size == sizeof(lrp_real) ? (double)*(const lrp_real *)p : *(const double *)p, buf, size);
         break;
     case T_TRIPLE: {
-        const float *v = (const float *)p;
+        const lrp_real *v = (const lrp_real *)p;
         char x[3][32];
         for (int i = 0; i < 3; i++)
             number_text(v[i], x[i], sizeof x[i]);

@@ -72,7 +72,7 @@ typedef struct cli_args {
     bool openblas;
     const char *resize; /* N, "none", "exact" */
     int n_mean, n_std;
-    float mean[3], std[3];
+    lrp_real mean[3], std[3];
     bool bgr;
     int pixel_range; /* 1 or 255 */
     const char *layout;

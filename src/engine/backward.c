@@ -63,7 +63,7 @@ static lrp_status gather_inputs(const lrp_graph *g, const lrp_node *n, lrp_tenso
         if (v < 0 || g->values[v].constant)
             continue;
         lrp_tensor **slot = separate ? &tmp[i] : &rel[v];
-        if (!*slot && !(*slot = lrp_tensor_new(LRP_FLOAT32, g->values[v].ndim, g->values[v].dims, err)))
+        if (!*slot && !(*slot = lrp_tensor_new(LRP_REAL_DT, g->values[v].ndim, g->values[v].dims, err)))
             return err ? err->status : LRP_ERR_NOMEM;
         gin[i] = *slot;
     }
@@ -82,8 +82,8 @@ static void merge_sent(const lrp_node *n, lrp_tensor **rel, lrp_tensor **tmp)
             tmp[i] = NULL;
             continue;
         }
-        float *a = lrp_f32(rel[v]);
-        const float *t = lrp_f32(tmp[i]);
+        lrp_real *a = lrp_reals(rel[v]);
+        const lrp_real *t = lrp_reals(tmp[i]);
         for (int64_t q = 0; q < rel[v]->numel; q++)
             a[q] += t[q];
     }

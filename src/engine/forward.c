@@ -98,7 +98,7 @@ static lrp_status scan_outputs(const lrp_node *n, lrp_tensor *const *out, lrp_er
             lrp_shape_str(out[o]->ndim, out[o]->dims, sh, sizeof sh);
             return lrp_node_fail(err, n, LRP_ERR_NUMERIC,
                                  "the forward pass goes non-finite here: %s at element %lld of its output%s%.0d %s",
-                                 lrp_nonfinite_name(lrp_f32(out[o])[at]), (long long)at, o ? " #" : "", o, sh);
+                                 lrp_nonfinite_name(lrp_reals(out[o])[at]), (long long)at, o ? " #" : "", o, sh);
         }
     }
     return LRP_OK;
@@ -189,7 +189,7 @@ lrp_status lrp_forward_locate_nonfinite(const lrp_graph *g, const lrp_tensor *co
             char sh[128];
             lrp_shape_str(inputs[i]->ndim, inputs[i]->dims, sh, sizeof sh);
             return lrp_fail(err, LRP_ERR_NUMERIC, "the input holds %s at element %lld of %s",
-                            lrp_nonfinite_name(lrp_f32(inputs[i])[at]), (long long)at, sh);
+                            lrp_nonfinite_name(lrp_reals(inputs[i])[at]), (long long)at, sh);
         }
     }
     lrp_tensor **vals = calloc((size_t)g->n_values + 1, sizeof *vals);

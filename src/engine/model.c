@@ -88,7 +88,7 @@ static lrp_status count_ops(lrp_model *m, lrp_error *err)
     m->n_nodes_loaded = g->n_order;
     for (int v = 0; v < g->n_values; v++) {
         const lrp_value *val = &g->values[v];
-        if (val->constant && !val->folded && val->constant->dtype == LRP_FLOAT32 && val->n_consumers > 0)
+        if (val->constant && !val->folded && val->constant->dtype == LRP_REAL_DT && val->n_consumers > 0)
             m->n_params += val->constant->numel;
     }
     return LRP_OK;
@@ -370,7 +370,7 @@ static lrp_status model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp
         m->info.output_name = g->values[m->output].name;
     }
     const lrp_value *ov = &g->values[m->output];
-    if (ov->dtype != LRP_FLOAT32 || ov->ndim < 1 || ov->dims[0] != dims[0] || ov->constant)
+    if (ov->dtype != LRP_REAL_DT || ov->ndim < 1 || ov->dims[0] != dims[0] || ov->constant)
         return lrp_fail(err, LRP_ERR_UNSUPPORTED,
                         "%s: the output '%s' is not a float tensor with the batch as its first dimension", g->path,
                         ov->name);
@@ -407,7 +407,7 @@ lrp_status lrp_model_conform_input(lrp_model *m, const lrp_tensor *input, lrp_te
     const lrp_model_info *in = &m->info;
     char a[160], b[160];
     int nd = in->input_ndim;
-    if (input->dtype != LRP_FLOAT32)
+    if (input->dtype != LRP_REAL_DT)
         return lrp_fail(err, LRP_ERR_ARG, "the input must be a float tensor");
     lrp_tensor *t = lrp_tensor_clone(input, err);
     if (!t)

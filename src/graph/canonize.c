@@ -219,12 +219,12 @@ static void scale_weight(lrp_tensor *W, int dim, const double *scale)
     for (int i = dim + 1; i < W->ndim; i++)
         inner *= W->dims[i];
     int64_t C = W->dims[dim];
-    float *w = lrp_f32(W);
+    lrp_real *w = lrp_reals(W);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t c = 0; c < C; c++) {
-            float *p = w + (o * C + c) * inner;
+            lrp_real *p = w + (o * C + c) * inner;
             for (int64_t i = 0; i < inner; i++)
-                p[i] = (float)((double)p[i] * scale[c]);
+                p[i] = (lrp_real)((double)p[i] * scale[c]);
         }
 }
 
@@ -261,21 +261,21 @@ static lrp_status fold_batchnorms(lrp_graph *g, int *alias, int *count, lrp_erro
         const lrp_tensor *gam = lrp_node_in(g, bn, 1)->constant, *bet = lrp_node_in(g, bn, 2)->constant,
                          *mu = lrp_node_in(g, bn, 3)->constant, *var = lrp_node_in(g, bn, 4)->constant;
         if (C <= 0 || gam->numel != C || bet->numel != C || mu->numel != C || var->numel != C ||
-            gam->dtype != LRP_FLOAT32)
+            gam->dtype != LRP_REAL_DT)
             continue;
         const lrp_value *bnx = &g->values[x];
         if (bnx->ndim < 2 || bnx->dims[1] != C)
             continue;
-        double eps = lrp_attr_float(bn, "epsilon", 1e-5f);
+        double eps = lrp_attr_float(bn, "epsilon", LRP_R(1e-5));
         double *scale = malloc(sizeof(double) * (size_t)C);
         if (!scale)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         for (int64_t c = 0; c < C; c++)
-            scale[c] = (double)lrp_f32(gam)[c] / sqrt((double)lrp_f32(var)[c] + eps);
+            scale[c] = (double)lrp_reals(gam)[c] / sqrt((double)lrp_reals(var)[c] + eps);
         const lrp_linear *L = lin->op->linear;
         lrp_tensor *W = constant_copy(g, lin->inputs[L->weight_input], err);
         int64_t bdim = C;
-        lrp_tensor *b = lrp_tensor_new(LRP_FLOAT32, 1, &bdim, err);
+        lrp_tensor *b = lrp_tensor_new(LRP_REAL_DT, 1, &bdim, err);
         if (!W || !b) {
             free(scale);
             lrp_tensor_free(W);
@@ -283,11 +283,11 @@ static lrp_status fold_batchnorms(lrp_graph *g, int *alias, int *count, lrp_erro
             return err ? err->status : LRP_ERR_NOMEM;
         }
         const lrp_value *ob = L->bias_input < lin->n_inputs ? lrp_node_in(g, lin, L->bias_input) : NULL;
-        const float *old_b = ob && ob->constant && ob->constant->numel == C ? lrp_f32(ob->constant) : NULL;
+        const lrp_real *old_b = ob && ob->constant && ob->constant->numel == C ? lrp_reals(ob->constant) : NULL;
         scale_weight(W, dim, scale);
         for (int64_t c = 0; c < C; c++)
-            lrp_f32(b)[c] = (float)(((old_b ? (double)old_b[c] : 0.0) - (double)lrp_f32(mu)[c]) * scale[c] +
-                                    (double)lrp_f32(bet)[c]);
+            lrp_reals(b)[c] = (lrp_real)(((old_b ? (double)old_b[c] : 0.0) - (double)lrp_reals(mu)[c]) * scale[c] +
+                                         (double)lrp_reals(bet)[c]);
         free(scale);
         int wv = new_constant(g, g->values[lin->inputs[L->weight_input]].name, W);
         int bv = new_constant(g, "bias", b);
@@ -332,7 +332,7 @@ static lrp_status fuse_bias_adds(lrp_graph *g, int *alias, int *count, lrp_error
             continue;
         const lrp_tensor *c = lrp_node_in(g, add, ci)->constant;
         const lrp_value *yv = &g->values[y];
-        if (c->dtype != LRP_FLOAT32 || yv->ndim < 2)
+        if (c->dtype != LRP_REAL_DT || yv->ndim < 2)
             continue;
         int64_t C = yv->dims[token_wise ? yv->ndim - 1 : 1];
         /* c must broadcast as (C) for dense outputs, or (C,1,..,1) / (1,C,1,..,1) for conv */
@@ -367,11 +367,11 @@ static lrp_status fuse_bias_adds(lrp_graph *g, int *alias, int *count, lrp_error
             continue;
         const lrp_value *ob = L->bias_input < lin->n_inputs ? lrp_node_in(g, lin, L->bias_input) : NULL;
         int64_t bdim = C;
-        lrp_tensor *b = lrp_tensor_new(LRP_FLOAT32, 1, &bdim, err);
+        lrp_tensor *b = lrp_tensor_new(LRP_REAL_DT, 1, &bdim, err);
         if (!b)
             return err ? err->status : LRP_ERR_NOMEM;
         for (int64_t i = 0; i < C; i++)
-            lrp_f32(b)[i] = (ob && ob->constant ? lrp_f32(ob->constant)[i] : 0.0f) + lrp_f32(c)[i];
+            lrp_reals(b)[i] = (ob && ob->constant ? lrp_reals(ob->constant)[i] : 0.0f) + lrp_reals(c)[i];
         int bv = new_constant(g, "bias", b);
         if (bv < 0 || set_input(lin, L->bias_input, bv) != LRP_OK)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -427,7 +427,7 @@ static lrp_status fold_layer_scales(lrp_graph *g, int *alias, int *count, lrp_er
         const lrp_value *yv = &g->values[y], *tv = &g->values[t], *mv = lrp_node_out(g, mul, 0);
         const lrp_tensor *gam = lrp_node_in(g, mul, ci)->constant;
         if (lrp_node_group(g, lin) != LRP_GROUP_DENSE || !yv->shape_known || yv->ndim < 2 || !mv ||
-            !lrp_dims_equal(mv->ndim, mv->dims, tv->ndim, tv->dims) || gam->dtype != LRP_FLOAT32)
+            !lrp_dims_equal(mv->ndim, mv->dims, tv->ndim, tv->dims) || gam->dtype != LRP_REAL_DT)
             continue;
         int64_t C = yv->dims[yv->ndim - 1];
         const int64_t *perm = NULL;
@@ -446,10 +446,10 @@ static lrp_status fold_layer_scales(lrp_graph *g, int *alias, int *count, lrp_er
             return err && err->status ? err->status : lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         }
         for (int64_t c = 0; c < C; c++)
-            scale[c] = lrp_f32(gam)[c];
+            scale[c] = lrp_reals(gam)[c];
         scale_weight(W, 1, scale);
         for (int64_t c = 0; b && c < C; c++)
-            lrp_f32(b)[c] = (float)((double)lrp_f32(b)[c] * scale[c]);
+            lrp_reals(b)[c] = (lrp_real)((double)lrp_reals(b)[c] * scale[c]);
         free(scale);
         int wv = new_constant(g, g->values[lin->inputs[1]].name, W);
         int bv = b ? new_constant(g, "bias", b) : -2;
@@ -471,9 +471,9 @@ static lrp_status fold_layer_scales(lrp_graph *g, int *alias, int *count, lrp_er
 static double scalar_in(const lrp_graph *g, const lrp_node *n, int i)
 {
     const lrp_value *v = i < n->n_inputs ? lrp_node_in(g, n, i) : NULL;
-    if (!v || !v->constant || v->constant->dtype != LRP_FLOAT32 || v->constant->numel != 1)
+    if (!v || !v->constant || v->constant->dtype != LRP_REAL_DT || v->constant->numel != 1)
         return NAN;
-    return lrp_f32(v->constant)[0];
+    return lrp_reals(v->constant)[0];
 }
 
 /* The node consuming value v alone, if it is a live node of the type with two inputs. */
@@ -559,7 +559,7 @@ static bool mean_last_axis(const lrp_graph *g, const lrp_node *n, int x)
 static bool per_last_axis(const lrp_graph *g, const lrp_node *n, int i, int64_t L)
 {
     const lrp_value *v = lrp_node_in(g, n, i);
-    return v && v->constant && v->constant->dtype == LRP_FLOAT32 && v->constant->numel == L &&
+    return v && v->constant && v->constant->dtype == LRP_REAL_DT && v->constant->numel == L &&
            v->constant->ndim >= 1 && v->constant->dims[v->constant->ndim - 1] == L;
 }
 
@@ -650,7 +650,7 @@ static lrp_status fuse_layernorms(lrp_graph *g, int *count, lrp_error *err)
         n->inputs[1] = w;
         n->inputs[2] = b;
         n->n_inputs = 3;
-        if (lrp_node_set_int(n, "axis", -1) != LRP_OK || lrp_node_set_float(n, "epsilon", (float)p.eps) != LRP_OK)
+        if (lrp_node_set_int(n, "axis", -1) != LRP_OK || lrp_node_set_float(n, "epsilon", (lrp_real)p.eps) != LRP_OK)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         lrp_status st = lnop->init ? lnop->init(g, n, err) : LRP_OK;
         if (st != LRP_OK)

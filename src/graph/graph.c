@@ -487,7 +487,7 @@ int64_t lrp_attr_int(const lrp_node *n, const char *name, int64_t dflt)
     return a && a->type == LRP_ATTR_INT ? a->i : dflt;
 }
 
-float lrp_attr_float(const lrp_node *n, const char *name, float dflt)
+lrp_real lrp_attr_float(const lrp_node *n, const char *name, lrp_real dflt)
 {
     const lrp_attr *a = lrp_node_attr(n, name);
     return a && a->type == LRP_ATTR_FLOAT ? a->f : dflt;
@@ -541,7 +541,7 @@ lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value)
     return LRP_OK;
 }
 
-lrp_status lrp_node_set_float(lrp_node *n, const char *name, float value)
+lrp_status lrp_node_set_float(lrp_node *n, const char *name, lrp_real value)
 {
     lrp_attr *a = attr_slot(n, name, LRP_ATTR_FLOAT);
     if (!a)

@@ -41,12 +41,12 @@ enum {
 typedef struct lrp_attr {
     char *name;
     int type;
-    float f;
+    lrp_real f;
     int64_t i;
     char *s;
     lrp_tensor *t;
     int n; /* for FLOATS/INTS */
-    float *floats;
+    lrp_real *floats;
     int64_t *ints;
 } lrp_attr;
 
@@ -145,7 +145,7 @@ void lrp_graph_note(lrp_graph *g, const char *fmt, ...)
 /* Attribute lookup on a node. */
 const lrp_attr *lrp_node_attr(const lrp_node *n, const char *name);
 int64_t lrp_attr_int(const lrp_node *n, const char *name, int64_t dflt);
-float lrp_attr_float(const lrp_node *n, const char *name, float dflt);
+lrp_real lrp_attr_float(const lrp_node *n, const char *name, lrp_real dflt);
 const char *lrp_attr_string(const lrp_node *n, const char *name, const char *dflt);
 /* INTS attribute: count (or -1 when absent) and pointer. */
 int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v);
@@ -153,7 +153,7 @@ int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v);
 /* Sets (or adds) an INT attribute. */
 lrp_status lrp_node_set_int(lrp_node *n, const char *name, int64_t value);
 /* Sets (or adds) a FLOAT attribute. */
-lrp_status lrp_node_set_float(lrp_node *n, const char *name, float value);
+lrp_status lrp_node_set_float(lrp_node *n, const char *name, lrp_real value);
 
 /* The node's display name: its name, or "#index (OpType)" when it has none. */
 const char *lrp_node_label(const lrp_graph *g, const lrp_node *n, char *buf, size_t size);

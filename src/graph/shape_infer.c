@@ -73,7 +73,7 @@ lrp_status lrp_graph_infer(lrp_graph *g, const int *ndims, const int64_t (*dims)
     }
     for (int i = 0; i < g->n_inputs; i++) {
         lrp_value *val = &g->values[g->inputs[i]];
-        val->dtype = LRP_FLOAT32;
+        val->dtype = LRP_REAL_DT;
         val->ndim = ndims[i];
         memcpy(val->dims, dims[i], sizeof val->dims);
         val->shape_known = true;

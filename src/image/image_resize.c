@@ -54,7 +54,7 @@ static int coeffs_compute(coeffs *c, int in_size, int out_size)
 {
     const double support_1 = 1.0; /* BILINEAR's support */
     /* Pillow takes the box as floats: (double)(in1 - in0) with float in1. */
-    float in0 = 0.0f, in1 = (float)in_size;
+    lrp_real in0 = 0.0f, in1 = (lrp_real)in_size;
     double scale = (double)(in1 - in0) / out_size;
     double filterscale = scale < 1.0 ? 1.0 : scale;
     double support = support_1 * filterscale;

@@ -21,7 +21,8 @@
 
 void lrp_preprocess_defaults(lrp_preprocess *p, int height, int width)
 {
-    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    static const lrp_real mean[3] = {LRP_R(0.485), LRP_R(0.456), LRP_R(0.406)},
+                          std[3] = {LRP_R(0.229), LRP_R(0.224), LRP_R(0.225)};
     memset(p, 0, sizeof *p);
     p->height = height;
     p->width = width;
@@ -176,19 +177,19 @@ lrp_status lrp_preprocess_image(const lrp_image *img, const lrp_preprocess *p, l
         dims[2] = W;
         dims[3] = C;
     }
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, 4, dims, err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, 4, dims, err);
     if (!t) {
         lrp_image_free(&view);
         return err ? err->status : LRP_ERR_NOMEM;
     }
-    float *d = lrp_f32(t);
+    lrp_real *d = lrp_reals(t);
     for (int c = 0; c < C; c++) {
         /* output channel c reads pixel channel src; luma is in all three */
         int src = C == 1 ? 0 : p->bgr ? 2 - c : c;
-        float mean = p->mean[c], std = p->std[c];
+        lrp_real mean = p->mean[c], std = p->std[c];
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
-                float v = (float)view.rgb[((size_t)y * W + x) * 3 + src];
+                lrp_real v = (lrp_real)view.rgb[((size_t)y * W + x) * 3 + src];
                 if (!p->range255)
                     v = v / 255.0f;
                 v = (v - mean) / std;

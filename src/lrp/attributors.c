@@ -17,7 +17,7 @@ void lrp_attributor_options_default(lrp_attributor_options *o)
     o->kind = LRP_ATTRIBUTOR_GRADIENT;
     o->steps = 20;
     o->samples = 20;
-    o->noise_level = 0.1f;
+    o->noise_level = LRP_R(0.1);
 }
 
 static const char *const kind_names[] = {
@@ -71,7 +71,7 @@ static lrp_tensor *batch_of(const lrp_tensor *x, int k, lrp_error *err)
     int64_t dims[LRP_MAX_DIMS];
     memcpy(dims, x->dims, sizeof dims);
     dims[0] = k;
-    return lrp_tensor_new(LRP_FLOAT32, x->ndim, dims, err);
+    return lrp_tensor_new(LRP_REAL_DT, x->ndim, dims, err);
 }
 
 typedef struct fixed_target {
@@ -88,7 +88,8 @@ static lrp_status seed_fixed(void *ctx, const lrp_tensor *logits, lrp_tensor *se
         return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
                         (long long)ft->target, (long long)C);
     for (int64_t b = 0; b < N; b++)
-        lrp_f32(seed)[b * C + ft->target] = ft->seed == LRP_SEED_LOGIT ? lrp_f32(logits)[b * C + ft->target] : 1.0f;
+        lrp_reals(seed)[b * C + ft->target] =
+            ft->seed == LRP_SEED_LOGIT ? lrp_reals(logits)[b * C + ft->target] : 1.0f;
     return LRP_OK;
 }
 
@@ -96,8 +97,8 @@ static lrp_status seed_fixed(void *ctx, const lrp_tensor *logits, lrp_tensor *se
  * sample's gradient to `take` in order. fill(ctx, k, dst) writes copy k. When
  * a model cannot run batched (e.g. a Reshape to a fixed batch of 1), copies go
  * one at a time. */
-typedef void (*fill_fn)(void *ctx, int k, float *dst);
-typedef void (*take_fn)(void *ctx, int k, const float *grad);
+typedef void (*fill_fn)(void *ctx, int k, lrp_real *dst);
+typedef void (*take_fn)(void *ctx, int k, const lrp_real *grad);
 
 static lrp_status run_copies(lrp_explainer *e, lrp_model *m, const lrp_tensor *x, int n, int64_t target, lrp_seed seed,
                              int max_batch, fill_fn fill, take_fn take, void *ctx, const lrp_attributor_options *o,
@@ -112,7 +113,7 @@ static lrp_status run_copies(lrp_explainer *e, lrp_model *m, const lrp_tensor *x
         if (!b)
             return err ? err->status : LRP_ERR_NOMEM;
         for (int i = 0; i < k; i++)
-            fill(ctx, k0 + i, lrp_f32(b) + (int64_t)i * per);
+            fill(ctx, k0 + i, lrp_reals(b) + (int64_t)i * per);
         lrp_tensor *rel = NULL;
         lrp_status st = lrp_explain_seeded(e, b, seed_fixed, &ft, &rel, NULL, err);
         lrp_tensor_free(b);
@@ -124,7 +125,7 @@ static lrp_status run_copies(lrp_explainer *e, lrp_model *m, const lrp_tensor *x
         if (st != LRP_OK)
             return st;
         for (int i = 0; i < k; i++)
-            take(ctx, k0 + i, lrp_f32(rel) + (int64_t)i * per);
+            take(ctx, k0 + i, lrp_reals(rel) + (int64_t)i * per);
         lrp_tensor_free(rel);
         k0 += k;
         if (o->progress)
@@ -136,57 +137,57 @@ static lrp_status run_copies(lrp_explainer *e, lrp_model *m, const lrp_tensor *x
 /* ------------------------------------------------------------ attributors */
 
 typedef struct path_ctx {
-    const float *x, *base;
+    const lrp_real *x, *base;
     int64_t per;
     int n;
-    float *acc;
+    lrp_real *acc;
 } path_ctx;
 
 /* IG path point k (0-based): baseline + alpha*(x - baseline), alpha = (k+1)/n. */
-static void ig_fill(void *ctx, int k, float *dst)
+static void ig_fill(void *ctx, int k, lrp_real *dst)
 {
     const path_ctx *c = ctx;
-    float alpha = (float)((double)(k + 1) / (double)c->n);
+    lrp_real alpha = (lrp_real)((double)(k + 1) / (double)c->n);
     for (int64_t i = 0; i < c->per; i++) {
-        float b = c->base ? c->base[i] : 0.0f;
+        lrp_real b = c->base ? c->base[i] : 0.0f;
         dst[i] = b + alpha * (c->x[i] - b);
     }
 }
 
-static void mean_take(void *ctx, int k, const float *g)
+static void mean_take(void *ctx, int k, const lrp_real *g)
 {
     const path_ctx *c = ctx;
     (void)k;
-    float n = (float)c->n;
+    lrp_real n = (lrp_real)c->n;
     for (int64_t i = 0; i < c->per; i++)
         c->acc[i] += g[i] / n;
 }
 
 typedef struct noise_ctx {
-    const float *x;
+    const lrp_real *x;
     int64_t per;
     int n;
-    float std;
+    lrp_real std;
     lrp_rng *rng;
-    float *acc;
+    lrp_real *acc;
 } noise_ctx;
 
-static void sg_fill(void *ctx, int k, float *dst)
+static void sg_fill(void *ctx, int k, lrp_real *dst)
 {
     const noise_ctx *c = ctx;
     if (k == c->n - 1) { /* the last sample is the clean input */
-        memcpy(dst, c->x, sizeof(float) * (size_t)c->per);
+        memcpy(dst, c->x, sizeof(lrp_real) * (size_t)c->per);
         return;
     }
     for (int64_t i = 0; i < c->per; i++)
-        dst[i] = c->x[i] + (float)lrp_rng_normal(c->rng) * c->std;
+        dst[i] = c->x[i] + (lrp_real)lrp_rng_normal(c->rng) * c->std;
 }
 
-static void sg_take(void *ctx, int k, const float *g)
+static void sg_take(void *ctx, int k, const lrp_real *g)
 {
     const noise_ctx *c = ctx;
     (void)k;
-    float n = (float)c->n;
+    lrp_real n = (lrp_real)c->n;
     for (int64_t i = 0; i < c->per; i++)
         c->acc[i] += g[i] / n;
 }
@@ -194,7 +195,7 @@ static void sg_take(void *ctx, int k, const float *g)
 /* Occlusion windows over the spatial dims of a (1, C, H, W) or (1, H, W, C)
  * input: window w x w, all channels, rolled circularly by (oy, ox). */
 typedef struct occ_ctx {
-    const float *x, *fill;
+    const lrp_real *x, *fill;
     int64_t per;
     int nhwc, C, H, W;
     int wh, ww, sh, sw; /* window and stride per spatial dim */
@@ -209,7 +210,7 @@ static int in_window(const occ_ctx *c, int k, int y, int x)
     return dy < c->wh && dx < c->ww;
 }
 
-static void occ_fill(void *ctx, int k, float *dst)
+static void occ_fill(void *ctx, int k, lrp_real *dst)
 {
     const occ_ctx *c = ctx;
     for (int64_t i = 0; i < c->per; i++) {
@@ -227,11 +228,11 @@ static void occ_fill(void *ctx, int k, float *dst)
 }
 
 static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const lrp_tensor *x, int64_t target,
-                            float *acc, lrp_error *err)
+                            lrp_real *acc, lrp_error *err)
 {
     const lrp_model_info *in = &m->info;
     occ_ctx c = {0};
-    c.x = lrp_f32(x);
+    c.x = lrp_reals(x);
     c.per = x->numel;
     if (x->ndim == 4) {
         c.nhwc = in->layout == LRP_LAYOUT_NHWC;
@@ -261,7 +262,7 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
         if (o->fill->numel != c.per)
             return lrp_fail(err, LRP_ERR_SHAPE, "the occlusion fill has %lld values, the input %lld",
                             (long long)o->fill->numel, (long long)c.per);
-        c.fill = lrp_f32(o->fill);
+        c.fill = lrp_reals(o->fill);
     }
     int ny = (c.H + c.sh - 1) / c.sh;
     c.nx = (c.W + c.sw - 1) / c.sw;
@@ -273,7 +274,7 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
         if (!b)
             return err ? err->status : LRP_ERR_NOMEM;
         for (int i = 0; i < k; i++)
-            occ_fill(&c, k0 + i, lrp_f32(b) + (int64_t)i * c.per);
+            occ_fill(&c, k0 + i, lrp_reals(b) + (int64_t)i * c.per);
         lrp_status st = lrp_model_run(m, b, &logits, err);
         lrp_tensor_free(b);
         if (st == LRP_ERR_SHAPE && k > 1) {
@@ -291,7 +292,7 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
         for (int i = 0; i < k; i++) {
             /* the score is the target logit: the output times the one-hot,
              * summed (as zennit's feed_forward.py and the reference compute it) */
-            float score = lrp_f32(logits)[(int64_t)i * C + target];
+            lrp_real score = lrp_reals(logits)[(int64_t)i * C + target];
             for (int64_t q = 0; q < c.per; q++) {
                 int y, xx;
                 if (c.nhwc) {
@@ -315,10 +316,10 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
 
 /* One sample (batch of one). */
 static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attributor_options *o, const lrp_tensor *x,
-                                int64_t target, lrp_seed seed, float *acc, lrp_error *err)
+                                int64_t target, lrp_seed seed, lrp_real *acc, lrp_error *err)
 {
     int64_t per = x->numel;
-    path_ctx pc = {lrp_f32(x), NULL, per, 1, acc};
+    path_ctx pc = {lrp_reals(x), NULL, per, 1, acc};
     switch (o->kind) {
     case LRP_ATTRIBUTOR_GRADIENT:
     case LRP_ATTRIBUTOR_INPUT_X_GRADIENT: break; /* handled in lrp_attribute */
@@ -328,25 +329,25 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
         if (o->baseline && o->baseline->numel != per)
             return lrp_fail(err, LRP_ERR_SHAPE, "the baseline has %lld values, the input %lld",
                             (long long)o->baseline->numel, (long long)per);
-        pc.base = o->baseline ? lrp_f32(o->baseline) : NULL;
+        pc.base = o->baseline ? lrp_reals(o->baseline) : NULL;
         pc.n = o->steps;
         lrp_status st = run_copies(e, m, x, o->steps, target, seed, o->max_batch, ig_fill, mean_take, &pc, o, err);
         for (int64_t i = 0; st == LRP_OK && i < per; i++)
-            acc[i] *= lrp_f32(x)[i] - (pc.base ? pc.base[i] : 0.0f);
+            acc[i] *= lrp_reals(x)[i] - (pc.base ? pc.base[i] : 0.0f);
         return st;
     }
     case LRP_ATTRIBUTOR_SMOOTHGRAD: {
         if (o->samples < 1)
             return lrp_fail(err, LRP_ERR_ARG, "smoothgrad needs at least one sample");
-        float mn = INFINITY, mx = -INFINITY;
+        lrp_real mn = INFINITY, mx = -INFINITY;
         for (int64_t i = 0; i < per; i++) {
-            float v = lrp_f32(x)[i];
+            lrp_real v = lrp_reals(x)[i];
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
         }
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
-        noise_ctx nc = {lrp_f32(x), per, o->samples, o->noise_level * (mx - mn), &rng, acc};
+        noise_ctx nc = {lrp_reals(x), per, o->samples, o->noise_level * (mx - mn), &rng, acc};
         return run_copies(e, m, x, o->samples, target, seed, o->max_batch, sg_fill, sg_take, &nc, o, err);
     }
     case LRP_ATTRIBUTOR_OCCLUSION: return occlusion(m, o, x, target, acc, err);
@@ -354,7 +355,7 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
         for (int64_t i = 0; i < per; i++)
-            acc[i] = (float)lrp_rng_uniform(&rng);
+            acc[i] = (lrp_real)lrp_rng_uniform(&rng);
         return LRP_OK;
     }
     }
@@ -369,8 +370,9 @@ static lrp_status check_finite(const lrp_attributor_options *o, lrp_tensor **rel
     int64_t at = lrp_find_nonfinite(*relevance);
     if (at < 0)
         return LRP_OK;
-    lrp_status st = lrp_fail(err, LRP_ERR_NUMERIC, "the %s attribution is not finite: %s at element %lld",
-                             lrp_attributor_name(o->kind), lrp_nonfinite_name(lrp_f32(*relevance)[at]), (long long)at);
+    lrp_status st =
+        lrp_fail(err, LRP_ERR_NUMERIC, "the %s attribution is not finite: %s at element %lld",
+                 lrp_attributor_name(o->kind), lrp_nonfinite_name(lrp_reals(*relevance)[at]), (long long)at);
     lrp_tensor_free(*relevance);
     *relevance = NULL;
     if (logits) {
@@ -397,7 +399,7 @@ static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, c
         lrp_status st = lrp_explain(e, input, targets, seed, relevance, logits_out, targets_out, err);
         if (st == LRP_OK && o->kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT) {
             for (int64_t i = 0; i < input->numel; i++)
-                lrp_f32(*relevance)[i] *= lrp_f32(input)[i];
+                lrp_reals(*relevance)[i] *= lrp_reals(input)[i];
             st = check_finite(o, relevance, logits_out, err);
         }
         return st;
@@ -418,13 +420,13 @@ static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, c
     int64_t dims[LRP_MAX_DIMS];
     memcpy(dims, x->dims, sizeof dims);
     dims[0] = 1;
-    if (!(one = lrp_tensor_new(LRP_FLOAT32, x->ndim, dims, err))) {
+    if (!(one = lrp_tensor_new(LRP_REAL_DT, x->ndim, dims, err))) {
         st = err ? err->status : LRP_ERR_NOMEM;
         goto done;
     }
     for (int64_t b = 0; b < N; b++) {
         int64_t t = targets ? targets[b] : -1;
-        const float *l = lrp_f32(logits) + b * C;
+        const lrp_real *l = lrp_reals(logits) + b * C;
         if (t < 0) {
             t = 0;
             for (int64_t c = 1; c < C; c++)
@@ -438,8 +440,8 @@ static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, c
         }
         if (targets_out)
             targets_out[b] = t;
-        memcpy(one->data, lrp_f32(x) + b * per, sizeof(float) * (size_t)per);
-        if ((st = attribute_one(e, m, o, one, t, seed, lrp_f32(rel) + b * per, err)) != LRP_OK)
+        memcpy(one->data, lrp_reals(x) + b * per, sizeof(lrp_real) * (size_t)per);
+        if ((st = attribute_one(e, m, o, one, t, seed, lrp_reals(rel) + b * per, err)) != LRP_OK)
             goto done;
     }
     rel->ndim = input->ndim;

@@ -196,7 +196,7 @@ static bool constant_operand(const lrp_graph *g, const lrp_node *n, bool *add)
 }
 
 /* A rule with a fixed stabilizer, unsigned as LXT's. */
-static void lxt_fixed(lrp_rule_kind kind, float eps, lrp_rule *r)
+static void lxt_fixed(lrp_rule_kind kind, lrp_real eps, lrp_rule *r)
 {
     lrp_rule_defaults(r, kind);
     r->eps = eps;
@@ -221,25 +221,25 @@ static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int l
         base_rule(p, LRP_RULE_GAMMA, P_STAB, r);
         r->gamma = conv ? p->gamma_conv : p->gamma_linear;
     } else if (grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT || grp == LRP_GROUP_DENSE)
-        lxt_fixed(LRP_RULE_EPSILON, 1e-6f, r);
+        lxt_fixed(LRP_RULE_EPSILON, LRP_R(1e-6), r);
     else if (grp == LRP_GROUP_LAYERNORM)
-        lxt_fixed(LRP_RULE_LAYERNORM, 1e-6f, r);
+        lxt_fixed(LRP_RULE_LAYERNORM, LRP_R(1e-6), r);
     else if (grp == LRP_GROUP_AVGPOOL)
-        lxt_fixed(LRP_RULE_NORM, 1e-6f, r);
+        lxt_fixed(LRP_RULE_NORM, LRP_R(1e-6), r);
     else if (grp == LRP_GROUP_SUM)
-        lxt_fixed(LRP_RULE_NORM, 1e-8f, r);
+        lxt_fixed(LRP_RULE_NORM, LRP_R(1e-8), r);
     else if (grp == LRP_GROUP_ACTIVATION || grp == LRP_GROUP_RELU)
         lrp_rule_defaults(r, LRP_RULE_PASS);
     else if (mk != LRP_MATMUL_PLAIN && lxt == LXT_ATTNLRP)
-        lxt_fixed(LRP_RULE_BILINEAR, 1e-8f, r);
+        lxt_fixed(LRP_RULE_BILINEAR, LRP_R(1e-8), r);
     else if (mk == LRP_MATMUL_SCORE)
         lrp_rule_defaults(r, LRP_RULE_NONE);
     else if (mk == LRP_MATMUL_VALUE)
-        lxt_fixed(LRP_RULE_ATTENTION_VALUE, 1e-6f, r);
+        lxt_fixed(LRP_RULE_ATTENTION_VALUE, LRP_R(1e-6), r);
     else if (lxt == LXT_ATTNLRP && !strcmp(n->op_type, "Softmax"))
         lrp_rule_defaults(r, LRP_RULE_SOFTMAX);
     else if (constant_operand(g, n, &add))
-        add ? lxt_fixed(LRP_RULE_NORM, 1e-8f, r) : lrp_rule_defaults(r, LRP_RULE_PASS);
+        add ? lxt_fixed(LRP_RULE_NORM, LRP_R(1e-8), r) : lrp_rule_defaults(r, LRP_RULE_PASS);
 }
 
 static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_error *err)
@@ -249,12 +249,12 @@ static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_err
     if (p->n_bounds <= 0)
         return lrp_fail(err, LRP_ERR_ARG, "the zbox rule needs --low and --high bounds");
     r->n_bounds = p->n_bounds;
-    r->low = malloc(sizeof(float) * (size_t)p->n_bounds);
-    r->high = malloc(sizeof(float) * (size_t)p->n_bounds);
+    r->low = malloc(sizeof(lrp_real) * (size_t)p->n_bounds);
+    r->high = malloc(sizeof(lrp_real) * (size_t)p->n_bounds);
     if (!r->low || !r->high)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    memcpy(r->low, p->low, sizeof(float) * (size_t)p->n_bounds);
-    memcpy(r->high, p->high, sizeof(float) * (size_t)p->n_bounds);
+    memcpy(r->low, p->low, sizeof(lrp_real) * (size_t)p->n_bounds);
+    memcpy(r->high, p->high, sizeof(lrp_real) * (size_t)p->n_bounds);
     return LRP_OK;
 }
 

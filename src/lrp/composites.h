@@ -7,16 +7,16 @@
 #include <stdbool.h>
 
 typedef struct lrp_composite_params {
-    float epsilon;     /* Epsilon on dense layers */
-    float stabilizer;  /* every other rule */
-    float alpha, beta; /* AlphaBeta in the alpha2-beta1 composites */
-    float gamma;
-    float gamma_conv, gamma_linear; /* attnlrp-vit */
-    float beta_smooth;
+    lrp_real epsilon;     /* Epsilon on dense layers */
+    lrp_real stabilizer;  /* every other rule */
+    lrp_real alpha, beta; /* AlphaBeta in the alpha2-beta1 composites */
+    lrp_real gamma;
+    lrp_real gamma_conv, gamma_linear; /* attnlrp-vit */
+    lrp_real beta_smooth;
     bool zero_bias;
     bool gate_uniform; /* squeeze-excitation gates: uniform instead of signal */
     int n_bounds;      /* ZBox bounds: 1 or one per input channel */
-    const float *low, *high;
+    const lrp_real *low, *high;
     int n_overrides; /* "NAME=RULE" / "OPTYPE=RULE" */
     const char *const *overrides;
 } lrp_composite_params;

@@ -17,7 +17,7 @@ void lrp_perturb_options_default(lrp_perturb_options *o)
     o->baseline = LRP_PERTURB_UNIFORM;
 }
 
-double lrp_aopc(const float *curve, int n_steps)
+double lrp_aopc(const lrp_real *curve, int n_steps)
 {
     double s = 0;
     for (int k = 0; k <= n_steps; k++)
@@ -95,7 +95,7 @@ static lrp_status perturb_check(const lrp_model *m, const lrp_tensor *x, const l
 
 /* The region of every element (rid) and the regions in perturbation order
  * (regs, nreg of them, ph x P pixels each). */
-static void rank_regions(const perturb_geom *g, const float *rv, int64_t numel, int64_t ph, int P, int64_t nx,
+static void rank_regions(const perturb_geom *g, const lrp_real *rv, int64_t numel, int64_t ph, int P, int64_t nx,
                          int64_t nreg, lrp_perturb_order order, region *regs, int64_t *rid)
 {
     for (int64_t r = 0; r < nreg; r++)
@@ -110,8 +110,8 @@ static void rank_regions(const perturb_geom *g, const float *rv, int64_t numel, 
 }
 
 /* What perturbed values become. */
-static void fill_baseline(const perturb_geom *g, const float *xv, int64_t numel, const lrp_perturb_options *o,
-                          float *base)
+static void fill_baseline(const perturb_geom *g, const lrp_real *xv, int64_t numel, const lrp_perturb_options *o,
+                          lrp_real *base)
 {
     if (o->baseline == LRP_PERTURB_MEAN) {
         for (int64_t c = 0; c < g->C; c++) {
@@ -129,11 +129,11 @@ static void fill_baseline(const perturb_geom *g, const float *xv, int64_t numel,
                 int64_t cc, yy, xx;
                 locate(i, g->nhwc, g->C, g->H, g->W, &cc, &yy, &xx);
                 if (cc == c)
-                    base[i] = (float)(s / (double)(cnt ? cnt : 1));
+                    base[i] = (lrp_real)(s / (double)(cnt ? cnt : 1));
             }
         }
     } else if (o->baseline == LRP_PERTURB_UNIFORM) {
-        float lo = INFINITY, hi = -INFINITY;
+        lrp_real lo = INFINITY, hi = -INFINITY;
         for (int64_t i = 0; i < numel; i++) {
             lo = xv[i] < lo ? xv[i] : lo;
             hi = xv[i] > hi ? xv[i] : hi;
@@ -141,42 +141,42 @@ static void fill_baseline(const perturb_geom *g, const float *xv, int64_t numel,
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
         for (int64_t i = 0; i < numel; i++)
-            base[i] = lo + (float)lrp_rng_uniform(&rng) * (hi - lo);
+            base[i] = lo + (lrp_real)lrp_rng_uniform(&rng) * (hi - lo);
     } else {
-        memset(base, 0, sizeof(float) * (size_t)numel);
+        memset(base, 0, sizeof(lrp_real) * (size_t)numel);
     }
 }
 
 /* curve[k]: the target's logit with k regions perturbed, k = 0..K; copies run
  * in batches. */
 static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t target, const lrp_perturb_options *o,
-                                const region *regs, const int64_t *rid, const float *base, int K, float *curve,
+                                const region *regs, const int64_t *rid, const lrp_real *base, int K, lrp_real *curve,
                                 lrp_error *err)
 {
     lrp_status st = LRP_OK;
     int chunk = o->max_batch > 0 ? o->max_batch : 16;
     int64_t per = x->numel;
-    float *cur = malloc(sizeof(float) * (size_t)per);
+    lrp_real *cur = malloc(sizeof(lrp_real) * (size_t)per);
     if (!cur)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    memcpy(cur, x->data, sizeof(float) * (size_t)per);
+    memcpy(cur, x->data, sizeof(lrp_real) * (size_t)per);
     for (int k0 = 0; k0 <= K && st == LRP_OK;) {
         int k = K + 1 - k0 < chunk ? K + 1 - k0 : chunk;
         int64_t dims[LRP_MAX_DIMS];
         memcpy(dims, x->dims, sizeof dims);
         dims[0] = k;
-        lrp_tensor *b = lrp_tensor_new(LRP_FLOAT32, x->ndim, dims, err), *logits = NULL;
+        lrp_tensor *b = lrp_tensor_new(LRP_REAL_DT, x->ndim, dims, err), *logits = NULL;
         if (!b) {
             st = err ? err->status : LRP_ERR_NOMEM;
             break;
         }
-        float *saved = malloc(sizeof(float) * (size_t)per);
+        lrp_real *saved = malloc(sizeof(lrp_real) * (size_t)per);
         if (!saved) {
             lrp_tensor_free(b);
             st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
             break;
         }
-        memcpy(saved, cur, sizeof(float) * (size_t)per);
+        memcpy(saved, cur, sizeof(lrp_real) * (size_t)per);
         for (int j = 0; j < k; j++) {
             int step = k0 + j;
             if (step > 0) { /* perturb the step-th region in the order */
@@ -184,12 +184,12 @@ static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t targe
                     if (rid[i] == regs[step - 1].index)
                         cur[i] = base[i];
             }
-            memcpy((float *)b->data + (int64_t)j * per, cur, sizeof(float) * (size_t)per);
+            memcpy((lrp_real *)b->data + (int64_t)j * per, cur, sizeof(lrp_real) * (size_t)per);
         }
         st = lrp_model_run(m, b, &logits, err);
         lrp_tensor_free(b);
         if (st == LRP_ERR_SHAPE && k > 1) { /* a model fixed to batch 1 */
-            memcpy(cur, saved, sizeof(float) * (size_t)per);
+            memcpy(cur, saved, sizeof(lrp_real) * (size_t)per);
             free(saved);
             chunk = 1;
             lrp_error_clear(err);
@@ -205,7 +205,7 @@ static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t targe
             if (target < 0 || target >= nc)
                 st = lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range", (long long)target);
             for (int j = 0; j < k && st == LRP_OK; j++)
-                curve[k0 + j] = ((float *)logits->data)[(int64_t)j * nc + target];
+                curve[k0 + j] = ((lrp_real *)logits->data)[(int64_t)j * nc + target];
         }
         lrp_tensor_free(logits);
         k0 += k;
@@ -215,7 +215,7 @@ static lrp_status perturb_curve(lrp_model *m, const lrp_tensor *x, int64_t targe
 }
 
 static lrp_status region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance,
-                                      int64_t target, const lrp_perturb_options *o, float *curve, int *n_steps,
+                                      int64_t target, const lrp_perturb_options *o, lrp_real *curve, int *n_steps,
                                       lrp_error *err)
 {
     lrp_perturb_options def;
@@ -238,7 +238,7 @@ static lrp_status region_perturbation(lrp_model *m, const lrp_tensor *input, con
     int64_t ph = g.H == 1 ? 1 : P, ny = (g.H + ph - 1) / ph, nx = (g.W + P - 1) / P, nreg = ny * nx;
     int K = o->steps < nreg ? o->steps : (int)nreg;
     region *regs = calloc((size_t)nreg, sizeof *regs);
-    float *base = malloc(sizeof(float) * (size_t)x->numel);
+    lrp_real *base = malloc(sizeof(lrp_real) * (size_t)x->numel);
     int64_t *rid = malloc(sizeof(int64_t) * (size_t)x->numel);
     if (!regs || !base || !rid) {
         st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -257,7 +257,7 @@ static lrp_status region_perturbation(lrp_model *m, const lrp_tensor *input, con
 }
 
 lrp_status lrp_region_perturbation(lrp_model *m, const lrp_tensor *input, const lrp_tensor *relevance, int64_t target,
-                                   const lrp_perturb_options *o, float *curve, int *n_steps, lrp_error *err)
+                                   const lrp_perturb_options *o, lrp_real *curve, int *n_steps, lrp_error *err)
 {
     lrp_exec saved;
     lrp_model_exec_enter(m, &saved);

@@ -24,7 +24,7 @@ struct lrp_explainer {
     lrp_model *m;
     int composite;
     lrp_composite_params params;
-    float *low, *high; /* owned copies */
+    lrp_real *low, *high; /* owned copies */
     char **overrides;
     lrp_rule *rules; /* per node index, once assigned */
     lrp_weight_cache *caches;
@@ -42,11 +42,11 @@ void lrp_explain_options_default(lrp_explain_options *o)
 {
     memset(o, 0, sizeof *o);
     o->composite = "epsilon-plus-flat";
-    o->epsilon = 1e-6f;
-    o->stabilizer = 1e-6f;
+    o->epsilon = LRP_R(1e-6);
+    o->stabilizer = LRP_R(1e-6);
     o->gamma = 0.25f;
     o->gamma_conv = 0.25f;
-    o->gamma_linear = 0.05f;
+    o->gamma_linear = LRP_R(0.05);
     o->beta_smooth = 10.0f;
     o->alpha = 2.0f;
     o->beta = 1.0f;
@@ -124,12 +124,12 @@ lrp_explainer *lrp_explainer_new(lrp_model *m, const lrp_explain_options *o, lrp
     p->zero_bias = o->zero_bias != 0;
     p->gate_uniform = o->gate_uniform != 0;
     if (o->n_bounds > 0) {
-        e->low = malloc(sizeof(float) * (size_t)o->n_bounds);
-        e->high = malloc(sizeof(float) * (size_t)o->n_bounds);
+        e->low = malloc(sizeof(lrp_real) * (size_t)o->n_bounds);
+        e->high = malloc(sizeof(lrp_real) * (size_t)o->n_bounds);
         if (!e->low || !e->high)
             goto oom;
-        memcpy(e->low, o->low, sizeof(float) * (size_t)o->n_bounds);
-        memcpy(e->high, o->high, sizeof(float) * (size_t)o->n_bounds);
+        memcpy(e->low, o->low, sizeof(lrp_real) * (size_t)o->n_bounds);
+        memcpy(e->high, o->high, sizeof(lrp_real) * (size_t)o->n_bounds);
         p->n_bounds = o->n_bounds;
         p->low = e->low;
         p->high = e->high;
@@ -268,7 +268,7 @@ static void sample_sums(const lrp_tensor *t, int64_t N, double *s)
     int64_t per = N ? t->numel / N : 0;
     for (int64_t b = 0; b < N; b++) {
         double acc = 0;
-        const float *p = lrp_f32(t) + b * per;
+        const lrp_real *p = lrp_reals(t) + b * per;
         for (int64_t i = 0; i < per; i++)
             acc += p[i];
         s[b] = acc;
@@ -319,7 +319,7 @@ static lrp_status locate_observe(void *ctx, const lrp_backward_step *s, lrp_erro
                              "the relevance goes non-finite here (rule %s): %s at element %lld of what it sends to "
                              "input #%d '%s'",
                              lrp_rule_describe(&e->rules[s->node], rb, sizeof rb),
-                             lrp_nonfinite_name(lrp_f32(s->gin[i])[at]), (long long)at, i,
+                             lrp_nonfinite_name(lrp_reals(s->gin[i])[at]), (long long)at, i,
                              s->g->values[s->n->inputs[i]].name);
     }
     return LRP_OK;
@@ -409,9 +409,9 @@ static lrp_status run_seed(explain_run *r, lrp_seed_fn seed_fn, void *seed_ctx, 
     int out = r->e->m->output;
     const lrp_tensor *y = r->vals[out];
     int64_t dims[2] = {r->N, r->N ? y->numel / r->N : 0};
-    if (!(r->logits = lrp_tensor_new(LRP_FLOAT32, 2, dims, err)))
+    if (!(r->logits = lrp_tensor_new(LRP_REAL_DT, 2, dims, err)))
         return err ? err->status : LRP_ERR_NOMEM;
-    memcpy(r->logits->data, y->data, sizeof(float) * (size_t)y->numel);
+    memcpy(r->logits->data, y->data, sizeof(lrp_real) * (size_t)y->numel);
     if (!(r->rel[out] = lrp_tensor_like(y, err)))
         return err ? err->status : LRP_ERR_NOMEM;
     lrp_tensor view = *r->rel[out];
@@ -535,7 +535,7 @@ static lrp_status seed_targets(void *ctx, const lrp_tensor *logits, lrp_tensor *
     int64_t N = logits->dims[0], C = logits->dims[1];
     for (int64_t b = 0; b < N; b++) {
         int64_t t = ts->targets ? ts->targets[b] : -1;
-        const float *l = lrp_f32(logits) + b * C;
+        const lrp_real *l = lrp_reals(logits) + b * C;
         if (t < 0) {
             t = 0;
             for (int64_t c = 1; c < C; c++)
@@ -545,7 +545,7 @@ static lrp_status seed_targets(void *ctx, const lrp_tensor *logits, lrp_tensor *
         if (t >= C)
             return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
                             (long long)t, (long long)C);
-        lrp_f32(seed)[b * C + t] = ts->seed == LRP_SEED_LOGIT ? l[t] : 1.0f;
+        lrp_reals(seed)[b * C + t] = ts->seed == LRP_SEED_LOGIT ? l[t] : 1.0f;
         if (ts->targets_out)
             ts->targets_out[b] = t;
     }

@@ -79,16 +79,22 @@ static void append(char *buf, size_t size, size_t *pos, const char *fmt, ...)
     *pos += n > 0 ? (size_t)n : 0;
 }
 
-static float *float_field(const lrp_rule *r, const lrp_rule_param *p) { return (float *)((char *)r + p->offset); }
+static lrp_real *float_field(const lrp_rule *r, const lrp_rule_param *p)
+{
+    return (lrp_real *)((char *)r + p->offset);
+}
 
 static bool *bool_field(const lrp_rule *r, const lrp_rule_param *p) { return (bool *)((char *)r + p->offset); }
 
-static float **bounds_field(const lrp_rule *r, const lrp_rule_param *p) { return (float **)((char *)r + p->offset); }
+static lrp_real **bounds_field(const lrp_rule *r, const lrp_rule_param *p)
+{
+    return (lrp_real **)((char *)r + p->offset);
+}
 
 /* "v/v/v" (%.4g each) of a bounds field, at most 96 characters as before. */
 static void bounds_text(const lrp_rule *r, const lrp_rule_param *p, char *buf, size_t size)
 {
-    const float *v = *bounds_field(r, p);
+    const lrp_real *v = *bounds_field(r, p);
     size_t pos = 0;
     buf[0] = '\0';
     for (int i = 0; i < r->n_bounds && pos < size; i++)
@@ -96,7 +102,7 @@ static void bounds_text(const lrp_rule *r, const lrp_rule_param *p, char *buf, s
 }
 
 /* The FLAG's field value when the key reads v. */
-static bool flag_value(const lrp_rule_param *p, float v) { return p->negated ? v == 0.0f : v != 0.0f; }
+static bool flag_value(const lrp_rule_param *p, lrp_real v) { return p->negated ? v == 0.0f : v != 0.0f; }
 
 const char *lrp_rule_describe(const lrp_rule *r, char *buf, size_t size)
 {
@@ -157,14 +163,14 @@ lrp_status lrp_rule_copy(lrp_rule *dst, const lrp_rule *src, lrp_error *err)
     *dst = *src;
     dst->low = dst->high = NULL;
     if (src->n_bounds > 0) {
-        dst->low = malloc(sizeof(float) * (size_t)src->n_bounds);
-        dst->high = malloc(sizeof(float) * (size_t)src->n_bounds);
+        dst->low = malloc(sizeof(lrp_real) * (size_t)src->n_bounds);
+        dst->high = malloc(sizeof(lrp_real) * (size_t)src->n_bounds);
         if (!dst->low || !dst->high) {
             lrp_rule_clear(dst);
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         }
-        memcpy(dst->low, src->low, sizeof(float) * (size_t)src->n_bounds);
-        memcpy(dst->high, src->high, sizeof(float) * (size_t)src->n_bounds);
+        memcpy(dst->low, src->low, sizeof(lrp_real) * (size_t)src->n_bounds);
+        memcpy(dst->high, src->high, sizeof(lrp_real) * (size_t)src->n_bounds);
     }
     return LRP_OK;
 }
@@ -186,18 +192,18 @@ void lrp_rule_defaults(lrp_rule *r, lrp_rule_kind k)
 /* --------------------------------------------------------------- parsing */
 
 /* Parses "v" or "v/v/v" into a new array; returns the count or -1. */
-static int parse_floats(const char *s, float **out)
+static int parse_floats(const char *s, lrp_real **out)
 {
     int n = 1;
     for (const char *p = s; *p; p++)
         n += *p == '/';
-    float *v = malloc(sizeof(float) * (size_t)n);
+    lrp_real *v = malloc(sizeof(lrp_real) * (size_t)n);
     if (!v)
         return -1;
     const char *p = s;
     for (int i = 0; i < n; i++) {
         char *end;
-        v[i] = strtof(p, &end);
+        v[i] = lrp_strtor(p, &end);
         if (end == p || (*end && *end != '/') || !isfinite(v[i])) {
             free(v);
             return -1;
@@ -209,9 +215,9 @@ static int parse_floats(const char *s, float **out)
 }
 
 /* A new array of m copies of v. */
-static float *repeat(float v, int m)
+static lrp_real *repeat(lrp_real v, int m)
 {
-    float *w = malloc(sizeof(float) * (size_t)m);
+    lrp_real *w = malloc(sizeof(lrp_real) * (size_t)m);
     for (int i = 0; w && i < m; i++)
         w[i] = v;
     return w;
@@ -221,19 +227,19 @@ static float *repeat(float v, int m)
  * other's length. */
 static lrp_status parse_bounds(const char *spec, lrp_rule *r, const lrp_rule_param *p, const char *val, lrp_error *err)
 {
-    float *v;
+    lrp_real *v;
     int n = parse_floats(val, &v);
     if (n < 0)
         return lrp_fail(err, LRP_ERR_ARG, "rule '%s': bad %s '%s' (a number or v/v/v per channel)", spec, p->key, val);
-    float **dst = bounds_field(r, p);
-    float **other = dst == &r->low ? &r->high : &r->low;
+    lrp_real **dst = bounds_field(r, p);
+    lrp_real **other = dst == &r->low ? &r->high : &r->low;
     if (*other && r->n_bounds != n) {
         if (r->n_bounds != 1 && n != 1) {
             free(v);
             return lrp_fail(err, LRP_ERR_ARG, "rule '%s': low and high have different lengths", spec);
         }
         int m = n > r->n_bounds ? n : r->n_bounds;
-        float *w = repeat(n == 1 ? v[0] : (*other)[0], m);
+        lrp_real *w = repeat(n == 1 ? v[0] : (*other)[0], m);
         if (!w) {
             free(v);
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
@@ -270,7 +276,7 @@ static lrp_status parse_param(const char *spec, const lrp_rule_def *d, lrp_rule 
     if (p->type == LRP_PARAM_BOUNDS)
         return parse_bounds(spec, r, p, val, err);
     char *end;
-    float f = strtof(val, &end);
+    lrp_real f = lrp_strtor(val, &end);
     if (end == val || *end || !isfinite(f))
         return lrp_fail(err, LRP_ERR_ARG, "rule '%s': %s needs a number, got '%s'", spec, key, val);
     if (p->type == LRP_PARAM_FLOAT)

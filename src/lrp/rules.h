@@ -32,19 +32,19 @@ typedef enum lrp_rule_kind {
 
 typedef struct lrp_rule {
     lrp_rule_kind kind;
-    float eps;         /* epsilon (Epsilon) or stabilizer (every other rule) */
-    float alpha, beta; /* AlphaBeta */
-    float gamma;       /* Gamma */
-    float beta_smooth; /* ReLU beta-smooth */
-    bool inplace;      /* beta-smooth: zennit on an in-place ReLU module, whose stored
+    lrp_real eps;         /* epsilon (Epsilon) or stabilizer (every other rule) */
+    lrp_real alpha, beta; /* AlphaBeta */
+    lrp_real gamma;       /* Gamma */
+    lrp_real beta_smooth; /* ReLU beta-smooth */
+    bool inplace;         /* beta-smooth: zennit on an in-place ReLU module, whose stored
                            input was overwritten by the ReLU: sigmoid(beta*relu(x)) */
-    bool zero_bias;    /* zennit's zero_params=['bias'] */
-    bool uniform;      /* gate: relevance split evenly between signal and gate */
-    bool positive;     /* attention-value: only the positive part of V (ZPlus) */
-    bool unsigned_eps; /* epsilon, norm, layernorm, attention-value: z + eps (LXT), not z + eps * sign(z) */
+    bool zero_bias;       /* zennit's zero_params=['bias'] */
+    bool uniform;         /* gate: relevance split evenly between signal and gate */
+    bool positive;        /* attention-value: only the positive part of V (ZPlus) */
+    bool unsigned_eps;    /* epsilon, norm, layernorm, attention-value: z + eps (LXT), not z + eps * sign(z) */
     /* ZBox bounds: 1 value (scalar) or one per channel (dim 1 of the input). */
     int n_bounds;
-    float *low, *high; /* owned by the rule */
+    lrp_real *low, *high; /* owned by the rule */
 } lrp_rule;
 
 /* "epsilon", "alpha-beta", ... */
@@ -85,8 +85,8 @@ unsigned lrp_rule_keep(const lrp_node *n, const lrp_rule *r);
 
 /* Modified weights of one node, computed on first use and kept across runs. */
 typedef struct lrp_weight_cache {
-    float *w[8];
-    float *b[8];
+    lrp_real *w[8];
+    lrp_real *b[8];
     bool have_w[8], have_b[8];
 } lrp_weight_cache;
 
@@ -107,10 +107,10 @@ typedef struct lrp_rule_call {
 lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);
 
 /* The default stabilizer: z + eps * (z >= 0 ? 1 : -1) (zero counts as positive). */
-static inline float lrp_stabilize(float z, float eps) { return z + (z >= 0.0f ? eps : -eps); }
+static inline lrp_real lrp_stabilize(lrp_real z, lrp_real eps) { return z + (z >= 0.0f ? eps : -eps); }
 
 /* The rule's stabilizer: signed (lrp_stabilize) or, with unsigned_eps, z + eps. */
-static inline float lrp_rule_stabilize(const lrp_rule *r, float z)
+static inline lrp_real lrp_rule_stabilize(const lrp_rule *r, lrp_real z)
 {
     return r->unsigned_eps ? z + r->eps : lrp_stabilize(z, r->eps);
 }

@@ -179,7 +179,7 @@ static double read_elem(const uint8_t *p, int dt)
 {
     switch (dt) {
     case LRP_DT_FLOAT: {
-        float v;
+        lrp_real v;
         memcpy(&v, p, 4);
         return v;
     }
@@ -289,7 +289,7 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its shape %s needs %lld",
                             model_path, tname, have, lrp_shape_str(nd, dims, sb, sizeof sb), (long long)numel);
     }
-    lrp_tensor *t = lrp_tensor_new(isf ? LRP_FLOAT32 : LRP_INT64, nd, dims, err);
+    lrp_tensor *t = lrp_tensor_new(isf ? LRP_REAL_DT : LRP_INT64, nd, dims, err);
     if (!t) {
         free(ext);
         lrp_error_prefix(err, "%s: tensor '%s'", model_path, tname);
@@ -299,15 +299,15 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
         if (raw) {
             const uint8_t *p = raw + (size_t)i * (size_t)es;
             if (isf)
-                lrp_f32(t)[i] = (float)read_elem(p, dt);
+                lrp_reals(t)[i] = (lrp_real)read_elem(p, dt);
             else
                 lrp_i64(t)[i] = read_elem_i64(p, dt);
         } else if (dt == LRP_DT_FLOAT) {
-            lrp_f32(t)[i] = tp->float_data[i];
+            lrp_reals(t)[i] = tp->float_data[i];
         } else if (dt == LRP_DT_DOUBLE) {
-            lrp_f32(t)[i] = (float)tp->double_data[i];
+            lrp_reals(t)[i] = (lrp_real)tp->double_data[i];
         } else if (dt == LRP_DT_FLOAT16) {
-            lrp_f32(t)[i] = lrp_half_to_float((uint16_t)tp->int32_data[i]);
+            lrp_reals(t)[i] = lrp_half_to_float((uint16_t)tp->int32_data[i]);
         } else if (dt == LRP_DT_INT64) {
             lrp_i64(t)[i] = tp->int64_data[i];
         } else if (dt == LRP_DT_UINT32 || dt == LRP_DT_UINT64) {
@@ -408,11 +408,11 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
         if (ap->n_floats > (size_t)INT_MAX / 8)
             return lrp_fail(err, LRP_ERR_LIMIT, "%s: attribute '%s' is too long", path, a->name);
         a->n = (int)ap->n_floats;
-        a->floats = malloc(sizeof(float) * (ap->n_floats ? ap->n_floats : 1));
+        a->floats = malloc(sizeof(lrp_real) * (ap->n_floats ? ap->n_floats : 1));
         if (!a->floats)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         if (a->n)
-            memcpy(a->floats, ap->floats, sizeof(float) * ap->n_floats);
+            memcpy(a->floats, ap->floats, sizeof(lrp_real) * ap->n_floats);
         break;
     case LRP_ATTR_INTS:
         if (ap->n_ints > (size_t)INT_MAX / 8)
@@ -443,18 +443,18 @@ static lrp_status constant_node(lrp_graph *g, const Onnx__NodeProto *np, lrp_err
         if (!strcmp(an, "value") && ap->t) {
             st = lrp_onnx_tensor(g->path, ap->t, &t, err);
         } else if (!strcmp(an, "value_float")) {
-            t = lrp_tensor_new(LRP_FLOAT32, 0, NULL, err);
+            t = lrp_tensor_new(LRP_REAL_DT, 0, NULL, err);
             if (t)
-                lrp_f32(t)[0] = ap->f;
+                lrp_reals(t)[0] = ap->f;
         } else if (!strcmp(an, "value_int")) {
             t = lrp_tensor_new(LRP_INT64, 0, NULL, err);
             if (t)
                 lrp_i64(t)[0] = ap->i;
         } else if (!strcmp(an, "value_floats")) {
             int64_t d = (int64_t)ap->n_floats;
-            t = lrp_tensor_new(LRP_FLOAT32, 1, &d, err);
+            t = lrp_tensor_new(LRP_REAL_DT, 1, &d, err);
             for (size_t i = 0; t && i < ap->n_floats; i++)
-                lrp_f32(t)[i] = ap->floats[i];
+                lrp_reals(t)[i] = ap->floats[i];
         } else if (!strcmp(an, "value_ints")) {
             int64_t d = (int64_t)ap->n_ints;
             t = lrp_tensor_new(LRP_INT64, 1, &d, err);

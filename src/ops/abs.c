@@ -21,9 +21,9 @@ static lrp_status abs_forward(const lrp_node *n, const lrp_tensor *const *in, lr
         LRP_MAP(in[0]->numel, y[i] = x[i] < 0 ? (int64_t)(0u - (uint64_t)x[i]) : x[i]);
         return LRP_OK;
     }
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = fabsf(x[i]));
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = lrp_fabs(x[i]));
     return LRP_OK;
 }
 
@@ -32,8 +32,8 @@ static lrp_status abs_backward(const lrp_node *n, const lrp_tensor *const *in, c
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? g[i] : (x[i] < 0.0f ? -g[i] : 0.0f));
     return LRP_OK;
 }

@@ -13,7 +13,7 @@ static lrp_status averagepool_forward(const lrp_node *n, const lrp_tensor *const
     const lrp_pool_state *s = n->state;
     lrp_pool_geom pg = s->geom;
     pg.planes = in[0]->dims[0] * in[0]->dims[1];
-    lrp_avgpool_fwd(&pg, s->count_include_pad, lrp_f32(in[0]), lrp_f32(out[0]));
+    lrp_avgpool_fwd(&pg, s->count_include_pad, lrp_reals(in[0]), lrp_reals(out[0]));
     return LRP_OK;
 }
 
@@ -25,7 +25,7 @@ static lrp_status averagepool_backward(const lrp_node *n, const lrp_tensor *cons
     const lrp_pool_state *s = n->state;
     lrp_pool_geom pg = s->geom;
     pg.planes = gin[0]->dims[0] * gin[0]->dims[1];
-    lrp_avgpool_bwd(&pg, s->count_include_pad, lrp_f32(gout), lrp_f32(gin[0]));
+    lrp_avgpool_bwd(&pg, s->count_include_pad, lrp_reals(gout), lrp_reals(gin[0]));
     return LRP_OK;
 }
 

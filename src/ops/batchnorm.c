@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 typedef struct {
-    float eps;
+    lrp_real eps;
     int per_activation; /* spatial = 0 */
 } bn_state;
 
@@ -17,7 +17,7 @@ static lrp_status bn_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     bn_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
         return LRP_ERR_NOMEM;
-    s->eps = lrp_attr_float(n, "epsilon", 1e-5f);
+    s->eps = lrp_attr_float(n, "epsilon", LRP_R(1e-5));
     if (!(s->eps >= 0.0f) || !isfinite(s->eps))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "epsilon must be a non-negative number");
     if (n->n_inputs != 5)
@@ -40,7 +40,7 @@ static lrp_status bn_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     const bn_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
     char sb[160];
-    if (x->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (x->ndim < 2)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input of rank %d: expected (N, C, ...)", x->ndim);
@@ -53,7 +53,7 @@ static lrp_status bn_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         const lrp_value *p = lrp_node_in(g, n, i);
         if (!p)
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input %s is missing", names[i]);
-        if (p->dtype != LRP_FLOAT32)
+        if (p->dtype != LRP_REAL_DT)
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input %s is not a float tensor", names[i]);
         int64_t cnt = lrp_numel_checked(p->ndim, p->dims);
         if (cnt != per)
@@ -61,23 +61,23 @@ static lrp_status bn_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
                                  lrp_shape_str(p->ndim, p->dims, sb, sizeof sb), (long long)per,
                                  lrp_shape_str(x->ndim, x->dims, (char[160]){0}, 160));
     }
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, x->dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, x->dims);
     return LRP_OK;
 }
 
 /* Per-parameter factor a = scale / sqrt(var + eps) and shift b = bias - mean a. */
-static int factors(const lrp_node *n, const lrp_tensor *const *in, int64_t cnt, float *a, float *b)
+static int factors(const lrp_node *n, const lrp_tensor *const *in, int64_t cnt, lrp_real *a, lrp_real *b)
 {
     const bn_state *s = n->state;
     for (int i = 1; i < 5; i++)
         if (!in[i] || in[i]->numel != cnt)
             return -1;
-    const float *sc = lrp_f32(in[1]), *bi = lrp_f32(in[2]), *mu = lrp_f32(in[3]), *var = lrp_f32(in[4]);
+    const lrp_real *sc = lrp_reals(in[1]), *bi = lrp_reals(in[2]), *mu = lrp_reals(in[3]), *var = lrp_reals(in[4]);
     for (int64_t c = 0; c < cnt; c++) {
         double f = (double)sc[c] / sqrt((double)var[c] + (double)s->eps);
-        a[c] = (float)f;
+        a[c] = (lrp_real)f;
         if (b)
-            b[c] = (float)((double)bi[c] - (double)mu[c] * f);
+            b[c] = (lrp_real)((double)bi[c] - (double)mu[c] * f);
     }
     return 0;
 }
@@ -101,20 +101,20 @@ static lrp_status bn_forward(const lrp_node *n, const lrp_tensor *const *in, lrp
 {
     int64_t N, C, S;
     view(n, in[0], &N, &C, &S);
-    float *a = malloc(sizeof(float) * (size_t)(2 * C + 1));
+    lrp_real *a = malloc(sizeof(lrp_real) * (size_t)(2 * C + 1));
     if (!a)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    float *b = a + C;
+    lrp_real *b = a + C;
     if (factors(n, in, C, a, b) != 0) {
         free(a);
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "parameters do not match the input");
     }
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(N * C, {
-        const float f = a[i % C], t = b[i % C];
-        const float *xr = x + i * S;
-        float *yr = y + i * S;
+        const lrp_real f = a[i % C], t = b[i % C];
+        const lrp_real *xr = x + i * S;
+        lrp_real *yr = y + i * S;
         for (int64_t k = 0; k < S; k++)
             yr[k] = xr[k] * f + t;
     });
@@ -132,17 +132,17 @@ static lrp_status bn_backward(const lrp_node *n, const lrp_tensor *const *in, co
         return LRP_OK;
     int64_t N, C, S;
     view(n, gin[0], &N, &C, &S);
-    float *a = malloc(sizeof(float) * (size_t)(C + 1));
+    lrp_real *a = malloc(sizeof(lrp_real) * (size_t)(C + 1));
     if (!a)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     if (factors(n, in, C, a, NULL) != 0) {
         free(a);
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks the parameters");
     }
-    const float *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(N * C, {
-        const float f = a[i % C];
+        const lrp_real f = a[i % C];
         for (int64_t k = 0; k < S; k++)
             gx[i * S + k] += g[i * S + k] * f;
     });

@@ -50,23 +50,23 @@ static lrp_status cast_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     /* bfloat16 data reaches us only as its raw 16-bit pattern */
     if (x->decl_elem_type == LRP_DT_BFLOAT16)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "bfloat16 input '%s' is not supported", x->name);
-    lrp_set_output(g, n, 0, to_float(s->to) ? LRP_FLOAT32 : LRP_INT64, x->ndim, x->dims);
+    lrp_set_output(g, n, 0, to_float(s->to) ? LRP_REAL_DT : LRP_INT64, x->ndim, x->dims);
     return LRP_OK;
 }
 
 /* x rounded to the nearest half-precision value (ties to even). */
-static float round_half(float x)
+static lrp_real round_half(lrp_real x)
 {
     if (!isfinite(x) || x == 0.0f)
         return x;
     int e;
-    frexpf(x, &e);                            /* |x| in [2^(e-1), 2^e) */
+    lrp_frexp(x, &e);                         /* |x| in [2^(e-1), 2^e) */
     int q = (e - 1 < -14 ? -14 : e - 1) - 10; /* the spacing of halfs near x */
-    float r = ldexpf(nearbyintf(ldexpf(x, -q)), q);
-    return fabsf(r) > 65504.0f ? copysignf(INFINITY, x) : r;
+    lrp_real r = lrp_ldexp(lrp_nearbyint(lrp_ldexp(x, -q)), q);
+    return lrp_fabs(r) > 65504.0f ? lrp_copysign(INFINITY, x) : r;
 }
 
-static int64_t float_to_i64(float v)
+static int64_t float_to_i64(lrp_real v)
 {
     if (v != v)
         return 0;
@@ -97,12 +97,12 @@ static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, l
     const int to = s->to;
     const lrp_tensor *x = in[0];
     if (to_float(to)) {
-        float *y = lrp_f32(out[0]);
+        lrp_real *y = lrp_reals(out[0]);
         if (x->dtype == LRP_INT64) {
             const int64_t *xi = lrp_i64(x);
-            LRP_MAP(x->numel, y[i] = (float)xi[i]);
+            LRP_MAP(x->numel, y[i] = (lrp_real)xi[i]);
         } else {
-            const float *xf = lrp_f32(x);
+            const lrp_real *xf = lrp_reals(x);
             LRP_MAP(x->numel, y[i] = xf[i]);
         }
         if (to == LRP_DT_FLOAT16)
@@ -114,7 +114,7 @@ static lrp_status cast_forward(const lrp_node *n, const lrp_tensor *const *in, l
         const int64_t *xi = lrp_i64(x);
         LRP_MAP(x->numel, y[i] = wrap(to, xi[i]));
     } else {
-        const float *xf = lrp_f32(x);
+        const lrp_real *xf = lrp_reals(x);
         if (to == LRP_DT_BOOL)
             LRP_MAP(x->numel, y[i] = xf[i] != 0.0f);
         else
@@ -130,7 +130,7 @@ static lrp_status cast_backward(const lrp_node *n, const lrp_tensor *const *in, 
     const cast_state *s = n->state;
     if (!gin[0])
         return LRP_OK;
-    if (!to_float(s->to) || gin[0]->dtype != LRP_FLOAT32)
+    if (!to_float(s->to) || gin[0]->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no gradient through a cast to an integer type");
     return lrp_copy_backward(n, in, out, gout, gin, err);
 }

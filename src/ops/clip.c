@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 typedef struct {
-    float lo, hi; /* opset < 11 */
+    lrp_real lo, hi; /* opset < 11 */
 } clip_state;
 
 static lrp_status clip_init(lrp_graph *g, lrp_node *n, lrp_error *err)
@@ -50,12 +50,12 @@ static const lrp_tensor *bound(const lrp_node *n, const lrp_tensor *const *in, i
     return i < n->n_inputs ? in[i] : NULL;
 }
 
-static void bounds_f(const lrp_node *n, const lrp_tensor *const *in, float *lo, float *hi)
+static void bounds_f(const lrp_node *n, const lrp_tensor *const *in, lrp_real *lo, lrp_real *hi)
 {
     const clip_state *s = n->state;
     const lrp_tensor *a = bound(n, in, 1), *b = bound(n, in, 2);
-    *lo = a ? lrp_f32(a)[0] : s->lo;
-    *hi = b ? lrp_f32(b)[0] : s->hi;
+    *lo = a ? lrp_reals(a)[0] : s->lo;
+    *hi = b ? lrp_reals(b)[0] : s->hi;
 }
 
 static lrp_status clip_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
@@ -68,11 +68,11 @@ static lrp_status clip_forward(const lrp_node *n, const lrp_tensor *const *in, l
         LRP_MAP(in[0]->numel, int64_t v = x[i] < lo ? lo : x[i]; y[i] = v > hi ? hi : v);
         return LRP_OK;
     }
-    float lo, hi;
+    lrp_real lo, hi;
     bounds_f(n, in, &lo, &hi);
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, float v = x[i] < lo ? lo : x[i]; y[i] = v > hi ? hi : v);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, lrp_real v = x[i] < lo ? lo : x[i]; y[i] = v > hi ? hi : v);
     return LRP_OK;
 }
 
@@ -84,10 +84,10 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "gradients with respect to non-constant bounds");
     if (!gin[0])
         return LRP_OK;
-    float lo, hi;
+    lrp_real lo, hi;
     bounds_f(n, in, &lo, &hi);
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, if (x[i] > lo && x[i] < hi) gx[i] += g[i]);
     return LRP_OK;
 }

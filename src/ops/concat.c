@@ -77,7 +77,7 @@ static void blocks(const lrp_node *n, const lrp_tensor *y, int nin, const lrp_te
                 if (!backward)
                     memcpy(yp, xp, (size_t)row * es);
                 else if (xdata[k])
-                    lrp_add_to((float *)xp, (const float *)yp, row);
+                    lrp_add_to((lrp_real *)xp, (const lrp_real *)yp, row);
             }
         }
         at += row;

@@ -27,7 +27,7 @@ static lrp_status cos_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (lrp_numel_checked(cnt, d) < 0)
         return lrp_node_fail(err, n, LRP_ERR_LIMIT, "shape %s is too large", lrp_shape_str(cnt, d, sb, sizeof sb));
     const lrp_attr *a = lrp_node_attr(n, "value");
-    lrp_set_output(g, n, 0, a ? a->t->dtype : LRP_FLOAT32, cnt, d);
+    lrp_set_output(g, n, 0, a ? a->t->dtype : LRP_REAL_DT, cnt, d);
     return LRP_OK;
 }
 
@@ -41,8 +41,8 @@ static lrp_status cos_forward(const lrp_node *n, const lrp_tensor *const *in, lr
         const int64_t v = lrp_i64(a->t)[0];
         LRP_MAP(y->numel, lrp_i64(y)[i] = v);
     } else {
-        const float v = lrp_f32(a->t)[0];
-        LRP_MAP(y->numel, lrp_f32(y)[i] = v);
+        const lrp_real v = lrp_reals(a->t)[0];
+        LRP_MAP(y->numel, lrp_reals(y)[i] = v);
     }
     return LRP_OK;
 }

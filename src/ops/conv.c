@@ -27,7 +27,7 @@ static lrp_status conv_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     conv_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0), *w = lrp_node_in(g, n, 1), *b = lrp_node_in(g, n, 2);
-    if (x->dtype != LRP_FLOAT32 || w->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT || w->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (x->ndim < 3 || x->ndim > 4 || w->ndim != x->ndim)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
@@ -58,25 +58,26 @@ static lrp_status conv_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (gm->OH <= 0 || gm->OW <= 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the output would be empty");
     int64_t dims[4] = {gm->N, M, nsp == 1 ? out[0] : out[0], nsp == 2 ? out[1] : 0};
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, dims);
     return LRP_OK;
 }
 
-static lrp_status conv_apply(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
-                             lrp_error *err)
+static lrp_status conv_apply(const lrp_node *n, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                             lrp_tensor *y, lrp_error *err)
 {
     const conv_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = x->dims[0];
-    return lrp_conv2d(&gm, lrp_f32(x), W, b, lrp_f32(y), err);
+    return lrp_conv2d(&gm, lrp_reals(x), W, b, lrp_reals(y), err);
 }
 
-static lrp_status conv_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx, lrp_error *err)
+static lrp_status conv_apply_t(const lrp_node *n, const lrp_tensor *gy, const lrp_real *W, lrp_tensor *gx,
+                               lrp_error *err)
 {
     const conv_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = gy->dims[0];
-    return lrp_conv2d_t(&gm, lrp_f32(gy), W, lrp_f32(gx), err);
+    return lrp_conv2d_t(&gm, lrp_reals(gy), W, lrp_reals(gx), err);
 }
 
 static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
@@ -84,11 +85,11 @@ static lrp_status conv_forward(const lrp_node *n, const lrp_tensor *const *in, l
     /* in[] has n_inputs entries: a bias-less node has no in[2] */
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
     if (!lrp_forward_exact())
-        return conv_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
+        return conv_apply(n, in[0], lrp_reals(in[1]), b ? lrp_reals(b) : NULL, out[0], err);
     const conv_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = in[0]->dims[0];
-    return lrp_conv2d_acc64(&gm, lrp_f32(in[0]), lrp_f32(in[1]), b ? lrp_f32(b) : NULL, lrp_f32(out[0]), err);
+    return lrp_conv2d_acc64(&gm, lrp_reals(in[0]), lrp_reals(in[1]), b ? lrp_reals(b) : NULL, lrp_reals(out[0]), err);
 }
 
 static lrp_status conv_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
@@ -98,7 +99,7 @@ static lrp_status conv_backward(const lrp_node *n, const lrp_tensor *const *in, 
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "gradients with respect to a non-constant weight");
     if (!gin[0])
         return LRP_OK;
-    return conv_apply_t(n, gout, lrp_f32(in[1]), gin[0], err);
+    return conv_apply_t(n, gout, lrp_reals(in[1]), gin[0], err);
 }
 
 static lrp_group conv_group(const lrp_graph *g, const lrp_node *n)

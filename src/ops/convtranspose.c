@@ -56,7 +56,7 @@ static lrp_status convt_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     lrp_window *w = &s->win;
     const lrp_value *x = lrp_node_in(g, n, 0), *wt = lrp_node_in(g, n, 1), *b = lrp_node_in(g, n, 2);
     char s1[160], s2[160];
-    if (x->dtype != LRP_FLOAT32 || wt->dtype != LRP_FLOAT32 || (b && b->dtype != LRP_FLOAT32))
+    if (x->dtype != LRP_REAL_DT || wt->dtype != LRP_REAL_DT || (b && b->dtype != LRP_REAL_DT))
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (x->ndim < 3 || x->ndim > 4 || wt->ndim != x->ndim)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
@@ -115,39 +115,39 @@ static lrp_status convt_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     gm->group = G;
     lrp_conv_geom_window(gm, w, nsp, out, x->dims + 2);
     int64_t dims[4] = {x->dims[0], M, out[0], nsp == 2 ? out[1] : 0};
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, dims);
     return LRP_OK;
 }
 
-static lrp_status convt_apply(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
-                              lrp_error *err)
+static lrp_status convt_apply(const lrp_node *n, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                              lrp_tensor *y, lrp_error *err)
 {
     const convt_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = x->dims[0];
-    float *yd = lrp_f32(y);
+    lrp_real *yd = lrp_reals(y);
     const int64_t P = gm.H * gm.W;
     for (int64_t i = 0; i < gm.N * gm.C; i++) {
-        float v = b ? b[i % gm.C] : 0.0f;
+        lrp_real v = b ? b[i % gm.C] : 0.0f;
         for (int64_t p = 0; p < P; p++)
             yd[i * P + p] = v;
     }
-    return lrp_conv2d_t(&gm, lrp_f32(x), W, yd, err);
+    return lrp_conv2d_t(&gm, lrp_reals(x), W, yd, err);
 }
 
 /* gx += conv(g; W), through a temporary (the conv kernel overwrites). */
-static lrp_status convt_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx,
+static lrp_status convt_apply_t(const lrp_node *n, const lrp_tensor *gy, const lrp_real *W, lrp_tensor *gx,
                                 lrp_error *err)
 {
     const convt_state *s = n->state;
     lrp_conv_geom gm = s->geom;
     gm.N = gy->dims[0];
-    float *tmp = malloc(sizeof(float) * (size_t)(gx->numel ? gx->numel : 1));
+    lrp_real *tmp = malloc(sizeof(lrp_real) * (size_t)(gx->numel ? gx->numel : 1));
     if (!tmp)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    lrp_status st = lrp_conv2d(&gm, lrp_f32(gy), W, NULL, tmp, err);
+    lrp_status st = lrp_conv2d(&gm, lrp_reals(gy), W, NULL, tmp, err);
     if (st == LRP_OK)
-        lrp_add_to(lrp_f32(gx), tmp, gx->numel);
+        lrp_add_to(lrp_reals(gx), tmp, gx->numel);
     free(tmp);
     return st;
 }
@@ -155,7 +155,7 @@ static lrp_status convt_apply_t(const lrp_node *n, const lrp_tensor *gy, const f
 static lrp_status convt_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const lrp_tensor *b = n->n_inputs > 2 ? in[2] : NULL;
-    return convt_apply(n, in[0], lrp_f32(in[1]), b ? lrp_f32(b) : NULL, out[0], err);
+    return convt_apply(n, in[0], lrp_reals(in[1]), b ? lrp_reals(b) : NULL, out[0], err);
 }
 
 static lrp_status convt_backward(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
@@ -167,7 +167,7 @@ static lrp_status convt_backward(const lrp_node *n, const lrp_tensor *const *in,
         return LRP_OK;
     if (!in[1])
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks the weight");
-    return convt_apply_t(n, gout, lrp_f32(in[1]), gin[0], err);
+    return convt_apply_t(n, gout, lrp_reals(in[1]), gin[0], err);
 }
 
 static lrp_group convt_group(const lrp_graph *g, const lrp_node *n)

@@ -261,7 +261,7 @@ static lrp_status einsum_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     char sh[160];
     for (int k = 0; k < s->nops; k++) {
         const lrp_value *v = lrp_node_in(g, n, k);
-        if (v->dtype != LRP_FLOAT32)
+        if (v->dtype != LRP_REAL_DT)
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
         if (v->ndim != s->rank[k])
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d of shape %s for %d labels in equation '%s'", k,
@@ -280,7 +280,7 @@ static lrp_status einsum_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         if (p.M > INT32_MAX || p.N > INT32_MAX || p.K > INT32_MAX)
             return lrp_node_fail(err, n, LRP_ERR_LIMIT, "matrix dimensions too large");
     }
-    lrp_set_output(g, n, 0, LRP_FLOAT32, s->nout, out);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, s->nout, out);
     return LRP_OK;
 }
 
@@ -303,7 +303,7 @@ static int64_t offset_of(int64_t flat, int nd, const int64_t *d, const int64_t *
     return off;
 }
 
-static void gather(const gather_spec *gs, const float *src, float *dst, bool add)
+static void gather(const gather_spec *gs, const lrp_real *src, lrp_real *dst, bool add)
 {
     int64_t nout = 1, nin = 1;
     for (int j = 0; j < gs->no; j++)
@@ -312,18 +312,18 @@ static void gather(const gather_spec *gs, const float *src, float *dst, bool add
         nin *= gs->id[j];
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (nout * nin > LRP_PAR_MIN)
     for (int64_t o = 0; o < nout; o++) {
-        const float *so = src + offset_of(o, gs->no, gs->od, gs->os);
+        const lrp_real *so = src + offset_of(o, gs->no, gs->od, gs->os);
         double acc = 0;
         for (int64_t i = 0; i < nin; i++)
             acc += so[offset_of(i, gs->ni, gs->id, gs->is)];
-        dst[o] = add ? dst[o] + (float)acc : (float)acc;
+        dst[o] = add ? dst[o] + (lrp_real)acc : (lrp_real)acc;
     }
 }
 
 /* Outer axes: the layout `to` (contiguous in dst); src is laid out as `from` (its strides by label, 0 where it
  * lacks one); inner axes: `sum`, read with the same strides. */
 static void gather_by(const int *to, int nto, const int *from, int nfrom, const layout *sum, const int64_t *size,
-                      const float *src, float *dst, bool add)
+                      const lrp_real *src, lrp_real *dst, bool add)
 {
     int64_t st[N_LABELS];
     strides_of(from, nfrom, size, st);
@@ -354,16 +354,16 @@ static void sizes_of(const einsum_state *s, const lrp_tensor *const *in, int64_t
 
 /* The operands of the product in its layouts: the inputs themselves where direct, else copies (*owned). */
 static lrp_status operands(const einsum_state *s, const plan *p, const int64_t *size, const lrp_tensor *const *in,
-                           const float **a, const float **b, float **owned, lrp_error *err)
+                           const lrp_real **a, const lrp_real **b, lrp_real **owned, lrp_error *err)
 {
     int64_t na = p->a_direct ? 0 : numel_of(&p->pa, size), nb = p->b_direct ? 0 : numel_of(&p->pb, size);
     *owned = NULL;
     if (na + nb) {
-        *owned = malloc(sizeof(float) * (size_t)(na + nb));
+        *owned = malloc(sizeof(lrp_real) * (size_t)(na + nb));
         if (!*owned)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     }
-    const float *xa = lrp_f32(in[p->ia]), *xb = lrp_f32(in[p->ib]);
+    const lrp_real *xa = lrp_reals(in[p->ia]), *xb = lrp_reals(in[p->ib]);
     *a = p->a_direct ? xa : *owned;
     *b = p->b_direct ? xb : *owned + na;
     if (!p->a_direct)
@@ -379,25 +379,25 @@ static lrp_status einsum_forward(const lrp_node *n, const lrp_tensor *const *in,
     const einsum_state *s = n->state;
     int64_t size[N_LABELS];
     sizes_of(s, in, size);
-    float *y = lrp_f32(out[0]);
+    lrp_real *y = lrp_reals(out[0]);
     if (s->nops == 1) {
         layout sum = {0};
         for (int j = 0; j < s->rank[0]; j++)
             if (!has_label(s->out, s->nout, s->lab[0][j]))
                 push(&sum, s->lab[0][j]);
-        gather_by(s->out, s->nout, s->lab[0], s->rank[0], &sum, size, lrp_f32(in[0]), y, false);
+        gather_by(s->out, s->nout, s->lab[0], s->rank[0], &sum, size, lrp_reals(in[0]), y, false);
         return LRP_OK;
     }
     plan p;
     make_plan(s, size, &p);
     if (out[0]->numel == 0 || p.K == 0)
         return LRP_OK; /* the output is zero-filled */
-    const float *a, *b;
-    float *owned, *c = y;
+    const lrp_real *a, *b;
+    lrp_real *owned, *c = y;
     lrp_status st = operands(s, &p, size, in, &a, &b, &owned, err);
     if (st != LRP_OK)
         return st;
-    if (!p.c_direct && !(c = malloc(sizeof(float) * (size_t)out[0]->numel))) {
+    if (!p.c_direct && !(c = malloc(sizeof(lrp_real) * (size_t)out[0]->numel))) {
         free(owned);
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     }
@@ -415,11 +415,12 @@ static lrp_status einsum_forward(const lrp_node *n, const lrp_tensor *const *in,
 /* -------------------------------------------------------------- backward */
 
 /* gA += gC op(B)ᵀ and gB += op(A)ᵀ gC per batch, in the product's layouts (g* as laid out: (K, M) when a_t). */
-static void product_grads(const plan *p, const float *a, const float *b, const float *gc, float *ga, float *gb)
+static void product_grads(const plan *p, const lrp_real *a, const lrp_real *b, const lrp_real *gc, lrp_real *ga,
+                          lrp_real *gb)
 {
     const int64_t M = p->M, N = p->N, K = p->K, lda = p->a_t ? M : K, ldb = p->b_t ? K : N;
     for (int64_t t = 0; t < p->nbatch; t++) {
-        const float *at = a + t * M * K, *bt = b + t * K * N, *gt = gc + t * M * N;
+        const lrp_real *at = a + t * M * K, *bt = b + t * K * N, *gt = gc + t * M * N;
         if (ga && !p->a_t)
             lrp_sgemm(false, !p->b_t, M, K, N, 1.0f, gt, N, bt, ldb, 1.0f, ga + t * M * K, K);
         else if (ga)
@@ -442,9 +443,9 @@ static lrp_status einsum_backward(const lrp_node *n, const lrp_tensor *const *in
             return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks input %d", k);
     int64_t size[N_LABELS];
     sizes_of(s, in, size);
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     if (s->nops == 1) {
-        gather_by(s->lab[0], s->rank[0], s->out, s->nout, NULL, size, g, lrp_f32(gin[0]), true);
+        gather_by(s->lab[0], s->rank[0], s->out, s->nout, NULL, size, g, lrp_reals(gin[0]), true);
         return LRP_OK;
     }
     plan p;
@@ -454,27 +455,27 @@ static lrp_status einsum_backward(const lrp_node *n, const lrp_tensor *const *in
     lrp_tensor *gx_a = gin[p.ia], *gx_b = gin[p.ib];
     int64_t na = (gx_a && !p.a_direct) ? numel_of(&p.pa, size) : 0;
     int64_t nb = (gx_b && !p.b_direct) ? numel_of(&p.pb, size) : 0, nc = p.c_direct ? 0 : gout->numel;
-    const float *a, *b;
-    float *owned, *tmp = NULL;
+    const lrp_real *a, *b;
+    lrp_real *owned, *tmp = NULL;
     lrp_status st = operands(s, &p, size, in, &a, &b, &owned, err);
-    if (st == LRP_OK && na + nb + nc && !(tmp = calloc((size_t)(na + nb + nc), sizeof(float))))
+    if (st == LRP_OK && na + nb + nc && !(tmp = calloc((size_t)(na + nb + nc), sizeof(lrp_real))))
         st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     if (st != LRP_OK) {
         free(owned);
         return st;
     }
-    float *ga = !gx_a ? NULL : p.a_direct ? lrp_f32(gx_a) : tmp;
-    float *gb = !gx_b ? NULL : p.b_direct ? lrp_f32(gx_b) : tmp + na;
-    const float *gc = g;
+    lrp_real *ga = !gx_a ? NULL : p.a_direct ? lrp_reals(gx_a) : tmp;
+    lrp_real *gb = !gx_b ? NULL : p.b_direct ? lrp_reals(gx_b) : tmp + na;
+    const lrp_real *gc = g;
     if (!p.c_direct) {
         gather_by(p.pc.lab, p.pc.n, s->out, s->nout, NULL, size, g, tmp + na + nb, false);
         gc = tmp + na + nb;
     }
     product_grads(&p, a, b, gc, ga, gb);
     if (gx_a && !p.a_direct)
-        gather_by(s->lab[p.ia], s->rank[p.ia], p.pa.lab, p.pa.n, NULL, size, ga, lrp_f32(gx_a), true);
+        gather_by(s->lab[p.ia], s->rank[p.ia], p.pa.lab, p.pa.n, NULL, size, ga, lrp_reals(gx_a), true);
     if (gx_b && !p.b_direct)
-        gather_by(s->lab[p.ib], s->rank[p.ib], p.pb.lab, p.pb.n, NULL, size, gb, lrp_f32(gx_b), true);
+        gather_by(s->lab[p.ib], s->rank[p.ib], p.pb.lab, p.pb.n, NULL, size, gb, lrp_reals(gx_b), true);
     free(tmp);
     free(owned);
     return LRP_OK;

@@ -11,10 +11,10 @@ static lrp_status elu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 
 static lrp_status elu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
-    const float a = ((const lrp_act_params *)n->state)->alpha;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i]));
+    const lrp_real a = ((const lrp_act_params *)n->state)->alpha;
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? x[i] : a * lrp_expm1(x[i]));
     return LRP_OK;
 }
 
@@ -23,10 +23,10 @@ static lrp_status elu_backward(const lrp_node *n, const lrp_tensor *const *in, c
 {
     if (!gin[0])
         return LRP_OK;
-    const float a = ((const lrp_act_params *)n->state)->alpha;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? g[i] : g[i] * a * expf(x[i]));
+    const lrp_real a = ((const lrp_act_params *)n->state)->alpha;
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? g[i] : g[i] * a * lrp_exp(x[i]));
     return LRP_OK;
 }
 

@@ -5,9 +5,9 @@
 
 static lrp_status erf_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = erff(x[i]));
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = lrp_erf(x[i]));
     return LRP_OK;
 }
 
@@ -16,10 +16,10 @@ static lrp_status erf_backward(const lrp_node *n, const lrp_tensor *const *in, c
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    const float c = 1.12837916709551257390f; /* 2 / sqrt(pi) */
-    LRP_MAP(gout->numel, gx[i] += g[i] * c * expf(-x[i] * x[i]));
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    const lrp_real c = LRP_R(1.12837916709551257390); /* 2 / sqrt(pi) */
+    LRP_MAP(gout->numel, gx[i] += g[i] * c * lrp_exp(-x[i] * x[i]));
     return LRP_OK;
 }
 

@@ -5,9 +5,9 @@
 
 static lrp_status exp_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = expf(x[i]));
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = lrp_exp(x[i]));
     return LRP_OK;
 }
 
@@ -16,8 +16,8 @@ static lrp_status exp_backward(const lrp_node *n, const lrp_tensor *const *in, c
 {
     if (!gin[0])
         return LRP_OK;
-    const float *y = lrp_f32(out), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *y = lrp_reals(out), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, gx[i] += g[i] * y[i]);
     return LRP_OK;
 }

@@ -66,7 +66,7 @@ static lrp_status expand_backward(const lrp_node *n, const lrp_tensor *const *in
     const int64_t *xd = gin[0]->dims;
     if (lrp_bcast_init(&bc, gout->ndim, gout->dims, 1, &gin[0]->ndim, &xd) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the input does not broadcast to the output");
-    lrp_bcast_reduce(&bc, 1, lrp_f32(gout), 1.0f, lrp_f32(gin[0]));
+    lrp_bcast_reduce(&bc, 1, lrp_reals(gout), 1.0f, lrp_reals(gin[0]));
     return LRP_OK;
 }
 

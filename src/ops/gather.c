@@ -101,8 +101,8 @@ static lrp_status gather_backward(const lrp_node *n, const lrp_tensor *const *in
     int64_t outer, dim, inner;
     geometry(n, gin[0], &outer, &dim, &inner);
     const int64_t K = in[1]->numel, *idx = lrp_i64(in[1]);
-    const float *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t k = 0; k < K; k++) {
             int64_t j = idx[k] < 0 ? idx[k] + dim : idx[k];

@@ -50,12 +50,12 @@ static double dgelu_tanh(double x)
 
 static lrp_status gelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     if (((const gelu_state *)n->state)->tanh_approx)
-        LRP_MAP(in[0]->numel, y[i] = (float)gelu_tanh((double)x[i]));
+        LRP_MAP(in[0]->numel, y[i] = (lrp_real)gelu_tanh((double)x[i]));
     else
-        LRP_MAP(in[0]->numel, y[i] = (float)gelu_exact((double)x[i]));
+        LRP_MAP(in[0]->numel, y[i] = (lrp_real)gelu_exact((double)x[i]));
     return LRP_OK;
 }
 
@@ -64,12 +64,12 @@ static lrp_status gelu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     if (((const gelu_state *)n->state)->tanh_approx)
-        LRP_MAP(gout->numel, gx[i] += (float)((double)g[i] * dgelu_tanh((double)x[i])));
+        LRP_MAP(gout->numel, gx[i] += (lrp_real)((double)g[i] * dgelu_tanh((double)x[i])));
     else
-        LRP_MAP(gout->numel, gx[i] += (float)((double)g[i] * dgelu_exact((double)x[i])));
+        LRP_MAP(gout->numel, gx[i] += (lrp_real)((double)g[i] * dgelu_exact((double)x[i])));
     return LRP_OK;
 }
 

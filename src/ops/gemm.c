@@ -12,7 +12,7 @@
 
 typedef struct {
     int transA, transB;
-    float alpha, beta;
+    lrp_real alpha, beta;
 } gemm_state;
 
 static lrp_status gemm_init(lrp_graph *g, lrp_node *n, lrp_error *err)
@@ -38,7 +38,7 @@ static lrp_status gemm_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     const gemm_state *s = n->state;
     const lrp_value *a = lrp_node_in(g, n, 0), *b = lrp_node_in(g, n, 1), *c = lrp_node_in(g, n, 2);
     char s1[160], s2[160];
-    if (a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT32 || (c && c->dtype != LRP_FLOAT32))
+    if (a->dtype != LRP_REAL_DT || b->dtype != LRP_REAL_DT || (c && c->dtype != LRP_REAL_DT))
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (a->ndim != 2 || b->ndim != 2)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "A %s and B %s must be matrices",
@@ -58,22 +58,23 @@ static lrp_status gemm_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "C %s does not broadcast to the output %s",
                                  lrp_shape_str(c->ndim, c->dims, s1, sizeof s1), lrp_shape_str(2, out, s2, sizeof s2));
     }
-    lrp_set_output(g, n, 0, LRP_FLOAT32, 2, out);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, 2, out);
     return LRP_OK;
 }
 
 /* y = alpha op(A) op(B) + beta C, for A with any number of rows. */
-static lrp_status gemm_run(const lrp_node *n, int transA, int transB, float alpha, float beta, const lrp_tensor *A,
-                           const float *B, const lrp_tensor *C, const float *bias, lrp_tensor *Y, lrp_error *err)
+static lrp_status gemm_run(const lrp_node *n, int transA, int transB, lrp_real alpha, lrp_real beta,
+                           const lrp_tensor *A, const lrp_real *B, const lrp_tensor *C, const lrp_real *bias,
+                           lrp_tensor *Y, lrp_error *err)
 {
     const int64_t M = Y->dims[0], N = Y->dims[1], K = A->dims[1 - transA];
-    float *y = lrp_f32(Y);
-    float cb = 0.0f;
+    lrp_real *y = lrp_reals(Y);
+    lrp_real cb = 0.0f;
     if (C && beta != 0.0f) {
         lrp_bcast bc;
         if (lrp_bcast_init(&bc, 2, Y->dims, 1, &C->ndim, (const int64_t *const[]){C->dims}) != 0)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "C does not broadcast to the output");
-        const float *c = lrp_f32(C);
+        const lrp_real *c = lrp_reals(C);
         const int64_t sc = lrp_bcast_inner(&bc, 1);
         for (int64_t r = 0; r < bc.rows; r++) {
             int64_t off[LRP_BC_MAX];
@@ -96,7 +97,7 @@ static lrp_status gemm_run(const lrp_node *n, int transA, int transB, float alph
                 y[i] = 0.0f;
         return LRP_OK;
     }
-    lrp_sgemm(transA, transB, M, N, K, alpha, lrp_f32(A), transA ? M : K, B, transB ? K : N, cb, y, N);
+    lrp_sgemm(transA, transB, M, N, K, alpha, lrp_reals(A), transA ? M : K, B, transB ? K : N, cb, y, N);
     return LRP_OK;
 }
 
@@ -109,9 +110,9 @@ static lrp_status gemm_forward(const lrp_node *n, const lrp_tensor *const *in, l
     const lrp_tensor *y = out[0];
     if (lrp_forward_exact() && !s->transA &&
         (!c || (c->numel == y->dims[1] && (c->ndim == 1 || (c->ndim == 2 && c->dims[0] == 1)))))
-        return lrp_gemm_acc64(y->dims[0], y->dims[1], in[0]->dims[1], s->transB, s->alpha, lrp_f32(in[0]),
-                              lrp_f32(in[1]), s->beta, c ? lrp_f32(c) : NULL, lrp_f32(out[0]), err);
-    return gemm_run(n, s->transA, s->transB, s->alpha, s->beta, in[0], lrp_f32(in[1]), c, NULL, out[0], err);
+        return lrp_gemm_acc64(y->dims[0], y->dims[1], in[0]->dims[1], s->transB, s->alpha, lrp_reals(in[0]),
+                              lrp_reals(in[1]), s->beta, c ? lrp_reals(c) : NULL, lrp_reals(out[0]), err);
+    return gemm_run(n, s->transA, s->transB, s->alpha, s->beta, in[0], lrp_reals(in[1]), c, NULL, out[0], err);
 }
 
 /* gA += alpha g op(B)^T (as A's layout), gB += alpha op(A)^T g (as B's
@@ -121,34 +122,36 @@ static lrp_status gemm_backward(const lrp_node *n, const lrp_tensor *const *in, 
 {
     const gemm_state *s = n->state;
     const int64_t M = gout->dims[0], N = gout->dims[1];
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     if ((gin[0] && !in[1]) || (gin[1] && !in[0]))
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks an input it needs");
     if (gin[0]) {
         const int64_t K = gin[0]->dims[1 - s->transA];
-        const float *B = lrp_f32(in[1]);
+        const lrp_real *B = lrp_reals(in[1]);
         if (M && N && K) {
             if (!s->transA) /* gA (M,K) = g (M,N) op(B)^T (N,K) */
-                lrp_sgemm(false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f, lrp_f32(gin[0]), K);
+                lrp_sgemm(false, !s->transB, M, K, N, s->alpha, g, N, B, s->transB ? K : N, 1.0f, lrp_reals(gin[0]),
+                          K);
             else /* gA (K,M) = op(B) (K,N) g^T (N,M) */
-                lrp_sgemm(s->transB, true, K, M, N, s->alpha, B, s->transB ? K : N, g, N, 1.0f, lrp_f32(gin[0]), M);
+                lrp_sgemm(s->transB, true, K, M, N, s->alpha, B, s->transB ? K : N, g, N, 1.0f, lrp_reals(gin[0]), M);
         }
     }
     if (gin[1]) {
         const int64_t K = gin[1]->dims[s->transB];
-        const float *A = lrp_f32(in[0]);
+        const lrp_real *A = lrp_reals(in[0]);
         if (M && N && K) {
             if (!s->transB) /* gB (K,N) = op(A)^T (K,M) g (M,N) */
-                lrp_sgemm(!s->transA, false, K, N, M, s->alpha, A, s->transA ? M : K, g, N, 1.0f, lrp_f32(gin[1]), N);
+                lrp_sgemm(!s->transA, false, K, N, M, s->alpha, A, s->transA ? M : K, g, N, 1.0f, lrp_reals(gin[1]),
+                          N);
             else /* gB (N,K) = g^T (N,M) op(A) (M,K) */
-                lrp_sgemm(true, s->transA, N, K, M, s->alpha, g, N, A, s->transA ? M : K, 1.0f, lrp_f32(gin[1]), K);
+                lrp_sgemm(true, s->transA, N, K, M, s->alpha, g, N, A, s->transA ? M : K, 1.0f, lrp_reals(gin[1]), K);
         }
     }
     if (n->n_inputs > 2 && gin[2]) {
         lrp_bcast bc;
         if (lrp_bcast_init(&bc, 2, gout->dims, 1, &gin[2]->ndim, (const int64_t *const[]){gin[2]->dims}) != 0)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "C does not broadcast to the output");
-        lrp_bcast_reduce(&bc, 1, g, s->beta, lrp_f32(gin[2]));
+        lrp_bcast_reduce(&bc, 1, g, s->beta, lrp_reals(gin[2]));
     }
     return LRP_OK;
 }
@@ -170,19 +173,20 @@ static lrp_group gemm_group(const lrp_graph *g, const lrp_node *n)
     return LRP_GROUP_DENSE;
 }
 
-static lrp_status gemm_apply(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
-                             lrp_error *err)
+static lrp_status gemm_apply(const lrp_node *n, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                             lrp_tensor *y, lrp_error *err)
 {
     const gemm_state *s = n->state;
     return gemm_run(n, 0, s->transB, 1.0f, 1.0f, x, W, NULL, b, y, err);
 }
 
-static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx, lrp_error *err)
+static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const lrp_real *W, lrp_tensor *gx,
+                               lrp_error *err)
 {
     const gemm_state *s = n->state;
     const int64_t M = gy->dims[0], N = gy->dims[1], K = gx->dims[1];
     if (M && N && K)
-        lrp_sgemm(false, !s->transB, M, K, N, 1.0f, lrp_f32(gy), N, W, s->transB ? K : N, 1.0f, lrp_f32(gx), K);
+        lrp_sgemm(false, !s->transB, M, K, N, 1.0f, lrp_reals(gy), N, W, s->transB ? K : N, 1.0f, lrp_reals(gx), K);
     return LRP_OK;
 }
 

@@ -6,14 +6,14 @@
 static lrp_status gap_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const int64_t P = out[0]->numel, S = P ? in[0]->numel / P : 0;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (in[0]->numel > LRP_PAR_MIN)
     for (int64_t p = 0; p < P; p++) {
         double s = 0;
         for (int64_t k = 0; k < S; k++)
             s += x[p * S + k];
-        y[p] = S ? (float)(s / (double)S) : 0.0f;
+        y[p] = S ? (lrp_real)(s / (double)S) : 0.0f;
     }
     return LRP_OK;
 }
@@ -24,11 +24,11 @@ static lrp_status gap_backward(const lrp_node *n, const lrp_tensor *const *in, c
     if (!gin[0])
         return LRP_OK;
     const int64_t P = gout->numel, S = P ? gin[0]->numel / P : 0;
-    const float *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (gin[0]->numel > LRP_PAR_MIN)
     for (int64_t p = 0; p < P; p++) {
-        float v = g[p] / (float)S;
+        lrp_real v = g[p] / (lrp_real)S;
         for (int64_t k = 0; k < S; k++)
             gx[p * S + k] += v;
     }

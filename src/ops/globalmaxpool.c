@@ -9,14 +9,14 @@
 
 /* Offset of the first maximum of x[0..S) (a NaN wins, as in PyTorch's
  * kernels); -1 if S == 0. */
-static int64_t first_max(const float *x, int64_t S)
+static int64_t first_max(const lrp_real *x, int64_t S)
 {
     if (S == 0)
         return -1;
     int64_t best = 0;
-    float bv = -INFINITY;
+    lrp_real bv = -INFINITY;
     for (int64_t k = 0; k < S; k++) {
-        float v = x[k];
+        lrp_real v = x[k];
         if (v > bv || v != v) {
             best = k;
             bv = v;
@@ -28,12 +28,12 @@ static int64_t first_max(const float *x, int64_t S)
 static lrp_status gmp_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const int64_t P = out[0]->numel, S = P ? in[0]->numel / P : 0;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (in[0]->numel > LRP_PAR_MIN)
     for (int64_t p = 0; p < P; p++) {
         int64_t a = first_max(x + p * S, S);
-        y[p] = a >= 0 ? x[p * S + a] : -FLT_MAX;
+        y[p] = a >= 0 ? x[p * S + a] : -LRP_REAL_MAX;
     }
     return LRP_OK;
 }
@@ -44,8 +44,8 @@ static lrp_status gmp_backward(const lrp_node *n, const lrp_tensor *const *in, c
     if (!gin[0])
         return LRP_OK;
     const int64_t P = gout->numel, S = P ? in[0]->numel / P : 0;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     for (int64_t p = 0; p < P; p++) {
         int64_t a = first_max(x + p * S, S);
         if (a >= 0)

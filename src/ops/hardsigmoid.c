@@ -6,12 +6,12 @@
 
 static lrp_status hardsigmoid_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    return lrp_act_params_init(n, "alpha", 0.2f, "beta", 0.5f, err);
+    return lrp_act_params_init(n, "alpha", LRP_R(0.2), "beta", 0.5f, err);
 }
 
-static inline float hsig(float x, float a, float b)
+static inline lrp_real hsig(lrp_real x, lrp_real a, lrp_real b)
 {
-    float v = a * x + b;
+    lrp_real v = a * x + b;
     return v <= 0.0f ? 0.0f : (v >= 1.0f ? 1.0f : v);
 }
 
@@ -19,9 +19,9 @@ static lrp_status hardsigmoid_forward(const lrp_node *n, const lrp_tensor *const
                                       lrp_error *err)
 {
     const lrp_act_params *p = n->state;
-    const float a = p->alpha, b = p->beta;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real a = p->alpha, b = p->beta;
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = x[i] != x[i] ? x[i] : hsig(x[i], a, b));
     return LRP_OK;
 }
@@ -32,10 +32,10 @@ static lrp_status hardsigmoid_backward(const lrp_node *n, const lrp_tensor *cons
     if (!gin[0])
         return LRP_OK;
     const lrp_act_params *p = n->state;
-    const float a = p->alpha, b = p->beta;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    LRP_MAP(gout->numel, float v = a * x[i] + b; if (v > 0.0f && v < 1.0f) gx[i] += a * g[i]);
+    const lrp_real a = p->alpha, b = p->beta;
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    LRP_MAP(gout->numel, lrp_real v = a * x[i] + b; if (v > 0.0f && v < 1.0f) gx[i] += a * g[i]);
     return LRP_OK;
 }
 

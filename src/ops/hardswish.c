@@ -5,9 +5,10 @@
 static lrp_status hardswish_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                     lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, float v = x[i] / 6.0f + 0.5f; v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); y[i] = x[i] * v);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, lrp_real v = x[i] / 6.0f + 0.5f; v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            y[i] = x[i] * v);
     return LRP_OK;
 }
 
@@ -16,8 +17,8 @@ static lrp_status hardswish_backward(const lrp_node *n, const lrp_tensor *const 
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, if (x[i] < -3.0f) continue; gx[i] += x[i] <= 3.0f ? g[i] * (x[i] / 3.0f + 0.5f) : g[i]);
     return LRP_OK;
 }

@@ -17,7 +17,7 @@
 
 typedef struct {
     int64_t axis;
-    float eps;
+    lrp_real eps;
 } ln_state;
 
 static lrp_status ln_init(lrp_graph *g, lrp_node *n, lrp_error *err)
@@ -26,7 +26,7 @@ static lrp_status ln_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (!s)
         return LRP_ERR_NOMEM;
     s->axis = lrp_attr_int(n, "axis", -1);
-    s->eps = lrp_attr_float(n, "epsilon", 1e-5f);
+    s->eps = lrp_attr_float(n, "epsilon", LRP_R(1e-5));
     if (!(s->eps >= 0.0f) || !isfinite(s->eps))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "epsilon must be a non-negative number");
     if (n->n_outputs > 3)
@@ -74,7 +74,7 @@ static lrp_status ln_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     const ln_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
     char sb[160], xb[160];
-    if (x->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     const int r = x->ndim, axis = lrp_axis(s->axis, r);
     if (axis < 0)
@@ -87,20 +87,20 @@ static lrp_status ln_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
                 return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input Scale is missing");
             continue;
         }
-        if (p->dtype != LRP_FLOAT32)
+        if (p->dtype != LRP_REAL_DT)
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "input %s is not a float tensor", names[i]);
         if (!param_fits(p->ndim, p->dims, r - axis, x->dims + axis))
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "%s of shape %s does not broadcast onto dims %d.. of X %s",
                                  names[i], lrp_shape_str(p->ndim, p->dims, sb, sizeof sb), axis,
                                  lrp_shape_str(x->ndim, x->dims, xb, sizeof xb));
     }
-    lrp_set_output(g, n, 0, LRP_FLOAT32, r, x->dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, r, x->dims);
     int64_t sd[LRP_MAX_DIMS];
     for (int d = 0; d < r; d++)
         sd[d] = d < axis ? x->dims[d] : 1;
     for (int k = 1; k < 3; k++)
         if (lrp_node_out(g, n, k))
-            lrp_set_output(g, n, k, LRP_FLOAT32, r, sd);
+            lrp_set_output(g, n, k, LRP_REAL_DT, r, sd);
     return LRP_OK;
 }
 
@@ -130,13 +130,13 @@ static double *param_expand(const lrp_tensor *p, double dflt, const lrp_tensor *
     }
     for (int64_t k = 0; k < L; k++)
         v[k] = !p              ? dflt
-               : p->numel == L ? (double)lrp_f32(p)[k]
-                               : (double)lrp_f32(p)[param_index(p->ndim, p->dims, nd, d, k)];
+               : p->numel == L ? (double)lrp_reals(p)[k]
+                               : (double)lrp_reals(p)[param_index(p->ndim, p->dims, nd, d, k)];
     return v;
 }
 
 /* Mean and 1 / sqrt(var + eps) of one group, in double, in a fixed order. */
-static void group_stats(const float *x, int64_t L, double eps, double *mean, double *inv)
+static void group_stats(const lrp_real *x, int64_t L, double eps, double *mean, double *inv)
 {
     double s = 0;
     for (int64_t k = 0; k < L; k++)
@@ -164,23 +164,23 @@ static lrp_status ln_forward(const lrp_node *n, const lrp_tensor *const *in, lrp
         free(bi);
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "Scale or B does not fit the input (or out of memory)");
     }
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    float *mo = n->n_outputs > 1 && out[1] ? lrp_f32(out[1]) : NULL;
-    float *io = n->n_outputs > 2 && out[2] ? lrp_f32(out[2]) : NULL;
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    lrp_real *mo = n->n_outputs > 1 && out[1] ? lrp_reals(out[1]) : NULL;
+    lrp_real *io = n->n_outputs > 2 && out[2] ? lrp_reals(out[2]) : NULL;
     const double eps = (double)s->eps;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (in[0]->numel > LRP_PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
-        const float *xg = x + o * L;
-        float *yg = y + o * L;
+        const lrp_real *xg = x + o * L;
+        lrp_real *yg = y + o * L;
         double m, inv;
         group_stats(xg, L, eps, &m, &inv);
         for (int64_t k = 0; k < L; k++)
-            yg[k] = (float)(((double)xg[k] - m) * inv * sc[k] + bi[k]);
+            yg[k] = (lrp_real)(((double)xg[k] - m) * inv * sc[k] + bi[k]);
         if (mo)
-            mo[o] = (float)m;
+            mo[o] = (lrp_real)m;
         if (io)
-            io[o] = (float)inv;
+            io[o] = (lrp_real)inv;
     }
     free(sc);
     free(bi);
@@ -188,12 +188,13 @@ static lrp_status ln_forward(const lrp_node *n, const lrp_tensor *const *in, lrp
 }
 
 /* gx += inv * (h - mean(h) - xhat * mean(h * xhat)), h = g * Scale, per group. */
-static void grad_x(const float *x, const float *g, const double *sc, int64_t outer, int64_t L, double eps, float *gx)
+static void grad_x(const lrp_real *x, const lrp_real *g, const double *sc, int64_t outer, int64_t L, double eps,
+                   lrp_real *gx)
 {
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L > LRP_PAR_MIN)
     for (int64_t o = 0; o < outer; o++) {
-        const float *xg = x + o * L, *gg = g + o * L;
-        float *gxg = gx + o * L;
+        const lrp_real *xg = x + o * L, *gg = g + o * L;
+        lrp_real *gxg = gx + o * L;
         double m, inv;
         group_stats(xg, L, eps, &m, &inv);
         double sh = 0, shx = 0;
@@ -206,20 +207,20 @@ static void grad_x(const float *x, const float *g, const double *sc, int64_t out
         shx /= (double)L;
         for (int64_t k = 0; k < L; k++) {
             const double h = (double)gg[k] * sc[k], xh = ((double)xg[k] - m) * inv;
-            gxg[k] += (float)(inv * (h - sh - xh * shx));
+            gxg[k] += (lrp_real)(inv * (h - sh - xh * shx));
         }
     }
 }
 
 /* gp += the sums over the groups of w (g * xhat for Scale, g for B), reduced
  * onto the parameter's broadcast shape; d[k] holds the per-position sums. */
-static int grad_param(const lrp_tensor *p, const double *d, const lrp_tensor *x, int axis, int64_t L, float *gp)
+static int grad_param(const lrp_tensor *p, const double *d, const lrp_tensor *x, int axis, int64_t L, lrp_real *gp)
 {
     const int nd = x->ndim - axis;
     const int64_t *dims = x->dims + axis;
     if (p->numel == L) {
         for (int64_t k = 0; k < L; k++)
-            gp[k] += (float)d[k];
+            gp[k] += (lrp_real)d[k];
         return 0;
     }
     double *acc = calloc((size_t)p->numel + 1, sizeof(double));
@@ -228,7 +229,7 @@ static int grad_param(const lrp_tensor *p, const double *d, const lrp_tensor *x,
     for (int64_t k = 0; k < L; k++)
         acc[param_index(p->ndim, p->dims, nd, dims, k)] += d[k];
     for (int64_t j = 0; j < p->numel; j++)
-        gp[j] += (float)acc[j];
+        gp[j] += (lrp_real)acc[j];
     free(acc);
     return 0;
 }
@@ -242,7 +243,7 @@ static lrp_status grad_params(const lrp_node *n, const lrp_tensor *const *in, co
     if (!st)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     double *mean = st, *inv = st + outer, *ds = st + 2 * outer, *db = ds + L;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L > LRP_PAR_MIN)
     for (int64_t o = 0; o < outer; o++)
         group_stats(x + o * L, L, (double)s->eps, &mean[o], &inv[o]);
@@ -259,9 +260,9 @@ static lrp_status grad_params(const lrp_node *n, const lrp_tensor *const *in, co
     }
     int bad = 0;
     if (gin[1])
-        bad |= grad_param(in[1], ds, in[0], axis, L, lrp_f32(gin[1]));
+        bad |= grad_param(in[1], ds, in[0], axis, L, lrp_reals(gin[1]));
     if (n->n_inputs > 2 && gin[2])
-        bad |= grad_param(in[2], db, in[0], axis, L, lrp_f32(gin[2]));
+        bad |= grad_param(in[2], db, in[0], axis, L, lrp_reals(gin[2]));
     free(st);
     return bad ? lrp_fail(err, LRP_ERR_NOMEM, "out of memory") : LRP_OK;
 }
@@ -277,7 +278,7 @@ static lrp_status ln_backward(const lrp_node *n, const lrp_tensor *const *in, co
         double *sc = param_expand(in[1], 1.0, in[0], axis, L);
         if (!sc)
             return lrp_node_fail(err, n, LRP_ERR_SHAPE, "Scale does not fit the input (or out of memory)");
-        grad_x(lrp_f32(in[0]), lrp_f32(gout), sc, outer, L, (double)s->eps, lrp_f32(gin[0]));
+        grad_x(lrp_reals(in[0]), lrp_reals(gout), sc, outer, L, (double)s->eps, lrp_reals(gin[0]));
         free(sc);
     }
     if (gin[1] || (n->n_inputs > 2 && gin[2]))

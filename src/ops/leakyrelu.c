@@ -5,15 +5,15 @@
 
 static lrp_status leakyrelu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    return lrp_act_params_init(n, "alpha", 0.01f, NULL, 0.0f, err);
+    return lrp_act_params_init(n, "alpha", LRP_R(0.01), NULL, 0.0f, err);
 }
 
 static lrp_status leakyrelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                     lrp_error *err)
 {
-    const float a = ((const lrp_act_params *)n->state)->alpha;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real a = ((const lrp_act_params *)n->state)->alpha;
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? x[i] : a * x[i]);
     return LRP_OK;
 }
@@ -23,9 +23,9 @@ static lrp_status leakyrelu_backward(const lrp_node *n, const lrp_tensor *const 
 {
     if (!gin[0])
         return LRP_OK;
-    const float a = ((const lrp_act_params *)n->state)->alpha;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real a = ((const lrp_act_params *)n->state)->alpha;
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? g[i] : a * g[i]);
     return LRP_OK;
 }

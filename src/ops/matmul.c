@@ -37,7 +37,7 @@ static lrp_status matmul_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const lrp_value *a = lrp_node_in(g, n, 0), *b = lrp_node_in(g, n, 1);
     char s1[160], s2[160];
-    if (a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT32)
+    if (a->dtype != LRP_REAL_DT || b->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (a->ndim < 1 || b->ndim < 1)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "MatMul of a scalar");
@@ -61,9 +61,9 @@ static lrp_status matmul_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return lrp_node_fail(err, n, LRP_ERR_LIMIT, "result of rank %d", no);
     const lrp_value *c = n->n_inputs > 2 ? lrp_node_in(g, n, 2) : NULL;
     if (n->n_inputs > 2 && (!c || !c->constant || !b->constant || b->ndim != 2 || a->ndim < 2 ||
-                            c->constant->dtype != LRP_FLOAT32 || c->constant->numel != vb.cols))
+                            c->constant->dtype != LRP_REAL_DT || c->constant->numel != vb.cols))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "a third input must be a bias fused by the canonizer");
-    lrp_set_output(g, n, 0, LRP_FLOAT32, no, out);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, no, out);
     return LRP_OK;
 }
 
@@ -112,26 +112,26 @@ static void batch_offsets(const mm_plan *p, int64_t t, int64_t *oa, int64_t *ob)
 }
 
 /* y = A B (+ bias over the last dim). */
-static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tensor *B, const float *Bd,
-                         const float *bias, lrp_tensor *Y, lrp_error *err)
+static lrp_status mm_run(const lrp_node *n, const lrp_tensor *A, const lrp_tensor *B, const lrp_real *Bd,
+                         const lrp_real *bias, lrp_tensor *Y, lrp_error *err)
 {
     mm_plan p;
     if (plan(A, B, &p) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "operands do not multiply");
-    float *y = lrp_f32(Y);
-    const float *a = lrp_f32(A);
+    lrp_real *y = lrp_reals(Y);
+    const lrp_real *a = lrp_reals(A);
     const int64_t M = p.M, K = p.K, N = p.N;
-    float beta = 0.0f;
+    lrp_real beta = 0.0f;
     if (bias) {
         for (int64_t r = 0; r < Y->numel / (N ? N : 1); r++)
-            memcpy(y + r * N, bias, sizeof(float) * (size_t)N);
+            memcpy(y + r * N, bias, sizeof(lrp_real) * (size_t)N);
         beta = 1.0f;
     }
     if (Y->numel == 0)
         return LRP_OK;
     if (K == 0) {
         if (!bias)
-            memset(y, 0, sizeof(float) * (size_t)Y->numel);
+            memset(y, 0, sizeof(lrp_real) * (size_t)Y->numel);
         return LRP_OK;
     }
     if (p.flat) {
@@ -156,13 +156,13 @@ static lrp_status matmul_forward(const lrp_node *n, const lrp_tensor *const *in,
                                  lrp_error *err)
 {
     /* a bias (input 2) only when the canonizer fused one into a dense MatMul */
-    const float *bias = n->n_inputs > 2 && in[2] ? lrp_f32(in[2]) : NULL;
+    const lrp_real *bias = n->n_inputs > 2 && in[2] ? lrp_reals(in[2]) : NULL;
     const lrp_tensor *x = in[0], *w = in[1];
     /* such a layer in an explanation's forward pass: accumulate in double, as Gemm does */
     if (bias && lrp_forward_exact() && w->ndim == 2 && x->ndim >= 2 && w->dims[0] > 0 && w->dims[1] > 0)
-        return lrp_gemm_acc64(x->numel / w->dims[0], w->dims[1], w->dims[0], false, 1.0, lrp_f32(x), lrp_f32(w), 1.0,
-                              bias, lrp_f32(out[0]), err);
-    return mm_run(n, in[0], in[1], lrp_f32(in[1]), bias, out[0], err);
+        return lrp_gemm_acc64(x->numel / w->dims[0], w->dims[1], w->dims[0], false, 1.0, lrp_reals(x), lrp_reals(w),
+                              1.0, bias, lrp_reals(out[0]), err);
+    return mm_run(n, in[0], in[1], lrp_reals(in[1]), bias, out[0], err);
 }
 
 /* gA += g B^T, gB += A^T g, per batch (summed over broadcast batches). */
@@ -177,25 +177,25 @@ static lrp_status matmul_backward(const lrp_node *n, const lrp_tensor *const *in
     if (plan(in[0], in[1], &p) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "operands do not multiply");
     const int64_t M = p.M, K = p.K, N = p.N;
-    const float *g = lrp_f32(gout), *a = lrp_f32(in[0]), *b = lrp_f32(in[1]);
+    const lrp_real *g = lrp_reals(gout), *a = lrp_reals(in[0]), *b = lrp_reals(in[1]);
     if (gout->numel == 0 || K == 0)
         return LRP_OK;
     if (p.flat && (in[0]->numel / K) * N == gout->numel) {
         int64_t rows = in[0]->numel / K;
         if (gin[0])
-            lrp_sgemm(false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f, lrp_f32(gin[0]), K);
+            lrp_sgemm(false, true, rows, K, N, 1.0f, g, N, b, N, 1.0f, lrp_reals(gin[0]), K);
         if (gin[1])
-            lrp_sgemm(true, false, K, N, rows, 1.0f, a, K, g, N, 1.0f, lrp_f32(gin[1]), N);
+            lrp_sgemm(true, false, K, N, rows, 1.0f, a, K, g, N, 1.0f, lrp_reals(gin[1]), N);
         return LRP_OK;
     }
     for (int64_t t = 0; t < p.nbatch; t++) {
         int64_t oa, ob;
         batch_offsets(&p, t, &oa, &ob);
-        const float *gt = g + t * M * N;
+        const lrp_real *gt = g + t * M * N;
         if (gin[0])
-            lrp_sgemm(false, true, M, K, N, 1.0f, gt, N, b + ob * K * N, N, 1.0f, lrp_f32(gin[0]) + oa * M * K, K);
+            lrp_sgemm(false, true, M, K, N, 1.0f, gt, N, b + ob * K * N, N, 1.0f, lrp_reals(gin[0]) + oa * M * K, K);
         if (gin[1])
-            lrp_sgemm(true, false, K, N, M, 1.0f, a + oa * M * K, K, gt, N, 1.0f, lrp_f32(gin[1]) + ob * K * N, N);
+            lrp_sgemm(true, false, K, N, M, 1.0f, a + oa * M * K, K, gt, N, 1.0f, lrp_reals(gin[1]) + ob * K * N, N);
     }
     return LRP_OK;
 }
@@ -207,22 +207,22 @@ static lrp_group matmul_group(const lrp_graph *g, const lrp_node *n)
 }
 
 /* y = x W (+ b): x (..., K), W (K, N). */
-static lrp_status matmul_apply(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
-                               lrp_error *err)
+static lrp_status matmul_apply(const lrp_node *n, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                               lrp_tensor *y, lrp_error *err)
 {
     int64_t K = x->dims[x->ndim - 1], N = y->dims[y->ndim - 1];
-    lrp_tensor wt = {.dtype = LRP_FLOAT32, .ndim = 2, .dims = {K, N}, .numel = K * N, .data = (void *)W};
+    lrp_tensor wt = {.dtype = LRP_REAL_DT, .ndim = 2, .dims = {K, N}, .numel = K * N, .data = (void *)W};
     return mm_run(n, x, &wt, W, b, y, err);
 }
 
 /* gx += g W^T. */
-static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const float *W, lrp_tensor *gx,
+static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const lrp_real *W, lrp_tensor *gx,
                                  lrp_error *err)
 {
     int64_t K = gx->dims[gx->ndim - 1], N = gy->dims[gy->ndim - 1];
     int64_t rows = K ? gx->numel / K : 0;
     if (rows && K && N)
-        lrp_sgemm(false, true, rows, K, N, 1.0f, lrp_f32(gy), N, W, N, 1.0f, lrp_f32(gx), K);
+        lrp_sgemm(false, true, rows, K, N, 1.0f, lrp_reals(gy), N, W, N, 1.0f, lrp_reals(gx), K);
     return LRP_OK;
 }
 

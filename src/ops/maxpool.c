@@ -22,7 +22,7 @@ static lrp_status maxpool_forward(const lrp_node *n, const lrp_tensor *const *in
     pg.planes = in[0]->dims[0] * in[0]->dims[1];
     lrp_tensor *ind = n->n_outputs > 1 ? out[1] : NULL;
     int64_t *idx = ind ? lrp_i64(ind) : NULL;
-    lrp_maxpool_fwd(&pg, lrp_f32(in[0]), lrp_f32(out[0]), idx);
+    lrp_maxpool_fwd(&pg, lrp_reals(in[0]), lrp_reals(out[0]), idx);
     if (idx) {
         const int64_t HW = pg.H * pg.W, OHW = pg.OH * pg.OW;
         for (int64_t k = 0; k < ind->numel; k++) {
@@ -46,7 +46,7 @@ static lrp_status maxpool_backward(const lrp_node *n, const lrp_tensor *const *i
     const lrp_pool_state *s = n->state;
     lrp_pool_geom pg = s->geom;
     pg.planes = in[0]->dims[0] * in[0]->dims[1];
-    lrp_maxpool_bwd(&pg, lrp_f32(in[0]), lrp_f32(gout), lrp_f32(gin[0]));
+    lrp_maxpool_bwd(&pg, lrp_reals(in[0]), lrp_reals(gout), lrp_reals(gin[0]));
     return LRP_OK;
 }
 

@@ -57,9 +57,9 @@ static int mod_bcast(const lrp_tensor *y, const lrp_tensor *a, const lrp_tensor 
     return lrp_bcast_init(bc, y->ndim, y->dims, 2, nds, ds);
 }
 
-static inline float mod_f32(float x, float z, int fm)
+static inline lrp_real mod_f32(lrp_real x, lrp_real z, int fm)
 {
-    float r = fmodf(x, z);
+    lrp_real r = lrp_fmod(x, z);
     if (!fm && r != 0.0f && (r < 0.0f) != (z < 0.0f))
         r += z;
     return r;
@@ -99,8 +99,8 @@ static lrp_status mod_forward(const lrp_node *n, const lrp_tensor *const *in, lr
             for (int64_t i = 0; i < len; i++)
                 y[i] = mod_i64(a[i * sa], b[i * sb], fm);
         } else {
-            const float *a = lrp_f32(in[0]) + off[1], *b = lrp_f32(in[1]) + off[2];
-            float *y = lrp_f32(out[0]) + off[0];
+            const lrp_real *a = lrp_reals(in[0]) + off[1], *b = lrp_reals(in[1]) + off[2];
+            lrp_real *y = lrp_reals(out[0]) + off[0];
             for (int64_t i = 0; i < len; i++)
                 y[i] = mod_f32(a[i * sa], b[i * sb], fm);
         }
@@ -116,15 +116,15 @@ static lrp_status mod_backward(const lrp_node *n, const lrp_tensor *const *in, c
         return LRP_OK;
     if (!in[0] || !in[1])
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks an input it needs");
-    if (in[0]->dtype != LRP_FLOAT32 || in[1]->dtype != LRP_FLOAT32)
+    if (in[0]->dtype != LRP_REAL_DT || in[1]->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no gradient through integer inputs");
     const mod_state *s = n->state;
     lrp_bcast bc;
     if (mod_bcast(gout, in[0], in[1], &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output gradient");
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     if (gin[0])
-        lrp_bcast_reduce(&bc, 1, g, 1.0f, lrp_f32(gin[0]));
+        lrp_bcast_reduce(&bc, 1, g, 1.0f, lrp_reals(gin[0]));
     if (!gin[1])
         return LRP_OK;
     lrp_tensor *t = lrp_tensor_like(gout, err);
@@ -136,15 +136,15 @@ static lrp_status mod_backward(const lrp_node *n, const lrp_tensor *const *in, c
     for (int64_t r = 0; r < bc.rows; r++) {
         int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(&bc, r, off);
-        const float *a = lrp_f32(in[0]) + off[1], *b = lrp_f32(in[1]) + off[2];
-        float *tr = lrp_f32(t) + off[0];
+        const lrp_real *a = lrp_reals(in[0]) + off[1], *b = lrp_reals(in[1]) + off[2];
+        lrp_real *tr = lrp_reals(t) + off[0];
         for (int64_t i = 0; i < len; i++) {
-            float x = a[i * sa], z = b[i * sb];
-            float q = roundf((x - mod_f32(x, z, fm)) / z);
+            lrp_real x = a[i * sa], z = b[i * sb];
+            lrp_real q = lrp_round((x - mod_f32(x, z, fm)) / z);
             tr[i] = z != 0.0f ? -q * g[off[0] + i] : 0.0f;
         }
     }
-    lrp_bcast_reduce(&bc, 2, lrp_f32(t), 1.0f, lrp_f32(gin[1]));
+    lrp_bcast_reduce(&bc, 2, lrp_reals(t), 1.0f, lrp_reals(gin[1]));
     lrp_tensor_free(t);
     return LRP_OK;
 }

@@ -19,8 +19,8 @@ static lrp_status neg_forward(const lrp_node *n, const lrp_tensor *const *in, lr
         LRP_MAP(in[0]->numel, y[i] = (int64_t)(0u - (uint64_t)x[i]));
         return LRP_OK;
     }
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = -x[i]);
     return LRP_OK;
 }
@@ -30,8 +30,8 @@ static lrp_status neg_backward(const lrp_node *n, const lrp_tensor *const *in, c
 {
     if (!gin[0])
         return LRP_OK;
-    const float *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, gx[i] -= g[i]);
     return LRP_OK;
 }

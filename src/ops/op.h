@@ -38,10 +38,10 @@ enum { LRP_KEEP_INPUTS = 1, LRP_KEEP_OUTPUT = 2 };
 typedef struct lrp_linear {
     /* y = f(x; W, b) with the node's geometry. b may be NULL (no bias).
      * W has the layout of the node's weight input. y is preallocated. */
-    lrp_status (*apply)(const lrp_node *n, const lrp_tensor *x, const float *W, const float *b, lrp_tensor *y,
+    lrp_status (*apply)(const lrp_node *n, const lrp_tensor *x, const lrp_real *W, const lrp_real *b, lrp_tensor *y,
                         lrp_error *err);
     /* gx += Wᵀ g : the input-gradient of f(·; W, ·) applied to g. */
-    lrp_status (*apply_t)(const lrp_node *n, const lrp_tensor *g, const float *W, lrp_tensor *gx, lrp_error *err);
+    lrp_status (*apply_t)(const lrp_node *n, const lrp_tensor *g, const lrp_real *W, lrp_tensor *gx, lrp_error *err);
     int weight_input; /* input index of W */
     int bias_input;   /* input index of b (may be absent on a node) */
     /* Dim of W that indexes output channels (0 for Conv, 1 for ConvTranspose,

@@ -13,7 +13,7 @@ enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
 typedef struct {
     int mode;
     int legacy; /* opset < 11: attributes */
-    float value;
+    lrp_real value;
     int r;
     int64_t pb[LRP_MAX_DIMS], pe[LRP_MAX_DIMS]; /* resolved for the current input */
 } pad_state;
@@ -178,7 +178,7 @@ static lrp_status pad_forward(const lrp_node *n, const lrp_tensor *const *in, lr
     const int64_t len = y->dims[s->r - 1], rows = len ? y->numel / len : 0;
     const int64_t *lm = maps[s->r - 1];
     const bool isint = x->dtype == LRP_INT64;
-    const float cf = s->legacy ? s->value : (cvt && cvt->numel && !isint ? lrp_f32(cvt)[0] : 0.0f);
+    const lrp_real cf = s->legacy ? s->value : (cvt && cvt->numel && !isint ? lrp_reals(cvt)[0] : 0.0f);
     const int64_t ci = cvt && cvt->numel && isint ? lrp_i64(cvt)[0] : 0;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (y->numel > LRP_PAR_MIN)
     for (int64_t row = 0; row < rows; row++) {
@@ -189,8 +189,8 @@ static lrp_status pad_forward(const lrp_node *n, const lrp_tensor *const *in, lr
             for (int64_t i = 0; i < len; i++)
                 yr[i] = (off < 0 || lm[i] < 0) ? ci : xd[off + lm[i]];
         } else {
-            float *yr = lrp_f32(y) + row * len;
-            const float *xd = lrp_f32(x);
+            lrp_real *yr = lrp_reals(y) + row * len;
+            const lrp_real *xd = lrp_reals(x);
             for (int64_t i = 0; i < len; i++)
                 yr[i] = (off < 0 || lm[i] < 0) ? cf : xd[off + lm[i]];
         }
@@ -213,7 +213,7 @@ static lrp_status pad_backward(const lrp_node *n, const lrp_tensor *const *in, c
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks the input's shape");
     if (s->r == 0) {
         if (gx)
-            lrp_add_to(lrp_f32(gx), lrp_f32(gout), gout->numel);
+            lrp_add_to(lrp_reals(gx), lrp_reals(gout), gout->numel);
         return LRP_OK;
     }
     int64_t *maps[LRP_MAX_DIMS];
@@ -222,20 +222,20 @@ static lrp_status pad_backward(const lrp_node *n, const lrp_tensor *const *in, c
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     const int64_t len = gout->dims[s->r - 1], rows = len ? gout->numel / len : 0;
     const int64_t *lm = maps[s->r - 1];
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     double csum = 0;
     for (int64_t row = 0; row < rows; row++) {
         int64_t off = row_offset(s, xs, gout, maps, row);
-        const float *gr = g + row * len;
+        const lrp_real *gr = g + row * len;
         for (int64_t i = 0; i < len; i++) {
             if (off < 0 || lm[i] < 0)
                 csum += gr[i];
             else if (gx)
-                lrp_f32(gx)[off + lm[i]] += gr[i];
+                lrp_reals(gx)[off + lm[i]] += gr[i];
         }
     }
     if (gc && gc->numel)
-        lrp_f32(gc)[0] += (float)csum;
+        lrp_reals(gc)[0] += (lrp_real)csum;
     free(buf);
     return LRP_OK;
 }

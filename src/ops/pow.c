@@ -27,7 +27,7 @@ static lrp_status pow_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 
 static inline double value(const lrp_tensor *t, int64_t i)
 {
-    return t->dtype == LRP_INT64 ? (double)lrp_i64(t)[i] : (double)lrp_f32(t)[i];
+    return t->dtype == LRP_INT64 ? (double)lrp_i64(t)[i] : (double)lrp_reals(t)[i];
 }
 
 static int64_t ipow(int64_t x, int64_t e)
@@ -64,8 +64,8 @@ static lrp_status pow_forward(const lrp_node *n, const lrp_tensor *const *in, lr
     const int64_t *ds[2] = {a->dims, b->dims};
     if (lrp_bcast_init(&bc, y->ndim, y->dims, 2, nds, ds) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output");
-    if (a->dtype == LRP_FLOAT32 && b->dtype == LRP_FLOAT32) {
-        lrp_binary_f32(&bc, LRP_BIN_POW, lrp_f32(a), lrp_f32(b), y->data);
+    if (a->dtype == LRP_REAL_DT && b->dtype == LRP_REAL_DT) {
+        lrp_binary_f32(&bc, LRP_BIN_POW, lrp_reals(a), lrp_reals(b), y->data);
         return LRP_OK;
     }
     const int64_t sa = lrp_bcast_inner(&bc, 1), sb = lrp_bcast_inner(&bc, 2);
@@ -74,8 +74,8 @@ static lrp_status pow_forward(const lrp_node *n, const lrp_tensor *const *in, lr
         lrp_bcast_row(&bc, r, off);
         for (int64_t i = 0; i < bc.len; i++) {
             const int64_t ia = off[1] + i * sa, ib = off[2] + i * sb, o = off[0] + i;
-            if (a->dtype == LRP_FLOAT32)
-                lrp_f32(y)[o] = powf(lrp_f32(a)[ia], (float)value(b, ib));
+            if (a->dtype == LRP_REAL_DT)
+                lrp_reals(y)[o] = lrp_pow(lrp_reals(a)[ia], (lrp_real)value(b, ib));
             else if (b->dtype == LRP_INT64)
                 lrp_i64(y)[o] = ipow(lrp_i64(a)[ia], lrp_i64(b)[ib]);
             else
@@ -94,16 +94,16 @@ static lrp_status pow_backward(const lrp_node *n, const lrp_tensor *const *in, c
         return LRP_OK;
     if (!in[0] || !in[1])
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks an input");
-    if (in[0]->dtype != LRP_FLOAT32)
+    if (in[0]->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no gradient through an integer power");
     const lrp_tensor *b = in[1];
-    float *bf = NULL;
+    lrp_real *bf = NULL;
     if (b->dtype == LRP_INT64) {
-        bf = malloc(sizeof(float) * (size_t)(b->numel ? b->numel : 1));
+        bf = malloc(sizeof(lrp_real) * (size_t)(b->numel ? b->numel : 1));
         if (!bf)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         for (int64_t i = 0; i < b->numel; i++)
-            bf[i] = (float)lrp_i64(b)[i];
+            bf[i] = (lrp_real)lrp_i64(b)[i];
     }
     lrp_bcast bc;
     int nds[2] = {in[0]->ndim, b->ndim};
@@ -113,8 +113,8 @@ static lrp_status pow_backward(const lrp_node *n, const lrp_tensor *const *in, c
         st = lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output");
     for (int k = 0; k < 2 && st == LRP_OK; k++)
         if (gin[k])
-            lrp_binary_grad(&bc, LRP_BIN_POW, k + 1, lrp_f32(gout), lrp_f32(in[0]), bf ? bf : lrp_f32(b),
-                            lrp_f32(gin[k]));
+            lrp_binary_grad(&bc, LRP_BIN_POW, k + 1, lrp_reals(gout), lrp_reals(in[0]), bf ? bf : lrp_reals(b),
+                            lrp_reals(gin[k]));
     free(bf);
     return st;
 }

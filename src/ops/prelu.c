@@ -36,7 +36,7 @@ static lrp_status prelu_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const lrp_value *x = lrp_node_in(g, n, 0), *sl = lrp_node_in(g, n, 1);
     char s1[160], s2[160];
-    if (x->dtype != LRP_FLOAT32 || sl->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT || sl->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     int64_t sd[LRP_MAX_DIMS];
     int snd = slope_shape(n, x->ndim, x->dims, sl->ndim, sl->dims, sd);
@@ -46,7 +46,7 @@ static lrp_status prelu_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "slope of shape %s does not broadcast to the input %s",
                              lrp_shape_str(sl->ndim, sl->dims, s1, sizeof s1),
                              lrp_shape_str(x->ndim, x->dims, s2, sizeof s2));
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, x->dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, x->dims);
     return LRP_OK;
 }
 
@@ -64,15 +64,15 @@ static lrp_status prelu_forward(const lrp_node *n, const lrp_tensor *const *in, 
     lrp_bcast bc;
     if (setup(n, in[0], in[1], &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "slope does not broadcast to the input");
-    const float *x = lrp_f32(in[0]), *a = lrp_f32(in[1]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]), *a = lrp_reals(in[1]);
+    lrp_real *y = lrp_reals(out[0]);
     const int64_t sa = lrp_bcast_inner(&bc, 2), len = bc.len;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (in[0]->numel > LRP_PAR_MIN)
     for (int64_t r = 0; r < bc.rows; r++) {
         int64_t off[LRP_BC_MAX];
         lrp_bcast_row(&bc, r, off);
         for (int64_t i = 0; i < len; i++) {
-            float v = x[off[1] + i];
+            lrp_real v = x[off[1] + i];
             y[off[0] + i] = v > 0.0f ? v : a[off[2] + i * sa] * v;
         }
     }
@@ -86,27 +86,27 @@ static lrp_status prelu_backward(const lrp_node *n, const lrp_tensor *const *in,
     lrp_bcast bc;
     if (setup(n, in[0], in[1], &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "slope does not broadcast to the input");
-    const float *x = lrp_f32(in[0]), *a = lrp_f32(in[1]), *g = lrp_f32(gout);
+    const lrp_real *x = lrp_reals(in[0]), *a = lrp_reals(in[1]), *g = lrp_reals(gout);
     const int64_t sa = lrp_bcast_inner(&bc, 2), len = bc.len;
     if (gin[0]) {
-        float *gx = lrp_f32(gin[0]);
+        lrp_real *gx = lrp_reals(gin[0]);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (in[0]->numel > LRP_PAR_MIN)
         for (int64_t r = 0; r < bc.rows; r++) {
             int64_t off[LRP_BC_MAX];
             lrp_bcast_row(&bc, r, off);
             for (int64_t i = 0; i < len; i++) {
-                float v = x[off[1] + i], gv = g[off[0] + i];
+                lrp_real v = x[off[1] + i], gv = g[off[0] + i];
                 gx[off[1] + i] += v > 0.0f ? gv : a[off[2] + i * sa] * gv;
             }
         }
     }
     if (gin[1]) {
-        float *ga = lrp_f32(gin[1]);
+        lrp_real *ga = lrp_reals(gin[1]);
         for (int64_t r = 0; r < bc.rows; r++) {
             int64_t off[LRP_BC_MAX];
             lrp_bcast_row(&bc, r, off);
             for (int64_t i = 0; i < len; i++) {
-                float v = x[off[1] + i];
+                lrp_real v = x[off[1] + i];
                 if (v <= 0.0f)
                     ga[off[2] + i * sa] += g[off[0] + i] * v;
             }

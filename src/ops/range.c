@@ -22,7 +22,7 @@ static lrp_status range_count(lrp_graph *g, lrp_node *n, int64_t *count, lrp_err
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "delta is 0");
         c = ceil(((double)b - (double)a) / (double)d);
     } else {
-        double a = lrp_f32(v[0]->constant)[0], b = lrp_f32(v[1]->constant)[0], d = lrp_f32(v[2]->constant)[0];
+        double a = lrp_reals(v[0]->constant)[0], b = lrp_reals(v[1]->constant)[0], d = lrp_reals(v[2]->constant)[0];
         if (d == 0 || !isfinite(a) || !isfinite(b) || !isfinite(d))
             return lrp_node_fail(err, n, LRP_ERR_FORMAT, "delta is 0 or a bound is not finite");
         c = ceil((b - a) / d);
@@ -50,9 +50,9 @@ static lrp_status range_forward(const lrp_node *n, const lrp_tensor *const *in, 
         for (int64_t i = 0; i < y->numel; i++)
             lrp_i64(y)[i] = (int64_t)((uint64_t)a + (uint64_t)i * (uint64_t)d); /* wraps, no UB */
     } else {
-        const float a = lrp_f32(in[0])[0], d = lrp_f32(in[2])[0];
+        const lrp_real a = lrp_reals(in[0])[0], d = lrp_reals(in[2])[0];
         for (int64_t i = 0; i < y->numel; i++)
-            lrp_f32(y)[i] = a + (float)i * d;
+            lrp_reals(y)[i] = a + (lrp_real)i * d;
     }
     return LRP_OK;
 }

@@ -9,8 +9,8 @@ static lrp_status relu_forward(const lrp_node *n, const lrp_tensor *const *in, l
         LRP_MAP(in[0]->numel, y[i] = x[i] > 0 ? x[i] : 0);
         return LRP_OK;
     }
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = x[i] < 0.0f ? 0.0f : x[i]);
     return LRP_OK;
 }
@@ -21,8 +21,8 @@ static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 {
     if (!gin[0])
         return LRP_OK;
-    const float *y = lrp_f32(out), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *y = lrp_reals(out), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, if (y[i] > 0.0f) gx[i] += g[i]);
     return LRP_OK;
 }

@@ -120,7 +120,7 @@ static lrp_status scatternd_forward(const lrp_node *n, const lrp_tensor *const *
         } else if (ints) {
             COMBINE(int64_t, lrp_i64(out[0]) + off, lrp_i64(u) + t * slice, s->reduction);
         } else {
-            COMBINE(float, lrp_f32(out[0]) + off, lrp_f32(u) + t * slice, s->reduction);
+            COMBINE(lrp_real, lrp_reals(out[0]) + off, lrp_reals(u) + t * slice, s->reduction);
         }
     }
     return LRP_OK;
@@ -140,24 +140,24 @@ static lrp_status scatternd_backward(const lrp_node *n, const lrp_tensor *const 
     int k;
     int64_t count, slice;
     geometry(gout, idx, &k, &count, &slice);
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     if (s->reduction == RED_ADD) {
         if (gin[0])
-            lrp_add_to(lrp_f32(gin[0]), g, gout->numel);
+            lrp_add_to(lrp_reals(gin[0]), g, gout->numel);
         for (int64_t t = 0; t < count && gin[2]; t++) {
             int64_t off = slice_offset(gout, lrp_i64(idx) + t * k, k, slice);
             if (off < 0)
                 return lrp_node_fail(err, n, LRP_ERR_ARG, "index tuple %lld is out of range", (long long)t);
-            lrp_add_to(lrp_f32(gin[2]) + t * slice, g + off, slice);
+            lrp_add_to(lrp_reals(gin[2]) + t * slice, g + off, slice);
         }
         return LRP_OK;
     }
     /* without reduction the last write wins: from the last tuple back, each takes what no later one took */
-    float *left = malloc(sizeof(float) * (size_t)(gout->numel ? gout->numel : 1));
+    lrp_real *left = malloc(sizeof(lrp_real) * (size_t)(gout->numel ? gout->numel : 1));
     if (!left)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     if (gout->numel)
-        memcpy(left, g, sizeof(float) * (size_t)gout->numel);
+        memcpy(left, g, sizeof(lrp_real) * (size_t)gout->numel);
     for (int64_t t = count - 1; t >= 0; t--) {
         int64_t off = slice_offset(gout, lrp_i64(idx) + t * k, k, slice);
         if (off < 0) {
@@ -165,11 +165,11 @@ static lrp_status scatternd_backward(const lrp_node *n, const lrp_tensor *const 
             return lrp_node_fail(err, n, LRP_ERR_ARG, "index tuple %lld is out of range", (long long)t);
         }
         if (gin[2])
-            lrp_add_to(lrp_f32(gin[2]) + t * slice, left + off, slice);
-        memset(left + off, 0, sizeof(float) * (size_t)slice);
+            lrp_add_to(lrp_reals(gin[2]) + t * slice, left + off, slice);
+        memset(left + off, 0, sizeof(lrp_real) * (size_t)slice);
     }
     if (gin[0])
-        lrp_add_to(lrp_f32(gin[0]), left, gout->numel);
+        lrp_add_to(lrp_reals(gin[0]), left, gout->numel);
     free(left);
     return LRP_OK;
 }

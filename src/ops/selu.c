@@ -13,10 +13,10 @@ static lrp_status selu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 static lrp_status selu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const lrp_act_params *p = n->state;
-    const float a = p->alpha, gm = p->beta;
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? gm * x[i] : gm * a * expm1f(x[i]));
+    const lrp_real a = p->alpha, gm = p->beta;
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] > 0.0f ? gm * x[i] : gm * a * lrp_expm1(x[i]));
     return LRP_OK;
 }
 
@@ -26,10 +26,10 @@ static lrp_status selu_backward(const lrp_node *n, const lrp_tensor *const *in, 
     if (!gin[0])
         return LRP_OK;
     const lrp_act_params *p = n->state;
-    const float a = p->alpha, gm = p->beta;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? gm * g[i] : g[i] * gm * a * expf(x[i]));
+    const lrp_real a = p->alpha, gm = p->beta;
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    LRP_MAP(gout->numel, gx[i] += x[i] > 0.0f ? gm * g[i] : g[i] * gm * a * lrp_exp(x[i]));
     return LRP_OK;
 }
 

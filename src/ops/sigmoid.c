@@ -3,20 +3,20 @@
 
 #include <math.h>
 
-static inline float sigmoid(float x)
+static inline lrp_real sigmoid(lrp_real x)
 {
     /* no overflow of exp for large |x| */
     if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
+        return 1.0f / (1.0f + lrp_exp(-x));
+    lrp_real e = lrp_exp(x);
     return e / (1.0f + e);
 }
 
 static lrp_status sigmoid_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                   lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = sigmoid(x[i]));
     return LRP_OK;
 }
@@ -26,8 +26,8 @@ static lrp_status sigmoid_backward(const lrp_node *n, const lrp_tensor *const *i
 {
     if (!gin[0])
         return LRP_OK;
-    const float *y = lrp_f32(out), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *y = lrp_reals(out), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     LRP_MAP(gout->numel, gx[i] += g[i] * y[i] * (1.0f - y[i]));
     return LRP_OK;
 }

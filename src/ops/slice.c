@@ -120,13 +120,13 @@ static void run(const slice_state *s, const lrp_tensor *x, const lrp_tensor *y, 
         const int64_t off = row_offset(s, x, y, row), o = row * len;
         if (mode == 0)
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[o + i] = ((const float *)src)[off + i * st];
+                ((lrp_real *)dst)[o + i] = ((const lrp_real *)src)[off + i * st];
         else if (mode == 1)
             for (int64_t i = 0; i < len; i++)
                 ((int64_t *)dst)[o + i] = ((const int64_t *)src)[off + i * st];
         else
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[off + i * st] += ((const float *)src)[o + i];
+                ((lrp_real *)dst)[off + i * st] += ((const lrp_real *)src)[o + i];
     }
 }
 

@@ -10,7 +10,7 @@ static lrp_status softmax_forward(const lrp_node *n, const lrp_tensor *const *in
 {
     int64_t outer, L, inner;
     lrp_softmax_view(n, in[0], &outer, &L, &inner);
-    lrp_softmax_fwd(outer, L, inner, lrp_f32(in[0]), lrp_f32(out[0]), 0);
+    lrp_softmax_fwd(outer, L, inner, lrp_reals(in[0]), lrp_reals(out[0]), 0);
     return LRP_OK;
 }
 
@@ -21,7 +21,7 @@ static lrp_status softmax_backward(const lrp_node *n, const lrp_tensor *const *i
         return LRP_OK;
     int64_t outer, L, inner;
     lrp_softmax_view(n, out, &outer, &L, &inner);
-    lrp_softmax_bwd(outer, L, inner, lrp_f32(out), lrp_f32(gout), lrp_f32(gin[0]), 0);
+    lrp_softmax_bwd(outer, L, inner, lrp_reals(out), lrp_reals(gout), lrp_reals(gin[0]), 0);
     return LRP_OK;
 }
 

@@ -4,13 +4,13 @@
 
 #include <math.h>
 
-static inline float softplus(float x) { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+static inline lrp_real softplus(lrp_real x) { return x > 0.0f ? x + lrp_log1p(lrp_exp(-x)) : lrp_log1p(lrp_exp(x)); }
 
 static lrp_status softplus_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                    lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
     LRP_MAP(in[0]->numel, y[i] = softplus(x[i]));
     return LRP_OK;
 }
@@ -20,9 +20,9 @@ static lrp_status softplus_backward(const lrp_node *n, const lrp_tensor *const *
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    LRP_MAP(gout->numel, float e = expf(-fabsf(x[i]));
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    LRP_MAP(gout->numel, lrp_real e = lrp_exp(-lrp_fabs(x[i]));
             gx[i] += g[i] * (x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e)));
     return LRP_OK;
 }

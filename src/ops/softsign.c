@@ -6,9 +6,9 @@
 static lrp_status softsign_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,
                                    lrp_error *err)
 {
-    const float *x = lrp_f32(in[0]);
-    float *y = lrp_f32(out[0]);
-    LRP_MAP(in[0]->numel, y[i] = x[i] / (1.0f + fabsf(x[i])));
+    const lrp_real *x = lrp_reals(in[0]);
+    lrp_real *y = lrp_reals(out[0]);
+    LRP_MAP(in[0]->numel, y[i] = x[i] / (1.0f + lrp_fabs(x[i])));
     return LRP_OK;
 }
 
@@ -17,9 +17,9 @@ static lrp_status softsign_backward(const lrp_node *n, const lrp_tensor *const *
 {
     if (!gin[0])
         return LRP_OK;
-    const float *x = lrp_f32(in[0]), *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
-    LRP_MAP(gout->numel, float d = 1.0f + fabsf(x[i]); gx[i] += g[i] / (d * d));
+    const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
+    LRP_MAP(gout->numel, lrp_real d = 1.0f + lrp_fabs(x[i]); gx[i] += g[i] / (d * d));
     return LRP_OK;
 }
 

@@ -136,7 +136,7 @@ static lrp_status split_backward(const lrp_node *n, const lrp_tensor *const *in,
     geometry(s, gin[0], &outer, &inner);
     const int64_t xrow = gin[0]->dims[lrp_axis(s->axis, gin[0]->ndim)] * inner, row = s->sizes[0] * inner;
     for (int64_t o = 0; o < outer; o++)
-        lrp_add_to(lrp_f32(gin[0]) + o * xrow, lrp_f32(gout) + o * row, row);
+        lrp_add_to(lrp_reals(gin[0]) + o * xrow, lrp_reals(gout) + o * row, row);
     return LRP_OK;
 }
 

@@ -49,7 +49,7 @@ static lrp_status tile_forward(const lrp_node *n, const lrp_tensor *const *in, l
             if (y->dtype == LRP_INT64)
                 lrp_i64(y)[row * len + i] = lrp_i64(x)[off + i % xl];
             else
-                lrp_f32(y)[row * len + i] = lrp_f32(x)[off + i % xl];
+                lrp_reals(y)[row * len + i] = lrp_reals(x)[off + i % xl];
         }
     }
     return LRP_OK;
@@ -69,7 +69,7 @@ static lrp_status tile_backward(const lrp_node *n, const lrp_tensor *const *in, 
     for (int64_t row = 0; row < rows; row++) {
         const int64_t off = row_offset(gx, gout, row);
         for (int64_t i = 0; i < len; i++)
-            lrp_f32(gx)[off + i % xl] += lrp_f32(gout)[row * len + i];
+            lrp_reals(gx)[off + i % xl] += lrp_reals(gout)[row * len + i];
     }
     return LRP_OK;
 }

@@ -81,13 +81,13 @@ static void permute(const lrp_node *n, const lrp_tensor *x, const void *src, voi
         int64_t o = row * len;
         if (mode == 0)
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[o + i] = ((const float *)src)[off + i * inner];
+                ((lrp_real *)dst)[o + i] = ((const lrp_real *)src)[off + i * inner];
         else if (mode == 1)
             for (int64_t i = 0; i < len; i++)
                 ((int64_t *)dst)[o + i] = ((const int64_t *)src)[off + i * inner];
         else
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[off + i * inner] += ((const float *)src)[o + i];
+                ((lrp_real *)dst)[off + i * inner] += ((const lrp_real *)src)[o + i];
     }
 }
 

@@ -36,9 +36,9 @@ static lrp_status upsample_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "the scales input is missing");
     if (!sc->constant)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "scales must be constant");
-    if (sc->dtype != LRP_FLOAT32 || sc->constant->ndim != 1 || sc->constant->numel > LRP_MAX_DIMS)
+    if (sc->dtype != LRP_REAL_DT || sc->constant->ndim != 1 || sc->constant->numel > LRP_MAX_DIMS)
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "scales must be a 1-D float tensor");
-    return lrp_resize_set(g, n, lrp_f32(sc->constant), NULL, (int)sc->constant->numel, err);
+    return lrp_resize_set(g, n, lrp_reals(sc->constant), NULL, (int)sc->constant->numel, err);
 }
 
 const lrp_op lrp_op_upsample = {

@@ -69,16 +69,16 @@ static lrp_status where_backward(const lrp_node *n, const lrp_tensor *const *in,
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output");
     const int64_t sc = lrp_bcast_inner(&bc, 1), sx = lrp_bcast_inner(&bc, 2), sy = lrp_bcast_inner(&bc, 3);
     const int64_t *c = lrp_i64(in[0]);
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     for (int64_t r = 0; r < bc.rows; r++) {
         int64_t off[LRP_BC_MAX];
         lrp_bcast_row(&bc, r, off);
         for (int64_t i = 0; i < bc.len; i++) {
             if (c[off[1] + i * sc]) {
                 if (gin[1])
-                    lrp_f32(gin[1])[off[2] + i * sx] += g[off[0] + i];
+                    lrp_reals(gin[1])[off[2] + i * sx] += g[off[0] + i];
             } else if (gin[2]) {
-                lrp_f32(gin[2])[off[3] + i * sy] += g[off[0] + i];
+                lrp_reals(gin[2])[off[3] + i * sy] += g[off[0] + i];
             }
         }
     }

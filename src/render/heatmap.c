@@ -41,7 +41,7 @@ lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_las
 {
     *out = NULL;
     char shape[160];
-    if (!relevance || relevance->dtype != LRP_FLOAT32)
+    if (!relevance || relevance->dtype != LRP_REAL_DT)
         return lrp_fail(err, LRP_ERR_ARG, "heatmap: relevance must be a float32 tensor");
     const int64_t *d = relevance->dims;
     int64_t n, c, h, w;
@@ -66,18 +66,18 @@ lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_las
         return lrp_fail(err, LRP_ERR_LIMIT, "heatmap: relevance of shape %s is too large to draw",
                         lrp_shape_str(relevance->ndim, d, shape, sizeof shape));
     int64_t odims[3] = {n, h, w};
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, 3, odims, err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, 3, odims, err);
     if (!t)
         return err ? err->status : LRP_ERR_NOMEM;
-    const float *src = lrp_f32(relevance);
-    float *dst = lrp_f32(t);
+    const lrp_real *src = lrp_reals(relevance);
+    lrp_real *dst = lrp_reals(t);
     size_t hw = (size_t)h * (size_t)w;
     for (int64_t s = 0; s < n; s++) {
-        const float *x = src + (size_t)s * (size_t)c * hw;
-        float *y = dst + (size_t)s * hw;
+        const lrp_real *x = src + (size_t)s * (size_t)c * hw;
+        lrp_real *y = dst + (size_t)s * hw;
         if (channels_last && relevance->ndim == 4) {
             for (size_t p = 0; p < hw; p++) {
-                float acc = x[p * (size_t)c];
+                lrp_real acc = x[p * (size_t)c];
                 for (int64_t k = 1; k < c; k++)
                     acc = acc + x[p * (size_t)c + (size_t)k];
                 y[p] = acc;
@@ -85,7 +85,7 @@ lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_las
         } else {
             memcpy(y, x, hw * sizeof *y);
             for (int64_t k = 1; k < c; k++) {
-                const float *xk = x + (size_t)k * hw;
+                const lrp_real *xk = x + (size_t)k * hw;
                 for (size_t p = 0; p < hw; p++)
                     y[p] = y[p] + xk[p];
             }
@@ -98,11 +98,11 @@ lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_las
 /* ----------------------------------------------------- normalize, quantize */
 
 /* NumPy-style max/min: NaN if any element is NaN. */
-static float max_of(const float *x, size_t n, int absolute)
+static lrp_real max_of(const lrp_real *x, size_t n, int absolute)
 {
-    float m = absolute ? fabsf(x[0]) : x[0];
+    lrp_real m = absolute ? lrp_fabs(x[0]) : x[0];
     for (size_t i = 0; i < n; i++) {
-        float v = absolute ? fabsf(x[i]) : x[i];
+        lrp_real v = absolute ? lrp_fabs(x[i]) : x[i];
         if (isnan(v))
             return v;
         if (v > m)
@@ -111,9 +111,9 @@ static float max_of(const float *x, size_t n, int absolute)
     return m;
 }
 
-static float min_of(const float *x, size_t n)
+static lrp_real min_of(const lrp_real *x, size_t n)
 {
-    float m = x[0];
+    lrp_real m = x[0];
     for (size_t i = 0; i < n; i++) {
         if (isnan(x[i]))
             return x[i];
@@ -124,9 +124,9 @@ static float min_of(const float *x, size_t n)
 }
 
 /* trunc(clip(v*255, 0, 255)) in float32; NaN -> 0 (what NumPy gives on x86-64). */
-static inline uint8_t quantize(float v)
+static inline uint8_t quantize(lrp_real v)
 {
-    float u = v * 255.0f;
+    lrp_real u = v * 255.0f;
     if (isnan(u))
         return 0;
     if (u < 0.0f)
@@ -136,32 +136,32 @@ static inline uint8_t quantize(float v)
     return (uint8_t)u;
 }
 
-void lrp_heatmap_quantize(const float *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices)
+void lrp_heatmap_quantize(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices)
 {
     if (count == 0)
         return;
     lrp_heatmap_norm norm = opts ? opts->norm : LRP_NORM_SYMMETRIC;
-    float lo, span;
+    lrp_real lo, span;
     switch (norm) {
     case LRP_NORM_ABSOLUTE: {
-        float a = max_of(map, count, 1);
+        lrp_real a = max_of(map, count, 1);
         for (size_t i = 0; i < count; i++)
-            indices[i] = quantize(fabsf(map[i]) / a);
+            indices[i] = quantize(lrp_fabs(map[i]) / a);
         return;
     }
     case LRP_NORM_UNALIGNED: {
-        float hi = max_of(map, count, 0);
+        lrp_real hi = max_of(map, count, 0);
         lo = min_of(map, count);
         span = hi - lo;
         break;
     }
     case LRP_NORM_RANGE:
-        lo = (float)opts->vmin;
-        span = (float)(opts->vmax - opts->vmin);
+        lo = (lrp_real)opts->vmin;
+        span = (lrp_real)(opts->vmax - opts->vmin);
         break;
     case LRP_NORM_SYMMETRIC:
     default: {
-        float a = max_of(map, count, 1);
+        lrp_real a = max_of(map, count, 1);
         lo = -a;
         span = a - lo;
         break;
@@ -262,7 +262,7 @@ lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_op
     if (sample >= 0) {
         lrp_raster *r = lrp_raster_new(w, h, 1, err);
         if (r)
-            lrp_heatmap_quantize(lrp_f32(maps) + (size_t)sample * hw, hw, opts, r->data);
+            lrp_heatmap_quantize(lrp_reals(maps) + (size_t)sample * hw, hw, opts, r->data);
         lrp_tensor_free(maps);
         if (!r)
             return err ? err->status : LRP_ERR_NOMEM;
@@ -275,7 +275,7 @@ lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_op
         return lrp_fail(err, LRP_ERR_NOMEM, "heatmap: out of memory");
     }
     for (int s = 0; s < n; s++)
-        lrp_heatmap_quantize(lrp_f32(maps) + (size_t)s * hw, hw, opts, tiles + (size_t)s * hw);
+        lrp_heatmap_quantize(lrp_reals(maps) + (size_t)s * hw, hw, opts, tiles + (size_t)s * hw);
     lrp_tensor_free(maps);
     st = lrp_gridify(tiles, n, h, w, 1, 0, 0, NULL, out, err);
     free(tiles);

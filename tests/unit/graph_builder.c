@@ -62,13 +62,13 @@ int gb_const(lrp_graph *g, const char *name, lrp_tensor *t)
     return v;
 }
 
-int gb_const_f(lrp_graph *g, const char *name, int ndim, const int64_t *dims, const float *v)
+int gb_const_f(lrp_graph *g, const char *name, int ndim, const int64_t *dims, const lrp_real *v)
 {
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, ndim, dims, NULL);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, ndim, dims, NULL);
     if (!t)
         abort();
     if (t->numel)
-        memcpy(t->data, v, sizeof(float) * (size_t)t->numel);
+        memcpy(t->data, v, sizeof(lrp_real) * (size_t)t->numel);
     return gb_const(g, name, t);
 }
 
@@ -119,7 +119,10 @@ static lrp_attr *new_attr(lrp_graph *g, int node, const char *name, int type)
 
 void gb_attr_i(lrp_graph *g, int node, const char *name, int64_t v) { new_attr(g, node, name, LRP_ATTR_INT)->i = v; }
 
-void gb_attr_f(lrp_graph *g, int node, const char *name, float v) { new_attr(g, node, name, LRP_ATTR_FLOAT)->f = v; }
+void gb_attr_f(lrp_graph *g, int node, const char *name, lrp_real v)
+{
+    new_attr(g, node, name, LRP_ATTR_FLOAT)->f = v;
+}
 
 void gb_attr_s(lrp_graph *g, int node, const char *name, const char *v)
 {
@@ -135,13 +138,13 @@ void gb_attr_ints(lrp_graph *g, int node, const char *name, int n, const int64_t
         memcpy(a->ints, v, sizeof(int64_t) * (size_t)n);
 }
 
-void gb_attr_floats(lrp_graph *g, int node, const char *name, int n, const float *v)
+void gb_attr_floats(lrp_graph *g, int node, const char *name, int n, const lrp_real *v)
 {
     lrp_attr *a = new_attr(g, node, name, LRP_ATTR_FLOATS);
     a->n = n;
-    a->floats = xmalloc(sizeof(float) * (size_t)n);
+    a->floats = xmalloc(sizeof(lrp_real) * (size_t)n);
     if (n)
-        memcpy(a->floats, v, sizeof(float) * (size_t)n);
+        memcpy(a->floats, v, sizeof(lrp_real) * (size_t)n);
 }
 
 void gb_attr_t(lrp_graph *g, int node, const char *name, lrp_tensor *t)

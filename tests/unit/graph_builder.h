@@ -16,7 +16,7 @@ int gb_input(lrp_graph *g, const char *name, int ndim, const int64_t *dims);
 /* A constant value holding t (the graph takes ownership). */
 int gb_const(lrp_graph *g, const char *name, lrp_tensor *t);
 /* Constants from literals: float data of a shape, int64 data of a shape. */
-int gb_const_f(lrp_graph *g, const char *name, int ndim, const int64_t *dims, const float *v);
+int gb_const_f(lrp_graph *g, const char *name, int ndim, const int64_t *dims, const lrp_real *v);
 int gb_const_i(lrp_graph *g, const char *name, int ndim, const int64_t *dims, const int64_t *v);
 
 /* A node reading the values in[] (-1: an omitted optional input) with n_out
@@ -27,10 +27,10 @@ int gb_out(const lrp_graph *g, int node, int k);
 
 /* Attributes. */
 void gb_attr_i(lrp_graph *g, int node, const char *name, int64_t v);
-void gb_attr_f(lrp_graph *g, int node, const char *name, float v);
+void gb_attr_f(lrp_graph *g, int node, const char *name, lrp_real v);
 void gb_attr_s(lrp_graph *g, int node, const char *name, const char *v);
 void gb_attr_ints(lrp_graph *g, int node, const char *name, int n, const int64_t *v);
-void gb_attr_floats(lrp_graph *g, int node, const char *name, int n, const float *v);
+void gb_attr_floats(lrp_graph *g, int node, const char *name, int n, const lrp_real *v);
 void gb_attr_t(lrp_graph *g, int node, const char *name, lrp_tensor *t); /* takes ownership */
 
 /* Makes the outputs of the last node the graph outputs, sorts the graph,

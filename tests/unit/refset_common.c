@@ -202,7 +202,8 @@ void rs_result_clear(rs_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+static const lrp_real imagenet_mean[3] = {LRP_R(0.485), LRP_R(0.456), LRP_R(0.406)},
+                      imagenet_std[3] = {LRP_R(0.229), LRP_R(0.224), LRP_R(0.225)};
 
 /* The parameters rs_run_case passes on; another key in a case's params is an option lrp lacks. */
 static const char *const known_params[] = {"epsilon",     "gamma",  "gamma_conv", "gamma_linear",
@@ -254,7 +255,7 @@ void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r)
     if (lrp_model_run(ms->plain, x, &pl, &err) == LRP_OK && pl->numel == gl->numel) {
         double mx = 0;
         for (int64_t i = 0; i < gl->numel; i++)
-            mx = fmax(mx, fabs(((float *)gl->data)[i]));
+            mx = fmax(mx, fabs(((lrp_real *)gl->data)[i]));
         r->logit_err = tu_max_abs_diff(pl->data, gl->data, (size_t)gl->numel) / (mx > 0 ? mx : 1);
     }
     lrp_tensor_free(pl);
@@ -278,21 +279,21 @@ void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r)
     } else {
         eo.composite = c->method;
     }
-    eo.epsilon = (float)rs_param(c->params, "epsilon", 1e-6);
-    eo.gamma = (float)rs_param(c->params, "gamma", 0.25);
-    eo.gamma_conv = (float)rs_param(c->params, "gamma_conv", 0.25);
-    eo.gamma_linear = (float)rs_param(c->params, "gamma_linear", 0.05);
-    eo.beta_smooth = (float)rs_param(c->params, "beta_smooth", 10.0);
+    eo.epsilon = (lrp_real)rs_param(c->params, "epsilon", 1e-6);
+    eo.gamma = (lrp_real)rs_param(c->params, "gamma", 0.25);
+    eo.gamma_conv = (lrp_real)rs_param(c->params, "gamma_conv", 0.25);
+    eo.gamma_linear = (lrp_real)rs_param(c->params, "gamma_linear", 0.05);
+    eo.beta_smooth = (lrp_real)rs_param(c->params, "beta_smooth", 10.0);
     eo.gate_uniform = uniform;
     ao.steps = (int)rs_param(c->params, "n_iter", 20);
     int S = (int)x->dims[x->ndim - 1];
     int win = S / 8 > 4 ? S / 8 : 4;
     ao.window = (int)rs_param(c->params, "window", win);
     ao.stride = (int)rs_param(c->params, "stride", ao.window);
-    float low[3], high[3];
+    lrp_real low[3], high[3];
     for (int k = 0; k < 3; k++) {
-        low[k] = (float)((0.0 - imagenet_mean[k]) / imagenet_std[k]);
-        high[k] = (float)((1.0 - imagenet_mean[k]) / imagenet_std[k]);
+        low[k] = (lrp_real)((0.0 - imagenet_mean[k]) / imagenet_std[k]);
+        high[k] = (lrp_real)((1.0 - imagenet_mean[k]) / imagenet_std[k]);
     }
     eo.n_bounds = 3;
     eo.low = low;

@@ -25,7 +25,7 @@ static lrp_model *quadratic_model(int C, int H, int W)
     int sum = gb_node(g, "ReduceSum", 1, (int[]){gb_out(g, sq, 0)}, 1);
     gb_attr_ints(g, sum, "axes", 3, GB_DIMS(1, 2, 3));
     gb_attr_i(g, sum, "keepdims", 1);
-    int half = gb_const_f(g, "half", 0, NULL, (float[]){0.5f});
+    int half = gb_const_f(g, "half", 0, NULL, (lrp_real[]){0.5f});
     gb_node(g, "Mul", 2, (int[]){gb_out(g, sum, 0), half}, 1);
     lrp_error err = {0};
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
@@ -40,13 +40,13 @@ static lrp_model *quadratic_model(int C, int H, int W)
     return m;
 }
 
-static lrp_tensor *input_tensor(int C, int H, int W, uint64_t seed, float lo, float hi)
+static lrp_tensor *input_tensor(int C, int H, int W, uint64_t seed, lrp_real lo, lrp_real hi)
 {
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, C, H, W), NULL);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, C, H, W), NULL);
     lrp_rng r;
     lrp_rng_seed(&r, seed);
     for (int64_t i = 0; i < t->numel; i++)
-        ((float *)t->data)[i] = lo + (float)lrp_rng_uniform(&r) * (hi - lo);
+        ((lrp_real *)t->data)[i] = lo + (lrp_real)lrp_rng_uniform(&r) * (hi - lo);
     return t;
 }
 
@@ -86,7 +86,7 @@ static void test_smoothgrad_one_sample_is_gradient(void **state)
         s.seed = 99;
         lrp_tensor *a = attribute(m, composites[c], &g, x), *b = attribute(m, composites[c], &s, x);
         assert_int_equal(a->numel, b->numel);
-        assert_memory_equal(a->data, b->data, sizeof(float) * (size_t)a->numel);
+        assert_memory_equal(a->data, b->data, sizeof(lrp_real) * (size_t)a->numel);
         lrp_tensor_free(a);
         lrp_tensor_free(b);
     }
@@ -106,7 +106,7 @@ static void test_smoothgrad_reproducible(void **state)
     s.kind = LRP_ATTRIBUTOR_SMOOTHGRAD; /* 20 samples, noise 0.1 */
     s.seed = 7;
     lrp_tensor *a = attribute(m, "epsilon-plus", &s, x), *b = attribute(m, "epsilon-plus", &s, x);
-    assert_memory_equal(a->data, b->data, sizeof(float) * (size_t)a->numel);
+    assert_memory_equal(a->data, b->data, sizeof(lrp_real) * (size_t)a->numel);
     s.seed = 8;
     lrp_tensor *c = attribute(m, "epsilon-plus", &s, x);
     assert_true(tu_max_abs_diff(a->data, c->data, (size_t)a->numel) > 0);
@@ -114,7 +114,7 @@ static void test_smoothgrad_reproducible(void **state)
     s.seed = 7;
     s.max_batch = 1;
     lrp_tensor *d = attribute(m, "epsilon-plus", &s, x);
-    assert_memory_equal(a->data, d->data, sizeof(float) * (size_t)a->numel);
+    assert_memory_equal(a->data, d->data, sizeof(lrp_real) * (size_t)a->numel);
     lrp_tensor_free(a);
     lrp_tensor_free(b);
     lrp_tensor_free(c);
@@ -155,7 +155,7 @@ static void test_batched_equals_unbatched(void **state)
                     lrp_set_threads(threads[t]);
                     lrp_tensor *r = attribute(m, composites[c], &o, x);
                     assert_int_equal(r->numel, ref->numel);
-                    if (memcmp(r->data, ref->data, sizeof(float) * (size_t)r->numel))
+                    if (memcmp(r->data, ref->data, sizeof(lrp_real) * (size_t)r->numel))
                         fail_msg("attributor %d, %s: max_batch %d, %d threads differ from one batch of 16 at 1 thread"
                                  " (max |diff| %g)",
                                  (int)kinds[k], composites[c], batches[b], threads[t],
@@ -175,13 +175,13 @@ static void test_smoothgrad_noise_scale(void **state)
     const int C = 3, H = 256, W = 256;
     lrp_model *m = quadratic_model(C, H, W);
     lrp_tensor *x = input_tensor(C, H, W, 5, -1.0f, 2.0f);
-    float mn = INFINITY, mx = -INFINITY;
+    lrp_real mn = INFINITY, mx = -INFINITY;
     for (int64_t i = 0; i < x->numel; i++) {
-        float v = ((float *)x->data)[i];
+        lrp_real v = ((lrp_real *)x->data)[i];
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
     }
-    const float levels[] = {0.1f, 0.25f};
+    const lrp_real levels[] = {LRP_R(0.1), 0.25f};
     for (int l = 0; l < 2; l++) {
         lrp_attributor_options s;
         lrp_attributor_options_default(&s);
@@ -192,7 +192,7 @@ static void test_smoothgrad_noise_scale(void **state)
         lrp_tensor *r = attribute(m, "gradient", &s, x);
         double sum = 0, sum2 = 0;
         for (int64_t i = 0; i < x->numel; i++) {
-            double eps = 2.0 * ((double)((float *)r->data)[i] - (double)((float *)x->data)[i]);
+            double eps = 2.0 * ((double)((lrp_real *)r->data)[i] - (double)((lrp_real *)x->data)[i]);
             sum += eps;
             sum2 += eps * eps;
         }
@@ -214,7 +214,7 @@ static void test_closed_forms(void **state)
     const int C = 2, H = 16, W = 16;
     lrp_model *m = quadratic_model(C, H, W);
     lrp_tensor *x = input_tensor(C, H, W, 11, -2.0f, 2.0f);
-    const float *xv = x->data;
+    const lrp_real *xv = x->data;
     /* gradient: x */
     lrp_attributor_options o;
     lrp_attributor_options_default(&o);
@@ -225,7 +225,7 @@ static void test_closed_forms(void **state)
     o.kind = LRP_ATTRIBUTOR_INPUT_X_GRADIENT;
     r = attribute(m, "gradient", &o, x);
     for (int64_t i = 0; i < x->numel; i++)
-        assert_float_equal(((float *)r->data)[i], xv[i] * xv[i], 1e-5);
+        assert_float_equal(((lrp_real *)r->data)[i], xv[i] * xv[i], 1e-5);
     lrp_tensor_free(r);
     /* integrated gradients, n steps, zero baseline: x^2 (n+1)/(2n); n = 1 is input x gradient */
     const int steps[] = {1, 5, 20};
@@ -235,7 +235,7 @@ static void test_closed_forms(void **state)
         r = attribute(m, "gradient", &o, x);
         double f = (steps[s] + 1.0) / (2.0 * steps[s]);
         for (int64_t i = 0; i < x->numel; i++)
-            assert_float_equal(((float *)r->data)[i], f * xv[i] * xv[i], 1e-5 * (1 + xv[i] * xv[i]));
+            assert_float_equal(((lrp_real *)r->data)[i], f * xv[i] * xv[i], 1e-5 * (1 + xv[i] * xv[i]));
         lrp_tensor_free(r);
     }
     /* integrated gradients with a baseline b: (x-b) * mean_k grad(b + k/n (x-b)) */
@@ -244,10 +244,10 @@ static void test_closed_forms(void **state)
     o.steps = 4;
     r = attribute(m, "gradient", &o, x);
     for (int64_t i = 0; i < x->numel; i++) {
-        double b = ((float *)base->data)[i], d = xv[i] - b, acc = 0;
+        double b = ((lrp_real *)base->data)[i], d = xv[i] - b, acc = 0;
         for (int k = 1; k <= 4; k++)
             acc += (b + k / 4.0 * d) / 4.0;
-        assert_float_equal(((float *)r->data)[i], acc * d, 1e-5 * (1 + fabs(acc * d)));
+        assert_float_equal(((lrp_real *)r->data)[i], acc * d, 1e-5 * (1 + fabs(acc * d)));
     }
     lrp_tensor_free(r);
     o.baseline = NULL;
@@ -268,7 +268,7 @@ static void test_closed_forms(void **state)
                             double v = xv[(cc * H + yy) * W + x2];
                             s += 0.5 * v * v;
                         }
-                assert_float_equal(((float *)r->data)[(c * H + y) * W + xx], s, 1e-4 * (1 + s));
+                assert_float_equal(((lrp_real *)r->data)[(c * H + y) * W + xx], s, 1e-4 * (1 + s));
             }
     lrp_tensor_free(r);
     /* occlusion that blanks the window: the rest's 0.5 * sum x^2, windows wrapping */
@@ -297,7 +297,7 @@ static void test_closed_forms(void **state)
                     expect += total - inside;
                 }
             }
-        assert_float_equal(((float *)r->data)[0], expect, 1e-3 * (1 + expect));
+        assert_float_equal(((lrp_real *)r->data)[0], expect, 1e-3 * (1 + expect));
     }
     lrp_tensor_free(r);
     /* random: uniform [0,1), seeded */
@@ -306,9 +306,9 @@ static void test_closed_forms(void **state)
     o.seed = 42;
     r = attribute(m, "gradient", &o, x);
     lrp_tensor *r2 = attribute(m, "gradient", &o, x);
-    assert_memory_equal(r->data, r2->data, sizeof(float) * (size_t)r->numel);
+    assert_memory_equal(r->data, r2->data, sizeof(lrp_real) * (size_t)r->numel);
     for (int64_t i = 0; i < r->numel; i++)
-        assert_true(((float *)r->data)[i] >= 0.0f && ((float *)r->data)[i] < 1.0f);
+        assert_true(((lrp_real *)r->data)[i] >= 0.0f && ((lrp_real *)r->data)[i] < 1.0f);
     lrp_tensor_free(r);
     lrp_tensor_free(r2);
     lrp_tensor_free(x);
@@ -345,11 +345,11 @@ static void test_region_perturbation(void **state)
     const int C = 2, H = 16, W = 16, P = 4;
     lrp_model *m = quadratic_model(C, H, W);
     lrp_tensor *x = input_tensor(C, H, W, 21, -2.0f, 2.0f);
-    const float *xv = x->data;
+    const lrp_real *xv = x->data;
     /* relevance: x^2 (a perfect attribution for this model) */
     lrp_tensor *rel = lrp_tensor_clone(x, NULL);
     for (int64_t i = 0; i < x->numel; i++)
-        ((float *)rel->data)[i] = xv[i] * xv[i];
+        ((lrp_real *)rel->data)[i] = xv[i] * xv[i];
     /* region sums, in rank order */
     double score[16];
     for (int r = 0; r < 16; r++)
@@ -378,7 +378,7 @@ static void test_region_perturbation(void **state)
         po.order = ord ? LRP_LERF : LRP_MORF;
         po.baseline = LRP_PERTURB_ZERO;
         po.max_batch = 5;
-        float curve[101];
+        lrp_real curve[101];
         int K;
         lrp_error err = {0};
         assert_int_equal(lrp_region_perturbation(m, x, rel, 0, &po, curve, &K, &err), LRP_OK);
@@ -405,14 +405,14 @@ static void test_region_perturbation(void **state)
     po.patch = P;
     po.baseline = LRP_PERTURB_UNIFORM;
     po.seed = 5;
-    float c1[101], c2[101];
+    lrp_real c1[101], c2[101];
     int K1, K2;
     lrp_error err = {0};
     assert_int_equal(lrp_region_perturbation(m, x, rel, 0, &po, c1, &K1, &err), LRP_OK);
     assert_int_equal(lrp_region_perturbation(m, x, rel, 0, &po, c2, &K2, &err), LRP_OK);
-    assert_memory_equal(c1, c2, sizeof(float) * (size_t)(K1 + 1));
+    assert_memory_equal(c1, c2, sizeof(lrp_real) * (size_t)(K1 + 1));
     /* AOPC of a hand-made curve */
-    float hand[4] = {10, 6, 4, 2};
+    lrp_real hand[4] = {10, 6, 4, 2};
     assert_float_equal(lrp_aopc(hand, 3), (0 + 4 + 6 + 8) / 4.0, 1e-12);
     lrp_tensor_free(rel);
     lrp_tensor_free(x);

@@ -14,16 +14,16 @@
 
 /* The definition, one element at a time (the test is compiled with
  * -ffp-contract=off like the library, so nothing here is fused). */
-static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A,
+                      int64_t lda, const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc)
 {
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++) {
-            float acc = beta == 0.0f ? 0.0f : (beta == 1.0f ? C[i * ldc + j] : beta * C[i * ldc + j]);
+            lrp_real acc = beta == 0.0f ? 0.0f : (beta == 1.0f ? C[i * ldc + j] : beta * C[i * ldc + j]);
             for (int64_t k = 0; k < K; k++) {
-                float a = ta ? A[k * lda + i] : A[i * lda + k];
-                float b = tb ? B[j * ldb + k] : B[k * ldb + j];
-                float t = (alpha == 1.0f ? a : alpha * a) * b;
+                lrp_real a = ta ? A[k * lda + i] : A[i * lda + k];
+                lrp_real b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                lrp_real t = (alpha == 1.0f ? a : alpha * a) * b;
                 acc = acc + t;
             }
             C[i * ldc + j] = acc;
@@ -31,43 +31,43 @@ static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float a
 }
 
 static uint64_t rng_state = 88172645463325252ull;
-static float rnd(void)
+static lrp_real rnd(void)
 {
     rng_state ^= rng_state << 13;
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     /* a spread of magnitudes, so that rounding differences would show */
-    float u = (float)(rng_state >> 40) / (float)(1 << 24) - 0.5f;
-    return u * (float)(1 << (rng_state % 7));
+    lrp_real u = (lrp_real)(rng_state >> 40) / (lrp_real)(1 << 24) - 0.5f;
+    return u * (lrp_real)(1 << (rng_state % 7));
 }
 
-static float *filled(int64_t n)
+static lrp_real *filled(int64_t n)
 {
-    float *p = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    lrp_real *p = malloc(sizeof(lrp_real) * (size_t)(n > 0 ? n : 1));
     for (int64_t i = 0; i < n; i++)
         p[i] = rnd();
     return p;
 }
 
-static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta, int pad)
+static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, lrp_real alpha, lrp_real beta, int pad)
 {
     int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-    float *A = filled((ta ? K : M) * lda), *B = filled((tb ? N : K) * ldb), *C0 = filled(M * ldc);
-    float *want = malloc(sizeof(float) * (size_t)(M * ldc > 0 ? M * ldc : 1));
-    float *got = malloc(sizeof(float) * (size_t)(M * ldc > 0 ? M * ldc : 1));
+    lrp_real *A = filled((ta ? K : M) * lda), *B = filled((tb ? N : K) * ldb), *C0 = filled(M * ldc);
+    lrp_real *want = malloc(sizeof(lrp_real) * (size_t)(M * ldc > 0 ? M * ldc : 1));
+    lrp_real *got = malloc(sizeof(lrp_real) * (size_t)(M * ldc > 0 ? M * ldc : 1));
     if (beta == 0.0f) /* beta 0 must overwrite whatever C held, NaN included */
         for (int64_t i = 0; i < M * ldc; i++)
             C0[i] = NAN;
-    memcpy(want, C0, sizeof(float) * (size_t)(M * ldc));
+    memcpy(want, C0, sizeof(lrp_real) * (size_t)(M * ldc));
     reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
     const int threads[] = {1, 2, 3, 8};
     for (int t = 0; t < 4; t++) {
         lrp_set_threads(threads[t]);
-        memcpy(got, C0, sizeof(float) * (size_t)(M * ldc));
+        memcpy(got, C0, sizeof(lrp_real) * (size_t)(M * ldc));
         lrp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, got, ldc);
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++)
-                if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(float)))
+                if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(lrp_real)))
                     fail_msg("M=%lld N=%lld K=%lld ta=%d tb=%d alpha=%g beta=%g pad=%d threads=%d: C[%lld][%lld] = "
                              "%.9g, the k-order sum is %.9g",
                              (long long)M, (long long)N, (long long)K, ta, tb, alpha, beta, pad, threads[t],
@@ -107,7 +107,7 @@ static void test_sgemm_edges(void **state)
 {
     (void)state;
     /* K = 0: C = beta C; M or N = 0: nothing */
-    float c[6] = {1, 2, 3, 4, 5, 6};
+    lrp_real c[6] = {1, 2, 3, 4, 5, 6};
     lrp_sgemm(false, false, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 2.0f, c, 3);
     assert_true(c[0] == 2.0f && c[5] == 12.0f);
     lrp_sgemm(false, false, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 0.0f, c, 3);
@@ -125,7 +125,7 @@ static void test_f64acc_is_the_k_order_sum(void **state)
 {
     (void)state;
     const int64_t M = 29, N = 41, K = 1030;
-    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    lrp_real *A = malloc(sizeof(lrp_real) * M * K), *B = malloc(sizeof(lrp_real) * K * N);
     double *want = malloc(sizeof(double) * M * N), *got = malloc(sizeof(double) * M * N);
     for (int64_t i = 0; i < M * K; i++)
         A[i] = rnd();
@@ -133,7 +133,7 @@ static void test_f64acc_is_the_k_order_sum(void **state)
         B[i] = rnd();
     for (int tr = 0; tr < 2; tr++) {
         /* tr = 1: the same numbers with B stored transposed (N, K) */
-        float *Bt = malloc(sizeof(float) * K * N);
+        lrp_real *Bt = malloc(sizeof(lrp_real) * K * N);
         for (int64_t k = 0; k < K; k++)
             for (int64_t j = 0; j < N; j++)
                 Bt[j * K + k] = B[k * N + j];

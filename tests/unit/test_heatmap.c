@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static lrp_tensor *tensor_of(const float *v, int ndim, const int64_t *dims)
+static lrp_tensor *tensor_of(const lrp_real *v, int ndim, const int64_t *dims)
 {
     lrp_error err;
     lrp_tensor *t = lrp_tensor_from_floats(v, ndim, dims, &err);
@@ -29,7 +29,7 @@ static lrp_tensor *tensor_of(const float *v, int ndim, const int64_t *dims)
     return t;
 }
 
-static void quantize_with(const float *v, size_t n, lrp_heatmap_norm norm, uint8_t *out)
+static void quantize_with(const lrp_real *v, size_t n, lrp_heatmap_norm norm, uint8_t *out)
 {
     lrp_heatmap_opts o;
     lrp_heatmap_opts_init(&o);
@@ -55,7 +55,7 @@ static void test_quantize_facts(void **state)
     o.norm = LRP_NORM_RANGE;
     o.vmin = 0.0;
     o.vmax = 1.0;
-    const float v[] = {1.0f, 0.5f, 0.0f, -1.0f, 2.0f, 0.999f, 1.0f / 255.0f, 0.25f};
+    const lrp_real v[] = {1.0f, 0.5f, 0.0f, -1.0f, 2.0f, LRP_R(0.999), 1.0f / 255.0f, 0.25f};
     uint8_t out[8];
     lrp_heatmap_quantize(v, 8, &o, out);
     const uint8_t want[] = {255, 127, 0, 0, 255, 254, 1, 63};
@@ -65,7 +65,7 @@ static void test_quantize_facts(void **state)
      * x = 0x1.060606p0 = 1.0235294103... lies just below 261/255, so in exact (or double)
      * arithmetic x/3*255 = 86.99999... -> 86; in float32 x/3 rounds to 0x1.5d5d5ep-2, which is
      * above 87/255, so NumPy 1.24 gives 87 (NumPy 2 would give 86). */
-    const float x = 0x1.060606p+0f;
+    const lrp_real x = 0x1.060606p+0f;
     assert_true((double)x / 3.0 * 255.0 < 87.0);
     o.vmin = 0.0;
     o.vmax = 3.0;
@@ -73,7 +73,7 @@ static void test_quantize_facts(void **state)
     assert_int_equal(out[0], 87);
 
     /* symmetric: 0 -> 127 (not the centre node 128) */
-    const float s[] = {-2.0f, 0.0f, 1.0f, 2.0f};
+    const lrp_real s[] = {-2.0f, 0.0f, 1.0f, 2.0f};
     quantize_with(s, 4, LRP_NORM_SYMMETRIC, out);
     const uint8_t ws[] = {0, 127, 191, 255};
     expect_bytes(out, ws, 4, "symmetric");
@@ -82,7 +82,7 @@ static void test_quantize_facts(void **state)
     const uint8_t wa[] = {255, 0, 127, 255};
     expect_bytes(out, wa, 4, "absolute");
     /* unaligned */
-    const float u[] = {-1.0f, 0.0f, 1.0f, 3.0f};
+    const lrp_real u[] = {-1.0f, 0.0f, 1.0f, 3.0f};
     quantize_with(u, 4, LRP_NORM_UNALIGNED, out);
     const uint8_t wu[] = {0, 63, 127, 255};
     expect_bytes(out, wu, 4, "unaligned");
@@ -98,7 +98,7 @@ static void test_quantize_facts(void **state)
 static void test_degenerate(void **state)
 {
     (void)state;
-    float zero[6] = {0};
+    lrp_real zero[6] = {0};
     uint8_t out[6];
     const uint8_t zeros[6] = {0};
     for (int norm = 0; norm < 3; norm++) {
@@ -107,7 +107,7 @@ static void test_degenerate(void **state)
         expect_bytes(out, zeros, 6, lrp_heatmap_norm_name((lrp_heatmap_norm)norm));
     }
     /* constant map, unaligned: max - min = 0 */
-    float c[3] = {5.0f, 5.0f, 5.0f};
+    lrp_real c[3] = {5.0f, 5.0f, 5.0f};
     quantize_with(c, 3, LRP_NORM_UNALIGNED, out);
     expect_bytes(out, zeros, 3, "constant unaligned");
     /* constant map, symmetric: all at the top */
@@ -115,13 +115,13 @@ static void test_degenerate(void **state)
     const uint8_t top[3] = {255, 255, 255};
     expect_bytes(out, top, 3, "constant symmetric");
     /* a NaN makes the bounds NaN, as NumPy's max does */
-    float n[3] = {1.0f, NAN, -1.0f};
+    lrp_real n[3] = {1.0f, NAN, -1.0f};
     for (int norm = 0; norm < 3; norm++) {
         quantize_with(n, 3, (lrp_heatmap_norm)norm, out);
         expect_bytes(out, zeros, 3, "with NaN");
     }
     /* infinities */
-    float inf[3] = {1.0f, INFINITY, -INFINITY};
+    lrp_real inf[3] = {1.0f, INFINITY, -INFINITY};
     for (int norm = 0; norm < 3; norm++)
         quantize_with(inf, 3, (lrp_heatmap_norm)norm, out); /* must not trap under UBSan */
     /* vmin == vmax */
@@ -129,13 +129,13 @@ static void test_degenerate(void **state)
     lrp_heatmap_opts_init(&o);
     o.norm = LRP_NORM_RANGE;
     o.vmin = o.vmax = 1.0;
-    float r[3] = {1.0f, 1.0f, 1.0f};
+    lrp_real r[3] = {1.0f, 1.0f, 1.0f};
     lrp_heatmap_quantize(r, 3, &o, out);
     expect_bytes(out, zeros, 3, "vmin == vmax");
     /* a whole all-zero relevance tensor renders */
     int64_t dims[4] = {1, 3, 4, 5};
     lrp_error err;
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, 4, dims, &err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, 4, dims, &err);
     assert_non_null(t);
     lrp_raster *img = NULL;
     assert_int_equal(lrp_heatmap_indices(t, NULL, 0, &img, &err), LRP_OK);
@@ -164,7 +164,7 @@ static void test_channel_sum(void **state)
     (void)state;
     lrp_error err;
     /* (1,3,2,2) channels first */
-    const float nchw[12] = {1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400};
+    const lrp_real nchw[12] = {1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400};
     int64_t d4[4] = {1, 3, 2, 2};
     lrp_tensor *t = tensor_of(nchw, 4, d4);
     lrp_tensor *s = NULL;
@@ -173,27 +173,27 @@ static void test_channel_sum(void **state)
     assert_int_equal(s->dims[0], 1);
     assert_int_equal(s->dims[1], 2);
     assert_int_equal(s->dims[2], 2);
-    const float want[4] = {111, 222, 333, 444};
-    assert_memory_equal(lrp_f32(s), want, sizeof want);
+    const lrp_real want[4] = {111, 222, 333, 444};
+    assert_memory_equal(lrp_reals(s), want, sizeof want);
     lrp_tensor_free(s);
     lrp_tensor_free(t);
     /* the same data channels last: (1,2,2,3) */
-    float nhwc[12];
+    lrp_real nhwc[12];
     for (int c = 0; c < 3; c++)
         for (int p = 0; p < 4; p++)
             nhwc[p * 3 + c] = nchw[c * 4 + p];
     int64_t d4l[4] = {1, 2, 2, 3};
     t = tensor_of(nhwc, 4, d4l);
     assert_int_equal(lrp_heatmap_channel_sum(t, 1, &s, &err), LRP_OK);
-    assert_memory_equal(lrp_f32(s), want, sizeof want);
+    assert_memory_equal(lrp_reals(s), want, sizeof want);
     lrp_tensor_free(s);
     lrp_tensor_free(t);
     /* float32 in channel order: (1e8 + 1) - 1e8 = 0 in float32, not 1 */
-    const float order[3] = {1e8f, 1.0f, -1e8f};
+    const lrp_real order[3] = {1e8f, 1.0f, -1e8f};
     int64_t d1[4] = {1, 3, 1, 1};
     t = tensor_of(order, 4, d1);
     assert_int_equal(lrp_heatmap_channel_sum(t, 0, &s, &err), LRP_OK);
-    assert_true(lrp_f32(s)[0] == 0.0f);
+    assert_true(lrp_reals(s)[0] == 0.0f);
     lrp_tensor_free(s);
     lrp_tensor_free(t);
     /* 2-D (H,W) */
@@ -283,7 +283,7 @@ static void test_heatmap_grid(void **state)
     (void)state;
     lrp_error err;
     /* 3 samples, 1 channel, 1x2 */
-    const float v[6] = {-1, 1, 0, 2, -4, 0};
+    const lrp_real v[6] = {-1, 1, 0, 2, -4, 0};
     int64_t d[4] = {3, 1, 1, 2};
     lrp_tensor *t = tensor_of(v, 4, d);
     lrp_heatmap_opts o;

@@ -60,10 +60,10 @@ static void expect_pixels(const lrp_image *img, const char *npy, const char *wha
         lrp_tensor_free(t);
         fail_msg("%s: size %dx%d, but %s is shaped %s", what, img->width, img->height, npy, shape);
     }
-    const float *e = (const float *)t->data;
+    const lrp_real *e = (const lrp_real *)t->data;
     size_t n = (size_t)img->width * img->height * 3, bad = 0, first = 0;
     for (size_t i = 0; i < n; i++)
-        if ((float)img->rgb[i] != e[i] && bad++ == 0)
+        if ((lrp_real)img->rgb[i] != e[i] && bad++ == 0)
             first = i;
     if (bad) {
         size_t px = first / 3;
@@ -302,8 +302,8 @@ static void test_preprocess_defaults(void **state)
     assert_int_equal(p.bgr, 0);
     assert_int_equal(p.range255, 0);
     assert_int_equal(p.nhwc, 0);
-    assert_true(p.mean[0] == 0.485f && p.mean[1] == 0.456f && p.mean[2] == 0.406f);
-    assert_true(p.std[0] == 0.229f && p.std[1] == 0.224f && p.std[2] == 0.225f);
+    assert_true(p.mean[0] == LRP_R(0.485) && p.mean[1] == LRP_R(0.456) && p.mean[2] == LRP_R(0.406));
+    assert_true(p.std[0] == LRP_R(0.229) && p.std[1] == LRP_R(0.224) && p.std[2] == LRP_R(0.225));
     /* int(S * 256 / 224), truncated: 36 for S = 32, not round(36.57) = 37 */
     static const int sz[][2] = {{224, 256}, {16, 18}, {32, 36}, {64, 73}, {28, 32}, {299, 341}, {7, 8}};
     for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
@@ -321,7 +321,7 @@ typedef struct pre_case {
     int height, width;
     lrp_resize_mode mode;
     int resize_to, channels, bgr, range255, nhwc;
-    float mean[3], std[3]; /* all zero: ImageNet defaults */
+    lrp_real mean[3], std[3]; /* all zero: ImageNet defaults */
 } pre_case;
 
 /* The same cases as preprocess_cases() in testdata/images/make.py. */
@@ -368,8 +368,8 @@ static const pre_case pre_cases[] = {
      0,
      0,
      0,
-     {0.1307f},
-     {0.3081f}},
+     {LRP_R(0.1307)},
+     {LRP_R(0.3081)}},
     {"tiny.png",
      "pre-png-bgr255-nhwc-32.npy",
      NULL,
@@ -381,7 +381,7 @@ static const pre_case pre_cases[] = {
      1,
      1,
      1,
-     {103.939f, 116.779f, 123.68f},
+     {LRP_R(103.939), LRP_R(116.779), LRP_R(123.68)},
      {1, 1, 1}},
 };
 
@@ -409,7 +409,7 @@ static double compare_tensor(const lrp_tensor *t, const lrp_tensor *ref, double 
         fail_msg("%s: shape %s, expected %s", what, lrp_shape_str(t->ndim, t->dims, a, sizeof a),
                  lrp_shape_str(ref->ndim, ref->dims, b, sizeof b));
     }
-    const float *x = (const float *)t->data, *y = (const float *)ref->data;
+    const lrp_real *x = (const lrp_real *)t->data, *y = (const lrp_real *)ref->data;
     size_t same = 0, n = (size_t)t->numel;
     for (size_t i = 0; i < n; i++)
         same += x[i] == y[i];
@@ -828,14 +828,14 @@ static void test_refdata_fish_bgr255(void **state)
     lrp_tensor *t = NULL;
     lrp_error err = {0};
     assert_int_equal(lrp_preprocess_image(&img, &p, &t, &err), LRP_OK);
-    const float *x = (const float *)t->data;
+    const lrp_real *x = (const lrp_real *)t->data;
     char *s = (char *)csv, *end;
     int64_t n = 0, bad = 0;
     for (;; n++) {
         double v = strtod(s, &end);
         if (end == s)
             break;
-        if (n < t->numel && (float)v != x[n])
+        if (n < t->numel && (lrp_real)v != x[n])
             bad++;
         s = end;
         while (*s == ',' || *s == '\n' || *s == '\r' || *s == ' ')

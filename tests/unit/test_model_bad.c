@@ -181,7 +181,7 @@ static void mb_output(mb *b, const char *name, int nd, const int64_t *dims)
 
 /* A tensor of data_type dt. data: n floats (float_data, or raw_data when
  * raw), or NULL for no data at all. */
-static Onnx__TensorProto *tensor(const char *name, int dt, int nd, const int64_t *dims, const float *data, size_t n,
+static Onnx__TensorProto *tensor(const char *name, int dt, int nd, const int64_t *dims, const lrp_real *data, size_t n,
                                  bool raw)
 {
     Onnx__TensorProto *t = A(sizeof *t);
@@ -194,13 +194,13 @@ static Onnx__TensorProto *tensor(const char *name, int dt, int nd, const int64_t
     memcpy(t->dims, dims, sizeof(int64_t) * (size_t)nd);
     if (data && raw) {
         t->has_raw_data = 1;
-        t->raw_data.len = n * sizeof(float);
-        t->raw_data.data = A(n * sizeof(float));
-        memcpy(t->raw_data.data, data, n * sizeof(float));
+        t->raw_data.len = n * sizeof(lrp_real);
+        t->raw_data.data = A(n * sizeof(lrp_real));
+        memcpy(t->raw_data.data, data, n * sizeof(lrp_real));
     } else if (data) {
         t->n_float_data = n;
-        t->float_data = A(sizeof(float) * (n ? n : 1));
-        memcpy(t->float_data, data, sizeof(float) * n);
+        t->float_data = A(sizeof(lrp_real) * (n ? n : 1));
+        memcpy(t->float_data, data, sizeof(lrp_real) * n);
     }
     return t;
 }
@@ -316,7 +316,7 @@ static const char *mb_write(mb *b, const char *path)
 /* The good model every case departs from: X (1,4) -> MatMul W (4,3) -> Relu
  * -> Y (1,3). */
 static const int64_t X_DIMS[2] = {1, 4}, W_DIMS[2] = {4, 3}, Y_DIMS[2] = {1, 3};
-static const float W_VALS[12] = {1, -2, 3, 0.5f, 0, -1, -1, 1, 2, 0.25f, 4, -3};
+static const lrp_real W_VALS[12] = {1, -2, 3, 0.5f, 0, -1, -1, 1, 2, 0.25f, 4, -3};
 
 static void base_model(mb *b)
 {
@@ -373,13 +373,13 @@ static lrp_model *load_ok(const char *path)
 }
 
 /* A tensor filled with values. */
-static lrp_tensor *ftensor(int nd, const int64_t *dims, const float *v)
+static lrp_tensor *ftensor(int nd, const int64_t *dims, const lrp_real *v)
 {
     lrp_error err = {0};
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, nd, dims, &err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, nd, dims, &err);
     assert_non_null(t);
     if (v)
-        memcpy(t->data, v, sizeof(float) * (size_t)t->numel);
+        memcpy(t->data, v, sizeof(lrp_real) * (size_t)t->numel);
     return t;
 }
 
@@ -398,7 +398,7 @@ static void try_run(lrp_model *m)
             return;
     }
     lrp_error err = {0};
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, in->input_ndim, dims, &err);
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, in->input_ndim, dims, &err);
     if (!x)
         return;
     lrp_tensor *y = NULL;
@@ -567,7 +567,7 @@ static void test_base_model_loads(void **state)
     base_model(&b);
     const char *p = mb_write(&b, NULL);
     lrp_model *m = load_ok(p);
-    const float x[4] = {1, 2, 3, 4};
+    const lrp_real x[4] = {1, 2, 3, 4};
     lrp_tensor *in = ftensor(2, X_DIMS, x), *y = NULL;
     lrp_error err = {0};
     assert_int_equal(lrp_model_run(m, in, &y, &err), LRP_OK);
@@ -576,7 +576,7 @@ static void test_base_model_loads(void **state)
         double s = 0;
         for (int i = 0; i < 4; i++)
             s += x[i] * W_VALS[i * 3 + j];
-        assert_float_equal(((float *)y->data)[j], s > 0 ? s : 0, 1e-5);
+        assert_float_equal(((lrp_real *)y->data)[j], s > 0 ? s : 0, 1e-5);
     }
     lrp_tensor_free(y);
     lrp_tensor_free(in);
@@ -696,7 +696,7 @@ static void test_float_data_mismatch(void **state)
 {
     (void)state;
     mb b;
-    float v13[13] = {0};
+    lrp_real v13[13] = {0};
     memcpy(v13, W_VALS, sizeof W_VALS);
     for (int n = 11; n <= 13; n += 2) {
         base_model(&b);
@@ -887,13 +887,13 @@ static void test_external_data_beside(void **state)
     char wlink[600];
     snprintf(wlink, sizeof wlink, "%s/alias.bin", dir);
     assert_int_equal(symlink("weights.bin", wlink), 0);
-    static const float x[4] = {0.5f, -1, 2, 1};
-    float want[3];
+    static const lrp_real x[4] = {0.5f, -1, 2, 1};
+    lrp_real want[3];
     for (int j = 0; j < 3; j++) {
         double s = 0;
         for (int i = 0; i < 4; i++)
             s += x[i] * W_VALS[i * 3 + j];
-        want[j] = s > 0 ? (float)s : 0;
+        want[j] = s > 0 ? (lrp_real)s : 0;
     }
     struct {
         const char *loc, *off, *len;
@@ -910,7 +910,7 @@ static void test_external_data_beside(void **state)
         lrp_error err = {0};
         assert_int_equal(lrp_model_run(m, in, &y, &err), LRP_OK);
         for (int j = 0; j < 3; j++)
-            assert_float_equal(((float *)y->data)[j], want[j], 1e-5);
+            assert_float_equal(((lrp_real *)y->data)[j], want[j], 1e-5);
         lrp_tensor_free(y);
         lrp_tensor_free(in);
         lrp_model_free(m);
@@ -1098,7 +1098,7 @@ static void test_shapes_do_not_fit(void **state)
     (void)state;
     /* W (5,3) against X (1,4): refused at load, naming the node */
     static const int64_t w53[2] = {5, 3};
-    static const float w[15] = {0};
+    static const lrp_real w[15] = {0};
     mb b;
     base_model(&b);
     b.inits[0] = tensor("W", 1, 2, w53, w, 15, true);
@@ -1115,7 +1115,7 @@ static void test_shapes_do_not_fit(void **state)
     arena_free();
     /* a Conv whose kernel does not match the weights */
     static const int64_t xin[4] = {1, 1, 5, 5}, wk[4] = {2, 1, 3, 3}, yo[4] = {1, 2, 3, 3};
-    static const float k[18] = {0};
+    static const lrp_real k[18] = {0};
     mb_init(&b, 13);
     mb_input(&b, "X", 4, xin);
     mb_output(&b, "Y", 4, yo);
@@ -1186,9 +1186,9 @@ static void test_wrong_input_shape(void **state)
     lrp_tensor_free(xi);
     /* the model still runs after the refusals, and a batch of 3 works */
     static const int64_t b3[2] = {3, 4};
-    float xs[12];
+    lrp_real xs[12];
     for (int i = 0; i < 12; i++)
-        xs[i] = (float)(i % 5) - 1.5f;
+        xs[i] = (lrp_real)(i % 5) - 1.5f;
     lrp_tensor *x3 = ftensor(2, b3, xs);
     assert_int_equal(lrp_model_run(m, x3, &y, &err), LRP_OK);
     assert_int_equal(y->dims[0], 3);
@@ -1198,7 +1198,7 @@ static void test_wrong_input_shape(void **state)
             double s = 0;
             for (int i = 0; i < 4; i++)
                 s += xs[n * 4 + i] * W_VALS[i * 3 + j];
-            assert_float_equal(((float *)y->data)[n * 3 + j], s > 0 ? s : 0, 1e-5);
+            assert_float_equal(((lrp_real *)y->data)[n * 3 + j], s > 0 ? s : 0, 1e-5);
         }
     lrp_tensor_free(y);
     lrp_tensor_free(x3);
@@ -1242,9 +1242,9 @@ static void test_hostile_attributes(void **state)
 {
     (void)state;
     static const int64_t xd[4] = {1, 2, 6, 6}, wd[4] = {3, 2, 3, 3}, wtd[4] = {2, 3, 3, 3};
-    static float w[54];
+    static lrp_real w[54];
     for (int i = 0; i < 54; i++)
-        w[i] = (float)((i * 7) % 11) / 11.0f - 0.4f;
+        w[i] = (lrp_real)((i * 7) % 11) / 11.0f - LRP_R(0.4);
     static const attr_case cases[] = {
         {"Conv strides 0", "Conv", "strides", 0, 2, {0, 0}, NULL},
         {"Conv strides -1", "Conv", "strides", 0, 2, {-1, 1}, NULL},
@@ -1332,7 +1332,7 @@ static void test_hostile_attributes(void **state)
             /* loaded: running must fail cleanly, or give finite numbers */
             lrp_tensor *x = ftensor(4, xd, NULL), *y = NULL;
             for (int i = 0; i < 72; i++)
-                ((float *)x->data)[i] = (float)(i % 9) - 4.0f;
+                ((lrp_real *)x->data)[i] = (lrp_real)(i % 9) - 4.0f;
             st = lrp_model_run(m, x, &y, &err);
             if (st == LRP_OK) {
                 ran++;
@@ -1413,7 +1413,7 @@ static void expect_npy_fail(const char *path, lrp_status want, const char *const
 static void test_bad_npy(void **state)
 {
     (void)state;
-    static const float v[6] = {1, 2, 3, 4, 5, 6};
+    static const lrp_real v[6] = {1, 2, 3, 4, 5, 6};
     const char *ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
     /* the good file first, so that the failures below are the mutations' */
     const char *p = npy_file(ok, v, sizeof v, -1);
@@ -1438,7 +1438,7 @@ static void test_bad_npy(void **state)
     expect_npy_fail(npy_file(ok, v, sizeof v, d0 + 22), LRP_ERR_FORMAT, WORDS("shorter"));
     expect_npy_fail(npy_file(ok, v, 0, -1), LRP_ERR_FORMAT, WORDS("shorter"));
     /* data beyond the shape */
-    float more[7] = {1, 2, 3, 4, 5, 6, 7};
+    lrp_real more[7] = {1, 2, 3, 4, 5, 6, 7};
     expect_npy_fail(npy_file(ok, more, sizeof more, -1), LRP_ERR_FORMAT, WORDS("beyond"));
     expect_npy_fail(npy_file(ok, more, sizeof v + 1, -1), LRP_ERR_FORMAT, WORDS("beyond"));
     /* dtypes */
@@ -1491,7 +1491,7 @@ static void test_bad_npy(void **state)
 static void test_npy_header_strict(void **state)
 {
     (void)state;
-    static const float v[6] = {1, 2, 3, 4, 5, 6};
+    static const lrp_real v[6] = {1, 2, 3, 4, 5, 6};
     /* accepted: any key order, double quotes, no trailing comma, (n,), () */
     static const char *const good[] = {
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
@@ -1565,7 +1565,7 @@ static void test_npy_header_strict(void **state)
 static void test_npy_huge_declared(void **state)
 {
     (void)state;
-    static const float v[6] = {1, 2, 3, 4, 5, 6};
+    static const lrp_real v[6] = {1, 2, 3, 4, 5, 6};
     struct rlimit old, lim;
     assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
     lim = old;

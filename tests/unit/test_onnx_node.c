@@ -248,7 +248,7 @@ static bool same_tensor(const lrp_tensor *got, const lrp_tensor *want, char *why
             }
             continue;
         }
-        double a = lrp_f32(got)[i], b = lrp_f32(want)[i];
+        double a = lrp_reals(got)[i], b = lrp_reals(want)[i];
         if (isnan(a) && isnan(b))
             continue;
         if (isinf(b) && a == b)

@@ -41,21 +41,21 @@ typedef enum {
 
 static void fill(lrp_tensor *t, in_kind kind, int which)
 {
-    float *v = lrp_f32(t);
+    lrp_real *v = lrp_reals(t);
     const int64_t n = t->numel;
     if (kind == IN_DISTINCT) {
         for (int64_t i = 0; i < n; i++)
-            v[i] = (float)(((double)i - (double)n / 2) * 0.05 + 0.025 + 0.01 * which);
+            v[i] = (lrp_real)(((double)i - (double)n / 2) * 0.05 + 0.025 + 0.01 * which);
         for (int64_t i = n - 1; i > 0; i--) { /* shuffle */
             int64_t j = (int64_t)(urand() * (double)(i + 1));
-            float tmp = v[i];
+            lrp_real tmp = v[i];
             v[i] = v[j];
             v[j] = tmp;
         }
         return;
     }
     for (int64_t i = 0; i < n; i++)
-        v[i] = kind == IN_POSITIVE ? (float)(0.5 + 1.5 * urand()) : (float)(2.0 * urand() - 1.0);
+        v[i] = kind == IN_POSITIVE ? (lrp_real)(0.5 + 1.5 * urand()) : (lrp_real)(2.0 * urand() - 1.0);
 }
 
 static lrp_tensor *new_like_value(const lrp_value *v)
@@ -132,7 +132,7 @@ static double dot_out(const one_node *c, const lrp_tensor *g)
 {
     double s = 0;
     for (int64_t i = 0; i < g->numel; i++)
-        s += (double)lrp_f32(g)[i] * (double)lrp_f32(c->out[0])[i];
+        s += (double)lrp_reals(g)[i] * (double)lrp_reals(c->out[0])[i];
     return s;
 }
 
@@ -154,7 +154,7 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
         if (c.rt[i]) {
             gin[i] = lrp_tensor_like(c.rt[i], NULL);
             for (int64_t j = 0; j < gin[i]->numel; j++)
-                lrp_f32(gin[i])[j] = 0.25f; /* backward accumulates */
+                lrp_reals(gin[i])[j] = 0.25f; /* backward accumulates */
         }
         in_b[i] = (!c.rt[i] || (op->keep & LRP_KEEP_INPUTS)) ? c.in[i] : NULL;
     }
@@ -170,8 +170,8 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
         double *fd = malloc(sizeof(double) * (size_t)(c.rt[i]->numel + 1));
         assert_non_null(fd);
         for (int64_t j = 0; j < c.rt[i]->numel; j++) {
-            float *x = lrp_f32(c.rt[i]) + j, x0 = *x;
-            float xp = (float)(x0 + h), xm = (float)(x0 - h);
+            lrp_real *x = lrp_reals(c.rt[i]) + j, x0 = *x;
+            lrp_real xp = (lrp_real)(x0 + h), xm = (lrp_real)(x0 - h);
             *x = xp;
             forward(&c);
             double fp = dot_out(&c, gout);
@@ -184,7 +184,7 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
                 scale = fabs(fd[j]);
         }
         for (int64_t j = 0; j < c.rt[i]->numel; j++) {
-            double a = (double)lrp_f32(gin[i])[j] - 0.25, d = fabs(a - fd[j]);
+            double a = (double)lrp_reals(gin[i])[j] - 0.25, d = fabs(a - fd[j]);
             if (d > worst) {
                 worst = d;
                 worst_j = j;
@@ -195,7 +195,7 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
                           worst / scale);
         if (worst > tol * scale)
             fail_msg("%s: gradient of input %d, element %lld: backward %.7g, finite differences %.7g (scale %.3g)",
-                     op->type, i, (long long)worst_j, (double)lrp_f32(gin[i])[worst_j] - 0.25, fd[worst_j], scale);
+                     op->type, i, (long long)worst_j, (double)lrp_reals(gin[i])[worst_j] - 0.25, fd[worst_j], scale);
         free(fd);
     }
     for (int i = 0; i < 16; i++)
@@ -226,7 +226,7 @@ static int unary_graph(lrp_graph **gp, int64_t opset, const char *op, int nd, co
  * libonnx-testdata predate Gelu (opset 20). */
 static void check_gelu_values(void)
 {
-    static const float x[] = {-3.0f, -1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 2.0f};
+    static const lrp_real x[] = {-3.0f, -1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 2.0f};
     static const double want[2][7] = {
         {-0.00404969409, -0.158655254, -0.154268769, 0, 0.345731231, 0.841344746, 1.95449974}, /* none */
         {-0.00363739208, -0.158808009, -0.15428599, 0, 0.34571401, 0.841191991, 1.95459769},   /* tanh */
@@ -238,12 +238,12 @@ static void check_gelu_values(void)
             gb_attr_s(g, n, "approximate", "tanh");
         one_node c;
         prepare(&c, g, n, IN_SMOOTH);
-        memcpy(lrp_f32(c.rt[0]), x, sizeof x);
+        memcpy(lrp_reals(c.rt[0]), x, sizeof x);
         forward(&c);
         for (int i = 0; i < 7; i++)
-            if (fabs((double)lrp_f32(c.out[0])[i] - want[k][i]) > 1e-7 * (1.0 + fabs(want[k][i])))
+            if (fabs((double)lrp_reals(c.out[0])[i] - want[k][i]) > 1e-7 * (1.0 + fabs(want[k][i])))
                 fail_msg("Gelu (%s) at %g: %.9g, expected %.9g", k ? "tanh" : "none", (double)x[i],
-                         (double)lrp_f32(c.out[0])[i], want[k][i]);
+                         (double)lrp_reals(c.out[0])[i], want[k][i]);
         release(&c);
     }
 }
@@ -271,14 +271,14 @@ static void test_activation_grads(void **state)
     }
     /* attributes */
     int n = unary_graph(&g, 13, "LeakyRelu", 2, GB_DIMS(5, 6));
-    gb_attr_f(g, n, "alpha", 0.3f);
+    gb_attr_f(g, n, "alpha", LRP_R(0.3));
     check_piecewise(g, n);
     n = unary_graph(&g, 13, "Elu", 2, GB_DIMS(5, 6));
-    gb_attr_f(g, n, "alpha", 0.7f);
+    gb_attr_f(g, n, "alpha", LRP_R(0.7));
     check_smooth(g, n);
     n = unary_graph(&g, 13, "HardSigmoid", 2, GB_DIMS(8, 9));
-    gb_attr_f(g, n, "alpha", 0.6f);
-    gb_attr_f(g, n, "beta", 0.3f);
+    gb_attr_f(g, n, "alpha", LRP_R(0.6));
+    gb_attr_f(g, n, "beta", LRP_R(0.3));
     check_piecewise(g, n);
     n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(4, 9));
     gb_attr_s(g, n, "approximate", "tanh");
@@ -306,30 +306,30 @@ static void test_kink_masks(void **state)
     lrp_graph *g;
     int n = unary_graph(&g, 13, "Relu", 1, GB_DIMS(3));
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
-    lrp_tensor *x = lrp_tensor_from_floats((const float[]){-1.0f, 0.0f, 2.0f}, 1, GB_DIMS(3), NULL);
+    lrp_tensor *x = lrp_tensor_from_floats((const lrp_real[]){-1.0f, 0.0f, 2.0f}, 1, GB_DIMS(3), NULL);
     lrp_tensor *y = lrp_tensor_like(x, NULL), *gx = lrp_tensor_like(x, NULL);
-    lrp_tensor *go = lrp_tensor_from_floats((const float[]){1, 1, 1}, 1, GB_DIMS(3), NULL);
+    lrp_tensor *go = lrp_tensor_from_floats((const lrp_real[]){1, 1, 1}, 1, GB_DIMS(3), NULL);
     const lrp_node *nd = &g->nodes[n];
     assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){x}, (lrp_tensor *[]){y}, &err), LRP_OK);
     assert_int_equal(nd->op->backward(nd, (const lrp_tensor *[]){x}, y, go, (lrp_tensor *[]){gx}, &err), LRP_OK);
-    assert_true(lrp_f32(gx)[0] == 0.0f && lrp_f32(gx)[1] == 0.0f && lrp_f32(gx)[2] == 1.0f);
+    assert_true(lrp_reals(gx)[0] == 0.0f && lrp_reals(gx)[1] == 0.0f && lrp_reals(gx)[2] == 1.0f);
     assert_int_equal(lrp_node_group(g, nd), LRP_GROUP_RELU);
     lrp_graph_free(g);
     /* Clip (ReLU6 as exported by PyTorch): 0 at both bounds */
     g = gb_new(13);
     int xi = gb_input(g, "x", 1, GB_DIMS(3));
-    int lo = gb_const_f(g, "lo", 0, NULL, (const float[]){0.0f});
-    int hi = gb_const_f(g, "hi", 0, NULL, (const float[]){6.0f});
+    int lo = gb_const_f(g, "lo", 0, NULL, (const lrp_real[]){0.0f});
+    int hi = gb_const_f(g, "hi", 0, NULL, (const lrp_real[]){6.0f});
     n = gb_node(g, "Clip", 3, (int[]){xi, lo, hi}, 1);
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
     nd = &g->nodes[n];
-    lrp_f32(x)[0] = 0.0f, lrp_f32(x)[1] = 3.0f, lrp_f32(x)[2] = 6.0f;
+    lrp_reals(x)[0] = 0.0f, lrp_reals(x)[1] = 3.0f, lrp_reals(x)[2] = 6.0f;
     zero(gx);
     const lrp_tensor *cin[3] = {x, g->values[lo].constant, g->values[hi].constant};
     assert_int_equal(nd->op->forward(nd, cin, (lrp_tensor *[]){y}, &err), LRP_OK);
     lrp_tensor *cg[3] = {gx, NULL, NULL};
     assert_int_equal(nd->op->backward(nd, cin, y, go, cg, &err), LRP_OK);
-    assert_true(lrp_f32(gx)[0] == 0.0f && lrp_f32(gx)[1] == 1.0f && lrp_f32(gx)[2] == 0.0f);
+    assert_true(lrp_reals(gx)[0] == 0.0f && lrp_reals(gx)[1] == 1.0f && lrp_reals(gx)[2] == 0.0f);
     assert_int_equal(lrp_node_group(g, nd), LRP_GROUP_ACTIVATION);
     lrp_graph_free(g);
     lrp_tensor_free(x);
@@ -351,7 +351,7 @@ static void test_clip_prelu_grads(void **state)
     /* opset 13: constant inputs, max only */
     g = gb_new(13);
     int x = gb_input(g, "x", 2, GB_DIMS(6, 7));
-    int hi = gb_const_f(g, "hi", 0, NULL, (const float[]){0.5f});
+    int hi = gb_const_f(g, "hi", 0, NULL, (const lrp_real[]){0.5f});
     n = gb_node(g, "Clip", 3, (int[]){x, -1, hi}, 1);
     check_piecewise(g, n);
     /* PRelu: slope (C, 1, 1) broadcast, both gradients */
@@ -363,7 +363,7 @@ static void test_clip_prelu_grads(void **state)
     /* opset 6: a 1-D slope of C values is per channel */
     g = gb_new(6);
     x = gb_input(g, "x", 4, GB_DIMS(2, 3, 2, 3));
-    s = gb_const_f(g, "slope", 1, GB_DIMS(3), (const float[]){0.1f, 0.2f, 0.3f});
+    s = gb_const_f(g, "slope", 1, GB_DIMS(3), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3)});
     n = gb_node(g, "PRelu", 2, (int[]){x, s}, 1);
     check_piecewise(g, n);
 }
@@ -430,17 +430,17 @@ static void test_max_ties(void **state)
     int n = gb_node(g, "Max", 2, (int[]){a, b}, 1);
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
     const lrp_node *nd = &g->nodes[n];
-    lrp_tensor *x0 = lrp_tensor_from_floats((const float[]){1, 2, 3}, 1, GB_DIMS(3), NULL);
-    lrp_tensor *x1 = lrp_tensor_from_floats((const float[]){2, 2, 1}, 1, GB_DIMS(3), NULL);
+    lrp_tensor *x0 = lrp_tensor_from_floats((const lrp_real[]){1, 2, 3}, 1, GB_DIMS(3), NULL);
+    lrp_tensor *x1 = lrp_tensor_from_floats((const lrp_real[]){2, 2, 1}, 1, GB_DIMS(3), NULL);
     lrp_tensor *y = lrp_tensor_like(x0, NULL), *g0 = lrp_tensor_like(x0, NULL), *g1 = lrp_tensor_like(x0, NULL);
-    lrp_tensor *go = lrp_tensor_from_floats((const float[]){1, 1, 1}, 1, GB_DIMS(3), NULL);
+    lrp_tensor *go = lrp_tensor_from_floats((const lrp_real[]){1, 1, 1}, 1, GB_DIMS(3), NULL);
     const lrp_tensor *in[2] = {x0, x1};
     assert_int_equal(nd->op->forward(nd, in, (lrp_tensor *[]){y}, &err), LRP_OK);
     assert_int_equal(nd->op->backward(nd, in, y, go, (lrp_tensor *[]){g0, g1}, &err), LRP_OK);
-    const float e0[3] = {0, 0.5f, 1}, e1[3] = {1, 0.5f, 0};
+    const lrp_real e0[3] = {0, 0.5f, 1}, e1[3] = {1, 0.5f, 0};
     for (int i = 0; i < 3; i++) {
-        assert_float_equal(lrp_f32(g0)[i], e0[i], 0);
-        assert_float_equal(lrp_f32(g1)[i], e1[i], 0);
+        assert_float_equal(lrp_reals(g0)[i], e0[i], 0);
+        assert_float_equal(lrp_reals(g1)[i], e1[i], 0);
     }
     lrp_tensor_free(x0);
     lrp_tensor_free(x1);
@@ -453,7 +453,7 @@ static void test_max_ties(void **state)
 
 /* ------------------------------------------------------- dense layers */
 
-static void gemm_case(int ta, int tb, float alpha, float beta, int nc, const int64_t *dc)
+static void gemm_case(int ta, int tb, lrp_real alpha, lrp_real beta, int nc, const int64_t *dc)
 {
     const int64_t M = 3, K = 4, N = 5;
     lrp_graph *g = gb_new(13);
@@ -563,19 +563,19 @@ static void test_mod_grads(void **state)
         lrp_graph *g = binary_graph_mod(fm, 1, GB_DIMS(4), 1, GB_DIMS(4));
         assert_int_equal(gb_prepare(g, &err), LRP_OK);
         const lrp_node *nd = &g->nodes[g->n_nodes - 1];
-        lrp_tensor *a = lrp_tensor_from_floats((const float[]){5.5f, -5.5f, 5.5f, -5.5f}, 1, GB_DIMS(4), NULL);
-        lrp_tensor *b = lrp_tensor_from_floats((const float[]){2.0f, 2.0f, -2.0f, -2.0f}, 1, GB_DIMS(4), NULL);
-        lrp_tensor *go = lrp_tensor_from_floats((const float[]){1, 1, 1, 1}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *a = lrp_tensor_from_floats((const lrp_real[]){5.5f, -5.5f, 5.5f, -5.5f}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *b = lrp_tensor_from_floats((const lrp_real[]){2.0f, 2.0f, -2.0f, -2.0f}, 1, GB_DIMS(4), NULL);
+        lrp_tensor *go = lrp_tensor_from_floats((const lrp_real[]){1, 1, 1, 1}, 1, GB_DIMS(4), NULL);
         lrp_tensor *y = lrp_tensor_like(a, NULL), *ga = lrp_tensor_like(a, NULL), *gb = lrp_tensor_like(a, NULL);
         const lrp_tensor *in[2] = {a, b};
         assert_int_equal(nd->op->forward(nd, in, (lrp_tensor *[]){y}, &err), LRP_OK);
         assert_int_equal(nd->op->backward(nd, in, y, go, (lrp_tensor *[]){ga, gb}, &err), LRP_OK);
-        const float want_y[2][4] = {{1.5f, 0.5f, -0.5f, -1.5f}, {1.5f, -1.5f, 1.5f, -1.5f}};
-        const float want_gb[2][4] = {{-2.0f, 3.0f, 3.0f, -2.0f}, {-2.0f, 2.0f, 2.0f, -2.0f}};
+        const lrp_real want_y[2][4] = {{1.5f, 0.5f, -0.5f, -1.5f}, {1.5f, -1.5f, 1.5f, -1.5f}};
+        const lrp_real want_gb[2][4] = {{-2.0f, 3.0f, 3.0f, -2.0f}, {-2.0f, 2.0f, 2.0f, -2.0f}};
         for (int i = 0; i < 4; i++) {
-            assert_true(lrp_f32(y)[i] == want_y[fm][i]);
-            assert_true(lrp_f32(ga)[i] == 1.0f);
-            assert_true(lrp_f32(gb)[i] == want_gb[fm][i]);
+            assert_true(lrp_reals(y)[i] == want_y[fm][i]);
+            assert_true(lrp_reals(ga)[i] == 1.0f);
+            assert_true(lrp_reals(gb)[i] == want_gb[fm][i]);
         }
         lrp_tensor_free(a);
         lrp_tensor_free(b);
@@ -613,12 +613,12 @@ static void test_scatternd_grads(void **state)
 
 /* ------------------------------------------------------ convolutions */
 
-static float *random_floats(int64_t n)
+static lrp_real *random_floats(int64_t n)
 {
-    float *v = malloc(sizeof(float) * (size_t)n);
+    lrp_real *v = malloc(sizeof(lrp_real) * (size_t)n);
     assert_non_null(v);
     for (int64_t i = 0; i < n; i++)
-        v[i] = (float)(2.0 * urand() - 1.0);
+        v[i] = (lrp_real)(2.0 * urand() - 1.0);
     return v;
 }
 
@@ -643,7 +643,7 @@ static int conv_graph(lrp_graph **gp, const char *op, const conv_spec *s)
     if (s->nsp == 1)
         wd[2] = s->k1;
     int64_t wn = wd[0] * wd[1] * (s->nsp == 2 ? s->k0 * s->k1 : s->k1);
-    float *wv = random_floats(wn), *bv = random_floats(s->M);
+    lrp_real *wv = random_floats(wn), *bv = random_floats(s->M);
     int w = gb_const_f(g, "w", 2 + s->nsp, wd, wv);
     int b = s->bias ? gb_const_f(g, "b", 1, GB_DIMS(s->M), bv) : -1;
     free(wv);
@@ -741,24 +741,25 @@ static void test_maxpool_ties(void **state)
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
     const lrp_node *nd = &g->nodes[n];
     /* all equal: each window's top-left wins; then a window with two maxima */
-    lrp_tensor *x = lrp_tensor_from_floats((const float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, 4, GB_DIMS(1, 1, 3, 3), NULL);
-    lrp_tensor *y = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 1, 2, 2), NULL);
-    lrp_tensor *go = lrp_tensor_from_floats((const float[]){1, 2, 3, 4}, 4, GB_DIMS(1, 1, 2, 2), NULL);
+    lrp_tensor *x =
+        lrp_tensor_from_floats((const lrp_real[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, 4, GB_DIMS(1, 1, 3, 3), NULL);
+    lrp_tensor *y = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 2, 2), NULL);
+    lrp_tensor *go = lrp_tensor_from_floats((const lrp_real[]){1, 2, 3, 4}, 4, GB_DIMS(1, 1, 2, 2), NULL);
     lrp_tensor *gx = lrp_tensor_like(x, NULL);
     assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){x}, (lrp_tensor *[]){y}, &err), LRP_OK);
     assert_int_equal(nd->op->backward(nd, (const lrp_tensor *[]){x}, y, go, (lrp_tensor *[]){gx}, &err), LRP_OK);
-    const float e1[9] = {1, 2, 0, 3, 4, 0, 0, 0, 0};
+    const lrp_real e1[9] = {1, 2, 0, 3, 4, 0, 0, 0, 0};
     for (int i = 0; i < 9; i++)
-        assert_float_equal(lrp_f32(gx)[i], e1[i], 0);
+        assert_float_equal(lrp_reals(gx)[i], e1[i], 0);
     /* windows [[0, 2], [2, 0]]: the 2 at (0, 1) comes before the one at (1, 0) */
-    const float xv[9] = {0, 2, 0, 2, 0, 0, 0, 0, 0};
+    const lrp_real xv[9] = {0, 2, 0, 2, 0, 0, 0, 0, 0};
     memcpy(x->data, xv, sizeof xv);
     zero(gx);
     assert_int_equal(nd->op->backward(nd, (const lrp_tensor *[]){x}, y, go, (lrp_tensor *[]){gx}, &err), LRP_OK);
     /* window (0,0): 2 at (0,1); (0,1): 2 at (0,1); (1,0): 2 at (1,0); (1,1): all 0 -> (1,1) */
-    const float e2[9] = {0, 3, 0, 3, 4, 0, 0, 0, 0};
+    const lrp_real e2[9] = {0, 3, 0, 3, 4, 0, 0, 0, 0};
     for (int i = 0; i < 9; i++)
-        assert_float_equal(lrp_f32(gx)[i], e2[i], 0);
+        assert_float_equal(lrp_reals(gx)[i], e2[i], 0);
     assert_int_equal(lrp_node_group(g, nd), LRP_GROUP_MAXPOOL);
     lrp_graph_free(g);
     lrp_tensor_free(y);
@@ -768,16 +769,16 @@ static void test_maxpool_ties(void **state)
     n = unary_graph(&g, 13, "GlobalMaxPool", 4, GB_DIMS(1, 1, 2, 2));
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
     nd = &g->nodes[n];
-    const float xg[4] = {3, 5, 5, 1};
+    const lrp_real xg[4] = {3, 5, 5, 1};
     lrp_tensor_free(x);
     x = lrp_tensor_from_floats(xg, 4, GB_DIMS(1, 1, 2, 2), NULL);
-    y = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 1, 1, 1), NULL);
-    go = lrp_tensor_from_floats((const float[]){2}, 4, GB_DIMS(1, 1, 1, 1), NULL);
+    y = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 1, 1), NULL);
+    go = lrp_tensor_from_floats((const lrp_real[]){2}, 4, GB_DIMS(1, 1, 1, 1), NULL);
     gx = lrp_tensor_like(x, NULL);
     assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){x}, (lrp_tensor *[]){y}, &err), LRP_OK);
     assert_int_equal(nd->op->backward(nd, (const lrp_tensor *[]){x}, y, go, (lrp_tensor *[]){gx}, &err), LRP_OK);
-    assert_float_equal(lrp_f32(y)[0], 5, 0);
-    assert_true(lrp_f32(gx)[0] == 0 && lrp_f32(gx)[1] == 2 && lrp_f32(gx)[2] == 0 && lrp_f32(gx)[3] == 0);
+    assert_float_equal(lrp_reals(y)[0], 5, 0);
+    assert_true(lrp_reals(gx)[0] == 0 && lrp_reals(gx)[1] == 2 && lrp_reals(gx)[2] == 0 && lrp_reals(gx)[3] == 0);
     lrp_graph_free(g);
     lrp_tensor_free(x);
     lrp_tensor_free(y);
@@ -800,12 +801,12 @@ static void test_avgpool_divisors(void **state)
         const lrp_node *nd = &g->nodes[n];
         const lrp_value *yv = lrp_node_out(g, nd, 0);
         assert_int_equal(yv->dims[2], 3);
-        lrp_tensor *x = lrp_tensor_from_floats((const float[]){1, 2, 3, 4, 5}, 3, GB_DIMS(1, 1, 5), NULL);
-        lrp_tensor *y = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(1, 1, 3), NULL);
+        lrp_tensor *x = lrp_tensor_from_floats((const lrp_real[]){1, 2, 3, 4, 5}, 3, GB_DIMS(1, 1, 5), NULL);
+        lrp_tensor *y = lrp_tensor_new(LRP_REAL_DT, 3, GB_DIMS(1, 1, 3), NULL);
         assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){x}, (lrp_tensor *[]){y}, &err), LRP_OK);
-        assert_float_equal(lrp_f32(y)[0], cip ? 0.5f : 1.0f, 1e-6);
-        assert_float_equal(lrp_f32(y)[1], 2.5f, 1e-6);
-        assert_float_equal(lrp_f32(y)[2], 4.5f, 1e-6);
+        assert_float_equal(lrp_reals(y)[0], cip ? 0.5f : 1.0f, 1e-6);
+        assert_float_equal(lrp_reals(y)[1], 2.5f, 1e-6);
+        assert_float_equal(lrp_reals(y)[2], 4.5f, 1e-6);
         lrp_tensor_free(x);
         lrp_tensor_free(y);
         lrp_graph_free(g);
@@ -815,10 +816,10 @@ static void test_avgpool_divisors(void **state)
         int n = pool_graph(&g, "AveragePool", 1, GB_DIMS(1, 1, 5), GB_DIMS(2), GB_DIMS(2), NULL, NULL, 1, cip);
         assert_int_equal(gb_prepare(g, &err), LRP_OK);
         const lrp_node *nd = &g->nodes[n];
-        lrp_tensor *x = lrp_tensor_from_floats((const float[]){1, 2, 3, 4, 5}, 3, GB_DIMS(1, 1, 5), NULL);
-        lrp_tensor *y = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(1, 1, 3), NULL);
+        lrp_tensor *x = lrp_tensor_from_floats((const lrp_real[]){1, 2, 3, 4, 5}, 3, GB_DIMS(1, 1, 5), NULL);
+        lrp_tensor *y = lrp_tensor_new(LRP_REAL_DT, 3, GB_DIMS(1, 1, 3), NULL);
         assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){x}, (lrp_tensor *[]){y}, &err), LRP_OK);
-        assert_float_equal(lrp_f32(y)[2], 5.0f, 1e-6); /* divided by the clipped size either way */
+        assert_float_equal(lrp_reals(y)[2], 5.0f, 1e-6); /* divided by the clipped size either way */
         lrp_tensor_free(x);
         lrp_tensor_free(y);
         lrp_graph_free(g);
@@ -833,10 +834,10 @@ static void test_norm_softmax_grads(void **state)
     rng_seed(7);
     lrp_graph *g = gb_new(15);
     int x = gb_input(g, "x", 4, GB_DIMS(2, 3, 2, 2));
-    int sc = gb_const_f(g, "s", 1, GB_DIMS(3), (const float[]){0.5f, -1.0f, 2.0f});
-    int bi = gb_const_f(g, "b", 1, GB_DIMS(3), (const float[]){0.1f, 0.2f, 0.3f});
-    int mu = gb_const_f(g, "m", 1, GB_DIMS(3), (const float[]){0.0f, 0.5f, -0.5f});
-    int va = gb_const_f(g, "v", 1, GB_DIMS(3), (const float[]){1.0f, 0.25f, 4.0f});
+    int sc = gb_const_f(g, "s", 1, GB_DIMS(3), (const lrp_real[]){0.5f, -1.0f, 2.0f});
+    int bi = gb_const_f(g, "b", 1, GB_DIMS(3), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3)});
+    int mu = gb_const_f(g, "m", 1, GB_DIMS(3), (const lrp_real[]){0.0f, 0.5f, -0.5f});
+    int va = gb_const_f(g, "v", 1, GB_DIMS(3), (const lrp_real[]){1.0f, 0.25f, 4.0f});
     int n = gb_node(g, "BatchNormalization", 5, (int[]){x, sc, bi, mu, va}, 1);
     check_smooth(g, n);
     static const char *const ops[] = {"Softmax", "LogSoftmax"};
@@ -853,8 +854,8 @@ static void test_norm_softmax_grads(void **state)
      * Mean and InvStdDev outputs */
     g = gb_new(17);
     x = gb_input(g, "x", 3, GB_DIMS(2, 3, 4));
-    sc = gb_const_f(g, "s", 1, GB_DIMS(4), (const float[]){0.5f, -1.0f, 2.0f, 1.5f});
-    bi = gb_const_f(g, "b", 1, GB_DIMS(4), (const float[]){0.1f, 0.2f, 0.3f, -0.4f});
+    sc = gb_const_f(g, "s", 1, GB_DIMS(4), (const lrp_real[]){0.5f, -1.0f, 2.0f, 1.5f});
+    bi = gb_const_f(g, "b", 1, GB_DIMS(4), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3), -LRP_R(0.4)});
     n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 3);
     check_smooth(g, n);
     /* runtime Scale and B (their gradients too) over dims 1.. */
@@ -864,7 +865,7 @@ static void test_norm_softmax_grads(void **state)
     bi = gb_input(g, "b", 2, GB_DIMS(3, 4));
     n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 1);
     gb_attr_i(g, n, "axis", 1);
-    gb_attr_f(g, n, "epsilon", 1e-3f);
+    gb_attr_f(g, n, "epsilon", LRP_R(1e-3));
     check_smooth(g, n);
     /* a runtime Scale broadcast over dim 1, no B; a group of a whole tensor */
     g = gb_new(17);
@@ -912,7 +913,7 @@ static void test_shape_op_grads(void **state)
     /* Concat of three, one constant */
     g = gb_new(13);
     int c0 = gb_input(g, "c0", 3, GB_DIMS(2, 1, 3)), c1 = gb_input(g, "c1", 3, GB_DIMS(2, 2, 3));
-    int c2 = gb_const_f(g, "c2", 3, GB_DIMS(2, 1, 3), (const float[]){1, 2, 3, 4, 5, 6});
+    int c2 = gb_const_f(g, "c2", 3, GB_DIMS(2, 1, 3), (const lrp_real[]){1, 2, 3, 4, 5, 6});
     n = gb_node(g, "Concat", 3, (int[]){c0, c2, c1}, 1);
     gb_attr_i(g, n, "axis", -2);
     check_piecewise(g, n);
@@ -961,7 +962,7 @@ static void test_shape_op_grads(void **state)
     check_piecewise(g, n);
     g = gb_new(13);
     x = gb_input(g, "x", 4, GB_DIMS(1, 2, 3, 2));
-    int scl = gb_const_f(g, "scl", 1, GB_DIMS(4), (const float[]){1, 1, 1.5f, 2});
+    int scl = gb_const_f(g, "scl", 1, GB_DIMS(4), (const lrp_real[]){1, 1, 1.5f, 2});
     n = gb_node(g, "Resize", 3, (int[]){x, -1, scl}, 1);
     gb_attr_s(g, n, "mode", "nearest");
     check_piecewise(g, n);
@@ -993,7 +994,7 @@ static void test_reduce_grads(void **state)
 
 /* ------------------------------------------------- linear layer adjoints */
 
-static double dot(const float *a, const float *b, int64_t n)
+static double dot(const lrp_real *a, const lrp_real *b, int64_t n)
 {
     double s = 0;
     for (int64_t i = 0; i < n; i++)
@@ -1015,21 +1016,21 @@ static void check_adjoint(lrp_graph *g, int node)
     lrp_tensor *y = lrp_tensor_like(c.out[0], NULL);
     const lrp_tensor *W0 = c.in[lin->weight_input];
     const lrp_tensor *b0 = lin->bias_input < c.n->n_inputs ? c.in[lin->bias_input] : NULL;
-    assert_int_equal(lin->apply(c.n, c.in[0], lrp_f32(W0), b0 ? lrp_f32(b0) : NULL, y, &err), LRP_OK);
-    assert_true(tu_max_abs_diff(lrp_f32(y), lrp_f32(c.out[0]), (size_t)y->numel) < 1e-5);
+    assert_int_equal(lin->apply(c.n, c.in[0], lrp_reals(W0), b0 ? lrp_reals(b0) : NULL, y, &err), LRP_OK);
+    assert_true(tu_max_abs_diff(lrp_reals(y), lrp_reals(c.out[0]), (size_t)y->numel) < 1e-5);
     /* adjointness with another weight */
-    float *W = random_floats(W0->numel);
+    lrp_real *W = random_floats(W0->numel);
     for (int64_t i = 0; i < y->numel; i++)
-        lrp_f32(y)[i] = 123.0f; /* apply overwrites */
+        lrp_reals(y)[i] = 123.0f; /* apply overwrites */
     assert_int_equal(lin->apply(c.n, c.in[0], W, NULL, y, &err), LRP_OK);
     lrp_tensor *gy = lrp_tensor_like(y, NULL), *gx = lrp_tensor_like(c.in[0], NULL);
     fill(gy, IN_SMOOTH, 0);
     for (int64_t i = 0; i < gx->numel; i++)
-        lrp_f32(gx)[i] = 0.5f;
+        lrp_reals(gx)[i] = 0.5f;
     assert_int_equal(lin->apply_t(c.n, gy, W, gx, &err), LRP_OK);
     for (int64_t i = 0; i < gx->numel; i++)
-        lrp_f32(gx)[i] -= 0.5f;
-    double l = dot(lrp_f32(y), lrp_f32(gy), y->numel), r = dot(lrp_f32(c.in[0]), lrp_f32(gx), gx->numel);
+        lrp_reals(gx)[i] -= 0.5f;
+    double l = dot(lrp_reals(y), lrp_reals(gy), y->numel), r = dot(lrp_reals(c.in[0]), lrp_reals(gx), gx->numel);
     if (fabs(l - r) > 1e-4 * (1 + fabs(l)))
         fail_msg("%s: <A x, g> = %.9g but <x, A^T g> = %.9g", c.n->op->type, l, r);
     free(W);
@@ -1053,7 +1054,7 @@ static void test_linear_adjoints(void **state)
     for (int tb = 0; tb < 2; tb++) {
         lrp_graph *g = gb_new(13);
         int x = gb_input(g, "x", 2, GB_DIMS(3, 4));
-        float *wv = random_floats(20);
+        lrp_real *wv = random_floats(20);
         int w = gb_const_f(g, "w", 2, tb ? GB_DIMS(5, 4) : GB_DIMS(4, 5), wv);
         int b = gb_const_f(g, "b", 1, GB_DIMS(5), wv);
         free(wv);
@@ -1066,7 +1067,7 @@ static void test_linear_adjoints(void **state)
     for (int k = 0; k < 3; k++) {
         lrp_graph *g = gb_new(13);
         int x = gb_input(g, "x", nds[k], xs[k]);
-        float *wv = random_floats(20);
+        lrp_real *wv = random_floats(20);
         int w = gb_const_f(g, "w", 2, GB_DIMS(4, 5), wv);
         free(wv);
         int n = gb_node(g, "MatMul", 2, (int[]){x, w}, 1);
@@ -1086,10 +1087,11 @@ static lrp_group group_of(lrp_graph *g, int node)
     return r;
 }
 
-static lrp_group gemm_group_case(int ta, float alpha, float beta, int const_b, int nc, const int64_t *dc, int const_c)
+static lrp_group gemm_group_case(int ta, lrp_real alpha, lrp_real beta, int const_b, int nc, const int64_t *dc,
+                                 int const_c)
 {
     lrp_graph *g = gb_new(13);
-    const float z[64] = {0};
+    const lrp_real z[64] = {0};
     int a = gb_input(g, "a", 2, ta ? GB_DIMS(4, 3) : GB_DIMS(3, 4));
     int b = const_b ? gb_const_f(g, "b", 2, GB_DIMS(4, 5), z) : gb_input(g, "b", 2, GB_DIMS(4, 5));
     int c = nc < 0 ? -1 : (const_c ? gb_const_f(g, "c", nc, dc, z) : gb_input(g, "c", nc, dc));
@@ -1103,7 +1105,7 @@ static lrp_group gemm_group_case(int ta, float alpha, float beta, int const_b, i
 static void test_groups(void **state)
 {
     (void)state;
-    const float z[64] = {0};
+    const lrp_real z[64] = {0};
     /* Gemm */
     assert_int_equal(gemm_group_case(0, 1, 1, 1, -1, NULL, 0), LRP_GROUP_DENSE);
     assert_int_equal(gemm_group_case(0, 1, 1, 1, 1, GB_DIMS(5), 1), LRP_GROUP_DENSE);
@@ -1260,7 +1262,7 @@ static lrp_graph *with_ints(const char *op, int64_t opset, int nd, const int64_t
 static void test_bad_inputs(void **state)
 {
     (void)state;
-    const float z[64] = {0};
+    const lrp_real z[64] = {0};
     int n;
     lrp_graph *g;
     /* shapes that do not fit */
@@ -1365,9 +1367,9 @@ static void test_bad_inputs(void **state)
     gb_node(g, "ConstantOfShape", 1, (int[]){s}, 1);
     expect_fail(g, LRP_ERR_LIMIT, "ConstantOfShape huge");
     g = gb_new(13);
-    int r0 = gb_const_f(g, "r0", 0, NULL, (const float[]){0}),
-        r1 = gb_const_f(g, "r1", 0, NULL, (const float[]){1e30f});
-    int r2 = gb_const_f(g, "r2", 0, NULL, (const float[]){1});
+    int r0 = gb_const_f(g, "r0", 0, NULL, (const lrp_real[]){0}),
+        r1 = gb_const_f(g, "r1", 0, NULL, (const lrp_real[]){LRP_R(1e30)});
+    int r2 = gb_const_f(g, "r2", 0, NULL, (const lrp_real[]){1});
     gb_node(g, "Range", 3, (int[]){r0, r1, r2}, 1);
     expect_fail(g, LRP_ERR_LIMIT, "Range huge");
     g = gb_new(13);
@@ -1428,7 +1430,7 @@ static void test_bad_inputs(void **state)
     expect_fail(g, LRP_ERR_UNSUPPORTED, "Cast to string");
     g = gb_new(13);
     a = gb_input(g, "x", 4, GB_DIMS(1, 1, 2, 2));
-    int scl = gb_const_f(g, "scl", 1, GB_DIMS(4), (const float[]){1, 1, 2, 2});
+    int scl = gb_const_f(g, "scl", 1, GB_DIMS(4), (const lrp_real[]){1, 1, 2, 2});
     n = gb_node(g, "Resize", 3, (int[]){a, -1, scl}, 1);
     gb_attr_s(g, n, "mode", "linear");
     expect_fail(g, LRP_ERR_UNSUPPORTED, "Resize linear");
@@ -1467,7 +1469,7 @@ static void test_bad_inputs(void **state)
     for (int k = 0; k < 2; k++) {
         g = gb_new(13);
         int x = gb_input(g, "x", 2, GB_DIMS(2, 3));
-        int ratio = gb_const_f(g, "ratio", 0, NULL, (const float[]){k ? 0.5f : 0.0f});
+        int ratio = gb_const_f(g, "ratio", 0, NULL, (const lrp_real[]){k ? 0.5f : 0.0f});
         int tm = gb_const_i(g, "training_mode", 0, NULL, (const int64_t[]){1});
         n = gb_node(g, "Dropout", 3, (int[]){x, ratio, tm}, 2);
         if (k)
@@ -1497,9 +1499,9 @@ static void test_runtime_errors(void **state)
     int idx = gb_const_i(g, "idx", 1, GB_DIMS(1), (const int64_t[]){0}); /* checked when constant */
     int n = gb_node(g, "Gather", 2, (int[]){x, idx}, 1);
     assert_int_equal(gb_prepare(g, &err), LRP_OK);
-    lrp_tensor *xv = lrp_tensor_new(LRP_FLOAT32, 1, GB_DIMS(3), NULL);
+    lrp_tensor *xv = lrp_tensor_new(LRP_REAL_DT, 1, GB_DIMS(3), NULL);
     lrp_tensor *iv = lrp_tensor_new(LRP_INT64, 1, GB_DIMS(1), NULL);
-    lrp_tensor *y = lrp_tensor_new(LRP_FLOAT32, 1, GB_DIMS(1), NULL);
+    lrp_tensor *y = lrp_tensor_new(LRP_REAL_DT, 1, GB_DIMS(1), NULL);
     lrp_i64(iv)[0] = 3;
     const lrp_node *nd = &g->nodes[n];
     assert_int_equal(nd->op->forward(nd, (const lrp_tensor *[]){xv, iv}, (lrp_tensor *[]){y}, &err), LRP_ERR_ARG);
@@ -1548,15 +1550,15 @@ static void test_shape_folding(void **state)
     assert_int_equal(y->dims[0], 2);
     assert_int_equal(y->dims[1], 48);
     /* the forward engine runs only the Reshape */
-    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, dims[0], NULL);
+    lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 4, dims[0], NULL);
     for (int64_t i = 0; i < xt->numel; i++)
-        lrp_f32(xt)[i] = (float)i;
+        lrp_reals(xt)[i] = (lrp_real)i;
     lrp_tensor **vals = calloc((size_t)g->n_values, sizeof *vals);
     assert_int_equal(lrp_forward(g, (const lrp_tensor *const[]){xt}, NULL, vals, &err), LRP_OK);
     const lrp_tensor *yt = lrp_value_tensor(g, vals, gb_out(g, rsh, 0));
     assert_non_null(yt);
     assert_int_equal(yt->dims[1], 48);
-    assert_memory_equal(yt->data, xt->data, sizeof(float) * (size_t)xt->numel);
+    assert_memory_equal(yt->data, xt->data, sizeof(lrp_real) * (size_t)xt->numel);
     lrp_vals_clear(g, vals);
     free(vals);
     lrp_tensor_free(xt);
@@ -1566,15 +1568,15 @@ static void test_shape_folding(void **state)
 /* ------------------------------------------------------ thread counts */
 
 /* Forward and backward give bit-identical results with 1 and 3 threads. */
-static void run_threads(lrp_graph *g, int node, float **fwd, float **bwd, int64_t *nf, int64_t *nb)
+static void run_threads(lrp_graph *g, int node, lrp_real **fwd, lrp_real **bwd, int64_t *nf, int64_t *nb)
 {
     one_node c;
     rng_seed(11);
     prepare(&c, g, node, IN_DISTINCT);
     forward(&c);
     *nf = c.out[0]->numel;
-    *fwd = malloc(sizeof(float) * (size_t)*nf);
-    memcpy(*fwd, c.out[0]->data, sizeof(float) * (size_t)*nf);
+    *fwd = malloc(sizeof(lrp_real) * (size_t)*nf);
+    memcpy(*fwd, c.out[0]->data, sizeof(lrp_real) * (size_t)*nf);
     lrp_tensor *gout = lrp_tensor_like(c.out[0], NULL);
     fill(gout, IN_SMOOTH, 0);
     lrp_tensor *gin[16] = {0};
@@ -1584,8 +1586,8 @@ static void run_threads(lrp_graph *g, int node, float **fwd, float **bwd, int64_
     lrp_error err = {0};
     assert_int_equal(c.n->op->backward(c.n, c.in, c.out[0], gout, gin, &err), LRP_OK);
     *nb = gin[0]->numel;
-    *bwd = malloc(sizeof(float) * (size_t)*nb);
-    memcpy(*bwd, gin[0]->data, sizeof(float) * (size_t)*nb);
+    *bwd = malloc(sizeof(lrp_real) * (size_t)*nb);
+    memcpy(*bwd, gin[0]->data, sizeof(lrp_real) * (size_t)*nb);
     for (int i = 0; i < 16; i++)
         lrp_tensor_free(gin[i]);
     lrp_tensor_free(gout);
@@ -1653,7 +1655,7 @@ static void test_thread_independence(void **state)
                             mk_transpose, mk_gap,     mk_sigmoid, mk_layernorm, mk_einsum};
     int saved = lrp_num_threads;
     for (size_t k = 0; k < sizeof makers / sizeof *makers; k++) {
-        float *f[2], *b[2];
+        lrp_real *f[2], *b[2];
         int64_t nf, nb;
         for (int t = 0; t < 2; t++) {
             lrp_graph *g;
@@ -1661,8 +1663,8 @@ static void test_thread_independence(void **state)
             lrp_num_threads = t ? 3 : 1;
             run_threads(g, n, &f[t], &b[t], &nf, &nb);
         }
-        assert_memory_equal(f[0], f[1], sizeof(float) * (size_t)nf);
-        assert_memory_equal(b[0], b[1], sizeof(float) * (size_t)nb);
+        assert_memory_equal(f[0], f[1], sizeof(lrp_real) * (size_t)nf);
+        assert_memory_equal(b[0], b[1], sizeof(lrp_real) * (size_t)nb);
         for (int t = 0; t < 2; t++) {
             free(f[t]);
             free(b[t]);

@@ -58,7 +58,7 @@ static const char *refdata(const char *rel)
 static lrp_tensor *new_tensor(int nd, const int64_t *dims)
 {
     lrp_error err = {0};
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, nd, dims, &err);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, nd, dims, &err);
     if (!t)
         fail_msg("%s", err.message);
     return t;
@@ -86,14 +86,14 @@ static lrp_tensor *read_pb(const char *path)
         memcpy(t->data, tp->raw_data.data, tp->raw_data.len);
     } else {
         assert_int_equal(tp->n_float_data, (size_t)t->numel);
-        memcpy(t->data, tp->float_data, sizeof(float) * tp->n_float_data);
+        memcpy(t->data, tp->float_data, sizeof(lrp_real) * tp->n_float_data);
     }
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return t;
 }
 
 /* Numbers separated by whitespace or commas; returns how many were read. */
-static size_t read_numbers(const char *path, float *out, size_t max)
+static size_t read_numbers(const char *path, lrp_real *out, size_t max)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -113,7 +113,7 @@ static size_t read_numbers(const char *path, float *out, size_t max)
                     fail_msg("%s: bad number '%s'", path, tok);
                 if (n == max)
                     fail_msg("%s: more than %zu numbers", path, max);
-                out[n++] = (float)v;
+                out[n++] = (lrp_real)v;
                 tl = 0;
             }
         } else if (tl + 1 < sizeof tok) {
@@ -145,7 +145,7 @@ static lrp_tensor *run(lrp_model *m, const lrp_tensor *x)
     return y;
 }
 
-static int64_t argmax(const float *v, int64_t n)
+static int64_t argmax(const lrp_real *v, int64_t n)
 {
     int64_t k = 0;
     for (int64_t i = 1; i < n; i++)
@@ -154,7 +154,7 @@ static int64_t argmax(const float *v, int64_t n)
     return k;
 }
 
-static double max_abs(const float *v, int64_t n)
+static double max_abs(const lrp_real *v, int64_t n)
 {
     double m = 0;
     for (int64_t i = 0; i < n; i++)
@@ -165,7 +165,7 @@ static double max_abs(const float *v, int64_t n)
 static void check_finite(const lrp_tensor *t, const char *what)
 {
     for (int64_t i = 0; i < t->numel; i++)
-        if (!isfinite(((const float *)t->data)[i]))
+        if (!isfinite(((const lrp_real *)t->data)[i]))
             fail_msg("%s: value %lld is not finite", what, (long long)i);
 }
 
@@ -256,7 +256,7 @@ static void r_tensor(rgraph *g, const char *name, const Onnx__TensorProto *tp)
     int dt = tp->data_type;
     for (int64_t i = 0; i < t->n; i++) {
         if (dt == 1) {
-            float f;
+            lrp_real f;
             if (tp->has_raw_data)
                 memcpy(&f, tp->raw_data.data + 4 * i, 4);
             else
@@ -683,7 +683,7 @@ static lrp_tensor *reference_run(const char *path, const lrp_tensor *x)
     assert_non_null(in_name);
     rt *xi = r_new(&g, in_name, x->ndim, x->dims);
     for (int64_t i = 0; i < x->numel; i++)
-        xi->v[i] = ((const float *)x->data)[i];
+        xi->v[i] = ((const lrp_real *)x->data)[i];
     for (size_t i = 0; i < gp->n_node; i++)
         r_node(&g, gp->node[i]);
     const rt *y = r_find(&g, gp->output[0]->name);
@@ -691,7 +691,7 @@ static lrp_tensor *reference_run(const char *path, const lrp_tensor *x)
     int64_t od[2] = {y->d[0], y->n / y->d[0]};
     lrp_tensor *out = new_tensor(2, od);
     for (int64_t i = 0; i < y->n; i++)
-        ((float *)out->data)[i] = (float)y->v[i];
+        ((lrp_real *)out->data)[i] = (lrp_real)y->v[i];
     r_free(&g);
     onnx__model_proto__free_unpacked(mp, NULL);
     return out;
@@ -818,7 +818,7 @@ static void test_squeezenet_fp16_fish(void **state)
     assert_int_equal(y->dims[1], 1000);
     check_finite(y, "squeezenet logits");
     /* lrp strips the final Softmax: these are logits; softmax here */
-    const float *l = y->data;
+    const lrp_real *l = y->data;
     double mx = -INFINITY, sum = 0, p[1000];
     for (int c = 0; c < 1000; c++)
         mx = fmax(mx, l[c]);
@@ -877,7 +877,7 @@ static void test_bn_mlp(void **state)
     int64_t dims[2] = {1, 784};
     lrp_tensor *x = new_tensor(2, dims);
     assert_int_equal(read_numbers(inp, x->data, 784), 784);
-    float want[10];
+    lrp_real want[10];
     assert_int_equal(read_numbers(outp, want, 10), 10);
     assert_int_equal(argmax(want, 10), 7); /* SOURCES.md */
     for (int canon = 1; canon >= 0; canon--) {
@@ -908,12 +908,12 @@ static lrp_tensor *cifar_input(const char *png, const double *mean, const double
     assert_int_equal(img.height, 32);
     int64_t dn[4] = {1, 3, 32, 32}, dh[4] = {1, 32, 32, 3};
     lrp_tensor *x = new_tensor(4, nhwc ? dh : dn);
-    float *v = x->data;
+    lrp_real *v = x->data;
     for (int y = 0; y < 32; y++)
         for (int xx = 0; xx < 32; xx++)
             for (int c = 0; c < 3; c++) {
                 double u = (img.rgb[(y * 32 + xx) * 3 + c] / 255.0 - mean[c]) / sd[c];
-                v[nhwc ? (y * 32 + xx) * 3 + c : (c * 32 + y) * 32 + xx] = (float)u;
+                v[nhwc ? (y * 32 + xx) * 3 + c : (c * 32 + y) * 32 + xx] = (lrp_real)u;
             }
     lrp_image_free(&img);
     return x;
@@ -932,8 +932,8 @@ static void check_resnet20(const char *model, const char *png)
     lrp_preprocess_defaults(&pp, 32, 32);
     pp.resize_mode = LRP_RESIZE_NONE;
     for (int c = 0; c < 3; c++) {
-        pp.mean[c] = (float)sclbl_mean[c];
-        pp.std[c] = (float)sclbl_std[c];
+        pp.mean[c] = (lrp_real)sclbl_mean[c];
+        pp.std[c] = (lrp_real)sclbl_std[c];
     }
     lrp_tensor *xp = NULL;
     assert_int_equal(lrp_preprocess_image(&img, &pp, &xp, &err), LRP_OK);
@@ -946,9 +946,9 @@ static void check_resnet20(const char *model, const char *png)
         lrp_model *m = load_model(model, canon);
         lrp_tensor *y = run(m, x);
         assert_int_equal(y->dims[1], 10);
-        const float *l = y->data;
+        const lrp_real *l = y->data;
         int64_t top = argmax(l, 10);
-        float second = -INFINITY;
+        lrp_real second = -INFINITY;
         for (int c = 0; c < 10; c++)
             if (c != top && l[c] > second)
                 second = l[c];
@@ -1036,13 +1036,13 @@ static lrp_tensor *mnist_batch(void)
         snprintf(p, sizeof p, "%s/test_data_set_%d/input_0.pb", tu_testdata("models/mnist-8"), k);
         lrp_tensor *t = read_pb(p);
         assert_int_equal(t->numel, 784);
-        const float *s = t->data;
-        float mx = 0;
+        const lrp_real *s = t->data;
+        lrp_real mx = 0;
         for (int i = 0; i < 784; i++)
-            mx = fmaxf(mx, s[i]);
+            mx = lrp_fmax(mx, s[i]);
         assert_true(mx > 1.0f); /* mnist-8 takes raw 0..255 pixels */
         for (int i = 0; i < 784; i++)
-            ((float *)x->data)[k * 784 + i] = s[i] / 255.0f;
+            ((lrp_real *)x->data)[k * 784 + i] = s[i] / 255.0f;
         lrp_tensor_free(t);
     }
     return x;
@@ -1061,7 +1061,7 @@ static void test_verivital_convnets(void **state)
         for (int k = 0; k < 3; k++) {
             int64_t d[4] = {1, 1, 28, 28};
             lrp_tensor *x = new_tensor(4, d);
-            memcpy(x->data, (float *)xb->data + 784 * k, 784 * sizeof(float));
+            memcpy(x->data, (lrp_real *)xb->data + 784 * k, 784 * sizeof(lrp_real));
             char what[128];
             snprintf(what, sizeof what, "%s on mnist-8 digit %lld", i ? "Convnet_maxpool" : "Convnet_avgpool",
                      (long long)mnist_digits[k]);
@@ -1095,8 +1095,8 @@ static void test_marabou_nhwc(void **state)
     /* a batch of three: the image, its mirror and its negative */
     int64_t d3[4] = {3, 32, 32, 3};
     lrp_tensor *xb = new_tensor(4, d3);
-    float *v = xb->data;
-    const float *s = x->data;
+    lrp_real *v = xb->data;
+    const lrp_real *s = x->data;
     for (int y = 0; y < 32; y++)
         for (int xx = 0; xx < 32; xx++)
             for (int c = 0; c < 3; c++) {
@@ -1133,8 +1133,8 @@ static void test_imageclassifier(void **state)
     /* batch of two: the image twice, the second mirrored */
     int64_t d2[4] = {2, 3, 32, 32};
     lrp_tensor *xb = new_tensor(4, d2);
-    float *v = xb->data;
-    const float *s = x->data;
+    lrp_real *v = xb->data;
+    const lrp_real *s = x->data;
     for (int i = 0; i < 3072; i++) {
         v[i] = s[i];
         v[3072 + i] = s[(i / 32) * 32 + 31 - i % 32];

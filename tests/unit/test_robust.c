@@ -72,8 +72,8 @@ static void test_empty_spatial_input(void **state)
     (void)state;
     lrp_model *m = dynamic_hw_model();
     lrp_explainer *e = explainer(m, "gradient");
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 3, 0, 0), NULL);
-    lrp_tensor *x0w = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 3, 5, 0), NULL);
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 3, 0, 0), NULL);
+    lrp_tensor *x0w = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 3, 5, 0), NULL);
     assert_non_null(x);
     assert_non_null(x0w);
     for (int kind = LRP_ATTRIBUTOR_GRADIENT; kind <= LRP_ATTRIBUTOR_RANDOM; kind++) {
@@ -97,16 +97,16 @@ static void test_empty_spatial_input(void **state)
     lrp_tensor *logits = NULL;
     assert_int_equal(lrp_model_run(m, x, &logits, &err), LRP_ERR_SHAPE);
     assert_null(logits);
-    float curve[4];
+    lrp_real curve[4];
     int K = -1;
     lrp_perturb_options po;
     lrp_perturb_options_default(&po);
     po.steps = 3;
     assert_int_equal(lrp_region_perturbation(m, x, x, 0, &po, curve, &K, &err), LRP_ERR_SHAPE);
     /* the same model still works on a real input afterwards */
-    lrp_tensor *ok = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 3, 6, 6), NULL);
+    lrp_tensor *ok = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 3, 6, 6), NULL);
     for (int64_t i = 0; i < ok->numel; i++)
-        lrp_f32(ok)[i] = (float)(i % 7) - 3.0f;
+        lrp_reals(ok)[i] = (lrp_real)(i % 7) - 3.0f;
     lrp_attributor_options o;
     lrp_attributor_options_default(&o);
     o.kind = LRP_ATTRIBUTOR_OCCLUSION;
@@ -127,13 +127,13 @@ static void test_empty_spatial_input(void **state)
 /* x (1, 4) -> Mul by 1 -> OP [with constant b] -> Mul by 2 -> Neg -> y: OP
  * is the first node that goes non-finite; the two after it carry the NaN or
  * infinity on and must not be blamed. */
-static lrp_model *chain_model(const char *op, float b)
+static lrp_model *chain_model(const char *op, lrp_real b)
 {
     lrp_graph *g = gb_new(13);
     int x = gb_input(g, "x", 2, GB_DIMS(1, 4));
-    int one = gb_const_f(g, "one", 0, NULL, (float[]){1.0f});
-    int two = gb_const_f(g, "two", 0, NULL, (float[]){2.0f});
-    int bc = gb_const_f(g, "b", 0, NULL, (float[]){b});
+    int one = gb_const_f(g, "one", 0, NULL, (lrp_real[]){1.0f});
+    int two = gb_const_f(g, "two", 0, NULL, (lrp_real[]){2.0f});
+    int bc = gb_const_f(g, "b", 0, NULL, (lrp_real[]){b});
     int a = gb_node(g, "Mul", 2, (int[]){x, one}, 1);
     int n_in = strcmp(op, "Div") ? 1 : 2;
     int o = gb_node(g, op, n_in, (int[]){gb_out(g, a, 0), bc}, 1);
@@ -154,8 +154,8 @@ static void test_nonfinite_forward(void **state)
     (void)state;
     static const struct {
         const char *op;
-        float b;
-        float x0;
+        lrp_real b;
+        lrp_real x0;
         const char *what;
     } cases[] = {
         {"Log", 0, -1.0f, "NaN"},  /* Log of a negative */
@@ -165,7 +165,7 @@ static void test_nonfinite_forward(void **state)
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         lrp_model *m = chain_model(cases[k].op, cases[k].b);
-        lrp_tensor *x = lrp_tensor_from_floats((float[]){cases[k].x0, 1, 2, 3}, 2, GB_DIMS(1, 4), NULL);
+        lrp_tensor *x = lrp_tensor_from_floats((lrp_real[]){cases[k].x0, 1, 2, 3}, 2, GB_DIMS(1, 4), NULL);
         char label[64];
         snprintf(label, sizeof label, "node1 (%s)", cases[k].op); /* node0 is the Mul, node1 the op */
         lrp_error err = {0};
@@ -200,12 +200,12 @@ static void test_nonfinite_forward(void **state)
     }
     /* a NaN in the input itself is named as such, not blamed on a node */
     lrp_model *m = chain_model("Log", 0);
-    lrp_tensor *x = lrp_tensor_from_floats((float[]){1, NAN, 2, 3}, 2, GB_DIMS(1, 4), NULL);
+    lrp_tensor *x = lrp_tensor_from_floats((lrp_real[]){1, NAN, 2, 3}, 2, GB_DIMS(1, 4), NULL);
     lrp_error err = {0};
     lrp_tensor *logits = NULL;
     expect_numeric(lrp_model_run(m, x, &logits, &err), &err, WORDS("input", "NaN", "element 1"));
     /* and finite results stay finite and OK */
-    lrp_f32(x)[1] = 1.5f;
+    lrp_reals(x)[1] = 1.5f;
     assert_int_equal(lrp_model_run(m, x, &logits, &err), LRP_OK);
     lrp_tensor_free(logits);
     lrp_tensor_free(x);
@@ -221,7 +221,7 @@ static void test_nonfinite_backward(void **state)
     int s = gb_node(g, "Sqrt", 1, (int[]){x}, 1);
     gb_node(g, "Relu", 1, (int[]){gb_out(g, s, 0)}, 1);
     lrp_model *m = to_model(g, x, 2, GB_DIMS(-1, 4));
-    lrp_tensor *in = lrp_tensor_from_floats((float[]){0, 1, 4, 9}, 2, GB_DIMS(1, 4), NULL);
+    lrp_tensor *in = lrp_tensor_from_floats((lrp_real[]){0, 1, 4, 9}, 2, GB_DIMS(1, 4), NULL);
     lrp_explainer *e = explainer(m, "gradient");
     lrp_error err = {0};
     lrp_tensor *rel = NULL, *logits = NULL;
@@ -241,11 +241,11 @@ static void test_nonfinite_backward(void **state)
     expect_numeric(lrp_attribute(e, &o, in, &t, LRP_SEED_ONE, &rel, &logits, NULL, &err), &err,
                    WORDS("node0 (Sqrt)", "relevance"));
     /* a finite explanation is still fine */
-    lrp_f32(in)[0] = 0.25f;
+    lrp_reals(in)[0] = 0.25f;
     t = 3;
     if (lrp_explain(e, in, &t, LRP_SEED_ONE, &rel, NULL, NULL, &err) != LRP_OK)
         fail_msg("%s", err.message);
-    assert_true(isfinite(lrp_f32(rel)[3]));
+    assert_true(isfinite(lrp_reals(rel)[3]));
     lrp_tensor_free(rel);
     lrp_tensor_free(in);
     lrp_explainer_free(e);

@@ -33,15 +33,15 @@ typedef struct layer {
 
 static double *zeros(size_t n) { return calloc(n ? n : 1, sizeof(double)); }
 
-static float frand(uint64_t *s)
+static lrp_real frand(uint64_t *s)
 {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(*s >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+    return (lrp_real)((double)(*s >> 11) * 0x1.0p-53 * 2.0 - 1.0);
 }
 
 /* Conv (groups, stride, pad, dilation) on (1,C,H,W): the matrix from the definition. */
 static void conv_matrix(layer *L, int C, int H, int Wd, int M, int kh, int kw, int s, int p, int d, int G,
-                        const float *W, const float *b, int OH, int OW, bool transpose_roles)
+                        const lrp_real *W, const lrp_real *b, int OH, int OW, bool transpose_roles)
 {
     (void)transpose_roles;
     int Cg = C / G, Mg = M / G;
@@ -96,11 +96,11 @@ static layer make_conv(const char *name, int C, int H, int Wd, int M, int k, int
     memset(&L, 0, sizeof L);
     L.name = name;
     int Cg = C / G, OH = (H + 2 * p - d * (k - 1) - 1) / s + 1, OW = (Wd + 2 * p - d * (k - 1) - 1) / s + 1;
-    float *W = malloc(sizeof(float) * (size_t)(M * Cg * k * k)), *b = malloc(sizeof(float) * (size_t)M);
+    lrp_real *W = malloc(sizeof(lrp_real) * (size_t)(M * Cg * k * k)), *b = malloc(sizeof(lrp_real) * (size_t)M);
     for (int i = 0; i < M * Cg * k * k; i++)
         W[i] = frand(&seed);
     for (int i = 0; i < M; i++)
-        b[i] = 0.3f * frand(&seed);
+        b[i] = LRP_R(0.3) * frand(&seed);
     conv_matrix(&L, C, H, Wd, M, k, k, s, p, d, G, W, bias ? b : NULL, OH, OW, false);
     lrp_graph *g = gb_new(13);
     int x = gb_input(g, "x", 4, GB_DIMS(1, C, H, Wd));
@@ -131,11 +131,11 @@ static layer make_dense(const char *name, int K, int M, bool matmul, bool bias, 
     L.S = zeros((size_t)K * M);
     L.A2 = zeros((size_t)K * M);
     L.b = zeros((size_t)M);
-    float *W = malloc(sizeof(float) * (size_t)(K * M)), *b = malloc(sizeof(float) * (size_t)M);
+    lrp_real *W = malloc(sizeof(lrp_real) * (size_t)(K * M)), *b = malloc(sizeof(lrp_real) * (size_t)M);
     for (int i = 0; i < K * M; i++)
         W[i] = frand(&seed);
     for (int i = 0; i < M; i++)
-        b[i] = 0.3f * frand(&seed);
+        b[i] = LRP_R(0.3) * frand(&seed);
     for (int o = 0; o < M; o++) {
         if (bias && !matmul)
             L.b[o] = b[o];
@@ -361,7 +361,7 @@ static lrp_status seed_given(void *ctx, const lrp_tensor *logits, lrp_tensor *se
     (void)err;
     assert_int_equal(logits->numel, s->n);
     for (int i = 0; i < s->n; i++)
-        ((float *)seed->data)[i] = (float)s->R[i];
+        ((lrp_real *)seed->data)[i] = (lrp_real)s->R[i];
     return LRP_OK;
 }
 
@@ -384,14 +384,14 @@ static void lrp_answer(const layer *L, const char *rule, bool zero_bias, const d
     lrp_explainer *e = lrp_explainer_new(L->model, &eo, &err);
     if (!e)
         fail_msg("%s: %s", spec, err.message);
-    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, L->xnd, L->xdims, &err), *rel = NULL;
+    lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, L->xnd, L->xdims, &err), *rel = NULL;
     for (int i = 0; i < L->n_in; i++)
-        ((float *)xt->data)[i] = (float)x[i];
+        ((lrp_real *)xt->data)[i] = (lrp_real)x[i];
     seed_ctx sc = {R, L->n_out};
     if (lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err) != LRP_OK)
         fail_msg("%s: %s", spec, err.message);
     for (int i = 0; i < L->n_in; i++)
-        out[i] = ((float *)rel->data)[i];
+        out[i] = ((lrp_real *)rel->data)[i];
     lrp_tensor_free(xt);
     lrp_tensor_free(rel);
     lrp_explainer_free(e);
@@ -431,14 +431,14 @@ static void check_layer(layer *L, uint64_t seed)
     double *x = zeros((size_t)L->n_in), *R = zeros((size_t)L->n_out), *want = zeros((size_t)L->n_in),
            *got = zeros((size_t)L->n_in);
     for (int i = 0; i < L->n_in; i++)
-        x[i] = (float)frand(&seed) * 2.0f; /* float values, so both sides see the same input */
+        x[i] = (lrp_real)frand(&seed) * 2.0f; /* float values, so both sides see the same input */
     for (int nb = 0; nb < 2; nb++) {
         /* R = the layer's output (without the bias when it is zeroed), as
          * zennit's rule tests take it: R / z is then well conditioned, so the
          * float32 rounding of a z near 0 is not amplified */
         matvec(L, 0, x, 0, !nb, 0, R);
         for (int o = 0; o < L->n_out; o++)
-            R[o] = (float)R[o];
+            R[o] = (lrp_real)R[o];
         for (size_t k = 0; k < sizeof rule_cases / sizeof *rule_cases; k++) {
             ref_rule rr = rule_cases[k].ref;
             rr.zero_bias = nb;
@@ -505,7 +505,7 @@ static void test_conservation(void **state)
     uint64_t s = 9;
     double *x = zeros((size_t)L.n_in), *R = zeros((size_t)L.n_out), *got = zeros((size_t)L.n_in);
     for (int i = 0; i < L.n_in; i++)
-        x[i] = (float)fabs(frand(&s)) + 0.1f; /* positive inputs, as after a ReLU */
+        x[i] = (lrp_real)fabs(frand(&s)) + LRP_R(0.1); /* positive inputs, as after a ReLU */
     /* R: positive, and proportional to the output, so that the z-rules' ratios stay sane */
     for (int o = 0; o < L.n_out; o++)
         R[o] = 0.1 + fabs(frand(&s));
@@ -566,9 +566,9 @@ static void test_softmax_rule(void **state)
         lrp_error err = {0};
         lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
         assert_non_null(e);
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(D0, D1, D2), &err), *rel = NULL;
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 3, GB_DIMS(D0, D1, D2), &err), *rel = NULL;
         uint64_t seed = 11 + (uint64_t)pass;
-        float *xv = xt->data;
+        lrp_real *xv = xt->data;
         for (int64_t i = 0; i < xt->numel; i++)
             xv[i] = 3.0f * frand(&seed);
         double R[30];
@@ -588,7 +588,7 @@ static void test_softmax_rule(void **state)
                 sumR += R[first + k * inner];
             }
             double s_i = exp(xv[i] - mx) / den, want = xv[i] * (R[i] - s_i * sumR);
-            assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+            assert_float_equal(((lrp_real *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
         }
         lrp_tensor_free(xt);
         lrp_tensor_free(rel);
@@ -608,8 +608,8 @@ static void test_softmax_rule(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     if (e) {
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(1, 4), &err), *rel = NULL;
-        memset(xt->data, 0, sizeof(float) * 4);
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 2, GB_DIMS(1, 4), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(lrp_real) * 4);
         assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
         lrp_tensor_free(xt);
         lrp_tensor_free(rel);
@@ -643,15 +643,15 @@ static void test_attention_rules(void **state)
         lrp_explain_options eo;
         lrp_explain_options_default(&eo);
         eo.composite = pass == 0 ? "epsilon-plus" : "excitation-backprop";
-        eo.epsilon = 0.05f;
-        eo.stabilizer = 0.02f;
+        eo.epsilon = LRP_R(0.05);
+        eo.stabilizer = LRP_R(0.02);
         double eps = pass == 0 ? 0.05 : 0.02;
         lrp_error err = {0};
         lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
         assert_non_null(e);
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(B, T, D), &err), *rel = NULL;
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 3, GB_DIMS(B, T, D), &err), *rel = NULL;
         uint64_t seed = 31 + (uint64_t)pass;
-        float *xv = xt->data;
+        lrp_real *xv = xt->data;
         for (int64_t i = 0; i < xt->numel; i++)
             xv[i] = 1.5f * frand(&seed);
         double R[24];
@@ -660,7 +660,7 @@ static void test_attention_rules(void **state)
         seed_ctx sctx = {R, 24};
         assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sctx, &rel, NULL, &err), LRP_OK);
         for (int64_t b = 0; b < B; b++) {
-            const float *xb = xv + b * T * D;
+            const lrp_real *xb = xv + b * T * D;
             double A[3][3], v[3][4], q[3][4];
             for (int i = 0; i < T; i++) {
                 double mx = -INFINITY, den = 0;
@@ -691,7 +691,7 @@ static void test_attention_rules(void **state)
                     for (int i = 0; i < T; i++)
                         want += A[i][j] * q[i][k];
                     want *= v[j][k];
-                    assert_float_equal(((float *)rel->data)[(b * T + j) * D + k], want, 1e-4 * (1 + fabs(want)));
+                    assert_float_equal(((lrp_real *)rel->data)[(b * T + j) * D + k], want, 1e-4 * (1 + fabs(want)));
                 }
         }
         lrp_tensor_free(xt);
@@ -712,8 +712,8 @@ static void test_attention_rules(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     if (e) {
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(2, 2), &err), *rel = NULL;
-        memset(xt->data, 0, sizeof(float) * 4);
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 2, GB_DIMS(2, 2), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(lrp_real) * 4);
         assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
         lrp_tensor_free(xt);
         lrp_tensor_free(rel);
@@ -746,9 +746,9 @@ static void test_bilinear_rule(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     assert_non_null(e);
-    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(T, D), &err), *rel = NULL;
+    lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 2, GB_DIMS(T, D), &err), *rel = NULL;
     uint64_t seed = 41;
-    float *xv = xt->data;
+    lrp_real *xv = xt->data;
     for (int64_t i = 0; i < xt->numel; i++)
         xv[i] = 1.5f * frand(&seed);
     double R[9], q[3][3];
@@ -769,7 +769,7 @@ static void test_bilinear_rule(void **state)
             for (int j = 0; j < T; j++)
                 want += (q[t][j] + q[j][t]) * xv[j * D + k];
             want *= xv[t * D + k];
-            assert_float_equal(((float *)rel->data)[t * D + k], want, 1e-4 * (1 + fabs(want)));
+            assert_float_equal(((lrp_real *)rel->data)[t * D + k], want, 1e-4 * (1 + fabs(want)));
         }
     lrp_tensor_free(xt);
     lrp_tensor_free(rel);
@@ -786,11 +786,11 @@ static void test_layernorm_rule(void **state)
 {
     (void)state;
     const int64_t D0 = 2, D1 = 3, L = 6;
-    float w[6], b[6];
+    lrp_real w[6], b[6];
     uint64_t s = 21;
     for (int k = 0; k < L; k++) {
-        w[k] = 0.6f + 0.8f * fabsf(frand(&s));
-        b[k] = 0.3f * frand(&s);
+        w[k] = LRP_R(0.6) + LRP_R(0.8) * lrp_fabs(frand(&s));
+        b[k] = LRP_R(0.3) * frand(&s);
     }
     for (int pass = 0; pass < 2; pass++) {
         const double eps = pass == 0 ? 0.01 : 0.25, eps_ln = 1e-3;
@@ -798,7 +798,7 @@ static void test_layernorm_rule(void **state)
         int x = gb_input(g, "x", 3, GB_DIMS(D0, D1, L));
         int wv = gb_const_f(g, "w", 1, GB_DIMS(L), w), bv = gb_const_f(g, "b", 1, GB_DIMS(L), b);
         int ln = gb_node(g, "LayerNormalization", 3, (int[]){x, wv, bv}, 1);
-        gb_attr_f(g, ln, "epsilon", (float)eps_ln);
+        gb_attr_f(g, ln, "epsilon", (lrp_real)eps_ln);
         lrp_model *m = finish_model(g, x);
         lrp_explain_options eo;
         lrp_explain_options_default(&eo);
@@ -809,13 +809,13 @@ static void test_layernorm_rule(void **state)
             eo.overrides = ov;
         } else {
             eo.composite = "epsilon-plus";
-            eo.epsilon = (float)eps;
+            eo.epsilon = (lrp_real)eps;
         }
         lrp_error err = {0};
         lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
         assert_non_null(e);
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 3, GB_DIMS(D0, D1, L), &err), *rel = NULL;
-        float *xv = xt->data;
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 3, GB_DIMS(D0, D1, L), &err), *rel = NULL;
+        lrp_real *xv = xt->data;
         for (int64_t i = 0; i < xt->numel; i++)
             xv[i] = 2.0f * frand(&s);
         double R[36];
@@ -824,7 +824,7 @@ static void test_layernorm_rule(void **state)
         seed_ctx sc = {R, 36};
         assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err), LRP_OK);
         for (int64_t o = 0; o < D0 * D1; o++) {
-            const float *xg = xv + o * L;
+            const lrp_real *xg = xv + o * L;
             double mean = 0, var = 0, y[6];
             for (int k = 0; k < L; k++)
                 mean += xg[k] / (double)L;
@@ -837,7 +837,7 @@ static void test_layernorm_rule(void **state)
                 double want = 0;
                 for (int j = 0; j < L; j++)
                     want += xg[i] * w[j] * ((i == j) - 1.0 / (double)L) / sigma * R[o * L + j] / stab(y[j], eps);
-                assert_float_equal(((float *)rel->data)[o * L + i], want, 1e-5 * (1 + fabs(want)));
+                assert_float_equal(((lrp_real *)rel->data)[o * L + i], want, 1e-5 * (1 + fabs(want)));
             }
         }
         lrp_tensor_free(xt);
@@ -858,8 +858,8 @@ static void test_layernorm_rule(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     if (e) {
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 2, GB_DIMS(1, 4), &err), *rel = NULL;
-        memset(xt->data, 0, sizeof(float) * 4);
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 2, GB_DIMS(1, 4), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(lrp_real) * 4);
         assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
         lrp_tensor_free(xt);
         lrp_tensor_free(rel);
@@ -890,10 +890,10 @@ static void test_norm_rule(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     assert_non_null(e);
-    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 6, 6), &err), *rel = NULL;
+    lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 2, 6, 6), &err), *rel = NULL;
     uint64_t s = 5;
     for (int64_t i = 0; i < xt->numel; i++)
-        ((float *)xt->data)[i] = frand(&s) + 0.5f;
+        ((lrp_real *)xt->data)[i] = frand(&s) + 0.5f;
     double R[18];
     for (int i = 0; i < 18; i++)
         R[i] = 0.2 + fabs(frand(&s));
@@ -901,7 +901,7 @@ static void test_norm_rule(void **state)
     assert_int_equal(lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err), LRP_OK);
     /* independent: z_a = pool(x), z_b = pool(relu(x)), z = z_a + z_b;
      * R_a = z_a R / s(z), R_b = z_b R / s(z); each pools back x * (R_./s(z_.)) / 4 */
-    const float *xv = xt->data;
+    const lrp_real *xv = xt->data;
     for (int c = 0; c < 2; c++)
         for (int y = 0; y < 6; y++)
             for (int xx = 0; xx < 6; xx++) {
@@ -918,11 +918,11 @@ static void test_norm_rule(void **state)
                 double v = xv[(c * 6 + y) * 6 + xx];
                 /* Norm on each pool: v/4 * R_./s(z_.); the ReLU passes */
                 double want = v / 4 * ra / stab(za, 1e-6) + (v > 0 ? v : 0) / 4 * rb / stab(zb, 1e-6);
-                assert_float_equal(((float *)rel->data)[(c * 6 + y) * 6 + xx], want, 1e-5 * (1 + fabs(want)));
+                assert_float_equal(((lrp_real *)rel->data)[(c * 6 + y) * 6 + xx], want, 1e-5 * (1 + fabs(want)));
             }
     double sum = 0, total = 0;
     for (int64_t i = 0; i < rel->numel; i++)
-        sum += ((float *)rel->data)[i];
+        sum += ((lrp_real *)rel->data)[i];
     for (int i = 0; i < 18; i++)
         total += R[i];
     assert_true(fabs(sum - total) < 1e-4 * total);
@@ -934,7 +934,7 @@ static void test_norm_rule(void **state)
 
 /* A squeeze-excitation block y = x * sigmoid(W2 relu(W1 GAP(x) + b1) + b2)
  * on (1,2,3,3), with the x input of the Mul first (swap 0) or second. */
-static lrp_model *se_model(const float *W1, const float *b1, const float *W2, const float *b2, bool swap)
+static lrp_model *se_model(const lrp_real *W1, const lrp_real *b1, const lrp_real *W2, const lrp_real *b2, bool swap)
 {
     lrp_graph *g = gb_new(13);
     int x = gb_input(g, "x", 4, GB_DIMS(1, 2, 3, 3));
@@ -956,7 +956,7 @@ static lrp_model *se_model(const float *W1, const float *b1, const float *W2, co
 
 /* The relevance of x under a composite (and overrides) for the output relevance R. */
 static lrp_tensor *explain_with(lrp_model *m, const char *composite, bool uniform, const char *override,
-                                const float *x, int nx, const double *R, int nr)
+                                const lrp_real *x, int nx, const double *R, int nr)
 {
     lrp_explain_options eo;
     lrp_explain_options_default(&eo);
@@ -969,9 +969,9 @@ static lrp_tensor *explain_with(lrp_model *m, const char *composite, bool unifor
     lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
     if (!e)
         fail_msg("%s", err.message);
-    lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
+    lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
     assert_int_equal(xt->numel, nx);
-    memcpy(xt->data, x, sizeof(float) * (size_t)nx);
+    memcpy(xt->data, x, sizeof(lrp_real) * (size_t)nx);
     seed_ctx sc = {R, nr};
     if (lrp_explain_seeded(e, xt, seed_given, &sc, &rel, NULL, &err) != LRP_OK)
         fail_msg("%s", err.message);
@@ -988,12 +988,13 @@ static lrp_tensor *explain_with(lrp_model *m, const char *composite, bool unifor
 static void test_gate_rule(void **state)
 {
     (void)state;
-    const float W1[2] = {0.8f, -0.5f}, b1[1] = {0.3f}, W2[2] = {1.2f, -0.7f}, b2[2] = {0.1f, 0.2f};
-    float x[18];
+    const lrp_real W1[2] = {LRP_R(0.8), -0.5f}, b1[1] = {LRP_R(0.3)}, W2[2] = {LRP_R(1.2), -LRP_R(0.7)},
+                   b2[2] = {LRP_R(0.1), LRP_R(0.2)};
+    lrp_real x[18];
     double R[18];
     uint64_t s = 21;
     for (int i = 0; i < 18; i++) {
-        x[i] = frand(&s) + 0.4f;
+        x[i] = frand(&s) + LRP_R(0.4);
         R[i] = frand(&s);
     }
     /* the forward pass and the squeeze's Jacobian dgate_k/dm_c in double */
@@ -1023,19 +1024,19 @@ static void test_gate_rule(void **state)
                 explain_with(mod, "gradient", false, uniform ? "Mul=gate:uniform=1" : "Mul=gate", x, 18, R, 18);
             for (int i = 0; i < 18; i++) {
                 double want = uniform ? R[i] / 2 + back[i / 9] / 9.0 : R[i];
-                assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+                assert_float_equal(((lrp_real *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
             }
             lrp_tensor_free(rel);
         }
         /* epsilon-plus: signal by default; --gate uniform sends half through the squeeze */
         lrp_tensor *rel = explain_with(mod, "epsilon-plus", false, NULL, x, 18, R, 18);
         for (int i = 0; i < 18; i++)
-            assert_float_equal(((float *)rel->data)[i], R[i], 1e-6 * (1 + fabs(R[i])));
+            assert_float_equal(((lrp_real *)rel->data)[i], R[i], 1e-6 * (1 + fabs(R[i])));
         lrp_tensor_free(rel);
         rel = explain_with(mod, "epsilon-plus", true, NULL, x, 18, R, 18);
         double diff = 0;
         for (int i = 0; i < 18; i++)
-            diff += fabs(((float *)rel->data)[i] - R[i] / 2);
+            diff += fabs(((lrp_real *)rel->data)[i] - R[i] / 2);
         assert_true(diff > 1e-3);
         lrp_tensor_free(rel);
         lrp_model_free(mod);
@@ -1057,7 +1058,7 @@ static void test_gate_rule(void **state)
         lrp_tensor *rel = explain_with(mod, ex ? "excitation-backprop" : "epsilon-plus", true, NULL, x, 18, R, 18);
         for (int i = 0; i < 18; i++) {
             double sg = 1.0 / (1.0 + exp(-(double)x[i])), want = ex ? R[i] * (sg + x[i] * sg * (1 - sg)) : R[i];
-            assert_float_equal(((float *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
+            assert_float_equal(((lrp_real *)rel->data)[i], want, 1e-5 * (1 + fabs(want)));
         }
         lrp_tensor_free(rel);
     }
@@ -1076,8 +1077,8 @@ static void test_gate_rule(void **state)
     lrp_error err = {0};
     lrp_explainer *e = lrp_explainer_new(mod, &eo, &err);
     if (e) {
-        lrp_tensor *xt = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
-        memset(xt->data, 0, sizeof(float) * 18);
+        lrp_tensor *xt = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 2, 3, 3), &err), *rel = NULL;
+        memset(xt->data, 0, sizeof(lrp_real) * 18);
         assert_int_not_equal(lrp_explain(e, xt, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err), LRP_OK);
         lrp_tensor_free(xt);
         lrp_tensor_free(rel);
@@ -1135,14 +1136,14 @@ static void test_rule_defaults(void **state)
         const lrp_rule_def *d = lrp_rule_def_at(i);
         FOR_PARAMS(d, p)
         {
-            float want = !strcmp(p->key, "epsilon")       ? eo.epsilon
-                         : !strcmp(p->key, "stabilizer")  ? eo.stabilizer
-                         : !strcmp(p->key, "gamma")       ? eo.gamma
-                         : !strcmp(p->key, "beta_smooth") ? eo.beta_smooth
-                         : !strcmp(p->key, "alpha")       ? eo.alpha
-                         : !strcmp(p->key, "beta")        ? eo.beta
-                         : !strcmp(p->key, "bias")        ? (float)!eo.zero_bias
-                                                          : p->def;
+            lrp_real want = !strcmp(p->key, "epsilon")       ? eo.epsilon
+                            : !strcmp(p->key, "stabilizer")  ? eo.stabilizer
+                            : !strcmp(p->key, "gamma")       ? eo.gamma
+                            : !strcmp(p->key, "beta_smooth") ? eo.beta_smooth
+                            : !strcmp(p->key, "alpha")       ? eo.alpha
+                            : !strcmp(p->key, "beta")        ? eo.beta
+                            : !strcmp(p->key, "bias")        ? (lrp_real)!eo.zero_bias
+                                                             : p->def;
             if (p->def != want)
                 print_message("%s: %s defaults to %g, the library to %g\n", d->name, p->key, p->def, want);
             assert_true(p->def == want);
@@ -1230,14 +1231,14 @@ static void test_rule_params(void **state)
         {
             param_value(p, k++, val, sizeof val);
             if (p->type == LRP_PARAM_FLOAT) {
-                assert_true(*(const float *)((const char *)&r + p->offset) == strtof(val, NULL));
+                assert_true(*(const lrp_real *)((const char *)&r + p->offset) == strtod(val, NULL));
             } else if (p->type == LRP_PARAM_FLAG) {
                 bool v = *(const bool *)((const char *)&r + p->offset);
                 assert_int_equal(v, p->negated ? val[0] == '0' : val[0] != '0');
             } else {
-                const float *v = *(float *const *)((const char *)&r + p->offset);
+                const lrp_real *v = *(lrp_real *const *)((const char *)&r + p->offset);
                 assert_int_equal(r.n_bounds, 3);
-                assert_true(v[0] == strtof(val, NULL) && v[2] == (!strcmp(p->key, "low") ? 0.25f : 4.0f));
+                assert_true(v[0] == strtod(val, NULL) && v[2] == (!strcmp(p->key, "low") ? 0.25f : 4.0f));
             }
             /* the alias sets the same field */
             if (p->alias && p->type == LRP_PARAM_FLOAT) {
@@ -1245,7 +1246,7 @@ static void test_rule_params(void **state)
                 snprintf(one, sizeof one, "%s:%s=0.125", d->name, p->alias);
                 lrp_rule_defaults(&r2, d->kind);
                 assert_int_equal(lrp_rule_parse(one, &r2, &err), LRP_OK);
-                assert_true(*(const float *)((const char *)&r2 + p->offset) == 0.125f);
+                assert_true(*(const lrp_real *)((const char *)&r2 + p->offset) == 0.125f);
             }
         }
         lrp_rule_describe(&r, desc, sizeof desc);

@@ -42,9 +42,9 @@ static void explain_once(lrp_model *m, const char *composite)
     lrp_explainer *e = lrp_explainer_new(m, &o, &err);
     if (!e)
         fail_msg("%s", err.message);
-    lrp_tensor *x = lrp_tensor_new(LRP_FLOAT32, 4, GB_DIMS(1, 1, 4, 4), &err), *rel = NULL;
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 4, 4), &err), *rel = NULL;
     for (int64_t i = 0; i < x->numel; i++)
-        ((float *)x->data)[i] = 0.25f * (float)(i % 5) - 0.4f;
+        ((lrp_real *)x->data)[i] = 0.25f * (lrp_real)(i % 5) - LRP_R(0.4);
     if (lrp_explain(e, x, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err) != LRP_OK)
         fail_msg("%s", err.message);
     assert_int_equal(rel->numel, 16);
@@ -62,10 +62,10 @@ static void test_residual_chain(void **state)
     /* each block is relu(x + bn(x)) = relu(0.5 x + 0.2), a contraction:
      * values stay finite over 30000 blocks (a scale of 1.5 grew as 2.5^n,
      * to infinity, which explaining now rightly refuses) */
-    int s = gb_const_f(g, "s", 1, GB_DIMS(1), (float[]){-0.5f}),
-        b = gb_const_f(g, "b", 1, GB_DIMS(1), (float[]){0.1f}),
-        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (float[]){0.2f}),
-        var = gb_const_f(g, "v", 1, GB_DIMS(1), (float[]){1.0f});
+    int s = gb_const_f(g, "s", 1, GB_DIMS(1), (lrp_real[]){-0.5f}),
+        b = gb_const_f(g, "b", 1, GB_DIMS(1), (lrp_real[]){LRP_R(0.1)}),
+        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (lrp_real[]){LRP_R(0.2)}),
+        var = gb_const_f(g, "v", 1, GB_DIMS(1), (lrp_real[]){1.0f});
     int prev = x;
     for (int i = 0; i < blocks; i++) {
         int bn = gb_node(g, "BatchNormalization", 5, (int[]){prev, s, b, mu, var}, 1);

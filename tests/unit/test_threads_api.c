@@ -18,11 +18,11 @@
 
 static lrp_tensor *random_input(int ndim, const int64_t *dims, uint64_t seed)
 {
-    lrp_tensor *t = lrp_tensor_new(LRP_FLOAT32, ndim, dims, NULL);
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, ndim, dims, NULL);
     lrp_rng r;
     lrp_rng_seed(&r, seed);
     for (int64_t i = 0; i < t->numel; i++)
-        ((float *)t->data)[i] = (float)(2.0 * lrp_rng_uniform(&r) - 1.0);
+        ((lrp_real *)t->data)[i] = (lrp_real)(2.0 * lrp_rng_uniform(&r) - 1.0);
     return t;
 }
 
@@ -54,7 +54,7 @@ typedef struct job {
 
 static int same(const lrp_tensor *a, const lrp_tensor *b)
 {
-    return a && b && a->numel == b->numel && !memcmp(a->data, b->data, sizeof(float) * (size_t)a->numel);
+    return a && b && a->numel == b->numel && !memcmp(a->data, b->data, sizeof(lrp_real) * (size_t)a->numel);
 }
 
 static void *run_job(void *arg)
@@ -155,17 +155,17 @@ static lrp_model *small_cnn(void)
 {
     lrp_graph *g = gb_new(11);
     int x = gb_input(g, "x", 4, GB_DIMS(2, 3, 8, 8));
-    float w[4 * 3 * 3 * 3], b[4], wd[5 * 64], bd[5];
+    lrp_real w[4 * 3 * 3 * 3], b[4], wd[5 * 64], bd[5];
     lrp_rng r;
     lrp_rng_seed(&r, 5);
     for (size_t i = 0; i < sizeof w / sizeof *w; i++)
-        w[i] = (float)(lrp_rng_uniform(&r) - 0.5);
+        w[i] = (lrp_real)(lrp_rng_uniform(&r) - 0.5);
     for (size_t i = 0; i < sizeof wd / sizeof *wd; i++)
-        wd[i] = (float)(lrp_rng_uniform(&r) - 0.5);
+        wd[i] = (lrp_real)(lrp_rng_uniform(&r) - 0.5);
     for (int i = 0; i < 4; i++)
-        b[i] = 0.1f * (float)i;
+        b[i] = LRP_R(0.1) * (lrp_real)i;
     for (int i = 0; i < 5; i++)
-        bd[i] = -0.05f * (float)i;
+        bd[i] = -LRP_R(0.05) * (lrp_real)i;
     int wc = gb_const_f(g, "w", 4, GB_DIMS(4, 3, 3, 3), w), bc = gb_const_f(g, "b", 1, GB_DIMS(4), b);
     int conv = gb_node(g, "Conv", 3, (int[]){x, wc, bc}, 1);
     gb_attr_ints(g, conv, "pads", 4, GB_DIMS(1, 1, 1, 1));

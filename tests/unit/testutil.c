@@ -30,7 +30,7 @@ const char *tu_path(const char *dir, const char *rel)
     return b;
 }
 
-double tu_rel_l2(const float *a, const float *b, size_t n)
+double tu_rel_l2(const lrp_real *a, const lrp_real *b, size_t n)
 {
     double num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
@@ -43,7 +43,7 @@ double tu_rel_l2(const float *a, const float *b, size_t n)
     return sqrt(num / den);
 }
 
-double tu_max_abs_diff(const float *a, const float *b, size_t n)
+double tu_max_abs_diff(const lrp_real *a, const lrp_real *b, size_t n)
 {
     double m = 0;
     for (size_t i = 0; i < n; i++) {

@@ -32,10 +32,10 @@ const char *tu_path(const char *dir, const char *rel);
     } while (0)
 
 /* ||a-b||_2 / ||b||_2 over n floats (double accumulation). */
-double tu_rel_l2(const float *a, const float *b, size_t n);
+double tu_rel_l2(const lrp_real *a, const lrp_real *b, size_t n);
 
 /* Largest |a-b|. */
-double tu_max_abs_diff(const float *a, const float *b, size_t n);
+double tu_max_abs_diff(const lrp_real *a, const lrp_real *b, size_t n);
 
 /* Reads a whole file; NULL if missing. */
 unsigned char *tu_read_file(const char *path, size_t *len);

@@ -7,12 +7,13 @@
 #include "base/tensor.h"
 
 /* R_in = α(x⁺⊙A + x⁻⊙B) − β(x⁺⊙C + x⁻⊙D); C, D NULL for ZPlus (no beta terms). */
-static void combine(const lrp_rule_call *c, const lrp_sign_split *s, float alpha, float beta, const lrp_tensor *A,
-                    const lrp_tensor *B, const lrp_tensor *C, const lrp_tensor *D)
+static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_real alpha, lrp_real beta,
+                    const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C, const lrp_tensor *D)
 {
-    float *acc = lrp_f32(c->gin[0]);
-    const float *p = lrp_f32(s->xpos), *q = s->xn ? lrp_f32(s->xn) : NULL;
-    const float *a = lrp_f32(A), *b = B ? lrp_f32(B) : NULL, *cc = C ? lrp_f32(C) : NULL, *d = D ? lrp_f32(D) : NULL;
+    lrp_real *acc = lrp_reals(c->gin[0]);
+    const lrp_real *p = lrp_reals(s->xpos), *q = s->xn ? lrp_reals(s->xn) : NULL;
+    const lrp_real *a = lrp_reals(A), *b = B ? lrp_reals(B) : NULL, *cc = C ? lrp_reals(C) : NULL,
+                   *d = D ? lrp_reals(D) : NULL;
     int64_t n = s->x->numel;
     if (!C) {
         LRP_PAR_FOR
@@ -21,8 +22,8 @@ static void combine(const lrp_rule_call *c, const lrp_sign_split *s, float alpha
     } else {
         LRP_PAR_FOR
         for (int64_t i = 0; i < n; i++) {
-            float ra = q ? p[i] * a[i] + q[i] * b[i] : p[i] * a[i];
-            float rb = q ? p[i] * cc[i] + q[i] * d[i] : p[i] * cc[i];
+            lrp_real ra = q ? p[i] * a[i] + q[i] * b[i] : p[i] * a[i];
+            lrp_real rb = q ? p[i] * cc[i] + q[i] * d[i] : p[i] * cc[i];
             acc[i] += alpha * ra - beta * rb;
         }
     }
@@ -33,8 +34,8 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
     lrp_sign_split s;
     lrp_tensor *T[4] = {NULL}; /* A, B, C, D */
     bool fail;
-    const float *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
-    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
+    const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
+    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
     bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && !fail &&
               (!(s.xn || !zplus) || (Wn = lrp_mod_weight(c, LRP_MOD_NEG, err)));
     /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */

@@ -44,8 +44,8 @@ static lrp_tensor *positive_part(const lrp_tensor *v, lrp_error *err)
     lrp_tensor *p = lrp_tensor_like(v, err);
     if (!p)
         return NULL;
-    const float *s = lrp_f32(v);
-    float *d = lrp_f32(p);
+    const lrp_real *s = lrp_reals(v);
+    lrp_real *d = lrp_reals(p);
     for (int64_t i = 0; i < v->numel; i++)
         d[i] = s[i] > 0.0f ? s[i] : 0.0f;
     return p;
@@ -102,7 +102,7 @@ const lrp_rule_def lrp_rule_attention_value = {
     .kind = LRP_RULE_ATTENTION_VALUE,
     .name = "attention-value",
     .summary = "on MatMul(A, V) with A a Softmax output: A a constant weight, Epsilon on V (positive=1: ZPlus)",
-    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator z with the sign of z"),
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, LRP_R(1e-6), "added to each denominator z with the sign of z"),
                LRP_FLAG_PARAM("positive", positive, 0.0f, false, "positive=1",
                               "1 keeps only the positive part of V (ZPlus)"),
                LRP_PARAM_SIGNED},
@@ -130,8 +130,8 @@ static lrp_status bilinear_apply(const lrp_rule_call *c, lrp_error *err)
     lrp_tensor *g = lrp_tensor_like(c->R, err);
     if (!g)
         return lrp_rule_oom(err);
-    const float *r = lrp_f32(c->R), *z = lrp_f32(c->out);
-    float *d = lrp_f32(g), eps = c->rule->eps;
+    const lrp_real *r = lrp_reals(c->R), *z = lrp_reals(c->out);
+    lrp_real *d = lrp_reals(g), eps = c->rule->eps;
     int64_t n = c->R->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -151,7 +151,7 @@ const lrp_rule_def lrp_rule_bilinear = {
     .name = "bilinear",
     .summary = "on a MatMul of two activations: each operand half of each product's share (AttnLRP's "
                "uniform-epsilon rule)",
-    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator 2z")},
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, LRP_R(1e-6), "added to each denominator 2z")},
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = bilinear_check,

@@ -8,7 +8,7 @@
 static lrp_status epsilon_layer(const lrp_rule_call *c, lrp_error *err)
 {
     const lrp_tensor *x = c->in[0];
-    const float *W = lrp_f32(lrp_layer_weight(c));
+    const lrp_real *W = lrp_reals(lrp_layer_weight(c));
     lrp_tensor *zown;
     const lrp_tensor *z = lrp_layer_z(c, W, &zown, err);
     if (!z)
@@ -35,7 +35,7 @@ const lrp_rule_def lrp_rule_epsilon = {
     .kind = LRP_RULE_EPSILON,
     .name = "epsilon",
     .summary = "z-rule with a small epsilon added to the denominators",
-    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator z with the sign of z"),
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, LRP_R(1e-6), "added to each denominator z with the sign of z"),
                LRP_PARAM_BIAS, LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,

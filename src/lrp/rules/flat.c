@@ -23,13 +23,13 @@ static bool flat_dense(const lrp_rule_call *c)
     if (rows * K != G->numel)
         return false;
     const double s = (double)K + (double)c->rule->eps; /* s(z) for z = K > 0 */
-    const float *r = lrp_f32(R);
-    float *gp = lrp_f32(G);
+    const lrp_real *r = lrp_reals(R);
+    lrp_real *gp = lrp_reals(G);
     for (int64_t m = 0; m < rows; m++) {
         double acc = 0.0;
         for (int64_t j = 0; j < N; j++)
             acc += (double)r[m * N + j];
-        const float v = (float)(acc / s);
+        const lrp_real v = (lrp_real)(acc / s);
         for (int64_t k = 0; k < K; k++)
             gp[m * K + k] += v;
     }
@@ -41,8 +41,8 @@ static lrp_status flat_layer(const lrp_rule_call *c, bool wsquare, lrp_error *er
     if (!wsquare && flat_dense(c))
         return LRP_OK;
     bool fail = false;
-    const float *W = lrp_mod_weight(c, wsquare ? LRP_MOD_SQUARE : LRP_MOD_ONES, err);
-    const float *b = wsquare ? lrp_mod_bias(c, LRP_MOD_SQUARE, err, &fail) : NULL;
+    const lrp_real *W = lrp_mod_weight(c, wsquare ? LRP_MOD_SQUARE : LRP_MOD_ONES, err);
+    const lrp_real *b = wsquare ? lrp_mod_bias(c, LRP_MOD_SQUARE, err, &fail) : NULL;
     if (!W || fail)
         return lrp_rule_oom(err);
     const lrp_value *xv = lrp_node_in(c->g, c->n, 0);

@@ -8,9 +8,9 @@
 /* R_in += ((x⁺⊙T1 + x⁻⊙T2) + x⁺⊙T3) + x⁻⊙T4 (T2, T4 only with negative entries) */
 static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor *const *T)
 {
-    float *acc = lrp_f32(c->gin[0]);
-    const float *p = lrp_f32(s->xpos), *q = s->xn ? lrp_f32(s->xn) : NULL, *t1 = lrp_f32(T[0]),
-                *t2 = T[1] ? lrp_f32(T[1]) : NULL, *t3 = lrp_f32(T[2]), *t4 = T[3] ? lrp_f32(T[3]) : NULL;
+    lrp_real *acc = lrp_reals(c->gin[0]);
+    const lrp_real *p = lrp_reals(s->xpos), *q = s->xn ? lrp_reals(s->xn) : NULL, *t1 = lrp_reals(T[0]),
+                   *t2 = T[1] ? lrp_reals(T[1]) : NULL, *t3 = lrp_reals(T[2]), *t4 = T[3] ? lrp_reals(T[3]) : NULL;
     int64_t n = s->x->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -23,9 +23,9 @@ static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
     lrp_sign_split s;
     lrp_tensor *T[4] = {NULL};
     bool fail1, fail2;
-    const float *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
-    const float *bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1),
-                *bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
+    const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
+    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1),
+                   *bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
     /* gp = [z>0]·R / s(f(x⁺; Wp, bp) + f(x⁻; Wn, 0)): T1 = Wpᵀgp, T2 = Wnᵀgp;
      * gn = [z<0]·R / s(f(x⁺; Wn, bn) + f(x⁻; Wp, 0)): T3 = Wnᵀgn, T4 = Wpᵀgn.
      * The masks use the original output. */

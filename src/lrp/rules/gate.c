@@ -27,7 +27,7 @@ static lrp_status gate_check(const lrp_graph *g, const lrp_node *n, const char *
 
 /* acc (shaped like the gate, broadcast to R's shape) += scale * R summed over
  * the broadcast dimensions, in index order. */
-static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, float scale)
+static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, lrp_real scale)
 {
     int nd = R->ndim, off = nd - acc->ndim;
     int64_t stride[LRP_MAX_DIMS], s = 1;
@@ -36,8 +36,8 @@ static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, float scale)
         stride[d] = dim == 1 ? 0 : s;
         s *= dim;
     }
-    const float *r = lrp_f32(R);
-    float *a = lrp_f32(acc);
+    const lrp_real *r = lrp_reals(R);
+    lrp_real *a = lrp_reals(acc);
     int64_t idx[LRP_MAX_DIMS] = {0};
     for (int64_t i = 0; i < R->numel; i++) {
         int64_t at = 0;
@@ -62,8 +62,8 @@ static lrp_status gate_apply(const lrp_rule_call *c, lrp_error *err)
     if (gx && !uniform)
         lrp_add_inplace(gx, c->R);
     if (gx && uniform) {
-        const float *r = lrp_f32(c->R);
-        float *a = lrp_f32(gx);
+        const lrp_real *r = lrp_reals(c->R);
+        lrp_real *a = lrp_reals(gx);
         for (int64_t i = 0; i < gx->numel; i++)
             a[i] += 0.5f * r[i];
     }

@@ -19,8 +19,8 @@
 static double stab(double y, double eps, bool unsign) { return y + (unsign || y >= 0.0 ? eps : -eps); }
 
 /* One group: gx += x ⊙ (g - mean g). */
-static void layernorm_group(const float *x, const float *y, const float *r, const float *w, int64_t nw, int64_t L,
-                            double eps_ln, double eps, bool unsign, float *gx)
+static void layernorm_group(const lrp_real *x, const lrp_real *y, const lrp_real *r, const lrp_real *w, int64_t nw,
+                            int64_t L, double eps_ln, double eps, bool unsign, lrp_real *gx)
 {
     double mean = 0.0, var = 0.0, gsum = 0.0;
     for (int64_t k = 0; k < L; k++)
@@ -34,7 +34,7 @@ static void layernorm_group(const float *x, const float *y, const float *r, cons
     const double gmean = gsum / (double)L;
     for (int64_t k = 0; k < L; k++) {
         double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
-        gx[k] += (float)((double)x[k] * (g - gmean));
+        gx[k] += (lrp_real)((double)x[k] * (g - gmean));
     }
 }
 
@@ -54,9 +54,9 @@ static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
     if (w->numel != L && w->numel != 1)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
                              "the layernorm rule needs a Scale of one value or one per normalized element");
-    const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
-    const float *xd = lrp_f32(x), *yd = lrp_f32(y), *rd = lrp_f32(c->R), *wd = lrp_f32(w);
-    float *gx = lrp_f32(c->gin[0]);
+    const double eps_ln = lrp_attr_float(c->n, "epsilon", LRP_R(1e-5)), eps = c->rule->eps;
+    const lrp_real *xd = lrp_reals(x), *yd = lrp_reals(y), *rd = lrp_reals(c->R), *wd = lrp_reals(w);
+    lrp_real *gx = lrp_reals(c->gin[0]);
     const int64_t n = outer * L, nw = w->numel;
     LRP_PAR_FOR
     for (int64_t o = 0; o < outer; o++)
@@ -78,7 +78,7 @@ const lrp_rule_def lrp_rule_layernorm = {
     .name = "layernorm",
     .aliases = {"layer-norm"},
     .summary = "epsilon rule on a LayerNormalization with its standard deviation held constant",
-    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator y with the sign of y"),
+    .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, LRP_R(1e-6), "added to each denominator y with the sign of y"),
                LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,

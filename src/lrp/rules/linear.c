@@ -29,7 +29,7 @@ void lrp_weight_cache_clear(lrp_weight_cache *c)
 
 /* dst = the parameters src modified by mod (one loop per modification, so
  * that each is a plain elementwise loop). */
-static void modify(const float *src, float *dst, int64_t n, int mod, float gamma)
+static void modify(const lrp_real *src, lrp_real *dst, int64_t n, int mod, lrp_real gamma)
 {
     switch (mod) {
     case LRP_MOD_POS:
@@ -79,36 +79,36 @@ static const lrp_tensor *layer_bias(const lrp_rule_call *c)
 }
 
 /* The values of t modified by mod, computed on first use and kept in *slot. */
-static const float *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod, float **slot, bool *have,
-                           lrp_error *err)
+static const lrp_real *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod, lrp_real **slot, bool *have,
+                              lrp_error *err)
 {
     if (*have)
         return *slot;
-    float *v = malloc(sizeof(float) * (size_t)(t->numel ? t->numel : 1));
+    lrp_real *v = malloc(sizeof(lrp_real) * (size_t)(t->numel ? t->numel : 1));
     if (!v) {
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
         return NULL;
     }
-    modify(lrp_f32(t), v, t->numel, mod, c->rule->gamma);
+    modify(lrp_reals(t), v, t->numel, mod, c->rule->gamma);
     *slot = v;
     *have = true;
     return v;
 }
 
-const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err)
+const lrp_real *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err)
 {
     return cached(c, lrp_layer_weight(c), mod, &c->cache->w[mod], &c->cache->have_w[mod], err);
 }
 
-const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail)
+const lrp_real *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail)
 {
     const lrp_tensor *B = layer_bias(c);
     *fail = false;
     if (!B || c->rule->zero_bias)
         return NULL;
     if (mod < 0)
-        return lrp_f32(B);
-    const float *b = cached(c, B, mod, &c->cache->b[mod], &c->cache->have_b[mod], err);
+        return lrp_reals(B);
+    const lrp_real *b = cached(c, B, mod, &c->cache->b[mod], &c->cache->have_b[mod], err);
     *fail = !b;
     return b;
 }
@@ -119,11 +119,12 @@ const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool 
 static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
 {
     const lrp_value *v = lrp_node_out(c->g, c->n, 0);
-    return c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_FLOAT32, v->ndim, v->dims, err)
-                                : lrp_tensor_new(LRP_FLOAT32, v->ndim, v->dims, err);
+    return c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, v->dims, err)
+                                : lrp_tensor_new(LRP_REAL_DT, v->ndim, v->dims, err);
 }
 
-lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b, lrp_error *err)
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                          lrp_error *err)
 {
     lrp_tensor *z = like_out(c, err);
     if (!z)
@@ -135,7 +136,7 @@ lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const flo
     return z;
 }
 
-lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const float *W, const lrp_tensor *xlike,
+lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const lrp_real *W, const lrp_tensor *xlike,
                             lrp_error *err)
 {
     lrp_tensor *t = lrp_tensor_like(xlike, err);
@@ -148,13 +149,13 @@ lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const f
     return t;
 }
 
-const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const float *W, lrp_tensor **own, lrp_error *err)
+const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const lrp_real *W, lrp_tensor **own, lrp_error *err)
 {
     *own = NULL;
     if (!c->rule->zero_bias && c->out)
         return c->out;
     bool fail;
-    const float *b = lrp_mod_bias(c, -1, err, &fail);
+    const lrp_real *b = lrp_mod_bias(c, -1, err, &fail);
     return *own = lrp_layer_new(c, c->in[0], W, b, err);
 }
 
@@ -166,8 +167,8 @@ static lrp_tensor *clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
     lrp_tensor *t = lrp_tensor_like(x, err);
     if (!t)
         return NULL;
-    const float *s = lrp_f32(x);
-    float *d = lrp_f32(t);
+    const lrp_real *s = lrp_reals(x);
+    lrp_real *d = lrp_reals(t);
     int64_t n = x->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -177,7 +178,7 @@ static lrp_tensor *clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
 
 static bool any_negative(const lrp_tensor *x)
 {
-    const float *p = lrp_f32(x);
+    const lrp_real *p = lrp_reals(x);
     for (int64_t i = 0; i < x->numel; i++)
         if (p[i] < 0.0f)
             return true;
@@ -204,10 +205,10 @@ void lrp_sign_split_free(lrp_sign_split *s)
 }
 
 /* z <- m·R / s(z), in place; m as lrp_sign_half takes it. */
-static void masked_ratio(const lrp_tensor *R, lrp_tensor *z, const lrp_tensor *mask, int mask_sign, float eps)
+static void masked_ratio(const lrp_tensor *R, lrp_tensor *z, const lrp_tensor *mask, int mask_sign, lrp_real eps)
 {
-    const float *r = lrp_f32(R), *m = mask ? lrp_f32(mask) : NULL;
-    float *d = lrp_f32(z);
+    const lrp_real *r = lrp_reals(R), *m = mask ? lrp_reals(mask) : NULL;
+    lrp_real *d = lrp_reals(z);
     int64_t n = R->numel;
     if (mask_sign > 0) {
         LRP_PAR_FOR
@@ -224,8 +225,8 @@ static void masked_ratio(const lrp_tensor *R, lrp_tensor *z, const lrp_tensor *m
     }
 }
 
-lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const float *W1, const float *W2,
-                         const float *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
+lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
+                         const lrp_real *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
                          lrp_error *err)
 {
     lrp_tensor *z = lrp_layer_new(c, s->xpos, W1, b1, err), *t = NULL;
@@ -256,8 +257,8 @@ lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, cons
     lrp_tensor *g = lrp_tensor_like(R, err);
     if (!g)
         return NULL;
-    const float *r = lrp_f32(R), *zz = lrp_f32(z);
-    float *d = lrp_f32(g), eps = c->rule->eps;
+    const lrp_real *r = lrp_reals(R), *zz = lrp_reals(z);
+    lrp_real *d = lrp_reals(g), eps = c->rule->eps;
     int64_t n = R->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -265,13 +266,13 @@ lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, cons
     return g;
 }
 
-lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err)
+lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, lrp_real eps, lrp_error *err)
 {
     lrp_tensor *g = lrp_tensor_like(R, err);
     if (!g)
         return NULL;
-    const float *r = lrp_f32(R), *zz = lrp_f32(z);
-    float *d = lrp_f32(g);
+    const lrp_real *r = lrp_reals(R), *zz = lrp_reals(z);
+    lrp_real *d = lrp_reals(g);
     int64_t n = R->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -281,8 +282,8 @@ lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, l
 
 void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t)
 {
-    float *a = lrp_f32(acc);
-    const float *xp = lrp_f32(x), *tp = lrp_f32(t);
+    lrp_real *a = lrp_reals(acc);
+    const lrp_real *xp = lrp_reals(x), *tp = lrp_reals(t);
     int64_t n = acc->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -299,8 +300,8 @@ void lrp_tensors_free(lrp_tensor **t, int n)
 
 void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b)
 {
-    float *ap = lrp_f32(a);
-    const float *bp = lrp_f32(b);
+    lrp_real *ap = lrp_reals(a);
+    const lrp_real *bp = lrp_reals(b);
     int64_t n = a->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -309,10 +310,10 @@ void lrp_add_inplace(lrp_tensor *a, const lrp_tensor *b)
 
 lrp_tensor *lrp_ones_new(int ndim, const int64_t *dims, lrp_error *err)
 {
-    lrp_tensor *t = lrp_tensor_new_uninit(LRP_FLOAT32, ndim, dims, err);
+    lrp_tensor *t = lrp_tensor_new_uninit(LRP_REAL_DT, ndim, dims, err);
     if (!t)
         return NULL;
-    float *d = lrp_f32(t);
+    lrp_real *d = lrp_reals(t);
     for (int64_t i = 0; i < t->numel; i++)
         d[i] = 1.0f;
     return t;

@@ -16,13 +16,14 @@ static bool residual_sum(const lrp_rule_call *c)
 lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
 {
     if (residual_sum(c)) {
-        const float *a = lrp_f32(c->in[0]), *b = lrp_f32(c->in[1]), *z = lrp_f32(c->out), *r = lrp_f32(c->R);
-        float *ga = lrp_f32(c->gin[0]), *gb = lrp_f32(c->gin[1]);
+        const lrp_real *a = lrp_reals(c->in[0]), *b = lrp_reals(c->in[1]), *z = lrp_reals(c->out),
+                       *r = lrp_reals(c->R);
+        lrp_real *ga = lrp_reals(c->gin[0]), *gb = lrp_reals(c->gin[1]);
         const lrp_rule *rule = c->rule;
         int64_t n = c->R->numel;
         LRP_PAR_FOR
         for (int64_t i = 0; i < n; i++) {
-            float q = r[i] / lrp_rule_stabilize(rule, z[i]);
+            lrp_real q = r[i] / lrp_rule_stabilize(rule, z[i]);
             ga[i] += a[i] * q;
             gb[i] += b[i] * q;
         }

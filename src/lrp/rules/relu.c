@@ -11,8 +11,8 @@
 /* DeconvNet: R_in = max(R, 0). */
 static lrp_status deconvnet_apply(const lrp_rule_call *c, lrp_error *err)
 {
-    float *a = lrp_f32(c->gin[lrp_activation_input(c)]);
-    const float *rr = lrp_f32(c->R);
+    lrp_real *a = lrp_reals(c->gin[lrp_activation_input(c)]);
+    const lrp_real *rr = lrp_reals(c->R);
     for (int64_t k = 0; k < c->R->numel; k++)
         a[k] += rr[k] > 0.0f ? rr[k] : 0.0f;
     return LRP_OK;
@@ -27,8 +27,8 @@ static lrp_status guided_apply(const lrp_rule_call *c, lrp_error *err)
     lrp_status st = lrp_grad_into(c, c->in, c->out, c->R, tmp, err);
     if (st == LRP_OK) {
         int i = lrp_activation_input(c);
-        float *a = lrp_f32(c->gin[i]);
-        const float *rr = lrp_f32(c->R), *t = lrp_f32(tmp[i]);
+        lrp_real *a = lrp_reals(c->gin[i]);
+        const lrp_real *rr = lrp_reals(c->R), *t = lrp_reals(tmp[i]);
         for (int64_t k = 0; k < c->R->numel; k++)
             a[k] += rr[k] > 0.0f ? t[k] : 0.0f * t[k];
     }
@@ -48,15 +48,15 @@ static lrp_status guided_check(const lrp_graph *g, const lrp_node *n, const char
 static lrp_status beta_smooth_apply(const lrp_rule_call *c, lrp_error *err)
 {
     int i = lrp_activation_input(c);
-    float *a = lrp_f32(c->gin[i]);
-    const float *rr = lrp_f32(c->R), *x = lrp_f32(c->in[i]);
-    float b = c->rule->beta_smooth;
+    lrp_real *a = lrp_reals(c->gin[i]);
+    const lrp_real *rr = lrp_reals(c->R), *x = lrp_reals(c->in[i]);
+    lrp_real b = c->rule->beta_smooth;
     if (c->rule->inplace) /* the stored input was overwritten by relu(x) */
         for (int64_t k = 0; k < c->R->numel; k++)
-            a[k] += rr[k] / (1.0f + expf(-b * (x[k] > 0.0f ? x[k] : 0.0f)));
+            a[k] += rr[k] / (1.0f + lrp_exp(-b * (x[k] > 0.0f ? x[k] : 0.0f)));
     else
         for (int64_t k = 0; k < c->R->numel; k++)
-            a[k] += rr[k] / (1.0f + expf(-b * x[k]));
+            a[k] += rr[k] / (1.0f + lrp_exp(-b * x[k]));
     return LRP_OK;
 }
 

@@ -25,7 +25,7 @@ typedef struct lrp_rule_param {
     const char *alias; /* another key accepted for it, or NULL */
     lrp_param_type type;
     size_t offset;     /* of its field in lrp_rule */
-    float def;         /* default, as the key reads (bias=1); BOUNDS: none */
+    lrp_real def;      /* default, as the key reads (bias=1); BOUNDS: none */
     bool negated;      /* FLAG: the field holds key == 0 (bias=0 sets zero_bias) */
     const char *shown; /* FLAG: what describe shows when it is not the default */
     const char *help;
@@ -47,7 +47,7 @@ typedef struct lrp_rule_param {
 
 /* The parameters several rules share, declared once. */
 #define LRP_PARAM_STABILIZER                                                                                          \
-    LRP_FLOAT_PARAM("stabilizer", "eps", eps, 1e-6f, "added to each denominator z with the sign of z")
+    LRP_FLOAT_PARAM("stabilizer", "eps", eps, LRP_R(1e-6), "added to each denominator z with the sign of z")
 #define LRP_PARAM_SIGNED                                                                                              \
     LRP_FLAG_PARAM("signed", unsigned_eps, 1.0f, true, "signed=0",                                                    \
                    "0 adds epsilon to z without its sign (LXT's stabilizer)")
@@ -120,18 +120,19 @@ enum { LRP_MOD_POS, LRP_MOD_NEG, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, LRP_MOD_S
 bool lrp_rule_on_layer(const lrp_rule_call *c);
 const lrp_tensor *lrp_layer_weight(const lrp_rule_call *c);
 /* The modified weight, computed on first use and cached. NULL on failure. */
-const float *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err);
+const lrp_real *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err);
 /* The bias modified by mod (mod < 0: as it is), or NULL when the layer has
  * none or it is zeroed; *fail tells failure from no bias. */
-const float *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail);
+const lrp_real *lrp_mod_bias(const lrp_rule_call *c, int mod, lrp_error *err, bool *fail);
 /* z = f(x; W, b) into a new tensor shaped like the node's output. */
-lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const float *W, const float *b, lrp_error *err);
+lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                          lrp_error *err);
 /* Wᵀ g into a new zero tensor shaped like xlike. */
-lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const float *W, const lrp_tensor *xlike,
+lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const lrp_real *W, const lrp_tensor *xlike,
                             lrp_error *err);
 /* z = f(x; W, b) with the layer's own W and b: the kept output, or
  * recomputed into *own when the bias is zeroed or the output was not kept. */
-const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const float *W, lrp_tensor **own, lrp_error *err);
+const lrp_tensor *lrp_layer_z(const lrp_rule_call *c, const lrp_real *W, lrp_tensor **own, lrp_error *err);
 
 /* x⁺ and x⁻ of a layer input that has negative entries, for the rules that
  * split the input by sign. */
@@ -147,12 +148,12 @@ void lrp_sign_split_free(lrp_sign_split *s);
  * and T2 = W2ᵀg (T2 only with negative entries). The mask m is 1 (mask_sign
  * 0), or [mask > 0] (mask_sign 1) or [mask < 0] (mask_sign -1) of a tensor
  * shaped like R. */
-lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const float *W1, const float *W2,
-                         const float *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
+lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
+                         const lrp_real *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
                          lrp_error *err);
 
 /* g = R / s(z) into a new tensor. */
-lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, float eps, lrp_error *err);
+lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, lrp_real eps, lrp_error *err);
 /* R / s(z) with the rule's stabilizer (lrp_rule_stabilize). */
 lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, const lrp_tensor *z, lrp_error *err);
 /* acc += x ⊙ t */

@@ -20,14 +20,15 @@ static lrp_status softmax_check(const lrp_graph *g, const lrp_node *n, const cha
 
 /* One group of L values at stride `inner`: gx += x * (R - s * sum(R)), the
  * sum in double in index order. */
-static void softmax_group(int64_t L, int64_t inner, const float *x, const float *s, const float *R, float *gx)
+static void softmax_group(int64_t L, int64_t inner, const lrp_real *x, const lrp_real *s, const lrp_real *R,
+                          lrp_real *gx)
 {
     double sum = 0.0;
     for (int64_t l = 0; l < L; l++)
         sum += R[l * inner];
     for (int64_t l = 0; l < L; l++) {
         int64_t i = l * inner;
-        gx[i] += (float)((double)x[i] * ((double)R[i] - (double)s[i] * sum));
+        gx[i] += (lrp_real)((double)x[i] * ((double)R[i] - (double)s[i] * sum));
     }
 }
 
@@ -38,8 +39,8 @@ static lrp_status softmax_apply(const lrp_rule_call *c, lrp_error *err)
         return lrp_fail(err, LRP_ERR_INTERNAL, "rule softmax: the forward values were not kept");
     int64_t outer, L, inner;
     lrp_softmax_view(c->n, x, &outer, &L, &inner);
-    const float *xv = lrp_f32(x), *sv = lrp_f32(s), *rv = lrp_f32(c->R);
-    float *gx = lrp_f32(c->gin[0]);
+    const lrp_real *xv = lrp_reals(x), *sv = lrp_reals(s), *rv = lrp_reals(c->R);
+    lrp_real *gx = lrp_reals(c->gin[0]);
     int64_t n = outer * L * inner, groups = outer * inner;
     LRP_PAR_FOR
     for (int64_t k = 0; k < groups; k++) {

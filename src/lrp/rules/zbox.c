@@ -7,7 +7,7 @@
 #include "base/tensor.h"
 
 /* A bound (low/high) broadcast to x's shape: scalar or one value per dim-1 entry. */
-static lrp_tensor *bound_tensor(const lrp_rule_call *c, const float *vals, const lrp_tensor *x, lrp_error *err)
+static lrp_tensor *bound_tensor(const lrp_rule_call *c, const lrp_real *vals, const lrp_tensor *x, lrp_error *err)
 {
     int nb = c->rule->n_bounds;
     if (nb != 1 && (x->ndim < 2 || x->dims[1] != nb)) {
@@ -19,7 +19,7 @@ static lrp_tensor *bound_tensor(const lrp_rule_call *c, const float *vals, const
     lrp_tensor *t = lrp_tensor_like(x, err);
     if (!t)
         return NULL;
-    float *d = lrp_f32(t);
+    lrp_real *d = lrp_reals(t);
     int64_t inner = 1;
     for (int i = 2; i < x->ndim; i++)
         inner *= x->dims[i];
@@ -31,8 +31,8 @@ static lrp_tensor *bound_tensor(const lrp_rule_call *c, const float *vals, const
 /* g = R / s(z0 − (o1 + o2)), into o1. */
 static void zbox_ratio(const lrp_rule_call *c, const lrp_tensor *z0, lrp_tensor *o1, const lrp_tensor *o2)
 {
-    const float *r = lrp_f32(c->R), *a = lrp_f32(z0), *p2 = lrp_f32(o2);
-    float *p1 = lrp_f32(o1), eps = c->rule->eps;
+    const lrp_real *r = lrp_reals(c->R), *a = lrp_reals(z0), *p2 = lrp_reals(o2);
+    lrp_real *p1 = lrp_reals(o1), eps = c->rule->eps;
     int64_t n = c->R->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -43,9 +43,9 @@ static void zbox_ratio(const lrp_rule_call *c, const lrp_tensor *z0, lrp_tensor 
 static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor *l, const lrp_tensor *h,
                          const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C)
 {
-    float *acc = lrp_f32(gin);
-    const float *xp = lrp_f32(x), *lp = lrp_f32(l), *hp = lrp_f32(h), *a = lrp_f32(A), *bb = lrp_f32(B),
-                *cc = lrp_f32(C);
+    lrp_real *acc = lrp_reals(gin);
+    const lrp_real *xp = lrp_reals(x), *lp = lrp_reals(l), *hp = lrp_reals(h), *a = lrp_reals(A), *bb = lrp_reals(B),
+                   *cc = lrp_reals(C);
     int64_t n = x->numel;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
@@ -61,9 +61,9 @@ static lrp_status zbox_run(const lrp_rule_call *c, lrp_tensor **t, lrp_error *er
 {
     const lrp_tensor *x = c->in[0];
     bool f2, f3;
-    const float *W = lrp_f32(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
-                *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
-    const float *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
+    const lrp_real *W = lrp_reals(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
+                   *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
+    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
     if (!Wp || !Wn || f2 || f3 || !(t[T_L] = bound_tensor(c, c->rule->low, x, err)) ||
         !(t[T_H] = bound_tensor(c, c->rule->high, x, err)))
         return lrp_rule_oom(err);

@@ -72,7 +72,7 @@ bool lrp_bcast_full(const lrp_bcast *bc, int k)
     return true;
 }
 
-void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, float *gk)
+void lrp_bcast_reduce(const lrp_bcast *bc, int k, const lrp_real *g, lrp_real scale, lrp_real *gk)
 {
     const int64_t sk = lrp_bcast_inner(bc, k), len = bc->len;
     const bool par = lrp_bcast_full(bc, k) && bc->rows * len > LRP_PAR_MIN;
@@ -81,11 +81,11 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
         for (int64_t r = 0; r < bc->rows; r++) {
             int64_t off[LRP_BC_MAX] = {0};
             lrp_bcast_row(bc, r, off);
-            const float *gr = g + off[0];
+            const lrp_real *gr = g + off[0];
             double s = 0;
             for (int64_t i = 0; i < len; i++)
                 s += gr[i];
-            gk[off[k]] += scale * (float)s;
+            gk[off[k]] += scale * (lrp_real)s;
         }
         return;
     }
@@ -93,8 +93,8 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
     for (int64_t r = 0; r < bc->rows; r++) {
         int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
-        const float *gr = g + off[0];
-        float *dst = gk + off[k];
+        const lrp_real *gr = g + off[0];
+        lrp_real *dst = gk + off[k];
         for (int64_t i = 0; i < len; i++)
             dst[i] += scale * gr[i];
     }
@@ -125,36 +125,36 @@ void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, f
             }                                                                                                         \
     } while (0)
 
-static inline float fmin_nan(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
-static inline float fmax_nan(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+static inline lrp_real fmin_nan(lrp_real a, lrp_real b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
+static inline lrp_real fmax_nan(lrp_real a, lrp_real b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
 
-void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const float *a, const float *b, void *y)
+void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const lrp_real *a, const lrp_real *b, void *y)
 {
     const int64_t sa = lrp_bcast_inner(bc, 1), sb = lrp_bcast_inner(bc, 2), len = bc->len;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (bc->rows * len > LRP_PAR_MIN)
     for (int64_t r = 0; r < bc->rows; r++) {
         int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
-        const float *ar = a + off[1], *br = b + off[2];
+        const lrp_real *ar = a + off[1], *br = b + off[2];
         if (op == LRP_BIN_EQUAL || op == LRP_BIN_LESS || op == LRP_BIN_GREATER) {
             int64_t *yr = (int64_t *)y + off[0];
             if (op == LRP_BIN_EQUAL)
-                BIN_ROW(float, x == z);
+                BIN_ROW(lrp_real, x == z);
             else if (op == LRP_BIN_LESS)
-                BIN_ROW(float, x < z);
+                BIN_ROW(lrp_real, x < z);
             else
-                BIN_ROW(float, x > z);
+                BIN_ROW(lrp_real, x > z);
             continue;
         }
-        float *yr = (float *)y + off[0];
+        lrp_real *yr = (lrp_real *)y + off[0];
         switch (op) {
-        case LRP_BIN_ADD: BIN_ROW(float, x + z); break;
-        case LRP_BIN_SUB: BIN_ROW(float, x - z); break;
-        case LRP_BIN_MUL: BIN_ROW(float, x *z); break;
-        case LRP_BIN_DIV: BIN_ROW(float, x / z); break;
-        case LRP_BIN_POW: BIN_ROW(float, powf(x, z)); break;
-        case LRP_BIN_MIN: BIN_ROW(float, fmin_nan(x, z)); break;
-        case LRP_BIN_MAX: BIN_ROW(float, fmax_nan(x, z)); break;
+        case LRP_BIN_ADD: BIN_ROW(lrp_real, x + z); break;
+        case LRP_BIN_SUB: BIN_ROW(lrp_real, x - z); break;
+        case LRP_BIN_MUL: BIN_ROW(lrp_real, x * z); break;
+        case LRP_BIN_DIV: BIN_ROW(lrp_real, x / z); break;
+        case LRP_BIN_POW: BIN_ROW(lrp_real, lrp_pow(x, z)); break;
+        case LRP_BIN_MIN: BIN_ROW(lrp_real, fmin_nan(x, z)); break;
+        case LRP_BIN_MAX: BIN_ROW(lrp_real, fmax_nan(x, z)); break;
         default: break;
         }
     }
@@ -282,8 +282,8 @@ lrp_status lrp_binary_forward(const lrp_node *n, lrp_binop op, const lrp_tensor 
     lrp_bcast bc;
     if (lrp_binary_bcast(n, out[0], in[0], in[1], &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output");
-    if (in[0]->dtype == LRP_FLOAT32) {
-        lrp_binary_f32(&bc, op, lrp_f32(in[0]), lrp_f32(in[1]), out[0]->data);
+    if (in[0]->dtype == LRP_REAL_DT) {
+        lrp_binary_f32(&bc, op, lrp_reals(in[0]), lrp_reals(in[1]), out[0]->data);
         return LRP_OK;
     }
     if (lrp_binary_i64(&bc, op, lrp_i64(in[0]), lrp_i64(in[1]), lrp_i64(out[0])) != 0)
@@ -291,7 +291,8 @@ lrp_status lrp_binary_forward(const lrp_node *n, lrp_binop op, const lrp_tensor 
     return LRP_OK;
 }
 
-static inline float grad_term(lrp_binop op, int k, float g, const float *a, const float *b, int64_t ia, int64_t ib)
+static inline lrp_real grad_term(lrp_binop op, int k, lrp_real g, const lrp_real *a, const lrp_real *b, int64_t ia,
+                                 int64_t ib)
 {
     switch (op) {
     case LRP_BIN_ADD: return g;
@@ -299,20 +300,20 @@ static inline float grad_term(lrp_binop op, int k, float g, const float *a, cons
     case LRP_BIN_MUL: return k == 1 ? g * b[ib] : g * a[ia];
     case LRP_BIN_DIV: return k == 1 ? g / b[ib] : -g * a[ia] / (b[ib] * b[ib]);
     case LRP_BIN_POW: {
-        float x = a[ia], e = b[ib];
+        lrp_real x = a[ia], e = b[ib];
         if (k == 1)
-            return e == 0.0f ? 0.0f : g * e * powf(x, e - 1.0f);
+            return e == 0.0f ? 0.0f : g * e * lrp_pow(x, e - 1.0f);
         /* d/de x^e = x^e log x; PyTorch takes 0 where x == 0 and e >= 0 */
         if (x == 0.0f && e >= 0.0f)
             return 0.0f;
-        return g * powf(x, e) * logf(x);
+        return g * lrp_pow(x, e) * lrp_log(x);
     }
     default: return 0.0f;
     }
 }
 
-void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, const float *a, const float *b,
-                     float *gk)
+void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const lrp_real *g, const lrp_real *a, const lrp_real *b,
+                     lrp_real *gk)
 {
     if (op == LRP_BIN_ADD || op == LRP_BIN_SUB) {
         lrp_bcast_reduce(bc, k, g, (op == LRP_BIN_SUB && k == 2) ? -1.0f : 1.0f, gk);
@@ -327,7 +328,7 @@ void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, c
             double s = 0;
             for (int64_t i = 0; i < len; i++)
                 s += grad_term(op, k, g[off[0] + i], a, b, off[1] + i * sa, off[2] + i * sb);
-            gk[off[k]] += (float)s;
+            gk[off[k]] += (lrp_real)s;
         }
         return;
     }
@@ -336,7 +337,7 @@ void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, c
     for (int64_t r = 0; r < bc->rows; r++) {
         int64_t off[LRP_BC_MAX] = {0};
         lrp_bcast_row(bc, r, off);
-        float *dst = gk + off[k];
+        lrp_real *dst = gk + off[k];
         for (int64_t i = 0; i < len; i++)
             dst[i] += grad_term(op, k, g[off[0] + i], a, b, off[1] + i * sa, off[2] + i * sb);
     }
@@ -360,15 +361,15 @@ lrp_status lrp_binary_backward(const lrp_node *n, lrp_binop op, const lrp_tensor
     const lrp_tensor *a = in[0] ? in[0] : gin[0], *b = in[1] ? in[1] : gin[1];
     if (!a || !b || (op != LRP_BIN_ADD && op != LRP_BIN_SUB && (!in[0] || !in[1])))
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks an input it needs");
-    if (a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT32)
+    if (a->dtype != LRP_REAL_DT || b->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no gradient through integer inputs");
     lrp_bcast bc;
     if (lrp_binary_bcast(n, gout, a, b, &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output gradient");
-    const float *ad = in[0] ? lrp_f32(in[0]) : NULL, *bd = in[1] ? lrp_f32(in[1]) : NULL;
+    const lrp_real *ad = in[0] ? lrp_reals(in[0]) : NULL, *bd = in[1] ? lrp_reals(in[1]) : NULL;
     for (int k = 0; k < 2; k++)
         if (gin[k])
-            lrp_binary_grad(&bc, op, k + 1, lrp_f32(gout), ad, bd, lrp_f32(gin[k]));
+            lrp_binary_grad(&bc, op, k + 1, lrp_reals(gout), ad, bd, lrp_reals(gin[k]));
     return LRP_OK;
 }
 
@@ -409,7 +410,7 @@ static int bcast_one(const lrp_tensor *y, const lrp_tensor *x, lrp_bcast *bc)
     return lrp_bcast_init(bc, y->ndim, y->dims, 1, &nd, &d);
 }
 
-lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, lrp_real scale, const lrp_tensor *const *in,
                                 lrp_tensor *const *out, lrp_error *err)
 {
     lrp_tensor *y = out[0];
@@ -437,10 +438,10 @@ lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, co
                         yr[i] = v < yr[i] ? v : yr[i];
                 }
             } else {
-                float *yr = lrp_f32(y) + off[0];
-                const float *xr = lrp_f32(in[k]) + off[1];
+                lrp_real *yr = lrp_reals(y) + off[0];
+                const lrp_real *xr = lrp_reals(in[k]) + off[1];
                 for (int64_t i = 0; i < len; i++) {
-                    float v = xr[i * sx];
+                    lrp_real v = xr[i * sx];
                     if (k == 0)
                         yr[i] = v;
                     else if (op == LRP_BIN_ADD)
@@ -455,18 +456,18 @@ lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, co
             }
         }
     }
-    if (scale != 1.0f && y->dtype == LRP_FLOAT32) {
-        float *yd = lrp_f32(y);
+    if (scale != 1.0f && y->dtype == LRP_REAL_DT) {
+        lrp_real *yd = lrp_reals(y);
         for (int64_t i = 0; i < y->numel; i++)
             yd[i] *= scale;
     }
     return LRP_OK;
 }
 
-lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, lrp_real scale, const lrp_tensor *const *in,
                                  const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err)
 {
-    const float *g = lrp_f32(gout);
+    const lrp_real *g = lrp_reals(gout);
     if (op == LRP_BIN_ADD) {
         for (int k = 0; k < n->n_inputs; k++) {
             if (!gin[k])
@@ -474,7 +475,7 @@ lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, c
             lrp_bcast bc;
             if (bcast_one(gout, gin[k], &bc) != 0)
                 return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d does not broadcast to the output", k);
-            lrp_bcast_reduce(&bc, 1, g, scale, lrp_f32(gin[k]));
+            lrp_bcast_reduce(&bc, 1, g, scale, lrp_reals(gin[k]));
         }
         return LRP_OK;
     }
@@ -483,8 +484,8 @@ lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, c
     for (int k = 0; k < n->n_inputs; k++)
         if (!in[k])
             return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks input %d", k);
-    const float *y = lrp_f32(out);
-    float *cnt = calloc((size_t)(out->numel ? out->numel : 1), sizeof(float));
+    const lrp_real *y = lrp_reals(out);
+    lrp_real *cnt = calloc((size_t)(out->numel ? out->numel : 1), sizeof(lrp_real));
     if (!cnt)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     lrp_status st = LRP_OK;
@@ -497,7 +498,7 @@ lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, c
                 st = lrp_node_fail(err, n, LRP_ERR_SHAPE, "input %d does not broadcast to the output", k);
                 break;
             }
-            const float *x = lrp_f32(in[k]);
+            const lrp_real *x = lrp_reals(in[k]);
             const int64_t sx = lrp_bcast_inner(&bc, 1);
             for (int64_t r = 0; r < bc.rows; r++) {
                 int64_t off[LRP_BC_MAX] = {0};
@@ -509,7 +510,7 @@ lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, c
                     if (pass == 0)
                         cnt[o] += 1.0f;
                     else
-                        lrp_f32(gin[k])[xi] += g[o] / cnt[o];
+                        lrp_reals(gin[k])[xi] += g[o] / cnt[o];
                 }
             }
         }

@@ -51,7 +51,7 @@ bool lrp_bcast_full(const lrp_bcast *bc, int k);
 
 /* gk[...] += scale * g[...] summed over the dims operand k is broadcast along
  * (g has operand 0's shape). Deterministic: fixed summation order. */
-void lrp_bcast_reduce(const lrp_bcast *bc, int k, const float *g, float scale, float *gk);
+void lrp_bcast_reduce(const lrp_bcast *bc, int k, const lrp_real *g, lrp_real scale, lrp_real *gk);
 
 typedef enum {
     LRP_BIN_ADD,
@@ -68,7 +68,7 @@ typedef enum {
 
 /* y = a (op) b elementwise over the broadcast of operands (y, a, b), in float
  * (EQUAL/LESS/GREATER write 0/1 as int64 into y when y is int64). */
-void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const float *a, const float *b, void *y);
+void lrp_binary_f32(const lrp_bcast *bc, lrp_binop op, const lrp_real *a, const lrp_real *b, void *y);
 /* The same in int64 (wrapping add/sub/mul; DIV truncates). Fails only on an
  * integer division by zero (returns -1). */
 int lrp_binary_i64(const lrp_bcast *bc, lrp_binop op, const int64_t *a, const int64_t *b, int64_t *y);
@@ -77,8 +77,8 @@ int lrp_binary_i64(const lrp_bcast *bc, lrp_binop op, const int64_t *a, const in
  * for the upstream gradient g, summed over the dims operand k is broadcast
  * along. op is ADD, SUB, MUL, DIV or POW; a and b may be NULL when op does
  * not read them (ADD, SUB; MUL reads the other operand only). */
-void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const float *g, const float *a, const float *b,
-                     float *gk);
+void lrp_binary_grad(const lrp_bcast *bc, lrp_binop op, int k, const lrp_real *g, const lrp_real *a, const lrp_real *b,
+                     lrp_real *gk);
 
 /* Binary-op attributes: the legacy (opset < 7) `broadcast` and `axis`. */
 typedef struct lrp_binary_state {
@@ -112,12 +112,12 @@ lrp_status lrp_binary_backward(const lrp_node *n, lrp_binop op, const lrp_tensor
  * (ints when allow_int), output the broadcast of all. */
 lrp_status lrp_variadic_infer(lrp_graph *g, lrp_node *n, bool allow_int, lrp_error *err);
 /* y = in0 (op) in1 (op) ... for op ADD, MAX or MIN, then times scale. */
-lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+lrp_status lrp_variadic_forward(const lrp_node *n, lrp_binop op, lrp_real scale, const lrp_tensor *const *in,
                                 lrp_tensor *const *out, lrp_error *err);
 /* ADD: gin[k] += scale g (summed over broadcast dims). MAX, MIN: the
  * gradient goes to the inputs equal to the output, shared among ties (as
  * PyTorch's maximum and minimum); needs in[] and out. */
-lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, float scale, const lrp_tensor *const *in,
+lrp_status lrp_variadic_backward(const lrp_node *n, lrp_binop op, lrp_real scale, const lrp_tensor *const *in,
                                  const lrp_tensor *out, const lrp_tensor *gout, lrp_tensor *const *gin,
                                  lrp_error *err);
 

@@ -27,26 +27,26 @@ static int is_pointwise(const lrp_conv_geom *g)
 }
 
 /* col[(c*kh + i)*kw + j][oy*OW + ox] = x[c][oy*sh - ph + i*dh][ox*sw - pw + j*dw] (0 outside). */
-static void im2col(const lrp_conv_geom *g, const float *x, int64_t C, float *col)
+static void im2col(const lrp_conv_geom *g, const lrp_real *x, int64_t C, lrp_real *col)
 {
     const int64_t OH = g->OH, OW = g->OW, H = g->H, W = g->W;
     const int64_t rows = C * g->kh * g->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (rows * OH * OW > 65536)
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
-        const float *xc = x + c * H * W;
-        float *dst = col + r * OH * OW;
+        const lrp_real *xc = x + c * H * W;
+        lrp_real *dst = col + r * OH * OW;
         for (int64_t oy = 0; oy < OH; oy++) {
             int64_t iy = oy * g->sh - g->ph + i * g->dh;
-            float *d = dst + oy * OW;
+            lrp_real *d = dst + oy * OW;
             if (iy < 0 || iy >= H) {
-                memset(d, 0, sizeof(float) * (size_t)OW);
+                memset(d, 0, sizeof(lrp_real) * (size_t)OW);
                 continue;
             }
-            const float *xr = xc + iy * W;
+            const lrp_real *xr = xc + iy * W;
             int64_t ix0 = -g->pw + j * g->dw;
             if (g->sw == 1 && ix0 >= 0 && ix0 + OW <= W) {
-                memcpy(d, xr + ix0, sizeof(float) * (size_t)OW);
+                memcpy(d, xr + ix0, sizeof(lrp_real) * (size_t)OW);
                 continue;
             }
             for (int64_t ox = 0; ox < OW; ox++) {
@@ -59,24 +59,24 @@ static void im2col(const lrp_conv_geom *g, const float *x, int64_t C, float *col
 
 /* x[c][...] += col[...]: the adjoint of im2col. Parallel over channels so that
  * every x element is summed by one thread in a fixed order. */
-static void col2im(const lrp_conv_geom *g, const float *col, int64_t C, float *x)
+static void col2im(const lrp_conv_geom *g, const lrp_real *col, int64_t C, lrp_real *x)
 {
     const int64_t OH = g->OH, OW = g->OW, H = g->H, W = g->W, kk = g->kh * g->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (C * kk * OH * OW > 65536)
     for (int64_t c = 0; c < C; c++) {
-        float *xc = x + c * H * W;
+        lrp_real *xc = x + c * H * W;
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
-                const float *src = col + ((c * g->kh + i) * g->kw + j) * OH * OW;
+                const lrp_real *src = col + ((c * g->kh + i) * g->kw + j) * OH * OW;
                 for (int64_t oy = 0; oy < OH; oy++) {
                     int64_t iy = oy * g->sh - g->ph + i * g->dh;
                     if (iy < 0 || iy >= H)
                         continue;
-                    float *xr = xc + iy * W;
-                    const float *s = src + oy * OW;
+                    lrp_real *xr = xc + iy * W;
+                    const lrp_real *s = src + oy * OW;
                     int64_t ix0 = -g->pw + j * g->dw;
                     if (g->sw == 1 && ix0 >= 0 && ix0 + OW <= W) {
-                        float *xd = xr + ix0;
+                        lrp_real *xd = xr + ix0;
                         for (int64_t ox = 0; ox < OW; ox++)
                             xd[ox] += s[ox];
                         continue;
@@ -92,27 +92,27 @@ static void col2im(const lrp_conv_geom *g, const float *col, int64_t C, float *x
 }
 
 /* im2col of the output rows [oy0, oy0+ny), all columns. */
-static void im2col_rows(const lrp_conv_geom *g, const float *x, int64_t C, int64_t oy0, int64_t ny, float *col)
+static void im2col_rows(const lrp_conv_geom *g, const lrp_real *x, int64_t C, int64_t oy0, int64_t ny, lrp_real *col)
 {
     const int64_t OW = g->OW, H = g->H, W = g->W, np = ny * OW;
     const int64_t rows = C * g->kh * g->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (rows * np > 65536)
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
-        const float *xc = x + c * H * W;
-        float *dst = col + r * np;
+        const lrp_real *xc = x + c * H * W;
+        lrp_real *dst = col + r * np;
         int64_t ix0 = -g->pw + j * g->dw;
         for (int64_t t = 0; t < ny; t++) {
             int64_t iy = (oy0 + t) * g->sh - g->ph + i * g->dh;
-            float *d = dst + t * OW;
+            lrp_real *d = dst + t * OW;
             if (iy < 0 || iy >= H) {
                 for (int64_t ox = 0; ox < OW; ox++)
                     d[ox] = 0.0f;
                 continue;
             }
-            const float *xr = xc + iy * W;
+            const lrp_real *xr = xc + iy * W;
             if (g->sw == 1 && ix0 >= 0 && ix0 + OW <= W) {
-                const float *s = xr + ix0;
+                const lrp_real *s = xr + ix0;
                 for (int64_t ox = 0; ox < OW; ox++)
                     d[ox] = s[ox];
                 continue;
@@ -125,8 +125,8 @@ static void im2col_rows(const lrp_conv_geom *g, const float *x, int64_t C, int64
     }
 }
 
-lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
-                            lrp_error *err)
+lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b,
+                            lrp_real *y, lrp_error *err)
 {
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
@@ -137,7 +137,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
     if (ny > g->OH)
         ny = g->OH;
     int64_t tile = ny * g->OW;
-    float *col = malloc(sizeof(float) * (size_t)(K * tile > 0 ? K * tile : 1));
+    lrp_real *col = malloc(sizeof(lrp_real) * (size_t)(K * tile > 0 ? K * tile : 1));
     double *acc = malloc(sizeof(double) * (size_t)(Mg * tile > 0 ? Mg * tile : 1));
     if (!col || !acc) {
         free(col);
@@ -146,9 +146,9 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
     }
     for (int64_t n = 0; n < g->N; n++)
         for (int64_t gi = 0; gi < G; gi++) {
-            const float *xg = x + (n * g->C + gi * Cg) * g->H * g->W;
-            float *yg = y + (n * g->M + gi * Mg) * P;
-            const float *Wg = W + gi * Mg * K;
+            const lrp_real *xg = x + (n * g->C + gi * Cg) * g->H * g->W;
+            lrp_real *yg = y + (n * g->M + gi * Mg) * P;
+            const lrp_real *Wg = W + gi * Mg * K;
             for (int64_t oy0 = 0; oy0 < g->OH; oy0 += ny) {
                 int64_t rows = g->OH - oy0 < ny ? g->OH - oy0 : ny, np = rows * g->OW, p0 = oy0 * g->OW;
                 im2col_rows(g, xg, Cg, oy0, rows, col);
@@ -157,9 +157,9 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
                 for (int64_t m = 0; m < Mg; m++) {
                     double bv = b ? (double)b[gi * Mg + m] : 0.0;
                     const double *a = acc + m * np;
-                    float *o = yg + m * P + p0;
+                    lrp_real *o = yg + m * P + p0;
                     for (int64_t q = 0; q < np; q++)
-                        o[q] = (float)(a[q] + bv);
+                        o[q] = (lrp_real)(a[q] + bv);
                 }
             }
         }
@@ -168,32 +168,33 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
     return LRP_OK;
 }
 
-lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y, lrp_error *err)
+lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b, lrp_real *y,
+                      lrp_error *err)
 {
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
-    float *col = NULL;
+    lrp_real *col = NULL;
     if (!point) {
-        col = malloc(sizeof(float) * (size_t)(K * P > 0 ? K * P : 1));
+        col = malloc(sizeof(lrp_real) * (size_t)(K * P > 0 ? K * P : 1));
         if (!col)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer of %lld floats",
                             (long long)(K * P));
     }
     for (int64_t n = 0; n < g->N; n++) {
         for (int64_t gi = 0; gi < G; gi++) {
-            const float *xg = x + (n * g->C + gi * Cg) * g->H * g->W;
-            float *yg = y + (n * g->M + gi * Mg) * P;
-            const float *Wg = W + gi * Mg * K;
+            const lrp_real *xg = x + (n * g->C + gi * Cg) * g->H * g->W;
+            lrp_real *yg = y + (n * g->M + gi * Mg) * P;
+            const lrp_real *Wg = W + gi * Mg * K;
             if (b) {
                 for (int64_t m = 0; m < Mg; m++) {
-                    float bv = b[gi * Mg + m];
-                    float *yr = yg + m * P;
+                    lrp_real bv = b[gi * Mg + m];
+                    lrp_real *yr = yg + m * P;
                     for (int64_t p = 0; p < P; p++)
                         yr[p] = bv;
                 }
             }
-            const float *B = xg;
+            const lrp_real *B = xg;
             if (!point) {
                 im2col(g, xg, Cg, col);
                 B = col;
@@ -205,23 +206,23 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, co
     return LRP_OK;
 }
 
-lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err)
+lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_real *W, lrp_real *gx, lrp_error *err)
 {
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
-    float *col = NULL;
+    lrp_real *col = NULL;
     if (!point) {
-        col = malloc(sizeof(float) * (size_t)(K * P > 0 ? K * P : 1));
+        col = malloc(sizeof(lrp_real) * (size_t)(K * P > 0 ? K * P : 1));
         if (!col)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer of %lld floats",
                             (long long)(K * P));
     }
     for (int64_t n = 0; n < g->N; n++) {
         for (int64_t gi = 0; gi < G; gi++) {
-            float *xg = gx + (n * g->C + gi * Cg) * g->H * g->W;
-            const float *yg = gy + (n * g->M + gi * Mg) * P;
-            const float *Wg = W + gi * Mg * K;
+            lrp_real *xg = gx + (n * g->C + gi * Cg) * g->H * g->W;
+            const lrp_real *yg = gy + (n * g->M + gi * Mg) * P;
+            const lrp_real *Wg = W + gi * Mg * K;
             if (point) {
                 lrp_sgemm(true, false, K, P, Mg, 1.0f, Wg, K, yg, P, 1.0f, xg, P);
             } else {

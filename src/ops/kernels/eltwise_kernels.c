@@ -10,7 +10,7 @@
 lrp_status lrp_infer_same(lrp_graph *g, lrp_node *n, bool allow_int, lrp_error *err)
 {
     const lrp_value *x = lrp_node_in(g, n, 0);
-    if (x->dtype != LRP_FLOAT32 && !(allow_int && x->dtype == LRP_INT64))
+    if (x->dtype != LRP_REAL_DT && !(allow_int && x->dtype == LRP_INT64))
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported (the input is int64)");
     lrp_set_output(g, n, 0, x->dtype, x->ndim, x->dims);
     return LRP_OK;
@@ -27,7 +27,7 @@ lrp_status lrp_copy_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_
     return LRP_OK;
 }
 
-void lrp_add_to(float *dst, const float *src, int64_t n)
+void lrp_add_to(lrp_real *dst, const lrp_real *src, int64_t n)
 {
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > LRP_PAR_MIN)
     for (int64_t i = 0; i < n; i++)
@@ -39,9 +39,9 @@ lrp_status lrp_copy_backward(const lrp_node *n, const lrp_tensor *const *in, con
 {
     if (!gin[0])
         return LRP_OK;
-    if (gin[0]->numel != gout->numel || gin[0]->dtype != LRP_FLOAT32 || gout->dtype != LRP_FLOAT32)
+    if (gin[0]->numel != gout->numel || gin[0]->dtype != LRP_REAL_DT || gout->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "gradient of the wrong size");
-    lrp_add_to(lrp_f32(gin[0]), lrp_f32(gout), gout->numel);
+    lrp_add_to(lrp_reals(gin[0]), lrp_reals(gout), gout->numel);
     return LRP_OK;
 }
 
@@ -119,11 +119,11 @@ lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int 
     return LRP_OK;
 }
 
-float lrp_scalar_f(const lrp_tensor *t)
+lrp_real lrp_scalar_f(const lrp_tensor *t)
 {
     if (!t || t->numel < 1)
         return 0.0f;
-    return t->dtype == LRP_INT64 ? (float)lrp_i64(t)[0] : lrp_f32(t)[0];
+    return t->dtype == LRP_INT64 ? (lrp_real)lrp_i64(t)[0] : lrp_reals(t)[0];
 }
 
 lrp_group lrp_group_activation(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_ACTIVATION; }
@@ -132,7 +132,7 @@ lrp_status lrp_infer_same_float(lrp_graph *g, lrp_node *n, lrp_error *err) { ret
 
 lrp_status lrp_infer_same_any(lrp_graph *g, lrp_node *n, lrp_error *err) { return lrp_infer_same(g, n, true, err); }
 
-lrp_status lrp_act_params_init(lrp_node *n, const char *a, float da, const char *b, float db, lrp_error *err)
+lrp_status lrp_act_params_init(lrp_node *n, const char *a, lrp_real da, const char *b, lrp_real db, lrp_error *err)
 {
     lrp_act_params *p = calloc(1, sizeof *p);
     if (!p)

@@ -19,7 +19,7 @@ lrp_status lrp_copy_backward(const lrp_node *n, const lrp_tensor *const *in, con
                              const lrp_tensor *gout, lrp_tensor *const *gin, lrp_error *err);
 
 /* dst[i] += src[i] over n floats. */
-void lrp_add_to(float *dst, const float *src, int64_t n);
+void lrp_add_to(lrp_real *dst, const lrp_real *src, int64_t n);
 
 /* True when the model declares v with an integer type narrower than int32
  * or unsigned (uint8, int8, uint16, int16, uint32, uint64): lrp holds
@@ -63,12 +63,12 @@ lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int 
 /* Float attributes of a parametrised activation (LeakyRelu alpha, Elu alpha,
  * Selu alpha and gamma, HardSigmoid alpha and beta). */
 typedef struct lrp_act_params {
-    float alpha, beta;
+    lrp_real alpha, beta;
 } lrp_act_params;
 
 /* Reads attribute a (default da) into alpha and b (default db; NULL: none)
  * into beta; refuses non-finite values. */
-lrp_status lrp_act_params_init(lrp_node *n, const char *a, float da, const char *b, float db, lrp_error *err);
+lrp_status lrp_act_params_init(lrp_node *n, const char *a, lrp_real da, const char *b, lrp_real db, lrp_error *err);
 
 /* Group function of the elementwise activations (LRP_GROUP_ACTIVATION). */
 lrp_group lrp_group_activation(const lrp_graph *g, const lrp_node *n);
@@ -79,6 +79,6 @@ lrp_status lrp_infer_same_float(lrp_graph *g, lrp_node *n, lrp_error *err);
 lrp_status lrp_infer_same_any(lrp_graph *g, lrp_node *n, lrp_error *err);
 
 /* Scalar float value of a (constant or runtime) tensor with one element. */
-float lrp_scalar_f(const lrp_tensor *t);
+lrp_real lrp_scalar_f(const lrp_tensor *t);
 
 #endif

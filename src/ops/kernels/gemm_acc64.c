@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double alpha, const float *x, const float *W,
-                          double beta, const float *c, float *y, lrp_error *err)
+lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double alpha, const lrp_real *x,
+                          const lrp_real *W, double beta, const lrp_real *c, lrp_real *y, lrp_error *err)
 {
     if (M <= 0 || N <= 0)
         return LRP_OK;
@@ -21,7 +21,7 @@ lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double a
     for (int64_t m = 0; m < M; m++)
         for (int64_t j = 0; j < N; j++) {
             double a = alpha == 1.0 ? acc[m * N + j] : alpha * acc[m * N + j];
-            y[m * N + j] = (float)(c ? a + beta * (double)c[j] : a);
+            y[m * N + j] = (lrp_real)(c ? a + beta * (double)c[j] : a);
         }
     free(acc);
     return LRP_OK;

@@ -13,7 +13,7 @@
  * (N,K) when transB; c is NULL or N values (one per output column). Every
  * row is computed on its own, so a sample's bytes do not depend on the
  * batch, nor on the thread count (lrp_gemm_f64acc). */
-lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double alpha, const float *x, const float *W,
-                          double beta, const float *c, float *y, lrp_error *err);
+lrp_status lrp_gemm_acc64(int64_t M, int64_t N, int64_t K, bool transB, double alpha, const lrp_real *x,
+                          const lrp_real *W, double beta, const lrp_real *c, lrp_real *y, lrp_error *err);
 
 #endif

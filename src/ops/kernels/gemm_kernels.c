@@ -322,10 +322,10 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 #define s_AVX2_CALL
 #define d_AVX2_CALL
 #endif
-typedef float s_t;
+typedef lrp_real s_t;
 typedef double d_t;
 
-DEFINE_GEMM(s, float, float, 8)
+DEFINE_GEMM(s, lrp_real, lrp_real, 8)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -335,8 +335,8 @@ void lrp_blas_single_thread(void) { pthread_once(&blas_once, blas_init); }
 
 /* OpenBLAS: the same output tiles, each one single-threaded call over the
  * whole K (its kernels, and so the last bits, follow the CPU). */
-static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                       const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A,
+                       int64_t lda, const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc)
 {
     lrp_blas_single_thread();
     const tiling tl = tiles_for(M, N, K);
@@ -353,10 +353,10 @@ static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float 
 }
 
 /* double sums of float products, for the exact forward pass */
-DEFINE_GEMM(d, double, float, 4)
+DEFINE_GEMM(d, double, lrp_real, 4)
 
-void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-               const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A, int64_t lda,
+               const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc)
 {
     if (lrp_exec_ctx.openblas && M > 0 && N > 0 && K > 0) {
         s_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -365,8 +365,8 @@ void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
     s_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                     int64_t ldb, double *C, int64_t ldc)
+void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const lrp_real *A, int64_t lda,
+                     const lrp_real *B, int64_t ldb, double *C, int64_t ldc)
 {
     const double alpha = 1.0, beta = 0.0;
     d_run(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

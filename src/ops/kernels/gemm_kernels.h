@@ -18,16 +18,18 @@
 #ifndef LRP_GEMM_KERNELS_H
 #define LRP_GEMM_KERNELS_H
 
+#include "base/real.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A, int64_t lda,
+               const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc);
 
 /* C = op(A) op(B) with float A and B, summed in double (each product of two
  * floats is exact in double) in the same fixed order; C is overwritten. */
-void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                     int64_t ldb, double *C, int64_t ldc);
+void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const lrp_real *A, int64_t lda,
+                     const lrp_real *B, int64_t ldb, double *C, int64_t ldc);
 
 /* With the execution context's openblas set (base/exec.h), lrp_sgemm calls
  * OpenBLAS instead, tile by tile (results still independent of the thread

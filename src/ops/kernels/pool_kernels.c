@@ -36,7 +36,7 @@ static inline void tap_range(int64_t start, int64_t k, int64_t d, int64_t n, int
 /* Position of the first maximum of window (oy, ox) in plane x (row-major
  * window order; a NaN wins, as in PyTorch's kernel), or -1 for a window
  * without any input element. */
-static inline int64_t window_argmax(const lrp_pool_geom *pg, const float *x, int64_t oy, int64_t ox)
+static inline int64_t window_argmax(const lrp_pool_geom *pg, const lrp_real *x, int64_t oy, int64_t ox)
 {
     int64_t i0, i1, j0, j1;
     const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
@@ -45,11 +45,11 @@ static inline int64_t window_argmax(const lrp_pool_geom *pg, const float *x, int
     if (i0 >= i1 || j0 >= j1)
         return -1;
     int64_t best = (y0 + i0 * pg->dh) * pg->W + x0 + j0 * pg->dw;
-    float bv = -INFINITY;
+    lrp_real bv = -INFINITY;
     for (int64_t i = i0; i < i1; i++) {
         const int64_t row = (y0 + i * pg->dh) * pg->W + x0;
         for (int64_t j = j0; j < j1; j++) {
-            const float v = x[row + j * pg->dw];
+            const lrp_real v = x[row + j * pg->dw];
             if (v > bv || v != v) {
                 best = row + j * pg->dw;
                 bv = v;
@@ -59,29 +59,29 @@ static inline int64_t window_argmax(const lrp_pool_geom *pg, const float *x, int
     return best;
 }
 
-void lrp_maxpool_fwd(const lrp_pool_geom *pg, const float *x, float *y, int64_t *idx)
+void lrp_maxpool_fwd(const lrp_pool_geom *pg, const lrp_real *x, lrp_real *y, int64_t *idx)
 {
     const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
-        const float *xp = x + p * HW;
+        const lrp_real *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
             for (int64_t ox = 0; ox < pg->OW; ox++) {
                 int64_t a = window_argmax(pg, xp, oy, ox);
-                y[p * OHW + oy * pg->OW + ox] = a >= 0 ? xp[a] : -FLT_MAX;
+                y[p * OHW + oy * pg->OW + ox] = a >= 0 ? xp[a] : -LRP_REAL_MAX;
                 if (idx)
                     idx[p * OHW + oy * pg->OW + ox] = a;
             }
     }
 }
 
-void lrp_maxpool_bwd(const lrp_pool_geom *pg, const float *x, const float *g, float *gx)
+void lrp_maxpool_bwd(const lrp_pool_geom *pg, const lrp_real *x, const lrp_real *g, lrp_real *gx)
 {
     const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
     /* parallel over planes: each plane of gx is written by one thread, in order */
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
-        const float *xp = x + p * HW;
+        const lrp_real *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
             for (int64_t ox = 0; ox < pg->OW; ox++) {
                 int64_t a = window_argmax(pg, xp, oy, ox);
@@ -108,48 +108,48 @@ static inline int64_t divisor(const lrp_pool_geom *pg, int cip, int64_t oy, int6
     return taps_in(y0, pg->kh, pg->dh, 0, pg->H) * taps_in(x0, pg->kw, pg->dw, 0, pg->W);
 }
 
-void lrp_avgpool_fwd(const lrp_pool_geom *pg, int cip, const float *x, float *y)
+void lrp_avgpool_fwd(const lrp_pool_geom *pg, int cip, const lrp_real *x, lrp_real *y)
 {
     const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
-        const float *xp = x + p * HW;
+        const lrp_real *xp = x + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
             for (int64_t ox = 0; ox < pg->OW; ox++) {
                 const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
                 int64_t i0, i1, j0, j1;
                 tap_range(y0, pg->kh, pg->dh, pg->H, &i0, &i1);
                 tap_range(x0, pg->kw, pg->dw, pg->W, &j0, &j1);
-                float s = 0.0f;
+                lrp_real s = 0.0f;
                 for (int64_t i = i0; i < i1; i++) {
-                    const float *xr = xp + (y0 + i * pg->dh) * pg->W + x0;
+                    const lrp_real *xr = xp + (y0 + i * pg->dh) * pg->W + x0;
                     for (int64_t j = j0; j < j1; j++)
                         s += xr[j * pg->dw];
                 }
                 int64_t dv = divisor(pg, cip, oy, ox);
-                y[p * OHW + oy * pg->OW + ox] = dv > 0 ? s / (float)dv : 0.0f;
+                y[p * OHW + oy * pg->OW + ox] = dv > 0 ? s / (lrp_real)dv : 0.0f;
             }
     }
 }
 
-void lrp_avgpool_bwd(const lrp_pool_geom *pg, int cip, const float *g, float *gx)
+void lrp_avgpool_bwd(const lrp_pool_geom *pg, int cip, const lrp_real *g, lrp_real *gx)
 {
     const int64_t HW = pg->H * pg->W, OHW = pg->OH * pg->OW, work = pg->planes * OHW * pg->kh * pg->kw;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (work > LRP_PAR_MIN)
     for (int64_t p = 0; p < pg->planes; p++) {
-        float *gp = gx + p * HW;
+        lrp_real *gp = gx + p * HW;
         for (int64_t oy = 0; oy < pg->OH; oy++)
             for (int64_t ox = 0; ox < pg->OW; ox++) {
                 int64_t dv = divisor(pg, cip, oy, ox);
                 if (dv <= 0)
                     continue;
-                const float v = g[p * OHW + oy * pg->OW + ox] / (float)dv;
+                const lrp_real v = g[p * OHW + oy * pg->OW + ox] / (lrp_real)dv;
                 const int64_t y0 = oy * pg->sh - pg->ph, x0 = ox * pg->sw - pg->pw;
                 int64_t i0, i1, j0, j1;
                 tap_range(y0, pg->kh, pg->dh, pg->H, &i0, &i1);
                 tap_range(x0, pg->kw, pg->dw, pg->W, &j0, &j1);
                 for (int64_t i = i0; i < i1; i++) {
-                    float *gr = gp + (y0 + i * pg->dh) * pg->W + x0;
+                    lrp_real *gr = gp + (y0 + i * pg->dh) * pg->W + x0;
                     for (int64_t j = j0; j < j1; j++)
                         gr[j * pg->dw] += v;
                 }
@@ -180,7 +180,7 @@ lrp_status lrp_pool_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     lrp_pool_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
-    if (x->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (x->ndim < 3)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input of rank %d: expected (N, C, spatial...)", x->ndim);
@@ -191,7 +191,7 @@ lrp_status lrp_pool_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return st;
     int64_t dims[4] = {x->dims[0], x->dims[1], out[0], nsp == 2 ? out[1] : 0};
     lrp_pool_geom_set(&s->geom, &s->win, nsp, x->dims, out);
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, dims);
     lrp_set_output(g, n, 1, LRP_INT64, x->ndim, dims);
     return LRP_OK;
 }
@@ -199,13 +199,13 @@ lrp_status lrp_pool_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 lrp_status lrp_global_pool_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const lrp_value *x = lrp_node_in(g, n, 0);
-    if (x->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     if (x->ndim < 2)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "input of rank %d: expected (N, C, spatial...)", x->ndim);
     int64_t dims[LRP_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
-    lrp_set_output(g, n, 0, LRP_FLOAT32, x->ndim, dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, x->ndim, dims);
     return LRP_OK;
 }

@@ -22,16 +22,16 @@ void lrp_pool_geom_set(lrp_pool_geom *pg, const lrp_window *w, int nsp, const in
  * position of the first maximum in row-major window order, as an offset in
  * its plane (-1 for a window without any input element). NaN wins, as in
  * PyTorch. Windows without any input element give the lowest float. */
-void lrp_maxpool_fwd(const lrp_pool_geom *pg, const float *x, float *y, int64_t *idx);
+void lrp_maxpool_fwd(const lrp_pool_geom *pg, const lrp_real *x, lrp_real *y, int64_t *idx);
 /* gx += g routed to each window's first maximum. */
-void lrp_maxpool_bwd(const lrp_pool_geom *pg, const float *x, const float *g, float *gx);
+void lrp_maxpool_bwd(const lrp_pool_geom *pg, const lrp_real *x, const lrp_real *g, lrp_real *gx);
 
 /* y = mean over each window. The divisor counts the window's taps inside the
  * input, or (count_include_pad) inside the padded input, so windows that
  * ceil_mode lets run past the end padding divide by their clipped size. */
-void lrp_avgpool_fwd(const lrp_pool_geom *pg, int count_include_pad, const float *x, float *y);
+void lrp_avgpool_fwd(const lrp_pool_geom *pg, int count_include_pad, const lrp_real *x, lrp_real *y);
 /* gx += g / divisor for each tap inside the input. */
-void lrp_avgpool_bwd(const lrp_pool_geom *pg, int count_include_pad, const float *g, float *gx);
+void lrp_avgpool_bwd(const lrp_pool_geom *pg, int count_include_pad, const lrp_real *g, lrp_real *gx);
 
 /* Pooling attributes of MaxPool and AveragePool. */
 typedef struct lrp_pool_state {

@@ -33,7 +33,7 @@ lrp_status lrp_reduce_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     lrp_reduce_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
-    if (x->dtype != LRP_FLOAT32 && !(x->dtype == LRP_INT64 && s->kind != LRP_RED_MEAN))
+    if (x->dtype != LRP_REAL_DT && !(x->dtype == LRP_INT64 && s->kind != LRP_RED_MEAN))
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     const int64_t *axes = NULL;
     int cnt = 0;
@@ -112,7 +112,7 @@ lrp_status lrp_reduce_forward(const lrp_node *n, const lrp_tensor *const *in, lr
                     if (!seen[o] || v > lrp_i64(y)[o])
                         lrp_i64(y)[o] = v;
                 } else {
-                    float v = lrp_f32(x)[off[0] + i], *yo = lrp_f32(y) + o;
+                    lrp_real v = lrp_reals(x)[off[0] + i], *yo = lrp_reals(y) + o;
                     if (!seen[o] || v > *yo || (v != v && *yo == *yo))
                         *yo = v;
                 }
@@ -136,7 +136,7 @@ lrp_status lrp_reduce_forward(const lrp_node *n, const lrp_tensor *const *in, lr
     double *acc = calloc((size_t)(y->numel ? y->numel : 1), sizeof(double));
     if (!acc)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    const float *xd = lrp_f32(x);
+    const lrp_real *xd = lrp_reals(x);
     for (int64_t r = 0; r < bc.rows; r++) {
         int64_t off[LRP_BC_MAX];
         lrp_bcast_row(&bc, r, off);
@@ -152,7 +152,7 @@ lrp_status lrp_reduce_forward(const lrp_node *n, const lrp_tensor *const *in, lr
     }
     const double scale = s->kind == LRP_RED_MEAN ? (s->count ? 1.0 / (double)s->count : NAN) : 1.0;
     for (int64_t o = 0; o < y->numel; o++)
-        lrp_f32(y)[o] = (float)(acc[o] * scale);
+        lrp_reals(y)[o] = (lrp_real)(acc[o] * scale);
     free(acc);
     return LRP_OK;
 }
@@ -169,10 +169,10 @@ lrp_status lrp_reduce_backward(const lrp_node *n, const lrp_tensor *const *in, c
     if (setup(s, gin[0], &bc) != 0)
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "reduction shapes");
     const int64_t sk = lrp_bcast_inner(&bc, 1), len = bc.len;
-    const float *g = lrp_f32(gout);
-    float *gx = lrp_f32(gin[0]);
+    const lrp_real *g = lrp_reals(gout);
+    lrp_real *gx = lrp_reals(gin[0]);
     if (s->kind != LRP_RED_MAX) {
-        const float scale = s->kind == LRP_RED_MEAN ? 1.0f / (float)s->count : 1.0f;
+        const lrp_real scale = s->kind == LRP_RED_MEAN ? 1.0f / (lrp_real)s->count : 1.0f;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (gin[0]->numel > LRP_PAR_MIN)
         for (int64_t r = 0; r < bc.rows; r++) {
             int64_t off[LRP_BC_MAX];
@@ -184,8 +184,8 @@ lrp_status lrp_reduce_backward(const lrp_node *n, const lrp_tensor *const *in, c
     }
     if (!in[0] || !out)
         return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "backward lacks the input or output");
-    const float *x = lrp_f32(in[0]), *y = lrp_f32(out);
-    float *cnt = calloc((size_t)(out->numel ? out->numel : 1), sizeof(float));
+    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out);
+    lrp_real *cnt = calloc((size_t)(out->numel ? out->numel : 1), sizeof(lrp_real));
     if (!cnt)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     for (int pass = 0; pass < 2; pass++)

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-lrp_status lrp_resize_set(lrp_graph *g, lrp_node *n, const float *scales, const int64_t *sizes, int count,
+lrp_status lrp_resize_set(lrp_graph *g, lrp_node *n, const lrp_real *scales, const int64_t *sizes, int count,
                           lrp_error *err)
 {
     lrp_resize_state *s = n->state;
@@ -103,11 +103,11 @@ static lrp_status run(const lrp_node *n, const lrp_tensor *x, const lrp_tensor *
         return LRP_OK;
     if (s->r == 0) { /* a scalar */
         if (mode == 0)
-            *(float *)dst = *(const float *)src;
+            *(lrp_real *)dst = *(const lrp_real *)src;
         else if (mode == 1)
             *(int64_t *)dst = *(const int64_t *)src;
         else
-            *(float *)dst += *(const float *)src;
+            *(lrp_real *)dst += *(const lrp_real *)src;
         return LRP_OK;
     }
     int64_t *maps[LRP_MAX_DIMS];
@@ -120,13 +120,13 @@ static lrp_status run(const lrp_node *n, const lrp_tensor *x, const lrp_tensor *
         const int64_t off = row_offset(s, x, y, maps, row), o = row * len;
         if (mode == 0)
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[o + i] = ((const float *)src)[off + lm[i]];
+                ((lrp_real *)dst)[o + i] = ((const lrp_real *)src)[off + lm[i]];
         else if (mode == 1)
             for (int64_t i = 0; i < len; i++)
                 ((int64_t *)dst)[o + i] = ((const int64_t *)src)[off + lm[i]];
         else
             for (int64_t i = 0; i < len; i++)
-                ((float *)dst)[off + lm[i]] += ((const float *)src)[o + i];
+                ((lrp_real *)dst)[off + lm[i]] += ((const lrp_real *)src)[o + i];
     }
     free(buf);
     return LRP_OK;

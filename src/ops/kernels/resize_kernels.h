@@ -30,7 +30,7 @@ lrp_status lrp_resize_backward(const lrp_node *n, const lrp_tensor *const *in, c
 
 /* Sets the output from per-axis scales (output = floor(in * scale)) or, when
  * sizes is not NULL, from sizes (scale = size / in). */
-lrp_status lrp_resize_set(lrp_graph *g, lrp_node *n, const float *scales, const int64_t *sizes, int count,
+lrp_status lrp_resize_set(lrp_graph *g, lrp_node *n, const lrp_real *scales, const int64_t *sizes, int count,
                           lrp_error *err);
 
 #endif

@@ -23,7 +23,7 @@ lrp_status lrp_softmax_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
     const lrp_softmax_state *s = n->state;
     const lrp_value *x = lrp_node_in(g, n, 0);
-    if (x->dtype != LRP_FLOAT32)
+    if (x->dtype != LRP_REAL_DT)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "only float tensors are supported");
     int r = x->ndim;
     /* coerced to 2-D, axis may equal the rank; a scalar has one group of one */
@@ -31,7 +31,7 @@ lrp_status lrp_softmax_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
                            : (r == 0 ? (s->axis == 0 || s->axis == -1) : lrp_axis(s->axis, r) >= 0);
     if (!ok)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "axis %lld is out of range for rank %d", (long long)s->axis, r);
-    lrp_set_output(g, n, 0, LRP_FLOAT32, r, x->dims);
+    lrp_set_output(g, n, 0, LRP_REAL_DT, r, x->dims);
     return LRP_OK;
 }
 
@@ -57,16 +57,16 @@ void lrp_softmax_view(const lrp_node *n, const lrp_tensor *x, int64_t *outer, in
  * tensor is walked row by row, each column keeping its own sums. */
 #define SM_COLS 256
 
-void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, float *y, int logsm)
+void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const lrp_real *x, lrp_real *y, int logsm)
 {
     const int64_t chunks = (inner + SM_COLS - 1) / SM_COLS, tasks = outer * chunks;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L * inner > LRP_PAR_MIN)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t o = t / chunks, c0 = (t % chunks) * SM_COLS;
         const int64_t nc = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
-        const float *xq = x + o * L * inner + c0;
-        float *yq = y + o * L * inner + c0;
-        float m[SM_COLS];
+        const lrp_real *xq = x + o * L * inner + c0;
+        lrp_real *yq = y + o * L * inner + c0;
+        lrp_real m[SM_COLS];
         double s[SM_COLS];
         for (int64_t c = 0; c < nc; c++) {
             m[c] = -INFINITY;
@@ -74,7 +74,7 @@ void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, fl
         }
         for (int64_t k = 0; k < L; k++)
             for (int64_t c = 0; c < nc; c++) {
-                const float v = xq[k * inner + c];
+                const lrp_real v = xq[k * inner + c];
                 if (v > m[c] || v != v)
                     m[c] = v;
             }
@@ -84,7 +84,7 @@ void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, fl
         /* exp once per element (kept in y), summed in double */
         for (int64_t k = 0; k < L; k++)
             for (int64_t c = 0; c < nc; c++) {
-                const float e = expf(xq[k * inner + c] - m[c]);
+                const lrp_real e = lrp_exp(xq[k * inner + c] - m[c]);
                 s[c] += e;
                 if (!logsm)
                     yq[k * inner + c] = e;
@@ -94,18 +94,19 @@ void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, fl
                 s[c] = log(s[c]) + (double)m[c];
             for (int64_t k = 0; k < L; k++)
                 for (int64_t c = 0; c < nc; c++)
-                    yq[k * inner + c] = (float)((double)xq[k * inner + c] - s[c]);
+                    yq[k * inner + c] = (lrp_real)((double)xq[k * inner + c] - s[c]);
         } else {
             for (int64_t c = 0; c < nc; c++)
                 s[c] = 1.0 / s[c];
             for (int64_t k = 0; k < L; k++)
                 for (int64_t c = 0; c < nc; c++)
-                    yq[k * inner + c] = (float)((double)yq[k * inner + c] * s[c]);
+                    yq[k * inner + c] = (lrp_real)((double)yq[k * inner + c] * s[c]);
         }
     }
 }
 
-void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const float *y, const float *g, float *gx, int logsm)
+void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const lrp_real *y, const lrp_real *g, lrp_real *gx,
+                     int logsm)
 {
     const int64_t chunks = (inner + SM_COLS - 1) / SM_COLS, tasks = outer * chunks;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L * inner > LRP_PAR_MIN)
@@ -113,8 +114,8 @@ void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const float *y, co
         const int64_t o = t / chunks, c0 = (t % chunks) * SM_COLS;
         const int64_t nc = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
         const int64_t base = o * L * inner + c0;
-        const float *yq = y + base, *gq = g + base;
-        float *gxq = gx + base;
+        const lrp_real *yq = y + base, *gq = g + base;
+        lrp_real *gxq = gx + base;
         double s[SM_COLS];
         for (int64_t c = 0; c < nc; c++)
             s[c] = 0;
@@ -124,8 +125,8 @@ void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const float *y, co
         for (int64_t k = 0; k < L; k++)
             for (int64_t c = 0; c < nc; c++) {
                 const int64_t at = k * inner + c;
-                gxq[at] += logsm ? (float)((double)gq[at] - exp((double)yq[at]) * s[c])
-                                 : (float)((double)yq[at] * ((double)gq[at] - s[c]));
+                gxq[at] += logsm ? (lrp_real)((double)gq[at] - exp((double)yq[at]) * s[c])
+                                 : (lrp_real)((double)yq[at] * ((double)gq[at] - s[c]));
             }
     }
 }

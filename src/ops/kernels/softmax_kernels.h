@@ -19,8 +19,9 @@ lrp_status lrp_softmax_infer(lrp_graph *g, lrp_node *n, lrp_error *err);
 void lrp_softmax_view(const lrp_node *n, const lrp_tensor *x, int64_t *outer, int64_t *L, int64_t *inner);
 
 /* y = softmax(x) or, with logsm set, log(softmax(x)). */
-void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const float *x, float *y, int logsm);
+void lrp_softmax_fwd(int64_t outer, int64_t L, int64_t inner, const lrp_real *x, lrp_real *y, int logsm);
 /* gx += y * (g - sum(g * y)) (softmax), or g - exp(y) * sum(g) (log). */
-void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const float *y, const float *g, float *gx, int logsm);
+void lrp_softmax_bwd(int64_t outer, int64_t L, int64_t inner, const lrp_real *y, const lrp_real *g, lrp_real *gx,
+                     int logsm);
 
 #endif
