@@ -54,6 +54,17 @@ TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 BIN := $(if $(filter build,$(BUILD)),lrp,$(BUILD)/lrp)
 
+# The float64 build behind --double: the library and the commands compiled a
+# second time with LRP_REAL_DOUBLE (lrp_real = double, include/lrp.h), each
+# half linked into one object whose every global symbol gets the suffix _f64
+# (objcopy), so that both builds live in one binary: the float32 commands
+# hand --double to cli_main_f64. liblrp64.a holds the library half, for the
+# tests that compare the two precisions.
+F64_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
+F64_CLI_OBJ := $(filter-out $(BUILD)/f64/src/cli/entry.o,$(CLI_SRC:%.c=$(BUILD)/f64/%.o))
+OBJCOPY     ?= objcopy
+NM          ?= nm
+
 .PHONY: all test check check-fast check-sanitize install uninstall clean bench tests print-libs format format-check
 all: $(BIN) $(BUILD)/liblrp.a $(BUILD)/liblrp.so
 
@@ -67,6 +78,28 @@ $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 $(BUILD)/%.o: %.c $(BUILD)/gen/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/f64/%.o: %.c $(BUILD)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DLRP_REAL_DOUBLE -fvisibility=hidden -MMD -MP -c $< -o $@
+$(F64_LIB_OBJ) $(F64_CLI_OBJ): Makefile
+
+$(BUILD)/f64/symbols: $(F64_LIB_OBJ) $(F64_CLI_OBJ)
+	$(NM) -g --defined-only $^ | awk 'NF == 3 { print $$3, $$3 "_f64" }' | sort -u > $@
+
+$(BUILD)/f64/lib.o: $(F64_LIB_OBJ) $(BUILD)/f64/symbols
+	$(CC) -r -nostdlib -o $@.tmp $(F64_LIB_OBJ)
+	$(OBJCOPY) --redefine-syms=$(BUILD)/f64/symbols $@.tmp $@
+	rm -f $@.tmp
+
+$(BUILD)/f64/cli.o: $(F64_CLI_OBJ) $(BUILD)/f64/symbols
+	$(CC) -r -nostdlib -o $@.tmp $(F64_CLI_OBJ)
+	$(OBJCOPY) --redefine-syms=$(BUILD)/f64/symbols $@.tmp $@
+	rm -f $@.tmp
+
+$(BUILD)/liblrp64.a: $(BUILD)/f64/lib.o
+	rm -f $@
+	ar rcs $@ $^
 
 # liblrp.so exports what the public headers (PUB_HDR, installed) declare with
 # LRP_API and nothing else: the library's objects hide every other symbol
@@ -82,12 +115,31 @@ $(BUILD)/liblrp.a: $(LIB_OBJ)
 $(BUILD)/liblrp.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,liblrp.so.0 -o $@ $^ $(LDLIBS)
 
-$(BIN): $(CLI_OBJ) $(BUILD)/liblrp.a
-	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/liblrp.a $(LDLIBS)
+$(BIN): $(CLI_OBJ) $(BUILD)/f64/cli.o $(BUILD)/f64/lib.o $(BUILD)/liblrp.a
+	$(CC) -o $@ $(CLI_OBJ) $(BUILD)/f64/cli.o $(BUILD)/f64/lib.o $(BUILD)/liblrp.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
+
+# test_refset also runs every case in the float64 build (lrp's float32 error
+# against its own float64): the test helpers are compiled once more for the
+# float64 half, their symbols renamed as its own.
+TEST_HELPER_F64 := $(TEST_HELPERS:tests/unit/%.c=$(BUILD)/tests/f64/%.o)
+$(BUILD)/tests/f64/symbols: $(TEST_HELPER_OBJ) $(BUILD)/f64/symbols
+	@mkdir -p $(dir $@)
+	{ cat $(BUILD)/f64/symbols; $(NM) -g --defined-only $(TEST_HELPER_OBJ) | awk 'NF == 3 { print $$3, $$3 "_f64" }'; } | \
+	    sort -u > $@
+$(BUILD)/tests/f64/%.o: tests/unit/%.c $(BUILD)/tests/f64/symbols
+	$(CC) $(ALL_CFLAGS) -DLRP_REAL_DOUBLE -Itests/unit -MMD -MP -c $< -o $@.tmp
+	$(OBJCOPY) --redefine-syms=$(BUILD)/tests/f64/symbols $@.tmp $@
+	rm -f $@.tmp
+
+$(BUILD)/tests/test_refset: tests/unit/test_refset.c $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
+                              $(BUILD)/liblrp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
+	    $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
 
 tests: $(TEST_BIN) $(BIN)
 
@@ -138,7 +190,7 @@ uninstall:
 clean:
 	rm -rf build build-* lrp
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_LIB_OBJ:.o=.d) $(F64_CLI_OBJ:.o=.d)
 
 # For bench/run: the link flags.
 print-libs:

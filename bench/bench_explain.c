@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     unsigned s = 12345;
     for (int64_t i = 0; i < x->numel; i++) {
         s = s * 1103515245u + 12345u;
-        ((lrp_real *)x->data)[i] = ((lrp_real)((s >> 8) & 0xffff) / 65535.0f - LRP_R(0.45)) / LRP_R(0.226);
+        ((lrp_real *)x->data)[i] = ((lrp_real)((s >> 8) & 0xffff) / 65535.0f - 0.45f) / 0.226f;
     }
     lrp_explain_options o;
     lrp_explain_options_default(&o);

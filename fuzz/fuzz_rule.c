@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rules[n++] = line;
         const char *eq = strchr(line, '=');
         lrp_rule r = {
-            .kind = LRP_RULE_GRADIENT, .eps = LRP_R(1e-6), .alpha = 2, .beta = 1, .gamma = 0.25f, .beta_smooth = 10};
+            .kind = LRP_RULE_GRADIENT, .eps = 1e-6f, .alpha = 2, .beta = 1, .gamma = 0.25f, .beta_smooth = 10};
         lrp_error err = {0};
         if (lrp_rule_parse(eq ? eq + 1 : line, &r, &err) == LRP_OK) {
             char buf[256];

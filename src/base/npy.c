@@ -277,7 +277,7 @@ static lrp_status check_data_size(FILE *f, const char *path, const npy_header *h
     return LRP_OK;
 }
 
-/* The values into t, converted to float32, and nothing after them. */
+/* The values into t, converted to lrp_real, and nothing after them. */
 static lrp_status read_data(FILE *f, const char *path, const npy_header *h, int is64, int big, lrp_tensor *t,
                             lrp_error *err)
 {
@@ -305,7 +305,9 @@ static lrp_status read_data(FILE *f, const char *path, const npy_header *h, int 
                 memcpy(&d, e, 8);
                 dst[done_n + i] = (lrp_real)d;
             } else {
-                memcpy(&dst[done_n + i], e, 4);
+                float v;
+                memcpy(&v, e, 4);
+                dst[done_n + i] = v;
             }
         }
         done_n += want / esz;
@@ -370,7 +372,10 @@ lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err)
         shape[used - 1] = '\0';
     char hdr[512];
     int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
-                     t->dtype == LRP_INT64 ? "<i8" : "<f4", shape);
+                     t->dtype == LRP_INT64     ? "<i8"
+                     : t->dtype == LRP_FLOAT64 ? "<f8"
+                                               : "<f4",
+                     shape);
     /* pad with spaces so that magic+len+header is a multiple of 64, ending in '\n' */
     size_t total = 10 + (size_t)n + 1;
     size_t pad = (64 - total % 64) % 64;
@@ -382,7 +387,7 @@ lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err)
         return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
     unsigned char pre[10] = {
         0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-    size_t esz = t->dtype == LRP_INT64 ? 8 : 4;
+    size_t esz = lrp_elem_size(t);
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hlen, f) == hlen &&
              fwrite(t->data, esz, (size_t)t->numel, f) == (size_t)t->numel;
     if (fclose(f) != 0)

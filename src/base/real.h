@@ -15,10 +15,12 @@
 #define LRP_R(x) x
 #define LRP_REAL_MAX DBL_MAX
 #define LRP_REAL_FN(name) name
+#define lrp_strtor strtod
 #else
 #define LRP_R(x) x##f
 #define LRP_REAL_MAX FLT_MAX
 #define LRP_REAL_FN(name) name##f
+#define lrp_strtor strtof
 #endif
 
 #define lrp_exp LRP_REAL_FN(exp)
@@ -42,6 +44,5 @@
 #define lrp_ldexp LRP_REAL_FN(ldexp)
 #define lrp_frexp LRP_REAL_FN(frexp)
 #define lrp_copysign LRP_REAL_FN(copysign)
-#define lrp_strtor LRP_REAL_FN(strto)
 
 #endif

@@ -32,8 +32,6 @@ int64_t lrp_numel_checked(int ndim, const int64_t *dims)
     return n;
 }
 
-static size_t dtype_size(lrp_dtype dt) { return dt == LRP_INT64 ? 8 : 4; }
-
 void *lrp_calloc_checked(size_t n, size_t size)
 {
     if (size && n > ((size_t)LRP_MAX_ELEMENTS * 8) / size)
@@ -79,7 +77,7 @@ lrp_tensor *lrp_tensor_new(lrp_dtype dtype, int ndim, const int64_t *dims, lrp_e
         return NULL;
     }
     set_shape(t, dtype, ndim, dims, n);
-    t->data = lrp_calloc_checked((size_t)n, dtype_size(dtype));
+    t->data = lrp_calloc_checked((size_t)n, lrp_dtype_size(dtype));
     if (!t->data) {
         free(t);
         lrp_fail(err, LRP_ERR_NOMEM, "out of memory allocating a tensor of shape %s",
@@ -95,7 +93,7 @@ lrp_tensor *lrp_tensor_new_uninit(lrp_dtype dtype, int ndim, const int64_t *dims
     if (n < 0 || ndim < 0 || ndim > LRP_MAX_DIMS || (dtype != LRP_REAL_DT && dtype != LRP_INT64))
         return lrp_tensor_new(dtype, ndim, dims, err); /* reports the problem */
     lrp_tensor *t = calloc(1, sizeof *t);
-    size_t es = dtype == LRP_INT64 ? 8 : 4;
+    size_t es = lrp_dtype_size(dtype);
     if (t)
         t->data = malloc((size_t)(n ? n : 1) * es);
     if (!t || !t->data) {
@@ -116,7 +114,7 @@ lrp_tensor *lrp_tensor_clone(const lrp_tensor *t, lrp_error *err)
 {
     lrp_tensor *c = lrp_tensor_new(t->dtype, t->ndim, t->dims, err);
     if (c && t->numel)
-        memcpy(c->data, t->data, (size_t)t->numel * dtype_size(t->dtype));
+        memcpy(c->data, t->data, (size_t)t->numel * lrp_dtype_size(t->dtype));
     return c;
 }
 
@@ -188,7 +186,7 @@ lrp_real lrp_half_to_float(uint16_t h)
     } else {
         bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
     }
-    lrp_real f;
+    float f;
     memcpy(&f, &bits, sizeof f);
     return f;
 }

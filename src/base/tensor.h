@@ -12,6 +12,9 @@ int64_t lrp_numel_checked(int ndim, const int64_t *dims);
 
 static inline lrp_real *lrp_reals(const lrp_tensor *t) { return (lrp_real *)t->data; }
 static inline int64_t *lrp_i64(const lrp_tensor *t) { return (int64_t *)t->data; }
+/* Bytes per element: int64, or lrp_real for floating-point tensors. */
+static inline size_t lrp_dtype_size(lrp_dtype dt) { return dt == LRP_INT64 ? 8 : sizeof(lrp_real); }
+static inline size_t lrp_elem_size(const lrp_tensor *t) { return lrp_dtype_size(t->dtype); }
 
 /* The first NaN or infinity of n floats; -1 if none (lrp_find_nonfinite of a
  * tensor and lrp_nonfinite_name are public, in lrp.h). */

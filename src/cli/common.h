@@ -5,6 +5,11 @@
 #include "lrp.h"
 #include "cli/options.h"
 
+/* The commands (main.c), as built in float32 and, for --double, in float64:
+ * the same function from the second build of the source (see the Makefile). */
+int cli_main(int argc, char **argv);
+int cli_main_f64(int argc, char **argv);
+
 /* Each subcommand: returns the exit status. */
 int cmd_predict(cli_args *a);
 int cmd_explain(cli_args *a);

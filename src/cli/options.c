@@ -139,6 +139,11 @@ static const option_def options[] = {
      "any --threads, but the last bits of the relevance (and now and then a heatmap pixel) then depend on the CPU; "
      "by default lrp's own kernels give the same bits on every CPU",
      AT(openblas)},
+    {"double", 0, T_FLAG, NULL, C_MODEL, "Model",
+     "compute everything in float64 instead of float32: the input, the forward pass and the explanation (about 2x "
+     "the time and the memory); .npy outputs are then float64. For checking how much float32 rounding moves a "
+     "result",
+     AT(double_precision)},
     {"layout", 0, T_STR, NULL, C_MODEL, "Model", "layout of the model input when the guess from its shape is wrong",
      AT(layout), CHOICES("nchw", "nhwc")},
 

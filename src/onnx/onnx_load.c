@@ -179,7 +179,7 @@ static double read_elem(const uint8_t *p, int dt)
 {
     switch (dt) {
     case LRP_DT_FLOAT: {
-        lrp_real v;
+        float v;
         memcpy(&v, p, 4);
         return v;
     }
@@ -411,8 +411,8 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
         a->floats = malloc(sizeof(lrp_real) * (ap->n_floats ? ap->n_floats : 1));
         if (!a->floats)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-        if (a->n)
-            memcpy(a->floats, ap->floats, sizeof(lrp_real) * ap->n_floats);
+        for (int i = 0; i < a->n; i++)
+            a->floats[i] = ap->floats[i];
         break;
     case LRP_ATTR_INTS:
         if (ap->n_ints > (size_t)INT_MAX / 8)

@@ -65,7 +65,7 @@ static void blocks(const lrp_node *n, const lrp_tensor *y, int nin, const lrp_te
         outer *= y->dims[d];
     for (int d = axis + 1; d < r; d++)
         inner *= y->dims[d];
-    const size_t es = y->dtype == LRP_INT64 ? 8 : 4;
+    const size_t es = lrp_elem_size(y);
     const int64_t yrow = y->dims[axis] * inner;
     int64_t at = 0;
     for (int k = 0; k < nin; k++) {

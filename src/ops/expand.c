@@ -42,7 +42,7 @@ static lrp_status expand_forward(const lrp_node *n, const lrp_tensor *const *in,
     if (lrp_bcast_init(&bc, y->ndim, y->dims, 1, &x->ndim, &xd) != 0)
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the input does not broadcast to the output");
     const int64_t sx = lrp_bcast_inner(&bc, 1);
-    const size_t es = y->dtype == LRP_INT64 ? 8 : 4;
+    const size_t es = lrp_elem_size(y);
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (y->numel > LRP_PAR_MIN)
     for (int64_t r = 0; r < bc.rows; r++) {
         int64_t off[LRP_BC_MAX];

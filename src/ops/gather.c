@@ -79,7 +79,7 @@ static lrp_status gather_forward(const lrp_node *n, const lrp_tensor *const *in,
     if (st != LRP_OK)
         return st;
     const int64_t K = in[1]->numel, *idx = lrp_i64(in[1]);
-    const size_t es = in[0]->dtype == LRP_INT64 ? 8 : 4;
+    const size_t es = lrp_elem_size(in[0]);
     const char *x = in[0]->data;
     char *y = out[0]->data;
     for (int64_t o = 0; o < outer; o++)

@@ -102,7 +102,7 @@ static lrp_status scatternd_forward(const lrp_node *n, const lrp_tensor *const *
     geometry(x, idx, &k, &count, &slice);
     const bool ints = x->dtype == LRP_INT64;
     if (x->numel)
-        memcpy(out[0]->data, x->data, (size_t)x->numel * (ints ? 8 : 4));
+        memcpy(out[0]->data, x->data, (size_t)x->numel * lrp_elem_size(x));
     for (int64_t t = 0; t < count; t++) {
         int64_t off = slice_offset(x, lrp_i64(idx) + t * k, k, slice);
         if (off < 0)

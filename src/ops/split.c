@@ -112,7 +112,7 @@ static lrp_status split_forward(const lrp_node *n, const lrp_tensor *const *in, 
     const lrp_tensor *x = in[0];
     int64_t outer, inner;
     geometry(s, x, &outer, &inner);
-    const size_t es = x->dtype == LRP_INT64 ? 8 : 4;
+    const size_t es = lrp_elem_size(x);
     const int64_t xrow = x->dims[lrp_axis(s->axis, x->ndim)] * inner;
     int64_t at = 0;
     for (int k = 0; k < s->nout; k++) {

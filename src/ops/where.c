@@ -40,7 +40,7 @@ static lrp_status where_forward(const lrp_node *n, const lrp_tensor *const *in, 
         return lrp_node_fail(err, n, LRP_ERR_SHAPE, "the inputs do not broadcast to the output");
     const int64_t sc = lrp_bcast_inner(&bc, 1), sx = lrp_bcast_inner(&bc, 2), sy = lrp_bcast_inner(&bc, 3);
     const int64_t *c = lrp_i64(in[0]);
-    const size_t es = out[0]->dtype == LRP_INT64 ? 8 : 4;
+    const size_t es = lrp_elem_size(out[0]);
     const char *x = in[1]->data, *y = in[2]->data;
     char *o = out[0]->data;
 #pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (out[0]->numel > LRP_PAR_MIN)

@@ -202,8 +202,8 @@ void rs_result_clear(rs_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static const lrp_real imagenet_mean[3] = {LRP_R(0.485), LRP_R(0.456), LRP_R(0.406)},
-                      imagenet_std[3] = {LRP_R(0.229), LRP_R(0.224), LRP_R(0.225)};
+static const lrp_real imagenet_mean[3] = {(lrp_real)0.485, (lrp_real)0.456, (lrp_real)0.406},
+                      imagenet_std[3] = {(lrp_real)0.229, (lrp_real)0.224, (lrp_real)0.225};
 
 /* The parameters rs_run_case passes on; another key in a case's params is an option lrp lacks. */
 static const char *const known_params[] = {"epsilon",     "gamma",  "gamma_conv", "gamma_linear",

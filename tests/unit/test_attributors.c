@@ -181,7 +181,7 @@ static void test_smoothgrad_noise_scale(void **state)
         mn = v < mn ? v : mn;
         mx = v > mx ? v : mx;
     }
-    const lrp_real levels[] = {LRP_R(0.1), 0.25f};
+    const lrp_real levels[] = {0.1f, 0.25f};
     for (int l = 0; l < 2; l++) {
         lrp_attributor_options s;
         lrp_attributor_options_default(&s);

@@ -55,7 +55,7 @@ static void test_quantize_facts(void **state)
     o.norm = LRP_NORM_RANGE;
     o.vmin = 0.0;
     o.vmax = 1.0;
-    const lrp_real v[] = {1.0f, 0.5f, 0.0f, -1.0f, 2.0f, LRP_R(0.999), 1.0f / 255.0f, 0.25f};
+    const lrp_real v[] = {1.0f, 0.5f, 0.0f, -1.0f, 2.0f, 0.999f, 1.0f / 255.0f, 0.25f};
     uint8_t out[8];
     lrp_heatmap_quantize(v, 8, &o, out);
     const uint8_t want[] = {255, 127, 0, 0, 255, 254, 1, 63};

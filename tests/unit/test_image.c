@@ -302,8 +302,8 @@ static void test_preprocess_defaults(void **state)
     assert_int_equal(p.bgr, 0);
     assert_int_equal(p.range255, 0);
     assert_int_equal(p.nhwc, 0);
-    assert_true(p.mean[0] == LRP_R(0.485) && p.mean[1] == LRP_R(0.456) && p.mean[2] == LRP_R(0.406));
-    assert_true(p.std[0] == LRP_R(0.229) && p.std[1] == LRP_R(0.224) && p.std[2] == LRP_R(0.225));
+    assert_true(p.mean[0] == 0.485f && p.mean[1] == 0.456f && p.mean[2] == 0.406f);
+    assert_true(p.std[0] == 0.229f && p.std[1] == 0.224f && p.std[2] == 0.225f);
     /* int(S * 256 / 224), truncated: 36 for S = 32, not round(36.57) = 37 */
     static const int sz[][2] = {{224, 256}, {16, 18}, {32, 36}, {64, 73}, {28, 32}, {299, 341}, {7, 8}};
     for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
@@ -368,8 +368,8 @@ static const pre_case pre_cases[] = {
      0,
      0,
      0,
-     {LRP_R(0.1307)},
-     {LRP_R(0.3081)}},
+     {0.1307f},
+     {0.3081f}},
     {"tiny.png",
      "pre-png-bgr255-nhwc-32.npy",
      NULL,
@@ -381,7 +381,7 @@ static const pre_case pre_cases[] = {
      1,
      1,
      1,
-     {LRP_R(103.939), LRP_R(116.779), LRP_R(123.68)},
+     {103.939f, 116.779f, 123.68f},
      {1, 1, 1}},
 };
 

@@ -1244,7 +1244,7 @@ static void test_hostile_attributes(void **state)
     static const int64_t xd[4] = {1, 2, 6, 6}, wd[4] = {3, 2, 3, 3}, wtd[4] = {2, 3, 3, 3};
     static lrp_real w[54];
     for (int i = 0; i < 54; i++)
-        w[i] = (lrp_real)((i * 7) % 11) / 11.0f - LRP_R(0.4);
+        w[i] = (lrp_real)((i * 7) % 11) / 11.0f - 0.4f;
     static const attr_case cases[] = {
         {"Conv strides 0", "Conv", "strides", 0, 2, {0, 0}, NULL},
         {"Conv strides -1", "Conv", "strides", 0, 2, {-1, 1}, NULL},

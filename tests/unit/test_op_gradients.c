@@ -271,14 +271,14 @@ static void test_activation_grads(void **state)
     }
     /* attributes */
     int n = unary_graph(&g, 13, "LeakyRelu", 2, GB_DIMS(5, 6));
-    gb_attr_f(g, n, "alpha", LRP_R(0.3));
+    gb_attr_f(g, n, "alpha", 0.3f);
     check_piecewise(g, n);
     n = unary_graph(&g, 13, "Elu", 2, GB_DIMS(5, 6));
-    gb_attr_f(g, n, "alpha", LRP_R(0.7));
+    gb_attr_f(g, n, "alpha", 0.7f);
     check_smooth(g, n);
     n = unary_graph(&g, 13, "HardSigmoid", 2, GB_DIMS(8, 9));
-    gb_attr_f(g, n, "alpha", LRP_R(0.6));
-    gb_attr_f(g, n, "beta", LRP_R(0.3));
+    gb_attr_f(g, n, "alpha", 0.6f);
+    gb_attr_f(g, n, "beta", 0.3f);
     check_piecewise(g, n);
     n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(4, 9));
     gb_attr_s(g, n, "approximate", "tanh");
@@ -363,7 +363,7 @@ static void test_clip_prelu_grads(void **state)
     /* opset 6: a 1-D slope of C values is per channel */
     g = gb_new(6);
     x = gb_input(g, "x", 4, GB_DIMS(2, 3, 2, 3));
-    s = gb_const_f(g, "slope", 1, GB_DIMS(3), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3)});
+    s = gb_const_f(g, "slope", 1, GB_DIMS(3), (const lrp_real[]){0.1f, 0.2f, 0.3f});
     n = gb_node(g, "PRelu", 2, (int[]){x, s}, 1);
     check_piecewise(g, n);
 }
@@ -835,7 +835,7 @@ static void test_norm_softmax_grads(void **state)
     lrp_graph *g = gb_new(15);
     int x = gb_input(g, "x", 4, GB_DIMS(2, 3, 2, 2));
     int sc = gb_const_f(g, "s", 1, GB_DIMS(3), (const lrp_real[]){0.5f, -1.0f, 2.0f});
-    int bi = gb_const_f(g, "b", 1, GB_DIMS(3), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3)});
+    int bi = gb_const_f(g, "b", 1, GB_DIMS(3), (const lrp_real[]){0.1f, 0.2f, 0.3f});
     int mu = gb_const_f(g, "m", 1, GB_DIMS(3), (const lrp_real[]){0.0f, 0.5f, -0.5f});
     int va = gb_const_f(g, "v", 1, GB_DIMS(3), (const lrp_real[]){1.0f, 0.25f, 4.0f});
     int n = gb_node(g, "BatchNormalization", 5, (int[]){x, sc, bi, mu, va}, 1);
@@ -855,7 +855,7 @@ static void test_norm_softmax_grads(void **state)
     g = gb_new(17);
     x = gb_input(g, "x", 3, GB_DIMS(2, 3, 4));
     sc = gb_const_f(g, "s", 1, GB_DIMS(4), (const lrp_real[]){0.5f, -1.0f, 2.0f, 1.5f});
-    bi = gb_const_f(g, "b", 1, GB_DIMS(4), (const lrp_real[]){LRP_R(0.1), LRP_R(0.2), LRP_R(0.3), -LRP_R(0.4)});
+    bi = gb_const_f(g, "b", 1, GB_DIMS(4), (const lrp_real[]){0.1f, 0.2f, 0.3f, -0.4f});
     n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 3);
     check_smooth(g, n);
     /* runtime Scale and B (their gradients too) over dims 1.. */
@@ -865,7 +865,7 @@ static void test_norm_softmax_grads(void **state)
     bi = gb_input(g, "b", 2, GB_DIMS(3, 4));
     n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, bi}, 1);
     gb_attr_i(g, n, "axis", 1);
-    gb_attr_f(g, n, "epsilon", LRP_R(1e-3));
+    gb_attr_f(g, n, "epsilon", 1e-3f);
     check_smooth(g, n);
     /* a runtime Scale broadcast over dim 1, no B; a group of a whole tensor */
     g = gb_new(17);
@@ -1368,7 +1368,7 @@ static void test_bad_inputs(void **state)
     expect_fail(g, LRP_ERR_LIMIT, "ConstantOfShape huge");
     g = gb_new(13);
     int r0 = gb_const_f(g, "r0", 0, NULL, (const lrp_real[]){0}),
-        r1 = gb_const_f(g, "r1", 0, NULL, (const lrp_real[]){LRP_R(1e30)});
+        r1 = gb_const_f(g, "r1", 0, NULL, (const lrp_real[]){1e30f});
     int r2 = gb_const_f(g, "r2", 0, NULL, (const lrp_real[]){1});
     gb_node(g, "Range", 3, (int[]){r0, r1, r2}, 1);
     expect_fail(g, LRP_ERR_LIMIT, "Range huge");

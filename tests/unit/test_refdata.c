@@ -1039,7 +1039,7 @@ static lrp_tensor *mnist_batch(void)
         const lrp_real *s = t->data;
         lrp_real mx = 0;
         for (int i = 0; i < 784; i++)
-            mx = lrp_fmax(mx, s[i]);
+            mx = fmaxf(mx, s[i]);
         assert_true(mx > 1.0f); /* mnist-8 takes raw 0..255 pixels */
         for (int i = 0; i < 784; i++)
             ((lrp_real *)x->data)[k * 784 + i] = s[i] / 255.0f;

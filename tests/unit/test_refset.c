@@ -2,7 +2,15 @@
  * when present, else the subset copied into testdata/refset), scored as
  * refset/README.md says: ||R - G|| / ||G|| <= tolerance; logits within 1e-5
  * of the largest absolute logit. Uses only the public API (lrp.h); the
- * cases and how lrp runs them are in refset_common.c. */
+ * cases and how lrp runs them are in refset_common.c.
+ *
+ * Every case also runs in the float64 build (what `lrp explain --double`
+ * runs: the same source built with LRP_REAL_DOUBLE, its symbols and those of
+ * the test helpers built for it carrying the suffix _f64, see the Makefile).
+ * lrp's float32 error against its own float64 result, ||R32 - R64|| /
+ * ||R64||, must stay within F32_RATIO_MAX times zennit's float32 error on the
+ * case (cases.json's f32_vs_f64_rel_l2), and the float64 result must match
+ * the golden within the case's tolerance. */
 #include "refset_common.h"
 #include "testutil.h"
 
@@ -11,6 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The float64 half (liblrp64.a, and the test helpers built for it). */
+void lrp_set_threads_f64(int n);
+int rs_model_open_f64(rs_model *ms, const char *path);
+void rs_model_close_f64(rs_model *ms);
+void rs_run_case_f64(rs_model *ms, const char *dir, const rs_case *c, rs_result *r);
+void rs_result_clear_f64(rs_result *r);
 
 static const char *refset_dir(void)
 {
@@ -36,6 +51,21 @@ static const char *refset_dir(void)
 #define F32_RATIO_MAX 5.0
 #define F32_ERR_FLOOR 1e-7
 
+/* ||a - b|| / ||b|| of a float32 and a float64 tensor of one shape; INFINITY when either is missing. */
+static double rel_l2_32_64(const lrp_tensor *a, const lrp_tensor *b)
+{
+    if (!a || !b || a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT64 || a->numel != b->numel)
+        return INFINITY;
+    const float *x = a->data;
+    const double *y = b->data;
+    double d = 0, n = 0;
+    for (int64_t i = 0; i < a->numel; i++) {
+        d += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+        n += y[i] * y[i];
+    }
+    return n > 0 ? sqrt(d / n) : (d > 0 ? INFINITY : 0);
+}
+
 static void test_refset_cases(void **state)
 {
     (void)state;
@@ -48,8 +78,14 @@ static void test_refset_cases(void **state)
     const char *only = getenv("LRP_REFSET_ONLY"); /* substring filter, for debugging */
     int verbose = getenv("LRP_REFSET_VERBOSE") != NULL;
     lrp_set_threads(0);
-    rs_model ms;
+    lrp_set_threads_f64(0);
+    rs_model ms, ms64;
     memset(&ms, 0, sizeof ms);
+    memset(&ms64, 0, sizeof ms64);
+    /* float32 against float64 (both lrp's), and the float64 result against the golden */
+    int own_n = 0, own_over = 0, f64_ok = 0;
+    double own_worst = 0, f64_worst = 0;
+    char own_worst_case[1200] = "", f64_worst_case[1200] = "";
     int ran = 0, passed = 0, logits_ok = 0;
     /* the second criterion: lrp's float32 error within F32_RATIO_MAX times
      * zennit's own float32 error (floored at F32_ERR_FLOOR, see below) */
@@ -68,8 +104,32 @@ static void test_refset_cases(void **state)
         snprintf(mp, sizeof mp, "%s/%s", dir, c->model);
         if (rs_model_open(&ms, mp))
             fail_msg("cannot load %s: %s", mp, ms.why);
-        rs_result res;
+        if (rs_model_open_f64(&ms64, mp))
+            fail_msg("cannot load %s in float64: %s", mp, ms64.why);
+        rs_result res, res64;
         rs_run_case(&ms, dir, c, &res);
+        rs_run_case_f64(&ms64, dir, c, &res64);
+        double own = rel_l2_32_64(res.relevance, res64.relevance);
+        double own_ratio = isnan(c->f32err) ? NAN : own / c->f32err;
+        bool own_ok = isfinite(own) && !(own_ratio > F32_RATIO_MAX);
+        bool ok64 = res64.rel_l2 <= c->tolerance;
+        f64_ok += ok64;
+        if (!isnan(own_ratio)) {
+            own_n++;
+            own_over += !own_ok;
+            if (!(own_ratio <= own_worst)) {
+                own_worst = own_ratio;
+                snprintf(own_worst_case, sizeof own_worst_case, "%s", line);
+            }
+        }
+        if (!(res64.rel_l2 <= f64_worst)) {
+            f64_worst = res64.rel_l2;
+            snprintf(f64_worst_case, sizeof f64_worst_case, "%s", line);
+        }
+        if (!own_ok || !ok64 || verbose)
+            print_message("%s %-60s float32 vs float64 %.3g (x%.2f zennit's); float64 vs golden %.3g %s\n",
+                          own_ok && ok64 ? "ok  " : "F64 ", line, own, own_ratio, res64.rel_l2, res64.why);
+        rs_result_clear_f64(&res64);
         double s = res.rel_l2, lerr = res.logit_err;
         const char *why = res.why;
         bool ok = s <= c->tolerance;
@@ -108,13 +168,20 @@ static void test_refset_cases(void **state)
         rs_result_clear(&res);
     }
     rs_model_close(&ms);
+    rs_model_close_f64(&ms64);
     for (int mi = 0; mi < n_methods; mi++)
         print_message("  %-28s %d/%d\n", counts[mi], pass_by[mi], ran_by[mi]);
     print_message("refset (%s): %d cases, %d passed, %d failed; logits within 1e-5: %d/%d\n", dir, ran, passed,
                   ran - passed, logits_ok, ran);
     print_message("float32 error / max(zennit's float32 error, %.0e): %d cases, %d above %.0f; worst %.2f (%s)\n",
                   F32_ERR_FLOOR, ratio_n, ratio_over, F32_RATIO_MAX, ratio_worst, ratio_worst_case);
+    print_message("float32 vs lrp's own float64 within %.0fx zennit's float32 error: %d/%d, worst x%.2f (%s); "
+                  "float64 within the tolerance: %d/%d, worst %.3g (%s)\n",
+                  F32_RATIO_MAX, own_n - own_over, own_n, own_worst, own_worst_case, f64_ok, ran, f64_worst,
+                  f64_worst_case);
     free(cases);
+    assert_int_equal(own_over, 0);
+    assert_int_equal(f64_ok, ran);
     assert_int_equal(passed, ran);
     assert_int_equal(logits_ok, ran);
     assert_int_equal(ratio_over, 0);

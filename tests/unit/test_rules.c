@@ -100,7 +100,7 @@ static layer make_conv(const char *name, int C, int H, int Wd, int M, int k, int
     for (int i = 0; i < M * Cg * k * k; i++)
         W[i] = frand(&seed);
     for (int i = 0; i < M; i++)
-        b[i] = LRP_R(0.3) * frand(&seed);
+        b[i] = 0.3f * frand(&seed);
     conv_matrix(&L, C, H, Wd, M, k, k, s, p, d, G, W, bias ? b : NULL, OH, OW, false);
     lrp_graph *g = gb_new(13);
     int x = gb_input(g, "x", 4, GB_DIMS(1, C, H, Wd));
@@ -135,7 +135,7 @@ static layer make_dense(const char *name, int K, int M, bool matmul, bool bias, 
     for (int i = 0; i < K * M; i++)
         W[i] = frand(&seed);
     for (int i = 0; i < M; i++)
-        b[i] = LRP_R(0.3) * frand(&seed);
+        b[i] = 0.3f * frand(&seed);
     for (int o = 0; o < M; o++) {
         if (bias && !matmul)
             L.b[o] = b[o];
@@ -505,7 +505,7 @@ static void test_conservation(void **state)
     uint64_t s = 9;
     double *x = zeros((size_t)L.n_in), *R = zeros((size_t)L.n_out), *got = zeros((size_t)L.n_in);
     for (int i = 0; i < L.n_in; i++)
-        x[i] = (lrp_real)fabs(frand(&s)) + LRP_R(0.1); /* positive inputs, as after a ReLU */
+        x[i] = (lrp_real)fabs(frand(&s)) + 0.1f; /* positive inputs, as after a ReLU */
     /* R: positive, and proportional to the output, so that the z-rules' ratios stay sane */
     for (int o = 0; o < L.n_out; o++)
         R[o] = 0.1 + fabs(frand(&s));
@@ -643,8 +643,8 @@ static void test_attention_rules(void **state)
         lrp_explain_options eo;
         lrp_explain_options_default(&eo);
         eo.composite = pass == 0 ? "epsilon-plus" : "excitation-backprop";
-        eo.epsilon = LRP_R(0.05);
-        eo.stabilizer = LRP_R(0.02);
+        eo.epsilon = 0.05f;
+        eo.stabilizer = 0.02f;
         double eps = pass == 0 ? 0.05 : 0.02;
         lrp_error err = {0};
         lrp_explainer *e = lrp_explainer_new(m, &eo, &err);
@@ -789,8 +789,8 @@ static void test_layernorm_rule(void **state)
     lrp_real w[6], b[6];
     uint64_t s = 21;
     for (int k = 0; k < L; k++) {
-        w[k] = LRP_R(0.6) + LRP_R(0.8) * lrp_fabs(frand(&s));
-        b[k] = LRP_R(0.3) * frand(&s);
+        w[k] = 0.6f + 0.8f * fabsf(frand(&s));
+        b[k] = 0.3f * frand(&s);
     }
     for (int pass = 0; pass < 2; pass++) {
         const double eps = pass == 0 ? 0.01 : 0.25, eps_ln = 1e-3;
@@ -988,13 +988,12 @@ static lrp_tensor *explain_with(lrp_model *m, const char *composite, bool unifor
 static void test_gate_rule(void **state)
 {
     (void)state;
-    const lrp_real W1[2] = {LRP_R(0.8), -0.5f}, b1[1] = {LRP_R(0.3)}, W2[2] = {LRP_R(1.2), -LRP_R(0.7)},
-                   b2[2] = {LRP_R(0.1), LRP_R(0.2)};
+    const lrp_real W1[2] = {0.8f, -0.5f}, b1[1] = {0.3f}, W2[2] = {1.2f, -0.7f}, b2[2] = {0.1f, 0.2f};
     lrp_real x[18];
     double R[18];
     uint64_t s = 21;
     for (int i = 0; i < 18; i++) {
-        x[i] = frand(&s) + LRP_R(0.4);
+        x[i] = frand(&s) + 0.4f;
         R[i] = frand(&s);
     }
     /* the forward pass and the squeeze's Jacobian dgate_k/dm_c in double */

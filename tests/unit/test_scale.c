@@ -44,7 +44,7 @@ static void explain_once(lrp_model *m, const char *composite)
         fail_msg("%s", err.message);
     lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 4, 4), &err), *rel = NULL;
     for (int64_t i = 0; i < x->numel; i++)
-        ((lrp_real *)x->data)[i] = 0.25f * (lrp_real)(i % 5) - LRP_R(0.4);
+        ((lrp_real *)x->data)[i] = 0.25f * (lrp_real)(i % 5) - 0.4f;
     if (lrp_explain(e, x, NULL, LRP_SEED_ONE, &rel, NULL, NULL, &err) != LRP_OK)
         fail_msg("%s", err.message);
     assert_int_equal(rel->numel, 16);
@@ -63,8 +63,8 @@ static void test_residual_chain(void **state)
      * values stay finite over 30000 blocks (a scale of 1.5 grew as 2.5^n,
      * to infinity, which explaining now rightly refuses) */
     int s = gb_const_f(g, "s", 1, GB_DIMS(1), (lrp_real[]){-0.5f}),
-        b = gb_const_f(g, "b", 1, GB_DIMS(1), (lrp_real[]){LRP_R(0.1)}),
-        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (lrp_real[]){LRP_R(0.2)}),
+        b = gb_const_f(g, "b", 1, GB_DIMS(1), (lrp_real[]){0.1f}),
+        mu = gb_const_f(g, "m", 1, GB_DIMS(1), (lrp_real[]){0.2f}),
         var = gb_const_f(g, "v", 1, GB_DIMS(1), (lrp_real[]){1.0f});
     int prev = x;
     for (int i = 0; i < blocks; i++) {

@@ -163,9 +163,9 @@ static lrp_model *small_cnn(void)
     for (size_t i = 0; i < sizeof wd / sizeof *wd; i++)
         wd[i] = (lrp_real)(lrp_rng_uniform(&r) - 0.5);
     for (int i = 0; i < 4; i++)
-        b[i] = LRP_R(0.1) * (lrp_real)i;
+        b[i] = 0.1f * (lrp_real)i;
     for (int i = 0; i < 5; i++)
-        bd[i] = -LRP_R(0.05) * (lrp_real)i;
+        bd[i] = -0.05f * (lrp_real)i;
     int wc = gb_const_f(g, "w", 4, GB_DIMS(4, 3, 3, 3), w), bc = gb_const_f(g, "b", 1, GB_DIMS(4), b);
     int conv = gb_node(g, "Conv", 3, (int[]){x, wc, bc}, 1);
     gb_attr_ints(g, conv, "pads", 4, GB_DIMS(1, 1, 1, 1));

@@ -16,7 +16,7 @@ lrp_status lrp_infer_same(lrp_graph *g, lrp_node *n, bool allow_int, lrp_error *
     return LRP_OK;
 }
 
-static size_t elem_bytes(const lrp_tensor *t) { return t->dtype == LRP_INT64 ? 8 : 4; }
+static size_t elem_bytes(const lrp_tensor *t) { return lrp_elem_size(t); }
 
 lrp_status lrp_copy_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {

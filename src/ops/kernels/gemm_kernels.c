@@ -322,10 +322,18 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 #define s_AVX2_CALL
 #define d_AVX2_CALL
 #endif
+/* lrp_real (float, or double in the --double build): 32-byte vectors of 8 or 4, and OpenBLAS's routine of that type */
+#ifdef LRP_REAL_DOUBLE
+#define S_NV 4
+#define cblas_real_gemm cblas_dgemm
+#else
+#define S_NV 8
+#define cblas_real_gemm cblas_sgemm
+#endif
 typedef lrp_real s_t;
 typedef double d_t;
 
-DEFINE_GEMM(s, lrp_real, lrp_real, 8)
+DEFINE_GEMM(s, lrp_real, lrp_real, S_NV)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -346,9 +354,9 @@ static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_re
     for (int64_t idx = 0; idx < tiles; idx++) {
         int64_t i0, mi, j0, nj;
         tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mi, (int)nj,
-                    (int)K, alpha, ta ? A + i0 : A + i0 * lda, (int)lda, tb ? B + j0 * ldb : B + j0, (int)ldb, beta,
-                    C + i0 * ldc + j0, (int)ldc);
+        cblas_real_gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)mi,
+                        (int)nj, (int)K, alpha, ta ? A + i0 : A + i0 * lda, (int)lda, tb ? B + j0 * ldb : B + j0,
+                        (int)ldb, beta, C + i0 * ldc + j0, (int)ldc);
     }
 }
 
