@@ -13,7 +13,7 @@
  *    fill the lrp_error passed as their last argument (which may be NULL).
  *  - Objects returned by *_new / *_load / *_read are owned by the caller and
  *    released with the matching *_free, which accepts NULL.
- *  - All arithmetic is float32. Tensors are dense, C order.
+ *  - All arithmetic is float32 (lrp_real, below). Tensors are dense, C order.
  */
 #ifndef LRP_H
 #define LRP_H
