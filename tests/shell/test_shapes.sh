@@ -3,7 +3,7 @@
 # a small ConvNeXt trained by tools/train-shapes to tell the kind of one
 # geometric shape on a smooth random background (circle, square, triangle,
 # cross; 99.75% and 99.85% right on 2000 held-out images), the first 8
-# held-out images and each shape's mask (.mask.npy). Both models classify the
+# held-out images and each shape's mask (masks/*.npy). Both models classify the
 # 8 images right. On the ViT, attnlrp puts more than half of the positive
 # relevance on the 8x8 patches (the ViT's tokens) that the shape touches, 13%
 # of the image, on every image; a random attribution puts about 13% there and
@@ -41,8 +41,7 @@ on_shape() {
 }
 above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 
-imgs=()
-for f in "$S"/images/shape-*.png; do case $f in *.mask.png) ;; *) imgs+=("$f") ;; esac; done
+imgs=("$S"/images/shape-*.png)
 check "test images found (${#imgs[@]})" test "${#imgs[@]}" -eq 8
 for model in vit convnext; do
     M=$S/shapes-$model-op17.onnx
@@ -63,8 +62,8 @@ for model in vit convnext; do
             not_ok "$model $name: lrp explain failed: $(cat "$W/err")"
             continue
         fi
-        read -r share area < <(on_shape "$W/r.npy" "$stem.mask.npy" 8)
-        read -r rshare _ < <(on_shape "$W/rnd.npy" "$stem.mask.npy" 8)
+        read -r share area < <(on_shape "$W/r.npy" "$S/masks/$name.npy" 8)
+        read -r rshare _ < <(on_shape "$W/rnd.npy" "$S/masks/$name.npy" 8)
         echo "  $model $name: $method $share, random $rshare of the positive relevance on the shape's cells ($area)"
         if [ $model = vit ]; then
             check "vit $name: attnlrp puts most positive relevance on the shape's patches ($share > 0.5)" \
