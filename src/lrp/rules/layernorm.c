@@ -3,8 +3,7 @@
  * axis..r-1), y = w (x - mean x) / sigma + b with sigma = sqrt(var x + eps_ln)
  * held constant is linear in x, and the epsilon rule on it gives
  * R_x = x ⊙ (g - mean g), g = w R / (sigma s(y)), s the signed stabilizer
- * with the rule's epsilon; the bias b only enters through y (with bias=0,
- * y - b is the denominator: the rule then conserves relevance). Each group is
+ * with the rule's epsilon; the bias b only enters through y. Each group is
  * summed in double, in a fixed order, so results do not depend on the thread
  * count. */
 #include "lrp/rules/rule.h"
@@ -19,9 +18,9 @@
  * positive), or y + eps when unsign (LXT). */
 static double stab(double y, double eps, bool unsign) { return y + (unsign || y >= 0.0 ? eps : -eps); }
 
-/* One group: gx += x ⊙ (g - mean g); b (nb values) subtracted from y when not NULL. */
-static void layernorm_group(const float *x, const float *y, const float *r, const float *w, int64_t nw, const float *b,
-                            int64_t nb, int64_t L, double eps_ln, double eps, bool unsign, float *gx)
+/* One group: gx += x ⊙ (g - mean g). */
+static void layernorm_group(const float *x, const float *y, const float *r, const float *w, int64_t nw, int64_t L,
+                            double eps_ln, double eps, bool unsign, float *gx)
 {
     double mean = 0.0, var = 0.0, gsum = 0.0;
     for (int64_t k = 0; k < L; k++)
@@ -30,14 +29,11 @@ static void layernorm_group(const float *x, const float *y, const float *r, cons
     for (int64_t k = 0; k < L; k++)
         var += ((double)x[k] - mean) * ((double)x[k] - mean);
     const double sigma = sqrt(var / (double)L + eps_ln);
-    for (int64_t k = 0; k < L; k++) {
-        double yk = b ? (double)y[k] - b[nb == 1 ? 0 : k] : y[k];
-        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(yk, eps, unsign));
-    }
+    for (int64_t k = 0; k < L; k++)
+        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
     const double gmean = gsum / (double)L;
     for (int64_t k = 0; k < L; k++) {
-        double yk = b ? (double)y[k] - b[nb == 1 ? 0 : k] : y[k];
-        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(yk, eps, unsign));
+        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
         gx[k] += (float)((double)x[k] * (g - gmean));
     }
 }
@@ -58,19 +54,13 @@ static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
     if (w->numel != L && w->numel != 1)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
                              "the layernorm rule needs a Scale of one value or one per normalized element");
-    const lrp_tensor *b = c->rule->zero_bias && c->n->n_inputs > 2 && c->n->inputs[2] >= 0 ? c->in[2] : NULL;
-    if (b && b->numel != L && b->numel != 1)
-        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
-                             "the layernorm rule needs a B of one value or one per normalized element");
     const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
     const float *xd = lrp_f32(x), *yd = lrp_f32(y), *rd = lrp_f32(c->R), *wd = lrp_f32(w);
     float *gx = lrp_f32(c->gin[0]);
-    const int64_t n = outer * L, nw = w->numel, nb = b ? b->numel : 0;
-    const float *bd = b ? lrp_f32(b) : NULL;
+    const int64_t n = outer * L, nw = w->numel;
     LRP_PAR_FOR
     for (int64_t o = 0; o < outer; o++)
-        layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, bd, nb, L, eps_ln, eps, c->rule->unsigned_eps,
-                        gx + o * L);
+        layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, c->rule->unsigned_eps, gx + o * L);
     (void)n;
     return LRP_OK;
 }
@@ -89,7 +79,7 @@ const lrp_rule_def lrp_rule_layernorm = {
     .aliases = {"layer-norm"},
     .summary = "epsilon rule on a LayerNormalization with its standard deviation held constant",
     .params = {LRP_FLOAT_PARAM("epsilon", "eps", eps, 1e-6f, "added to each denominator y with the sign of y"),
-               LRP_PARAM_SIGNED, LRP_PARAM_BIAS},
+               LRP_PARAM_SIGNED},
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = layernorm_check,
