@@ -774,8 +774,9 @@ static bool reaches_softmax(const lrp_graph *g, int v)
 lrp_matmul_kind lrp_matmul_kind_of(const lrp_graph *g, const lrp_node *n, int *weights)
 {
     *weights = -1;
-    if (!is_live_type(n, "MatMul") || n->n_inputs != 2 || !is_activation(g, n->inputs[0]) ||
-        !is_activation(g, n->inputs[1]) || n->n_outputs < 1 || n->outputs[0] < 0)
+    /* an Einsum of two activations is MaxViT's attention product */
+    if ((!is_live_type(n, "MatMul") && !is_live_type(n, "Einsum")) || n->n_inputs != 2 ||
+        !is_activation(g, n->inputs[0]) || !is_activation(g, n->inputs[1]) || n->n_outputs < 1 || n->outputs[0] < 0)
         return LRP_MATMUL_PLAIN;
     for (int i = 0; i < 2; i++) {
         int p = g->values[n->inputs[i]].producer;

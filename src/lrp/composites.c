@@ -216,7 +216,15 @@ static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int l
     int a;
     bool add;
     lrp_matmul_kind mk = lrp_matmul_kind_of(g, n, &a);
+    lrp_mul_kind mul = lrp_mul_kind_of(g, n, &a);
     bool conv = grp == LRP_GROUP_CONV || grp == LRP_GROUP_CONVT;
+    /* SiLU/HardSwish as x * Sigmoid(x): an activation (identity); a squeeze-excitation product x * gate: LXT's
+     * uniform rule on a product of two activations (half each) */
+    if (mul != LRP_MUL_PLAIN) {
+        base_rule(p, LRP_RULE_GATE, P_STAB, r);
+        r->uniform = mul == LRP_MUL_GATE;
+        return;
+    }
     if (lxt == LXT_VIT && (conv || (grp == LRP_GROUP_DENSE && !lrp_attention_projection(g, n)))) {
         base_rule(p, LRP_RULE_GAMMA, P_STAB, r);
         r->gamma = conv ? p->gamma_conv : p->gamma_linear;
@@ -228,8 +236,8 @@ static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int l
         lxt_fixed(LRP_RULE_NORM, LRP_R(1e-6), r);
     else if (grp == LRP_GROUP_SUM)
         lxt_fixed(LRP_RULE_NORM, LRP_R(1e-8), r);
-    else if (grp == LRP_GROUP_ACTIVATION || grp == LRP_GROUP_RELU)
-        lrp_rule_defaults(r, LRP_RULE_PASS);
+    else if (grp == LRP_GROUP_ACTIVATION || grp == LRP_GROUP_RELU || grp == LRP_GROUP_BATCHNORM)
+        lrp_rule_defaults(r, LRP_RULE_PASS); /* a BatchNorm left unfolded (MaxViT's pre-norm): Pass, as zennit's */
     else if (mk != LRP_MATMUL_PLAIN && lxt == LXT_ATTNLRP)
         lxt_fixed(LRP_RULE_BILINEAR, LRP_R(1e-8), r);
     else if (mk == LRP_MATMUL_SCORE)
@@ -240,6 +248,7 @@ static void lxt_rule(const lrp_graph *g, const lrp_node *n, lrp_group grp, int l
         lrp_rule_defaults(r, LRP_RULE_SOFTMAX);
     else if (constant_operand(g, n, &add))
         add ? lxt_fixed(LRP_RULE_NORM, LRP_R(1e-8), r) : lrp_rule_defaults(r, LRP_RULE_PASS);
+    r->zero_bias = p->zero_bias; /* --no-bias */
 }
 
 static lrp_status set_bounds(lrp_rule *r, const lrp_composite_params *p, lrp_error *err)

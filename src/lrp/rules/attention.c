@@ -117,9 +117,10 @@ const lrp_rule_def lrp_rule_attention_value = {
  *   R_a = a ⊙ (g bᵀ), R_b = b ⊙ (aᵀ g), g = R / (2 a b + ε)  (unsigned ε). */
 static lrp_status bilinear_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
 {
-    if (strcmp(n->op_type, "MatMul") != 0 || n->n_inputs != 2 || n->inputs[0] < 0 || n->inputs[1] < 0 ||
-        g->values[n->inputs[0]].constant || g->values[n->inputs[1]].constant)
-        return lrp_fail(err, LRP_ERR_ARG, "rule bilinear needs a MatMul of two activations; node %s is not", label);
+    if ((strcmp(n->op_type, "MatMul") != 0 && strcmp(n->op_type, "Einsum") != 0) || n->n_inputs != 2 ||
+        n->inputs[0] < 0 || n->inputs[1] < 0 || g->values[n->inputs[0]].constant || g->values[n->inputs[1]].constant)
+        return lrp_fail(err, LRP_ERR_ARG, "rule bilinear needs a MatMul or Einsum of two activations; node %s is not",
+                        label);
     return LRP_OK;
 }
 
