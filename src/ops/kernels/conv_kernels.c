@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_NUM() omp_get_thread_num()
+#else
+#define THREAD_NUM() 0
+#endif
+
 int64_t lrp_conv_out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total)
 {
     if (s <= 0 || d <= 0 || k <= 0)
@@ -125,9 +132,182 @@ static void im2col_rows(const lrp_conv_geom *g, const float *x, int64_t C, int64
     }
 }
 
+/* ------------------------------------------------------------ depthwise
+ * A depthwise convolution (one input and one output channel per group) is one
+ * GEMM per channel with a single row (or, transposed, a single column): the
+ * kernels below compute the same elements directly, each in the order the
+ * GEMM sums it (c0, then the taps (i, j) in order, the padding's zeros
+ * included, every product and sum rounded on its own), so the bytes are those
+ * of the im2col path; only the speed changes. Every channel is computed by one
+ * thread, whatever the thread count. */
+
+/* Whether the direct kernels apply: Cg = Mg = 1, no negative pads, and lrp's
+ * own GEMM (OpenBLAS sums in its own order). */
+static int is_depthwise(const lrp_conv_geom *g)
+{
+    return g->group > 1 && g->C == g->group && g->M == g->group && g->ph >= 0 && g->pw >= 0 && !is_pointwise(g) &&
+           !lrp_exec_ctx.openblas;
+}
+
+/* The padded input plane the taps read: rows and columns from -ph, -pw. */
+static void dw_padded_size(const lrp_conv_geom *g, int64_t *hp, int64_t *wp)
+{
+    *hp = (g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    *wp = (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+}
+
+/* xp (hp, wp) = the plane x (H, W) shifted by (ph, pw), 0 outside. */
+static void dw_pad(const lrp_conv_geom *g, const float *x, int64_t hp, int64_t wp, float *xp)
+{
+    for (int64_t r = 0; r < hp; r++) {
+        int64_t iy = r - g->ph;
+        float *d = xp + r * wp;
+        for (int64_t q = 0; q < wp; q++) {
+            int64_t ix = q - g->pw;
+            d[q] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? x[iy * g->W + ix] : 0.0f;
+        }
+    }
+}
+
+/* Float sums (lrp_conv2d): y = c0 + Σ w[i][j] xp[...], c0 the bias or +0. */
+static lrp_status dw_conv(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
+                          lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    if (!buf)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
+        const float *w = W + c * kk;
+        const float c0 = b ? b[c] : 0.0f;
+        for (int64_t oy = 0; oy < OH; oy++) {
+            float *o = y + pl * OH * OW + oy * OW;
+            for (int64_t ox = 0; ox < OW; ox++)
+                o[ox] = c0;
+            for (int64_t i = 0; i < g->kh; i++) {
+                const float *row = xp + (oy * g->sh + i * g->dh) * wp;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const float wv = w[i * g->kw + j];
+                    const float *s = row + j * g->dw;
+                    if (g->sw == 1)
+                        for (int64_t ox = 0; ox < OW; ox++)
+                            o[ox] = o[ox] + wv * s[ox];
+                    else
+                        for (int64_t ox = 0; ox < OW; ox++)
+                            o[ox] = o[ox] + wv * s[ox * g->sw];
+                }
+            }
+        }
+    }
+    free(buf);
+    return LRP_OK;
+}
+
+/* Double sums (lrp_conv2d_acc64): y = (float)((0 + Σ w x) + b). */
+static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
+                                lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    double *abuf = malloc(sizeof(double) * (size_t)OW * (size_t)nth);
+    if (!buf || !abuf) {
+        free(buf);
+        free(abuf);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    }
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        double *acc = abuf + (size_t)OW * (size_t)THREAD_NUM();
+        dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
+        const float *w = W + c * kk;
+        const double bv = b ? (double)b[c] : 0.0;
+        for (int64_t oy = 0; oy < OH; oy++) {
+            for (int64_t ox = 0; ox < OW; ox++)
+                acc[ox] = 0.0;
+            for (int64_t i = 0; i < g->kh; i++) {
+                const float *row = xp + (oy * g->sh + i * g->dh) * wp;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const double wv = (double)w[i * g->kw + j];
+                    const float *s = row + j * g->dw;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        acc[ox] = acc[ox] + wv * (double)s[ox * g->sw];
+                }
+            }
+            float *o = y + pl * OH * OW + oy * OW;
+            for (int64_t ox = 0; ox < OW; ox++)
+                o[ox] = (float)(acc[ox] + bv);
+        }
+    }
+    free(buf);
+    free(abuf);
+    return LRP_OK;
+}
+
+/* gx += convᵀ(gy; W) (lrp_conv2d_t): the column the GEMM writes is
+ * 0 + w[i][j] gy, which col2im adds into gx tap by tap. */
+static lrp_status dw_conv_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw, H = g->H, Wd = g->W;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    if (!buf)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        float *xc = gx + pl * H * Wd;
+        dw_pad(g, xc, hp, wp, xp);
+        const float *w = W + c * kk, *gc = gy + pl * OH * OW;
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                const float wv = w[i * g->kw + j];
+                for (int64_t oy = 0; oy < OH; oy++) {
+                    float *d = xp + (oy * g->sh + i * g->dh) * wp + j * g->dw;
+                    const float *s = gc + oy * OW;
+                    if (g->sw == 1)
+                        for (int64_t ox = 0; ox < OW; ox++)
+                            d[ox] = d[ox] + (0.0f + wv * s[ox]);
+                    else
+                        for (int64_t ox = 0; ox < OW; ox++)
+                            d[ox * g->sw] = d[ox * g->sw] + (0.0f + wv * s[ox]);
+                }
+            }
+        /* back into gx: the cells inside the plane (the padding's sums are dropped, as col2im skips them) */
+        for (int64_t r = 0; r < hp; r++) {
+            int64_t iy = r - g->ph;
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t q = 0; q < wp; q++) {
+                int64_t ix = q - g->pw;
+                if (ix >= 0 && ix < Wd)
+                    xc[iy * Wd + ix] = xp[r * wp + q];
+            }
+        }
+    }
+    free(buf);
+    return LRP_OK;
+}
+
 lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
                             lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv_acc64(g, x, W, b, y, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
@@ -170,6 +350,8 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const float *x, const float 
 
 lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y, lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv(g, x, W, b, y, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
@@ -207,6 +389,8 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const float *x, const float *W, co
 
 lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv_t(g, gy, W, gx, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
