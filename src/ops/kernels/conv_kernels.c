@@ -6,6 +6,7 @@
 
 #include "ops/kernels/gemm_kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,63 @@ static void dw_pad(const lrp_conv_geom *g, const float *x, int64_t hp, int64_t w
     }
 }
 
+/* Output columns computed together: one block of sums held in registers
+ * while the taps run (lanes past the row are computed and dropped). */
+#define DW_LANES 16
+
+/* AVX2 copies of the plane kernels beside the baseline ones, picked at run
+ * time as the GEMM picks its micro-kernel: the vectors run across output
+ * columns, so the width changes nothing but the speed. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
+#define DW_AVX2 1
+static int dw_use_avx2(void)
+{
+    static int v = -1; /* a benign race: every thread stores the same value */
+    if (v < 0)
+        v = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return v;
+}
+#else
+#define DW_AVX2 0
+#endif
+
+/* One plane of y = c0 + Σ w[i][j] xp[...] with stride 1 in x; xp has
+ * DW_LANES readable floats past its end. */
+static inline __attribute__((always_inline)) void dw_plane_body(const lrp_conv_geom *g, const float *xp, int64_t wp,
+                                                                const float *w, float c0, float *y)
+{
+    const int64_t OH = g->OH, OW = g->OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += DW_LANES) {
+            float acc[DW_LANES];
+            for (int t = 0; t < DW_LANES; t++)
+                acc[t] = c0;
+            for (int64_t i = 0; i < g->kh; i++) {
+                const float *row = xp + (oy * g->sh + i * g->dh) * wp + ox0;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const float wv = w[i * g->kw + j], *sr = row + j * g->dw;
+                    for (int t = 0; t < DW_LANES; t++)
+                        acc[t] = acc[t] + wv * sr[t];
+                }
+            }
+            int64_t n = OW - ox0 < DW_LANES ? OW - ox0 : DW_LANES;
+            memcpy(y + oy * OW + ox0, acc, sizeof(float) * (size_t)n);
+        }
+}
+
+static void dw_plane_base(const lrp_conv_geom *g, const float *xp, int64_t wp, const float *w, float c0, float *y)
+{
+    dw_plane_body(g, xp, wp, w, c0, y);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane_avx2(const lrp_conv_geom *g, const float *xp, int64_t wp,
+                                                          const float *w, float c0, float *y)
+{
+    dw_plane_body(g, xp, wp, w, c0, y);
+}
+#endif
+
 /* Float sums (lrp_conv2d): y = c0 + Σ w[i][j] xp[...], c0 the bias or +0. */
 static lrp_status dw_conv(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
                           lrp_error *err)
@@ -177,16 +235,26 @@ static lrp_status dw_conv(const lrp_conv_geom *g, const float *x, const float *W
     dw_padded_size(g, &hp, &wp);
     const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
     const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
-    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    const size_t per = (size_t)(hp * wp) + DW_LANES;
+    float *buf = calloc(per * (size_t)nth, sizeof(float));
     if (!buf)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    void (*plane)(const lrp_conv_geom *, const float *, int64_t, const float *, float, float *) = dw_plane_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane_avx2;
+#endif
 #pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {
         const int64_t c = pl % g->C;
-        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        float *xp = buf + per * (size_t)THREAD_NUM();
         dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
         const float *w = W + c * kk;
         const float c0 = b ? b[c] : 0.0f;
+        if (g->sw == 1) {
+            plane(g, xp, wp, w, c0, y + pl * OH * OW);
+            continue;
+        }
         for (int64_t oy = 0; oy < OH; oy++) {
             float *o = y + pl * OH * OW + oy * OW;
             for (int64_t ox = 0; ox < OW; ox++)
@@ -195,13 +263,9 @@ static lrp_status dw_conv(const lrp_conv_geom *g, const float *x, const float *W
                 const float *row = xp + (oy * g->sh + i * g->dh) * wp;
                 for (int64_t j = 0; j < g->kw; j++) {
                     const float wv = w[i * g->kw + j];
-                    const float *s = row + j * g->dw;
-                    if (g->sw == 1)
-                        for (int64_t ox = 0; ox < OW; ox++)
-                            o[ox] = o[ox] + wv * s[ox];
-                    else
-                        for (int64_t ox = 0; ox < OW; ox++)
-                            o[ox] = o[ox] + wv * s[ox * g->sw];
+                    const float *sr = row + j * g->dw;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        o[ox] = o[ox] + wv * sr[ox * g->sw];
                 }
             }
         }
@@ -255,6 +319,66 @@ static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const float *x, const fl
     return LRP_OK;
 }
 
+/* The transposed product of one plane by gathering, for stride 1: a cell of
+ * gx takes, tap by tap in order, 0 + w[i][j] gy at the output the tap
+ * reads it from. gyp holds gy's rows shifted right by L = (kw-1) dw with
+ * zeros around, so that a tap whose output column lies outside adds
+ * 0 + w·0 = +0 instead of nothing: the same sum as long as the cell never
+ * holds -0, which the caller makes sure of (its start is not -0 and w is
+ * finite; a sum of values that are not both -0 is not -0). Rows of
+ * outputs outside are skipped, as col2im skips them. */
+static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv_geom *g, const float *gyp,
+                                                                  int64_t wq, const float *w, float *xc)
+{
+    const int64_t H = g->H, Wd = g->W, OH = g->OH, L = (g->kw - 1) * g->dw;
+    for (int64_t iy = 0; iy < H; iy++)
+        for (int64_t ix0 = 0; ix0 < Wd; ix0 += DW_LANES) {
+            int64_t n = Wd - ix0 < DW_LANES ? Wd - ix0 : DW_LANES;
+            float acc[DW_LANES];
+            memcpy(acc, xc + iy * Wd + ix0, sizeof(float) * (size_t)n);
+            for (int64_t t = n; t < DW_LANES; t++)
+                acc[t] = 0.0f;
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t oy = iy + g->ph - i * g->dh;
+                if (oy < 0 || oy >= OH)
+                    continue;
+                /* output column ox = ix + pw - j dw sits at gyp column ox + L */
+                const float *row = gyp + oy * wq + ix0 + g->pw + L;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const float wv = w[i * g->kw + j], *sr = row - j * g->dw;
+                    for (int t = 0; t < DW_LANES; t++)
+                        acc[t] = acc[t] + (0.0f + wv * sr[t]);
+                }
+            }
+            memcpy(xc + iy * Wd + ix0, acc, sizeof(float) * (size_t)n);
+        }
+}
+
+static void dw_plane_t_base(const lrp_conv_geom *g, const float *gyp, int64_t wq, const float *w, float *xc)
+{
+    dw_plane_t_body(g, gyp, wq, w, xc);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane_t_avx2(const lrp_conv_geom *g, const float *gyp, int64_t wq,
+                                                            const float *w, float *xc)
+{
+    dw_plane_t_body(g, gyp, wq, w, xc);
+}
+#endif
+
+/* Whether a plane can be gathered (dw_plane_t_body): finite taps, no -0 in gx. */
+static int dw_gather_ok(const float *w, int64_t kk, const float *xc, int64_t n)
+{
+    for (int64_t k = 0; k < kk; k++)
+        if (!(w[k] - w[k] == 0.0f)) /* inf or NaN */
+            return 0;
+    for (int64_t i = 0; i < n; i++)
+        if (xc[i] == 0.0f && signbit(xc[i]))
+            return 0;
+    return 1;
+}
+
 /* gx += convᵀ(gy; W) (lrp_conv2d_t): the column the GEMM writes is
  * 0 + w[i][j] gy, which col2im adds into gx tap by tap. */
 static lrp_status dw_conv_t(const lrp_conv_geom *g, const float *gy, const float *W, float *gx, lrp_error *err)
@@ -263,28 +387,43 @@ static lrp_status dw_conv_t(const lrp_conv_geom *g, const float *gy, const float
     dw_padded_size(g, &hp, &wp);
     const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw, H = g->H, Wd = g->W;
     const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
-    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    /* gather (stride 1): gy's rows shifted by L, with room for a block of lanes on either side */
+    const int gather = g->sh == 1 && g->sw == 1;
+    const int64_t L = (g->kw - 1) * g->dw, wq = L + (OW > Wd + g->pw ? OW : Wd + g->pw) + DW_LANES;
+    const size_t per = (size_t)(hp * wp) > (size_t)(OH * wq) ? (size_t)(hp * wp) : (size_t)(OH * wq);
+    float *buf = calloc(per * (size_t)nth, sizeof(float));
     if (!buf)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    void (*plane)(const lrp_conv_geom *, const float *, int64_t, const float *, float *) = dw_plane_t_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane_t_avx2;
+#endif
 #pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {
         const int64_t c = pl % g->C;
-        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        float *xp = buf + per * (size_t)THREAD_NUM();
         float *xc = gx + pl * H * Wd;
-        dw_pad(g, xc, hp, wp, xp);
         const float *w = W + c * kk, *gc = gy + pl * OH * OW;
+        if (gather && dw_gather_ok(w, kk, xc, H * Wd)) {
+            for (int64_t oy = 0; oy < OH; oy++) {
+                float *d = xp + oy * wq;
+                memset(d, 0, sizeof(float) * (size_t)L);
+                memcpy(d + L, gc + oy * OW, sizeof(float) * (size_t)OW);
+                memset(d + L + OW, 0, sizeof(float) * (size_t)(wq - L - OW));
+            }
+            plane(g, xp, wq, w, xc);
+            continue;
+        }
+        dw_pad(g, xc, hp, wp, xp);
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
                 const float wv = w[i * g->kw + j];
                 for (int64_t oy = 0; oy < OH; oy++) {
                     float *d = xp + (oy * g->sh + i * g->dh) * wp + j * g->dw;
-                    const float *s = gc + oy * OW;
-                    if (g->sw == 1)
-                        for (int64_t ox = 0; ox < OW; ox++)
-                            d[ox] = d[ox] + (0.0f + wv * s[ox]);
-                    else
-                        for (int64_t ox = 0; ox < OW; ox++)
-                            d[ox * g->sw] = d[ox * g->sw] + (0.0f + wv * s[ox]);
+                    const float *sr = gc + oy * OW;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        d[ox * g->sw] = d[ox * g->sw] + (0.0f + wv * sr[ox]);
                 }
             }
         /* back into gx: the cells inside the plane (the padding's sums are dropped, as col2im skips them) */
