@@ -173,6 +173,10 @@ static void dw_pad(const lrp_conv_geom *g, const float *x, int64_t hp, int64_t w
 /* Output columns computed together: one block of sums held in registers
  * while the taps run (lanes past the row are computed and dropped). */
 #define DW_LANES 16
+#define DW_NV (DW_LANES / 8)
+typedef float dw_vec __attribute__((vector_size(32)));
+/* the same vector at any float address (an unaligned load) */
+typedef float dw_uvec __attribute__((vector_size(32), aligned(sizeof(float)), may_alias));
 
 /* AVX2 copies of the plane kernels beside the baseline ones, picked at run
  * time as the GEMM picks its micro-kernel: the vectors run across output
@@ -198,15 +202,18 @@ static inline __attribute__((always_inline)) void dw_plane_body(const lrp_conv_g
     const int64_t OH = g->OH, OW = g->OW;
     for (int64_t oy = 0; oy < OH; oy++)
         for (int64_t ox0 = 0; ox0 < OW; ox0 += DW_LANES) {
-            float acc[DW_LANES];
-            for (int t = 0; t < DW_LANES; t++)
-                acc[t] = c0;
+            dw_vec acc[DW_NV];
+            for (int v = 0; v < DW_NV; v++)
+                acc[v] = c0 - (dw_vec){0}; /* a splat, exact (also for -0) */
             for (int64_t i = 0; i < g->kh; i++) {
                 const float *row = xp + (oy * g->sh + i * g->dh) * wp + ox0;
                 for (int64_t j = 0; j < g->kw; j++) {
-                    const float wv = w[i * g->kw + j], *sr = row + j * g->dw;
-                    for (int t = 0; t < DW_LANES; t++)
-                        acc[t] = acc[t] + wv * sr[t];
+                    const dw_vec wv = w[i * g->kw + j] - (dw_vec){0};
+                    const float *sr = row + j * g->dw;
+                    for (int v = 0; v < DW_NV; v++) {
+                        dw_vec t = wv * *(const dw_uvec *)(sr + 8 * v);
+                        acc[v] = acc[v] + t;
+                    }
                 }
             }
             int64_t n = OW - ox0 < DW_LANES ? OW - ox0 : DW_LANES;
@@ -334,10 +341,9 @@ static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv
     for (int64_t iy = 0; iy < H; iy++)
         for (int64_t ix0 = 0; ix0 < Wd; ix0 += DW_LANES) {
             int64_t n = Wd - ix0 < DW_LANES ? Wd - ix0 : DW_LANES;
-            float acc[DW_LANES];
+            dw_vec acc[DW_NV];
+            memset(acc, 0, sizeof acc);
             memcpy(acc, xc + iy * Wd + ix0, sizeof(float) * (size_t)n);
-            for (int64_t t = n; t < DW_LANES; t++)
-                acc[t] = 0.0f;
             for (int64_t i = 0; i < g->kh; i++) {
                 int64_t oy = iy + g->ph - i * g->dh;
                 if (oy < 0 || oy >= OH)
@@ -345,9 +351,13 @@ static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv
                 /* output column ox = ix + pw - j dw sits at gyp column ox + L */
                 const float *row = gyp + oy * wq + ix0 + g->pw + L;
                 for (int64_t j = 0; j < g->kw; j++) {
-                    const float wv = w[i * g->kw + j], *sr = row - j * g->dw;
-                    for (int t = 0; t < DW_LANES; t++)
-                        acc[t] = acc[t] + (0.0f + wv * sr[t]);
+                    const dw_vec wv = w[i * g->kw + j] - (dw_vec){0};
+                    const float *sr = row - j * g->dw;
+                    for (int v = 0; v < DW_NV; v++) {
+                        dw_vec t = wv * *(const dw_uvec *)(sr + 8 * v);
+                        t = (dw_vec){0} + t;
+                        acc[v] = acc[v] + t;
+                    }
                 }
             }
             memcpy(xc + iy * Wd + ix0, acc, sizeof(float) * (size_t)n);
