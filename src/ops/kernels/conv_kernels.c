@@ -282,6 +282,52 @@ static lrp_status dw_conv(const lrp_conv_geom *g, const float *x, const float *W
 }
 
 /* Double sums (lrp_conv2d_acc64): y = (float)((0 + Σ w x) + b). */
+/* One plane of the double sums with stride 1 in x: y = (float)((0 + Σ w x) + b),
+ * DW_LANES columns at a time in double vectors. */
+typedef double dw_dvec __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void dw_plane64_body(const lrp_conv_geom *g, const float *xp, int64_t wp,
+                                                                  const float *w, double bv, float *y)
+{
+    const int64_t OH = g->OH, OW = g->OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += DW_LANES) {
+            dw_dvec acc[DW_LANES / 4];
+            for (int v = 0; v < DW_LANES / 4; v++)
+                acc[v] = (dw_dvec){0};
+            for (int64_t i = 0; i < g->kh; i++) {
+                const float *row = xp + (oy * g->sh + i * g->dh) * wp + ox0;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const dw_dvec wv = (double)w[i * g->kw + j] - (dw_dvec){0};
+                    const float *sr = row + j * g->dw;
+                    for (int v = 0; v < DW_LANES / 4; v++) {
+                        dw_dvec xv = {sr[4 * v], sr[4 * v + 1], sr[4 * v + 2], sr[4 * v + 3]};
+                        dw_dvec t = wv * xv;
+                        acc[v] = acc[v] + t;
+                    }
+                }
+            }
+            double out[DW_LANES];
+            memcpy(out, acc, sizeof out);
+            int64_t n = OW - ox0 < DW_LANES ? OW - ox0 : DW_LANES;
+            float *o = y + oy * OW + ox0;
+            for (int64_t t = 0; t < n; t++)
+                o[t] = (float)(out[t] + bv);
+        }
+}
+
+static void dw_plane64_base(const lrp_conv_geom *g, const float *xp, int64_t wp, const float *w, double bv, float *y)
+{
+    dw_plane64_body(g, xp, wp, w, bv, y);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane64_avx2(const lrp_conv_geom *g, const float *xp, int64_t wp,
+                                                            const float *w, double bv, float *y)
+{
+    dw_plane64_body(g, xp, wp, w, bv, y);
+}
+#endif
+
 static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const float *x, const float *W, const float *b, float *y,
                                 lrp_error *err)
 {
@@ -289,21 +335,31 @@ static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const float *x, const fl
     dw_padded_size(g, &hp, &wp);
     const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
     const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
-    float *buf = malloc(sizeof(float) * (size_t)(hp * wp) * (size_t)nth);
+    const size_t per = (size_t)(hp * wp) + DW_LANES;
+    float *buf = calloc(per * (size_t)nth, sizeof(float));
     double *abuf = malloc(sizeof(double) * (size_t)OW * (size_t)nth);
     if (!buf || !abuf) {
         free(buf);
         free(abuf);
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
     }
+    void (*plane)(const lrp_conv_geom *, const float *, int64_t, const float *, double, float *) = dw_plane64_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane64_avx2;
+#endif
 #pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {
         const int64_t c = pl % g->C;
-        float *xp = buf + (size_t)(hp * wp) * (size_t)THREAD_NUM();
+        float *xp = buf + per * (size_t)THREAD_NUM();
         double *acc = abuf + (size_t)OW * (size_t)THREAD_NUM();
         dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
         const float *w = W + c * kk;
         const double bv = b ? (double)b[c] : 0.0;
+        if (g->sw == 1) {
+            plane(g, xp, wp, w, bv, y + pl * OH * OW);
+            continue;
+        }
         for (int64_t oy = 0; oy < OH; oy++) {
             for (int64_t ox = 0; ox < OW; ox++)
                 acc[ox] = 0.0;
