@@ -390,8 +390,8 @@ static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const float *x, const fl
  * holds -0, which the caller makes sure of (its start is not -0 and w is
  * finite; a sum of values that are not both -0 is not -0). Rows of
  * outputs outside are skipped, as col2im skips them. */
-static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv_geom *g, const float *gyp,
-                                                                  int64_t wq, const float *w, float *xc)
+static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv_geom *g, const float *gyp, int64_t wq,
+                                                                  const float *w, float *xc)
 {
     const int64_t H = g->H, Wd = g->W, OH = g->OH, L = (g->kw - 1) * g->dw;
     for (int64_t iy = 0; iy < H; iy++)
