@@ -4,6 +4,11 @@
 
 #include "base/error.h"
 #include "base/tensor.h"
+#include "ops/kernels/gemm_sign.h"
+#include "ops/op.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* R_in += ((x⁺⊙T1 + x⁻⊙T2) + x⁺⊙T3) + x⁻⊙T4 (T2, T4 only with negative entries) */
 static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor *const *T)
@@ -15,6 +20,82 @@ static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor 
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
         acc[i] += q ? ((p[i] * t1[i] + q[i] * t2[i]) + p[i] * t3[i]) + q[i] * t4[i] : p[i] * t1[i] + p[i] * t3[i];
+}
+
+/* g = m·R / s(z) in place, m = [mask > 0] (sign 1) or [mask < 0] (-1), as lrp_sign_half computes it. */
+static void dense_ratio(const lrp_tensor *R, lrp_real *d, const lrp_tensor *mask, int mask_sign, lrp_real eps)
+{
+    const lrp_real *r = lrp_reals(R), *m = lrp_reals(mask);
+    int64_t n = R->numel;
+    if (mask_sign > 0) {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (m[i] > 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
+    } else {
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            d[i] = (m[i] < 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
+    }
+}
+
+/* Gamma on a MatMul dense layer (x (..., K) times a constant W (K, N), the
+ * bias fused by the canonizer or none): the same sums as gamma_apply's eight
+ * products, computed as two sign-split products (gemm_sign.h) that leave out
+ * the zero terms of x⁺, x⁻ and of the masked ratios. 1 when it does not
+ * apply (another op, OpenBLAS, a weight or bias it cannot take): then
+ * gamma_apply computes it the general way. */
+static int gamma_dense(const lrp_rule_call *c, const lrp_real *Wp, const lrp_real *Wn, const lrp_real *bp,
+                       const lrp_real *bn, lrp_status *st, lrp_error *err)
+{
+    const lrp_tensor *x = c->in[0], *z = c->out, *W = lrp_layer_weight(c);
+    if (strcmp(c->n->op->type, "MatMul") || lrp_exec_ctx.openblas || W->ndim != 2 || !z || x->ndim < 2 ||
+        x->dims[x->ndim - 1] != W->dims[0] || z->dims[z->ndim - 1] != W->dims[1])
+        return 1;
+    const int64_t K = W->dims[0], N = W->dims[1], M = K ? x->numel / K : 0;
+    if (M * N != z->numel || M <= 0 || N <= 0 || K <= 0)
+        return 1;
+    lrp_sign_split s;
+    lrp_real *f = NULL, *t = NULL;
+    int ret = 1;
+    if (lrp_sign_split_new(&s, x, err) != LRP_OK)
+        goto done;
+    const lrp_real *xp = lrp_reals(s.xpos), *xn = s.xn ? lrp_reals(s.xn) : NULL;
+    f = malloc(sizeof(lrp_real) * (size_t)(4 * M * N));
+    t = malloc(sizeof(lrp_real) * (size_t)(4 * M * K));
+    if (!f || !t)
+        goto done;
+    /* f(x⁺; Wp, bp), f(x⁺; Wn, bn), f(x⁻; Wp, 0), f(x⁻; Wn, 0) */
+    lrp_real *const F[4] = {f, f + M * N, f + 2 * M * N, f + 3 * M * N};
+    const lrp_real *const fc0[4] = {bp, bn, NULL, NULL};
+    if (lrp_sgemm_sign4(M, N, K, xp, xn, K, Wp, Wn, N, 1, fc0, F, N) != 0)
+        goto done;
+    if (xn)
+        for (int64_t i = 0; i < M * N; i++) {
+            F[0][i] += F[3][i]; /* zp = f(x⁺; Wp, bp) + f(x⁻; Wn, 0) */
+            F[1][i] += F[2][i]; /* zn = f(x⁺; Wn, bn) + f(x⁻; Wp, 0) */
+        }
+    dense_ratio(c->R, F[0], z, 1, c->rule->eps);  /* gp */
+    dense_ratio(c->R, F[1], z, -1, c->rule->eps); /* gn */
+    /* Wpᵀgp, Wnᵀgp, Wpᵀgn, Wnᵀgn: T1, T2, T4, T3 */
+    lrp_real *const T[4] = {t, t + M * K, t + 2 * M * K, t + 3 * M * K};
+    const lrp_real *const tc0[4] = {NULL, NULL, NULL, NULL};
+    if (lrp_sgemm_sign4(M, K, N, F[0], F[1], N, Wp, Wn, 1, N, tc0, T, K) != 0)
+        goto done;
+    lrp_tensor v[4];
+    lrp_tensor *TT[4] = {&v[0], xn ? &v[1] : NULL, &v[2], xn ? &v[3] : NULL};
+    const lrp_real *src[4] = {T[0], T[1], T[3], T[2]};
+    for (int q = 0; q < 4; q++) {
+        v[q] = *x;
+        v[q].data = (void *)src[q];
+    }
+    combine(c, &s, TT);
+    ret = 0;
+    *st = LRP_OK;
+done:
+    lrp_sign_split_free(&s);
+    free(f);
+    free(t);
+    return ret;
 }
 
 static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
@@ -29,6 +110,9 @@ static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
     /* gp = [z>0]·R / s(f(x⁺; Wp, bp) + f(x⁻; Wn, 0)): T1 = Wpᵀgp, T2 = Wnᵀgp;
      * gn = [z<0]·R / s(f(x⁺; Wn, bn) + f(x⁻; Wp, 0)): T3 = Wnᵀgn, T4 = Wpᵀgn.
      * The masks use the original output. */
+    lrp_status st;
+    if (Wp && Wn && !fail1 && !fail2 && z && gamma_dense(c, Wp, Wn, bp, bn, &st, err) == 0)
+        return st;
     bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && Wn && !fail1 && !fail2 && z &&
               lrp_sign_half(c, &s, Wp, Wn, bp, z, 1, &T[0], &T[1], err) == LRP_OK &&
               lrp_sign_half(c, &s, Wn, Wp, bn, z, -1, &T[2], &T[3], err) == LRP_OK;

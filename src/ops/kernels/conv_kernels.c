@@ -6,8 +6,16 @@
 
 #include "ops/kernels/gemm_kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_NUM() omp_get_thread_num()
+#else
+#define THREAD_NUM() 0
+#endif
 
 int64_t lrp_conv_out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total)
 {
@@ -125,9 +133,391 @@ static void im2col_rows(const lrp_conv_geom *g, const lrp_real *x, int64_t C, in
     }
 }
 
+/* ------------------------------------------------------------ depthwise
+ * A depthwise convolution (one input and one output channel per group) is one
+ * GEMM per channel with a single row (or, transposed, a single column): the
+ * kernels below compute the same elements directly, each in the order the
+ * GEMM sums it (c0, then the taps (i, j) in order, the padding's zeros
+ * included, every product and sum rounded on its own), so the bytes are those
+ * of the im2col path; only the speed changes. Every channel is computed by one
+ * thread, whatever the thread count. */
+
+/* Whether the direct kernels apply: Cg = Mg = 1, no negative pads, and lrp's
+ * own GEMM (OpenBLAS sums in its own order). */
+static int is_depthwise(const lrp_conv_geom *g)
+{
+    return g->group > 1 && g->C == g->group && g->M == g->group && g->ph >= 0 && g->pw >= 0 && !is_pointwise(g) &&
+           !lrp_exec_ctx.openblas;
+}
+
+/* The padded input plane the taps read: rows and columns from -ph, -pw. */
+static void dw_padded_size(const lrp_conv_geom *g, int64_t *hp, int64_t *wp)
+{
+    *hp = (g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    *wp = (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+}
+
+/* xp (hp, wp) = the plane x (H, W) shifted by (ph, pw), 0 outside. */
+static void dw_pad(const lrp_conv_geom *g, const lrp_real *x, int64_t hp, int64_t wp, lrp_real *xp)
+{
+    for (int64_t r = 0; r < hp; r++) {
+        int64_t iy = r - g->ph;
+        lrp_real *d = xp + r * wp;
+        for (int64_t q = 0; q < wp; q++) {
+            int64_t ix = q - g->pw;
+            d[q] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? x[iy * g->W + ix] : 0.0f;
+        }
+    }
+}
+
+/* Output columns computed together: one block of sums held in registers
+ * while the taps run (lanes past the row are computed and dropped). */
+#define DW_LANES 16
+#define DW_NV (DW_LANES / 8)
+typedef lrp_real dw_vec __attribute__((vector_size(8 * sizeof(lrp_real))));
+/* the same vector at any float address (an unaligned load) */
+typedef lrp_real dw_uvec __attribute__((vector_size(8 * sizeof(lrp_real)), aligned(sizeof(lrp_real)), may_alias));
+
+/* AVX2 copies of the plane kernels beside the baseline ones, picked at run
+ * time as the GEMM picks its micro-kernel: the vectors run across output
+ * columns, so the width changes nothing but the speed. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
+#define DW_AVX2 1
+static int dw_use_avx2(void)
+{
+    static int v = -1; /* a benign race: every thread stores the same value */
+    if (v < 0)
+        v = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return v;
+}
+#else
+#define DW_AVX2 0
+#endif
+
+/* One plane of y = c0 + Σ w[i][j] xp[...] with stride 1 in x; xp has
+ * DW_LANES readable floats past its end. */
+static inline __attribute__((always_inline)) void dw_plane_body(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp,
+                                                                const lrp_real *w, lrp_real c0, lrp_real *y)
+{
+    const int64_t OH = g->OH, OW = g->OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += DW_LANES) {
+            dw_vec acc[DW_NV];
+            for (int v = 0; v < DW_NV; v++)
+                acc[v] = c0 - (dw_vec){0}; /* a splat, exact (also for -0) */
+            for (int64_t i = 0; i < g->kh; i++) {
+                const lrp_real *row = xp + (oy * g->sh + i * g->dh) * wp + ox0;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const dw_vec wv = w[i * g->kw + j] - (dw_vec){0};
+                    const lrp_real *sr = row + j * g->dw;
+                    for (int v = 0; v < DW_NV; v++) {
+                        dw_vec t = wv * *(const dw_uvec *)(sr + 8 * v);
+                        acc[v] = acc[v] + t;
+                    }
+                }
+            }
+            int64_t n = OW - ox0 < DW_LANES ? OW - ox0 : DW_LANES;
+            memcpy(y + oy * OW + ox0, acc, sizeof(lrp_real) * (size_t)n);
+        }
+}
+
+static void dw_plane_base(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp, const lrp_real *w, lrp_real c0,
+                          lrp_real *y)
+{
+    dw_plane_body(g, xp, wp, w, c0, y);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane_avx2(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp,
+                                                          const lrp_real *w, lrp_real c0, lrp_real *y)
+{
+    dw_plane_body(g, xp, wp, w, c0, y);
+}
+#endif
+
+/* Float sums (lrp_conv2d): y = c0 + Σ w[i][j] xp[...], c0 the bias or +0. */
+static lrp_status dw_conv(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b, lrp_real *y,
+                          lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    const size_t per = (size_t)(hp * wp) + DW_LANES;
+    lrp_real *buf = calloc(per * (size_t)nth, sizeof(lrp_real));
+    if (!buf)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    void (*plane)(const lrp_conv_geom *, const lrp_real *, int64_t, const lrp_real *, lrp_real, lrp_real *) =
+        dw_plane_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane_avx2;
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        lrp_real *xp = buf + per * (size_t)THREAD_NUM();
+        dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
+        const lrp_real *w = W + c * kk;
+        const lrp_real c0 = b ? b[c] : 0.0f;
+        if (g->sw == 1) {
+            plane(g, xp, wp, w, c0, y + pl * OH * OW);
+            continue;
+        }
+        for (int64_t oy = 0; oy < OH; oy++) {
+            lrp_real *o = y + pl * OH * OW + oy * OW;
+            for (int64_t ox = 0; ox < OW; ox++)
+                o[ox] = c0;
+            for (int64_t i = 0; i < g->kh; i++) {
+                const lrp_real *row = xp + (oy * g->sh + i * g->dh) * wp;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const lrp_real wv = w[i * g->kw + j];
+                    const lrp_real *sr = row + j * g->dw;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        o[ox] = o[ox] + wv * sr[ox * g->sw];
+                }
+            }
+        }
+    }
+    free(buf);
+    return LRP_OK;
+}
+
+/* Double sums (lrp_conv2d_acc64): y = (float)((0 + Σ w x) + b). */
+/* One plane of the double sums with stride 1 in x: y = (float)((0 + Σ w x) + b),
+ * DW_LANES columns at a time in double vectors. */
+typedef double dw_dvec __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void
+dw_plane64_body(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp, const lrp_real *w, double bv, lrp_real *y)
+{
+    const int64_t OH = g->OH, OW = g->OW;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += DW_LANES) {
+            dw_dvec acc[DW_LANES / 4];
+            for (int v = 0; v < DW_LANES / 4; v++)
+                acc[v] = (dw_dvec){0};
+            for (int64_t i = 0; i < g->kh; i++) {
+                const lrp_real *row = xp + (oy * g->sh + i * g->dh) * wp + ox0;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const dw_dvec wv = (double)w[i * g->kw + j] - (dw_dvec){0};
+                    const lrp_real *sr = row + j * g->dw;
+                    for (int v = 0; v < DW_LANES / 4; v++) {
+                        dw_dvec xv = {sr[4 * v], sr[4 * v + 1], sr[4 * v + 2], sr[4 * v + 3]};
+                        dw_dvec t = wv * xv;
+                        acc[v] = acc[v] + t;
+                    }
+                }
+            }
+            double out[DW_LANES];
+            memcpy(out, acc, sizeof out);
+            int64_t n = OW - ox0 < DW_LANES ? OW - ox0 : DW_LANES;
+            lrp_real *o = y + oy * OW + ox0;
+            for (int64_t t = 0; t < n; t++)
+                o[t] = (lrp_real)(out[t] + bv);
+        }
+}
+
+static void dw_plane64_base(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp, const lrp_real *w, double bv,
+                            lrp_real *y)
+{
+    dw_plane64_body(g, xp, wp, w, bv, y);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane64_avx2(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp,
+                                                            const lrp_real *w, double bv, lrp_real *y)
+{
+    dw_plane64_body(g, xp, wp, w, bv, y);
+}
+#endif
+
+static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b,
+                                lrp_real *y, lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    const size_t per = (size_t)(hp * wp) + DW_LANES;
+    lrp_real *buf = calloc(per * (size_t)nth, sizeof(lrp_real));
+    double *abuf = malloc(sizeof(double) * (size_t)OW * (size_t)nth);
+    if (!buf || !abuf) {
+        free(buf);
+        free(abuf);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    }
+    void (*plane)(const lrp_conv_geom *, const lrp_real *, int64_t, const lrp_real *, double, lrp_real *) =
+        dw_plane64_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane64_avx2;
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        lrp_real *xp = buf + per * (size_t)THREAD_NUM();
+        double *acc = abuf + (size_t)OW * (size_t)THREAD_NUM();
+        dw_pad(g, x + pl * g->H * g->W, hp, wp, xp);
+        const lrp_real *w = W + c * kk;
+        const double bv = b ? (double)b[c] : 0.0;
+        if (g->sw == 1) {
+            plane(g, xp, wp, w, bv, y + pl * OH * OW);
+            continue;
+        }
+        for (int64_t oy = 0; oy < OH; oy++) {
+            for (int64_t ox = 0; ox < OW; ox++)
+                acc[ox] = 0.0;
+            for (int64_t i = 0; i < g->kh; i++) {
+                const lrp_real *row = xp + (oy * g->sh + i * g->dh) * wp;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const double wv = (double)w[i * g->kw + j];
+                    const lrp_real *s = row + j * g->dw;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        acc[ox] = acc[ox] + wv * (double)s[ox * g->sw];
+                }
+            }
+            lrp_real *o = y + pl * OH * OW + oy * OW;
+            for (int64_t ox = 0; ox < OW; ox++)
+                o[ox] = (lrp_real)(acc[ox] + bv);
+        }
+    }
+    free(buf);
+    free(abuf);
+    return LRP_OK;
+}
+
+/* The transposed product of one plane by gathering, for stride 1: a cell of
+ * gx takes, tap by tap in order, 0 + w[i][j] gy at the output the tap
+ * reads it from. gyp holds gy's rows shifted right by L = (kw-1) dw with
+ * zeros around, so that a tap whose output column lies outside adds
+ * 0 + w·0 = +0 instead of nothing: the same sum as long as the cell never
+ * holds -0, which the caller makes sure of (its start is not -0 and w is
+ * finite; a sum of values that are not both -0 is not -0). Rows of
+ * outputs outside are skipped, as col2im skips them. */
+static inline __attribute__((always_inline)) void dw_plane_t_body(const lrp_conv_geom *g, const lrp_real *gyp,
+                                                                  int64_t wq, const lrp_real *w, lrp_real *xc)
+{
+    const int64_t H = g->H, Wd = g->W, OH = g->OH, L = (g->kw - 1) * g->dw;
+    for (int64_t iy = 0; iy < H; iy++)
+        for (int64_t ix0 = 0; ix0 < Wd; ix0 += DW_LANES) {
+            int64_t n = Wd - ix0 < DW_LANES ? Wd - ix0 : DW_LANES;
+            dw_vec acc[DW_NV];
+            memset(acc, 0, sizeof acc);
+            memcpy(acc, xc + iy * Wd + ix0, sizeof(lrp_real) * (size_t)n);
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t oy = iy + g->ph - i * g->dh;
+                if (oy < 0 || oy >= OH)
+                    continue;
+                /* output column ox = ix + pw - j dw sits at gyp column ox + L */
+                const lrp_real *row = gyp + oy * wq + ix0 + g->pw + L;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    const dw_vec wv = w[i * g->kw + j] - (dw_vec){0};
+                    const lrp_real *sr = row - j * g->dw;
+                    for (int v = 0; v < DW_NV; v++) {
+                        dw_vec t = wv * *(const dw_uvec *)(sr + 8 * v);
+                        t = (dw_vec){0} + t;
+                        acc[v] = acc[v] + t;
+                    }
+                }
+            }
+            memcpy(xc + iy * Wd + ix0, acc, sizeof(lrp_real) * (size_t)n);
+        }
+}
+
+static void dw_plane_t_base(const lrp_conv_geom *g, const lrp_real *gyp, int64_t wq, const lrp_real *w, lrp_real *xc)
+{
+    dw_plane_t_body(g, gyp, wq, w, xc);
+}
+
+#if DW_AVX2
+__attribute__((target("avx2"))) static void dw_plane_t_avx2(const lrp_conv_geom *g, const lrp_real *gyp, int64_t wq,
+                                                            const lrp_real *w, lrp_real *xc)
+{
+    dw_plane_t_body(g, gyp, wq, w, xc);
+}
+#endif
+
+/* Whether a plane can be gathered (dw_plane_t_body): finite taps, no -0 in gx. */
+static int dw_gather_ok(const lrp_real *w, int64_t kk, const lrp_real *xc, int64_t n)
+{
+    for (int64_t k = 0; k < kk; k++)
+        if (!(w[k] - w[k] == 0.0f)) /* inf or NaN */
+            return 0;
+    for (int64_t i = 0; i < n; i++)
+        if (xc[i] == 0.0f && signbit(xc[i]))
+            return 0;
+    return 1;
+}
+
+/* gx += convᵀ(gy; W) (lrp_conv2d_t): the column the GEMM writes is
+ * 0 + w[i][j] gy, which col2im adds into gx tap by tap. */
+static lrp_status dw_conv_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_real *W, lrp_real *gx,
+                            lrp_error *err)
+{
+    int64_t hp, wp;
+    dw_padded_size(g, &hp, &wp);
+    const int64_t planes = g->N * g->C, OH = g->OH, OW = g->OW, kk = g->kh * g->kw, H = g->H, Wd = g->W;
+    const int nth = lrp_num_threads > 0 ? lrp_num_threads : 1;
+    /* gather (stride 1): gy's rows shifted by L, with room for a block of lanes on either side */
+    const int gather = g->sh == 1 && g->sw == 1;
+    const int64_t L = (g->kw - 1) * g->dw, wq = L + (OW > Wd + g->pw ? OW : Wd + g->pw) + DW_LANES;
+    const size_t per = (size_t)(hp * wp) > (size_t)(OH * wq) ? (size_t)(hp * wp) : (size_t)(OH * wq);
+    lrp_real *buf = calloc(per * (size_t)nth, sizeof(lrp_real));
+    if (!buf)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer");
+    void (*plane)(const lrp_conv_geom *, const lrp_real *, int64_t, const lrp_real *, lrp_real *) = dw_plane_t_base;
+#if DW_AVX2
+    if (dw_use_avx2())
+        plane = dw_plane_t_avx2;
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t c = pl % g->C;
+        lrp_real *xp = buf + per * (size_t)THREAD_NUM();
+        lrp_real *xc = gx + pl * H * Wd;
+        const lrp_real *w = W + c * kk, *gc = gy + pl * OH * OW;
+        if (gather && dw_gather_ok(w, kk, xc, H * Wd)) {
+            for (int64_t oy = 0; oy < OH; oy++) {
+                lrp_real *d = xp + oy * wq;
+                memset(d, 0, sizeof(lrp_real) * (size_t)L);
+                memcpy(d + L, gc + oy * OW, sizeof(lrp_real) * (size_t)OW);
+                memset(d + L + OW, 0, sizeof(lrp_real) * (size_t)(wq - L - OW));
+            }
+            plane(g, xp, wq, w, xc);
+            continue;
+        }
+        dw_pad(g, xc, hp, wp, xp);
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                const lrp_real wv = w[i * g->kw + j];
+                for (int64_t oy = 0; oy < OH; oy++) {
+                    lrp_real *d = xp + (oy * g->sh + i * g->dh) * wp + j * g->dw;
+                    const lrp_real *sr = gc + oy * OW;
+                    for (int64_t ox = 0; ox < OW; ox++)
+                        d[ox * g->sw] = d[ox * g->sw] + (0.0f + wv * sr[ox]);
+                }
+            }
+        /* back into gx: the cells inside the plane (the padding's sums are dropped, as col2im skips them) */
+        for (int64_t r = 0; r < hp; r++) {
+            int64_t iy = r - g->ph;
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t q = 0; q < wp; q++) {
+                int64_t ix = q - g->pw;
+                if (ix >= 0 && ix < Wd)
+                    xc[iy * Wd + ix] = xp[r * wp + q];
+            }
+        }
+    }
+    free(buf);
+    return LRP_OK;
+}
+
 lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b,
                             lrp_real *y, lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv_acc64(g, x, W, b, y, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
@@ -171,6 +561,8 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
 lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b, lrp_real *y,
                       lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv(g, x, W, b, y, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
@@ -208,6 +600,8 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
 
 lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_real *W, lrp_real *gx, lrp_error *err)
 {
+    if (is_depthwise(g))
+        return dw_conv_t(g, gy, W, gx, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
