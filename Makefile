@@ -122,7 +122,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
 
-# test_refset also runs every case in the float64 build (lrp's float32 error
+# test_refset and test_refset_modern also run every case in the float64 build (lrp's float32 error
 # against its own float64): the test helpers are compiled once more for the
 # float64 half, their symbols renamed as its own.
 TEST_HELPER_F64 := $(TEST_HELPERS:tests/unit/%.c=$(BUILD)/tests/f64/%.o)
@@ -135,8 +135,9 @@ $(BUILD)/tests/f64/%.o: tests/unit/%.c $(BUILD)/tests/f64/symbols
 	$(OBJCOPY) --redefine-syms=$(BUILD)/tests/f64/symbols $@.tmp $@
 	rm -f $@.tmp
 
-$(BUILD)/tests/test_refset: tests/unit/test_refset.c $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
-                              $(BUILD)/liblrp.a
+F64_TESTS := $(BUILD)/tests/test_refset $(BUILD)/tests/test_refset_modern
+$(F64_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
+              $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
 	    $(BUILD)/liblrp.a $(LDLIBS) -lcmocka

@@ -104,9 +104,9 @@ static void init_f(model *b, const char *name, int nd, const int64_t *dims)
     for (int i = 0; i < nd; i++)
         n *= (size_t)(t->dims[i] = dims[i]);
     t->n_float_data = n;
-    t->float_data = mem(sizeof(lrp_real) * n);
+    t->float_data = mem(sizeof(float) * n);
     for (size_t i = 0; i < n; i++)
-        t->float_data[i] = (lrp_real)((int)((i * 7 + strlen(name)) % 11) - 5) / 8.0f + (name[0] == 'v' ? 2.0f : 0.0f);
+        t->float_data[i] = (float)((int)((i * 7 + strlen(name)) % 11) - 5) / 8.0f + (name[0] == 'v' ? 2.0f : 0.0f);
     b->inits[b->g.n_initializer++] = t;
 }
 

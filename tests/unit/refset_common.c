@@ -371,3 +371,17 @@ done:
     lrp_raster_free(gold);
     return differ;
 }
+
+double rs_rel_l2_32_64(const lrp_tensor *a, const lrp_tensor *b)
+{
+    if (!a || !b || a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT64 || a->numel != b->numel)
+        return INFINITY;
+    const float *x = a->data;
+    const double *y = b->data;
+    double d = 0, n = 0;
+    for (int64_t i = 0; i < a->numel; i++) {
+        d += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+        n += y[i] * y[i];
+    }
+    return n > 0 ? sqrt(d / n) : (d > 0 ? INFINITY : 0);
+}

@@ -73,6 +73,18 @@ typedef struct rs_result {
 void rs_run_case(rs_model *ms, const char *dir, const rs_case *c, rs_result *r);
 void rs_result_clear(rs_result *r);
 
+/* ||a - b|| / ||b|| of a float32 tensor (the float32 build's relevance) and a float64 one (the float64 build's,
+ * rs_run_case_f64) of one size; INFINITY when either is missing or they do not fit. */
+double rs_rel_l2_32_64(const lrp_tensor *a, const lrp_tensor *b);
+
+/* The float64 build of this file, the library and testutil.c (liblrp64.a and the helpers built for it; the
+ * Makefile links them into test_refset and test_refset_modern): the same functions, for lrp in float64. */
+void lrp_set_threads_f64(int n);
+int rs_model_open_f64(rs_model *ms, const char *path);
+void rs_model_close_f64(rs_model *ms);
+void rs_run_case_f64(rs_model *ms, const char *dir, const rs_case *c, rs_result *r);
+void rs_result_clear_f64(rs_result *r);
+
 /* Renders rel like the sets' heatmaps (zennit's imgify of the channel sum: min..max, or +-max|R| when symmetric,
  * colour map cmap) and compares the decoded RGB with the PNG; 1 if identical, else 0 with why. */
 int rs_heatmap_matches(const lrp_tensor *rel, const char *cmap, int symmetric, const char *png, char *why,

@@ -20,13 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The float64 half (liblrp64.a, and the test helpers built for it). */
-void lrp_set_threads_f64(int n);
-int rs_model_open_f64(rs_model *ms, const char *path);
-void rs_model_close_f64(rs_model *ms);
-void rs_run_case_f64(rs_model *ms, const char *dir, const rs_case *c, rs_result *r);
-void rs_result_clear_f64(rs_result *r);
-
 static const char *refset_dir(void)
 {
     static char buf[512];
@@ -50,21 +43,6 @@ static const char *refset_dir(void)
  * float32 result matches only by landing on the very float the golden holds. */
 #define F32_RATIO_MAX 5.0
 #define F32_ERR_FLOOR 1e-7
-
-/* ||a - b|| / ||b|| of a float32 and a float64 tensor of one shape; INFINITY when either is missing. */
-static double rel_l2_32_64(const lrp_tensor *a, const lrp_tensor *b)
-{
-    if (!a || !b || a->dtype != LRP_FLOAT32 || b->dtype != LRP_FLOAT64 || a->numel != b->numel)
-        return INFINITY;
-    const float *x = a->data;
-    const double *y = b->data;
-    double d = 0, n = 0;
-    for (int64_t i = 0; i < a->numel; i++) {
-        d += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
-        n += y[i] * y[i];
-    }
-    return n > 0 ? sqrt(d / n) : (d > 0 ? INFINITY : 0);
-}
 
 static void test_refset_cases(void **state)
 {
@@ -109,7 +87,7 @@ static void test_refset_cases(void **state)
         rs_result res, res64;
         rs_run_case(&ms, dir, c, &res);
         rs_run_case_f64(&ms64, dir, c, &res64);
-        double own = rel_l2_32_64(res.relevance, res64.relevance);
+        double own = rs_rel_l2_32_64(res.relevance, res64.relevance);
         double own_ratio = isnan(c->f32err) ? NAN : own / c->f32err;
         bool own_ok = isfinite(own) && !(own_ratio > F32_RATIO_MAX);
         bool ok64 = res64.rel_l2 <= c->tolerance;
