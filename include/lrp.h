@@ -176,6 +176,11 @@ typedef struct lrp_load_options {
     /* Strip a final Softmax/LogSoftmax even without the other canonizers
      * (what `lrp predict` does to report logits). */
     int strip_softmax;
+    /* Set every bias of the model to zero (after the canonizers): the
+     * biases of Conv, ConvTranspose, Gemm and MatMul layers, LayerNorm's B,
+     * BatchNorm's shift. Another model, the one on which LRP's rules with
+     * zero_bias conserve the relevance exactly (a diagnostic). */
+    int zero_biases;
     /* Load models with unsupported operators anyway (they cannot run, but
      * lrp_model_describe lists what is missing). */
     int allow_unsupported;

@@ -27,6 +27,7 @@ lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupport
     o.canonize = canonize;
     o.strip_softmax = 1;
     o.allow_unsupported = allow_unsupported;
+    o.zero_biases = a->zero_biases;
     lrp_error err = {0};
     lrp_model *m = lrp_model_load(a->pos[0], &o, &err);
     if (!m) {

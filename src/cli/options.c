@@ -144,6 +144,10 @@ static const option_def options[] = {
      "the time and the memory); .npy outputs are then float64. For checking how much float32 rounding moves a "
      "result",
      AT(double_precision)},
+    {"zero-biases", 0, T_FLAG, NULL, C_MODEL, "Model",
+     "set every bias of the model to zero (Conv, Gemm and MatMul layers, LayerNorm, BatchNorm's shift): another "
+     "model, on which --no-bias --check shows whether the rules conserve relevance",
+     AT(zero_biases)},
     {"layout", 0, T_STR, NULL, C_MODEL, "Model", "layout of the model input when the guess from its shape is wrong",
      AT(layout), CHOICES("nchw", "nhwc")},
 

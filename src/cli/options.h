@@ -71,7 +71,8 @@ typedef struct cli_args {
     bool fast;
     bool openblas;
     bool double_precision; /* --double: run in the float64 build */
-    const char *resize;    /* N, "none", "exact" */
+    bool zero_biases;
+    const char *resize; /* N, "none", "exact" */
     int n_mean, n_std;
     lrp_real mean[3], std[3];
     bool bgr;

@@ -356,6 +356,8 @@ static lrp_status model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp
         return st;
     if (!m->canonized) {
         unsigned passes = m->opts.canonize ? LRP_CANON_ALL : (m->opts.strip_softmax ? LRP_CANON_STRIP_SOFTMAX : 0);
+        if (m->opts.zero_biases)
+            passes |= LRP_CANON_ZERO_BIASES;
         if (passes) {
             if ((st = lrp_canonize(g, passes, err)) != LRP_OK)
                 return st;

@@ -870,6 +870,30 @@ static void note_products(lrp_graph *g)
                        scores == 1 ? "" : "s", values, values == 1 ? "" : "s");
 }
 
+/* LRP_CANON_ZERO_BIASES: zeroes the constant bias inputs of the layers (and a
+ * BatchNormalization's shift: B and the mean); the number zeroed. */
+static int zero_biases(lrp_graph *g)
+{
+    int n = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const lrp_node *nd = &g->nodes[g->order[k]];
+        int first = 2, last = 2;
+        if (!strcmp(nd->op_type, "BatchNormalization"))
+            last = 3;
+        else if (strcmp(nd->op_type, "Conv") && strcmp(nd->op_type, "ConvTranspose") && strcmp(nd->op_type, "Gemm") &&
+                 strcmp(nd->op_type, "MatMul") && strcmp(nd->op_type, "LayerNormalization"))
+            continue;
+        for (int i = first; i <= last && i < nd->n_inputs; i++) {
+            lrp_tensor *c = nd->inputs[i] >= 0 ? g->values[nd->inputs[i]].constant : NULL;
+            if (!c || c->dtype != LRP_REAL_DT || !c->numel)
+                continue;
+            memset(c->data, 0, (size_t)c->numel * lrp_elem_size(c));
+            n += i == first;
+        }
+    }
+    return n;
+}
+
 lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
 {
     /* room for values created by the passes: at most two per node */
@@ -921,6 +945,10 @@ lrp_status lrp_canonize(lrp_graph *g, unsigned passes, lrp_error *err)
             st = finish_pass(g, alias, err);
     }
     free(alias);
+    if (st == LRP_OK && (passes & LRP_CANON_ZERO_BIASES)) {
+        int n = zero_biases(g);
+        lrp_graph_note(g, "set the biases of %d layer%s to zero (--zero-biases)", n, n == 1 ? "" : "s");
+    }
     if (st == LRP_OK)
         note_products(g);
     if (st != LRP_OK)

@@ -10,7 +10,10 @@ enum {
     LRP_CANON_FUSE_BIAS = 4,     /* MatMul/Conv/Gemm + Add(constant) -> one layer with a bias */
     LRP_CANON_FOLD_BN = 8,       /* BatchNormalization into the linear layer feeding it */
     LRP_CANON_GELU = 16,         /* PyTorch's exported GELU and LayerNorm patterns -> Gelu, LayerNormalization */
-    LRP_CANON_ALL = 31
+    LRP_CANON_ALL = 31,
+    /* not a canonizer and not in ALL: after the others, every bias of the model set to zero (the bias of Conv,
+     * ConvTranspose, Gemm and MatMul layers, LayerNormalization's B, BatchNormalization's B and mean) */
+    LRP_CANON_ZERO_BIASES = 32
 };
 
 /* Runs the passes on a graph whose shapes were inferred (lrp_graph_infer) and
