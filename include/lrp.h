@@ -158,9 +158,10 @@ LRP_API int64_t lrp_find_nonfinite(const lrp_tensor *t);
 /* "NaN", "+inf" or "-inf" for a non-finite value. */
 LRP_API const char *lrp_nonfinite_name(lrp_real v);
 
-/* NumPy .npy files: float32/float64 (read as float32), C order. */
+/* NumPy .npy files: float32/float64 (read as lrp_real), C order. */
 LRP_API lrp_status lrp_npy_read(const char *path, lrp_tensor **out, lrp_error *err);
-/* Writes float32 '<f4' (or int64 '<i8'), byte-identical for identical tensors. */
+/* Writes float32 '<f4' (float64 '<f8' in the --double build, int64 '<i8'), byte-identical for identical
+ * tensors. */
 LRP_API lrp_status lrp_npy_write(const char *path, const lrp_tensor *t, lrp_error *err);
 
 /* ------------------------------------------------------------------ models */

@@ -72,7 +72,7 @@ typedef struct lrp_preprocess {
     int channels;                /* 3 (RGB) or 1 (PIL convert('L') luma, for MNIST-like models) */
     int bgr;                     /* 1: channel order B,G,R */
     int range255;                /* 1: pixel values 0..255 instead of 0..1 (before mean/std) */
-    lrp_real mean[3], std[3];    /* (x - mean[c]) / std[c] in float32; c is the OUTPUT channel
+    lrp_real mean[3], std[3];    /* (x - mean[c]) / std[c] in lrp_real; c is the OUTPUT channel
                                     (after the BGR swap); with channels == 1 only [0] is used */
     int nhwc;                    /* 1: output (1,H,W,C) instead of (1,C,H,W) */
 } lrp_preprocess;

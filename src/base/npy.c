@@ -1,4 +1,4 @@
-/* NumPy .npy files (format versions 1.0-3.0): float32/float64 in, float32 out. */
+/* NumPy .npy files (format versions 1.0-3.0): float32/float64 in, lrp_real out. */
 #include "base/error.h"
 #include "base/tensor.h"
 

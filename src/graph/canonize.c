@@ -266,7 +266,7 @@ static lrp_status fold_batchnorms(lrp_graph *g, int *alias, int *count, lrp_erro
         const lrp_value *bnx = &g->values[x];
         if (bnx->ndim < 2 || bnx->dims[1] != C)
             continue;
-        double eps = lrp_attr_float(bn, "epsilon", LRP_R(1e-5));
+        double eps = lrp_attr_float(bn, "epsilon", 1e-5f);
         double *scale = malloc(sizeof(double) * (size_t)C);
         if (!scale)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");

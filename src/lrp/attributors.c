@@ -56,7 +56,7 @@ static int chunk_size(lrp_model *m, int want, int max_batch)
             n *= (double)val->dims[i];
         per += n / (double)(N > 0 ? N : 1);
     }
-    double bytes = per * 4.0 * 2.0; /* activations kept plus relevance */
+    double bytes = per * (double)sizeof(lrp_real) * 2.0; /* activations kept plus relevance */
     int c = bytes > 0 ? (int)(1.5e9 / bytes) : want;
     if (c < 1)
         c = 1;

@@ -17,7 +17,7 @@ static lrp_status bn_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     bn_state *s = lrp_node_state_new(n, sizeof *s, err);
     if (!s)
         return LRP_ERR_NOMEM;
-    s->eps = lrp_attr_float(n, "epsilon", LRP_R(1e-5));
+    s->eps = lrp_attr_float(n, "epsilon", 1e-5f);
     if (!(s->eps >= 0.0f) || !isfinite(s->eps))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "epsilon must be a non-negative number");
     if (n->n_inputs != 5)

@@ -1,5 +1,5 @@
-/* Cast to a float type (float32; float16 rounds to half precision; double
- * stays float32) or an integer/bool type (held as int64: float -> int
+/* Cast to a float type (lrp_real: float32, or float64 in the --double build,
+ * whatever the target, except that float16 rounds to half precision) or an integer/bool type (held as int64: float -> int
  * truncates toward zero, saturating at the int64 range; narrower types wrap
  * to their width; bool is x != 0). Strings and bfloat16 are refused. */
 #include "ops/kernels/eltwise_kernels.h"

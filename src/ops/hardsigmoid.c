@@ -6,7 +6,7 @@
 
 static lrp_status hardsigmoid_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    return lrp_act_params_init(n, "alpha", LRP_R(0.2), "beta", 0.5f, err);
+    return lrp_act_params_init(n, "alpha", 0.2f, "beta", 0.5f, err);
 }
 
 static inline lrp_real hsig(lrp_real x, lrp_real a, lrp_real b)

@@ -26,7 +26,7 @@ static lrp_status ln_init(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (!s)
         return LRP_ERR_NOMEM;
     s->axis = lrp_attr_int(n, "axis", -1);
-    s->eps = lrp_attr_float(n, "epsilon", LRP_R(1e-5));
+    s->eps = lrp_attr_float(n, "epsilon", 1e-5f);
     if (!(s->eps >= 0.0f) || !isfinite(s->eps))
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "epsilon must be a non-negative number");
     if (n->n_outputs > 3)

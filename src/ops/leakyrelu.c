@@ -5,7 +5,7 @@
 
 static lrp_status leakyrelu_init(lrp_graph *g, lrp_node *n, lrp_error *err)
 {
-    return lrp_act_params_init(n, "alpha", LRP_R(0.01), NULL, 0.0f, err);
+    return lrp_act_params_init(n, "alpha", 0.01f, NULL, 0.0f, err);
 }
 
 static lrp_status leakyrelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out,

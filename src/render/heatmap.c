@@ -42,7 +42,7 @@ lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int channels_las
     *out = NULL;
     char shape[160];
     if (!relevance || relevance->dtype != LRP_REAL_DT)
-        return lrp_fail(err, LRP_ERR_ARG, "heatmap: relevance must be a float32 tensor");
+        return lrp_fail(err, LRP_ERR_ARG, "heatmap: relevance must be a floating-point tensor");
     const int64_t *d = relevance->dims;
     int64_t n, c, h, w;
     switch (relevance->ndim) {

@@ -54,7 +54,7 @@ static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
     if (w->numel != L && w->numel != 1)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
                              "the layernorm rule needs a Scale of one value or one per normalized element");
-    const double eps_ln = lrp_attr_float(c->n, "epsilon", LRP_R(1e-5)), eps = c->rule->eps;
+    const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
     const lrp_real *xd = lrp_reals(x), *yd = lrp_reals(y), *rd = lrp_reals(c->R), *wd = lrp_reals(w);
     lrp_real *gx = lrp_reals(c->gin[0]);
     const int64_t n = outer * L, nw = w->numel;

@@ -521,7 +521,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
-    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / (4 * K * g->OW) : g->OH;
+    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
     if (ny < 1)
         ny = 1;
     if (ny > g->OH)
