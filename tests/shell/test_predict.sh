@@ -32,15 +32,6 @@ write_npy() {
         print "\x93NUMPY\x01\x00", pack("v", length $d), $d, pack("f<*", @v);' "$2" > "$1"
 }
 
-# npy_values FILE: the float32 values of a .npy (version 1), one per line
-npy_values() {
-    perl -e '
-        local $/; open my $f, "<", $ARGV[0] or die; binmode $f; my $t = <$f>;
-        substr($t, 0, 6) eq "\x93NUMPY" or die "not npy";
-        my $hl = unpack("v", substr($t, 8, 2));
-        substr($t, 10, $hl) =~ /<f4/ or die "not float32";
-        printf "%.9g\n", $_ for unpack("f<*", substr($t, 10 + $hl));' "$1"
-}
 
 # pb_floats FILE: the raw_data floats of a serialized float TensorProto
 # whose raw_data field comes last (ONNX's test data), one per line

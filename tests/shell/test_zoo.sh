@@ -45,24 +45,6 @@ CONSERVE=" $(echo $CONSERVE) "
 CONVS_ONLY="densenet googlenet inception shufflenet mnasnet resnet resnext wide-resnet vgg alexnet squeezenet mobilenet-v2"
 CONVS_ONLY_EXCEPT="inception:epsilon-gamma-box"
 
-# npy_values FILE: the float32 values of a .npy (version 1), one per line
-npy_values() {
-    perl -e '
-        local $/; open my $f, "<", $ARGV[0] or die; binmode $f; my $t = <$f>;
-        substr($t, 0, 6) eq "\x93NUMPY" or die "not npy";
-        my $hl = unpack("v", substr($t, 8, 2));
-        substr($t, 10, $hl) =~ /<f4/ or die "not float32";
-        printf "%.9g\n", $_ for unpack("f<*", substr($t, 10 + $hl));' "$1"
-}
-# json_logits FILE: the numbers of "logits":[...] in lrp predict --json output, one per line
-json_logits() { perl -ne 'if (/"logits":\[([^\]]*)\]/) { print "$_\n" for split /,/, $1 }' "$1"; }
-# max_err A B: max |a - b| / max |b| over two files of numbers, line by line ("length" when they differ)
-max_err() {
-    paste -d' ' "$1" "$2" | awk '
-        NF != 2 { bad = 1 }
-        { d = $1 - $2; if (d < 0) d = -d; if (d > e) e = d; m2 = $2 < 0 ? -$2 : $2; if (m2 > m) m = m2 }
-        END { if (bad || NR == 0 || m == 0) print "length"; else printf "%.3g\n", e / m }'
-}
 # nonfinite FILE: how many values of a float32 .npy are NaN or infinite ("bad" if unreadable)
 nonfinite() {
     perl -e '

@@ -183,13 +183,7 @@ typedef lrp_real dw_uvec __attribute__((vector_size(8 * sizeof(lrp_real)), align
  * columns, so the width changes nothing but the speed. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
 #define DW_AVX2 1
-static int dw_use_avx2(void)
-{
-    static int v = -1; /* a benign race: every thread stores the same value */
-    if (v < 0)
-        v = __builtin_cpu_supports("avx2") ? 1 : 0;
-    return v;
-}
+#define dw_use_avx2 lrp_cpu_avx2
 #else
 #define DW_AVX2 0
 #endif

@@ -46,13 +46,14 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
 #define HAVE_AVX2_KERNEL 1
 #define AVX2_TARGET __attribute__((target("avx2")))
-static int use_avx2(void)
+int lrp_cpu_avx2(void)
 {
     static int v = -1; /* a benign race: every thread stores the same value */
     if (v < 0)
         v = __builtin_cpu_supports("avx2") ? 1 : 0;
     return v;
 }
+#define use_avx2 lrp_cpu_avx2
 #else
 #define HAVE_AVX2_KERNEL 0
 #endif

@@ -39,4 +39,8 @@ void lrp_gemm_f64acc(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const lr
  * idempotent and thread-safe. */
 void lrp_blas_single_thread(void);
 
+/* 1 when the CPU runs AVX2 (x86-64 builds with the AVX2 kernels; the other
+ * kernels with AVX2 copies pick them by it too). */
+int lrp_cpu_avx2(void);
+
 #endif

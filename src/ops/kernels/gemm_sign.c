@@ -5,6 +5,7 @@
  * whatever the blocking and the threads. */
 #include "ops/kernels/gemm_sign.h"
 
+#include "ops/kernels/gemm_kernels.h"
 #include "ops/op.h"
 
 #include <math.h>
@@ -235,7 +236,7 @@ int lrp_sgemm_sign4(int64_t M, int64_t N, int64_t K, const lrp_real *A1, const l
                       int64_t, int64_t, const lrp_real *const *, lrp_real *const *, int64_t, int64_t, lrp_real *,
                       lrp_real *, int *) = block_base;
 #if SG_AVX2
-        if (__builtin_cpu_supports("avx2"))
+        if (lrp_cpu_avx2())
             block = block_avx2;
 #endif
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth) if (nth > 1 && nblk > 1)
