@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "ops/op.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,10 +488,33 @@ int64_t lrp_attr_int(const lrp_node *n, const char *name, int64_t dflt)
     return a && a->type == LRP_ATTR_INT ? a->i : dflt;
 }
 
+/* An ONNX FLOAT attribute holds the float32 nearest to the value the exporter meant (PyTorch's hardsigmoid slope
+ * 1/6, an epsilon of 1e-5). The float64 build reads it as the simplest number that rounds to it: a fraction p/q
+ * with q <= 12 (integers first), else the shortest decimal; the float32 build takes it as it is. */
+lrp_real lrp_attr_real(float f)
+{
+#ifdef LRP_REAL_DOUBLE
+    if (!isfinite(f))
+        return f;
+    for (int q = 1; q <= 12; q++) {
+        double p = nearbyint((double)f * q);
+        if (fabs(p) < 1e6 && (float)(p / q) == f)
+            return p / q;
+    }
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if (strtof(buf, NULL) == f)
+            return strtod(buf, NULL);
+    }
+#endif
+    return f;
+}
+
 lrp_real lrp_attr_float(const lrp_node *n, const char *name, lrp_real dflt)
 {
     const lrp_attr *a = lrp_node_attr(n, name);
-    return a && a->type == LRP_ATTR_FLOAT ? a->f : dflt;
+    return a && a->type == LRP_ATTR_FLOAT ? a->f : lrp_attr_real((float)dflt);
 }
 
 const char *lrp_attr_string(const lrp_node *n, const char *name, const char *dflt)

@@ -145,7 +145,11 @@ void lrp_graph_note(lrp_graph *g, const char *fmt, ...)
 /* Attribute lookup on a node. */
 const lrp_attr *lrp_node_attr(const lrp_node *n, const char *name);
 int64_t lrp_attr_int(const lrp_node *n, const char *name, int64_t dflt);
+/* FLOAT attribute, or dflt (a float32 literal, as an exporter writes it), read as lrp_attr_real reads the file's. */
 lrp_real lrp_attr_float(const lrp_node *n, const char *name, lrp_real dflt);
+/* The value of a float32 attribute: itself in the float32 build; in the float64 build the simplest number that
+ * rounds to it (p/q with q <= 12, else the shortest decimal), as the exporter meant it (1/6, 1e-5). */
+lrp_real lrp_attr_real(float f);
 const char *lrp_attr_string(const lrp_node *n, const char *name, const char *dflt);
 /* INTS attribute: count (or -1 when absent) and pointer. */
 int lrp_attr_ints(const lrp_node *n, const char *name, const int64_t **v);

@@ -390,7 +390,7 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
     }
     a->type = type;
     switch (type) {
-    case LRP_ATTR_FLOAT: a->f = ap->f; break;
+    case LRP_ATTR_FLOAT: a->f = lrp_attr_real(ap->f); break;
     case LRP_ATTR_INT: a->i = ap->i; break;
     case LRP_ATTR_STRING:
         a->s = malloc(ap->s.len + 1);
@@ -412,7 +412,7 @@ static lrp_status convert_attr(const char *path, const Onnx__AttributeProto *ap,
         if (!a->floats)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         for (int i = 0; i < a->n; i++)
-            a->floats[i] = ap->floats[i];
+            a->floats[i] = lrp_attr_real(ap->floats[i]);
         break;
     case LRP_ATTR_INTS:
         if (ap->n_ints > (size_t)INT_MAX / 8)
