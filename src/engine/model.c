@@ -227,6 +227,47 @@ static void print_dims(FILE *out, int ndim, const int64_t *dims, char *const *na
     fputs(decl_shape_str(ndim, dims, names, buf, sizeof buf), out);
 }
 
+/* The nodes computed once from constants and the input shape (shapes, Swin's shift masks, position indices):
+ * "N nodes folded into constants: Type count, ...", the types by count then name. */
+static void describe_folded(const lrp_graph *g, FILE *out)
+{
+    int n_folded = 0, n_types = 0;
+    const char *types[64];
+    int counts[64];
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lrp_node *n = &g->nodes[i];
+        bool folded = !n->removed && n->n_outputs > 0;
+        for (int k = 0; k < n->n_outputs && folded; k++)
+            folded = n->outputs[k] < 0 || g->values[n->outputs[k]].folded;
+        if (!folded)
+            continue;
+        n_folded++;
+        int t = 0;
+        while (t < n_types && strcmp(types[t], n->op_type) != 0)
+            t++;
+        if (t == n_types && n_types < 64) {
+            types[n_types] = n->op_type;
+            counts[n_types++] = 0;
+        }
+        if (t < n_types)
+            counts[t]++;
+    }
+    if (!n_folded)
+        return;
+    fprintf(out, "            %d node%s folded into constants at load:", n_folded, n_folded == 1 ? "" : "s");
+    bool shown[64] = {0};
+    for (int j = 0; j < n_types; j++) {
+        int best = -1;
+        for (int t = 0; t < n_types; t++)
+            if (!shown[t] && (best < 0 || counts[t] > counts[best] ||
+                              (counts[t] == counts[best] && strcmp(types[t], types[best]) < 0)))
+                best = t;
+        shown[best] = true;
+        fprintf(out, "%s %s %d", j ? "," : "", types[best], counts[best]);
+    }
+    fputc('\n', out);
+}
+
 lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
 {
     const lrp_graph *g = m->g;
@@ -309,6 +350,7 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
             fputs("canonizers  nothing to do\n", out);
         for (int i = 0; i < g->n_notes; i++)
             fprintf(out, "%s%s\n", i ? "            " : "canonizers  ", g->notes[i]);
+        describe_folded(g, out);
         if (m->residual_sum) {
             int sums = 0;
             for (int k = 0; k < g->n_order; k++)

@@ -203,4 +203,20 @@ else
     echo "SKIP: no ../shared/refdata: only ResNet-20 and mnist-8 are inspected"
 fi
 
+# constant subgraphs (shapes, position indices; Swin's shift masks) are computed once when the shapes are known
+expect_exit 0 "maxvit: inspect" "$LRP" inspect "$TESTDATA/zoo/maxvit-op17.onnx"
+has_line "maxvit: its 181 shape nodes are folded into constants" \
+    '^ +181 nodes folded into constants at load: Unsqueeze 80, Gather 24, Shape 22, Concat 16, Transpose 11,'
+if [ -f "$SHARED/refset-modern/models/tiny-swin-op17.onnx" ]; then
+    expect_exit 0 "swin: inspect" "$LRP" inspect "$SHARED/refset-modern/models/tiny-swin-op17.onnx"
+    has_line "swin: the shift-mask subgraphs (Mod, ScatterND, Where, Not) are folded at load" \
+        '^ +1249 nodes folded into constants at load: .* Where 40, Range 36, .* Mod 18, ScatterND 18, .* Not 2$'
+    expect_exit 0 "swin: inspect --composite attnlrp" "$LRP" inspect \
+        "$SHARED/refset-modern/models/tiny-swin-op17.onnx" --composite attnlrp
+    check "swin: no mask-building node is left to explain" \
+        eval '! printf "%s\n" "$OUT" | grep -Eq "^  [^ ].* (Mod|ScatterND|Where|Not|Range|Equal) "'
+else
+    echo "SKIP: no ../shared/refset-modern: Swin's shift masks not inspected"
+fi
+
 finish
