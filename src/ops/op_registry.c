@@ -53,12 +53,14 @@ extern const lrp_op lrp_op_range;
 extern const lrp_op lrp_op_reducemax;
 extern const lrp_op lrp_op_reducemean;
 extern const lrp_op lrp_op_reducesum;
+extern const lrp_op lrp_op_reciprocal;
 extern const lrp_op lrp_op_relu;
 extern const lrp_op lrp_op_reshape;
 extern const lrp_op lrp_op_resize;
 extern const lrp_op lrp_op_scatternd;
 extern const lrp_op lrp_op_selu;
 extern const lrp_op lrp_op_shape;
+extern const lrp_op lrp_op_size;
 extern const lrp_op lrp_op_sigmoid;
 extern const lrp_op lrp_op_slice;
 extern const lrp_op lrp_op_softmax;
@@ -126,12 +128,14 @@ static const lrp_op *const registry[] = {
     &lrp_op_reducemax,
     &lrp_op_reducemean,
     &lrp_op_reducesum,
+    &lrp_op_reciprocal,
     &lrp_op_relu,
     &lrp_op_reshape,
     &lrp_op_resize,
     &lrp_op_scatternd,
     &lrp_op_selu,
     &lrp_op_shape,
+    &lrp_op_size,
     &lrp_op_sigmoid,
     &lrp_op_slice,
     &lrp_op_softmax,
