@@ -2,6 +2,7 @@
 #include "cli/json.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void json_write_string(FILE *f, const char *s)
 {
@@ -117,9 +118,20 @@ void json_int(json *j, const char *key, int64_t v)
 void json_num(json *j, const char *key, double v)
 {
     sep(j, key);
-    if (isfinite(v))
-        fprintf(j->f, "%.9g", v);
-    else
+    if (isfinite(v)) {
+#ifdef LRP_REAL_DOUBLE
+        /* the float64 build: as few digits (at least 9) as give v back */
+        char buf[32];
+        for (int digits = 9; digits <= 17; digits++) {
+            snprintf(buf, sizeof buf, "%.*g", digits, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+        fputs(buf, j->f);
+#else
+        fprintf(j->f, "%.9g", v); /* enough for every float */
+#endif
+    } else
         fputs("null", j->f);
 }
 

@@ -36,6 +36,11 @@ expect_exit 1 "... but not the same values (tolerance 0)" "$LRP" compare --toler
 # predict: the same class, logits as numbers
 expect_exit 0 "predict --double" "$LRP" predict "$R20" "$HORSE" "${PRE[@]}" --double --json
 printf '%s' "$OUT" | grep -q '"class":7' && ok "predict --double: class 7" || not_ok "predict --double: $OUT"
+# its numbers are float64 ones, printed in full: some need more than the 9 digits of a float
+printf '%s\n' "$OUT" > "$W/p64.json"
+long=$(json_logits "$W/p64.json" | sed 's/e.*//; s/[-.]//g; s/^0*//' | awk 'length($0) > 9' | wc -l)
+[ "$long" -gt 0 ] && ok "predict --double --json: logits with more than 9 digits ($long of 10)" ||
+    not_ok "predict --double --json prints float32 digits: $(json_logits "$W/p64.json" | head -3 | tr '\n' ' ')"
 
 # preprocess --double writes the float64 input; explaining it gives the image's bytes
 expect_exit 0 "preprocess --double" "$LRP" preprocess "$R20" "$HORSE" "${PRE[@]}" --double -o "$W/x64.npy"
