@@ -197,6 +197,8 @@ int cmd_eval(cli_args *a)
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
+    if (a->sensitivity)
+        return cmd_eval_sensitivity(a);
     eval_run r = {.a = a};
     if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
         return rc;

@@ -288,6 +288,15 @@ static const option_def options[] = {
      "what a perturbed region becomes: 0, the input's per-channel mean, or uniform noise over the input's range "
      "(default {default}, as Quantus; seeded by --seed)",
      AT(perturb.baseline), CHOICES("zero", "mean", "uniform")},
+    {"sensitivity", 0, T_FLAG, NULL, C_EVAL, "Evaluation",
+     "instead: the method's max-sensitivity (Quantus' MaxSensitivity), the plain gradient's and its norm",
+     AT(sensitivity)},
+    {"radius", 0, T_NUM, "R", C_EVAL, "Evaluation",
+     "--sensitivity: noise uniform in [-R, R] on every model input value (default {default}, as Quantus)", AT(radius),
+     NONNEG, .def = "0.2"},
+    {"perturbations", 0, T_INT, "N", C_EVAL, "Evaluation",
+     "--sensitivity: noisy copies of each input, two explanations each (default {default}, as Quantus)",
+     AT(perturbations), RANGE(1, 1000000), .def = "200"},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))

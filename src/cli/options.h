@@ -118,6 +118,10 @@ typedef struct cli_args {
     /* eval: the library's options (patch, steps, baseline; seed from --seed) */
     lrp_perturb_options perturb;
     const char *order;
+    /* eval --sensitivity */
+    bool sensitivity;
+    double radius;
+    int perturbations;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after
