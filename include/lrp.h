@@ -220,7 +220,24 @@ typedef struct lrp_model_info {
     /* The names (ONNX dim_param) of symbolic input dims, NULL where a dim is
      * fixed or has no name; owned by the model. */
     const char *input_dim_names[LRP_MAX_DIMS];
+    /* The model's metadata_props, in file order (owned by the model). The
+     * command-line tool reads its preprocessing from the keys lrp.mean,
+     * lrp.std, lrp.resize, lrp.pixel_range, lrp.bgr, lrp.layout and lrp.labels
+     * (see lrp(1), MODEL METADATA). */
+    int n_metadata;
+    const char *const *metadata_keys, *const *metadata_values;
 } lrp_model_info;
+
+/* The value of a metadata_props key (of its last entry), or NULL. */
+LRP_API const char *lrp_model_metadata(const lrp_model_info *info, const char *key);
+
+/* The bytes of the ONNX file model_path with these metadata_props set (each
+ * key replaced or added, in order; a NULL value removes the key), everything
+ * else as it was. out_path: where they will be written; a model whose
+ * weights are in external files must stay in its directory. *bytes is for
+ * free(). */
+LRP_API lrp_status lrp_onnx_set_metadata(const char *model_path, const char *out_path, int n, const char *const *keys,
+                                         const char *const *values, void **bytes, size_t *len, lrp_error *err);
 
 LRP_API lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
 LRP_API void lrp_model_free(lrp_model *m);

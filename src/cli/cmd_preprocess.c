@@ -2,6 +2,7 @@
 #include "cli/common.h"
 #include "lrp.h"
 #include "cli/items.h"
+#include "cli/metadata.h"
 
 #include <stdio.h>
 
@@ -10,6 +11,10 @@ static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { retur
 int cmd_preprocess(cli_args *a)
 {
     cli_install_signal_cleanup(); /* no temporary file left behind */
+    if (a->write_metadata) {
+        int rc = cli_need_args(a, 1, 1, "MODEL (with --write-metadata)");
+        return rc ? rc : cli_write_metadata(a);
+    }
     int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
     if (rc)
         return rc;

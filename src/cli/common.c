@@ -1,5 +1,6 @@
 /* Shared command helpers. */
 #include "cli/common.h"
+#include "cli/metadata.h"
 
 #include "cli/outputs.h"
 
@@ -35,8 +36,13 @@ lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupport
         *rc = err.status == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_MODEL;
         return NULL;
     }
-    if (a->layout) {
-        lrp_layout l = !strcmp(a->layout, "nhwc") ? LRP_LAYOUT_NHWC : LRP_LAYOUT_NCHW;
+    const char *layout = a->layout;
+    if (!layout && (*rc = cli_metadata_layout(lrp_model_get_info(m), &layout)) != EXIT_OK) {
+        lrp_model_free(m);
+        return NULL;
+    }
+    if (layout) {
+        lrp_layout l = !strcmp(layout, "nhwc") ? LRP_LAYOUT_NHWC : LRP_LAYOUT_NCHW;
         if (lrp_model_set_layout(m, l, &err) != LRP_OK) {
             cli_error("%s", err.message);
             lrp_model_free(m);

@@ -1,5 +1,6 @@
 /* Items of a run, inputs, output templates and atomic writes. */
 #include "cli/items.h"
+#include "cli/metadata.h"
 
 #include "lrp.h"
 #include "cli/outputs.h"
@@ -357,6 +358,10 @@ int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_pre
         p->mean[0] = 0.0f;
         p->std[0] = 1.0f;
     }
+    /* the model's own metadata, then what the command line says */
+    int rc = cli_metadata_preprocess(a, info, p);
+    if (rc != EXIT_OK)
+        return rc;
     if (a->resize) {
         if (!strcmp(a->resize, "none"))
             p->resize_mode = LRP_RESIZE_NONE;
@@ -384,8 +389,10 @@ int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_pre
         for (int c = 0; c < nc; c++)
             p->std[c] = a->std[a->n_std == 1 ? 0 : c];
     }
-    p->bgr = a->bgr;
-    p->range255 = a->pixel_range == 255;
+    if (a->bgr)
+        p->bgr = 1;
+    if (a->has_pixel_range)
+        p->range255 = a->pixel_range == 255;
     return EXIT_OK;
 }
 

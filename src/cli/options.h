@@ -77,6 +77,8 @@ typedef struct cli_args {
     lrp_real mean[3], std[3];
     bool bgr;
     int pixel_range; /* 1 or 255 */
+    bool has_pixel_range;
+    bool write_metadata; /* preprocess --write-metadata */
     const char *layout;
 
     /* predict */

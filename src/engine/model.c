@@ -157,6 +157,9 @@ lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_
     in->ir_version = g->ir_version;
     in->producer_name = g->producer_name;
     in->producer_version = g->producer_version;
+    in->n_metadata = g->n_meta;
+    in->metadata_keys = (const char *const *)g->meta_keys;
+    in->metadata_values = (const char *const *)g->meta_values;
     guess_layout(in);
     in->output_name = g->values[m->output].name;
     m->residual_sum = m->opts.canonize != 0;
@@ -312,6 +315,24 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
             fputs("  (explained)", out);
         fputc('\n', out);
     }
+    for (int i = 0; i < g->n_meta; i++) { /* one line each: a value of several lines by its line count */
+        const char *v = g->meta_values[i];
+        int lines = 1;
+        for (const char *c = v; *c; c++)
+            lines += *c == '\n';
+        fputs(i ? "            " : "metadata    ", out);
+        for (const char *c = g->meta_keys[i]; *c && c - g->meta_keys[i] < 80; c++)
+            fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, out);
+        fputs(" = ", out);
+        if (lines > 1)
+            fprintf(out, "(%d lines)\n", lines);
+        else {
+            size_t len = strlen(v);
+            for (size_t c = 0; c < len && c < 80; c++) /* the file's text, control characters shown as '?' */
+                fputc((unsigned char)v[c] < 0x20 || v[c] == 0x7f ? '?' : v[c], out);
+            fputs(len > 80 ? "...\n" : "\n", out);
+        }
+    }
     fprintf(out, "parameters  %lld\n", (long long)m->n_params);
     fprintf(out, "nodes       %d:", m->n_nodes_loaded);
     /* by count, then name */
@@ -370,6 +391,15 @@ lrp_status lrp_model_describe(lrp_model *m, FILE *out, lrp_error *err)
 }
 
 const lrp_model_info *lrp_model_get_info(const lrp_model *m) { return &m->info; }
+
+const char *lrp_model_metadata(const lrp_model_info *info, const char *key)
+{
+    /* a key given twice: the later entry counts, as protobuf's maps do */
+    for (int i = info && key ? info->n_metadata - 1 : -1; i >= 0; i--)
+        if (!strcmp(info->metadata_keys[i], key))
+            return info->metadata_values[i];
+    return NULL;
+}
 
 /* Frees initializers that the canonizers left without consumers. */
 static void drop_unused_constants(lrp_graph *g)

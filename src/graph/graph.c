@@ -77,6 +77,12 @@ void lrp_graph_free(lrp_graph *g)
     free(g->path);
     free(g->producer_name);
     free(g->producer_version);
+    for (int i = 0; i < g->n_meta; i++) {
+        free(g->meta_keys[i]);
+        free(g->meta_values[i]);
+    }
+    free(g->meta_keys);
+    free(g->meta_values);
     free(g);
 }
 

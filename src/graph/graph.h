@@ -104,6 +104,9 @@ typedef struct lrp_graph {
     int64_t opset; /* default-domain opset */
     int64_t ir_version;
     char *producer_name, *producer_version;
+    /* the model's metadata_props (key, value), in file order */
+    int n_meta;
+    char **meta_keys, **meta_values;
     /* what the canonizers did, one line each (for `lrp inspect`) */
     char **notes;
     int n_notes;

@@ -541,6 +541,33 @@ static lrp_status unpack_model(const char *path, Onnx__ModelProto **mp, lrp_erro
     return LRP_OK;
 }
 
+/* The model's metadata_props; entries without a key are left out, a value may be empty. */
+static lrp_status read_metadata(lrp_graph *g, const Onnx__ModelProto *mp, lrp_error *err)
+{
+    if (!mp->n_metadata_props)
+        return LRP_OK;
+    if (mp->n_metadata_props > 100000)
+        return lrp_fail(err, LRP_ERR_LIMIT, "%s: %zu metadata entries", g->path, mp->n_metadata_props);
+    g->meta_keys = calloc(mp->n_metadata_props, sizeof(char *));
+    g->meta_values = calloc(mp->n_metadata_props, sizeof(char *));
+    if (!g->meta_keys || !g->meta_values)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < mp->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+        if (!e || !e->key || !*e->key)
+            continue;
+        char *k = dup_or_empty(e->key), *v = dup_or_empty(e->value);
+        if (!k || !v) {
+            free(k);
+            free(v);
+            return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        }
+        g->meta_keys[g->n_meta] = k;
+        g->meta_values[g->n_meta++] = v;
+    }
+    return LRP_OK;
+}
+
 /* IR version, producer and the default domain's opset. */
 static void read_model_info(lrp_graph *g, const Onnx__ModelProto *mp)
 {
@@ -640,7 +667,9 @@ static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const ch
     if (!gp || (!gp->n_node && !gp->n_output))
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (no graph)", path);
     read_model_info(g, mp);
-    lrp_status st = read_initializers(g, gp, path, err);
+    lrp_status st = read_metadata(g, mp, err);
+    if (st == LRP_OK)
+        st = read_initializers(g, gp, path, err);
     if (st != LRP_OK)
         return st;
     g->inputs = malloc(sizeof(int) * (gp->n_input + 1));
@@ -730,4 +759,91 @@ lrp_status lrp_onnx_read_tensor_file(const char *path, lrp_tensor **out, lrp_err
     st = lrp_onnx_tensor(path, tp, out, err);
     onnx__tensor_proto__free_unpacked(tp, NULL);
     return st;
+}
+
+/* Whether a tensor of the graph (an initializer, or a Constant's value) keeps its data in another file. */
+static bool has_external_data(const Onnx__GraphProto *gp)
+{
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        if (t && t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+            return true;
+    }
+    for (size_t i = 0; i < gp->n_node; i++)
+        for (size_t k = 0; gp->node[i] && k < gp->node[i]->n_attribute; k++) {
+            const Onnx__TensorProto *t = gp->node[i]->attribute[k] ? gp->node[i]->attribute[k]->t : NULL;
+            if (t && t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+                return true;
+        }
+    return false;
+}
+
+lrp_status lrp_onnx_set_metadata(const char *model_path, const char *out_path, int n, const char *const *keys,
+                                 const char *const *values, void **bytes, size_t *len, lrp_error *err)
+{
+    *bytes = NULL;
+    *len = 0;
+    Onnx__ModelProto *mp = NULL;
+    lrp_status st = unpack_model(model_path, &mp, err);
+    if (st != LRP_OK)
+        return st;
+    char din[4096], dout[4096];
+    dir_of(model_path, din, sizeof din);
+    dir_of(out_path, dout, sizeof dout);
+    if (mp->graph && has_external_data(mp->graph) && strcmp(din, dout) != 0) {
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED,
+                        "%s: its weights are in external files, found beside the model: write the new model into "
+                        "the same directory",
+                        model_path);
+    }
+    /* the entries kept, then the given ones (a NULL value removes its key) */
+    size_t cap = mp->n_metadata_props + (size_t)n;
+    Onnx__StringStringEntryProto **keep = calloc(cap ? cap : 1, sizeof *keep);
+    Onnx__StringStringEntryProto *added = calloc((size_t)n + 1, sizeof *added);
+    if (!keep || !added) {
+        free(keep);
+        free(added);
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    }
+    size_t nk = 0;
+    for (size_t i = 0; i < mp->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+        bool replaced = false;
+        for (int k = 0; k < n && e && e->key && !replaced; k++)
+            replaced = !strcmp(e->key, keys[k]);
+        if (e && !replaced)
+            keep[nk++] = mp->metadata_props[i];
+    }
+    for (int k = 0; k < n; k++) {
+        bool later = false; /* the last of a repeated key counts */
+        for (int j = k + 1; j < n && !later; j++)
+            later = !strcmp(keys[j], keys[k]);
+        if (later || !values[k])
+            continue;
+        onnx__string_string_entry_proto__init(&added[k]);
+        added[k].key = (char *)keys[k];
+        added[k].value = (char *)values[k];
+        keep[nk++] = &added[k];
+    }
+    /* pack with the new list, then put the file's own back for the free */
+    size_t n_old = mp->n_metadata_props;
+    Onnx__StringStringEntryProto **old = mp->metadata_props;
+    mp->n_metadata_props = nk;
+    mp->metadata_props = keep;
+    size_t size = onnx__model_proto__get_packed_size(mp);
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf)
+        onnx__model_proto__pack(mp, buf);
+    mp->n_metadata_props = n_old;
+    mp->metadata_props = old;
+    free(keep);
+    free(added);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    if (!buf)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    *bytes = buf;
+    *len = size;
+    return LRP_OK;
 }

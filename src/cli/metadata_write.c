@@ -1,0 +1,152 @@
+/* lrp preprocess --write-metadata: a copy of the model with the preprocessing
+ * of the command line stored in its metadata_props (keys in metadata.c). */
+#include "cli/metadata.h"
+
+#include "cli/common.h"
+#include "cli/items.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The labels file as one value, its lines joined by newlines (a final newline dropped). */
+static char *labels_value(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("--labels: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    int c;
+    while (buf && (c = fgetc(f)) != EOF) {
+        if (c == '\r')
+            continue;
+        if (n + 2 > cap) {
+            char *nb = cap < ((size_t)64 << 20) ? realloc(buf, cap *= 2) : NULL;
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        buf[n++] = (char)c;
+    }
+    fclose(f);
+    if (!buf) {
+        cli_error("--labels: %s: too large or out of memory", path);
+        return NULL;
+    }
+    while (n && buf[n - 1] == '\n')
+        n--;
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n)) {
+        cli_error("--labels: %s: holds a NUL byte", path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+typedef struct bytes_ctx {
+    const void *data;
+    size_t len;
+} bytes_ctx;
+
+static lrp_status write_bytes(const char *path, void *ctx, lrp_error *err)
+{
+    const bytes_ctx *b = ctx;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
+    bool ok = fwrite(b->data, 1, b->len, f) == b->len;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? LRP_OK : lrp_fail(err, LRP_ERR_IO, "%s: write failed", path);
+}
+
+/* The values as the shortest numbers that read back to them ("0.4914", not "0.491400003"). */
+static void fmt_values(char *buf, size_t size, const lrp_real *v, int n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && k < size; i++) {
+        char t[40];
+        for (int digits = 1; digits <= 17; digits++) {
+            snprintf(t, sizeof t, "%.*g", digits, (double)v[i]);
+            if ((lrp_real)strtod(t, NULL) == v[i])
+                break;
+        }
+        k += (size_t)snprintf(buf + k, size - k, "%s%s", i ? "," : "", t);
+    }
+}
+
+int cli_write_metadata(const cli_args *a)
+{
+    if (!a->out) {
+        cli_error("preprocess --write-metadata: give the new model file with -o OUT.onnx");
+        return EXIT_USAGE;
+    }
+    const char *inputs[] = {a->pos[0], a->labels, NULL};
+    int rc = cli_check_single_output("-o", a->out, inputs);
+    if (rc != EXIT_OK)
+        return rc;
+    const char *keys[7], *values[7];
+    char mean[96], std[96], range[8];
+    char *labels = NULL;
+    int n = 0;
+    if (a->n_mean) {
+        fmt_values(mean, sizeof mean, a->mean, a->n_mean);
+        keys[n] = "lrp.mean", values[n++] = mean;
+    }
+    if (a->n_std) {
+        fmt_values(std, sizeof std, a->std, a->n_std);
+        keys[n] = "lrp.std", values[n++] = std;
+    }
+    if (a->resize)
+        keys[n] = "lrp.resize", values[n++] = a->resize;
+    if (a->has_pixel_range) {
+        snprintf(range, sizeof range, "%d", a->pixel_range);
+        keys[n] = "lrp.pixel_range", values[n++] = range;
+    }
+    if (a->bgr)
+        keys[n] = "lrp.bgr", values[n++] = "1";
+    if (a->layout)
+        keys[n] = "lrp.layout", values[n++] = a->layout;
+    if (a->labels) {
+        if (!(labels = labels_value(a->labels)))
+            return EXIT_USAGE;
+        keys[n] = "lrp.labels", values[n++] = labels;
+    }
+    if (!n) {
+        cli_error("preprocess --write-metadata: nothing to store: give --mean, --std, --resize, --pixel-range, "
+                  "--bgr, --layout or --labels");
+        return EXIT_USAGE;
+    }
+    /* the model must load: a file lrp cannot read gets no metadata either */
+    lrp_model *m = cli_load_model(a, false, true, &rc);
+    if (!m) {
+        free(labels);
+        return rc;
+    }
+    lrp_model_free(m);
+    lrp_error err = {0};
+    void *bytes = NULL;
+    size_t len = 0;
+    lrp_status st = lrp_onnx_set_metadata(a->pos[0], a->out, n, keys, values, &bytes, &len, &err);
+    free(labels);
+    if (st != LRP_OK) {
+        cli_error("%s", err.message);
+        return st == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_MODEL;
+    }
+    bytes_ctx b = {bytes, len};
+    st = cli_write_output(a->out, write_bytes, &b, &err);
+    free(bytes);
+    if (st != LRP_OK) {
+        cli_error("%s", err.message);
+        return EXIT_OUTPUT;
+    }
+    return EXIT_OK;
+}
