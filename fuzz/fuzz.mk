@@ -21,6 +21,7 @@ FUZZ_BIN   := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 # harnesses that also need CLI sources
 FUZZ_CLI_template := src/cli/items.o src/cli/outputs.o
 FUZZ_CLI_list     := src/cli/items.o src/cli/outputs.o
+FUZZ_CLI_jpeg     := src/cli/exif.o
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)

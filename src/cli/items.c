@@ -2,6 +2,7 @@
 #include "cli/items.h"
 
 #include "lrp.h"
+#include "cli/exif.h"
 #include "cli/outputs.h"
 
 #include <ctype.h>
@@ -350,8 +351,15 @@ int cli_gather_items(const cli_args *a, int first, const cli_own_outputs *own, c
 
 /* ------------------------------------------------------------------ inputs */
 
+/* --exif-orientation apply, for cli_load_input (set with the preprocessing);
+ * with ignore, a note once per run when a turned photo is met. */
+static int exif_apply;
+static bool exif_noted;
+
 int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_preprocess *p)
 {
+    exif_apply = a->exif_apply;
+    exif_noted = a->quiet;
     lrp_preprocess_defaults(p, info->height > 0 ? info->height : 224, info->width > 0 ? info->width : 224);
     /* --input-size for a model whose height and width are dynamic; without
      * it, images are refused (cli_load_input) */
@@ -454,7 +462,17 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
     lrp_status st = lrp_image_load(path, &img, err);
     if (st != LRP_OK)
         return st;
-    st = lrp_preprocess_image(&img, p, x, err);
+    int orientation = cli_exif_orientation_file(path);
+    if (orientation > 1 && exif_apply) {
+        st = cli_exif_apply(&img, orientation, err);
+    } else if (orientation > 1 && !exif_noted) {
+        cli_error("note: %s is %s (EXIF orientation %d), and is taken as stored, as PIL and torchvision do "
+                  "(--exif-orientation apply turns it)",
+                  path, cli_exif_name(orientation), orientation);
+        exif_noted = true;
+    }
+    if (st == LRP_OK)
+        st = lrp_preprocess_image(&img, p, x, err);
     if (st == LRP_OK && view)
         st = lrp_preprocess_view(&img, p, view, err);
     if (st == LRP_OK && orig) {

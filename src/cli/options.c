@@ -167,6 +167,10 @@ static const option_def options[] = {
     {"input-size", 0, T_CUSTOM, "HxW", C_MODEL, "Input",
      "the input height and width for a model whose spatial dimensions are dynamic", AT(input_h),
      .set = set_input_size},
+    {"exif-orientation", 0, T_ENUM, NULL, C_MODEL, "Input",
+     "JPEG photos: turn them upright as their EXIF Orientation says, or leave them as stored (default, as PIL "
+     "and torchvision do; a note says when a turned photo is met)",
+     AT(exif_apply), CHOICES("ignore", "apply")},
 
     {"top", 'k', T_INT, "K", C_PREDICT, "Prediction", "show the K most likely classes (default {default})", AT(top),
      RANGE(1, 1000000), .def = "5"},

@@ -99,6 +99,7 @@ typedef struct cli_args {
     cli_list targets;
     int explain_top;
     int input_h, input_w;
+    int exif_apply; /* --exif-orientation apply */
 
     /* attributors: the library's options (steps, samples, noise_level, seed,
      * window, stride, occlude_window) and the files and name around them */

@@ -4,7 +4,7 @@
 # batched pass giving the bytes of single runs; labels files (the count must be
 # the model's classes, JSON class indexes); the checks made before the first
 # input (target range), --input-size for dynamic models, the note when nothing
-# is written, and --overlay 0.3 with a space.
+# is written, --overlay 0.3 with a space, and --exif-orientation.
 . "$(dirname "$0")/lib.sh"
 
 W=$WORK
@@ -222,4 +222,52 @@ check "--overlay alone stays 0.5" sh -c '! cmp -s ov1.png ov3.png'
 for t in 1 5; do "$LRP" explain "$Z/resnet-op17.onnx" "$Z/resnet-input.npy" -t $t -q -r z$t.npy; done
 expect_exit 0 "zoo resnet: -t 1,5" "$LRP" explain "$Z/resnet-op17.onnx" "$Z/resnet-input.npy" -t 1,5 -q -r 'zb{target}.npy'
 check "zoo resnet: batched targets are byte-identical" sh -c 'cmp -s z1.npy zb1.npy && cmp -s z5.npy zb5.npy'
+# ------------------------------------------------------------------------
+# 11. --exif-orientation: JPEG photos with an EXIF Orientation (rgb420.jpg is 29x19)
+# with_exif IN OUT ORIENTATION [TYPE]: IN with an Exif APP1 segment after SOI
+with_exif() {
+    perl -e '
+        my ($in, $out, $o, $type) = @ARGV;
+        open my $f, "<", $in or die; binmode $f; local $/; my $d = <$f>;
+        my $val = $type == 3 ? pack("v", $o) . "\0\0" : pack("V", $o);
+        my $tiff = "MM" . pack("n", 42) . pack("N", 8) . pack("n", 1) . pack("nnN", 0x0112, $type, 1);
+        $tiff = "II" . pack("v", 42) . pack("V", 8) . pack("v", 1) . pack("vvV", 0x0112, $type, 1) if $type != 3;
+        $tiff .= ($type == 3 ? pack("n", $o) . "\0\0" : $val) . pack("V", 0);
+        my $app = "Exif\0\0" . $tiff;
+        open my $g, ">", $out or die; binmode $g;
+        print $g substr($d, 0, 2), "\xff\xe1", pack("n", 2 + length $app), $app, substr($d, 2);' "$@"
+}
+JPG=$TESTDATA/images/rgb420.jpg
+for o in 2 3 6 8; do with_exif "$JPG" e$o.jpg $o 3; done
+with_exif "$JPG" e6l.jpg 6 4
+perl "$HERE/mkonnx.pl" g19x29.onnx in=x:N,1,19,29 node=GlobalAveragePool:x:y node=Flatten:y:z out=z:N,1
+perl "$HERE/mkonnx.pl" g29x19.onnx in=x:N,1,29,19 node=GlobalAveragePool:x:y node=Flatten:y:z out=z:N,1
+PRE=(--resize none --mean 0 --std 1)
+"$LRP" preprocess g19x29.onnx "$JPG" "${PRE[@]}" -o plain.npy
+expect_exit 0 "an EXIF-turned photo, ignored" "$LRP" preprocess g19x29.onnx e3.jpg "${PRE[@]}" -o e3-ignore.npy
+check "ignore: taken as stored" cmp -s plain.npy e3-ignore.npy
+one_line_error "ignore: a note" "EXIF orientation 3"
+expect_exit 0 "--exif-orientation ignore -q" "$LRP" explain g19x29.onnx e3.jpg "${PRE[@]}" -q -r q.npy
+check "--quiet: no note" test -z "$ERR"
+npy_values plain.npy > plain.txt
+# turned by awk from the plain image: out(x, y) = in(ix, iy)
+turn() { awk -v o="$1" -v W=29 -v H=19 '{ v[NR - 1] = $1 }
+    END { ow = o >= 5 ? H : W; oh = o >= 5 ? W : H
+          for (y = 0; y < oh; y++) for (x = 0; x < ow; x++) {
+              if (o == 2) { ix = W - 1 - x; iy = y } else if (o == 3) { ix = W - 1 - x; iy = H - 1 - y }
+              else if (o == 6) { ix = y; iy = H - 1 - x } else { ix = W - 1 - y; iy = x }
+              print v[iy * W + ix] } }' plain.txt; }
+for o in 2 3 6 8; do
+    m=g19x29.onnx; [ $o -ge 5 ] && m=g29x19.onnx
+    expect_exit 0 "--exif-orientation apply ($o)" "$LRP" preprocess $m e$o.jpg "${PRE[@]}" -o a$o.npy \
+        --exif-orientation apply
+    check "apply ($o): no note" test -z "$ERR"
+    npy_values a$o.npy > a$o.txt
+    turn $o > t$o.txt
+    check "apply ($o): the photo turned as EXIF says" cmp -s a$o.txt t$o.txt
+done
+"$LRP" preprocess g29x19.onnx e6l.jpg "${PRE[@]}" -o a6l.npy --exif-orientation apply
+check "an Orientation written as LONG" cmp -s a6.npy a6l.npy
+expect_exit 2 "--exif-orientation turn" "$LRP" preprocess g19x29.onnx e3.jpg --exif-orientation turn -o x.npy
+one_line_error "--exif-orientation turn" "ignore or apply"
 finish
