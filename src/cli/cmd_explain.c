@@ -604,7 +604,7 @@ static lrp_status write_item(explain_run *r, explain_item *e, int k, lrp_error *
                         (long long)res->target);
     item_figures(e);
     e->f.target = res->target;
-    res->rank = e->p.top ? k + 1 : rank_of(e->logits, res->target);
+    res->rank = e->p.top ? k + 1 : plan_target(&e->p, k) < 0 ? 1 : rank_of(e->logits, res->target);
     e->f.rank = res->rank;
     res->label = r->lab.n ? (res->target < r->lab.n ? r->lab.name[res->target] : "") : NULL;
     e->f.label = res->label;
@@ -688,7 +688,9 @@ static void explain_one(explain_run *r, cli_item *it)
 {
     const cli_args *a = r->a;
     item_plan p = plan_of(&r->tg, it);
-    int K = p.n;
+    if (p.top && r->classes > 0 && p.n > r->classes) /* --top beyond the classes */
+        p.n = (int)r->classes;
+    int K = p.n, n_alloc = K;
     explain_item *e = calloc((size_t)K, sizeof *e);
     int64_t *tg = calloc((size_t)K, sizeof *tg);
     lrp_tensor *logits0 = NULL;
@@ -769,7 +771,7 @@ static void explain_one(explain_run *r, cli_item *it)
     }
     for (int k = 0; k < K; k++)
         explain_item_free(&e[k]);
-    for (int k = K; k < plan_of(&r->tg, it).n; k++) /* --top beyond the classes */
+    for (int k = K; k < n_alloc; k++) /* --top beyond the classes */
         explain_item_free(&e[k]);
     free(e);
     free(tg);

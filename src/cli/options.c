@@ -168,8 +168,8 @@ static const option_def options[] = {
      "the input height and width for a model whose spatial dimensions are dynamic", AT(input_h),
      .set = set_input_size},
     {"exif-orientation", 0, T_ENUM, NULL, C_MODEL, "Input",
-     "JPEG photos: turn them upright as their EXIF Orientation says, or leave them as stored (default, as PIL "
-     "and torchvision do; a note says when a turned photo is met)",
+     "JPEG photos whose EXIF Orientation says they are turned: take them as stored (default, as PIL and "
+     "torchvision do; a note says when one is met) or turn them upright first",
      AT(exif_apply), CHOICES("ignore", "apply")},
 
     {"top", 'k', T_INT, "K", C_PREDICT, "Prediction", "show the K most likely classes (default {default})", AT(top),
@@ -190,10 +190,10 @@ static const option_def options[] = {
      "start from the target logit instead of 1 (as zennit's feed_forward.py)", AT(seed_logit)},
     {"top", 'k', T_INT, "K", C_EXPLAIN, "Explanation",
      "explain the K classes with the largest logits, one output each (in one batched pass)", AT(explain_top),
-     RANGE(1, 1000000)},
+     RANGE(1, 100000)},
     {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
-     "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
+     "{index:N}, {target}, {method}, {rank}, {label}; - for standard output. Never one of the run's inputs, another output or a "
      "directory (exit 2); FIFOs and devices are written through",
      AT(out)},
     {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
