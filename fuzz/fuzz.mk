@@ -19,8 +19,9 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O1 -g $(WAR
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o) $(FUZZ_DIR)/gen/onnx.pb-c.o
 FUZZ_BIN   := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 # harnesses that also need CLI sources
-FUZZ_CLI_template := src/cli/items.o src/cli/outputs.o src/cli/metadata.o
-FUZZ_CLI_list     := src/cli/items.o src/cli/outputs.o src/cli/metadata.o
+FUZZ_CLI_template := src/cli/items.o src/cli/outputs.o src/cli/metadata.o src/cli/exif.o
+FUZZ_CLI_list     := src/cli/items.o src/cli/outputs.o src/cli/metadata.o src/cli/exif.o
+FUZZ_CLI_jpeg     := src/cli/exif.o
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)

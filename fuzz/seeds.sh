@@ -3,7 +3,7 @@
 # anywhere; needs build-fuzz/onnx_seeds, which `make fuzz` builds):
 #   onnx      testdata models (the small ones) + the tiny models onnx_seeds writes
 #   npy       testdata/refset/inputs/*.npy and a few testdata/images/*.npy
-#   png, jpeg testdata/images
+#   png, jpeg testdata/images (jpeg also fuzz/seeds/jpeg: EXIF segments)
 #   cmap, rule, template, list   fuzz/seeds/NAME (hand-made)
 # Files already in a corpus (what earlier runs found) are kept.
 set -eu
@@ -17,7 +17,7 @@ build-fuzz/onnx_seeds "$C/onnx"
 cp testdata/refset/inputs/*.npy "$C/npy/"
 cp testdata/images/pre-png-16.npy testdata/images/expect-gray.npy testdata/images/pre-png-gray-28.npy "$C/npy/"
 cp testdata/images/*.png "$C/png/"
-cp testdata/images/*.jpg "$C/jpeg/"
+cp testdata/images/*.jpg fuzz/seeds/jpeg/* "$C/jpeg/"
 for h in cmap rule template list; do cp fuzz/seeds/$h/* "$C/$h/"; done
 for h in onnx npy png jpeg cmap rule template list; do
     printf '%-9s %3d seeds\n' "$h" "$(ls "$C/$h" | wc -l)"

@@ -222,7 +222,7 @@ typedef struct lrp_model_info {
     const char *input_dim_names[LRP_MAX_DIMS];
     /* The model's metadata_props, in file order (owned by the model). The
      * command-line tool reads its preprocessing from the keys lrp.mean,
-     * lrp.std, lrp.resize, lrp.pixel_range, lrp.bgr, lrp.layout and lrp.labels
+     * lrp.std, lrp.resize, lrp.pixel_range, lrp.bgr and lrp.layout
      * (see lrp(1), MODEL METADATA). */
     int n_metadata;
     const char *const *metadata_keys, *const *metadata_values;
@@ -242,6 +242,11 @@ LRP_API lrp_status lrp_onnx_set_metadata(const char *model_path, const char *out
 LRP_API lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err);
 LRP_API void lrp_model_free(lrp_model *m);
 LRP_API const lrp_model_info *lrp_model_get_info(const lrp_model *m);
+
+/* The number of classes (the output's values per sample) when it is known
+ * before a run: from the shapes inferred when the model was loaded, else from
+ * the output's declared shape; -1 when it is not known (dynamic dims). */
+LRP_API int64_t lrp_model_classes(const lrp_model *m);
 
 /* Sets the layout of the model input when lrp guessed wrong. */
 LRP_API lrp_status lrp_model_set_layout(lrp_model *m, lrp_layout layout, lrp_error *err);

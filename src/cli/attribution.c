@@ -211,6 +211,22 @@ lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target,
     return st;
 }
 
+lrp_status attribution_run_many(attribution *at, const lrp_tensor *x, const int64_t *targets, lrp_seed seed,
+                                lrp_tensor **rel, lrp_tensor **logits, int64_t *targets_out, lrp_error *err)
+{
+    lrp_tensor *fill = NULL;
+    if (at->fill_mean) {
+        if (!(fill = channel_mean(x, at->nhwc, err)))
+            return err ? err->status : LRP_ERR_NOMEM;
+        at->o.fill = fill;
+    }
+    lrp_status st = lrp_attribute(at->ex, &at->o, x, targets, seed, rel, logits, targets_out, err);
+    if (at->fill_mean)
+        at->o.fill = NULL;
+    lrp_tensor_free(fill);
+    return st;
+}
+
 int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *cm)
 {
     memset(cm, 0, sizeof *cm);

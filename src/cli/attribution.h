@@ -59,4 +59,8 @@ void attribution_set_progress(attribution *at, void (*fn)(void *, int, int), voi
 lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target, lrp_seed seed, lrp_tensor **rel,
                            lrp_tensor **logits, int64_t *target_out, double *seed_value, lrp_error *err);
 
+/* The same for a batch: targets[b] for sample b (-1: its predicted class). */
+lrp_status attribution_run_many(attribution *at, const lrp_tensor *x, const int64_t *targets, lrp_seed seed,
+                                lrp_tensor **rel, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
+
 #endif

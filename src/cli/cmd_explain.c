@@ -5,8 +5,10 @@
 #include "cli/heatmap_out.h"
 #include "cli/items.h"
 #include "cli/json.h"
+#include "cli/labels.h"
 #include "cli/outputs.h"
 #include "cli/progress.h"
+#include "cli/targets.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -52,6 +54,8 @@ typedef struct item_result {
     char heat_path[4200];
     char rel_path[4200];
     int64_t predicted, target;
+    int64_t rank;      /* the target's place by logit, 1 for the largest */
+    const char *label; /* the target's class name (--labels), or NULL */
     lrp_real logit, target_logit;
     double rel_sum;
     double seconds;
@@ -80,6 +84,9 @@ static void print_json(const cli_item *it, const char *status, const char *error
         if (labels)
             json_str(&j, "label", r->predicted < n_labels ? labels[r->predicted] : NULL);
         json_int(&j, "target", r->target);
+        if (labels)
+            json_str(&j, "target_label", r->label);
+        json_int(&j, "rank", r->rank);
         json_num(&j, "target_logit", r->target_logit);
         json_num(&j, "relevance_sum", r->rel_sum);
         json_num(&j, "seconds", r->seconds);
@@ -97,13 +104,10 @@ static void print_json(const cli_item *it, const char *status, const char *error
  * the model's forward pass. -1 when it cannot be told for sure (an error, or
  * two classes within float rounding of each other, which the explanation's
  * own forward pass might order the other way): then the item runs. */
-static int64_t predicted_target(lrp_model *m, const lrp_tensor *x)
+static int64_t predicted_target(const lrp_tensor *logits)
 {
-    lrp_error err = {0};
-    lrp_tensor *logits = NULL;
     int64_t t = -1;
-    if (lrp_model_run(m, x, &logits, &err) == LRP_OK && logits->ndim == 2 && logits->dims[0] == 1 &&
-        logits->dims[1] > 0) {
+    if (logits && logits->ndim == 2 && logits->dims[0] == 1 && logits->dims[1] > 0) {
         const lrp_real *l = logits->data;
         int64_t C = logits->dims[1], best = 0;
         for (int64_t c = 1; c < C; c++)
@@ -117,8 +121,54 @@ static int64_t predicted_target(lrp_model *m, const lrp_tensor *x)
         if (isfinite(top) && !(top - second <= 1e-4 * scale))
             t = best;
     }
-    lrp_tensor_free(logits);
     return t;
+}
+
+/* The place of class t among the classes by logit (1: the largest; ties by
+ * class number, as predict orders them). */
+static int64_t rank_of(const lrp_tensor *logits, int64_t t)
+{
+    const lrp_real *l = logits->data;
+    int64_t C = logits->dims[1], rank = 1;
+    for (int64_t c = 0; c < C; c++)
+        if (l[c] > l[t] || (l[c] == l[t] && c < t))
+            rank++;
+    return rank;
+}
+
+/* The targets of one input: explicit classes, the K best (found by a forward
+ * pass), or the predicted class. */
+typedef struct item_plan {
+    int n;               /* outputs (one per target) */
+    const int64_t *list; /* n explicit classes, or NULL */
+    int64_t first;       /* without list: the class, -1 for the predicted one or --top */
+    bool top;
+} item_plan;
+
+static int64_t plan_target(const item_plan *p, int k) { return p->list ? p->list[k] : k == 0 ? p->first : -1; }
+
+/* The field values an output name has before the run (wild: {target} not
+ * known yet as CLI_WILD, else as -1). */
+static cli_fields slot_fields(const cli_item *it, const char *method, const cli_labels *lab, const item_plan *p, int k,
+                              bool wild)
+{
+    int64_t t = plan_target(p, k);
+    cli_fields f = {it, method, t >= 0 ? t : wild ? CLI_TARGET_WILD : -1, false, 0, NULL};
+    f.rank = p->top ? k + 1 : t < 0 ? 1 : 0;
+    if (t >= 0 && lab->n)
+        f.label = t < lab->n ? lab->name[t] : "";
+    return f;
+}
+
+/* Whether a template has a field that only the forward pass tells. */
+static bool tmpl_late(const char *tmpl, const item_plan *p)
+{
+    if (!tmpl)
+        return false;
+    bool target_known = !p->top && plan_target(p, 0) >= 0;
+    bool rank_known = p->top || plan_target(p, 0) < 0;
+    return (!target_known && (cli_template_has_target(tmpl) || cli_template_has(tmpl, "{label}"))) ||
+           (!rank_known && cli_template_has(tmpl, "{rank}"));
 }
 
 /* The output names of an item, and whether they all exist already. */
@@ -137,15 +187,16 @@ static bool outputs_exist(const cli_args *a, const cli_fields *f, item_result *r
 /* Claims the outputs of an item whose names were not known before the run
  * (a {target} without a known target). Returns false, with the message in
  * err, when one is refused. */
-static bool claim_late(cli_guard *g, const cli_args *a, const cli_item *it, const item_result *res, lrp_error *err)
+static bool claim_late(cli_guard *g, const cli_args *a, const cli_item *it, const item_plan *p, const item_result *res,
+                       lrp_error *err)
 {
     char msg[1024];
-    if (a->out && !a->heat.grid && res->heat_path[0] && cli_template_has_target(a->out) &&
+    if (a->out && !a->heat.grid && res->heat_path[0] && tmpl_late(a->out, p) &&
         cli_guard_output_msg(g, "-o", res->heat_path, it->path, msg, sizeof msg) != EXIT_OK) {
         lrp_fail(err, LRP_ERR_ARG, "%s", msg);
         return false;
     }
-    if (a->relevance_out && res->rel_path[0] && cli_template_has_target(a->relevance_out) &&
+    if (a->relevance_out && res->rel_path[0] && tmpl_late(a->relevance_out, p) &&
         cli_guard_output_msg(g, "--relevance-out", res->rel_path, it->path, msg, sizeof msg) != EXIT_OK) {
         lrp_fail(err, LRP_ERR_ARG, "%s", msg);
         return false;
@@ -153,10 +204,27 @@ static bool claim_late(cli_guard *g, const cli_args *a, const cli_item *it, cons
     return true;
 }
 
+/* The plan of an input: a --list line's (or from-dir's) class, else -t's
+ * classes, --top, or the predicted class. */
+static item_plan plan_of(const cli_targets *tg, const cli_item *it)
+{
+    item_plan p = {1, NULL, -1, false};
+    if (it->target >= 0)
+        p.first = it->target;
+    else if (tg->top)
+        p = (item_plan){tg->top, NULL, -1, true};
+    else if (tg->n == 1)
+        p.first = tg->v[0];
+    else if (tg->n > 1)
+        p = (item_plan){tg->n, tg->v, -1, false};
+    return p;
+}
+
 /* Records the files the run reads and claims every output it writes whose
  * name is known before the run ({target} unknown: CLI_WILD, claimed again
  * once known). Returns an exit code (refusals printed). */
-static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items, const char *method)
+static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items, const char *method,
+                         const cli_targets *tg, const cli_labels *lab)
 {
     int rc = cli_guard_input(g, a->pos[0]);
     if (rc == EXIT_OK && a->list && strcmp(a->list, "-"))
@@ -171,20 +239,27 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
         rc = cli_guard_input(g, items->v[i].path);
     if (rc == EXIT_OK && a->heat.grid)
         rc = cli_guard_output(g, "-o", a->out, NULL);
-    char path[4200];
+    char path[4200], prev[2][4200];
     lrp_error err = {0};
     for (int i = 0; i < items->n && rc == EXIT_OK; i++) {
         const cli_item *it = &items->v[i];
-        int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : CLI_TARGET_WILD;
-        cli_fields f = {it, method, target, false};
-        for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
-            const char *tmpl = k == 0 ? (a->heat.grid ? NULL : a->out) : a->relevance_out;
-            if (!tmpl)
-                continue;
-            if (cli_template_expand(tmpl, &f, path, sizeof path, &err) != LRP_OK) {
-                cli_error("%s: %s", it->path, err.message);
-                rc = EXIT_USAGE;
-            } else {
+        item_plan p = plan_of(tg, it);
+        for (int s = 0; s < p.n && rc == EXIT_OK; s++) {
+            cli_fields f = slot_fields(it, method, lab, &p, s, true);
+            for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
+                const char *tmpl = k == 0 ? (a->heat.grid ? NULL : a->out) : a->relevance_out;
+                if (!tmpl)
+                    continue;
+                if (cli_template_expand(tmpl, &f, path, sizeof path, &err) != LRP_OK) {
+                    cli_error("%s: %s", it->path, err.message);
+                    rc = EXIT_USAGE;
+                    continue;
+                }
+                /* the targets of an input that only the run tells: their
+                 * pattern once (they are told apart once known) */
+                if (s > 0 && (strchr(path, CLI_WILD) || strchr(path, CLI_WILD_LABEL)) && !strcmp(path, prev[k]))
+                    continue;
+                snprintf(prev[k], sizeof prev[k], "%s", path);
                 rc = cli_guard_output(g, k == 0 ? "-o" : "--relevance-out", path, it->path);
             }
         }
@@ -262,6 +337,11 @@ typedef struct explain_run {
     FILE *txt; /* the result lines */
     char **labels;
     int n_labels;
+    cli_labels lab;  /* --labels (labels, n_labels: its names) */
+    cli_targets tg;  /* -t, --top */
+    int64_t classes; /* the model's, -1 until known */
+    bool no_batch;   /* the model takes no batch of several copies */
+    bool stop;       /* a run-wide error found with the first input */
     cli_guard *guard;
     attribution_config ac;
     cli_method cm;
@@ -275,15 +355,16 @@ typedef struct explain_run {
     int failed_input, failed_output, internal, refused;
 } explain_run;
 
-/* One input on its way through the run. */
+/* One output of an input (one target) on its way through the run. */
 typedef struct explain_item {
     cli_item *it;
+    item_plan p;
     item_result res;
     cli_fields f;
-    bool needs_target; /* a {target} in an output name, and no target given */
+    bool needs_target; /* an output name has a field only the forward pass tells */
     bool skip, out_fail, refused;
-    lrp_tensor *x, *rel, *logits;
-    lrp_image view, orig;
+    lrp_tensor *x, *rel, *logits; /* x: the input's (shared by its targets, owned by the first) */
+    lrp_image view, orig;         /* the same */
     lrp_raster *img;
 } explain_item;
 
@@ -297,9 +378,8 @@ static void explain_item_free(explain_item *e)
     lrp_raster_free(e->img);
 }
 
-/* Reads the input (and with --skip-existing and a {target} to find, tells
- * whether its outputs exist under the predicted class). */
-static lrp_status load_item(explain_run *r, explain_item *e, bool skipping, lrp_error *err)
+/* Reads the input into e. */
+static lrp_status load_item(explain_run *r, explain_item *e, lrp_error *err)
 {
     const lrp_model_info *info = lrp_model_get_info(r->cm.model);
     const char *path = e->it->path;
@@ -313,23 +393,68 @@ static lrp_status load_item(explain_run *r, explain_item *e, bool skipping, lrp_
         e->x->dims[0] != 1)
         st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file", path,
                       (long long)e->x->dims[0]);
-    if (st == LRP_OK && skipping && e->needs_target) {
-        cli_fields pf = e->f;
-        if ((pf.target = predicted_target(r->cm.model, e->x)) >= 0 && outputs_exist(r->a, &pf, &e->res, err)) {
-            e->skip = true;
-            if (!claim_late(r->guard, r->a, e->it, &e->res, err)) {
-                e->skip = false;
-                e->refused = true;
-                st = LRP_ERR_ARG;
-            }
-        }
-        if (!e->skip && !e->refused) {
-            e->res.heat_path[0] = e->res.rel_path[0] = '\0';
-            err->status = LRP_OK;
-            err->message[0] = '\0';
-        }
-    }
     return st;
+}
+
+/* The classes by logit, largest first (ties by class number). */
+static const lrp_real *sort_logits;
+static int by_logit(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    if (sort_logits[x] != sort_logits[y])
+        return sort_logits[x] < sort_logits[y] ? 1 : -1;
+    return x < y ? -1 : x > y;
+}
+
+/* --top: the K best classes by the model's forward pass (fewer when the
+ * model has fewer classes). */
+static lrp_status top_targets(const lrp_tensor *logits, item_plan *p, int64_t *tg, lrp_error *err)
+{
+    int64_t C = logits->dims[1];
+    int64_t *order = malloc(sizeof *order * (size_t)(C ? C : 1));
+    if (!order)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int64_t c = 0; c < C; c++)
+        order[c] = c;
+    sort_logits = logits->data;
+    qsort(order, (size_t)C, sizeof *order, by_logit);
+    if (p->n > C)
+        p->n = (int)C;
+    for (int k = 0; k < p->n; k++)
+        tg[k] = order[k];
+    free(order);
+    return LRP_OK;
+}
+
+/* With --skip-existing and names that only the forward pass tells: the names
+ * under the forward pass's classes, and whether they all exist (then they
+ * are claimed). The predicted class is taken only when no other class is
+ * within float rounding of it. */
+static bool skip_late(explain_run *r, explain_item *e, int K, const lrp_tensor *logits, const int64_t *tg,
+                      lrp_error *err)
+{
+    bool all = true;
+    for (int k = 0; k < K && all; k++) {
+        cli_fields f = e[k].f;
+        if (e[k].p.top) {
+            f.target = tg[k];
+        } else if (tg[k] < 0) {
+            f.target = predicted_target(logits);
+        } else {
+            f.rank = rank_of(logits, tg[k]);
+        }
+        if (f.target < 0)
+            return false;
+        if (r->lab.n)
+            f.label = f.target < r->lab.n ? r->lab.name[f.target] : "";
+        all = outputs_exist(r->a, &f, &e[k].res, err);
+    }
+    for (int k = 0; k < K && all; k++)
+        if (!claim_late(r->guard, r->a, e[k].it, &e[k].p, &e[k].res, err)) {
+            e[0].refused = true;
+            return false;
+        }
+    return all;
 }
 
 static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
@@ -345,6 +470,92 @@ static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
                                     &e->rel, &e->logits, &e->res.target, NULL, err);
     if (st != LRP_OK)
         lrp_error_prefix(err, "%s", e->it->path);
+    return st;
+}
+
+/* At most this many copies of an input go through the engine at once. */
+#define TARGETS_PER_PASS 8
+
+/* Sample b of a batch, as a tensor of the shape `like` (one sample). */
+static lrp_tensor *sample_of(const lrp_tensor *batch, int64_t b, const lrp_tensor *like, lrp_error *err)
+{
+    lrp_tensor *t = lrp_tensor_new(LRP_REAL_DT, like->ndim, like->dims, err);
+    if (t)
+        memcpy(t->data, (const lrp_real *)batch->data + b * t->numel, sizeof(lrp_real) * (size_t)t->numel);
+    return t;
+}
+
+/* Targets k0..k0+n-1 of the input e[0].x in one batch of n copies (the
+ * attributors that run copies of their own take them one by one). */
+static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, const int64_t *tg, lrp_error *err)
+{
+    const lrp_tensor *x = e[0].x;
+    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    int64_t dims[LRP_MAX_DIMS];
+    int nd = x->ndim;
+    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
+        dims[0] = n;
+        memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+        nd++;
+    } else {
+        memcpy(dims, x->dims, sizeof dims);
+        dims[0] = n;
+    }
+    lrp_tensor *xb = lrp_tensor_new(LRP_REAL_DT, nd, dims, err), *rel = NULL, *logits = NULL;
+    if (!xb)
+        return err->status;
+    for (int i = 0; i < n; i++)
+        memcpy((lrp_real *)xb->data + (int64_t)i * x->numel, x->data, sizeof(lrp_real) * (size_t)x->numel);
+    int64_t out[TARGETS_PER_PASS];
+    lrp_status st = attribution_run_many(r->cm.attr, xb, tg + k0, r->a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE,
+                                         &rel, &logits, out, err);
+    lrp_tensor_free(xb);
+    int64_t ldims[2] = {1, logits ? logits->dims[1] : 0};
+    lrp_tensor lone = {LRP_REAL_DT, 2, {1, ldims[1]}, ldims[1], NULL};
+    for (int i = 0; i < n && st == LRP_OK; i++) {
+        explain_item *s = &e[k0 + i];
+        s->res.target = out[i];
+        if (!(s->rel = sample_of(rel, i, x, err)) || !(s->logits = sample_of(logits, i, &lone, err)))
+            st = err->status;
+    }
+    lrp_tensor_free(rel);
+    lrp_tensor_free(logits);
+    return st;
+}
+
+/* Every target of an input: the first alone as before, several in batches
+ * (one by one for a model that takes no batch). */
+static lrp_status run_targets(explain_run *r, explain_item *e, int K, const int64_t *tg, lrp_error *err)
+{
+    if (K == 1)
+        return run_item(r, e, err);
+    bool batched =
+        !r->no_batch && (r->ac.o.kind == LRP_ATTRIBUTOR_GRADIENT || r->ac.o.kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT);
+    lrp_status st = LRP_OK;
+    for (int k = 0; k < K && st == LRP_OK;) {
+        int n = K - k < TARGETS_PER_PASS ? K - k : TARGETS_PER_PASS;
+        if (batched && n > 1) {
+            st = run_batch(r, e, k, n, tg, err);
+            if (st == LRP_ERR_SHAPE) { /* e.g. a Reshape to a batch of one */
+                r->no_batch = batched = false;
+                st = LRP_OK;
+                lrp_error_clear(err);
+                continue;
+            }
+            if (st != LRP_OK)
+                lrp_error_prefix(err, "%s", e[0].it->path);
+            k += n;
+            continue;
+        }
+        explain_item *s = &e[k];
+        if (k > 0)
+            s->x = e[0].x;
+        s->f.target = tg[k];
+        st = run_item(r, s, err);
+        if (k > 0)
+            s->x = NULL;
+        k++;
+    }
     return st;
 }
 
@@ -383,19 +594,26 @@ static lrp_status write_heatmap(explain_run *r, explain_item *e, lrp_error *err)
 }
 
 /* The outputs of an explained item, under their final names. */
-static lrp_status write_item(explain_run *r, explain_item *e, lrp_error *err)
+static lrp_status write_item(explain_run *r, explain_item *e, int k, lrp_error *err)
 {
     const cli_args *a = r->a;
     item_result *res = &e->res;
     lrp_status st = LRP_OK;
+    if (e->logits->dims[1] <= res->target) /* cannot happen: the explanation checks it */
+        return lrp_fail(err, LRP_ERR_INTERNAL, "%s: target %lld beyond the logits", e->it->path,
+                        (long long)res->target);
     item_figures(e);
     e->f.target = res->target;
+    res->rank = e->p.top ? k + 1 : plan_target(&e->p, k) < 0 ? 1 : rank_of(e->logits, res->target);
+    e->f.rank = res->rank;
+    res->label = r->lab.n ? (res->target < r->lab.n ? r->lab.name[res->target] : "") : NULL;
+    e->f.label = res->label;
     /* the names, checked again when {target} was not known before */
     if (a->relevance_out)
         st = cli_template_expand(a->relevance_out, &e->f, res->rel_path, sizeof res->rel_path, err);
     if (st == LRP_OK && a->out && !a->heat.grid)
         st = cli_template_expand(a->out, &e->f, res->heat_path, sizeof res->heat_path, err);
-    if (st == LRP_OK && e->needs_target && !claim_late(r->guard, a, e->it, res, err)) {
+    if (st == LRP_OK && e->needs_target && !claim_late(r->guard, a, e->it, &e->p, res, err)) {
         st = LRP_ERR_ARG;
         e->refused = true;
     }
@@ -438,7 +656,11 @@ static void report_item(explain_run *r, const explain_item *e, lrp_status st, co
         fprintf(txt, "%s: predicted %lld", e->it->path, (long long)res->predicted);
         if (r->labels && res->predicted < r->n_labels)
             fprintf(txt, " (%s)", r->labels[res->predicted]);
-        fprintf(txt, " logit %.4f, target %lld, relevance sum %.6g", res->logit, (long long)res->target, res->rel_sum);
+        fprintf(txt, " logit %.4f, target %lld", res->logit, (long long)res->target);
+        if (e->p.n > 1 || e->p.top) /* several targets: which one this is */
+            fprintf(txt, "%s%s%s rank %lld", res->label ? " (" : "", res->label ? res->label : "",
+                    res->label ? ")" : "", (long long)res->rank);
+        fprintf(txt, ", relevance sum %.6g", res->rel_sum);
         if (res->heat_path[0])
             fprintf(txt, " -> %s", res->heat_path);
         if (res->rel_path[0])
@@ -448,41 +670,111 @@ static void report_item(explain_run *r, const explain_item *e, lrp_status st, co
     }
 }
 
-/* Explains item i: skipped (--skip-existing), explained and written, or failed. */
+/* The first explanation of a model whose number of classes was not known
+ * before: the checks of check_classes. */
+static bool classes_known(explain_run *r, const lrp_tensor *logits)
+{
+    if (r->classes >= 0)
+        return true;
+    r->classes = logits->dims[1];
+    progress_clear(&r->prog);
+    return (!r->a->labels || cli_labels_check(&r->lab, r->a->labels, r->classes) == EXIT_OK) &&
+           cli_targets_check(&r->tg, r->classes) == EXIT_OK;
+}
+
+/* Explains one input for each of its targets: skipped (--skip-existing),
+ * explained and written, or failed. */
 static void explain_one(explain_run *r, cli_item *it)
 {
     const cli_args *a = r->a;
-    explain_item e = {.it = it};
-    int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-    e.f = (cli_fields){it, r->method, target, false};
-    lrp_error err = {0};
-    /* --skip-existing: when every output exists under the name a fresh run
-     * gives it; a {target} without a known target is found first (load_item) */
-    bool skipping = a->skip_existing && (a->out || a->relevance_out) && !a->heat.grid;
-    e.needs_target = target < 0 && ((a->out && cli_template_has_target(a->out)) ||
-                                    (a->relevance_out && cli_template_has_target(a->relevance_out)));
-    if (skipping && !e.needs_target && outputs_exist(a, &e.f, &e.res, &err))
-        e.skip = true;
-    if (!e.skip) {
-        e.res.heat_path[0] = e.res.rel_path[0] = '\0';
-        err.status = LRP_OK;
-        err.message[0] = '\0';
-    }
-    double t0 = now_s();
-    lrp_status st = e.skip ? LRP_OK : load_item(r, &e, skipping, &err);
-    if (e.skip) {
-        if (a->json)
-            print_json(it, "skipped", NULL, &e.res, r->method, r->labels, r->n_labels);
-        explain_item_free(&e);
+    item_plan p = plan_of(&r->tg, it);
+    if (p.top && r->classes > 0 && p.n > r->classes) /* --top beyond the classes */
+        p.n = (int)r->classes;
+    int K = p.n, n_alloc = K;
+    explain_item *e = calloc((size_t)K, sizeof *e);
+    int64_t *tg = calloc((size_t)K, sizeof *tg);
+    lrp_tensor *logits0 = NULL;
+    if (!e || !tg) {
+        free(e);
+        free(tg);
+        progress_clear(&r->prog);
+        cli_error("out of memory");
+        r->internal++;
         return;
     }
-    if (st == LRP_OK)
-        st = run_item(r, &e, &err);
-    if (st == LRP_OK)
-        st = write_item(r, &e, &err);
-    e.res.seconds = now_s() - t0;
-    report_item(r, &e, st, &err);
-    explain_item_free(&e);
+    /* --skip-existing: when every output exists under the name a fresh run
+     * gives it; a name that needs the forward pass gets it first */
+    bool skipping = a->skip_existing && (a->out || a->relevance_out) && !a->heat.grid;
+    bool late = (!a->heat.grid && tmpl_late(a->out, &p)) || tmpl_late(a->relevance_out, &p);
+    bool skip = skipping && !late;
+    lrp_error err = {0};
+    for (int k = 0; k < K; k++) {
+        tg[k] = plan_target(&p, k);
+        e[k] = (explain_item){.it = it, .p = p, .needs_target = late};
+        e[k].f = slot_fields(it, r->method, &r->lab, &p, k, false);
+        if (skip)
+            skip = outputs_exist(a, &e[k].f, &e[k].res, &err);
+    }
+    if (!skip) {
+        for (int k = 0; k < K; k++)
+            e[k].res.heat_path[0] = e[k].res.rel_path[0] = '\0';
+        lrp_error_clear(&err);
+    }
+    double t0 = now_s();
+    lrp_status st = skip ? LRP_OK : load_item(r, &e[0], &err);
+    if (!skip && st == LRP_OK && (p.top || (skipping && late))) {
+        st = lrp_model_run(r->cm.model, e[0].x, &logits0, &err);
+        if (st != LRP_OK)
+            lrp_error_prefix(&err, "%s", it->path);
+        if (st == LRP_OK && p.top && (st = top_targets(logits0, &p, tg, &err)) == LRP_OK)
+            for (int k = 0; k < K; k++)
+                e[k].p = p;
+        K = p.n;
+        if (st == LRP_OK && skipping && late) {
+            skip = skip_late(r, e, K, logits0, tg, &err);
+            if (e[0].refused)
+                st = LRP_ERR_ARG;
+            else if (!skip) {
+                for (int k = 0; k < K; k++)
+                    e[k].res.heat_path[0] = e[k].res.rel_path[0] = '\0';
+                lrp_error_clear(&err);
+            }
+        }
+    }
+    lrp_tensor_free(logits0);
+    if (skip) {
+        for (int k = 0; k < K && a->json; k++)
+            print_json(it, "skipped", NULL, &e[k].res, r->method, r->labels, r->n_labels);
+    } else if (st == LRP_OK && (st = run_targets(r, e, K, tg, &err)) == LRP_OK && !classes_known(r, e[0].logits)) {
+        r->stop = true; /* printed */
+        r->refused++;
+    } else if (st == LRP_OK) {
+        double seconds = (now_s() - t0) / K;
+        for (int k = 0; k < K; k++) {
+            if (k > 0) { /* the input and its views are the first one's */
+                e[k].x = e[0].x;
+                e[k].view = e[0].view;
+                e[k].orig = e[0].orig;
+            }
+            lrp_error ek = {0};
+            lrp_status sk = write_item(r, &e[k], k, &ek);
+            e[k].res.seconds = seconds;
+            report_item(r, &e[k], sk, &ek);
+            if (k > 0) {
+                e[k].x = NULL;
+                e[k].view = e[k].orig = (lrp_image){0};
+            }
+        }
+    } else {
+        e[0].res.seconds = now_s() - t0;
+        report_item(r, &e[0], st, &err);
+    }
+    for (int k = 0; k < K; k++)
+        explain_item_free(&e[k]);
+    for (int k = K; k < n_alloc; k++) /* --top beyond the classes */
+        explain_item_free(&e[k]);
+    free(e);
+    free(tg);
 }
 
 /* The model, the method and the heatmaps, once every output is claimed. */
@@ -505,12 +797,74 @@ static int explain_open(explain_run *r)
     return EXIT_OK;
 }
 
+/* Targets and labels ------------------------------------------------------ */
+
+/* The checks of -t, --top and the output names before anything is read:
+ * several targets of an input need names that tell them apart. */
+static int check_targets(const explain_run *r, bool heat_stdout, bool rel_stdout)
+{
+    const cli_args *a = r->a;
+    bool several = r->tg.top > 1 || r->tg.n > 1;
+    if (a->out && cli_template_has(a->out, "{label}") && !a->labels) {
+        cli_error("-o %s: {label} needs --labels FILE", a->out);
+        return EXIT_USAGE;
+    }
+    if (a->relevance_out && cli_template_has(a->relevance_out, "{label}") && !a->labels) {
+        cli_error("--relevance-out %s: {label} needs --labels FILE", a->relevance_out);
+        return EXIT_USAGE;
+    }
+    if (!several)
+        return EXIT_OK;
+    if (a->check) {
+        cli_error("--check follows one target: give one -t (or no --top)");
+        return EXIT_USAGE;
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *t = k == 0 ? (a->heat.grid ? NULL : a->out) : a->relevance_out;
+        bool std = k == 0 ? heat_stdout : rel_stdout;
+        if (t && (std ||
+                  !(cli_template_has_target(t) || cli_template_has(t, "{rank}") || cli_template_has(t, "{label}")))) {
+            cli_error("%s %s: with several targets per input, use a template with {target}, {rank} or {label}, "
+                      "such as 'out/{stem}-{target}.png'%s",
+                      k == 0 ? "-o" : "--relevance-out", t, k == 0 ? " (or --grid)" : "");
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Once the model is loaded, before the first input: its number of classes
+ * against the labels, -t and the --list lines' targets. */
+static int check_classes(explain_run *r, cli_items *items)
+{
+    const cli_args *a = r->a;
+    r->classes = lrp_model_classes(r->cm.model);
+    int rc = EXIT_OK;
+    if (a->labels && (rc = cli_labels_check(&r->lab, a->labels, r->classes)) != EXIT_OK)
+        return rc;
+    if ((rc = cli_targets_check(&r->tg, r->classes)) != EXIT_OK)
+        return rc;
+    for (int i = 0; i < items->n && r->classes >= 0; i++) {
+        cli_item *it = &items->v[i];
+        char msg[4400];
+        if (it->error || it->target < r->classes)
+            continue;
+        snprintf(msg, sizeof msg, "%s: target %lld is out of range: the model has %lld classes", it->path,
+                 (long long)it->target, (long long)r->classes);
+        if (!(it->error = strdup(msg))) {
+            cli_error("out of memory");
+            return EXIT_INTERNAL;
+        }
+    }
+    return EXIT_OK;
+}
+
 static int explain_items(explain_run *r, cli_items *items)
 {
     const cli_args *a = r->a;
     progress_start(&r->prog, items->n, a->quiet);
     progress_set_steps(&r->prog, items->n == 1);
-    for (int i = 0; i < items->n; i++) {
+    for (int i = 0; i < items->n && !r->stop; i++) {
         progress_update(&r->prog, i, items->v[i].path);
         r->sp.index = i;
         r->sp.name = items->v[i].path;
@@ -557,15 +911,20 @@ int cmd_explain(cli_args *a)
              attribution_method_name(&r.ac, a->has_composite || r.ac.o.kind == LRP_ATTRIBUTOR_GRADIENT
                                                 ? a->explain.composite
                                                 : "gradient"));
-    if (a->labels && !(r.labels = cli_read_labels(a->labels, &r.n_labels)))
-        return EXIT_USAGE;
     cli_items items = {0};
+    if (a->labels && (rc = cli_labels_read(a->labels, &r.lab)) != EXIT_OK)
+        goto done;
+    r.labels = r.lab.name;
+    r.n_labels = r.lab.n;
+    if ((rc = cli_targets_parse(a, a->labels ? &r.lab : NULL, a->labels, &r.tg)) != EXIT_OK ||
+        (rc = check_targets(&r, heat_stdout, rel_stdout)) != EXIT_OK)
+        goto done;
     if (!(r.guard = cli_guard_new())) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
     }
-    cli_own_outputs own = {0, {NULL, NULL}, method_buf, a->has_target ? a->target : -1};
+    cli_own_outputs own = {0, {NULL, NULL}, method_buf, r.tg.n == 1 && !r.tg.top ? r.tg.v[0] : -1};
     if (a->out && !heat_stdout)
         own.tmpl[own.n++] = a->out;
     if (a->relevance_out && !rel_stdout)
@@ -573,18 +932,24 @@ int cmd_explain(cli_args *a)
     if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK ||
         (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK)
         goto done;
+    if (r.tg.from_dir && (rc = cli_targets_from_dir(a, &items, a->labels ? &r.lab : NULL, a->labels)) != EXIT_OK)
+        goto done;
     /* every output is checked before anything is written */
-    if ((rc = claim_outputs(r.guard, a, &items, method_buf)) != EXIT_OK)
+    if ((rc = claim_outputs(r.guard, a, &items, method_buf, &r.tg, &r.lab)) != EXIT_OK)
         goto done;
     cli_guard_set_running(r.guard);
-    if ((rc = explain_open(&r)) == EXIT_OK)
+    if ((rc = explain_open(&r)) == EXIT_OK && (rc = check_classes(&r, &items)) == EXIT_OK) {
+        if (!a->out && !a->relevance_out && !a->json && !a->check && !a->quiet)
+            cli_error("note: no -o or --relevance-out: nothing will be written (-o 'out/{stem}.png' writes heatmaps)");
         rc = explain_items(&r, &items);
+    }
 done:
     cli_guard_free(r.guard);
     if (r.heat_ready)
         cli_heat_free(&r.heat);
     cli_method_close(&r.cm);
     cli_items_free(&items);
-    cli_free_labels(r.labels, r.n_labels);
+    cli_labels_free(&r.lab);
+    cli_targets_free(&r.tg);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "lrp.h"
 #include "cli/items.h"
 #include "cli/json.h"
+#include "cli/labels.h"
 #include "cli/progress.h"
 
 #include <math.h>
@@ -112,17 +113,24 @@ int cmd_predict(cli_args *a)
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
-    char **labels = NULL;
-    int n_labels = 0;
-    if (a->labels && !(labels = cli_read_labels(a->labels, &n_labels)))
-        return EXIT_USAGE;
+    cli_labels lab = {0};
+    if (a->labels && (rc = cli_labels_read(a->labels, &lab)) != EXIT_OK)
+        return rc;
+    char **labels = a->labels ? lab.name : NULL;
+    int n_labels = lab.n;
     cli_items items;
     if ((rc = cli_gather_items(a, 1, NULL, &items)) != EXIT_OK) {
-        cli_free_labels(labels, n_labels);
+        cli_labels_free(&lab);
         return rc;
     }
     lrp_model *m = cli_load_model(a, false, false, &rc);
     lrp_preprocess pp;
+    /* the labels must name every class: checked once the count is known */
+    int64_t classes = m ? lrp_model_classes(m) : -1;
+    if (m && a->labels && (rc = cli_labels_check(&lab, a->labels, classes)) != EXIT_OK) {
+        lrp_model_free(m);
+        m = NULL;
+    }
     if (m && (rc = cli_preprocess_config(a, lrp_model_get_info(m), &pp)) == EXIT_OK) {
         progress prog;
         progress_start(&prog, items.n, a->quiet || a->json);
@@ -133,6 +141,12 @@ int cmd_predict(cli_args *a)
             lrp_tensor *logits = NULL;
             lrp_status st = predict_item(m, &pp, it, &logits, &err);
             ranked *r = NULL;
+            if (st == LRP_OK && a->labels && classes < 0 &&
+                cli_labels_check(&lab, a->labels, classes = logits->dims[1]) != EXIT_OK) {
+                lrp_tensor_free(logits);
+                rc = EXIT_USAGE;
+                break;
+            }
             if (st != LRP_OK) {
                 progress_clear(&prog);
                 cli_error("%s", err.message);
@@ -156,6 +170,6 @@ int cmd_predict(cli_args *a)
     }
     lrp_model_free(m);
     cli_items_free(&items);
-    cli_free_labels(labels, n_labels);
+    cli_labels_free(&lab);
     return rc;
 }

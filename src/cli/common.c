@@ -64,46 +64,6 @@ int cli_item_exit(lrp_status st)
     }
 }
 
-char **cli_read_labels(const char *path, int *n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        cli_error("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char **v = NULL, *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int count = 0, vcap = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (count == vcap) {
-            vcap = vcap ? vcap * 2 : 256;
-            char **nv = realloc(v, sizeof(char *) * (size_t)vcap);
-            if (!nv)
-                break;
-            v = nv;
-        }
-        if (!(v[count] = strdup(line)))
-            break;
-        count++;
-    }
-    free(line);
-    fclose(f);
-    *n = count;
-    if (!v)
-        v = calloc(1, sizeof(char *));
-    return v;
-}
-
-void cli_free_labels(char **labels, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(labels[i]);
-    free(labels);
-}
-
 int cli_check_single_output(const char *opt, const char *out, const char *const *inputs)
 {
     cli_guard *g = cli_guard_new();

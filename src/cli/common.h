@@ -28,10 +28,6 @@ lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupport
 /* Exit status for a failed item or output. */
 int cli_item_exit(lrp_status st);
 
-/* Class names from a file, one per line; NULL on error (printed). */
-char **cli_read_labels(const char *path, int *n);
-void cli_free_labels(char **labels, int n);
-
 /* Checks the one output of a command that reads the given files (NULL
  * ends the list): refused (exit 2, printed) when it is one of them or a
  * directory. Returns an exit code. */

@@ -3,6 +3,7 @@
 #include "cli/metadata.h"
 
 #include "lrp.h"
+#include "cli/exif.h"
 #include "cli/outputs.h"
 
 #include <ctype.h>
@@ -230,7 +231,7 @@ static int find_own_outputs(const cli_items *all, const cli_own_outputs *own, bo
         for (int i = 0; i < all->n && rc == 0; i++) {
             const cli_item *it = &all->v[i];
             int64_t target = it->target >= 0 ? it->target : own->target >= 0 ? own->target : CLI_TARGET_WILD;
-            cli_fields f = {it, own->method, target, true};
+            cli_fields f = {it, own->method, target, true, 0, NULL};
             if (cli_template_expand(own->tmpl[t], &f, exp, sizeof exp, NULL) != LRP_OK ||
                 !cli_canonical_path(exp, canon, sizeof canon))
                 continue;
@@ -286,8 +287,11 @@ int cli_gather_items(const cli_args *a, int first, const cli_own_outputs *own, c
     cli_items all = {0};
     for (int i = first; i < a->n_pos; i++) {
         struct stat st;
+        int first_new = all.n;
         int rc = (stat(a->pos[i], &st) == 0 && S_ISDIR(st.st_mode)) ? scan_dir(&all, a->pos[i], 0)
                                                                     : push(&all, a->pos[i], -1, NULL);
+        for (int k = first_new; k < all.n; k++)
+            all.v[k].root_arg = i;
         if (rc != 0) {
             cli_items_free(&all);
             cli_error("out of memory");
@@ -348,9 +352,35 @@ int cli_gather_items(const cli_args *a, int first, const cli_own_outputs *own, c
 
 /* ------------------------------------------------------------------ inputs */
 
+/* --exif-orientation apply, for cli_load_input (set with the preprocessing);
+ * with ignore, a note once per run when a turned photo is met. */
+static int exif_apply;
+static bool exif_noted;
+
 int cli_preprocess_config(const cli_args *a, const lrp_model_info *info, lrp_preprocess *p)
 {
+    exif_apply = a->exif_apply;
+    exif_noted = a->quiet;
     lrp_preprocess_defaults(p, info->height > 0 ? info->height : 224, info->width > 0 ? info->width : 224);
+    /* --input-size for a model whose height and width are dynamic; without
+     * it, images are refused (cli_load_input) */
+    if (a->input_h && info->layout == LRP_LAYOUT_FLAT) {
+        cli_error("--input-size %dx%d: the model's input '%s' is not an image", a->input_h, a->input_w,
+                  info->input_name);
+        return EXIT_USAGE;
+    }
+    if (a->input_h &&
+        ((info->height > 0 && info->height != a->input_h) || (info->width > 0 && info->width != a->input_w))) {
+        cli_error("--input-size %dx%d: the model's input '%s' is %dx%d", a->input_h, a->input_w, info->input_name,
+                  info->height, info->width);
+        return EXIT_USAGE;
+    }
+    if (a->input_h) {
+        p->height = a->input_h;
+        p->width = a->input_w;
+    } else if (info->layout != LRP_LAYOUT_FLAT && (info->height < 0 || info->width < 0)) {
+        p->height = p->width = 0;
+    }
     p->nhwc = info->layout == LRP_LAYOUT_NHWC;
     p->channels = info->channels == 1 ? 1 : 3;
     if (p->channels == 1) {
@@ -426,7 +456,12 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
         return lrp_npy_read(path, x, err);
     if (access(path, R_OK) != 0)
         return lrp_fail(err, LRP_ERR_IO, "%s: %s", path, strerror(errno));
-    if (info->layout == LRP_LAYOUT_FLAT || info->height <= 0 || info->width <= 0)
+    if (info->layout != LRP_LAYOUT_FLAT && (info->height < 0 || info->width < 0) && (p->height <= 0 || p->width <= 0))
+        return lrp_fail(err, LRP_ERR_SHAPE,
+                        "%s: the model's input %s has a dynamic height or width: give --input-size HxW (such as "
+                        "224x224) to resize images to, or a .npy tensor",
+                        path, info->input_name);
+    if (info->layout == LRP_LAYOUT_FLAT || info->height == 0 || info->width == 0)
         return lrp_fail(err, LRP_ERR_SHAPE,
                         "%s: the model's input %s is not an image with a known size; give a .npy tensor instead", path,
                         info->input_name);
@@ -434,7 +469,17 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
     lrp_status st = lrp_image_load(path, &img, err);
     if (st != LRP_OK)
         return st;
-    st = lrp_preprocess_image(&img, p, x, err);
+    int orientation = cli_exif_orientation_file(path);
+    if (orientation > 1 && exif_apply) {
+        st = cli_exif_apply(&img, orientation, err);
+    } else if (orientation > 1 && !exif_noted) {
+        cli_error("note: %s is %s (EXIF orientation %d), and is taken as stored, as PIL and torchvision do "
+                  "(--exif-orientation apply turns it)",
+                  path, cli_exif_name(orientation), orientation);
+        exif_noted = true;
+    }
+    if (st == LRP_OK)
+        st = lrp_preprocess_image(&img, p, x, err);
     if (st == LRP_OK && view)
         st = lrp_preprocess_view(&img, p, view, err);
     if (st == LRP_OK && orig) {
@@ -454,7 +499,7 @@ lrp_status cli_load_input(const char *path, const lrp_preprocess *p, const lrp_m
 
 /* --------------------------------------------------------------- templates */
 
-static const char *const fields[] = {"stem", "name", "dir", "index", "target", "method"};
+static const char *const fields[] = {"stem", "name", "dir", "index", "target", "method", "rank", "label"};
 
 int cli_template_check(const char *opt, const char *tmpl)
 {
@@ -488,7 +533,7 @@ int cli_template_check(const char *opt, const char *tmpl)
         }
         if (!ok) {
             cli_error("%s: unknown field '{%.*s}' in '%s' (fields: {stem} {name} {dir} {index} {index:N} {target} "
-                      "{method})",
+                      "{method} {rank} {label})",
                       opt, (int)len, p + 1, tmpl);
             return -1;
         }
@@ -499,6 +544,21 @@ int cli_template_check(const char *opt, const char *tmpl)
 }
 
 bool cli_template_has_target(const char *tmpl) { return strstr(tmpl, "{target}") != NULL; }
+
+bool cli_template_has(const char *tmpl, const char *field) { return strstr(tmpl, field) != NULL; }
+
+void cli_label_filename(const char *label, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = label; *p && n + 1 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool keep = isalnum(c) || c == '-' || c == '_' || c >= 0x80 || (c == '.' && n > 0);
+        out[n++] = keep ? (char)c : '_';
+    }
+    if (n == 0 && size > 1)
+        out[n++] = '_';
+    out[n] = '\0';
+}
 
 lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out, size_t size, lrp_error *err)
 {
@@ -537,7 +597,19 @@ lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out,
                 add = dir;
             else if (e && len == 6 && !strncmp(p + 1, "method", 6))
                 add = f->method ? f->method : "";
-            else if (e && len == 6 && !strncmp(p + 1, "target", 6)) {
+            else if (e && len == 4 && !strncmp(p + 1, "rank", 4)) {
+                if (f->rank <= 0)
+                    snprintf(piece, sizeof piece, "%c", CLI_WILD);
+                else
+                    snprintf(piece, sizeof piece, "%lld", (long long)f->rank);
+                add = piece;
+            } else if (e && len == 5 && !strncmp(p + 1, "label", 5)) {
+                if (!f->label)
+                    snprintf(piece, sizeof piece, "%c", CLI_WILD_LABEL);
+                else
+                    cli_label_filename(f->label, piece, sizeof piece);
+                add = piece;
+            } else if (e && len == 6 && !strncmp(p + 1, "target", 6)) {
                 if (f->target == CLI_TARGET_WILD)
                     snprintf(piece, sizeof piece, "%c", CLI_WILD);
                 else

@@ -15,6 +15,7 @@ typedef struct cli_item {
     int index;      /* position in the whole list, before --shard */
     char *error;    /* set when the item is bad before loading (e.g. a list line) */
     bool found;     /* found by searching a directory (not named by an argument or a list) */
+    int root_arg;   /* found: the index in pos of the directory searched */
 } cli_item;
 
 typedef struct cli_items {
@@ -60,9 +61,15 @@ int cli_default_bounds(const lrp_preprocess *p, lrp_real *low, lrp_real *high);
 typedef struct cli_fields {
     const cli_item *item;
     const char *method;
-    int64_t target;  /* -1 unknown (expands as -1), CLI_TARGET_WILD */
-    bool wild_index; /* {index} expands to CLI_WILD */
+    int64_t target;    /* -1 unknown (expands as -1), CLI_TARGET_WILD */
+    bool wild_index;   /* {index} expands to CLI_WILD */
+    int64_t rank;      /* {rank}: 1 for the largest logit; 0 not known yet (CLI_WILD) */
+    const char *label; /* {label}: the target's class name; NULL not known yet (CLI_WILD_LABEL) */
 } cli_fields;
+
+/* A label as a file name: every byte but letters, digits, '-', '.', '_',
+ * and those of UTF-8 characters becomes '_' (and a leading '.' too). */
+void cli_label_filename(const char *label, char *out, size_t size);
 
 /* The widest {index:N}. */
 #define CLI_INDEX_WIDTH_MAX 64
@@ -72,7 +79,9 @@ typedef struct cli_fields {
 int cli_template_check(const char *opt, const char *tmpl);
 /* Whether a template contains {target}. */
 bool cli_template_has_target(const char *tmpl);
-/* Expands {stem} {name} {dir} {index} {index:N} {target} {method}. */
+/* Whether a template contains the field ("{rank}", "{label}"). */
+bool cli_template_has(const char *tmpl, const char *field);
+/* Expands {stem} {name} {dir} {index} {index:N} {target} {method} {rank} {label}. */
 lrp_status cli_template_expand(const char *tmpl, const cli_fields *f, char *out, size_t size, lrp_error *err);
 
 /* Writes an output with write(), which writes a whole file at the path it is

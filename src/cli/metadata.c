@@ -5,8 +5,7 @@
  *   lrp.resize          N, "none" or "exact" (as --resize)
  *   lrp.pixel_range     "1" or "255"
  *   lrp.bgr             "0" or "1"
- *   lrp.layout          "nchw" or "nhwc"
- *   lrp.labels          the class names, one per line */
+ *   lrp.layout          "nchw" or "nhwc" */
 #include "cli/metadata.h"
 
 #include "cli/common.h"

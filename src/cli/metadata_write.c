@@ -10,47 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The labels file as one value, its lines joined by newlines (a final newline dropped). */
-static char *labels_value(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error("--labels: %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    int c;
-    while (buf && (c = fgetc(f)) != EOF) {
-        if (c == '\r')
-            continue;
-        if (n + 2 > cap) {
-            char *nb = cap < ((size_t)64 << 20) ? realloc(buf, cap *= 2) : NULL;
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        buf[n++] = (char)c;
-    }
-    fclose(f);
-    if (!buf) {
-        cli_error("--labels: %s: too large or out of memory", path);
-        return NULL;
-    }
-    while (n && buf[n - 1] == '\n')
-        n--;
-    buf[n] = '\0';
-    if (memchr(buf, '\0', n)) {
-        cli_error("--labels: %s: holds a NUL byte", path);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 typedef struct bytes_ctx {
     const void *data;
     size_t len;
@@ -89,13 +48,12 @@ int cli_write_metadata(const cli_args *a)
         cli_error("preprocess --write-metadata: give the new model file with -o OUT.onnx");
         return EXIT_USAGE;
     }
-    const char *inputs[] = {a->pos[0], a->labels, NULL};
+    const char *inputs[] = {a->pos[0], NULL};
     int rc = cli_check_single_output("-o", a->out, inputs);
     if (rc != EXIT_OK)
         return rc;
     const char *keys[7], *values[7];
     char mean[96], std[96], range[8];
-    char *labels = NULL;
     int n = 0;
     if (a->n_mean) {
         fmt_values(mean, sizeof mean, a->mean, a->n_mean);
@@ -115,28 +73,20 @@ int cli_write_metadata(const cli_args *a)
         keys[n] = "lrp.bgr", values[n++] = "1";
     if (a->layout)
         keys[n] = "lrp.layout", values[n++] = a->layout;
-    if (a->labels) {
-        if (!(labels = labels_value(a->labels)))
-            return EXIT_USAGE;
-        keys[n] = "lrp.labels", values[n++] = labels;
-    }
     if (!n) {
         cli_error("preprocess --write-metadata: nothing to store: give --mean, --std, --resize, --pixel-range, "
-                  "--bgr, --layout or --labels");
+                  "--bgr or --layout");
         return EXIT_USAGE;
     }
     /* the model must load: a file lrp cannot read gets no metadata either */
     lrp_model *m = cli_load_model(a, false, true, &rc);
-    if (!m) {
-        free(labels);
+    if (!m)
         return rc;
-    }
     lrp_model_free(m);
     lrp_error err = {0};
     void *bytes = NULL;
     size_t len = 0;
     lrp_status st = lrp_onnx_set_metadata(a->pos[0], a->out, n, keys, values, &bytes, &len, &err);
-    free(labels);
     if (st != LRP_OK) {
         cli_error("%s", err.message);
         return st == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_MODEL;

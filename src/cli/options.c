@@ -113,6 +113,8 @@ _Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's fi
 static const char *cli_cmap_at(int i) { return lrp_cmap_builtin_name(i); }
 static int set_resize(cli_args *a, const option_def *o, const char *v);
 static int set_shard(cli_args *a, const option_def *o, const char *v);
+static int set_target(cli_args *a, const option_def *o, const char *v);
+static int set_input_size(cli_args *a, const option_def *o, const char *v);
 
 /* Every option, once. The group names order the help. */
 static const option_def options[] = {
@@ -162,28 +164,40 @@ static const option_def options[] = {
     {"bgr", 0, T_FLAG, NULL, C_MODEL, "Input", "feed channels in B,G,R order", AT(bgr)},
     {"write-metadata", 0, T_FLAG, NULL, C_PREPROCESS, "Input",
      "instead of a tensor, write a copy of the model (-o OUT.onnx) that carries the given --mean, --std, --resize, "
-     "--pixel-range, --bgr, --layout and --labels in its metadata, so that they need not be given again",
+     "--pixel-range, --bgr and --layout in its metadata, so that they need not be given again",
      AT(write_metadata)},
     {"pixel-range", 0, T_INT, NULL, C_MODEL, "Input", "pixel values before mean/std: 0..1 (default) or 0..255",
      AT(pixel_range), HAS(has_pixel_range), RANGE(1, 255), CHOICES("1", "255"), .def = "1"},
+    {"input-size", 0, T_CUSTOM, "HxW", C_MODEL, "Input",
+     "the input height and width for a model whose spatial dimensions are dynamic", AT(input_h),
+     .set = set_input_size},
+    {"exif-orientation", 0, T_ENUM, NULL, C_MODEL, "Input",
+     "JPEG photos whose EXIF Orientation says they are turned: take them as stored (default, as PIL and "
+     "torchvision do; a note says when one is met) or turn them upright first",
+     AT(exif_apply), CHOICES("ignore", "apply")},
 
     {"top", 'k', T_INT, "K", C_PREDICT, "Prediction", "show the K most likely classes (default {default})", AT(top),
      RANGE(1, 1000000), .def = "5"},
-    {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN | C_PREPROCESS, "Prediction",
-     "class names, one per line, in class order", AT(labels)},
+    {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN, "Prediction", "class names, one per line, in class order",
+     AT(labels)},
 
     {"composite", 'c', T_STR, "NAME", C_RULES | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",
      AT(explain.composite), HAS(has_composite), .names = lrp_composite_at},
     {"attributor", 'a', T_STR, "NAME", C_RULES, "Explanation",
      "{names}; combined with the composite as in zennit (default: {default}, i.e. the composite alone)",
      AT(attributor), .names = cli_attributor_at},
-    {"target", 't', T_INT, "CLASS", C_RULES, "Explanation", "explain this class (default: the predicted one)",
-     AT(target), HAS(has_target), RANGE(0, 1L << 30)},
+    {"target", 't', T_CUSTOM, "CLASS", C_RULES, "Explanation",
+     "explain this class (default: the predicted one); explain: several as 3,17,42 or -t repeated, a class name "
+     "of --labels, or from-dir (the input's class folder, as torchvision's ImageFolder)",
+     AT(target), HAS(has_target), RANGE(0, 1L << 30), .set = set_target},
     {"seed-logit", 0, T_FLAG, NULL, C_RULES, "Explanation",
      "start from the target logit instead of 1 (as zennit's feed_forward.py)", AT(seed_logit)},
+    {"top", 'k', T_INT, "K", C_EXPLAIN, "Explanation",
+     "explain the K classes with the largest logits, one output each (in one batched pass)", AT(explain_top),
+     RANGE(1, 100000)},
     {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
-     "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
+     "{index:N}, {target}, {method}, {rank}, {label}; - for standard output. Never one of the run's inputs, another output or a "
      "directory (exit 2); FIFOs and devices are written through",
      AT(out)},
     {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
@@ -320,12 +334,18 @@ static const option_def *find_long(const char *name, size_t len, cli_command cmd
     return any;
 }
 
-static const option_def *find_short(char c)
+/* The entry of that letter for the command, else any entry of that letter. */
+static const option_def *find_short(char c, cli_command cmd)
 {
+    const option_def *any = NULL;
     for (int i = 0; i < N_OPTIONS; i++)
-        if (options[i].short_name == c)
-            return &options[i];
-    return NULL;
+        if (options[i].short_name == c) {
+            if (options[i].commands & CMDBIT(cmd))
+                return &options[i];
+            if (!any)
+                any = &options[i];
+        }
+    return any;
 }
 
 static cli_command find_command(const char *s)
@@ -506,6 +526,55 @@ static int set_shard(cli_args *a, const option_def *o, const char *v)
     return EXIT_OK;
 }
 
+/* -t: explain collects every value (checked once the labels and the model
+ * are known); eval explains one class per input. */
+static int set_target(cli_args *a, const option_def *o, const char *v)
+{
+    long l;
+    if (a->command != CMD_EXPLAIN) {
+        if (a->has_target) {
+            cli_error("--%s: %s explains one class per input, and -t is given twice", o->name,
+                      commands[a->command].name);
+            return EXIT_USAGE;
+        }
+        if (parse_int(o->name, v, (long)o->min, (long)o->max, &l) != EXIT_OK)
+            return EXIT_USAGE;
+        a->target = l;
+        return EXIT_OK;
+    }
+    size_t n = strlen(v);
+    if (n == 0 || v[0] == ',' || v[n - 1] == ',' || strstr(v, ",,")) {
+        cli_error("--%s: expected CLASS, LABEL, CLASS,CLASS,... or from-dir, got '%s'", o->name, v);
+        return EXIT_USAGE;
+    }
+    if (v[0] == '-') {
+        cli_error("--%s: a class is a number from 0 or a label, got '%s'", o->name, v);
+        return EXIT_USAGE;
+    }
+    return list_append(&a->targets, v);
+}
+
+/* --input-size HxW (or H,W). */
+static int set_input_size(cli_args *a, const option_def *o, const char *v)
+{
+    char *end;
+    errno = 0;
+    long h = strtol(v, &end, 10), w = -1;
+    if (!errno && end != v && (*end == 'x' || *end == 'X' || *end == ',') && isdigit((unsigned char)end[1])) {
+        const char *p = end + 1;
+        w = strtol(p, &end, 10);
+        if (errno || *end)
+            w = -1;
+    }
+    if (h < 1 || h > 65536 || w < 1 || w > 65536) {
+        cli_error("--%s: expected HEIGHTxWIDTH from 1 to 65536, such as 224x224, got '%s'", o->name, v);
+        return EXIT_USAGE;
+    }
+    a->input_h = (int)h;
+    a->input_w = (int)w;
+    return EXIT_OK;
+}
+
 /* Converts v into the option's field, as its type says. */
 static int convert(cli_args *a, const option_def *o, const char *v)
 {
@@ -600,14 +669,32 @@ void cli_args_free(cli_args *a)
 {
     free(a->pos);
     free(a->rules.v);
+    free(a->targets.v);
     a->pos = NULL;
     a->rules.v = NULL;
+    a->targets.v = NULL;
 }
 
 /* The value's placeholder: FILE, or the choices as a|b|c. */
 static const char *arg_text(const option_def *o, char *buf, size_t size)
 {
     return o->arg ? o->arg : o->choices ? cli_join(buf, size, o->choices, NULL, "|", "|") : "";
+}
+
+/* A number that is not the name of an existing file. */
+static bool looks_like_number(const char *s)
+{
+    char *end;
+    errno = 0;
+    (void)strtod(s, &end);
+    FILE *f;
+    if (errno || end == s || *end || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
+        return false;
+    if ((f = fopen(s, "r"))) {
+        fclose(f);
+        return false;
+    }
+    return true;
 }
 
 /* The option argv[*i] names and its value (NULL: none given), the value
@@ -630,7 +717,7 @@ static int find_option(cli_args *a, int argc, char **argv, int *i, const option_
         }
         *val = eq ? eq + 1 : NULL;
     } else {
-        if (!(o = find_short(s[1]))) {
+        if (!(o = find_short(s[1], a->command))) {
             cli_error("%s: unknown option '-%c' (try 'lrp %s --help')", cmd, s[1], cmd);
             return EXIT_USAGE;
         }
@@ -644,6 +731,10 @@ static int find_option(cli_args *a, int argc, char **argv, int *i, const option_
         cli_error("%s: option --%s does not apply to this command", cmd, o->name);
         return EXIT_USAGE;
     }
+    /* --overlay 0.3: a number after an option whose value is optional is its
+     * value (unless a file of that name exists), not an input */
+    if (o->type == T_NUM && o->optional && !*val && *i + 1 < argc && looks_like_number(argv[*i + 1]))
+        *val = argv[++*i];
     if (o->type != T_FLAG && !o->optional && !*val) {
         if (*i + 1 >= argc) {
             char buf[256];

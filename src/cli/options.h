@@ -95,6 +95,13 @@ typedef struct cli_args {
     int64_t target;
     bool seed_logit;
     bool check;
+    /* explain's targets: every -t value as given (CLASS, LABEL, a,b,c or
+     * from-dir; eval keeps one CLASS in target), --top K (0: off), and
+     * --input-size HxW (0: the model's) */
+    cli_list targets;
+    int explain_top;
+    int input_h, input_w;
+    int exif_apply; /* --exif-orientation apply */
 
     /* attributors: the library's options (steps, samples, noise_level, seed,
      * window, stride, occlude_window) and the files and name around them */

@@ -30,7 +30,7 @@ bool cli_canonical_path(const char *path, char *out, size_t size)
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || strchr(path, CLI_WILD) ||
-        (size_t)(base - path) >= PATH_MAX)
+        strchr(path, CLI_WILD_LABEL) || (size_t)(base - path) >= PATH_MAX)
         return canonical_walk(path, out, size);
     static char last_dir[PATH_MAX], last_canon[PATH_MAX];
     static bool have_last;
@@ -108,8 +108,8 @@ const char *cli_path_shown(const char *s, char *out, size_t size)
 {
     size_t o = 0;
     for (; *s && o + 1 < size; s++) {
-        if (*s == CLI_WILD) {
-            int n = snprintf(out + o, size - o, "{target}");
+        if (*s == CLI_WILD || *s == CLI_WILD_LABEL) {
+            int n = snprintf(out + o, size - o, *s == CLI_WILD ? "{target}" : "{label}");
             if (n < 0 || (size_t)n >= size - o)
                 break;
             o += (size_t)n;

@@ -12,6 +12,8 @@
 /* In an expanded template, a field whose value is not known yet ({target}
  * before the forward pass): it stands for a run of digits. */
 #define CLI_WILD '\x01'
+/* A {label} not known yet; it is not matched against found files. */
+#define CLI_WILD_LABEL '\x02'
 
 typedef struct cli_guard cli_guard;
 

@@ -401,6 +401,25 @@ const char *lrp_model_metadata(const lrp_model_info *info, const char *key)
     return NULL;
 }
 
+int64_t lrp_model_classes(const lrp_model *m)
+{
+    const lrp_value *ov = &m->g->values[m->output];
+    int64_t n = 1;
+    if (m->prepared && ov->shape_known && ov->ndim >= 1) {
+        for (int i = 1; i < ov->ndim; i++)
+            n *= ov->dims[i];
+        return n;
+    }
+    if (ov->decl_ndim < 1)
+        return -1;
+    for (int i = 1; i < ov->decl_ndim; i++) {
+        if (ov->decl_dims[i] < 0)
+            return -1;
+        n *= ov->decl_dims[i];
+    }
+    return n;
+}
+
 /* Frees initializers that the canonizers left without consumers. */
 static void drop_unused_constants(lrp_graph *g)
 {

@@ -129,7 +129,7 @@ usage "--threads 0" "--threads" predict "$R20" "$HORSE" --threads 0
 usage "--layout abc" "abc" predict "$R20" "$HORSE" --layout abc
 usage "--pixel-range 7" "--pixel-range" predict "$R20" "$HORSE" --pixel-range 7
 usage "--shard 3/2" "--shard" predict "$R20" "$HORSE" --shard 3/2
-usage "an option of another command" "--top" explain "$R20" "$HORSE" --top 3
+usage "an option of another command" "--tolerance" explain "$R20" "$HORSE" --tolerance 3
 usage "--json takes no value" "--json" predict "$R20" "$HORSE" --json=yes
 usage "predict without an input" "predict" predict "$R20"
 usage "preprocess without -o" "-o" preprocess "$R20" "$HORSE"
