@@ -93,7 +93,26 @@ LRP_API const char *lrp_cmap_builtin_name(int i);
 /* CMSL source of the built-in map called name, or NULL if there is none. */
 LRP_API const char *lrp_cmap_builtin_source(const char *name);
 
-/* Compiles a built-in name (exact, case-sensitive, as zennit) or else a CMSL
+/*
+ * matplotlib's colour maps (viridis, plasma, inferno, magma, cividis, turbo,
+ * RdBu, coolwarm, jet, Reds, Blues, Greys, ..., each also reversed as NAME_r):
+ * their exact 256-entry tables, cmap(np.linspace(0, 1, 256), bytes=True) of
+ * matplotlib 3.6 (tools/gen-mpl-cmaps.py). Where zennit has a map of the same
+ * name (gray, bwr, seismic, hot) the name means zennit's; "mpl:NAME" always
+ * means matplotlib's. A table compiles to a map with a node at each of the 256
+ * indices, so palette(1) is the table itself and other levels interpolate
+ * between its entries. Quantization stays zennit's: value v takes entry
+ * trunc(255 v), where matplotlib's imshow would take int(256 v) (clipped to
+ * 255); the two differ by at most one entry.
+ */
+LRP_API int lrp_cmap_mpl_count(void);
+/* Name of matplotlib map i (NULL when out of range). */
+LRP_API const char *lrp_cmap_mpl_name(int i);
+/* The table of matplotlib's map name (with or without "mpl:"); 0, or -1 if there is none. */
+LRP_API int lrp_cmap_mpl_table(const char *name, uint8_t table[256][3]);
+
+/* Compiles a built-in name (exact, case-sensitive, as zennit), "mpl:NAME" or a
+ * matplotlib name that zennit does not have, or else a CMSL
  * string. On failure *out is left unspecified and err holds one line such as
  *   invalid colour map "ff:": expected a colour after "ff:" at position 4 (end of input)
  * Positions are 1-based character offsets into the string. Status LRP_ERR_ARG. */

@@ -110,7 +110,22 @@ _Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's fi
 #define CHOICES(...)                                                                                                  \
     .choices = (const char *const[]) { __VA_ARGS__, NULL }
 
-static const char *cli_cmap_at(int i) { return lrp_cmap_builtin_name(i); }
+/* zennit's names, then matplotlib's others (without the reversed _r ones, which the help mentions) */
+static const char *cli_cmap_at(int i)
+{
+    int z = lrp_cmap_builtin_count();
+    if (i < z)
+        return lrp_cmap_builtin_name(i);
+    for (int k = 0, m = 0; lrp_cmap_mpl_name(k); k++) {
+        const char *n = lrp_cmap_mpl_name(k);
+        size_t len = strlen(n);
+        if ((len > 2 && !strcmp(n + len - 2, "_r")) || lrp_cmap_builtin_source(n))
+            continue;
+        if (m++ == i - z)
+            return n;
+    }
+    return NULL;
+}
 static int set_resize(cli_args *a, const option_def *o, const char *v);
 static int set_shard(cli_args *a, const option_def *o, const char *v);
 
@@ -238,7 +253,9 @@ static const option_def options[] = {
      AT(fill)},
 
     {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
-     "colour map: {names}, or a zennit CMSL string (default coldnhot for LRP composites, hot otherwise)",
+     "colour map: {names} (zennit's 11, then matplotlib's, each of those also as NAME_r, reversed; mpl:gray, "
+     "mpl:bwr, mpl:seismic, mpl:hot are matplotlib's maps of zennit's names), or a zennit CMSL string (default "
+     "coldnhot for LRP composites, hot otherwise)",
      AT(heat.cmap), .names = cli_cmap_at},
     {"level", 0, T_NUM, "L", C_HEAT, "Heatmap", "palette level (default {default})", AT(heat.level), ANY, .def = "1"},
     {"norm", 0, T_STR, NULL, C_HEAT, "Heatmap",
