@@ -224,6 +224,10 @@ LRP_API lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int chan
  * indices, as described above. */
 LRP_API void lrp_heatmap_quantize(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices);
 
+/* The palette index value would get under the colour scale of this map (its
+ * bounds as lrp_heatmap_quantize takes them). */
+LRP_API uint8_t lrp_heatmap_index_of(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, lrp_real value);
+
 /* Per-pixel weights for an overlay whose opacity follows the relevance:
  * w = round(255 * min(1, |D| / s)), s the larger magnitude of the colour
  * scale's two bounds as quantization takes them (max|D|, or the clip

@@ -209,6 +209,15 @@ lrp_status cli_heat_render(const cli_heat *h, const lrp_tensor *rel, const lrp_i
         lrp_heatmap_quantize(zv, o.norm == LRP_NORM_SYMMETRIC ? 2 : 1, &o, zi);
         zero = zi[0];
     }
+    if (h->size_input && (o.sign != LRP_SIGN_ALL || o.clip_percent > 0 || o.fix_vmin || o.fix_vmax)) {
+        /* bounds that depend on the map: relevance 0 under this map's scale */
+        lrp_tensor *maps = NULL;
+        if ((st = lrp_heatmap_channel_sum(rel, o.channels_last, &maps, err)) != LRP_OK)
+            goto done;
+        zero = lrp_heatmap_index_of((const lrp_real *)maps->data, (size_t)maps->dims[1] * (size_t)maps->dims[2], &o,
+                                    0.0f);
+        lrp_tensor_free(maps);
+    }
     bool at_input = h->size_input && orig && pp;
     bool plain_overlay = h->underlay == 0 && !h->alpha_relevance;
     if ((h->overlay || h->side_by_side) && view) {

@@ -299,6 +299,24 @@ static void quantize_extended(const lrp_real *map, size_t count, const lrp_heatm
     }
 }
 
+uint8_t lrp_heatmap_index_of(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, lrp_real value)
+{
+    lrp_heatmap_opts defaults;
+    if (!opts) {
+        lrp_heatmap_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (count == 0)
+        return 0;
+    lrp_real lo, span;
+    int absolute;
+    scale_bounds(map, count, opts, &lo, &span, &absolute);
+    lrp_real d = drawn(value, opts->sign);
+    if (absolute)
+        d = lrp_fabs(d);
+    return quantize((d - lo) / span);
+}
+
 void lrp_heatmap_weights(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *weights)
 {
     if (count == 0)

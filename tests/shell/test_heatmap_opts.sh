@@ -135,6 +135,7 @@ check "no output after refused options" test ! -e "$W/bad.png"
 
 # ------------------------------------------------------------------------
 # 3. --underlay, --alpha relevance
+zennit_palette coldnhot > "$W/pal-coldnhot"
 expect_exit 0 "explain ResNet-20 horse" "$LRP" explain "$R20" "$HORSE" "${CIFAR[@]}" -o "$W/h.png" -r "$W/h.npy"
 "$LRP" explain "$R20" "$HORSE" "${CIFAR[@]}" -o "$W/ov.png" --overlay
 for extra in "--underlay color" "--alpha constant"; do
@@ -201,6 +202,32 @@ fi
 expect_exit 0 "explain --size input --alpha relevance --underlay gray" "$LRP" explain "$CNN" "$TINY" -o "$W/sz.png" \
     --size input --alpha relevance --underlay gray
 check "--size input --alpha relevance: 40x30 RGB ($(png_ihdr "$W/sz.png"))" test "$(png_ihdr "$W/sz.png")" = "40 30 8 2"
+# outside the crop, the colour of relevance 0 under this map's scale: with
+# --sign positive (absolute norm, hot) index 0; with --vmin -1 alone (symmetric,
+# upper bound max|R|) the index of 0 on -1..max|R|
+expect_exit 0 "explain --size input --sign positive" "$LRP" explain "$CNN" "$TINY" -o "$W/szp.png" --size input --sign positive -r "$W/tiny.npy"
+expect_exit 0 "explain --size input --vmin -1" "$LRP" explain "$CNN" "$TINY" -o "$W/szv.png" --size input --vmin -1
+if [ -n "$PY" ]; then
+    zennit_palette hot > "$W/pal-hot"
+    r=$("$PY" - "$W/szp.png" "$W/szv.png" "$W/tiny.npy" "$W/pal-hot" "$W/pal-coldnhot" << 'PYEOF'
+import sys
+import numpy as np
+from PIL import Image
+p, v, rel, hot, cnh = sys.argv[1:]
+pal = lambda f: np.array([[int(x[i:i + 2], 16) for i in (0, 2, 4)] for x in open(f).read().split()], np.uint8)
+r = np.load(rel).astype(np.float32)[0]
+s = r[0]
+for c in range(1, r.shape[0]):
+    s = s + r[c]
+a = np.abs(s).max()
+i = int(np.clip(((np.float32(0) - np.float32(-1)) / np.float32(float(a) + 1)) * np.float32(255), 0, 255))
+ok = np.array_equal(np.asarray(Image.open(p).convert('RGB'))[0, 0], pal(hot)[0])
+ok = ok and np.array_equal(np.asarray(Image.open(v).convert('RGB'))[0, 0], pal(cnh)[i])
+print('same' if ok else 'differ')
+PYEOF
+)
+    check "--size input: outside the crop, relevance 0 under the map's own scale ($r)" test "$r" = same
+fi
 for bad in "--underlay bogus:underlay" "--alpha bogus:alpha" "--alpha:alpha"; do
     args=${bad%:*} word=${bad##*:}
     # shellcheck disable=SC2086
