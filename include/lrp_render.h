@@ -93,7 +93,26 @@ LRP_API const char *lrp_cmap_builtin_name(int i);
 /* CMSL source of the built-in map called name, or NULL if there is none. */
 LRP_API const char *lrp_cmap_builtin_source(const char *name);
 
-/* Compiles a built-in name (exact, case-sensitive, as zennit) or else a CMSL
+/*
+ * matplotlib's colour maps (viridis, plasma, inferno, magma, cividis, turbo,
+ * RdBu, coolwarm, jet, Reds, Blues, Greys, ..., each also reversed as NAME_r):
+ * their exact 256-entry tables, cmap(np.linspace(0, 1, 256), bytes=True) of
+ * matplotlib 3.6 (tools/gen-mpl-cmaps.py). Where zennit has a map of the same
+ * name (gray, bwr, seismic, hot) the name means zennit's; "mpl:NAME" always
+ * means matplotlib's. A table compiles to a map with a node at each of the 256
+ * indices, so palette(1) is the table itself and other levels interpolate
+ * between its entries. Quantization stays zennit's: value v takes entry
+ * trunc(255 v), where matplotlib's imshow would take int(256 v) (clipped to
+ * 255); the two differ by at most one entry.
+ */
+LRP_API int lrp_cmap_mpl_count(void);
+/* Name of matplotlib map i (NULL when out of range). */
+LRP_API const char *lrp_cmap_mpl_name(int i);
+/* The table of matplotlib's map name (with or without "mpl:"); 0, or -1 if there is none. */
+LRP_API int lrp_cmap_mpl_table(const char *name, uint8_t table[256][3]);
+
+/* Compiles a built-in name (exact, case-sensitive, as zennit), "mpl:NAME" or a
+ * matplotlib name that zennit does not have, or else a CMSL
  * string. On failure *out is left unspecified and err holds one line such as
  *   invalid colour map "ff:": expected a colour after "ff:" at position 4 (end of input)
  * Positions are 1-based character offsets into the string. Status LRP_ERR_ARG. */
@@ -157,14 +176,38 @@ typedef enum lrp_heatmap_norm {
     LRP_NORM_RANGE          /* bounds opts.vmin .. opts.vmax */
 } lrp_heatmap_norm;
 
+/* Which part of the (channel-summed) relevance R is drawn: D = R, max(R, 0),
+ * min(R, 0) or |R|. The norm then applies to D. */
+typedef enum lrp_heatmap_sign {
+    LRP_SIGN_ALL = 0, /* D = R (zennit) */
+    LRP_SIGN_POSITIVE,
+    LRP_SIGN_NEGATIVE, /* D = min(R, 0): keeps its sign (absolute norm: its magnitude) */
+    LRP_SIGN_ABSOLUTE
+} lrp_heatmap_sign;
+
 typedef struct lrp_heatmap_opts {
     lrp_heatmap_norm norm;
-    double vmin, vmax; /* LRP_NORM_RANGE only */
+    double vmin, vmax; /* LRP_NORM_RANGE; or one bound alone with fix_vmin / fix_vmax */
     int channels_last; /* a 4-D relevance is (N,H,W,C) rather than (N,C,H,W) */
+    /* Extensions (all 0: zennit's rendering, unchanged). */
+    lrp_heatmap_sign sign;
+    /* Captum's outlier percentage P (0 <= P < 100; 0: none; symmetric and
+     * absolute norms): the magnitude bound max|D| becomes Captum's
+     * _cumulative_sum_threshold of |D| at 100 - P, i.e. the smallest |D_k| such
+     * that the sum of all |D_i| <= |D_k| is at least (100 - P)% of the sum of
+     * all |D_i| (sums in double). Larger values clip to the palette's ends. */
+    double clip_percent;
+    /* With a norm other than LRP_NORM_RANGE: vmin (vmax) replaces the norm's
+     * automatic lower (upper) bound; the other stays automatic (zennit's imgify
+     * with only one of vmin, vmax). */
+    int fix_vmin, fix_vmax;
 } lrp_heatmap_opts;
 
-/* symmetric, vmin 0, vmax 1, channels first. */
+/* symmetric, vmin 0, vmax 1, channels first, sign all, no clipping. */
 LRP_API void lrp_heatmap_opts_init(lrp_heatmap_opts *opts);
+
+/* "all", "positive", "negative", "absolute" -> sign; -1 if unknown. */
+LRP_API int lrp_heatmap_sign_from_name(const char *name);
 
 /* "symmetric", "absolute", "unaligned" (and "range") -> norm; -1 if unknown. */
 LRP_API int lrp_heatmap_norm_from_name(const char *name);
@@ -180,6 +223,16 @@ LRP_API lrp_status lrp_heatmap_channel_sum(const lrp_tensor *relevance, int chan
 /* Normalizes one map of count values (one sample) and quantizes it to palette
  * indices, as described above. */
 LRP_API void lrp_heatmap_quantize(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices);
+
+/* The palette index value would get under the colour scale of this map (its
+ * bounds as lrp_heatmap_quantize takes them). */
+LRP_API uint8_t lrp_heatmap_index_of(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, lrp_real value);
+
+/* Per-pixel weights for an overlay whose opacity follows the relevance:
+ * w = round(255 * min(1, |D| / s)), s the larger magnitude of the colour
+ * scale's two bounds as quantization takes them (max|D|, or the clip
+ * threshold, or a given bound); NaN gives 0. */
+LRP_API void lrp_heatmap_weights(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *weights);
 
 /* The palette-index image of one sample (0 <= sample < N), H x W, 1 channel;
  * or, with sample == -1, all samples normalized separately and laid out as
@@ -222,6 +275,33 @@ LRP_API lrp_status lrp_raster_scale(const lrp_raster *src, int width, int height
  * itself for a 3-channel heat. The image may have 1 channel (gray, expanded). */
 LRP_API lrp_status lrp_heatmap_overlay(const lrp_raster *image, const lrp_raster *heat, const uint8_t pal[256][3],
                                        double alpha, lrp_raster **out, lrp_error *err);
+
+/* ------------------------------------------------------------ compositing */
+
+/* The image's channel mean round((R + G + B)/3) as a gray RGB raster (Captum's
+ * blended_heat_map underlay, np.mean over the channels; without matplotlib's
+ * min-max stretch of it). */
+LRP_API lrp_status lrp_raster_gray_mean(const lrp_raster *image, lrp_raster **out, lrp_error *err);
+
+/* out = round(underlay*(1 - a) + colour*a) per pixel, a = alpha, or with
+ * weights (1 channel, same size) a = alpha*w/255. colour: pal[index] for a
+ * 1-channel heat, else its RGB. Without weights this is lrp_heatmap_overlay. */
+LRP_API lrp_status lrp_heatmap_blend(const lrp_raster *underlay, const lrp_raster *heat, const uint8_t pal[256][3],
+                                     const lrp_raster *weights, double alpha, lrp_raster **out, lrp_error *err);
+
+/* left | right in one RGB raster (equal heights; 1-channel rasters through pal,
+ * or as gray with pal NULL). */
+LRP_API lrp_status lrp_raster_side_by_side(const lrp_raster *left, const lrp_raster *right, const uint8_t pal[256][3],
+                                           lrp_raster **out, lrp_error *err);
+
+/* A colour bar at the right of a heatmap of height H: a white gap of
+ * max(2, H/32) columns, then max(4, H/16) columns where row y has
+ * pal[lrp_colorbar_index(y, H)] = round((H-1-y)*255/(H-1)) (top 255, bottom
+ * 0; 255 for H = 1). The result is RGB (1-channel heat through pal). */
+LRP_API lrp_status lrp_raster_colorbar(const lrp_raster *heat, const uint8_t pal[256][3], lrp_raster **out,
+                                       lrp_error *err);
+LRP_API void lrp_colorbar_size(int height, int *gap, int *bar);
+LRP_API int lrp_colorbar_index(int y, int height);
 
 #ifdef __cplusplus
 }

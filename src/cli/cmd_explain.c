@@ -793,7 +793,7 @@ static int explain_open(explain_run *r)
     attribution_set_progress(r->cm.attr, on_sub_progress, &r->sp);
     if (a->check)
         lrp_explainer_set_check(r->cm.ex, on_check, &r->cc);
-    r->need_view = a->heat.overlay || (a->heat.size && !strcmp(a->heat.size, "input"));
+    r->need_view = cli_heat_needs_image(&a->heat);
     return EXIT_OK;
 }
 

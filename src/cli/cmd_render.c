@@ -57,6 +57,11 @@ int cmd_render(cli_args *a)
         if (st != LRP_OK)
             lrp_error_prefix(&err, "%s", a->pos[0]);
     }
+    lrp_raster *fin = NULL;
+    if (st == LRP_OK && (st = cli_heat_finish(&h, img, &fin, &err)) == LRP_OK && fin != img) {
+        lrp_raster_free(img); /* --colorbar */
+        img = fin;
+    }
     if (st != LRP_OK) {
         cli_error("%s", err.message);
         rc = cli_item_exit(st);

@@ -13,14 +13,14 @@ int cli_heat_setup(const cli_heat_args *a, bool lrp_method, cli_heat *h)
 {
     memset(h, 0, sizeof *h);
     lrp_heatmap_opts_init(&h->opts);
-    const char *norm = a->norm ? a->norm : lrp_method ? "symmetric" : "absolute";
-    const char *cmap = a->cmap ? a->cmap : lrp_method ? "coldnhot" : "hot";
+    /* a part of the relevance (--sign) is drawn as magnitudes by default */
+    int sign = a->sign ? lrp_heatmap_sign_from_name(a->sign) : LRP_SIGN_ALL;
+    bool part = sign != LRP_SIGN_ALL;
+    const char *norm = a->norm ? a->norm : lrp_method && !part ? "symmetric" : "absolute";
+    const char *cmap = a->cmap ? a->cmap : lrp_method && !part ? "coldnhot" : "hot";
     h->opts.norm = (lrp_heatmap_norm)lrp_heatmap_norm_from_name(norm);
-    if (a->has_vmin || a->has_vmax) {
-        if (!(a->has_vmin && a->has_vmax)) {
-            cli_error("--vmin and --vmax go together");
-            return EXIT_USAGE;
-        }
+    h->opts.sign = (lrp_heatmap_sign)sign;
+    if (a->has_vmin && a->has_vmax) {
         if (!(a->vmax > a->vmin)) {
             cli_error("--vmax must be larger than --vmin");
             return EXIT_USAGE;
@@ -28,13 +28,39 @@ int cli_heat_setup(const cli_heat_args *a, bool lrp_method, cli_heat *h)
         h->opts.norm = LRP_NORM_RANGE;
         h->opts.vmin = a->vmin;
         h->opts.vmax = a->vmax;
+    } else if (a->has_vmin || a->has_vmax) {
+        /* one bound given: the other is the norm's own */
+        h->opts.fix_vmin = a->has_vmin;
+        h->opts.fix_vmax = a->has_vmax;
+        h->opts.vmin = a->vmin;
+        h->opts.vmax = a->vmax;
     }
+    if (a->clip > 0) {
+        if (!(a->clip < 100)) {
+            cli_error("--clip-percentile: P must be below 100");
+            return EXIT_USAGE;
+        }
+        if (h->opts.norm == LRP_NORM_RANGE) {
+            cli_error("--clip-percentile does nothing with both --vmin and --vmax given");
+            return EXIT_USAGE;
+        }
+        if (h->opts.norm == LRP_NORM_UNALIGNED) {
+            cli_error("--clip-percentile needs --norm symmetric or absolute, not unaligned");
+            return EXIT_USAGE;
+        }
+        h->opts.clip_percent = a->clip;
+    }
+    h->underlay = a->underlay;
+    h->alpha_relevance = a->alpha_mode == 1;
+    h->side_by_side = a->side_by_side;
+    h->colorbar = a->colorbar;
     lrp_error err = {0};
     if (lrp_palette_for(cmap, a->level, h->pal, &err) != LRP_OK) {
         cli_error("--cmap: %s", err.message);
         return EXIT_USAGE;
     }
-    h->overlay = a->overlay;
+    /* --underlay and --alpha are ways of overlaying: they imply --overlay */
+    h->overlay = a->overlay || a->has_underlay || a->has_alpha;
     h->alpha = a->overlay_alpha;
     h->size_input = a->size && !strcmp(a->size, "input");
     h->grid = a->grid;
@@ -43,6 +69,23 @@ int cli_heat_setup(const cli_heat_args *a, bool lrp_method, cli_heat *h)
         return EXIT_USAGE;
     }
     return EXIT_OK;
+}
+
+bool cli_heat_needs_image(const cli_heat_args *a)
+{
+    return a->overlay || a->has_underlay || a->has_alpha || a->side_by_side || (a->size && !strcmp(a->size, "input"));
+}
+
+lrp_status cli_heat_finish(const cli_heat *h, lrp_raster *r, lrp_raster **out, lrp_error *err)
+{
+    *out = r;
+    if (!h->colorbar)
+        return LRP_OK;
+    lrp_raster *b = NULL;
+    lrp_status st = lrp_raster_colorbar(r, h->pal, &b, err);
+    if (st == LRP_OK)
+        *out = b;
+    return st;
 }
 
 void cli_heat_free(cli_heat *h)
@@ -112,6 +155,40 @@ static lrp_raster *image_raster(const lrp_image *img, lrp_error *err)
     return r;
 }
 
+/* The underlay --underlay asks for (a new raster). */
+static lrp_raster *underlay_raster(const cli_heat *h, const lrp_raster *img, lrp_error *err)
+{
+    lrp_raster *u = NULL;
+    if (h->underlay == 1) {
+        lrp_raster_gray_mean(img, &u, err);
+    } else if ((u = lrp_raster_new(img->width, img->height, 3, err)) != NULL) {
+        if (h->underlay == 2)
+            memset(u->data, 255, (size_t)img->width * img->height * 3);
+        else
+            memcpy(u->data, img->data, (size_t)img->width * img->height * 3);
+    }
+    return u;
+}
+
+/* --alpha relevance: the per-pixel weights of sample 0 at the model's size. */
+static lrp_status weight_raster(const cli_heat *h, const lrp_tensor *rel, lrp_raster **out, lrp_error *err)
+{
+    *out = NULL;
+    lrp_tensor *maps = NULL;
+    lrp_status st = lrp_heatmap_channel_sum(rel, h->channels_last, &maps, err);
+    if (st != LRP_OK)
+        return st;
+    lrp_raster *w = lrp_raster_new((int)maps->dims[2], (int)maps->dims[1], 1, err);
+    if (w)
+        lrp_heatmap_weights((const lrp_real *)maps->data, (size_t)maps->dims[1] * (size_t)maps->dims[2], &h->opts,
+                            w->data);
+    lrp_tensor_free(maps);
+    if (!w)
+        return err ? err->status : LRP_ERR_NOMEM;
+    *out = w;
+    return LRP_OK;
+}
+
 lrp_status cli_heat_render(const cli_heat *h, const lrp_tensor *rel, const lrp_image *view, const lrp_image *orig,
                            const lrp_preprocess *pp, lrp_raster **out, lrp_error *err)
 {
@@ -132,27 +209,49 @@ lrp_status cli_heat_render(const cli_heat *h, const lrp_tensor *rel, const lrp_i
         lrp_heatmap_quantize(zv, o.norm == LRP_NORM_SYMMETRIC ? 2 : 1, &o, zi);
         zero = zi[0];
     }
+    if (h->size_input && (o.sign != LRP_SIGN_ALL || o.clip_percent > 0 || o.fix_vmin || o.fix_vmax)) {
+        /* bounds that depend on the map: relevance 0 under this map's scale */
+        lrp_tensor *maps = NULL;
+        if ((st = lrp_heatmap_channel_sum(rel, o.channels_last, &maps, err)) != LRP_OK)
+            goto done;
+        zero = lrp_heatmap_index_of((const lrp_real *)maps->data, (size_t)maps->dims[1] * (size_t)maps->dims[2], &o,
+                                    0.0f);
+        lrp_tensor_free(maps);
+    }
     bool at_input = h->size_input && orig && pp;
+    bool plain_overlay = h->underlay == 0 && !h->alpha_relevance;
+    if ((h->overlay || h->side_by_side) && view) {
+        img = image_raster(at_input ? orig : view, err);
+        if (!img) {
+            st = err ? err->status : LRP_ERR_NOMEM;
+            goto done;
+        }
+    }
     if (h->overlay && view) {
         lrp_raster *heat = idx;
         if (at_input) {
             if ((st = to_input_size(idx, orig, pp, zero, &big, err)) != LRP_OK)
                 goto done;
             heat = big;
-            img = image_raster(orig, err);
-        } else {
-            img = image_raster(view, err);
-        }
-        if (!img) {
-            st = err ? err->status : LRP_ERR_NOMEM;
-            goto done;
         }
         if (img->width != heat->width || img->height != heat->height) {
             st = lrp_fail(err, LRP_ERR_SHAPE, "the heatmap (%dx%d) and the image (%dx%d) differ in size", heat->width,
                           heat->height, img->width, img->height);
             goto done;
         }
-        if (at_input) {
+        if (!plain_overlay) {
+            lrp_raster *under = underlay_raster(h, img, err), *w = NULL, *wbig = NULL;
+            st = under ? LRP_OK : err ? err->status : LRP_ERR_NOMEM;
+            if (st == LRP_OK && h->alpha_relevance && (st = weight_raster(h, rel, &w, err)) == LRP_OK && at_input) {
+                /* outside the crop: weight 0, the underlay itself */
+                st = to_input_size(w, orig, pp, 0, &wbig, err);
+            }
+            if (st == LRP_OK)
+                st = lrp_heatmap_blend(under, heat, h->pal, wbig ? wbig : w, h->alpha, &res, err);
+            lrp_raster_free(under);
+            lrp_raster_free(w);
+            lrp_raster_free(wbig);
+        } else if (at_input) {
             /* outside the crop: show the image itself */
             lrp_raster *heat_rgb = NULL;
             if ((st = lrp_raster_colorize(heat, h->pal, &heat_rgb, err)) != LRP_OK)
@@ -167,6 +266,19 @@ lrp_status cli_heat_render(const cli_heat *h, const lrp_tensor *rel, const lrp_i
     } else {
         res = idx;
         idx = NULL;
+    }
+    if (st == LRP_OK && h->side_by_side && img) {
+        lrp_raster *pair = NULL;
+        st = lrp_raster_side_by_side(img, res, h->pal, &pair, err);
+        lrp_raster_free(res);
+        res = pair;
+    }
+    if (st == LRP_OK && !h->grid && h->colorbar) {
+        lrp_raster *bar = NULL;
+        st = cli_heat_finish(h, res, &bar, err);
+        if (bar != res)
+            lrp_raster_free(res);
+        res = bar;
     }
 done:
     lrp_raster_free(idx);
@@ -222,8 +334,13 @@ lrp_status cli_heat_write_grid(cli_heat *h, const char *path, lrp_error *err)
         return lrp_fail(err, LRP_ERR_ARG, "--grid: no heatmaps to put into %s", path);
     lrp_raster *g = NULL;
     lrp_status st = lrp_gridify(h->tiles, h->n_tiles, h->tile_h, h->tile_w, h->tile_c, 0, 0, NULL, &g, err);
+    lrp_raster *f = NULL;
     if (st == LRP_OK)
-        st = cli_heat_write(h, path, g, err);
+        st = cli_heat_finish(h, g, &f, err); /* one colour bar for the montage */
+    if (st == LRP_OK)
+        st = cli_heat_write(h, path, f, err);
+    if (f != g)
+        lrp_raster_free(f);
     lrp_raster_free(g);
     return st;
 }

@@ -17,7 +17,18 @@ typedef struct cli_heat {
     bool grid;
     int n_tiles, tile_w, tile_h, tile_c;
     uint8_t *tiles;
+    /* issue 12 */
+    int underlay; /* 0 color, 1 gray, 2 none (white) */
+    bool alpha_relevance;
+    bool side_by_side;
+    bool colorbar;
 } cli_heat;
+
+/* Whether the options need the image the model saw (--overlay, --size input, --side-by-side). */
+bool cli_heat_needs_image(const cli_heat_args *a);
+
+/* --colorbar on a finished raster (index or RGB): *out is r itself without it. */
+lrp_status cli_heat_finish(const cli_heat *h, lrp_raster *r, lrp_raster **out, lrp_error *err);
 
 /* Sets up from the command line. lrp_method: a signed LRP composite
  * (defaults symmetric + coldnhot) rather than a gradient-type method

@@ -110,7 +110,22 @@ _Static_assert(offsetof(cli_args, command) == 0, "aux 0 must name no option's fi
 #define CHOICES(...)                                                                                                  \
     .choices = (const char *const[]) { __VA_ARGS__, NULL }
 
-static const char *cli_cmap_at(int i) { return lrp_cmap_builtin_name(i); }
+/* zennit's names, then matplotlib's others (without the reversed _r ones, which the help mentions) */
+static const char *cli_cmap_at(int i)
+{
+    int z = lrp_cmap_builtin_count();
+    if (i < z)
+        return lrp_cmap_builtin_name(i);
+    for (int k = 0, m = 0; lrp_cmap_mpl_name(k); k++) {
+        const char *n = lrp_cmap_mpl_name(k);
+        size_t len = strlen(n);
+        if ((len > 2 && !strcmp(n + len - 2, "_r")) || lrp_cmap_builtin_source(n))
+            continue;
+        if (m++ == i - z)
+            return n;
+    }
+    return NULL;
+}
 static int set_resize(cli_args *a, const option_def *o, const char *v);
 static int set_shard(cli_args *a, const option_def *o, const char *v);
 static int set_target(cli_args *a, const option_def *o, const char *v);
@@ -256,15 +271,19 @@ static const option_def options[] = {
      AT(fill)},
 
     {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
-     "colour map: {names}, or a zennit CMSL string (default coldnhot for LRP composites, hot otherwise)",
+     "colour map: {names} (zennit's 11, then matplotlib's, each of those also as NAME_r, reversed; mpl:gray, "
+     "mpl:bwr, mpl:seismic, mpl:hot are matplotlib's maps of zennit's names), or a zennit CMSL string (default "
+     "coldnhot for LRP composites, hot otherwise)",
      AT(heat.cmap), .names = cli_cmap_at},
     {"level", 0, T_NUM, "L", C_HEAT, "Heatmap", "palette level (default {default})", AT(heat.level), ANY, .def = "1"},
     {"norm", 0, T_STR, NULL, C_HEAT, "Heatmap",
      "how relevance maps onto the palette (default symmetric for LRP composites, absolute otherwise)", AT(heat.norm),
      CHOICES("symmetric", "absolute", "unaligned")},
-    {"vmin", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed lower bound of the colour scale", AT(heat.vmin),
+    {"vmin", 0, T_NUM, "V", C_HEAT, "Heatmap",
+     "fixed lower bound of the colour scale (alone: the upper bound stays the norm's)", AT(heat.vmin),
      HAS(heat.has_vmin), ANY},
-    {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale", AT(heat.vmax),
+    {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap",
+     "fixed upper bound of the colour scale (alone: the lower bound stays the norm's)", AT(heat.vmax),
      HAS(heat.has_vmax), ANY},
     {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN, "Heatmap",
      "blend the heatmap over the input image (RGB PNG; ALPHA default {default})", AT(heat.overlay_alpha),
@@ -275,6 +294,27 @@ static const option_def options[] = {
     {"grid", 0, T_FLAG, NULL, C_HEAT, "Heatmap",
      "put all heatmaps of the run (explain) or all samples of a batch relevance (render) into one montage",
      AT(heat.grid)},
+    /* issue 12: heatmaps people can read (sign, clipping, underlay, alpha, side by side, colour bar) */
+    {"sign", 0, T_STR, NULL, C_HEAT, "Heatmap",
+     "draw all of the relevance, only its positive or negative part, or its absolute value (default all; the "
+     "others default to --norm absolute and --cmap hot)",
+     AT(heat.sign), CHOICES("all", "positive", "negative", "absolute")},
+    {"clip-percentile", 0, T_NUM, "P", C_HEAT, "Heatmap",
+     "clip outliers as Captum does (its default is 2): the scale ends at the magnitude below which (100-P)% of "
+     "the total |relevance| lies (default {default}: no clipping; P below 100)",
+     AT(heat.clip), RANGE(0, 100), .def = "0"},
+    {"underlay", 0, T_ENUM, NULL, C_EXPLAIN, "Heatmap",
+     "what --overlay blends the heatmap over: the image in colour (default), its gray channel mean (Captum's "
+     "blended_heat_map) or white; implies --overlay",
+     AT(heat.underlay), HAS(heat.has_underlay), CHOICES("color", "gray", "none")},
+    {"alpha", 0, T_ENUM, NULL, C_EXPLAIN, "Heatmap",
+     "opacity of --overlay: ALPHA everywhere (default), or ALPHA times |relevance| scaled to the colour scale "
+     "(Captum's alpha_scaling); implies --overlay",
+     AT(heat.alpha_mode), HAS(heat.has_alpha), CHOICES("constant", "relevance")},
+    {"side-by-side", 0, T_FLAG, NULL, C_EXPLAIN, "Heatmap",
+     "write the image and the heatmap next to each other in one RGB PNG", AT(heat.side_by_side)},
+    {"colorbar", 0, T_FLAG, NULL, C_HEAT, "Heatmap",
+     "add a vertical bar with the colour map (top: the scale's upper end) at the right (RGB PNG)", AT(heat.colorbar)},
 
     {"list", 'l', T_STR, "FILE|-", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "read inputs from FILE (or stdin), one path per line, optionally a tab and a target class", AT(list)},

@@ -53,6 +53,14 @@ typedef struct cli_heat_args {
     double overlay_alpha;
     const char *size;
     bool grid;
+    /* issue 12: sign, clipping, underlay, alpha, side by side, colour bar */
+    const char *sign; /* NULL: all */
+    double clip;      /* --clip-percentile, 0: none */
+    int underlay;     /* 0 color, 1 gray, 2 none */
+    int alpha_mode;   /* 0 constant, 1 relevance */
+    bool has_underlay, has_alpha;
+    bool side_by_side;
+    bool colorbar;
 } cli_heat_args;
 
 /* Every option lands in one field of this struct (the table in options.c

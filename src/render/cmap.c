@@ -1,5 +1,6 @@
 /* Colour maps: zennit's built-in maps, the CMSL compiler and palette generation. */
 #include "render/cmap.h"
+#include "render/cmap_mpl.h"
 #include "base/error.h"
 
 #include <math.h>
@@ -193,8 +194,8 @@ static lrp_status unknown_name(const ctx *c)
     char shown[80];
     shown_source(c->src, shown, sizeof shown);
     return lrp_fail(c->err, LRP_ERR_ARG,
-                    "invalid colour map \"%s\": not a built-in name (%s) nor a CMSL string such as "
-                    "\"00f,80:fff,f00\"",
+                    "invalid colour map \"%s\": not a built-in name (%s; matplotlib's viridis, RdBu, jet, Reds, "
+                    "..., mpl:NAME) nor a CMSL string such as \"00f,80:fff,f00\"",
                     shown, list);
 }
 
@@ -345,6 +346,19 @@ lrp_status lrp_cmap_parse(const char *name_or_cmsl, lrp_cmap *out, lrp_error *er
     if (!name_or_cmsl)
         return lrp_fail(err, LRP_ERR_ARG, "no colour map given");
     const char *builtin = lrp_cmap_builtin_source(name_or_cmsl);
+    uint8_t table[256][3];
+    if (!builtin && lrp_cmap_mpl_table(name_or_cmsl, table) == 0) {
+        /* matplotlib's table: a node at every index */
+        out->n = 0;
+        for (int i = 0; i < 256; i++)
+            put(out, i, table[i]);
+        put(out, 256, table[255]);
+        return LRP_OK;
+    }
+    if (!strncmp(name_or_cmsl, "mpl:", 4))
+        return lrp_fail(err, LRP_ERR_ARG,
+                        "invalid colour map \"%.60s\": matplotlib has no map of that name that lrp knows",
+                        name_or_cmsl);
     ctx c = {builtin ? builtin : name_or_cmsl, err};
     cnode nodes[LRP_CMAP_MAX_NODES];
     int count = 0;

@@ -136,10 +136,219 @@ static inline uint8_t quantize(lrp_real v)
     return (uint8_t)u;
 }
 
+/* ------------------------------------- sign, clipping and one-sided bounds */
+
+static const char *const sign_names[] = {"all", "positive", "negative", "absolute"};
+
+int lrp_heatmap_sign_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, sign_names[i]))
+            return i;
+    return -1;
+}
+
+/* Whether opts asks for more than zennit's rendering. */
+static int extended(const lrp_heatmap_opts *opts)
+{
+    return opts && (opts->sign != LRP_SIGN_ALL || opts->clip_percent > 0.0 || opts->fix_vmin || opts->fix_vmax);
+}
+
+/* The drawn part D of a value (NaN stays NaN). */
+static inline lrp_real drawn(lrp_real v, lrp_heatmap_sign sign)
+{
+    switch (sign) {
+    case LRP_SIGN_POSITIVE: return v <= 0.0f ? 0.0f : v;
+    case LRP_SIGN_NEGATIVE: return v >= 0.0f ? 0.0f : v;
+    case LRP_SIGN_ABSOLUTE: return lrp_fabs(v);
+    case LRP_SIGN_ALL:
+    default: return v;
+    }
+}
+
+#ifdef LRP_REAL_DOUBLE
+typedef uint64_t real_bits;
+#else
+typedef uint32_t real_bits;
+#endif
+
+static lrp_real from_bits(real_bits b)
+{
+    lrp_real v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static real_bits to_bits(lrp_real v)
+{
+    real_bits b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* Sum (in double) of the magnitudes |D_i| that are <= m. */
+static double mass_up_to(const lrp_real *map, size_t n, lrp_heatmap_sign sign, lrp_real m)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        lrp_real a = lrp_fabs(drawn(map[i], sign));
+        if (a <= m)
+            s += (double)a;
+    }
+    return s;
+}
+
+/* Captum's _cumulative_sum_threshold(|D|, 100 - pct): the smallest magnitude
+ * |D_k| whose cumulative sum over the sorted magnitudes reaches (100 - pct)%
+ * of their total. Ties do not matter: that is the smallest data value m with
+ * sum(|D_i| <= m) >= target. Non-negative floats order as their bit patterns,
+ * so a binary search over the patterns finds it without sorting or memory. */
+static lrp_real clip_threshold(const lrp_real *map, size_t n, lrp_heatmap_sign sign, double pct)
+{
+    lrp_real top = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        lrp_real a = lrp_fabs(drawn(map[i], sign));
+        if (isnan(a))
+            return a;
+        if (a > top)
+            top = a;
+    }
+    double target = mass_up_to(map, n, sign, top) * 0.01 * (100.0 - pct);
+    real_bits lo = 0, hi = to_bits(top); /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        real_bits mid = lo + (hi - lo) / 2;
+        if (mass_up_to(map, n, sign, from_bits(mid)) >= target)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return from_bits(lo);
+}
+
+/* The largest |D|, or its clipped value. */
+static lrp_real magnitude_bound(const lrp_real *map, size_t n, const lrp_heatmap_opts *o)
+{
+    if (o->clip_percent > 0.0)
+        return clip_threshold(map, n, o->sign, o->clip_percent);
+    lrp_real m = lrp_fabs(drawn(map[0], o->sign));
+    for (size_t i = 0; i < n; i++) {
+        lrp_real v = lrp_fabs(drawn(map[i], o->sign));
+        if (isnan(v))
+            return v;
+        if (v > m)
+            m = v;
+    }
+    return m;
+}
+
+/* The bounds lo..hi of the colour scale of one map under opts (extended or
+ * not), and whether the values drawn are |D| (absolute norm). span is hi - lo
+ * as the quantization uses it. */
+static void scale_bounds(const lrp_real *map, size_t n, const lrp_heatmap_opts *o, lrp_real *lo, lrp_real *span,
+                         int *absolute)
+{
+    *absolute = o->norm == LRP_NORM_ABSOLUTE;
+    if (o->norm == LRP_NORM_RANGE) {
+        *lo = (lrp_real)o->vmin;
+        *span = (lrp_real)(o->vmax - o->vmin);
+        return;
+    }
+    lrp_real alo, ahi; /* automatic bounds */
+    if (o->norm == LRP_NORM_UNALIGNED) {
+        alo = drawn(map[0], o->sign);
+        ahi = alo;
+        for (size_t i = 0; i < n; i++) {
+            lrp_real v = drawn(map[i], o->sign);
+            if (isnan(v)) {
+                alo = ahi = v;
+                break;
+            }
+            if (v < alo)
+                alo = v;
+            if (v > ahi)
+                ahi = v;
+        }
+    } else {
+        ahi = magnitude_bound(map, n, o);
+        alo = o->norm == LRP_NORM_ABSOLUTE ? 0.0f : -ahi;
+    }
+    if (!o->fix_vmin && !o->fix_vmax) {
+        *lo = alo;
+        *span = ahi - alo;
+        return;
+    }
+    /* a given bound is a double (as NumPy 1.x's 0-d float64 array): the
+     * difference is taken in double and rounded once */
+    double dlo = o->fix_vmin ? o->vmin : (double)alo, dhi = o->fix_vmax ? o->vmax : (double)ahi;
+    *lo = (lrp_real)dlo;
+    *span = (lrp_real)(dhi - dlo);
+}
+
+static void quantize_extended(const lrp_real *map, size_t count, const lrp_heatmap_opts *o, uint8_t *indices)
+{
+    lrp_real lo, span;
+    int absolute;
+    scale_bounds(map, count, o, &lo, &span, &absolute);
+    for (size_t i = 0; i < count; i++) {
+        lrp_real d = drawn(map[i], o->sign);
+        if (absolute)
+            d = lrp_fabs(d);
+        indices[i] = quantize((d - lo) / span);
+    }
+}
+
+uint8_t lrp_heatmap_index_of(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, lrp_real value)
+{
+    lrp_heatmap_opts defaults;
+    if (!opts) {
+        lrp_heatmap_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (count == 0)
+        return 0;
+    lrp_real lo, span;
+    int absolute;
+    scale_bounds(map, count, opts, &lo, &span, &absolute);
+    lrp_real d = drawn(value, opts->sign);
+    if (absolute)
+        d = lrp_fabs(d);
+    return quantize((d - lo) / span);
+}
+
+void lrp_heatmap_weights(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *weights)
+{
+    if (count == 0)
+        return;
+    lrp_heatmap_opts defaults;
+    if (!opts) {
+        lrp_heatmap_opts_init(&defaults);
+        opts = &defaults;
+    }
+    lrp_real lo, span;
+    int absolute;
+    scale_bounds(map, count, opts, &lo, &span, &absolute);
+    double hi = (double)lo + (double)span;
+    double s = fabs((double)lo) > fabs(hi) ? fabs((double)lo) : fabs(hi);
+    for (size_t i = 0; i < count; i++) {
+        double w = fabs((double)drawn(map[i], opts->sign)) / s;
+        if (!(w >= 0.0)) /* NaN: 0/0 or a NaN value */
+            w = 0.0;
+        if (w > 1.0)
+            w = 1.0;
+        weights[i] = (uint8_t)(w * 255.0 + 0.5);
+    }
+}
+
 void lrp_heatmap_quantize(const lrp_real *map, size_t count, const lrp_heatmap_opts *opts, uint8_t *indices)
 {
     if (count == 0)
         return;
+    if (extended(opts)) {
+        quantize_extended(map, count, opts, indices);
+        return;
+    }
     lrp_heatmap_norm norm = opts ? opts->norm : LRP_NORM_SYMMETRIC;
     lrp_real lo, span;
     switch (norm) {
@@ -249,6 +458,14 @@ lrp_status lrp_heatmap_indices(const lrp_tensor *relevance, const lrp_heatmap_op
         return lrp_fail(err, LRP_ERR_ARG, "heatmap: unknown normalization %d", (int)opts->norm);
     if (opts->norm == LRP_NORM_RANGE && !(isfinite(opts->vmin) && isfinite(opts->vmax)))
         return lrp_fail(err, LRP_ERR_ARG, "heatmap: vmin and vmax must be finite numbers");
+    if ((opts->fix_vmin && !isfinite(opts->vmin)) || (opts->fix_vmax && !isfinite(opts->vmax)))
+        return lrp_fail(err, LRP_ERR_ARG, "heatmap: vmin and vmax must be finite numbers");
+    if ((unsigned)opts->sign > LRP_SIGN_ABSOLUTE)
+        return lrp_fail(err, LRP_ERR_ARG, "heatmap: unknown sign selection %d", (int)opts->sign);
+    if (!(opts->clip_percent >= 0.0 && opts->clip_percent < 100.0))
+        return lrp_fail(err, LRP_ERR_ARG, "heatmap: the clip percentage must be in [0, 100)");
+    if (opts->clip_percent > 0.0 && (opts->norm == LRP_NORM_UNALIGNED || opts->norm == LRP_NORM_RANGE))
+        return lrp_fail(err, LRP_ERR_ARG, "heatmap: clipping needs the symmetric or absolute norm");
     lrp_tensor *maps = NULL;
     lrp_status st = lrp_heatmap_channel_sum(relevance, opts->channels_last, &maps, err);
     if (st != LRP_OK)

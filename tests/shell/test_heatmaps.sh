@@ -277,8 +277,10 @@ mk_npy "$W/want-vm2.npy" "1, 1, 16, 16" "${vals[@]}"
 "$LRP" render "$W/want-vm2.npy" -o "$W/want-vm2.png" --cmap bwr --vmin 0 --vmax 255
 expect_exit 0 "render --vmin -256 --vmax 256" "$LRP" render "$W/ramp.npy" -o "$W/vm2.png" --cmap bwr --vmin -256 --vmax 256
 expect_exit 0 "--vmin -256 --vmax 256 gives zennit's indices" "$LRP" compare --tolerance 0 "$W/vm2.png" "$W/want-vm2.png"
-expect_exit 2 "--vmin alone refused" "$LRP" render "$W/ramp.npy" -o "$W/bad.png" --vmin 0
-one_line_error "--vmin alone" "vmax"
+# --vmin alone (issue 12): the upper bound stays the norm's own, here max|R| = 255.5
+expect_exit 0 "--vmin alone accepted" "$LRP" render "$W/ramp.npy" -o "$W/vmin1.png" --cmap gray --vmin 64
+"$LRP" render "$W/ramp.npy" -o "$W/vmin2.png" --cmap gray --vmin 64 --vmax 255.5
+expect_exit 0 "--vmin 64 alone = --vmin 64 --vmax max|R|" "$LRP" compare --tolerance 0 "$W/vmin1.png" "$W/vmin2.png"
 expect_exit 2 "--vmax <= --vmin refused" "$LRP" render "$W/ramp.npy" -o "$W/bad.png" --vmin 1 --vmax 1
 one_line_error "--vmax <= --vmin" "vmax"
 
