@@ -5,6 +5,7 @@
 #include "cli/heatmap_out.h"
 #include "cli/items.h"
 #include "cli/json.h"
+#include "cli/relgrad.h"
 #include "cli/outputs.h"
 #include "cli/progress.h"
 
@@ -55,6 +56,9 @@ typedef struct item_result {
     lrp_real logit, target_logit;
     double rel_sum;
     double seconds;
+    char grad_path[4200]; /* --relevance-grad-out */
+    bool has_grad;        /* --relevance-grad: G was computed, its norm */
+    double grad_norm;
 } item_result;
 
 static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
@@ -82,6 +86,10 @@ static void print_json(const cli_item *it, const char *status, const char *error
         json_int(&j, "target", r->target);
         json_num(&j, "target_logit", r->target_logit);
         json_num(&j, "relevance_sum", r->rel_sum);
+        if (r->has_grad) {
+            json_num(&j, "relevance_grad_norm", r->grad_norm);
+            json_str(&j, "relevance_grad", r->grad_path[0] ? r->grad_path : NULL);
+        }
         json_num(&j, "seconds", r->seconds);
     } else if (r && !strcmp(status, "skipped")) {
         json_obj(&j, "outputs");
@@ -273,6 +281,7 @@ typedef struct explain_run {
     const char *method;
     bool need_view, warned_view;
     int failed_input, failed_output, internal, refused;
+    cli_relgrad rg; /* --relevance-grad */
 } explain_run;
 
 /* One input on its way through the run. */
@@ -282,7 +291,7 @@ typedef struct explain_item {
     cli_fields f;
     bool needs_target; /* a {target} in an output name, and no target given */
     bool skip, out_fail, refused;
-    lrp_tensor *x, *rel, *logits;
+    lrp_tensor *x, *rel, *logits, *grad;
     lrp_image view, orig;
     lrp_raster *img;
 } explain_item;
@@ -292,6 +301,7 @@ static void explain_item_free(explain_item *e)
     lrp_tensor_free(e->x);
     lrp_tensor_free(e->rel);
     lrp_tensor_free(e->logits);
+    lrp_tensor_free(e->grad);
     lrp_image_free(&e->view);
     lrp_image_free(&e->orig);
     lrp_raster_free(e->img);
@@ -341,8 +351,11 @@ static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
         printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)", "cut",
                "cut/seed");
     }
-    lrp_status st = attribution_run(r->cm.attr, e->x, e->f.target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE,
-                                    &e->rel, &e->logits, &e->res.target, NULL, err);
+    lrp_seed seed = a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE;
+    lrp_status st = r->rg.on ? cli_relgrad_run(&r->rg, r->cm.ex, e->x, e->f.target, seed, &e->rel, &e->logits,
+                                               &e->res.target, &e->grad, err)
+                             : attribution_run(r->cm.attr, e->x, e->f.target, seed, &e->rel, &e->logits,
+                                               &e->res.target, NULL, err);
     if (st != LRP_OK)
         lrp_error_prefix(err, "%s", e->it->path);
     return st;
@@ -401,6 +414,15 @@ static lrp_status write_item(explain_run *r, explain_item *e, lrp_error *err)
     }
     if (st == LRP_OK && a->relevance_out && (st = cli_write_output(res->rel_path, write_npy, e->rel, err)) != LRP_OK)
         e->out_fail = true;
+    if (st == LRP_OK && e->grad) { /* --relevance-grad */
+        res->has_grad = true;
+        res->grad_norm = cli_relgrad_norm(e->grad);
+        if (a->relevance_grad_out &&
+            ((st = cli_template_expand(a->relevance_grad_out, &e->f, res->grad_path, sizeof res->grad_path, err)) !=
+                 LRP_OK ||
+             (st = cli_write_output(res->grad_path, write_npy, e->grad, err)) != LRP_OK))
+            e->out_fail = true;
+    }
     if (st == LRP_OK && a->out && r->need_view && !e->view.rgb && !r->warned_view) {
         progress_clear(&r->prog);
         cli_error("note: %s is a tensor, not an image: --overlay and --size input apply to image inputs only, "
@@ -549,7 +571,8 @@ int cmd_explain(cli_args *a)
     if ((rc = check_output_options(a, &heat_fields, &rel_fields, &heat_stdout, &rel_stdout)) != EXIT_OK)
         return rc;
     explain_run r = {.a = a, .txt = heat_stdout || rel_stdout ? stderr : stdout};
-    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
+    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK ||
+        (rc = cli_relgrad_open(a, a->attributor, &r.rg)) != EXIT_OK)
         return rc;
     /* {method}, known before the model is loaded (as cli_method_open will set it) */
     char method_buf[160];
@@ -581,6 +604,7 @@ int cmd_explain(cli_args *a)
         rc = explain_items(&r, &items);
 done:
     cli_guard_free(r.guard);
+    cli_relgrad_close(&r.rg);
     if (r.heat_ready)
         cli_heat_free(&r.heat);
     cli_method_close(&r.cm);

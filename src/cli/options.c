@@ -185,6 +185,17 @@ static const option_def options[] = {
     {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
      "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)",
      AT(relevance_out)},
+    /* the gradient of the explanation (issue 13) */
+    {"relevance-grad", 0, T_STR, "ones|self|target:T.npy", C_EXPLAIN, "Output",
+     "also compute G = u·dR/dx, the gradient of the explanation, for the cotangent u: ones (the gradient of sum R), "
+     "self (of |R|^2/2) or target:T.npy (of |R-T|^2/2, T shaped like the input); the exact derivative of x -> R(x) "
+     "unless --zennit-second-order",
+     AT(relevance_grad)},
+    {"relevance-grad-out", 0, T_STR, "FILE", C_EXPLAIN, "Output",
+     "write G as .npy shaped like the model input (template fields and rules as -o)", AT(relevance_grad_out)},
+    {"zennit-second-order", 0, T_FLAG, NULL, C_EXPLAIN, "Output",
+     "G as zennit computes it: with the seed 1 the top rule-hooked layer's inner gradient is held constant",
+     AT(zennit_second_order)},
     {"epsilon", 0, T_NUM, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default {default})",
      AT(explain.epsilon), NONNEG},
     {"stabilizer", 0, T_NUM, "S", C_RULES, "Rules", "stabilizer of every other rule (default {default})",

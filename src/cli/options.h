@@ -104,6 +104,8 @@ typedef struct cli_args {
     /* outputs and batches */
     const char *out;
     const char *relevance_out;
+    const char *relevance_grad, *relevance_grad_out; /* --relevance-grad, --relevance-grad-out */
+    bool zennit_second_order;
     const char *list;
     bool skip_existing;
     bool include_outputs;
