@@ -417,10 +417,9 @@ static lrp_status write_item(explain_run *r, explain_item *e, lrp_error *err)
     if (st == LRP_OK && e->grad) { /* --relevance-grad */
         res->has_grad = true;
         res->grad_norm = cli_relgrad_norm(e->grad);
-        if (a->relevance_grad_out &&
-            ((st = cli_template_expand(a->relevance_grad_out, &e->f, res->grad_path, sizeof res->grad_path, err)) !=
-                 LRP_OK ||
-             (st = cli_write_output(res->grad_path, write_npy, e->grad, err)) != LRP_OK))
+        if (a->relevance_grad_out && ((st = cli_template_expand(a->relevance_grad_out, &e->f, res->grad_path,
+                                                                sizeof res->grad_path, err)) != LRP_OK ||
+                                      (st = cli_write_output(res->grad_path, write_npy, e->grad, err)) != LRP_OK))
             e->out_fail = true;
     }
     if (st == LRP_OK && a->out && r->need_view && !e->view.rgb && !r->warned_view) {

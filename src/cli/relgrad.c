@@ -9,8 +9,8 @@ int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg)
     memset(rg, 0, sizeof *rg);
     if (!a->relevance_grad) {
         if (a->relevance_grad_out || a->zennit_second_order) {
-            cli_error("%s needs --relevance-grad", a->relevance_grad_out ? "--relevance-grad-out"
-                                                                          : "--zennit-second-order");
+            cli_error("%s needs --relevance-grad",
+                      a->relevance_grad_out ? "--relevance-grad-out" : "--zennit-second-order");
             return EXIT_USAGE;
         }
         return EXIT_OK;

@@ -61,8 +61,8 @@ static lrp_tensor *slot_of(const lrp_graph *g, lrp_tensor **slot, int v, lrp_err
 static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *err)
 {
     grad_run *r = ctx;
-    const lrp_rule_call call = {s->g, s->n, &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out, s->R,
-                                s->gin};
+    const lrp_rule_call call = {s->g, s->n,  &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out,
+                                s->R, s->gin};
     return lrp_rule_apply(&call, err);
 }
 
@@ -127,8 +127,8 @@ static lrp_status plan_detach(grad_run *r, bool zennit, lrp_seed seed, lrp_error
 }
 
 /* u at the input: ones, R, or R - T. */
-static lrp_status make_cotangent(grad_run *r, const lrp_tensor *R, const lrp_relevance_grad_options *o,
-                                 lrp_tensor **u, lrp_error *err)
+static lrp_status make_cotangent(grad_run *r, const lrp_tensor *R, const lrp_relevance_grad_options *o, lrp_tensor **u,
+                                 lrp_error *err)
 {
     if (!(*u = lrp_tensor_like(R, err)))
         return oom(err);
@@ -307,9 +307,9 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
     return LRP_OK;
 }
 
-lrp_status lrp_explain_relevance_grad(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets,
-                                      lrp_seed seed, const lrp_relevance_grad_options *o, lrp_tensor **relevance,
-                                      lrp_tensor **grad, lrp_tensor **logits, int64_t *targets_out, lrp_error *err)
+lrp_status lrp_explain_relevance_grad(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
+                                      const lrp_relevance_grad_options *o, lrp_tensor **relevance, lrp_tensor **grad,
+                                      lrp_tensor **logits, int64_t *targets_out, lrp_error *err)
 {
     lrp_relevance_grad_options def = {LRP_COTANGENT_ONES, NULL, 0};
     *grad = NULL;

@@ -91,7 +91,10 @@ static lrp_status alpha_beta_adjoint_run(const lrp_adjoint_call *a, bool zplus, 
     return st;
 }
 
-static lrp_status zplus_adjoint(const lrp_adjoint_call *a, lrp_error *err) { return alpha_beta_adjoint_run(a, true, err); }
+static lrp_status zplus_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    return alpha_beta_adjoint_run(a, true, err);
+}
 static lrp_status alpha_beta_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     return alpha_beta_adjoint_run(a, false, err);

@@ -76,7 +76,8 @@ lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
         in[i] = xu[i];
     }
     lrp_tensor *outs[1] = {NULL};
-    if (st == LRP_OK && (!(p = outs[0] = lrp_tensor_like(c->R, err)) || !(g = lrp_rule_ratio_new(c, c->R, c->out, err))))
+    if (st == LRP_OK &&
+        (!(p = outs[0] = lrp_tensor_like(c->R, err)) || !(g = lrp_rule_ratio_new(c, c->R, c->out, err))))
         st = lrp_rule_oom(err);
     if (st == LRP_OK)
         st = n->op->forward(n, in, outs, err);
