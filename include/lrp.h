@@ -333,9 +333,10 @@ LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const 
  * derivative at 0 is 1. With LRP_SEED_LOGIT the seed's dependence on x is
  * part of it. */
 typedef enum lrp_cotangent {
-    LRP_COTANGENT_ONES,  /* u = 1: the gradient of sum(R) */
-    LRP_COTANGENT_SELF,  /* u = R: the gradient of |R|^2 / 2 */
-    LRP_COTANGENT_TARGET /* u = R - T: the gradient of |R - T|^2 / 2 */
+    LRP_COTANGENT_ONES,   /* u = 1: the gradient of sum(R) */
+    LRP_COTANGENT_SELF,   /* u = R: the gradient of |R|^2 / 2 */
+    LRP_COTANGENT_TARGET, /* u = R - T: the gradient of |R - T|^2 / 2 */
+    LRP_COTANGENT_FN      /* u = cotangent_fn(R): the gradient of any loss L(R) with dL/dR = u */
 } lrp_cotangent;
 
 typedef struct lrp_relevance_grad_options {
@@ -346,6 +347,12 @@ typedef struct lrp_relevance_grad_options {
      * LRP_SEED_ONE the top rule-hooked layer's inner gradient is a constant,
      * only its explicit input factor is differentiated. */
     int zennit;
+    /* LRP_COTANGENT_FN: fills u (zeroed, shaped like R with its batch dim) from R. */
+    lrp_status (*cotangent_fn)(void *ctx, const lrp_tensor *relevance, lrp_tensor *u, lrp_error *err);
+    /* Optional: a loss term on the logits (N, classes) as well: fills lbar (zeroed) with its gradient there,
+     * which G then includes (one pass for the gradient of L(R) + L'(logits)). */
+    lrp_status (*logit_fn)(void *ctx, const lrp_tensor *logits, lrp_tensor *lbar, lrp_error *err);
+    void *ctx;
 } lrp_relevance_grad_options;
 
 /* Explains like lrp_explain and returns the relevance's gradient *grad

@@ -134,6 +134,11 @@ static lrp_status make_cotangent(grad_run *r, const lrp_tensor *R, const lrp_rel
         return oom(err);
     lrp_real *d = lrp_reals(*u);
     const lrp_real *rr = lrp_reals(R);
+    if (o->cotangent == LRP_COTANGENT_FN) {
+        if (!o->cotangent_fn)
+            return lrp_fail(err, LRP_ERR_ARG, "LRP_COTANGENT_FN needs a cotangent_fn");
+        return o->cotangent_fn(o->ctx, R, *u, err);
+    }
     if (o->cotangent == LRP_COTANGENT_TARGET) {
         const lrp_tensor *T = o->target;
         int64_t per = r->N ? R->numel / r->N : 0;
@@ -294,6 +299,25 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
             lrp_reals(r->abar[out])[q] += lrp_reals(r->ubar[out])[q];
         }
     }
+    if (o->logit_fn) { /* a loss term on the logits, dL/dlogits into the output's cotangent */
+        if (!slot_of(g, &r->abar[out], out, err))
+            return oom(err);
+        int64_t dims[2] = {r->N, r->C};
+        lrp_tensor *lbar = lrp_tensor_new(LRP_REAL_DT, 2, dims, err);
+        if (!lbar)
+            return oom(err);
+        lrp_tensor lv = *r->vals[out];
+        lv.ndim = 2;
+        lv.dims[0] = r->N;
+        lv.dims[1] = r->C;
+        st = o->logit_fn(o->ctx, &lv, lbar, err);
+        if (st == LRP_OK)
+            for (int64_t q = 0; q < r->N * r->C; q++)
+                lrp_reals(r->abar[out])[q] += lrp_reals(lbar)[q];
+        lrp_tensor_free(lbar);
+        if (st != LRP_OK)
+            return st;
+    }
     if ((st = gradient_sweep(r, err)) != LRP_OK)
         return st;
     if (lrp_find_nonfinite(r->abar[xin] ? r->abar[xin] : r->rel[xin]) >= 0)
@@ -311,7 +335,7 @@ lrp_status lrp_explain_relevance_grad(lrp_explainer *e, const lrp_tensor *input,
                                       const lrp_relevance_grad_options *o, lrp_tensor **relevance, lrp_tensor **grad,
                                       lrp_tensor **logits, int64_t *targets_out, lrp_error *err)
 {
-    lrp_relevance_grad_options def = {LRP_COTANGENT_ONES, NULL, 0};
+    lrp_relevance_grad_options def = {LRP_COTANGENT_ONES, NULL, 0, NULL, NULL, NULL};
     *grad = NULL;
     if (relevance)
         *relevance = NULL;
