@@ -171,7 +171,8 @@ void o2_run_case(const char *dir, const o2_case *c, o2_result *r)
         (c->target_map[0] && !(T = read_npy(dir, c->target_map, r->why, sizeof r->why))) ||
         !(e = explainer_for(m, c->method, r->why, sizeof r->why)))
         goto done;
-    lrp_relevance_grad_options o = {LRP_COTANGENT_ONES, T, !strcmp(c->mode, "zennit")};
+    lrp_relevance_grad_options o = {
+        .cotangent = LRP_COTANGENT_ONES, .target = T, .zennit = !strcmp(c->mode, "zennit")};
     if (!strcmp(c->cotangent, "self"))
         o.cotangent = LRP_COTANGENT_SELF;
     else if (!strcmp(c->cotangent, "target"))
@@ -230,7 +231,7 @@ double o2_fd_check(const char *model_file, const char *input, const char *method
             snprintf(why, why_size, "%s", err.message);
         goto done;
     }
-    lrp_relevance_grad_options o = {LRP_COTANGENT_ONES, NULL, 0};
+    lrp_relevance_grad_options o = {.cotangent = LRP_COTANGENT_ONES};
     int64_t t = target;
     if (lrp_explain_relevance_grad(e, x, &t, seed, &o, NULL, &G, NULL, NULL, &err) != LRP_OK ||
         !(xp = lrp_tensor_clone(x, &err)) || !(v = lrp_tensor_clone(x, &err))) {
