@@ -135,7 +135,7 @@ $(BUILD)/tests/f64/%.o: tests/unit/%.c $(BUILD)/tests/f64/symbols
 	$(OBJCOPY) --redefine-syms=$(BUILD)/tests/f64/symbols $@.tmp $@
 	rm -f $@.tmp
 
-F64_TESTS := $(BUILD)/tests/test_refset $(BUILD)/tests/test_refset_modern
+F64_TESTS := $(BUILD)/tests/test_refset $(BUILD)/tests/test_refset_modern $(BUILD)/tests/test_refset_order2
 $(F64_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
               $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)

@@ -347,6 +347,44 @@ LRP_API void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ct
 LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
                                lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
+/* The gradient of an explanation (the second order): G = u · ∂R(x)/∂x for a
+ * cotangent u shaped like the input, R the relevance lrp_explain gives. What
+ * is held constant follows zennit: the parameters and the rules' modified
+ * ones, the masks (ReLU under a gradient, Gamma's sign, max-pooling's
+ * argmax), the stabilizer's sign, Flat's ones and ZBox's bounds; clamp's
+ * derivative at 0 is 1. With LRP_SEED_LOGIT the seed's dependence on x is
+ * part of it. */
+typedef enum lrp_cotangent {
+    LRP_COTANGENT_ONES,   /* u = 1: the gradient of sum(R) */
+    LRP_COTANGENT_SELF,   /* u = R: the gradient of |R|^2 / 2 */
+    LRP_COTANGENT_TARGET, /* u = R - T: the gradient of |R - T|^2 / 2 */
+    LRP_COTANGENT_FN      /* u = cotangent_fn(R): the gradient of any loss L(R) with dL/dR = u */
+} lrp_cotangent;
+
+typedef struct lrp_relevance_grad_options {
+    lrp_cotangent cotangent;
+    const lrp_tensor *target; /* T of LRP_COTANGENT_TARGET: shaped like the input, or like one sample of it */
+    /* 0: the exact derivative of x -> R(x). 1: what zennit computes
+     * (create_graph=True, then inactive()): with the constant seed
+     * LRP_SEED_ONE the top rule-hooked layer's inner gradient is a constant,
+     * only its explicit input factor is differentiated. */
+    int zennit;
+    /* LRP_COTANGENT_FN: fills u (zeroed, shaped like R with its batch dim) from R. */
+    lrp_status (*cotangent_fn)(void *ctx, const lrp_tensor *relevance, lrp_tensor *u, lrp_error *err);
+    /* Optional: a loss term on the logits (N, classes) as well: fills lbar (zeroed) with its gradient there,
+     * which G then includes (one pass for the gradient of L(R) + L'(logits)). */
+    lrp_status (*logit_fn)(void *ctx, const lrp_tensor *logits, lrp_tensor *lbar, lrp_error *err);
+    void *ctx;
+} lrp_relevance_grad_options;
+
+/* Explains like lrp_explain and returns the relevance's gradient *grad
+ * (float32 shaped like input); *relevance and *logits may be NULL.
+ * LRP_ERR_UNSUPPORTED names the node where a rule or op has no second order. */
+LRP_API lrp_status lrp_explain_relevance_grad(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets,
+                                              lrp_seed seed, const lrp_relevance_grad_options *o,
+                                              lrp_tensor **relevance, lrp_tensor **grad, lrp_tensor **logits,
+                                              int64_t *targets_out, lrp_error *err);
+
 /* ------------------------------------------------------------ attributors */
 
 typedef enum lrp_attributor_kind {

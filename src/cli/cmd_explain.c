@@ -6,6 +6,7 @@
 #include "cli/items.h"
 #include "cli/json.h"
 #include "cli/labels.h"
+#include "cli/relgrad.h"
 #include "cli/outputs.h"
 #include "cli/progress.h"
 #include "cli/targets.h"
@@ -59,6 +60,9 @@ typedef struct item_result {
     lrp_real logit, target_logit;
     double rel_sum;
     double seconds;
+    char grad_path[4200]; /* --relevance-grad-out */
+    bool has_grad;        /* --relevance-grad: G was computed, its norm */
+    double grad_norm;
 } item_result;
 
 static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
@@ -89,6 +93,10 @@ static void print_json(const cli_item *it, const char *status, const char *error
         json_int(&j, "rank", r->rank);
         json_num(&j, "target_logit", r->target_logit);
         json_num(&j, "relevance_sum", r->rel_sum);
+        if (r->has_grad) {
+            json_num(&j, "relevance_grad_norm", r->grad_norm);
+            json_str(&j, "relevance_grad", r->grad_path[0] ? r->grad_path : NULL);
+        }
         json_num(&j, "seconds", r->seconds);
     } else if (r && !strcmp(status, "skipped")) {
         json_obj(&j, "outputs");
@@ -353,6 +361,7 @@ typedef struct explain_run {
     const char *method;
     bool need_view, warned_view;
     int failed_input, failed_output, internal, refused;
+    cli_relgrad rg; /* --relevance-grad */
 } explain_run;
 
 /* One output of an input (one target) on its way through the run. */
@@ -363,8 +372,8 @@ typedef struct explain_item {
     cli_fields f;
     bool needs_target; /* an output name has a field only the forward pass tells */
     bool skip, out_fail, refused;
-    lrp_tensor *x, *rel, *logits; /* x: the input's (shared by its targets, owned by the first) */
-    lrp_image view, orig;         /* the same */
+    lrp_tensor *x, *rel, *logits, *grad; /* x: the input's (shared by its targets, owned by the first) */
+    lrp_image view, orig;                /* the same */
     lrp_raster *img;
 } explain_item;
 
@@ -373,6 +382,7 @@ static void explain_item_free(explain_item *e)
     lrp_tensor_free(e->x);
     lrp_tensor_free(e->rel);
     lrp_tensor_free(e->logits);
+    lrp_tensor_free(e->grad);
     lrp_image_free(&e->view);
     lrp_image_free(&e->orig);
     lrp_raster_free(e->img);
@@ -466,8 +476,11 @@ static lrp_status run_item(explain_run *r, explain_item *e, lrp_error *err)
         printf("  %-34s %-18s %-34s %13s %13s %13s %9s\n", "node", "op", "rule", "R(output)", "R(inputs)", "cut",
                "cut/seed");
     }
-    lrp_status st = attribution_run(r->cm.attr, e->x, e->f.target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE,
-                                    &e->rel, &e->logits, &e->res.target, NULL, err);
+    lrp_seed seed = a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE;
+    lrp_status st = r->rg.on ? cli_relgrad_run(&r->rg, r->cm.ex, e->x, e->f.target, seed, &e->rel, &e->logits,
+                                               &e->res.target, &e->grad, err)
+                             : attribution_run(r->cm.attr, e->x, e->f.target, seed, &e->rel, &e->logits,
+                                               &e->res.target, NULL, err);
     if (st != LRP_OK)
         lrp_error_prefix(err, "%s", e->it->path);
     return st;
@@ -529,8 +542,9 @@ static lrp_status run_targets(explain_run *r, explain_item *e, int K, const int6
 {
     if (K == 1)
         return run_item(r, e, err);
-    bool batched =
-        !r->no_batch && (r->ac.o.kind == LRP_ATTRIBUTOR_GRADIENT || r->ac.o.kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT);
+    /* (--relevance-grad runs one target at a time: run_item computes G) */
+    bool batched = !r->no_batch && !r->rg.on &&
+                   (r->ac.o.kind == LRP_ATTRIBUTOR_GRADIENT || r->ac.o.kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT);
     lrp_status st = LRP_OK;
     for (int k = 0; k < K && st == LRP_OK;) {
         int n = K - k < TARGETS_PER_PASS ? K - k : TARGETS_PER_PASS;
@@ -619,6 +633,14 @@ static lrp_status write_item(explain_run *r, explain_item *e, int k, lrp_error *
     }
     if (st == LRP_OK && a->relevance_out && (st = cli_write_output(res->rel_path, write_npy, e->rel, err)) != LRP_OK)
         e->out_fail = true;
+    if (st == LRP_OK && e->grad) { /* --relevance-grad */
+        res->has_grad = true;
+        res->grad_norm = cli_relgrad_norm(e->grad);
+        if (a->relevance_grad_out && ((st = cli_template_expand(a->relevance_grad_out, &e->f, res->grad_path,
+                                                                sizeof res->grad_path, err)) != LRP_OK ||
+                                      (st = cli_write_output(res->grad_path, write_npy, e->grad, err)) != LRP_OK))
+            e->out_fail = true;
+    }
     if (st == LRP_OK && a->out && r->need_view && !e->view.rgb && !r->warned_view) {
         progress_clear(&r->prog);
         cli_error("note: %s is a tensor, not an image: --overlay and --size input apply to image inputs only, "
@@ -903,7 +925,8 @@ int cmd_explain(cli_args *a)
     if ((rc = check_output_options(a, &heat_fields, &rel_fields, &heat_stdout, &rel_stdout)) != EXIT_OK)
         return rc;
     explain_run r = {.a = a, .txt = heat_stdout || rel_stdout ? stderr : stdout};
-    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
+    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK ||
+        (rc = cli_relgrad_open(a, a->attributor, &r.rg)) != EXIT_OK)
         return rc;
     /* {method}, known before the model is loaded (as cli_method_open will set it) */
     char method_buf[160];
@@ -945,6 +968,7 @@ int cmd_explain(cli_args *a)
     }
 done:
     cli_guard_free(r.guard);
+    cli_relgrad_close(&r.rg);
     if (r.heat_ready)
         cli_heat_free(&r.heat);
     cli_method_close(&r.cm);

@@ -46,6 +46,9 @@ static const command_info commands[CMD_COUNT] = {
                      "compare two heatmaps (PNG) or two relevances (.npy); exit 0 if equal within T, 1 if not"},
     [CMD_EVAL] = {"eval", "eval MODEL INPUT... [--composite NAME | --attributor NAME] [options]",
                   "score an explanation by region perturbation (MoRF/LeRF curves, AOPC)"},
+    [CMD_ATTACK] = {"attack", "attack MODEL IMAGE --target-explanation T.npy|--target-image IMAGE2 [options]",
+                    "manipulate an explanation: a small change of the input that keeps the output and moves the "
+                    "heatmap towards a target (Dombrowski et al. 2019)"},
     [CMD_HELP] = {"help", "help [COMMAND]", "show help for lrp or one command"},
     [CMD_VERSION] = {"version", "version", "print the version"},
 };
@@ -59,9 +62,10 @@ const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? co
 #define C_RENDER CMDBIT(CMD_RENDER)
 #define C_COMPARE CMDBIT(CMD_COMPARE)
 #define C_EVAL CMDBIT(CMD_EVAL)
+#define C_ATTACK CMDBIT(CMD_ATTACK)
 #define C_ALL 0xffffffffu
-#define C_MODEL (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL) /* commands that read inputs for a model */
-#define C_RULES (C_EXPLAIN | C_EVAL)
+#define C_MODEL (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_ATTACK) /* commands that read inputs for a model */
+#define C_RULES (C_EXPLAIN | C_EVAL | C_ATTACK)
 #define C_HEAT (C_EXPLAIN | C_RENDER)
 
 /* What an option's value is, and so how it is converted. choices (any type
@@ -135,7 +139,7 @@ static int set_input_size(cli_args *a, const option_def *o, const char *v);
 static const option_def options[] = {
     {"help", 'h', T_FLAG, NULL, C_ALL, "General", "show help and exit", AT(help)},
     {"quiet", 'q', T_FLAG, NULL, C_ALL, "General", "print nothing but errors (and --json output)", AT(quiet)},
-    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
+    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL | C_ATTACK, "General",
      "print one JSON object per item on stdout instead of text", AT(json)},
     {"threads", 'j', T_INT, "N", C_MODEL, "General",
      "use N threads (default: the CPUs this process may run on); results do not depend on N", AT(threads),
@@ -218,6 +222,35 @@ static const option_def options[] = {
     {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
      "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)",
      AT(relevance_out)},
+    /* the gradient of the explanation (issue 13) */
+    {"relevance-grad", 0, T_STR, "ones|self|target:T.npy", C_EXPLAIN, "Output",
+     "also compute G = u·dR/dx, the gradient of the explanation, for the cotangent u: ones (the gradient of sum R), "
+     "self (of |R|^2/2) or target:T.npy (of |R-T|^2/2, T shaped like the input); the exact derivative of x -> R(x) "
+     "unless --zennit-second-order",
+     AT(relevance_grad)},
+    {"relevance-grad-out", 0, T_STR, "FILE", C_EXPLAIN, "Output",
+     "write G as .npy shaped like the model input (template fields and rules as -o)", AT(relevance_grad_out)},
+    {"zennit-second-order", 0, T_FLAG, NULL, C_EXPLAIN | C_ATTACK, "Output",
+     "G as zennit computes it: with the seed 1 the top rule-hooked layer's inner gradient is held constant",
+     AT(zennit_second_order)},
+    {"target-explanation", 0, T_STR, "T.npy", C_ATTACK, "Attack",
+     "the map the explanation is moved towards: a relevance or a map (summed |.| over channels, normalised to sum 1)",
+     AT(target_explanation)},
+    {"target-image", 0, T_STR, "IMAGE2", C_ATTACK, "Attack",
+     "take the target map from this image's explanation (its own predicted class)", AT(target_image)},
+    {"attack-steps", 0, T_INT, "N", C_ATTACK, "Attack", "Adam steps (default {default})", AT(attack_steps),
+     RANGE(0, 1000000), .def = "300"},
+    {"lr", 0, T_NUM, "F", C_ATTACK, "Attack", "Adam's learning rate (default {default}, as the paper)", AT(attack_lr),
+     NONNEG, .def = "0.0002"},
+    {"weight-explanation", 0, T_NUM, "W", C_ATTACK, "Attack",
+     "weight of MSE(h(x'), h_t) in the loss (default {default})", AT(attack_weight_expl), NONNEG, .def = "1e11"},
+    {"weight-output", 0, T_NUM, "W", C_ATTACK, "Attack",
+     "weight of MSE(softmax(f(x')), softmax(f(x))) in the loss (default {default})", AT(attack_weight_out), NONNEG,
+     .def = "1e6"},
+    {"attack-out", 0, T_STR, "PREFIX", C_ATTACK, "Attack",
+     "write PREFIX.png (the manipulated image, 8 bits), PREFIX.npy (as the model sees it), PREFIX-map.npy and "
+     "PREFIX-heatmap.png (its explanation map)",
+     AT(attack_out)},
     {"epsilon", 0, T_NUM, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default {default})",
      AT(explain.epsilon), NONNEG},
     {"stabilizer", 0, T_NUM, "S", C_RULES, "Rules", "stabilizer of every other rule (default {default})",

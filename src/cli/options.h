@@ -29,6 +29,7 @@ typedef enum {
     CMD_RENDER,
     CMD_COMPARE,
     CMD_EVAL,
+    CMD_ATTACK,
     CMD_HELP,
     CMD_VERSION,
     CMD_COUNT
@@ -121,6 +122,12 @@ typedef struct cli_args {
     /* outputs and batches */
     const char *out;
     const char *relevance_out;
+    const char *relevance_grad, *relevance_grad_out; /* --relevance-grad, --relevance-grad-out */
+    bool zennit_second_order;
+    /* attack (issue 13) */
+    const char *target_explanation, *target_image, *attack_out;
+    int attack_steps;
+    double attack_lr, attack_weight_expl, attack_weight_out;
     const char *list;
     bool skip_existing;
     bool include_outputs;

@@ -125,16 +125,18 @@ lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **
             return st;
         int ov = n->outputs[0];
         if (ov < 0 || !rel[ov]) { /* no relevance here: its forward output is done with */
-            if (ov >= 0)
+            if (ov >= 0 && !b->keep)
                 free_value(vals, ov);
             continue;
         }
         if (n->n_inputs > MAX_INPUTS)
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
-        if (b->pass && b->pass[ni] && !b->separate && move_through(g, n, vals, rel))
+        if (b->pass && b->pass[ni] && !b->separate && !b->keep && move_through(g, n, vals, rel))
             continue;
         if ((st = step(g, ni, vals, rel, b, batch, err)) != LRP_OK)
             return st;
+        if (b->keep)
+            continue;
         free_value(rel, ov);
         free_value(vals, ov);
     }

@@ -33,6 +33,10 @@ typedef struct lrp_backward {
     lrp_status (*observe)(void *ctx, const lrp_backward_step *s, lrp_error *err);
     void *observe_ctx;
     bool separate;
+    /* Nothing is freed: the forward values and the relevance at every value
+     * stay in vals and rel (the second order reads them; pass nodes then
+     * run their rule). */
+    bool keep;
 } lrp_backward;
 
 /* Runs every non-static node in reverse topological order. vals: the

@@ -558,3 +558,11 @@ lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t 
     target_seed ts = {targets, seed, targets_out};
     return lrp_explain_seeded(e, input, seed_targets, &ts, relevance, logits, err);
 }
+
+void lrp_explainer_plan_get(lrp_explainer *e, lrp_explainer_plan *p)
+{
+    p->rules = e->rules;
+    p->caches = e->caches;
+    p->exact = e->exact_forward ? e->exact : NULL;
+    p->pass = e->pass;
+}

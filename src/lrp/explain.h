@@ -25,4 +25,14 @@ void lrp_explainer_exec_enter(const lrp_explainer *e, lrp_exec *saved);
 lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
                               lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err);
 
+/* The explainer's plan, for the second order (relevance_grad.c): the rule and
+ * the weight cache of every node, the nodes whose forward accumulates in
+ * double (NULL when not asked for), the pass nodes. Assigned first. */
+typedef struct lrp_explainer_plan {
+    const lrp_rule *rules;
+    lrp_weight_cache *caches;
+    const unsigned char *exact, *pass;
+} lrp_explainer_plan;
+void lrp_explainer_plan_get(lrp_explainer *e, lrp_explainer_plan *p);
+
 #endif

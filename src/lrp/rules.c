@@ -428,3 +428,16 @@ lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err)
         return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "unknown rule");
     return d->apply(c, err);
 }
+
+lrp_status lrp_rule_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_def *d = lrp_rule_def_of(a->c.rule->kind);
+    if (!d)
+        return lrp_node_fail(err, a->c.n, LRP_ERR_INTERNAL, "unknown rule");
+    if (!d->adjoint) {
+        char rb[256];
+        return lrp_node_fail(err, a->c.n, LRP_ERR_UNSUPPORTED, "rule %s has no second order (relevance gradient)",
+                             lrp_rule_describe(a->c.rule, rb, sizeof rb));
+    }
+    return d->adjoint(a, err);
+}

@@ -106,6 +106,11 @@ typedef struct lrp_rule_call {
 /* gin[i] += the relevance that the rule sends to input i. */
 lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);
 
+/* The second order: the adjoint of the node's rule (rules/rule.h,
+ * lrp_adjoint_call); LRP_ERR_UNSUPPORTED for a rule or op it does not cover. */
+struct lrp_adjoint_call;
+lrp_status lrp_rule_adjoint(const struct lrp_adjoint_call *a, lrp_error *err);
+
 /* The default stabilizer: z + eps * (z >= 0 ? 1 : -1) (zero counts as positive). */
 static inline lrp_real lrp_stabilize(lrp_real z, lrp_real eps) { return z + (z >= 0.0f ? eps : -eps); }
 

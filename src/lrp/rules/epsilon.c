@@ -31,6 +31,23 @@ static lrp_status epsilon_apply(const lrp_rule_call *c, lrp_error *err)
     return lrp_rule_on_layer(c) ? epsilon_layer(c, err) : lrp_norm_apply(c, err);
 }
 
+/* The adjoint: one group, the term x ⊙ Wᵀg over z (lrp_adj_group). */
+static lrp_status epsilon_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    if (!lrp_rule_on_layer(c))
+        return lrp_norm_adjoint(a, err);
+    const lrp_real *W = lrp_reals(lrp_layer_weight(c));
+    lrp_tensor *zown;
+    const lrp_tensor *z = lrp_layer_z(c, W, &zown, err);
+    if (!z)
+        return lrp_rule_oom(err);
+    const lrp_adj_term t = {W, c->in[0], 1.0f, LRP_ADJ_X};
+    lrp_status st = lrp_adj_group(a, &t, 1, z, NULL, 0, 1.0f, err);
+    lrp_tensor_free(zown);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_epsilon = {
     .kind = LRP_RULE_EPSILON,
     .name = "epsilon",
@@ -40,4 +57,5 @@ const lrp_rule_def lrp_rule_epsilon = {
     .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = epsilon_apply,
+    .adjoint = epsilon_adjoint,
 };

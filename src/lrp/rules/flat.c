@@ -99,6 +99,41 @@ static lrp_status flat_op(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* The adjoint on layers: R_in = Wmᵀ(R / s(f(1; Wm, bm))) does not depend on
+ * the input, so only uR += f(u; Wm, 0) / s(f(1; Wm, bm)). */
+static lrp_status flat_layer_adjoint(const lrp_adjoint_call *a, bool wsquare, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    if (!lrp_rule_on_layer(c))
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED, "the flat rule has a second order on layers only");
+    bool fail = false;
+    const lrp_real *W = lrp_mod_weight(c, wsquare ? LRP_MOD_SQUARE : LRP_MOD_ONES, err);
+    const lrp_real *b = wsquare ? lrp_mod_bias(c, LRP_MOD_SQUARE, err, &fail) : NULL;
+    if (!W || fail)
+        return lrp_rule_oom(err);
+    const lrp_tensor *u = a->u[0];
+    lrp_tensor *ones = lrp_ones_new(u->ndim, u->dims, err);
+    lrp_tensor *z = ones ? lrp_layer_new(c, ones, W, b, err) : NULL;
+    lrp_tensor *p = z ? lrp_layer_new(c, u, W, NULL, err) : NULL;
+    lrp_status st = p ? LRP_OK : lrp_rule_oom(err);
+    if (st == LRP_OK) {
+        const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(z);
+        lrp_real *ur = lrp_reals(a->uR);
+        for (int64_t k = 0; k < p->numel; k++)
+            ur[k] += pp[k] / lrp_stabilize(zz[k], c->rule->eps);
+    }
+    lrp_tensor_free(ones);
+    lrp_tensor_free(z);
+    lrp_tensor_free(p);
+    return st;
+}
+
+static lrp_status flat_adjoint(const lrp_adjoint_call *a, lrp_error *err) { return flat_layer_adjoint(a, false, err); }
+static lrp_status wsquare_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    return flat_layer_adjoint(a, true, err);
+}
+
 static lrp_status flat_apply(const lrp_rule_call *c, lrp_error *err)
 {
     return lrp_rule_on_layer(c) ? flat_layer(c, false, err) : flat_op(c, err);
@@ -112,6 +147,7 @@ const lrp_rule_def lrp_rule_flat = {
     .summary = "the layer with unit weights and inputs: relevance spread evenly (for the first layer)",
     .params = {LRP_PARAM_STABILIZER},
     .apply = flat_apply,
+    .adjoint = flat_adjoint,
 };
 
 const lrp_rule_def lrp_rule_wsquare = {
@@ -121,4 +157,5 @@ const lrp_rule_def lrp_rule_wsquare = {
     .params = {LRP_PARAM_STABILIZER, LRP_PARAM_BIAS},
     .target = LRP_ON_LAYER,
     .apply = wsquare_apply,
+    .adjoint = wsquare_adjoint,
 };

@@ -123,6 +123,41 @@ static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
     return ok ? LRP_OK : lrp_rule_oom(err);
 }
 
+/* The adjoint: the positive half ([z > 0], x⁺ through W + γW⁺, x⁻ through
+ * W + γW⁻) and the negative half ([z < 0], weights swapped), each over its z;
+ * the masks are constants. */
+static lrp_status gamma_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    if (!c->out)
+        return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "gamma: the forward output was not kept");
+    lrp_sign_split s;
+    lrp_tensor *xp = NULL, *xn = NULL, *z = NULL;
+    bool fail1, fail2;
+    const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
+    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1),
+                   *bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
+    lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
+    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || !(xp = lrp_adj_clamp_new(c->in[0], 0, err)) ||
+        !(xn = lrp_adj_clamp_new(c->in[0], 1, err)) || !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err)))
+        st = lrp_rule_oom(err);
+    const lrp_adj_term tp[2] = {{Wp, xp, 1.0f, LRP_ADJ_XPOS}, {Wn, xn, 1.0f, LRP_ADJ_XNEG}};
+    if (st == LRP_OK)
+        st = lrp_adj_group(a, tp, 2, z, c->out, 1, 1.0f, err);
+    lrp_tensor_free(z);
+    z = NULL;
+    if (st == LRP_OK && !(z = lrp_adj_half_z(c, &s, Wn, Wp, bn, err)))
+        st = lrp_rule_oom(err);
+    const lrp_adj_term tn[2] = {{Wn, xp, 1.0f, LRP_ADJ_XPOS}, {Wp, xn, 1.0f, LRP_ADJ_XNEG}};
+    if (st == LRP_OK)
+        st = lrp_adj_group(a, tn, 2, z, c->out, -1, 1.0f, err);
+    lrp_sign_split_free(&s);
+    lrp_tensor_free(xp);
+    lrp_tensor_free(xn);
+    lrp_tensor_free(z);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_gamma = {
     .kind = LRP_RULE_GAMMA,
     .name = "gamma",
@@ -133,4 +168,5 @@ const lrp_rule_def lrp_rule_gamma = {
     .flags = LRP_RULE_DIVIDES | LRP_RULE_DECIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = gamma_apply,
+    .adjoint = gamma_adjoint,
 };

@@ -2,6 +2,11 @@
 #include "lrp/rules/rule.h"
 
 #include "base/error.h"
+#include "base/tensor.h"
+#include "ops/kernels/pool_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static lrp_status gradient_apply(const lrp_rule_call *c, lrp_error *err)
 {
@@ -11,10 +16,145 @@ static lrp_status gradient_apply(const lrp_rule_call *c, lrp_error *err)
     return n->op->backward(n, c->in, c->out, c->R, c->gin, err);
 }
 
+/* ------------------------------------------------------------ the adjoint */
+
+/* The adjoint of the gradient R_in = JᵀR with J's masks held (ReLU masks,
+ * max-pooling's argmax): uR += J u, and nothing reaches the forward values.
+ * Covered: layers (J = W), piecewise-linear activations, max pooling and the
+ * affine ops below; any other op (one whose gradient depends on its input
+ * smoothly) is LRP_ERR_UNSUPPORTED. */
+
+static bool type_in(const lrp_node *n, const char *const *types)
+{
+    for (int i = 0; types[i]; i++)
+        if (!strcmp(n->op->type, types[i]))
+            return true;
+    return false;
+}
+
+/* Ops affine in their activation inputs together: J u = f(u) - f(0). */
+static const char *const affine_ops[] = {
+    "Flatten",     "Reshape",           "Squeeze", "Unsqueeze", "Transpose", "Pad",
+    "AveragePool", "GlobalAveragePool", "Concat",  "Add",       "Sub",       "Sum",
+    "ReduceMean",  "ReduceSum",         "Slice",   "Expand",    "Tile",      "BatchNormalization",
+    NULL};
+/* Ops affine in one activation input (the other a constant): Mul, and Div by a constant. */
+static const char *const scale_ops[] = {"Mul", "Div", NULL};
+/* Elementwise piecewise-linear activations: J is diagonal, J u = Jᵀu. */
+static const char *const diagonal_ops[] = {"Relu", "Clip", "LeakyRelu", NULL};
+
+/* f(u) - f(0) on the node's activation inputs (constants as they are). */
+static lrp_status affine_jvp(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
+    lrp_tensor *zero[LRP_RULE_MAX_INPUTS] = {0}, *y = NULL, *y0 = NULL;
+    bool constant_real = false;
+    for (int i = 0; i < n->n_inputs; i++)
+        constant_real = constant_real || (!c->gin[i] && c->in[i] && c->in[i]->dtype == LRP_REAL_DT);
+    lrp_status st = LRP_OK;
+    lrp_tensor *outs[1];
+    for (int i = 0; i < n->n_inputs; i++)
+        in[i] = c->gin[i] ? a->u[i] : c->in[i];
+    if (!(y = outs[0] = lrp_tensor_like(c->R, err)))
+        return lrp_rule_oom(err);
+    st = n->op->forward(n, in, outs, err);
+    if (st == LRP_OK && constant_real) {
+        for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
+            if (c->gin[i] && !(in[i] = zero[i] = lrp_tensor_like(a->u[i], err)))
+                st = lrp_rule_oom(err);
+        if (st == LRP_OK && !(y0 = outs[0] = lrp_tensor_like(c->R, err)))
+            st = lrp_rule_oom(err);
+        if (st == LRP_OK)
+            st = n->op->forward(n, in, outs, err);
+    }
+    if (st == LRP_OK) {
+        lrp_real *ur = lrp_reals(a->uR);
+        const lrp_real *yy = lrp_reals(y), *y00 = y0 ? lrp_reals(y0) : NULL;
+        for (int64_t k = 0; k < y->numel; k++)
+            ur[k] += y00 ? yy[k] - y00[k] : yy[k];
+    }
+    for (int i = 0; i < n->n_inputs; i++)
+        lrp_tensor_free(zero[i]);
+    lrp_tensor_free(y);
+    lrp_tensor_free(y0);
+    return st;
+}
+
+/* Max pooling: J u takes u at each window's first maximum (the routing of its gradient). */
+static lrp_status maxpool_jvp(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0];
+    const lrp_pool_state *s = c->n->state;
+    lrp_pool_geom pg = s->geom;
+    pg.planes = x->dims[0] * x->dims[1];
+    int64_t nout = c->R->numel;
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(nout ? nout : 1));
+    lrp_tensor *y = lrp_tensor_like(c->R, err);
+    if (!idx || !y) {
+        free(idx);
+        lrp_tensor_free(y);
+        return lrp_rule_oom(err);
+    }
+    lrp_maxpool_fwd(&pg, lrp_reals(x), lrp_reals(y), idx);
+    const int64_t HW = pg.H * pg.W, OHW = pg.OH * pg.OW;
+    const lrp_real *u = lrp_reals(a->u[0]);
+    lrp_real *ur = lrp_reals(a->uR);
+    for (int64_t k = 0; k < nout; k++)
+        if (idx[k] >= 0)
+            ur[k] += u[(k / OHW) * HW + idx[k]];
+    free(idx);
+    lrp_tensor_free(y);
+    return LRP_OK;
+}
+
+static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    int act = lrp_activation_input(c), nact = 0;
+    for (int i = 0; i < n->n_inputs; i++)
+        nact += c->gin[i] != NULL;
+    if (n->n_inputs > LRP_RULE_MAX_INPUTS || act < 0)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "no second order for this node");
+    if (lrp_rule_on_layer(c) && nact == 1 && act == 0) {
+        lrp_tensor *t = lrp_layer_new(c, a->u[0], lrp_reals(lrp_layer_weight(c)), NULL, err);
+        if (!t)
+            return lrp_rule_oom(err);
+        lrp_add_inplace(a->uR, t);
+        lrp_tensor_free(t);
+        return LRP_OK;
+    }
+    if (!strcmp(n->op->type, "Identity") || !strcmp(n->op->type, "Dropout")) {
+        lrp_add_inplace(a->uR, a->u[act]);
+        return LRP_OK;
+    }
+    if (type_in(n, diagonal_ops) && nact == 1) {
+        lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
+        lrp_status st = lrp_grad_into(c, c->in, c->out, a->u[act], tmp, err);
+        if (st == LRP_OK)
+            lrp_add_inplace(a->uR, tmp[act]);
+        lrp_grad_free(n, tmp);
+        return st;
+    }
+    if (!strcmp(n->op->type, "MaxPool") && n->n_outputs == 1 && c->in[0]->ndim == 4 && nact == 1)
+        return maxpool_jvp(a, err);
+    if (n->n_outputs == 1 &&
+        (type_in(n, affine_ops) || (type_in(n, scale_ops) && nact == 1 && (act == 0 || n->op->type[0] == 'M'))))
+        return affine_jvp(a, err);
+    return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
+                         "no second order of the gradient through a %s node (supported: layers, ReLU, Clip, "
+                         "LeakyReLU, max pooling and affine ops)",
+                         n->op->type);
+}
+
 const lrp_rule_def lrp_rule_gradient = {
     .kind = LRP_RULE_GRADIENT,
     .name = "gradient",
     .summary = "no rule: the plain gradient",
     .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP,
     .apply = gradient_apply,
+    .adjoint = gradient_adjoint,
 };

@@ -45,6 +45,68 @@ lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* The adjoint on sums and average pooling, linear ops J with z their output:
+ * p = J(x ⊙ u) (the op run on x ⊙ u); uR += p / s(z); the output's cotangent
+ * -p ⊙ g / s(z) with g = R / s(z) (through z, unless detached); each input's
+ * u ⊙ Jᵀg (the explicit factor). */
+lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    lrp_group gr = lrp_node_group(c->g, n);
+    if ((gr != LRP_GROUP_SUM && gr != LRP_GROUP_AVGPOOL) || n->n_outputs != 1 || !c->out ||
+        n->n_inputs > LRP_RULE_MAX_INPUTS)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
+                             "the second order of the norm rule covers sums and average pooling only");
+    lrp_tensor *xu[LRP_RULE_MAX_INPUTS] = {0}, *tmp[LRP_RULE_MAX_INPUTS] = {0}, *p = NULL, *g = NULL;
+    const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
+    lrp_status st = LRP_OK;
+    for (int i = 0; i < n->n_inputs && st == LRP_OK; i++) {
+        in[i] = c->in[i];
+        if (!c->gin[i])
+            continue;
+        if (!(xu[i] = lrp_tensor_like(c->in[i], err))) {
+            st = lrp_rule_oom(err);
+            break;
+        }
+        const lrp_real *x = lrp_reals(c->in[i]), *u = lrp_reals(a->u[i]);
+        lrp_real *d = lrp_reals(xu[i]);
+        for (int64_t k = 0; k < xu[i]->numel; k++)
+            d[k] = x[k] * u[k];
+        in[i] = xu[i];
+    }
+    lrp_tensor *outs[1] = {NULL};
+    if (st == LRP_OK &&
+        (!(p = outs[0] = lrp_tensor_like(c->R, err)) || !(g = lrp_rule_ratio_new(c, c->R, c->out, err))))
+        st = lrp_rule_oom(err);
+    if (st == LRP_OK)
+        st = n->op->forward(n, in, outs, err);
+    if (st == LRP_OK) {
+        const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(c->out), *gg = lrp_reals(g);
+        lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);
+        for (int64_t k = 0; k < p->numel; k++) {
+            lrp_real s = lrp_rule_stabilize(c->rule, zz[k]);
+            ur[k] += pp[k] / s;
+            if (!a->detach)
+                ao[k] -= pp[k] * gg[k] / s;
+        }
+        st = lrp_grad_into(c, c->in, c->out, g, tmp, err);
+    }
+    for (int i = 0; st == LRP_OK && i < n->n_inputs; i++)
+        if (tmp[i]) {
+            const lrp_real *t = lrp_reals(tmp[i]), *u = lrp_reals(a->u[i]);
+            lrp_real *ab = lrp_reals(c->gin[i]);
+            for (int64_t k = 0; k < tmp[i]->numel; k++)
+                ab[k] += u[k] * t[k];
+        }
+    lrp_grad_free(n, tmp);
+    for (int i = 0; i < n->n_inputs; i++)
+        lrp_tensor_free(xu[i]);
+    lrp_tensor_free(p);
+    lrp_tensor_free(g);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_norm = {
     .kind = LRP_RULE_NORM,
     .name = "norm",
@@ -53,4 +115,5 @@ const lrp_rule_def lrp_rule_norm = {
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = lrp_norm_apply,
+    .adjoint = lrp_norm_adjoint,
 };

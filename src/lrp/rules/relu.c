@@ -60,6 +60,24 @@ static lrp_status beta_smooth_apply(const lrp_rule_call *c, lrp_error *err)
     return LRP_OK;
 }
 
+/* The adjoint of beta-smooth: uR += sigmoid(βx) u, x̄ += u R β sigmoid(βx)(1 - sigmoid(βx)). */
+static lrp_status beta_smooth_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    if (c->rule->inplace)
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED, "beta-smooth with inplace has no second order");
+    int i = lrp_activation_input(c);
+    lrp_real *ur = lrp_reals(a->uR), *ab = lrp_reals(c->gin[i]);
+    const lrp_real *rr = lrp_reals(c->R), *x = lrp_reals(c->in[i]), *u = lrp_reals(a->u[i]);
+    lrp_real b = c->rule->beta_smooth;
+    for (int64_t k = 0; k < c->R->numel; k++) {
+        lrp_real s = 1.0f / (1.0f + lrp_exp(-b * x[k]));
+        ur[k] += s * u[k];
+        ab[k] += u[k] * rr[k] * b * s * (1.0f - s);
+    }
+    return LRP_OK;
+}
+
 const lrp_rule_def lrp_rule_deconvnet = {
     .kind = LRP_RULE_DECONVNET,
     .name = "deconvnet",
@@ -90,4 +108,5 @@ const lrp_rule_def lrp_rule_beta_smooth = {
     .target = LRP_ON_ELEMENTWISE,
     .keep = LRP_KEEP_INPUTS,
     .apply = beta_smooth_apply,
+    .adjoint = beta_smooth_adjoint,
 };

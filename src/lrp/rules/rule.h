@@ -57,6 +57,22 @@ typedef struct lrp_rule_param {
 
 /* ----------------------------------------------------------------- rules */
 
+/* The adjoint of a rule (the second order, lrp_rule_adjoint): the rule sent
+ * R_in[i] = rule(R, forward values) to each input i; given u[i], the
+ * cotangent of R_in[i], it adds the cotangent of R to uR and those of the
+ * forward values to c.gin[i] (the inputs) and aout (the output), holding
+ * constant what zennit holds constant (parameters, masks, the stabilizer's
+ * sign, clamp's derivative 1 at 0). With detach (zennit's second order of the
+ * top rule-hooked layer under a constant seed), the layer's inner VJP is a
+ * constant: only the explicit input factor is differentiated. */
+typedef struct lrp_adjoint_call {
+    lrp_rule_call c;            /* c.gin: the cotangents of the forward inputs, NULL for constants */
+    const lrp_tensor *const *u; /* per input: cotangent of the relevance the rule sent it (NULL for constants) */
+    lrp_tensor *uR;             /* += the cotangent of c.R */
+    lrp_tensor *aout;           /* += the cotangent of the forward output c.out */
+    bool detach;
+} lrp_adjoint_call;
+
 /* Where a rule applies (lrp_rule_check). */
 typedef enum lrp_rule_target {
     LRP_ON_ANY,         /* a layer with weights, or any op with a gradient */
@@ -102,6 +118,9 @@ typedef struct lrp_rule_def {
     /* gin[i] += the relevance the rule sends to input i; called only when
      * some gin[i] is set. */
     lrp_status (*apply)(const lrp_rule_call *c, lrp_error *err);
+    /* The adjoint of apply (lrp_adjoint_call); NULL: the rule has no second
+     * order (LRP_ERR_UNSUPPORTED). */
+    lrp_status (*adjoint)(const lrp_adjoint_call *a, lrp_error *err);
 } lrp_rule_def;
 
 /* The row of a kind (NULL for a kind out of range). */
@@ -179,5 +198,37 @@ int lrp_activation_input(const lrp_rule_call *c);
 
 /* Norm's kernel, which Epsilon uses on ops without weights (norm.c). */
 lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err);
+/* Norm's adjoint, which Epsilon's uses on ops without weights (norm.c). */
+lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err);
+
+/* ------------------------------------------- shared adjoint parts (adjoint.c) */
+
+/* How a term's input factor depends on the layer input x: a constant (ZBox's
+ * bounds), x itself, x⁺ = clamp(x, min=0) or x⁻ = clamp(x, max=0), whose
+ * derivatives are 1 at x = 0 (torch's clamp). */
+enum { LRP_ADJ_CONST, LRP_ADJ_X, LRP_ADJ_XPOS, LRP_ADJ_XNEG };
+
+/* One term of a layer rule's group: coef · f ⊙ Wᵀg in R_in, coef · f(f; W) in z. */
+typedef struct lrp_adj_term {
+    const lrp_real *W;
+    const lrp_tensor *f; /* the factor's value */
+    lrp_real coef;
+    int dep; /* LRP_ADJ_* */
+} lrp_adj_term;
+
+/* The adjoint of one group of a layer rule, R_in += scale · Σ_j coef_j f_j ⊙
+ * W_jᵀ g with g = m ⊙ R / s(z) and z = Σ_j coef_j f(f_j; W_j) + b: z is
+ * given (the rule's own), m is 1 (mask_sign 0) or [mask > 0] (1) or
+ * [mask < 0] (-1). */
+lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int nt, const lrp_tensor *z,
+                         const lrp_tensor *mask, int mask_sign, lrp_real scale, lrp_error *err);
+
+/* z = f(x⁺; W1, b1) + f(x⁻; W2, 0) (the second term only when x has negative
+ * entries), as lrp_sign_half computes it; new. */
+lrp_tensor *lrp_adj_half_z(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
+                           const lrp_real *b1, lrp_error *err);
+
+/* x⁺ or x⁻ (neg) of a tensor, new. */
+lrp_tensor *lrp_adj_clamp_new(const lrp_tensor *x, int neg, lrp_error *err);
 
 #endif

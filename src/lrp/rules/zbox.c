@@ -88,6 +88,41 @@ static lrp_status zbox_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* The adjoint: one group, x through W and the bounds (constants) through W⁺
+ * and W⁻ with coefficient -1, over z = f(x; W, b) - (f(l; W⁺, b⁺) + f(h; W⁻, b⁻)). */
+static lrp_status zbox_adjoint_run(const lrp_adjoint_call *a, lrp_tensor **t, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0];
+    bool f2, f3;
+    const lrp_real *W = lrp_reals(lrp_layer_weight(c)), *Wp = lrp_mod_weight(c, LRP_MOD_POS, err),
+                   *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
+    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &f2), *bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &f3);
+    if (!Wp || !Wn || f2 || f3 || !(t[T_L] = bound_tensor(c, c->rule->low, x, err)) ||
+        !(t[T_H] = bound_tensor(c, c->rule->high, x, err)))
+        return lrp_rule_oom(err);
+    const lrp_tensor *z = lrp_layer_z(c, W, &t[T_Z], err);
+    if (!z || !(t[T_ZL] = lrp_layer_new(c, t[T_L], Wp, bp, err)) || !(t[T_ZH] = lrp_layer_new(c, t[T_H], Wn, bn, err)))
+        return lrp_rule_oom(err);
+    const lrp_real *z0 = lrp_reals(z), *zh = lrp_reals(t[T_ZH]);
+    lrp_real *zl = lrp_reals(t[T_ZL]);
+    for (int64_t i = 0; i < t[T_ZL]->numel; i++)
+        zl[i] = z0[i] - (zl[i] + zh[i]); /* the denominator, into T_ZL */
+    const lrp_adj_term terms[3] = {
+        {W, x, 1.0f, LRP_ADJ_X}, {Wp, t[T_L], -1.0f, LRP_ADJ_CONST}, {Wn, t[T_H], -1.0f, LRP_ADJ_CONST}};
+    return lrp_adj_group(a, terms, 3, t[T_ZL], NULL, 0, 1.0f, err);
+}
+
+static lrp_status zbox_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    if (a->c.rule->n_bounds <= 0)
+        return lrp_node_fail(err, a->c.n, LRP_ERR_ARG, "the zbox rule needs low and high bounds");
+    lrp_tensor *t[N_T] = {NULL};
+    lrp_status st = zbox_adjoint_run(a, t, err);
+    lrp_tensors_free(t, N_T);
+    return st;
+}
+
 static lrp_status zbox_validate(const lrp_rule *r, const char *spec, lrp_error *err)
 {
     if ((r->low == NULL) != (r->high == NULL))
@@ -107,4 +142,5 @@ const lrp_rule_def lrp_rule_zbox = {
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .validate = zbox_validate,
     .apply = zbox_apply,
+    .adjoint = zbox_adjoint,
 };

@@ -1,0 +1,28 @@
+/* lrp explain --relevance-grad: the gradient of the explanation,
+ * u · ∂R(x)/∂x (lrp_explain_relevance_grad), for the composite alone. */
+#ifndef LRP_CLI_RELGRAD_H
+#define LRP_CLI_RELGRAD_H
+
+#include "lrp.h"
+#include "cli/options.h"
+
+typedef struct cli_relgrad {
+    bool on;
+    lrp_relevance_grad_options o;
+    lrp_tensor *target; /* T of target:T.npy, owned */
+} cli_relgrad;
+
+/* From --relevance-grad, --relevance-grad-out and --zennit-second-order
+ * (errors printed); returns an exit code. */
+int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg);
+void cli_relgrad_close(cli_relgrad *rg);
+
+/* The relevance, logits and G of one input for target (-1: the predicted class). */
+lrp_status cli_relgrad_run(const cli_relgrad *rg, lrp_explainer *ex, const lrp_tensor *x, int64_t target,
+                           lrp_seed seed, lrp_tensor **rel, lrp_tensor **logits, int64_t *target_out,
+                           lrp_tensor **grad, lrp_error *err);
+
+/* The L2 norm of G. */
+double cli_relgrad_norm(const lrp_tensor *grad);
+
+#endif

@@ -1,0 +1,135 @@
+/* What the adjoints of the layer rules share: one group of terms
+ * coef · f ⊙ Wᵀg over one denominator z (Epsilon, ZPlus, AlphaBeta's halves,
+ * Gamma's halves, ZBox), differentiated in R, in the explicit input factors
+ * and, unless detached, through z (README of refset-order2: the stabilizer's
+ * sign, the masks and the parameters are constants). */
+#include "lrp/rules/rule.h"
+
+#include "base/error.h"
+#include "base/tensor.h"
+
+lrp_tensor *lrp_adj_clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
+{
+    lrp_tensor *t = lrp_tensor_like(x, err);
+    if (!t)
+        return NULL;
+    const lrp_real *s = lrp_reals(x);
+    lrp_real *d = lrp_reals(t);
+    for (int64_t i = 0; i < x->numel; i++)
+        d[i] = neg ? (s[i] < 0.0f ? s[i] : 0.0f) : (s[i] > 0.0f ? s[i] : 0.0f);
+    return t;
+}
+
+lrp_tensor *lrp_adj_half_z(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
+                           const lrp_real *b1, lrp_error *err)
+{
+    lrp_tensor *z = lrp_layer_new(c, s->xpos, W1, b1, err);
+    if (z && s->xn) {
+        lrp_tensor *t = lrp_layer_new(c, s->xn, W2, NULL, err);
+        if (!t) {
+            lrp_tensor_free(z);
+            return NULL;
+        }
+        lrp_add_inplace(z, t);
+        lrp_tensor_free(t);
+    }
+    return z;
+}
+
+/* The derivative of a term's factor at x: 1, [x >= 0] or [x <= 0]. */
+static lrp_real factor_slope(int dep, lrp_real x)
+{
+    if (dep == LRP_ADJ_XPOS)
+        return x >= 0.0f ? 1.0f : 0.0f;
+    if (dep == LRP_ADJ_XNEG)
+        return x <= 0.0f ? 1.0f : 0.0f;
+    return 1.0f;
+}
+
+static lrp_real mask_of(const lrp_real *m, int mask_sign, int64_t i)
+{
+    if (mask_sign > 0)
+        return m[i] > 0.0f ? 1.0f : 0.0f;
+    if (mask_sign < 0)
+        return m[i] < 0.0f ? 1.0f : 0.0f;
+    return 1.0f;
+}
+
+lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int nt, const lrp_tensor *z,
+                         const lrp_tensor *mask, int mask_sign, lrp_real scale, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0], *u = a->u[0];
+    lrp_tensor *abar = c->gin[0];
+    lrp_tensor *p = NULL, *fu = NULL, *q = NULL, *g = NULL, *zb = NULL, *t1 = NULL, *t2 = NULL;
+    lrp_status st = LRP_OK;
+    /* p = Σ_j coef_j f(f_j ⊙ u; W_j, 0): the direction of z (and of R_in's
+     * numerators) along u, pulled into the output space */
+    if (!(fu = lrp_tensor_like(x, err)))
+        goto oom;
+    for (int j = 0; j < nt; j++) {
+        const lrp_real *f = lrp_reals(t[j].f), *uu = lrp_reals(u);
+        lrp_real *d = lrp_reals(fu);
+        for (int64_t i = 0; i < x->numel; i++)
+            d[i] = f[i] * uu[i];
+        if (!(q = lrp_layer_new(c, fu, t[j].W, NULL, err)))
+            goto oom;
+        if (!p) {
+            p = q;
+            if (t[j].coef != 1.0f)
+                for (int64_t i = 0; i < p->numel; i++)
+                    lrp_reals(p)[i] *= t[j].coef;
+        } else {
+            lrp_real *pp = lrp_reals(p);
+            const lrp_real *qq = lrp_reals(q);
+            for (int64_t i = 0; i < p->numel; i++)
+                pp[i] += t[j].coef * qq[i];
+            lrp_tensor_free(q);
+        }
+        q = NULL;
+    }
+    /* g = m R / s(z); uR += scale m p / s(z); z̄ = -scale p g / s(z) */
+    if (!(g = lrp_tensor_like(c->R, err)) || (!a->detach && !(zb = lrp_tensor_like(c->R, err))))
+        goto oom;
+    {
+        const lrp_real *r = lrp_reals(c->R), *zz = lrp_reals(z), *pp = lrp_reals(p),
+                       *m = mask ? lrp_reals(mask) : NULL;
+        lrp_real *gg = lrp_reals(g), *ur = lrp_reals(a->uR), *zbar = zb ? lrp_reals(zb) : NULL;
+        for (int64_t i = 0; i < c->R->numel; i++) {
+            lrp_real s = lrp_rule_stabilize(c->rule, zz[i]), mi = mask_of(m, mask_sign, i);
+            gg[i] = mi * r[i] / s;
+            ur[i] += scale * mi * pp[i] / s;
+            if (zbar)
+                zbar[i] = -scale * pp[i] * gg[i] / s;
+        }
+    }
+    /* x̄ += coef_j f_j'(x) ⊙ (scale u ⊙ W_jᵀg + W_jᵀz̄) */
+    for (int j = 0; j < nt; j++) {
+        if (t[j].dep == LRP_ADJ_CONST)
+            continue;
+        if (!(t1 = lrp_layer_t_new(c, g, t[j].W, x, err)) || (zb && !(t2 = lrp_layer_t_new(c, zb, t[j].W, x, err))))
+            goto oom;
+        const lrp_real *xx = lrp_reals(x), *uu = lrp_reals(u), *a1 = lrp_reals(t1), *a2 = t2 ? lrp_reals(t2) : NULL;
+        lrp_real *ab = lrp_reals(abar), coef = t[j].coef;
+        int dep = t[j].dep;
+        for (int64_t i = 0; i < x->numel; i++) {
+            lrp_real v = scale * uu[i] * a1[i] + (a2 ? a2[i] : 0.0f);
+            ab[i] += coef * factor_slope(dep, xx[i]) * v;
+        }
+        lrp_tensor_free(t1);
+        lrp_tensor_free(t2);
+        t1 = t2 = NULL;
+    }
+    goto done;
+oom:
+    st = lrp_rule_oom(err);
+done:
+    lrp_tensor_free(p);
+    lrp_tensor_free(fu);
+    lrp_tensor_free(q);
+    lrp_tensor_free(g);
+    lrp_tensor_free(zb);
+    lrp_tensor_free(t1);
+    lrp_tensor_free(t2);
+    return st;
+}
