@@ -1,127 +1,145 @@
-/* lrp attack: Dombrowski et al.'s explanation manipulation (NeurIPS 2019). Adam on the input x' so that its
- * explanation map h(x') = sum_c |R_c(x')|, normalised to sum 1, approaches a target map h_t while the output
- * stays: loss = w_expl MSE(h(x'), h_t) + w_out MSE(softmax(f(x')), softmax(f(x))), with R the composite's
- * relevance seeded by the logit of the original prediction. The gradient of the loss through the explanation is
- * the second order (lrp_explain_relevance_grad, one pass for both terms); after every step x' is clamped to the
- * valid pixel box per channel. */
+/* lrp attack: Dombrowski et al.'s explanation manipulation (NeurIPS 2019):
+ * an input x' close to x that keeps the model's output and whose explanation
+ * map looks like a target map. h(x) = sum_c |R_c(x)| normalised to sum 1, R
+ * the composite's relevance with the logit seed of x's predicted class (the
+ * same class at every step); the loss
+ *   W_e * MSE(h(x'), h_t) + W_o * MSE(softmax(f(x')), softmax(f(x)))
+ * (MSE: the mean over the elements) is minimised by Adam (PyTorch's update,
+ * lr 0.0002), its gradient through the explanation by the second order
+ * (lrp_explain_relevance_grad with a cotangent function); after each step x'
+ * is clamped per channel to the values pixels 0 and 1 (255) take after the
+ * normalisation. Defaults are the reference code's (pankessel/
+ * adv_explanation_ref): 1500 steps, W_e 1e11, W_o 1e6, and --beta-growth its
+ * beta schedule 10 -> 100 for the beta-smooth composite. */
 #include "cli/attribution.h"
 #include "cli/common.h"
+#include "cli/heatmap_out.h"
 #include "cli/items.h"
 #include "cli/json.h"
+#include "cli/outputs.h"
 #include "cli/progress.h"
 #include "lrp.h"
 #include "lrp_render.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+/* The loss and the state of the maps and the outputs. */
+typedef struct atk {
+    int64_t C, HW, K; /* channels, pixels, classes */
+    bool nhwc;        /* channels last */
+    const double *ht; /* target map (HW), sum 1 */
+    const double *p0; /* softmax of the original output (K) */
+    double we, wo;    /* the two weights */
+    double *h, *p;    /* the current map and softmax */
+    double mse, out_mse, loss;
+} atk;
 
-/* The loss and its gradients, and the figures of its last evaluation. */
-typedef struct attack_loss {
-    const lrp_real *ht; /* target map, HW */
-    double *p0;         /* softmax of the original output, C */
-    int64_t CH, HW, C;
-    double w_expl, w_out;
-    double *h;                       /* the current map, HW */
-    double mse, out_mse, softmax_l1; /* of the last evaluation */
-    int64_t top;
-    double top_p;
-} attack_loss;
+static int64_t at(const atk *s, int64_t c, int64_t q) { return s->nhwc ? q * s->C + c : c * s->HW + q; }
 
-/* h = sum_c |R_c| / sum |R| into l->h. */
-static void explanation_map(attack_loss *l, const lrp_real *R)
+/* h from R; false when R is zero everywhere (no map to normalise). */
+static bool map_of(const atk *s, const lrp_real *R, double *h)
 {
     double S = 0;
-    for (int64_t i = 0; i < l->HW; i++) {
+    for (int64_t q = 0; q < s->HW; q++) {
         double a = 0;
-        for (int64_t c = 0; c < l->CH; c++)
-            a += fabs((double)R[c * l->HW + i]);
-        l->h[i] = a;
+        for (int64_t c = 0; c < s->C; c++)
+            a += fabs((double)R[at(s, c, q)]);
+        h[q] = a;
         S += a;
     }
-    for (int64_t i = 0; i < l->HW; i++)
-        l->h[i] = S > 0 ? l->h[i] / S : 0;
+    if (!(S > 0))
+        return false;
+    for (int64_t q = 0; q < s->HW; q++)
+        h[q] /= S;
+    return true;
 }
 
-/* u = dL/dR of w_expl MSE(h, h_t): through h = A / S, A = sum_c |R_c| (sign(0) = 0, as torch's abs). */
-static lrp_status expl_cotangent(void *ctx, const lrp_tensor *relevance, lrp_tensor *u, lrp_error *err)
+static void softmax(const lrp_real *z, int64_t K, double *p)
 {
-    attack_loss *l = ctx;
-    const lrp_real *R = relevance->data;
-    lrp_real *uu = u->data;
-    if (relevance->numel != l->CH * l->HW)
-        return lrp_fail(err, LRP_ERR_SHAPE, "attack: the relevance is not shaped like one image");
-    explanation_map(l, R);
-    double S = 0, mse = 0, gh = 0;
-    for (int64_t i = 0; i < l->HW; i++)
-        for (int64_t c = 0; c < l->CH; c++)
-            S += fabs((double)R[c * l->HW + i]);
-    for (int64_t i = 0; i < l->HW; i++) {
-        double d = l->h[i] - l->ht[i];
-        mse += d * d;
-        gh += 2 * d / (double)l->HW * l->h[i];
-    }
-    l->mse = mse / (double)l->HW;
-    for (int64_t i = 0; i < l->HW; i++) {
-        double g = 2 * (l->h[i] - l->ht[i]) / (double)l->HW;
-        double dA = S > 0 ? l->w_expl * (g - gh) / S : 0;
-        for (int64_t c = 0; c < l->CH; c++) {
-            lrp_real r = R[c * l->HW + i];
-            uu[c * l->HW + i] = (lrp_real)(r > 0 ? dA : r < 0 ? -dA : 0);
+    double m = z[0], S = 0;
+    for (int64_t k = 1; k < K; k++)
+        m = z[k] > m ? z[k] : m;
+    for (int64_t k = 0; k < K; k++)
+        S += (p[k] = exp((double)z[k] - m));
+    for (int64_t k = 0; k < K; k++)
+        p[k] /= S;
+}
+
+/* The explanation term of the loss at R: the map, its MSE to h_t and, with u, dL/dR. */
+static lrp_status loss_relevance(atk *s, const lrp_tensor *R, lrp_tensor *u, lrp_error *err)
+{
+    const lrp_real *r = R->data;
+    if (!map_of(s, r, s->h))
+        return lrp_fail(err, LRP_ERR_NUMERIC, "the relevance is zero everywhere: no explanation map to move");
+    double S = 0;
+    for (int64_t q = 0; q < s->HW; q++)
+        for (int64_t c = 0; c < s->C; c++)
+            S += fabs((double)r[at(s, c, q)]);
+    s->mse = 0;
+    for (int64_t q = 0; q < s->HW; q++)
+        s->mse += (s->h[q] - s->ht[q]) * (s->h[q] - s->ht[q]);
+    s->mse /= (double)s->HW;
+    if (!u)
+        return LRP_OK;
+    /* dL/dh_q = g_q; h_q = a_q / S: dL/da_q = (g_q - sum_p g_p h_p) / S; da_q/dR_cq = sign(R_cq) */
+    double gh = 0;
+    for (int64_t q = 0; q < s->HW; q++)
+        gh += 2.0 * s->we * (s->h[q] - s->ht[q]) / (double)s->HW * s->h[q];
+    lrp_real *ud = u->data;
+    for (int64_t q = 0; q < s->HW; q++) {
+        double ga = (2.0 * s->we * (s->h[q] - s->ht[q]) / (double)s->HW - gh) / S;
+        for (int64_t c = 0; c < s->C; c++) {
+            int64_t i = at(s, c, q);
+            ud[i] = (lrp_real)(r[i] > 0 ? ga : r[i] < 0 ? -ga : 0.0);
         }
     }
     return LRP_OK;
 }
 
-static void softmax(const lrp_real *z, int64_t C, double *p)
+/* The output term at the logits: the softmax, its MSE to the original's and, with lu, dL/dlogits. */
+static lrp_status loss_logits(atk *s, const lrp_tensor *logits, lrp_tensor *lu)
 {
-    double m = z[0], s = 0;
-    for (int64_t c = 1; c < C; c++)
-        m = fmax(m, z[c]);
-    for (int64_t c = 0; c < C; c++)
-        s += p[c] = exp((double)z[c] - m);
-    for (int64_t c = 0; c < C; c++)
-        p[c] /= s;
-}
-
-/* dL/dlogits of w_out MSE(softmax(f), softmax(f0)). */
-static lrp_status out_cotangent(void *ctx, const lrp_tensor *logits, lrp_tensor *lbar, lrp_error *err)
-{
-    attack_loss *l = ctx;
-    double p[4096] = {0};
-    if (logits->numel != l->C || l->C > 4096)
-        return lrp_fail(err, LRP_ERR_SHAPE, "attack: one sample of at most 4096 classes");
-    softmax(logits->data, l->C, p);
-    double q[4096], qp = 0, mse = 0, l1 = 0;
-    l->top = 0;
-    for (int64_t c = 0; c < l->C; c++) {
-        double d = p[c] - l->p0[c];
-        mse += d * d;
-        l1 += fabs(d);
-        q[c] = l->w_out * 2 * d / (double)l->C;
-        qp += q[c] * p[c];
-        if (p[c] > p[l->top])
-            l->top = c;
-    }
-    l->out_mse = mse / (double)l->C;
-    l->softmax_l1 = l1;
-    l->top_p = p[l->top];
-    lrp_real *lb = lbar->data;
-    for (int64_t c = 0; c < l->C; c++)
-        lb[c] = (lrp_real)(p[c] * (q[c] - qp));
+    softmax(logits->data, s->K, s->p);
+    s->out_mse = 0;
+    for (int64_t k = 0; k < s->K; k++)
+        s->out_mse += (s->p[k] - s->p0[k]) * (s->p[k] - s->p0[k]);
+    s->out_mse /= (double)s->K;
+    if (!lu)
+        return LRP_OK;
+    /* dL/dp_k = w_k; through the softmax: p_k (w_k - sum_j p_j w_j) */
+    double pw = 0;
+    for (int64_t k = 0; k < s->K; k++)
+        pw += s->p[k] * 2.0 * s->wo * (s->p[k] - s->p0[k]) / (double)s->K;
+    lrp_real *l = lu->data;
+    for (int64_t k = 0; k < s->K; k++)
+        l[k] = (lrp_real)(s->p[k] * (2.0 * s->wo * (s->p[k] - s->p0[k]) / (double)s->K - pw));
     return LRP_OK;
 }
 
-static double pearson(const double *a, const lrp_real *b, int64_t n)
+static lrp_status loss_at(atk *s, const lrp_tensor *R, const lrp_tensor *logits, lrp_error *err)
+{
+    lrp_status st = loss_relevance(s, R, NULL, err);
+    if (st == LRP_OK)
+        st = loss_logits(s, logits, NULL);
+    s->loss = s->we * s->mse + s->wo * s->out_mse;
+    return st;
+}
+
+static lrp_status cotangent(void *ctx, const lrp_tensor *R, lrp_tensor *u, lrp_error *err)
+{
+    return loss_relevance(ctx, R, u, err);
+}
+
+static lrp_status logit_cotangent(void *ctx, const lrp_tensor *logits, lrp_tensor *lbar, lrp_error *err)
+{
+    (void)err;
+    return loss_logits(ctx, logits, lbar);
+}
+
+static double pcc(const double *a, const double *b, int64_t n)
 {
     double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -131,323 +149,443 @@ static double pearson(const double *a, const lrp_real *b, int64_t n)
     ma /= (double)n;
     mb /= (double)n;
     for (int64_t i = 0; i < n; i++) {
-        double da = a[i] - ma, db = b[i] - mb;
-        sab += da * db;
-        saa += da * da;
-        sbb += db * db;
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
     }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
 }
 
-/* The map of an explanation (R of one image), as lrp_reals into out (HW). */
-static void map_of(attack_loss *l, const lrp_tensor *R, lrp_real *out)
+static double now(void)
 {
-    explanation_map(l, R->data);
-    for (int64_t i = 0; i < l->HW; i++)
-        out[i] = (lrp_real)l->h[i];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct attack_run {
-    const cli_args *a;
-    attribution_config ac;
-    cli_method cm;
-    lrp_tensor *x0, *x, *ht, *h0, *grad;
-    double *m, *v;
-    lrp_real lo[3], hi[3];
-    attack_loss l;
-    int64_t target;
-} attack_run;
+/* What one row of the log reports. */
+typedef struct atk_row {
+    int step;
+    double loss, mse, pcc_t, pcc_0, l1, linf, seconds;
+    int64_t top;
+    double p_top;
+} atk_row;
 
-static void attack_close(attack_run *r)
+static void print_row(const cli_args *a, const atk_row *w, bool json_all)
 {
-    lrp_tensor_free(r->x0);
-    lrp_tensor_free(r->x);
-    lrp_tensor_free(r->ht);
-    lrp_tensor_free(r->h0);
-    lrp_tensor_free(r->grad);
-    free(r->m);
-    free(r->v);
-    free(r->l.p0);
-    free(r->l.h);
-    cli_method_close(&r->cm);
-}
-
-/* R (logit seed) of an input for target (-1: predicted), the class used and the logits. */
-static lrp_status explain(attack_run *r, const lrp_tensor *x, int64_t target, lrp_tensor **R, lrp_tensor **logits,
-                          int64_t *used, lrp_error *err)
-{
-    int64_t t = target;
-    return lrp_explain(r->cm.ex, x, &t, LRP_SEED_LOGIT, R, logits, used, err);
-}
-
-/* The target map: --target-explanation T.npy (normalised as h), or the map of --target-image under its own
- * prediction. */
-static lrp_status target_map(attack_run *r, lrp_error *err)
-{
-    const cli_args *a = r->a;
-    int64_t dims[3] = {1, r->x0->dims[2], r->x0->dims[3]};
-    if (!(r->ht = lrp_tensor_new(LRP_REAL_DT, 3, dims, err)))
-        return LRP_ERR_NOMEM;
-    lrp_tensor *T = NULL, *logits = NULL;
-    lrp_status st;
-    if (a->target_explanation) {
-        if ((st = lrp_npy_read(a->target_explanation, &T, err)) != LRP_OK)
-            return st;
-        int64_t ch = T->numel / r->l.HW;
-        if (T->numel != ch * r->l.HW || (ch != 1 && ch != r->l.CH)) {
-            lrp_tensor_free(T);
-            return lrp_fail(err, LRP_ERR_SHAPE, "%s: not a map of the input's size", a->target_explanation);
-        }
-        attack_loss one = r->l;
-        one.CH = ch;
-        map_of(&one, T, r->ht->data);
-    } else {
-        lrp_tensor *x2 = NULL;
-        int64_t used;
-        st = cli_load_input(a->target_image, &r->cm.pp, lrp_model_get_info(r->cm.model), &x2, NULL, NULL, err);
-        if (st == LRP_OK && x2->numel != r->x0->numel)
-            st = lrp_fail(err, LRP_ERR_SHAPE, "%s: not shaped like the input", a->target_image);
-        if (st == LRP_OK)
-            st = explain(r, x2, -1, &T, &logits, &used, err);
-        if (st == LRP_OK)
-            map_of(&r->l, T, r->ht->data);
-        lrp_tensor_free(x2);
-        if (st != LRP_OK) {
-            lrp_tensor_free(T);
-            lrp_tensor_free(logits);
-            return st;
-        }
-    }
-    lrp_tensor_free(T);
-    lrp_tensor_free(logits);
-    return LRP_OK;
-}
-
-static lrp_status write_image_png(const char *path, const attack_run *r, lrp_error *err)
-{
-    int64_t H = r->x->dims[2], W = r->x->dims[3];
-    lrp_raster *img = lrp_raster_new((int)W, (int)H, 3, err);
-    if (!img)
-        return LRP_ERR_NOMEM;
-    const lrp_real *x = r->x->data;
-    const lrp_preprocess *pp = &r->cm.pp;
-    double scale = pp->range255 ? 1.0 : 255.0;
-    for (int64_t c = 0; c < 3 && c < r->l.CH; c++)
-        for (int64_t i = 0; i < H * W; i++) {
-            double v = ((double)x[c * H * W + i] * pp->std[c] + pp->mean[c]) * scale;
-            v = v < 0 ? 0 : v > 255 ? 255 : v;
-            img->data[i * 3 + c] = (uint8_t)lrint(v);
-        }
-    lrp_status st = lrp_png_write_rgb(path, img, err);
-    lrp_raster_free(img);
-    return st;
-}
-
-static lrp_status write_map_png(const char *path, const lrp_tensor *map, lrp_error *err)
-{
-    lrp_heatmap_opts ho;
-    lrp_heatmap_opts_init(&ho);
-    ho.norm = LRP_NORM_ABSOLUTE;
-    lrp_raster *ind = NULL;
-    uint8_t pal[256][3];
-    lrp_status st = lrp_heatmap_indices(map, &ho, 0, &ind, err);
-    if (st == LRP_OK && (st = lrp_palette_for("hot", 1.0, pal, err)) == LRP_OK)
-        st = lrp_png_write_palette(path, ind, pal, err);
-    lrp_raster_free(ind);
-    return st;
-}
-
-/* The outputs under PREFIX: .png (x' as the model sees it, 8 bits), .npy (x', normalised), -map.npy and
- * -heatmap.png (h(x')). */
-static lrp_status write_outputs(attack_run *r, const char *prefix, lrp_error *err)
-{
-    char path[4200];
-    int64_t dims[3] = {1, r->x->dims[2], r->x->dims[3]};
-    lrp_tensor *map = lrp_tensor_new(LRP_REAL_DT, 3, dims, err);
-    if (!map)
-        return LRP_ERR_NOMEM;
-    for (int64_t i = 0; i < r->l.HW; i++)
-        ((lrp_real *)map->data)[i] = (lrp_real)r->l.h[i];
-    snprintf(path, sizeof path, "%s.png", prefix);
-    lrp_status st = write_image_png(path, r, err);
-    snprintf(path, sizeof path, "%s.npy", prefix);
-    if (st == LRP_OK)
-        st = lrp_npy_write(path, r->x, err);
-    snprintf(path, sizeof path, "%s-map.npy", prefix);
-    if (st == LRP_OK)
-        st = lrp_npy_write(path, map, err);
-    snprintf(path, sizeof path, "%s-heatmap.png", prefix);
-    if (st == LRP_OK)
-        st = write_map_png(path, map, err);
-    lrp_tensor_free(map);
-    return st;
-}
-
-/* One evaluation at r->x: the loss's figures and, unless last, its gradient in r->grad. */
-static lrp_status evaluate(attack_run *r, lrp_error *err)
-{
-    lrp_relevance_grad_options o = {.cotangent = LRP_COTANGENT_FN,
-                                    .zennit = r->a->zennit_second_order,
-                                    .cotangent_fn = expl_cotangent,
-                                    .logit_fn = out_cotangent,
-                                    .ctx = &r->l};
-    lrp_tensor_free(r->grad);
-    r->grad = NULL;
-    int64_t t = r->target;
-    return lrp_explain_relevance_grad(r->cm.ex, r->x, &t, LRP_SEED_LOGIT, &o, NULL, &r->grad, NULL, NULL, err);
-}
-
-static void report_step(attack_run *r, int step, double seconds, FILE *txt)
-{
-    const cli_args *a = r->a;
-    attack_loss *l = &r->l;
-    double linf = 0;
-    const lrp_real *x = r->x->data, *x0 = r->x0->data;
-    double scale = r->cm.pp.range255 ? 1.0 : 255.0;
-    for (int64_t c = 0; c < l->CH; c++)
-        for (int64_t i = 0; i < l->HW; i++)
-            linf =
-                fmax(linf, fabs((double)x[c * l->HW + i] - x0[c * l->HW + i]) * r->cm.pp.std[c < 3 ? c : 0] * scale);
-    double pcc = pearson(l->h, r->ht->data, l->HW), pcc0 = pearson(l->h, r->h0->data, l->HW);
-    double loss = l->w_expl * l->mse + l->w_out * l->out_mse;
     if (a->json) {
         json j;
         json_begin(&j, stdout);
-        json_int(&j, "step", step);
-        json_num(&j, "loss", loss);
-        json_num(&j, "mse", l->mse);
-        json_num(&j, "pcc", pcc);
-        json_num(&j, "pcc_vs_original", pcc0);
-        json_num(&j, "softmax_mse", l->out_mse);
-        json_num(&j, "softmax_l1", l->softmax_l1);
-        json_int(&j, "top_class", l->top);
-        json_num(&j, "top_prob", l->top_p);
-        json_num(&j, "linf_pixels", linf);
-        json_num(&j, "seconds", seconds);
+        json_int(&j, "step", w->step);
+        json_num(&j, "loss", w->loss);
+        json_num(&j, "mse", w->mse);
+        json_num(&j, "pcc_target", w->pcc_t);
+        json_num(&j, "pcc_original", w->pcc_0);
+        json_num(&j, "output_change", w->l1);
+        json_int(&j, "class", w->top);
+        json_num(&j, "probability", w->p_top);
+        json_num(&j, "linf_levels", w->linf);
+        json_num(&j, "seconds", w->seconds);
         json_end(&j);
-    } else if (!a->quiet && (step % 50 == 0 || step == a->attack_steps)) {
-        fprintf(txt,
-                "step %4d  loss %.4g  MSE(h, h_t) %.4g  PCC(h, h_t) %.4f  PCC(h, h(x)) %.4f  softmax L1 %.3g  "
-                "top %lld (%.4f)  L-inf %.2f levels  %.3f s/step\n",
-                step, loss, l->mse, pcc, pcc0, l->softmax_l1, (long long)l->top, l->top_p, linf, seconds);
+    } else if (!a->quiet && !json_all) {
+        printf("%d,%.4g,%.4g,%.4f,%.4f,%.3g,%lld,%.4f,%.2f,", w->step, w->loss, w->mse, w->pcc_t, w->pcc_0, w->l1,
+               (long long)w->top, w->p_top, w->linf);
+        if (isfinite(w->seconds))
+            printf("%.3f\n", w->seconds);
+        else
+            printf("-\n");
     }
 }
 
-static int attack_setup(attack_run *r, lrp_error *err)
+typedef struct image_ctx {
+    const lrp_tensor *x;
+    const lrp_preprocess *pp;
+    int64_t C, H, W;
+    bool nhwc;
+} image_ctx;
+
+/* The model's view of x as an 8-bit RGB (or gray) PNG: the normalisation undone, rounded. */
+static lrp_status write_image(const char *path, void *ctx, lrp_error *err)
 {
-    const cli_args *a = r->a;
-    int rc = cli_method_open(a, &r->ac, &r->cm);
-    if (rc != EXIT_OK)
+    const image_ctx *c = ctx;
+    lrp_raster *r = lrp_raster_new((int)c->W, (int)c->H, c->C == 1 ? 1 : 3, err);
+    if (!r)
+        return err ? err->status : LRP_ERR_NOMEM;
+    const lrp_real *v = c->x->data;
+    const double scale = c->pp->range255 ? 1.0 : 255.0;
+    for (int64_t y = 0; y < c->H; y++)
+        for (int64_t xx = 0; xx < c->W; xx++)
+            for (int64_t ch = 0; ch < c->C && ch < 3; ch++) {
+                int64_t q = y * c->W + xx;
+                int64_t i = c->nhwc ? q * c->C + ch : ch * c->H * c->W + q;
+                double px = ((double)v[i] * c->pp->std[ch] + c->pp->mean[ch]) * scale;
+                px = px < 0 ? 0 : px > 255 ? 255 : px;
+                int out_ch = c->pp->bgr && c->C == 3 ? 2 - (int)ch : (int)ch;
+                r->data[(size_t)q * (size_t)r->channels + (size_t)out_ch] = (uint8_t)lround(px);
+            }
+    lrp_status st = lrp_png_write_rgb(path, r, err);
+    lrp_raster_free(r);
+    return st;
+}
+
+static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
+
+typedef struct heat_ctx {
+    const cli_heat *h;
+    const lrp_raster *r;
+} heat_ctx;
+
+static lrp_status write_heat(const char *path, void *ctx, lrp_error *err)
+{
+    const heat_ctx *c = ctx;
+    return cli_heat_write(c->h, path, c->r, err);
+}
+
+/* The target map: a map (H,W), (1,H,W) or (1,1,H,W), or a relevance shaped like the input; |.| normalised to 1. */
+static int target_map_from_file(const char *path, const atk *s, int64_t H, int64_t W, double *ht)
+{
+    lrp_error err = {0};
+    lrp_tensor *t = NULL;
+    if (lrp_npy_read(path, &t, &err) != LRP_OK) {
+        cli_error("%s", err.message);
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_OK;
+    const lrp_real *v = t->data;
+    if (t->numel == H * W) {
+        for (int64_t q = 0; q < s->HW; q++)
+            ht[q] = fabs((double)v[q]);
+    } else if (t->numel == s->C * H * W) {
+        for (int64_t q = 0; q < s->HW; q++) {
+            ht[q] = 0;
+            for (int64_t c = 0; c < s->C; c++)
+                ht[q] += fabs((double)v[at(s, c, q)]);
+        }
+    } else {
+        cli_error("%s: a target explanation of %lld values; the model's input has %lldx%lld pixels", path,
+                  (long long)t->numel, (long long)H, (long long)W);
+        rc = EXIT_USAGE;
+    }
+    double S = 0;
+    for (int64_t q = 0; rc == EXIT_OK && q < s->HW; q++)
+        S += ht[q];
+    if (rc == EXIT_OK && !(S > 0 && isfinite(S))) {
+        cli_error("%s: the target explanation is zero or not finite", path);
+        rc = EXIT_USAGE;
+    }
+    for (int64_t q = 0; rc == EXIT_OK && q < s->HW; q++)
+        ht[q] /= S;
+    lrp_tensor_free(t);
+    return rc;
+}
+
+typedef struct attack_run {
+    cli_args *a;
+    attribution_config ac;
+    cli_method cm;
+    lrp_tensor *x, *xadv, *rel, *logits, *grad, *u, *lu;
+    double *ht, *h0, *p0, *m1, *m2, *lo, *hi;
+    atk s;
+    int64_t target, H, W;
+    progress prog;
+} attack_run;
+
+static void run_free(attack_run *r)
+{
+    lrp_tensor *t[] = {r->x, r->xadv, r->rel, r->logits, r->grad, r->u, r->lu};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        lrp_tensor_free(t[i]);
+    double *d[] = {r->ht, r->h0, r->p0, r->m1, r->m2, r->lo, r->hi, r->s.h, r->s.p};
+    for (size_t i = 0; i < sizeof d / sizeof *d; i++)
+        free(d[i]);
+    cli_method_close(&r->cm);
+}
+
+static int fail_item(const char *what, const lrp_error *err, lrp_status st)
+{
+    cli_error("%s%s%s", what ? what : "", what ? ": " : "", err->message);
+    return cli_item_exit(st);
+}
+
+/* The explainer for this step (--beta-growth rebuilds it with the step's beta). */
+static int explainer_for_step(attack_run *r, int step)
+{
+    if (!r->a->beta_growth)
+        return EXIT_OK;
+    lrp_explain_options eo = r->cm.eo;
+    eo.beta_smooth = (lrp_real)(10.0 * pow(10.0, (double)step / (double)r->a->attack_steps));
+    lrp_error err = {0};
+    lrp_explainer *e = lrp_explainer_new(r->cm.model, &eo, &err);
+    if (!e) {
+        cli_error("%s", err.message);
+        return EXIT_INTERNAL;
+    }
+    lrp_explainer_free(r->cm.ex);
+    r->cm.ex = e;
+    return EXIT_OK;
+}
+
+static int attack_setup(attack_run *r)
+{
+    cli_args *a = r->a;
+    int rc;
+    if ((rc = attribution_config_from_args(a, &r->ac)) != EXIT_OK)
+        return rc;
+    if ((rc = cli_method_open(a, &r->ac, &r->cm)) != EXIT_OK)
         return rc;
     const lrp_model_info *info = lrp_model_get_info(r->cm.model);
-    if (cli_load_input(a->pos[1], &r->cm.pp, info, &r->x0, NULL, NULL, err) != LRP_OK)
-        return EXIT_INPUT;
-    if (r->x0->ndim != 4 || r->x0->dims[0] != 1 || info->layout != LRP_LAYOUT_NCHW) {
-        lrp_fail(err, LRP_ERR_SHAPE, "%s: attack takes one NCHW image", a->pos[1]);
-        return EXIT_INPUT;
-    }
-    attack_loss *l = &r->l;
-    l->CH = r->x0->dims[1];
-    l->HW = r->x0->dims[2] * r->x0->dims[3];
-    l->w_expl = a->attack_weight_expl;
-    l->w_out = a->attack_weight_out;
-    lrp_tensor *R = NULL, *logits = NULL;
-    if (!(l->h = calloc((size_t)l->HW, sizeof *l->h)) ||
-        explain(r, r->x0, a->has_target ? a->target : -1, &R, &logits, &r->target, err) != LRP_OK) {
-        lrp_tensor_free(R);
+    lrp_error err = {0};
+    lrp_status st = cli_load_input(a->pos[1], &r->cm.pp, info, &r->x, NULL, NULL, &err);
+    if (st != LRP_OK)
+        return fail_item(NULL, &err, st);
+    if (r->x->ndim != 4 || r->x->dims[0] != 1) {
+        cli_error("%s: attack takes one image input (1, C, H, W)", a->pos[1]);
         return EXIT_INPUT;
     }
-    l->C = logits->numel;
-    int64_t dims[3] = {1, r->x0->dims[2], r->x0->dims[3]};
-    if (!(l->p0 = calloc((size_t)l->C, sizeof *l->p0)) || !(r->h0 = lrp_tensor_new(LRP_REAL_DT, 3, dims, err))) {
-        lrp_tensor_free(R);
-        lrp_tensor_free(logits);
+    r->s.nhwc = r->cm.pp.nhwc != 0;
+    r->s.C = r->x->dims[r->s.nhwc ? 3 : 1];
+    r->H = r->x->dims[r->s.nhwc ? 1 : 2];
+    r->W = r->x->dims[r->s.nhwc ? 2 : 3];
+    r->s.HW = r->H * r->W;
+    r->s.we = a->explanation_weight;
+    r->s.wo = a->output_weight;
+    int64_t t = a->has_target ? a->target : -1;
+    st = lrp_explain(r->cm.ex, r->x, &t, LRP_SEED_LOGIT, &r->rel, &r->logits, &r->target, &err);
+    if (st != LRP_OK)
+        return fail_item(a->pos[1], &err, st);
+    r->s.K = r->logits->numel;
+    size_t hw = (size_t)r->s.HW, k = (size_t)r->s.K, n = (size_t)r->x->numel;
+    if (!(r->ht = calloc(hw, sizeof(double))) || !(r->h0 = calloc(hw, sizeof(double))) ||
+        !(r->p0 = calloc(k, sizeof(double))) || !(r->s.h = calloc(hw, sizeof(double))) ||
+        !(r->s.p = calloc(k, sizeof(double))) || !(r->m1 = calloc(n, sizeof(double))) ||
+        !(r->m2 = calloc(n, sizeof(double))) || !(r->lo = calloc((size_t)r->s.C, sizeof(double))) ||
+        !(r->hi = calloc((size_t)r->s.C, sizeof(double)))) {
+        cli_error("out of memory");
         return EXIT_INTERNAL;
     }
-    softmax(logits->data, l->C, l->p0);
-    map_of(l, R, r->h0->data);
-    lrp_tensor_free(R);
-    lrp_tensor_free(logits);
-    if (target_map(r, err) != LRP_OK)
+    if (!map_of(&r->s, r->rel->data, r->h0)) {
+        cli_error("%s: the relevance of class %lld is zero everywhere: no explanation map to move", a->pos[1],
+                  (long long)r->target);
         return EXIT_INPUT;
-    l->ht = r->ht->data;
-    if (!(r->x = lrp_tensor_clone(r->x0, err)) || !(r->m = calloc((size_t)r->x0->numel, sizeof *r->m)) ||
-        !(r->v = calloc((size_t)r->x0->numel, sizeof *r->v)))
+    }
+    softmax(r->logits->data, r->s.K, r->p0);
+    r->s.ht = r->ht;
+    r->s.p0 = r->p0;
+    if (a->target_explanation) {
+        if ((rc = target_map_from_file(a->target_explanation, &r->s, r->H, r->W, r->ht)) != EXIT_OK)
+            return rc;
+    } else {
+        lrp_tensor *x2 = NULL, *r2 = NULL;
+        st = cli_load_input(a->target_image, &r->cm.pp, info, &x2, NULL, NULL, &err);
+        if (st == LRP_OK && x2->numel == r->x->numel)
+            st = lrp_explain(r->cm.ex, x2, NULL, LRP_SEED_LOGIT, &r2, NULL, NULL, &err);
+        else if (st == LRP_OK)
+            st = lrp_fail(&err, LRP_ERR_SHAPE, "%s: not the shape of %s", a->target_image, a->pos[1]);
+        bool ok = st == LRP_OK && map_of(&r->s, r2->data, r->ht);
+        lrp_tensor_free(x2);
+        lrp_tensor_free(r2);
+        if (st != LRP_OK)
+            return fail_item(a->target_image, &err, st);
+        if (!ok) {
+            cli_error("%s: its relevance is zero everywhere: no target map", a->target_image);
+            return EXIT_INPUT;
+        }
+    }
+    const double scale = r->cm.pp.range255 ? 255.0 : 1.0;
+    for (int64_t c = 0; c < r->s.C; c++) {
+        int pc = r->s.C == 1 ? 0 : (int)c;
+        r->lo[c] = (0.0 - r->cm.pp.mean[pc]) / r->cm.pp.std[pc];
+        r->hi[c] = (scale - r->cm.pp.mean[pc]) / r->cm.pp.std[pc];
+    }
+    if (!(r->xadv = lrp_tensor_clone(r->x, &err)) || !(r->u = lrp_tensor_clone(r->x, &err)) ||
+        !(r->lu = lrp_tensor_clone(r->logits, &err))) {
+        cli_error("out of memory");
         return EXIT_INTERNAL;
-    double scale = r->cm.pp.range255 ? 255.0 : 1.0;
-    for (int c = 0; c < 3; c++) {
-        r->lo[c] = (lrp_real)((0.0 - r->cm.pp.mean[c]) / r->cm.pp.std[c]);
-        r->hi[c] = (lrp_real)((scale - r->cm.pp.mean[c]) / r->cm.pp.std[c]);
     }
     return EXIT_OK;
 }
 
-/* Adam (torch's: betas 0.9, 0.999, eps 1e-8), then the pixel box. */
+/* Fills the row for x' from the last loss evaluation (s.h, s.p, loss). */
+static void fill_row(const attack_run *r, int step, double seconds, atk_row *w)
+{
+    w->step = step;
+    w->loss = r->s.loss;
+    w->mse = r->s.mse;
+    w->pcc_t = pcc(r->s.h, r->ht, r->s.HW);
+    w->pcc_0 = pcc(r->s.h, r->h0, r->s.HW);
+    w->l1 = 0;
+    w->top = 0;
+    for (int64_t k = 0; k < r->s.K; k++) {
+        w->l1 += fabs(r->s.p[k] - r->p0[k]);
+        if (r->s.p[k] > r->s.p[w->top])
+            w->top = k;
+    }
+    w->p_top = r->s.p[w->top];
+    const lrp_real *x0 = r->x->data, *x1 = r->xadv->data;
+    double linf = 0;
+    const double levels = r->cm.pp.range255 ? 1.0 : 255.0;
+    for (int64_t q = 0; q < r->s.HW; q++)
+        for (int64_t c = 0; c < r->s.C; c++) {
+            int64_t i = at(&r->s, c, q);
+            double d = fabs((double)x1[i] - (double)x0[i]) * r->cm.pp.std[r->s.C == 1 ? 0 : c] * levels;
+            linf = d > linf ? d : linf;
+        }
+    w->linf = linf;
+    w->seconds = seconds;
+}
+
+/* One Adam step (PyTorch's: bias-corrected moments, eps after the square root), then the clamp. */
 static void adam_step(attack_run *r, int t)
 {
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8, lr = r->a->attack_lr;
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8, lr = r->a->lr;
+    const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
     const lrp_real *g = r->grad->data;
-    lrp_real *x = r->x->data;
-    double bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t);
-    for (int64_t i = 0; i < r->x->numel; i++) {
-        r->m[i] = b1 * r->m[i] + (1 - b1) * g[i];
-        r->v[i] = b2 * r->v[i] + (1 - b2) * (double)g[i] * g[i];
-        double denom = sqrt(r->v[i]) / sqrt(bc2) + eps;
-        double xv = (double)x[i] - lr / bc1 * r->m[i] / denom;
-        int64_t c = (i / r->l.HW) % r->l.CH;
-        int cc = c < 3 ? (int)c : 0;
-        x[i] = (lrp_real)(xv < r->lo[cc] ? r->lo[cc] : xv > r->hi[cc] ? r->hi[cc] : xv);
+    lrp_real *x = r->xadv->data;
+    for (int64_t q = 0; q < r->s.HW; q++)
+        for (int64_t c = 0; c < r->s.C; c++) {
+            int64_t i = at(&r->s, c, q);
+            r->m1[i] = b1 * r->m1[i] + (1.0 - b1) * (double)g[i];
+            r->m2[i] = b2 * r->m2[i] + (1.0 - b2) * (double)g[i] * (double)g[i];
+            double denom = sqrt(r->m2[i]) / sqrt(bc2) + eps;
+            double v = (double)x[i] - lr / bc1 * r->m1[i] / denom;
+            v = v < r->lo[c] ? r->lo[c] : v > r->hi[c] ? r->hi[c] : v;
+            x[i] = (lrp_real)v;
+        }
+}
+
+static int attack_loop(attack_run *r)
+{
+    const cli_args *a = r->a;
+    lrp_relevance_grad_options o = {.cotangent = LRP_COTANGENT_FN,
+                                    .zennit = a->zennit_second_order,
+                                    .cotangent_fn = cotangent,
+                                    .logit_fn = logit_cotangent,
+                                    .ctx = &r->s};
+    if (!a->json && !a->quiet)
+        printf("step,loss,mse,pcc_target,pcc_original,output_change,class,probability,linf_levels,seconds\n");
+    progress_start(&r->prog, 1, a->quiet || a->json);
+    progress_set_steps(&r->prog, true);
+    int rc = EXIT_OK;
+    for (int step = 0; step <= a->attack_steps && rc == EXIT_OK; step++) {
+        double t0 = now();
+        lrp_error err = {0};
+        lrp_status st;
+        lrp_tensor_free(r->rel);
+        lrp_tensor_free(r->logits);
+        lrp_tensor_free(r->grad);
+        r->rel = r->logits = r->grad = NULL;
+        if ((rc = explainer_for_step(r, step < a->attack_steps ? step : -1)) != EXIT_OK)
+            break;
+        if (step < a->attack_steps) {
+            st = lrp_explain_relevance_grad(r->cm.ex, r->xadv, &r->target, LRP_SEED_LOGIT, &o, &r->rel, &r->grad,
+                                            &r->logits, NULL, &err);
+            if (st == LRP_OK) /* the loss of this x' (the functions above saw its R and logits) */
+                r->s.loss = r->s.we * r->s.mse + r->s.wo * r->s.out_mse;
+        } else { /* the result: its explanation with the composite's own parameters */
+            if (a->beta_growth) {
+                lrp_explainer *e = lrp_explainer_new(r->cm.model, &r->cm.eo, &err);
+                if (e) {
+                    lrp_explainer_free(r->cm.ex);
+                    r->cm.ex = e;
+                }
+            }
+            st = err.status
+                     ? err.status
+                     : lrp_explain(r->cm.ex, r->xadv, &r->target, LRP_SEED_LOGIT, &r->rel, &r->logits, NULL, &err);
+            if (st == LRP_OK)
+                st = loss_at(&r->s, r->rel, r->logits, &err);
+        }
+        if (st != LRP_OK) {
+            progress_clear(&r->prog);
+            rc = fail_item(a->pos[1], &err, st);
+            break;
+        }
+        atk_row w;
+        fill_row(r, step, step < a->attack_steps ? now() - t0 : NAN, &w);
+        if (a->json || step % a->log_every == 0 || step == a->attack_steps) {
+            progress_clear(&r->prog);
+            print_row(a, &w, false);
+        }
+        if (step < a->attack_steps)
+            adam_step(r, step + 1);
+        progress_sub(&r->prog, 0, step + 1, a->attack_steps + 1, a->pos[1]);
     }
+    progress_done(&r->prog);
+    return rc;
+}
+
+static int write_outputs(attack_run *r)
+{
+    const cli_args *a = r->a;
+    lrp_error err = {0};
+    image_ctx ic = {r->xadv, &r->cm.pp, r->s.C, r->H, r->W, r->s.nhwc};
+    if ((a->out && cli_write_output(a->out, write_image, &ic, &err) != LRP_OK) ||
+        (a->tensor_out && cli_write_output(a->tensor_out, write_npy, r->xadv, &err) != LRP_OK) ||
+        (a->relevance_out && cli_write_output(a->relevance_out, write_npy, r->rel, &err) != LRP_OK)) {
+        cli_error("%s", err.message);
+        return EXIT_OUTPUT;
+    }
+    if (a->heatmap_out) {
+        cli_heat h;
+        int rc = cli_heat_setup(&a->heat, attribution_is_signed(&r->ac, r->cm.eo.composite), &h);
+        if (rc != EXIT_OK)
+            return rc;
+        h.channels_last = r->s.nhwc;
+        lrp_raster *ras = NULL;
+        lrp_status st = cli_heat_render(&h, r->rel, NULL, NULL, NULL, &ras, &err);
+        heat_ctx hc = {&h, ras};
+        if (st == LRP_OK)
+            st = cli_write_output(a->heatmap_out, write_heat, &hc, &err);
+        lrp_raster_free(ras);
+        cli_heat_free(&h);
+        if (st != LRP_OK) {
+            cli_error("%s", err.message);
+            return EXIT_OUTPUT;
+        }
+    }
+    return EXIT_OK;
 }
 
 int cmd_attack(cli_args *a)
 {
+    cli_install_signal_cleanup(); /* no temporary file left behind */
     int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
     if (rc)
         return rc;
     if (!a->target_explanation == !a->target_image) {
-        cli_error("attack: give --target-explanation T.npy or --target-image IMAGE2 (one of them)");
+        cli_error("attack: give the map to reach with --target-explanation T.npy or --target-image IMAGE (one)");
+        return EXIT_USAGE;
+    }
+    const char *outs[4][2] = {{"-o", a->out},
+                              {"--tensor-out", a->tensor_out},
+                              {"--relevance-out", a->relevance_out},
+                              {"--heatmap-out", a->heatmap_out}};
+    cli_guard *g = cli_guard_new();
+    if (!g) {
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    rc = EXIT_OK;
+    const char *ins[3] = {a->pos[0], a->pos[1], a->target_explanation ? a->target_explanation : a->target_image};
+    for (int i = 0; i < 3 && rc == EXIT_OK; i++)
+        rc = cli_guard_input(g, ins[i]);
+    for (int i = 0; i < 4 && rc == EXIT_OK; i++)
+        if (outs[i][1])
+            rc = cli_guard_output(g, outs[i][0], outs[i][1], NULL);
+    cli_guard_free(g);
+    if (rc != EXIT_OK)
+        return rc;
+    if (a->beta_growth && strcmp(a->explain.composite ? a->explain.composite : "", "beta-smooth") != 0) {
+        cli_error("attack: --beta-growth schedules the beta of --composite beta-smooth");
         return EXIT_USAGE;
     }
     attack_run r = {.a = a};
-    lrp_error err = {0};
-    if ((rc = attribution_config_from_args(a, &r.ac)) != EXIT_OK)
-        return rc;
-    if (r.ac.o.kind != LRP_ATTRIBUTOR_GRADIENT) {
-        cli_error("attack: the attack differentiates the composite alone (no --attributor)");
-        return EXIT_USAGE;
-    }
-    FILE *txt = a->json ? stderr : stdout;
-    if ((rc = attack_setup(&r, &err)) != EXIT_OK) {
-        if (err.message[0])
-            cli_error("%s", err.message);
-        attack_close(&r);
-        return rc;
-    }
-    progress prog;
-    progress_start(&prog, a->attack_steps, a->quiet || a->json);
-    double t_last = wall_seconds();
-    for (int step = 0; step <= a->attack_steps; step++) {
-        if (evaluate(&r, &err) != LRP_OK) {
-            progress_done(&prog);
-            cli_error("attack: step %d: %s", step, err.message);
-            attack_close(&r);
-            return EXIT_INPUT;
-        }
-        double now = wall_seconds();
-        progress_clear(&prog);
-        report_step(&r, step, step ? now - t_last : 0, txt);
-        t_last = now;
-        if (step == a->attack_steps)
-            break;
-        adam_step(&r, step + 1);
-        progress_update(&prog, step + 1, "attack");
-    }
-    progress_done(&prog);
-    if (a->attack_out && write_outputs(&r, a->attack_out, &err) != LRP_OK) {
-        cli_error("%s", err.message);
-        rc = EXIT_OUTPUT;
-    }
-    attack_close(&r);
+    if ((rc = attack_setup(&r)) == EXIT_OK && !a->out && !a->tensor_out && !a->relevance_out && !a->heatmap_out &&
+        !a->json && !a->quiet)
+        cli_error("attack: note: no output file asked for (-o ADV.png, --tensor-out ADV.npy, --relevance-out, "
+                  "--heatmap-out); only the log is printed");
+    if (rc == EXIT_OK && (rc = attack_loop(&r)) == EXIT_OK)
+        rc = write_outputs(&r);
+    run_free(&r);
     return rc;
 }

@@ -247,15 +247,18 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
         rc = cli_guard_input(g, items->v[i].path);
     if (rc == EXIT_OK && a->heat.grid)
         rc = cli_guard_output(g, "-o", a->out, NULL);
-    char path[4200], prev[2][4200];
+    char path[4200], prev[3][4200];
+    static const char *const opt_names[3] = {"-o", "--relevance-out", "--relevance-grad-out"};
     lrp_error err = {0};
     for (int i = 0; i < items->n && rc == EXIT_OK; i++) {
         const cli_item *it = &items->v[i];
         item_plan p = plan_of(tg, it);
         for (int s = 0; s < p.n && rc == EXIT_OK; s++) {
             cli_fields f = slot_fields(it, method, lab, &p, s, true);
-            for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
-                const char *tmpl = k == 0 ? (a->heat.grid ? NULL : a->out) : a->relevance_out;
+            for (int k = 0; k < 3 && rc == EXIT_OK; k++) {
+                const char *tmpl = k == 0   ? (a->heat.grid ? NULL : a->out)
+                                   : k == 1 ? a->relevance_out
+                                            : a->relevance_grad_out;
                 if (!tmpl)
                     continue;
                 if (cli_template_expand(tmpl, &f, path, sizeof path, &err) != LRP_OK) {
@@ -268,7 +271,7 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
                 if (s > 0 && (strchr(path, CLI_WILD) || strchr(path, CLI_WILD_LABEL)) && !strcmp(path, prev[k]))
                     continue;
                 snprintf(prev[k], sizeof prev[k], "%s", path);
-                rc = cli_guard_output(g, k == 0 ? "-o" : "--relevance-out", path, it->path);
+                rc = cli_guard_output(g, opt_names[k], path, it->path);
             }
         }
     }
@@ -962,7 +965,7 @@ int cmd_explain(cli_args *a)
         goto done;
     cli_guard_set_running(r.guard);
     if ((rc = explain_open(&r)) == EXIT_OK && (rc = check_classes(&r, &items)) == EXIT_OK) {
-        if (!a->out && !a->relevance_out && !a->json && !a->check && !a->quiet)
+        if (!a->out && !a->relevance_out && !a->relevance_grad_out && !a->json && !a->check && !a->quiet)
             cli_error("note: no -o or --relevance-out: nothing will be written (-o 'out/{stem}.png' writes heatmaps)");
         rc = explain_items(&r, &items);
     }

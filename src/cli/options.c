@@ -65,7 +65,8 @@ const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? co
 #define C_ATTACK CMDBIT(CMD_ATTACK)
 #define C_ALL 0xffffffffu
 #define C_MODEL (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_ATTACK) /* commands that read inputs for a model */
-#define C_RULES (C_EXPLAIN | C_EVAL | C_ATTACK)
+#define C_RULES (C_EXPLAIN | C_EVAL)
+#define C_LRP (C_RULES | C_ATTACK) /* the explainer's options, which attack takes too */
 #define C_HEAT (C_EXPLAIN | C_RENDER)
 
 /* What an option's value is, and so how it is converted. choices (any type
@@ -149,7 +150,7 @@ static const option_def options[] = {
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
      "zennit Sums",
      AT(no_canonize)},
-    {"fast", 0, T_FLAG, NULL, C_RULES, "Model",
+    {"fast", 0, T_FLAG, NULL, C_LRP, "Model",
      "accumulate every forward convolution and dense layer in float32; by default those whose outputs feed a "
      "discrete decision of the explanation (which value of a max-pooling window wins, an activation's mask under "
      "gradient rules, Gamma's sign) or an LRP rule's denominator (with every LRP composite, the whole network) "
@@ -200,12 +201,12 @@ static const option_def options[] = {
     {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN, "Prediction", "class names, one per line, in class order",
      AT(labels)},
 
-    {"composite", 'c', T_STR, "NAME", C_RULES | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",
+    {"composite", 'c', T_STR, "NAME", C_LRP | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",
      AT(explain.composite), HAS(has_composite), .names = lrp_composite_at},
     {"attributor", 'a', T_STR, "NAME", C_RULES, "Explanation",
      "{names}; combined with the composite as in zennit (default: {default}, i.e. the composite alone)",
      AT(attributor), .names = cli_attributor_at},
-    {"target", 't', T_CUSTOM, "CLASS", C_RULES, "Explanation",
+    {"target", 't', T_CUSTOM, "CLASS", C_LRP, "Explanation",
      "explain this class (default: the predicted one); explain: several as 3,17,42 or -t repeated, a class name "
      "of --labels, or from-dir (the input's class folder, as torchvision's ImageFolder)",
      AT(target), HAS(has_target), RANGE(0, 1L << 30), .set = set_target},
@@ -233,47 +234,28 @@ static const option_def options[] = {
     {"zennit-second-order", 0, T_FLAG, NULL, C_EXPLAIN | C_ATTACK, "Output",
      "G as zennit computes it: with the seed 1 the top rule-hooked layer's inner gradient is held constant",
      AT(zennit_second_order)},
-    {"target-explanation", 0, T_STR, "T.npy", C_ATTACK, "Attack",
-     "the map the explanation is moved towards: a relevance or a map (summed |.| over channels, normalised to sum 1)",
-     AT(target_explanation)},
-    {"target-image", 0, T_STR, "IMAGE2", C_ATTACK, "Attack",
-     "take the target map from this image's explanation (its own predicted class)", AT(target_image)},
-    {"attack-steps", 0, T_INT, "N", C_ATTACK, "Attack", "Adam steps (default {default})", AT(attack_steps),
-     RANGE(0, 1000000), .def = "300"},
-    {"lr", 0, T_NUM, "F", C_ATTACK, "Attack", "Adam's learning rate (default {default}, as the paper)", AT(attack_lr),
-     NONNEG, .def = "0.0002"},
-    {"weight-explanation", 0, T_NUM, "W", C_ATTACK, "Attack",
-     "weight of MSE(h(x'), h_t) in the loss (default {default})", AT(attack_weight_expl), NONNEG, .def = "1e11"},
-    {"weight-output", 0, T_NUM, "W", C_ATTACK, "Attack",
-     "weight of MSE(softmax(f(x')), softmax(f(x))) in the loss (default {default})", AT(attack_weight_out), NONNEG,
-     .def = "1e6"},
-    {"attack-out", 0, T_STR, "PREFIX", C_ATTACK, "Attack",
-     "write PREFIX.png (the manipulated image, 8 bits), PREFIX.npy (as the model sees it), PREFIX-map.npy and "
-     "PREFIX-heatmap.png (its explanation map)",
-     AT(attack_out)},
-    {"epsilon", 0, T_NUM, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default {default})",
-     AT(explain.epsilon), NONNEG},
-    {"stabilizer", 0, T_NUM, "S", C_RULES, "Rules", "stabilizer of every other rule (default {default})",
-     AT(explain.stabilizer), NONNEG},
-    {"gamma", 0, T_NUM, "G", C_RULES, "Rules", "gamma of the Gamma rule (default {default})", AT(explain.gamma),
+    {"epsilon", 0, T_NUM, "E", C_LRP, "Rules", "epsilon of the Epsilon rule (default {default})", AT(explain.epsilon),
      NONNEG},
-    {"gamma-conv", 0, T_NUM, "G", C_RULES, "Rules",
+    {"stabilizer", 0, T_NUM, "S", C_LRP, "Rules", "stabilizer of every other rule (default {default})",
+     AT(explain.stabilizer), NONNEG},
+    {"gamma", 0, T_NUM, "G", C_LRP, "Rules", "gamma of the Gamma rule (default {default})", AT(explain.gamma), NONNEG},
+    {"gamma-conv", 0, T_NUM, "G", C_LRP, "Rules",
      "gamma of the Gamma rule on convolutions in attnlrp-vit (default {default})", AT(explain.gamma_conv), NONNEG},
-    {"gamma-linear", 0, T_NUM, "G", C_RULES, "Rules",
+    {"gamma-linear", 0, T_NUM, "G", C_LRP, "Rules",
      "gamma of the Gamma rule on dense layers in attnlrp-vit (default {default})", AT(explain.gamma_linear), NONNEG},
-    {"beta-smooth", 0, T_NUM, "B", C_RULES, "Rules", "beta of the beta-smooth composite (default {default})",
+    {"beta-smooth", 0, T_NUM, "B", C_LRP, "Rules", "beta of the beta-smooth composite (default {default})",
      AT(explain.beta_smooth), NONNEG},
-    {"low", 0, T_STR, "V|R,G,B", C_RULES, "Rules",
+    {"low", 0, T_STR, "V|R,G,B", C_LRP, "Rules",
      "ZBox lower bound (default: what pixel value 0 becomes after normalization)", AT(low)},
-    {"high", 0, T_STR, "V|R,G,B", C_RULES, "Rules",
+    {"high", 0, T_STR, "V|R,G,B", C_LRP, "Rules",
      "ZBox upper bound (default: what pixel value 1 becomes after normalization)", AT(high)},
-    {"no-bias", 0, T_FLAG, NULL, C_RULES, "Rules", "leave biases out of the rules (zennit's zero_params=['bias'])",
+    {"no-bias", 0, T_FLAG, NULL, C_LRP, "Rules", "leave biases out of the rules (zennit's zero_params=['bias'])",
      AT(explain.zero_bias)},
-    {"gate", 0, T_ENUM, NULL, C_RULES, "Rules",
+    {"gate", 0, T_ENUM, NULL, C_LRP, "Rules",
      "squeeze-excitation products x*gate: the signal x takes the relevance (Pahde et al.'s SignalOnlyGate), or "
      "half each",
      AT(explain.gate_uniform), CHOICES("signal", "uniform")},
-    {"rule", 0, T_LIST, "KEY=RULE", C_RULES | C_INSPECT, "Rules",
+    {"rule", 0, T_LIST, "KEY=RULE", C_LRP | C_INSPECT, "Rules",
      "give the node named KEY, or every node of op type KEY, a rule: {names}, with parameters as "
      "RULE:key=value,... (repeatable)",
      AT(rules), .names = lrp_rule_at},
@@ -388,6 +370,32 @@ static const option_def options[] = {
     {"perturbations", 0, T_INT, "N", C_EVAL, "Evaluation",
      "--sensitivity: noisy copies of each input, two explanations each (default {default}, as Quantus)",
      AT(perturbations), RANGE(1, 1000000), .def = "200"},
+
+    {"target-explanation", 0, T_STR, "T.npy", C_ATTACK, "Attack",
+     "the map to reach: (H,W) or a relevance shaped like the input, taken as |T| normalised to sum 1",
+     AT(target_explanation)},
+    {"target-image", 0, T_STR, "IMAGE", C_ATTACK, "Attack",
+     "the map to reach: this image's explanation map (its own predicted class)", AT(target_image)},
+    {"steps", 0, T_INT, "N", C_ATTACK, "Attack", "Adam steps (default {default}, as the reference code)",
+     AT(attack_steps), RANGE(0, 10000000), .def = "1500"},
+    {"lr", 0, T_NUM, "LR", C_ATTACK, "Attack", "Adam's learning rate (default {default})", AT(lr), NONNEG,
+     .def = "0.0002"},
+    {"explanation-weight", 0, T_NUM, "W", C_ATTACK, "Attack",
+     "weight of MSE(h(x'), h_t) in the loss (default {default})", AT(explanation_weight), NONNEG, .def = "1e11"},
+    {"output-weight", 0, T_NUM, "W", C_ATTACK, "Attack",
+     "weight of MSE(softmax(f(x')), softmax(f(x))) in the loss (default {default})", AT(output_weight), NONNEG,
+     .def = "1e6"},
+    {"beta-growth", 0, T_FLAG, NULL, C_ATTACK, "Attack",
+     "with --composite beta-smooth: beta grows from 10 to 100 over the steps (the reference code's schedule)",
+     AT(beta_growth)},
+    {"log-every", 0, T_INT, "N", C_ATTACK, "Attack", "print a log row every N steps (default {default})",
+     AT(log_every), RANGE(1, 10000000), .def = "50"},
+    {"output", 'o', T_STR, "FILE", C_ATTACK, "Attack", "the manipulated image as the model sees it (8-bit PNG)",
+     AT(out)},
+    {"tensor-out", 0, T_STR, "FILE", C_ATTACK, "Attack", "the manipulated model input (.npy)", AT(tensor_out)},
+    {"relevance-out", 'r', T_STR, "FILE", C_ATTACK, "Attack", "its relevance (.npy)", AT(relevance_out)},
+    {"heatmap-out", 0, T_STR, "FILE", C_ATTACK, "Attack", "its heatmap (PNG, the composite's default colours)",
+     AT(heatmap_out)},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))

@@ -124,10 +124,11 @@ typedef struct cli_args {
     const char *relevance_out;
     const char *relevance_grad, *relevance_grad_out; /* --relevance-grad, --relevance-grad-out */
     bool zennit_second_order;
-    /* attack (issue 13) */
-    const char *target_explanation, *target_image, *attack_out;
-    int attack_steps;
-    double attack_lr, attack_weight_expl, attack_weight_out;
+    /* attack */
+    const char *target_explanation, *target_image, *tensor_out, *heatmap_out;
+    int attack_steps, log_every;
+    double lr, explanation_weight, output_weight;
+    bool beta_growth;
     const char *list;
     bool skip_existing;
     bool include_outputs;

@@ -35,10 +35,10 @@ expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relev
 one_line_error "a rule without a second order" "no second order"
 
 expect_exit 0 "attack, 3 steps" "$LRP" attack "$R20" "$HORSE" --target-image "$HORSE" "${CIFAR[@]}" \
-    --attack-steps 3 --json --attack-out "$W/adv"
+    --steps 3 --json -o "$W/adv.png" --tensor-out "$W/adv.npy" -r "$W/adv-rel.npy" --heatmap-out "$W/adv-heatmap.png"
 n=$(printf '%s\n' "$OUT" | grep -c '"step":')
 [ "$n" -eq 4 ] && ok "attack --json: one line per step ($n)" || not_ok "attack --json: $n lines, wanted 4: $OUT"
-for f in adv.png adv.npy adv-map.npy adv-heatmap.png; do
+for f in adv.png adv.npy adv-rel.npy adv-heatmap.png; do
     [ -s "$W/$f" ] && ok "attack wrote $f" || not_ok "attack did not write $f"
 done
 expect_exit 2 "attack without a target" "$LRP" attack "$R20" "$HORSE" "${CIFAR[@]}"
