@@ -31,8 +31,10 @@ expect_exit 2 "bad cotangent" "$LRP" explain "$MLP" "$X" --relevance-grad twice
 one_line_error "bad cotangent" "twice"
 expect_exit 2 "with an attributor" "$LRP" explain "$MLP" "$X" --relevance-grad ones -a smoothgrad
 one_line_error "with an attributor" "smoothgrad"
-expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -c guided-backprop
+expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -c guided-backprop \
+    --relevance-grad-out "$W/unsupported-g.npy"
 one_line_error "a rule without a second order" "no second order"
+check "a rule without a second order: no G written" test ! -e "$W/unsupported-g.npy"
 
 expect_exit 0 "attack, 3 steps" "$LRP" attack "$R20" "$HORSE" --target-image "$HORSE" "${CIFAR[@]}" \
     --steps 3 --json -o "$W/adv.png" --tensor-out "$W/adv.npy" -r "$W/adv-rel.npy" --heatmap-out "$W/adv-heatmap.png"
