@@ -124,6 +124,9 @@ lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **
         if (st != LRP_OK)
             return st;
         int ov = n->outputs[0];
+        if (b->arrive && b->arrive_at && b->arrive_at[ni] &&
+            (st = b->arrive(b->arrive_ctx, ni, rel, batch, err)) != LRP_OK)
+            return st;
         if (ov < 0 || !rel[ov]) { /* no relevance here: its forward output is done with */
             if (ov >= 0)
                 free_value(vals, ov);

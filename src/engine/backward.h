@@ -33,6 +33,14 @@ typedef struct lrp_backward {
     lrp_status (*observe)(void *ctx, const lrp_backward_step *s, lrp_error *err);
     void *observe_ctx;
     bool separate;
+    /* Called (may be NULL) for every node whose arrive_at entry is set, once
+     * the relevance at its first output is complete and before the node's
+     * work: rel[n->outputs[0]] (NULL when none arrived) may be read, changed
+     * or replaced, and so may the relevance pending anywhere else in rel (the
+     * values the sweep has not reached). An error stops the sweep. */
+    lrp_status (*arrive)(void *ctx, int node, lrp_tensor **rel, int64_t batch, lrp_error *err);
+    void *arrive_ctx;
+    const unsigned char *arrive_at;
 } lrp_backward;
 
 /* Runs every non-static node in reverse topological order. vals: the

@@ -9,6 +9,7 @@
 #include "lrp/explain.h"
 
 #include "lrp/composites.h"
+#include "lrp/inside.h"
 #include "base/error.h"
 #include "engine/backward.h"
 #include "engine/forward.h"
@@ -36,6 +37,7 @@ struct lrp_explainer {
     bool openblas, exact_forward;
     lrp_check_fn check;
     void *check_ctx;
+    lrp_inside *inside; /* lrp_explainer_set_inside */
 };
 
 void lrp_explain_options_default(lrp_explain_options *o)
@@ -77,6 +79,7 @@ void lrp_explainer_free(lrp_explainer *e)
     for (int i = 0; i < e->params.n_overrides; i++)
         free(e->overrides[i]);
     free(e->overrides);
+    lrp_inside_free(e->inside);
     free(e);
 }
 
@@ -166,6 +169,27 @@ void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx)
     e->check = fn;
     e->check_ctx = ctx;
 }
+
+lrp_status lrp_explainer_set_inside(lrp_explainer *e, const lrp_inside_options *o, lrp_error *err)
+{
+    lrp_inside_free(e->inside);
+    e->inside = NULL;
+    if (!o || (o->n_records <= 0 && o->n_conditions <= 0))
+        return LRP_OK;
+    if (!(e->inside = lrp_inside_new(e->m->g, e->m->input, o, err)))
+        return err ? err->status : LRP_ERR_ARG;
+    if (lrp_model_is_prepared(e->m)) { /* channels out of range show now */
+        lrp_status st = lrp_inside_begin(e->inside, e->m->g, 0, err);
+        if (st != LRP_OK) {
+            lrp_inside_free(e->inside);
+            e->inside = NULL;
+        }
+        return st;
+    }
+    return LRP_OK;
+}
+
+const lrp_tensor *lrp_explainer_recorded(const lrp_explainer *e, int i) { return lrp_inside_recorded(e->inside, i); }
 
 lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
 {
@@ -441,8 +465,20 @@ static lrp_status run_backward(explain_run *r, bool locate, lrp_error *err)
         b.observe_ctx = &c;
         b.separate = true;
     }
+    lrp_status st = LRP_OK;
+    if (e->inside) {
+        if ((st = lrp_inside_begin(e->inside, r->g, r->N, err)) != LRP_OK) {
+            free(c.r_out);
+            return st;
+        }
+        b.arrive = lrp_inside_arrive;
+        b.arrive_ctx = e->inside;
+        b.arrive_at = lrp_inside_nodes(e->inside);
+    }
     double t0 = lrp_now();
-    lrp_status st = lrp_backward_run(r->g, r->vals, r->rel, &b, r->N, err);
+    st = lrp_backward_run(r->g, r->vals, r->rel, &b, r->N, err);
+    if (st == LRP_OK && e->inside)
+        st = lrp_inside_end(e->inside, r->g, r->rel, r->N, err);
     free(c.r_out);
     if (st == LRP_OK)
         lrp_profile_add("backward pass", lrp_now() - t0);
