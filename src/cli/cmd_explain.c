@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "lrp.h"
 #include "cli/heatmap_out.h"
+#include "cli/inside.h"
 #include "cli/items.h"
 #include "cli/json.h"
 #include "cli/outputs.h"
@@ -273,6 +274,7 @@ typedef struct explain_run {
     const char *method;
     bool need_view, warned_view;
     int failed_input, failed_output, internal, refused;
+    cli_inside inside; /* --relevance-at, --condition */
 } explain_run;
 
 /* One input on its way through the run. */
@@ -480,6 +482,8 @@ static void explain_one(explain_run *r, cli_item *it)
         st = run_item(r, &e, &err);
     if (st == LRP_OK)
         st = write_item(r, &e, &err);
+    if (st == LRP_OK && r->inside.n_records && (st = cli_inside_write(&r->inside, r->cm.ex, 0, &e.f, &err)) != LRP_OK)
+        e.out_fail = true;
     e.res.seconds = now_s() - t0;
     report_item(r, &e, st, &err);
     explain_item_free(&e);
@@ -501,6 +505,15 @@ static int explain_open(explain_run *r)
     attribution_set_progress(r->cm.attr, on_sub_progress, &r->sp);
     if (a->check)
         lrp_explainer_set_check(r->cm.ex, on_check, &r->cc);
+    if (r->inside.n_records || r->inside.n_conditions) { /* --relevance-at, --condition */
+        lrp_inside_options io;
+        lrp_error err = {0};
+        cli_inside_options(&r->inside, a, &io);
+        if (lrp_explainer_set_inside(r->cm.ex, &io, &err) != LRP_OK) {
+            cli_error("%s", err.message);
+            return err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_INTERNAL;
+        }
+    }
     r->need_view = a->heat.overlay || (a->heat.size && !strcmp(a->heat.size, "input"));
     return EXIT_OK;
 }
@@ -560,6 +573,13 @@ int cmd_explain(cli_args *a)
     if (a->labels && !(r.labels = cli_read_labels(a->labels, &r.n_labels)))
         return EXIT_USAGE;
     cli_items items = {0};
+    if ((rc = cli_inside_parse(a, &r.inside)) != EXIT_OK)
+        goto done;
+    if ((r.inside.n_records || r.inside.n_conditions) && r.ac.o.kind != LRP_ATTRIBUTOR_GRADIENT) {
+        cli_error("--relevance-at and --condition apply to the composite alone, not to --attributor %s", r.ac.name);
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (!(r.guard = cli_guard_new())) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
@@ -586,5 +606,6 @@ done:
     cli_method_close(&r.cm);
     cli_items_free(&items);
     cli_free_labels(r.labels, r.n_labels);
+    cli_inside_free(&r.inside);
     return rc;
 }

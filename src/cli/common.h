@@ -18,6 +18,7 @@ int cmd_preprocess(cli_args *a);
 int cmd_render(cli_args *a);
 int cmd_compare(cli_args *a);
 int cmd_eval(cli_args *a);
+int cmd_concepts(cli_args *a);
 
 /* Loads the model named by a->pos[0] for a command (prints the error).
  * canonize: the zennit canonizers (explain); predict only strips Softmax. */

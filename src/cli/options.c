@@ -46,6 +46,9 @@ static const command_info commands[CMD_COUNT] = {
                      "compare two heatmaps (PNG) or two relevances (.npy); exit 0 if equal within T, 1 if not"},
     [CMD_EVAL] = {"eval", "eval MODEL INPUT... [--composite NAME | --attributor NAME] [options]",
                   "score an explanation by region perturbation (MoRF/LeRF curves, AOPC)"},
+    [CMD_CONCEPTS] = {"concepts", "concepts MODEL INPUT... --layer NODE [--top K] [-o 'out/{stem}-{concept}.png']",
+                      "list the channels of a layer most relevant to the target (CRP concepts) and write the "
+                      "heatmap of each"},
     [CMD_HELP] = {"help", "help [COMMAND]", "show help for lrp or one command"},
     [CMD_VERSION] = {"version", "version", "print the version"},
 };
@@ -59,10 +62,12 @@ const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? co
 #define C_RENDER CMDBIT(CMD_RENDER)
 #define C_COMPARE CMDBIT(CMD_COMPARE)
 #define C_EVAL CMDBIT(CMD_EVAL)
+#define C_CONCEPTS CMDBIT(CMD_CONCEPTS)
 #define C_ALL 0xffffffffu
-#define C_MODEL (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL) /* commands that read inputs for a model */
-#define C_RULES (C_EXPLAIN | C_EVAL)
-#define C_HEAT (C_EXPLAIN | C_RENDER)
+#define C_MODEL                                                                                                       \
+    (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_CONCEPTS) /* commands that read inputs for a model */
+#define C_RULES (C_EXPLAIN | C_EVAL | C_CONCEPTS)
+#define C_HEAT (C_EXPLAIN | C_RENDER | C_CONCEPTS)
 
 /* What an option's value is, and so how it is converted. choices (any type
  * but T_FLAG and T_LIST) restrict the value to those words first. */
@@ -118,13 +123,13 @@ static int set_shard(cli_args *a, const option_def *o, const char *v);
 static const option_def options[] = {
     {"help", 'h', T_FLAG, NULL, C_ALL, "General", "show help and exit", AT(help)},
     {"quiet", 'q', T_FLAG, NULL, C_ALL, "General", "print nothing but errors (and --json output)", AT(quiet)},
-    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL, "General",
+    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL | C_CONCEPTS, "General",
      "print one JSON object per item on stdout instead of text", AT(json)},
     {"threads", 'j', T_INT, "N", C_MODEL, "General",
      "use N threads (default: the CPUs this process may run on); results do not depend on N", AT(threads),
      RANGE(1, 1024)},
 
-    {"no-canonize", 0, T_FLAG, NULL, C_EXPLAIN | C_INSPECT | C_EVAL, "Model",
+    {"no-canonize", 0, T_FLAG, NULL, C_EXPLAIN | C_INSPECT | C_EVAL | C_CONCEPTS, "Model",
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
      "zennit Sums",
      AT(no_canonize)},
@@ -177,12 +182,12 @@ static const option_def options[] = {
      AT(target), HAS(has_target), RANGE(0, 1L << 30)},
     {"seed-logit", 0, T_FLAG, NULL, C_RULES, "Explanation",
      "start from the target logit instead of 1 (as zennit's feed_forward.py)", AT(seed_logit)},
-    {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
+    {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS | C_CONCEPTS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
      "{index:N}, {target}, {method}; - for standard output. Never one of the run's inputs, another output or a "
      "directory (exit 2); FIFOs and devices are written through",
      AT(out)},
-    {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
+    {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN | C_CONCEPTS, "Output",
      "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)",
      AT(relevance_out)},
     {"epsilon", 0, T_NUM, "E", C_RULES, "Rules", "epsilon of the Epsilon rule (default {default})",
@@ -248,10 +253,10 @@ static const option_def options[] = {
      HAS(heat.has_vmin), ANY},
     {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap", "fixed upper bound of the colour scale", AT(heat.vmax),
      HAS(heat.has_vmax), ANY},
-    {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN, "Heatmap",
+    {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN | C_CONCEPTS, "Heatmap",
      "blend the heatmap over the input image (RGB PNG; ALPHA default {default})", AT(heat.overlay_alpha),
      HAS(heat.overlay), RANGE(0, 1), .def = "0.5", .optional = true},
-    {"size", 0, T_STR, NULL, C_EXPLAIN, "Heatmap",
+    {"size", 0, T_STR, NULL, C_EXPLAIN | C_CONCEPTS, "Heatmap",
      "heatmap at the model's input size (default) or scaled to the original image's size", AT(heat.size),
      CHOICES("model", "input")},
     {"grid", 0, T_FLAG, NULL, C_HEAT, "Heatmap",
@@ -288,6 +293,27 @@ static const option_def options[] = {
      "what a perturbed region becomes: 0, the input's per-channel mean, or uniform noise over the input's range "
      "(default {default}, as Quantus; seeded by --seed)",
      AT(perturb.baseline), CHOICES("zero", "mean", "uniform")},
+
+    /* inside the network: relevance at nodes, CRP conditions and concepts (issue 14) */
+    {"relevance-at", 0, T_LIST, "NODE=FILE", C_EXPLAIN, "Inside the network",
+     "write the relevance arriving at the output of NODE (a node name as 'lrp inspect MODEL --composite NAME' "
+     "prints it, or a value name), before its own rule, as float32 .npy shaped like that output (template fields "
+     "as -o; repeatable)",
+     AT(relevance_at)},
+    {"condition", 0, T_LIST, "NODE:CH[,CH...]", C_EXPLAIN | C_CONCEPTS, "Inside the network",
+     "Concept Relevance Propagation: keep only channels CH of the relevance arriving at NODE's output (zennit-crp's "
+     "conditions; repeatable, from the output downwards); relevance on paths that bypass NODE is dropped unless "
+     "--with-parallel. With --seed-logit, zennit-crp's seed",
+     AT(conditions)},
+    {"with-parallel", 0, T_FLAG, NULL, C_EXPLAIN | C_CONCEPTS, "Inside the network",
+     "keep the relevance on paths that bypass a conditioned node, such as a residual shortcut (zennit-crp's "
+     "exclude_parallel=False)",
+     AT(with_parallel)},
+    {"layer", 0, T_STR, "NODE", C_CONCEPTS, "Inside the network",
+     "the layer whose channels are the concepts (a node or value name, as --condition)", AT(concept_layer)},
+    {"top", 0, T_INT, "K", C_CONCEPTS, "Inside the network",
+     "the K most relevant channels, each with its conditional heatmap (default {default})", AT(concept_top),
+     RANGE(1, 1 << 20), .def = "8"},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
@@ -587,8 +613,12 @@ void cli_args_free(cli_args *a)
 {
     free(a->pos);
     free(a->rules.v);
+    free(a->relevance_at.v);
+    free(a->conditions.v);
     a->pos = NULL;
     a->rules.v = NULL;
+    a->relevance_at.v = NULL;
+    a->conditions.v = NULL;
 }
 
 /* The value's placeholder: FILE, or the choices as a|b|c. */

@@ -29,6 +29,7 @@ typedef enum {
     CMD_RENDER,
     CMD_COMPARE,
     CMD_EVAL,
+    CMD_CONCEPTS,
     CMD_HELP,
     CMD_VERSION,
     CMD_COUNT
@@ -118,6 +119,14 @@ typedef struct cli_args {
     /* eval: the library's options (patch, steps, baseline; seed from --seed) */
     lrp_perturb_options perturb;
     const char *order;
+
+    /* inside the network (explain, concepts): --relevance-at, --condition,
+     * --with-parallel; concepts' --layer and --top */
+    cli_list relevance_at;
+    cli_list conditions;
+    bool with_parallel;
+    const char *concept_layer;
+    int concept_top;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after
