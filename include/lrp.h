@@ -374,6 +374,28 @@ LRP_API lrp_status lrp_explainer_set_inside(lrp_explainer *e, const lrp_inside_o
  * before any. */
 LRP_API const lrp_tensor *lrp_explainer_recorded(const lrp_explainer *e, int i);
 
+/* Concept Relevance Propagation's conditional explanations of one input
+ * (a batch of one) for n channels of node `layer` (a name as in
+ * lrp_condition), each conditioned on its channel besides the conditions of
+ * lrp_explainer_set_inside (and with its exclude_parallel): one forward
+ * pass, one backward sweep down to the layer, and the sweep below it for
+ * the n conditions as one batch, the forward values copied n times. pick:
+ * channels receives the n channels with the largest relevance sums at the
+ * layer (largest first; if the layer has fewer than n channels, all of
+ * them, the rest of channels -1 and *relevance that many samples), else it
+ * gives them. *layer_relevance (may be
+ * NULL): the relevance arriving at the layer, before its rule. *relevance
+ * (may be NULL, then n may be 0 and only the layer is reached): (n, ...)
+ * shaped like the input, sample b conditioned on channels[b]. *logits (may
+ * be NULL): (1, classes), as lrp_explain. Records are
+ * not filled. LRP_ERR_UNSUPPORTED when a value of the model does not carry
+ * the batch in its first dimension (then run the batch of copies with
+ * per-sample conditions through lrp_explain). */
+LRP_API lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64_t target, lrp_seed seed,
+                                        const char *layer, int n, int64_t *channels, int pick,
+                                        lrp_tensor **layer_relevance, lrp_tensor **relevance, lrp_tensor **logits,
+                                        int64_t *target_out, lrp_error *err);
+
 /* ------------------------------------------------------------ attributors */
 
 typedef enum lrp_attributor_kind {

@@ -1,9 +1,11 @@
 /* lrp concepts: the channels of a layer most relevant to the target
  * (Concept Relevance Propagation, zennit-crp's ChannelConcept with
- * abs_norm), and the heatmap conditioned on each of them. Per input: one
- * explanation (zennit-crp's logit seed) that records the relevance at the
- * layer, then the K conditional heatmaps in one batched pass of K copies,
- * each copy conditioned on its own channel. */
+ * abs_norm), and the heatmap conditioned on each of them. Per input,
+ * CONCEPT_BATCH concepts at a time, lrp_explain_channels (zennit-crp's
+ * logit seed): one forward pass, the sweep down to the layer once, the part
+ * below it for the batch of conditions. For a model whose values do not
+ * all carry the batch first, a batch of copies of the input, each copy
+ * conditioned on its own channel, through lrp_explain. */
 #include "cli/attribution.h"
 #include "cli/common.h"
 #include "lrp.h"
@@ -243,32 +245,58 @@ static lrp_status concepts_one(concepts_run *r, const cli_item *it, lrp_error *e
         x = xk;
         xk = NULL;
     }
-    if (st == LRP_OK)
+    /* the first batch of concepts with the relevance at the layer, in one call */
+    bool writes = a->out || a->relevance_out, fast = true;
+    int n1 = writes ? (a->concept_top < CONCEPT_BATCH ? a->concept_top : CONCEPT_BATCH) : 0;
+    int64_t picked[CONCEPT_BATCH];
+    lrp_tensor *R = NULL;
+    if (st == LRP_OK &&
+        (st = lrp_explain_channels(r->cm.ex, x, target, LRP_SEED_LOGIT, a->concept_layer, n1, picked, 1, &R,
+                                   writes ? &rel : NULL, &logits, &used, err)) == LRP_ERR_UNSUPPORTED) {
+        fast = false; /* values without the batch first: copies of the input */
+        *err = (lrp_error){0};
         st = explain_conditioned(r, x, target, NULL, 1, &rel, &logits, &used, err);
+        if (st == LRP_OK && !(R = lrp_tensor_clone(lrp_explainer_recorded(r->cm.ex, 0), err)))
+            st = err->status;
+    }
     int64_t C = -1;
-    if (st == LRP_OK && (C = concept_relevance(lrp_explainer_recorded(r->cm.ex, 0), &raw, &share)) < 0)
+    if (st == LRP_OK && (C = concept_relevance(R, &raw, &share)) < 0)
         st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    lrp_tensor_free(R);
     int K = 0;
     if (st == LRP_OK && (!(cs = calloc((size_t)a->concept_top + 1, sizeof *cs)) ||
                          (K = top_channels(share, C, a->concept_top, cs)) < 0))
         st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int k = 0; fast && st == LRP_OK && k < n1 && k < K; k++)
+        cs[k].channel = picked[k]; /* the same ranking, as the heatmaps have it */
     double logit = st == LRP_OK ? ((const lrp_real *)logits->data)[used] : 0;
     for (int k = 0; k < K && st == LRP_OK; k++) {
         cs[k].raw = raw[cs[k].channel];
         cs[k].share = share[cs[k].channel];
     }
     cli_fields f = {it, attribution_method_name(&r->ac, r->cm.eo.composite), used, false};
-    /* the conditional heatmaps, CONCEPT_BATCH at a time */
-    for (int k0 = 0; k0 < K && st == LRP_OK && (a->out || a->relevance_out); k0 += CONCEPT_BATCH) {
+    /* the conditional heatmaps, CONCEPT_BATCH at a time (the first batch is there already) */
+    for (int k0 = 0; k0 < K && st == LRP_OK && writes; k0 += CONCEPT_BATCH) {
         int n = K - k0 < CONCEPT_BATCH ? K - k0 : CONCEPT_BATCH;
-        lrp_tensor_free(rel);
-        lrp_tensor_free(logits);
-        lrp_tensor_free(xk);
-        rel = logits = NULL;
-        if (!(xk = copies(x, n, err)))
-            st = err->status;
-        if (st == LRP_OK)
-            st = explain_conditioned(r, xk, used, cs + k0, n, &rel, &logits, NULL, err);
+        int64_t chans[CONCEPT_BATCH];
+        for (int b = 0; b < n; b++)
+            chans[b] = cs[k0 + b].channel;
+        if (k0 > 0 || !fast) {
+            lrp_tensor_free(rel);
+            lrp_tensor_free(xk);
+            rel = xk = NULL;
+        }
+        if (fast && k0 > 0)
+            st = lrp_explain_channels(r->cm.ex, x, used, LRP_SEED_LOGIT, a->concept_layer, n, chans, 0, NULL, &rel,
+                                      NULL, NULL, err);
+        if (!fast) {
+            lrp_tensor *lg2 = NULL;
+            if (!(xk = copies(x, n, err)))
+                st = err->status;
+            if (st == LRP_OK)
+                st = explain_conditioned(r, xk, used, cs + k0, n, &rel, &lg2, NULL, err);
+            lrp_tensor_free(lg2);
+        }
         for (int b = 0; b < n && st == LRP_OK; b++)
             st = write_concept(r, rel, b, &cs[k0 + b], &f, &view, &orig, err);
     }

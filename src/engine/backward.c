@@ -115,7 +115,7 @@ static lrp_status step(const lrp_graph *g, int ni, lrp_tensor **vals, lrp_tensor
 lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **rel, const lrp_backward *b,
                             int64_t batch, lrp_error *err)
 {
-    for (int k = g->n_order - 1; k >= 0; k--) {
+    for (int k = b->ranged ? b->from : g->n_order - 1; k >= (b->ranged ? b->to : 0); k--) {
         int ni = g->order[k];
         const lrp_node *n = &g->nodes[ni];
         if (lrp_node_is_static(g, n))

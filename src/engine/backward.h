@@ -41,6 +41,10 @@ typedef struct lrp_backward {
     lrp_status (*arrive)(void *ctx, int node, lrp_tensor **rel, int64_t batch, lrp_error *err);
     void *arrive_ctx;
     const unsigned char *arrive_at;
+    /* ranged: only the positions from down to to of g->order (the nodes
+     * above and below them are left as they are). */
+    bool ranged;
+    int from, to;
 } lrp_backward;
 
 /* Runs every non-static node in reverse topological order. vals: the

@@ -66,9 +66,7 @@ static int value_node(const lrp_graph *g, int input, int v)
     return -2;
 }
 
-/* A node name (as lrp_node_label prints it; a removed node stands for the
- * node whose output replaced its own) or a value name. */
-static int resolve(const lrp_graph *g, int input, const char *name, lrp_error *err)
+int lrp_inside_resolve(const lrp_graph *g, int input, const char *name, lrp_error *err)
 {
     char lb[64];
     for (int i = 0; i < g->n_nodes; i++) {
@@ -136,7 +134,7 @@ lrp_inside *lrp_inside_new(const lrp_graph *g, int input, const lrp_inside_optio
     in->exclude_parallel = o->exclude_parallel != 0;
     for (int i = 0; i < nr; i++) {
         in->n_records = i + 1;
-        if (!o->records[i] || (in->record_node[i] = resolve(g, input, o->records[i], err)) < -1)
+        if (!o->records[i] || (in->record_node[i] = lrp_inside_resolve(g, input, o->records[i], err)) < -1)
             goto fail;
         if (!(in->record_names[i] = strdup(o->records[i])))
             goto oom;
@@ -145,7 +143,7 @@ lrp_inside *lrp_inside_new(const lrp_graph *g, int input, const lrp_inside_optio
         const lrp_condition *c = &o->conditions[i];
         inside_cond *d = &in->conds[i];
         in->n_conds = i + 1;
-        if (!c->node || (d->node = resolve(g, input, c->node, err)) < -1)
+        if (!c->node || (d->node = lrp_inside_resolve(g, input, c->node, err)) < -1)
             goto fail;
         if (d->node == -1) {
             lrp_fail(err, LRP_ERR_ARG, "%s: a condition at the model input '%s' conditions nothing", g->path, c->node);
@@ -321,4 +319,56 @@ lrp_status lrp_inside_end(lrp_inside *in, const lrp_graph *g, lrp_tensor *const 
 const lrp_tensor *lrp_inside_recorded(const lrp_inside *in, int i)
 {
     return in && i >= 0 && i < in->n_records ? in->recorded[i] : NULL;
+}
+
+/* The position of node ni in g->order; -1 if not there. */
+static int order_pos(const lrp_graph *g, int ni)
+{
+    for (int k = 0; k < g->n_order; k++)
+        if (g->order[k] == ni)
+            return k;
+    return -1;
+}
+
+lrp_inside *lrp_inside_concepts(const lrp_inside *in, const lrp_graph *g, int input, int node, int n,
+                                const int64_t *channels, lrp_error *err)
+{
+    int pos = order_pos(g, node), nc = 0;
+    for (int i = 0; in && i < in->n_conds; i++)
+        nc += order_pos(g, in->conds[i].node) < pos;
+    lrp_inside *out = calloc(1, sizeof *out);
+    if (!out || !(out->record_names = calloc(1, sizeof(char *))) || !(out->record_node = calloc(1, sizeof(int))) ||
+        !(out->recorded = calloc(1, sizeof(lrp_tensor *))) ||
+        !(out->conds = calloc((size_t)(nc + n + 1), sizeof *out->conds))) {
+        lrp_inside_free(out);
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    out->input = input;
+    out->exclude_parallel = in ? in->exclude_parallel : true;
+    for (int i = 0; in && i < in->n_conds; i++) {
+        const inside_cond *c = &in->conds[i];
+        if (order_pos(g, c->node) >= pos)
+            continue;
+        inside_cond *d = &out->conds[out->n_conds++];
+        *d = (inside_cond){c->node, c->n_ch, malloc(sizeof(int64_t) * (size_t)c->n_ch), c->sample, strdup(c->name)};
+        if (!d->ch || !d->name) {
+            lrp_inside_free(out);
+            lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        memcpy(d->ch, c->ch, sizeof(int64_t) * (size_t)c->n_ch);
+    }
+    for (int b = 0; b < n; b++) {
+        inside_cond *d = &out->conds[out->n_conds++];
+        *d = (inside_cond){node, 1, malloc(sizeof(int64_t)), b,
+                           strdup(g->nodes[node].name ? g->nodes[node].name : "?")};
+        if (!d->ch || !d->name) {
+            lrp_inside_free(out);
+            lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        d->ch[0] = channels[b];
+    }
+    return out;
 }

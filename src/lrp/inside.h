@@ -26,4 +26,15 @@ lrp_status lrp_inside_end(lrp_inside *in, const lrp_graph *g, lrp_tensor *const 
 
 const lrp_tensor *lrp_inside_recorded(const lrp_inside *in, int i);
 
+/* A node name (as lrp_node_label prints it; a removed node stands for the
+ * node whose output replaced its own) or a value name: the node index, -1
+ * for the model input, -2 (with the message in err) when there is none. */
+int lrp_inside_resolve(const lrp_graph *g, int input, const char *name, lrp_error *err);
+
+/* For the part of a sweep below node (lrp_explain_channels): in's
+ * conditions at nodes before it in g->order (in may be NULL) and sample b
+ * conditioned on channels[b] at node, b < n; in's exclude_parallel. */
+lrp_inside *lrp_inside_concepts(const lrp_inside *in, const lrp_graph *g, int input, int node, int n,
+                                const int64_t *channels, lrp_error *err);
+
 #endif

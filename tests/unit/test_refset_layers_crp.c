@@ -598,13 +598,95 @@ static void test_batched_conditions(void **state)
     lrp_model_free(m);
 }
 
+/* lrp_explain_channels (the sweep below the layer for a batch of
+ * conditions) equals lrp_explain with each condition alone: tiny-cnn, and
+ * with ../shared tiny-resnet, whose layer has a shortcut around it, with
+ * and without exclude_parallel, with a condition above. */
+static void channels_case(const char *model, const char *input, const char *method, const char *layer,
+                          const lrp_condition *upper, int exclude_parallel, int64_t target)
+{
+    lrp_error err;
+    lrp_model *m = lrp_model_load(model, NULL, &err);
+    if (!m)
+        fail_msg("%s: %s", model, err.message);
+    lrp_tensor *x = NULL;
+    assert_int_equal(lrp_npy_read(input, &x, &err), LRP_OK);
+    lrp_explainer *e = explainer(m, method);
+    lrp_inside_options io;
+    lrp_inside_options_default(&io);
+    io.exclude_parallel = exclude_parallel;
+    io.n_conditions = upper ? 1 : 0;
+    io.conditions = upper;
+    io.n_records = 1;
+    io.records = &layer;
+    if (lrp_explainer_set_inside(e, &io, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    int64_t ch[4], used = -1;
+    lrp_tensor *R = NULL, *rel = NULL, *logits = NULL;
+    if (lrp_explain_channels(e, x, target, LRP_SEED_LOGIT, layer, 4, ch, 1, &R, &rel, &logits, &used, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(rel->dims[0], 4);
+    assert_int_equal(used, target);
+    double worst = 0;
+    for (int b = 0; b < 4; b++) {
+        lrp_condition cs[2] = {{layer, 1, &ch[b], -1}};
+        if (upper) {
+            cs[0] = *upper;
+            cs[1] = (lrp_condition){layer, 1, &ch[b], -1};
+        }
+        lrp_inside_options one;
+        lrp_inside_options_default(&one);
+        one.exclude_parallel = exclude_parallel;
+        one.n_conditions = upper ? 2 : 1;
+        one.conditions = cs;
+        one.n_records = 1;
+        one.records = &layer;
+        lrp_tensor *r1 = explain_with(e, x, target, &one);
+        if (b == 0) /* the layer's relevance of the first call: before the mask at it */
+            assert_true(tu_rel_l2(R->data, lrp_explainer_recorded(e, 0)->data, (size_t)R->numel) <= 1e-7);
+        worst = fmax(worst, tu_rel_l2(RV(rel) + b * r1->numel, r1->data, (size_t)r1->numel));
+        lrp_tensor_free(r1);
+    }
+    print_message("%s %s%s%s: channels %lld %lld %lld %lld in one call, rel.L2 %.3g to one by one\n", layer,
+                  exclude_parallel ? "" : "with parallel", upper ? " given " : "", upper ? upper->node : "",
+                  (long long)ch[0], (long long)ch[1], (long long)ch[2], (long long)ch[3], worst);
+    assert_true(worst <= 1e-6);
+    lrp_tensor_free(R);
+    lrp_tensor_free(rel);
+    lrp_tensor_free(logits);
+    lrp_tensor_free(x);
+    lrp_explainer_free(e);
+    lrp_model_free(m);
+}
+
+static void test_explain_channels(void **state)
+{
+    (void)state;
+    int64_t c10 = 10, c156 = 156;
+    lrp_condition up = {"/4/Conv", 1, &c10, -1};
+    channels_case(tu_testdata(TINY_CNN), tu_testdata(CHELSEA), "epsilon-plus-flat", "/4/Conv", NULL, 1, 3);
+    channels_case(tu_testdata(TINY_CNN), tu_testdata(CHELSEA), "epsilon-gamma-box", "/0/Conv", &up, 1, 3);
+    bool shared;
+    const char *dir = set_dir(&shared);
+    if (!shared)
+        return;
+    const char *tr = tu_path(dir, "models/tiny-resnet.onnx"), *x64 = tu_path(dir, "inputs/chelsea-64.npy");
+    char trp[1200], xp[1200];
+    snprintf(trp, sizeof trp, "%s", tr);
+    snprintf(xp, sizeof xp, "%s", x64);
+    lrp_condition up2 = {"/layer3/layer3.0/conv2/Conv", 1, &c156, -1};
+    channels_case(trp, xp, "epsilon-plus-flat", "/layer3/layer3.0/conv2/Conv", NULL, 1, 7);
+    channels_case(trp, xp, "epsilon-plus-flat", "/layer3/layer3.0/conv2/Conv", NULL, 0, 7);
+    channels_case(trp, xp, "epsilon-plus-flat", "/layer2/layer2.0/relu_1/Relu", &up2, 1, 7);
+    channels_case(trp, xp, "epsilon-plus-flat", "/layer2/layer2.0/relu_1/Relu", &up2, 0, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_refset_layers),
-        cmocka_unit_test(test_channels_sum),
-        cmocka_unit_test(test_check_sums),
-        cmocka_unit_test(test_batched_conditions),
+        cmocka_unit_test(test_refset_layers),    cmocka_unit_test(test_channels_sum),
+        cmocka_unit_test(test_check_sums),       cmocka_unit_test(test_batched_conditions),
+        cmocka_unit_test(test_explain_channels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
