@@ -591,7 +591,8 @@ int cmd_explain(cli_args *a)
     if (a->relevance_out && !rel_stdout)
         own.tmpl[own.n++] = a->relevance_out;
     if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK ||
-        (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK)
+        (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK ||
+        (rc = cli_inside_check_count(&r.inside, items.n)) != EXIT_OK)
         goto done;
     /* every output is checked before anything is written */
     if ((rc = claim_outputs(r.guard, a, &items, method_buf)) != EXIT_OK)

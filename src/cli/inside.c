@@ -94,6 +94,17 @@ int cli_inside_parse(const cli_args *a, cli_inside *in)
     return EXIT_OK;
 }
 
+int cli_inside_check_count(const cli_inside *in, int n_items)
+{
+    for (int i = 0; i < in->n_records && n_items > 1; i++)
+        if (cli_template_check("--relevance-at", in->files[i]) == 0) {
+            cli_error("--relevance-at %s=%s: with several inputs, use a template such as 'out/{stem}-at.npy'",
+                      in->nodes[i], in->files[i]);
+            return EXIT_USAGE;
+        }
+    return EXIT_OK;
+}
+
 void cli_inside_options(const cli_inside *in, const cli_args *a, lrp_inside_options *o)
 {
     lrp_inside_options_default(o);

@@ -21,6 +21,8 @@ typedef struct cli_inside {
 /* Parses a's --relevance-at and --condition (errors printed). Returns an exit code. */
 int cli_inside_parse(const cli_args *a, cli_inside *in);
 void cli_inside_free(cli_inside *in);
+/* With several inputs every --relevance-at file must be a template (printed). Returns an exit code. */
+int cli_inside_check_count(const cli_inside *in, int n_items);
 
 /* The library's options: the records, then the conditions (extra: more
  * records first, e.g. concepts' layer; may be NULL). */

@@ -65,4 +65,10 @@ expect_exit 2 "concepts -o without {concept}" "$LRP" concepts "$M" "$X" --layer 
 one_line_error "concepts -o without {concept}" "{concept}"
 expect_exit 2 "concepts unknown layer" "$LRP" concepts "$M" "$X" --layer /nope
 one_line_error "concepts unknown layer" "/nope"
+expect_exit 2 "--relevance-at to one file for two inputs" "$LRP" explain "$M" "$X" "$TESTDATA/refset/inputs/logo-32.npy" \
+    --relevance-at "/4/Conv=$W/one.npy"
+one_line_error "--relevance-at to one file for two inputs" "template"
+expect_exit 0 "--relevance-at with a template for two inputs" "$LRP" explain "$M" "$X" "$TESTDATA/refset/inputs/logo-32.npy" \
+    -q --relevance-at "/4/Conv=$W/{stem}-at.npy"
+check "one --relevance-at file per input" test -s "$W/chelsea-32-at.npy" -a -s "$W/logo-32-at.npy"
 finish
