@@ -702,6 +702,8 @@ static lrp_status channels_once(lrp_explainer *e, const lrp_tensor *input, int64
         st = lrp_fail(err, LRP_ERR_ARG, "%s: the concepts' layer '%s' is the model input", r.g->path, layer);
     for (int k = 0; st == LRP_OK && k < r.g->n_order && pos < 0; k++)
         pos = r.g->order[k] == node ? k : -1;
+    if (st == LRP_OK && pos < 0)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: %s computes a constant, which no relevance reaches", r.g->path, layer);
     const lrp_value *lv = st == LRP_OK ? &r.g->values[r.g->nodes[node].outputs[0]] : NULL;
     if (st == LRP_OK && pick && lv->ndim >= 2 && n > lv->dims[1]) { /* as many as there are */
         for (int k = (int)lv->dims[1]; k < n; k++)
