@@ -384,6 +384,76 @@ LRP_API lrp_status lrp_explain_relevance_grad(lrp_explainer *e, const lrp_tensor
                                               lrp_seed seed, const lrp_relevance_grad_options *o,
                                               lrp_tensor **relevance, lrp_tensor **grad, lrp_tensor **logits,
                                               int64_t *targets_out, lrp_error *err);
+/* ------------------------------------------- relevance inside the network */
+
+/* A condition of Concept Relevance Propagation (Achtibat et al. 2023;
+ * zennit-crp's CondAttribution): the relevance arriving at the output of a
+ * node, before the node's own rule, is multiplied by a 0/1 mask that keeps
+ * the listed channels (dim 1 of the node's output, all positions). */
+typedef struct lrp_condition {
+    const char *node;        /* a node name as `lrp inspect` prints it, or a value name */
+    int n_channels;          /* > 0 */
+    const int64_t *channels; /* kept channels, each in [0, channels of the node's output) */
+    int64_t sample;          /* -1: every sample of the batch; else only this one (the others are not conditioned
+                                at this node) */
+} lrp_condition;
+
+/* What the explainer's next calls do inside the network. Node names are
+ * those of the model after the canonizers: a Conv with a folded BatchNorm
+ * stands for both (the BatchNorm's name and its output's name mean the
+ * Conv's output), a removed Identity or Dropout for its input. */
+typedef struct lrp_inside_options {
+    /* Nodes (or values) whose arriving relevance each call records: what
+     * reaches the node's output from above, before its own rule and before
+     * a condition's mask at it, shaped like the output (batch first); the
+     * model input's name records the relevance at the input. */
+    int n_records;
+    const char *const *records;
+    int n_conditions;
+    const lrp_condition *conditions;
+    /* 1 (zennit-crp's default exclude_parallel=True): at every conditioned
+     * node, the relevance pending on paths that bypass it (a residual
+     * shortcut around it) is dropped, for the samples conditioned there, so
+     * that only relevance through every conditioned node reaches the input,
+     * as crp's partial backward from the output to the first conditioned
+     * node, from it to the next, ... to the input. 0: one ordinary backward
+     * with the masks in place. */
+    int exclude_parallel;
+} lrp_inside_options;
+
+LRP_API void lrp_inside_options_default(lrp_inside_options *o);
+
+/* Installs o (copied; NULL clears it) for the explainer's calls from now
+ * on. Unknown node names are LRP_ERR_ARG; so are channels out of range,
+ * found here when the model's shapes are known and else at the first call. */
+LRP_API lrp_status lrp_explainer_set_inside(lrp_explainer *e, const lrp_inside_options *o, lrp_error *err);
+
+/* The relevance recorded at records[i] by the last call (owned by the
+ * explainer, valid until its next call or lrp_explainer_set_inside); NULL
+ * before any. */
+LRP_API const lrp_tensor *lrp_explainer_recorded(const lrp_explainer *e, int i);
+
+/* Concept Relevance Propagation's conditional explanations of one input
+ * (a batch of one) for n channels of node `layer` (a name as in
+ * lrp_condition), each conditioned on its channel besides the conditions of
+ * lrp_explainer_set_inside (and with its exclude_parallel): one forward
+ * pass, one backward sweep down to the layer, and the sweep below it for
+ * the n conditions as one batch, the forward values copied n times. pick:
+ * channels receives the n channels with the largest relevance sums at the
+ * layer (largest first; if the layer has fewer than n channels, all of
+ * them, the rest of channels -1 and *relevance that many samples), else it
+ * gives them. *layer_relevance (may be
+ * NULL): the relevance arriving at the layer, before its rule. *relevance
+ * (may be NULL, then n may be 0 and only the layer is reached): (n, ...)
+ * shaped like the input, sample b conditioned on channels[b]. *logits (may
+ * be NULL): (1, classes), as lrp_explain. Records are
+ * not filled. LRP_ERR_UNSUPPORTED when a value of the model does not carry
+ * the batch in its first dimension (then run the batch of copies with
+ * per-sample conditions through lrp_explain). */
+LRP_API lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64_t target, lrp_seed seed,
+                                        const char *layer, int n, int64_t *channels, int pick,
+                                        lrp_tensor **layer_relevance, lrp_tensor **relevance, lrp_tensor **logits,
+                                        int64_t *target_out, lrp_error *err);
 
 /* ------------------------------------------------------------ attributors */
 

@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "lrp.h"
 #include "cli/heatmap_out.h"
+#include "cli/inside.h"
 #include "cli/items.h"
 #include "cli/json.h"
 #include "cli/labels.h"
@@ -232,7 +233,7 @@ static item_plan plan_of(const cli_targets *tg, const cli_item *it)
  * name is known before the run ({target} unknown: CLI_WILD, claimed again
  * once known). Returns an exit code (refusals printed). */
 static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items, const char *method,
-                         const cli_targets *tg, const cli_labels *lab)
+                         const cli_targets *tg, const cli_labels *lab, const cli_inside *ins)
 {
     int rc = cli_guard_input(g, a->pos[0]);
     if (rc == EXIT_OK && a->list && strcmp(a->list, "-"))
@@ -273,6 +274,19 @@ static int claim_outputs(cli_guard *g, const cli_args *a, const cli_items *items
                 snprintf(prev[k], sizeof prev[k], "%s", path);
                 rc = cli_guard_output(g, opt_names[k], path, it->path);
             }
+        }
+    }
+    /* --relevance-at files (one target per input) */
+    for (int i = 0; i < items->n && rc == EXIT_OK; i++) {
+        item_plan p = plan_of(tg, &items->v[i]);
+        cli_fields f = slot_fields(&items->v[i], method, lab, &p, 0, true);
+        for (int k = 0; k < ins->n_records && rc == EXIT_OK; k++) {
+            if (cli_template_expand(ins->files[k], &f, path, sizeof path, &err) != LRP_OK) {
+                cli_error("%s: %s", items->v[i].path, err.message);
+                rc = EXIT_USAGE;
+                continue;
+            }
+            rc = cli_guard_output(g, "--relevance-at", path, items->v[i].path);
         }
     }
     if (rc == EXIT_OK && cli_guard_stdout_outputs(g) > 1) {
@@ -364,7 +378,8 @@ typedef struct explain_run {
     const char *method;
     bool need_view, warned_view;
     int failed_input, failed_output, internal, refused;
-    cli_relgrad rg; /* --relevance-grad */
+    cli_relgrad rg;    /* --relevance-grad */
+    cli_inside inside; /* --relevance-at, --condition */
 } explain_run;
 
 /* One output of an input (one target) on its way through the run. */
@@ -783,6 +798,9 @@ static void explain_one(explain_run *r, cli_item *it)
             }
             lrp_error ek = {0};
             lrp_status sk = write_item(r, &e[k], k, &ek);
+            if (sk == LRP_OK && r->inside.n_records && /* --relevance-at (one target: sample 0) */
+                (sk = cli_inside_write(&r->inside, r->cm.ex, 0, &e[k].f, &ek)) != LRP_OK)
+                e[k].out_fail = true;
             e[k].res.seconds = seconds;
             report_item(r, &e[k], sk, &ek);
             if (k > 0) {
@@ -818,6 +836,15 @@ static int explain_open(explain_run *r)
     attribution_set_progress(r->cm.attr, on_sub_progress, &r->sp);
     if (a->check)
         lrp_explainer_set_check(r->cm.ex, on_check, &r->cc);
+    if (r->inside.n_records || r->inside.n_conditions) { /* --relevance-at, --condition */
+        lrp_inside_options io;
+        lrp_error err = {0};
+        cli_inside_options(&r->inside, a, &io);
+        if (lrp_explainer_set_inside(r->cm.ex, &io, &err) != LRP_OK) {
+            cli_error("%s", err.message);
+            return err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_INTERNAL;
+        }
+    }
     r->need_view = cli_heat_needs_image(&a->heat);
     return EXIT_OK;
 }
@@ -945,6 +972,18 @@ int cmd_explain(cli_args *a)
     if ((rc = cli_targets_parse(a, a->labels ? &r.lab : NULL, a->labels, &r.tg)) != EXIT_OK ||
         (rc = check_targets(&r, heat_stdout, rel_stdout)) != EXIT_OK)
         goto done;
+    if ((rc = cli_inside_parse(a, &r.inside)) != EXIT_OK)
+        goto done;
+    if ((r.inside.n_records || r.inside.n_conditions) && r.ac.o.kind != LRP_ATTRIBUTOR_GRADIENT) {
+        cli_error("--relevance-at and --condition apply to the composite alone, not to --attributor %s", r.ac.name);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if ((r.inside.n_records || r.inside.n_conditions) && (r.tg.top > 1 || r.tg.n > 1)) {
+        cli_error("--relevance-at and --condition follow one target: give one -t (or no --top)");
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (!(r.guard = cli_guard_new())) {
         cli_error("out of memory");
         rc = EXIT_INTERNAL;
@@ -956,12 +995,13 @@ int cmd_explain(cli_args *a)
     if (a->relevance_out && !rel_stdout)
         own.tmpl[own.n++] = a->relevance_out;
     if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK ||
-        (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK)
+        (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK ||
+        (rc = cli_inside_check_count(&r.inside, items.n)) != EXIT_OK)
         goto done;
     if (r.tg.from_dir && (rc = cli_targets_from_dir(a, &items, a->labels ? &r.lab : NULL, a->labels)) != EXIT_OK)
         goto done;
     /* every output is checked before anything is written */
-    if ((rc = claim_outputs(r.guard, a, &items, method_buf, &r.tg, &r.lab)) != EXIT_OK)
+    if ((rc = claim_outputs(r.guard, a, &items, method_buf, &r.tg, &r.lab, &r.inside)) != EXIT_OK)
         goto done;
     cli_guard_set_running(r.guard);
     if ((rc = explain_open(&r)) == EXIT_OK && (rc = check_classes(&r, &items)) == EXIT_OK) {
@@ -978,5 +1018,6 @@ done:
     cli_items_free(&items);
     cli_labels_free(&r.lab);
     cli_targets_free(&r.tg);
+    cli_inside_free(&r.inside);
     return rc;
 }

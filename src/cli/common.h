@@ -21,6 +21,7 @@ int cmd_eval(cli_args *a);
 /* lrp eval --sensitivity (cmd_eval_sensitivity.c) */
 int cmd_eval_sensitivity(cli_args *a);
 int cmd_attack(cli_args *a);
+int cmd_concepts(cli_args *a);
 
 /* Loads the model named by a->pos[0] for a command (prints the error).
  * canonize: the zennit canonizers (explain); predict only strips Softmax. */

@@ -54,6 +54,7 @@ int cli_main(int argc, char **argv)
     case CMD_COMPARE: rc = cmd_compare(&a); break;
     case CMD_EVAL: rc = cmd_eval(&a); break;
     case CMD_ATTACK: rc = cmd_attack(&a); break;
+    case CMD_CONCEPTS: rc = cmd_concepts(&a); break;
     default:
         cli_print_usage(stderr);
         rc = EXIT_USAGE;

@@ -49,6 +49,9 @@ static const command_info commands[CMD_COUNT] = {
     [CMD_ATTACK] = {"attack", "attack MODEL IMAGE --target-explanation T.npy|--target-image IMAGE2 [options]",
                     "manipulate an explanation: a small change of the input that keeps the output and moves the "
                     "heatmap towards a target (Dombrowski et al. 2019)"},
+    [CMD_CONCEPTS] = {"concepts", "concepts MODEL INPUT... --layer NODE [--top K] [-o 'out/{stem}-{concept}.png']",
+                      "list the channels of a layer most relevant to the target (CRP concepts) and write the "
+                      "heatmap of each"},
     [CMD_HELP] = {"help", "help [COMMAND]", "show help for lrp or one command"},
     [CMD_VERSION] = {"version", "version", "print the version"},
 };
@@ -63,11 +66,13 @@ const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? co
 #define C_COMPARE CMDBIT(CMD_COMPARE)
 #define C_EVAL CMDBIT(CMD_EVAL)
 #define C_ATTACK CMDBIT(CMD_ATTACK)
+#define C_CONCEPTS CMDBIT(CMD_CONCEPTS)
 #define C_ALL 0xffffffffu
-#define C_MODEL (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_ATTACK) /* commands that read inputs for a model */
-#define C_RULES (C_EXPLAIN | C_EVAL)
+#define C_MODEL                                                                                                       \
+    (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_ATTACK | C_CONCEPTS) /* commands that read inputs for a model */
+#define C_RULES (C_EXPLAIN | C_EVAL | C_CONCEPTS)
 #define C_LRP (C_RULES | C_ATTACK) /* the explainer's options, which attack takes too */
-#define C_HEAT (C_EXPLAIN | C_RENDER)
+#define C_HEAT (C_EXPLAIN | C_RENDER | C_CONCEPTS)
 
 /* What an option's value is, and so how it is converted. choices (any type
  * but T_FLAG and T_LIST) restrict the value to those words first. */
@@ -140,13 +145,13 @@ static int set_input_size(cli_args *a, const option_def *o, const char *v);
 static const option_def options[] = {
     {"help", 'h', T_FLAG, NULL, C_ALL, "General", "show help and exit", AT(help)},
     {"quiet", 'q', T_FLAG, NULL, C_ALL, "General", "print nothing but errors (and --json output)", AT(quiet)},
-    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL | C_ATTACK, "General",
+    {"json", 0, T_FLAG, NULL, C_EXPLAIN | C_PREDICT | C_COMPARE | C_EVAL | C_ATTACK | C_CONCEPTS, "General",
      "print one JSON object per item on stdout instead of text", AT(json)},
     {"threads", 'j', T_INT, "N", C_MODEL, "General",
      "use N threads (default: the CPUs this process may run on); results do not depend on N", AT(threads),
      RANGE(1, 1024)},
 
-    {"no-canonize", 0, T_FLAG, NULL, C_EXPLAIN | C_INSPECT | C_EVAL, "Model",
+    {"no-canonize", 0, T_FLAG, NULL, C_EXPLAIN | C_INSPECT | C_EVAL | C_CONCEPTS, "Model",
      "do not fold BatchNorm, fuse biases, drop Identity/Dropout, strip a final Softmax or treat residual Adds as "
      "zennit Sums",
      AT(no_canonize)},
@@ -215,12 +220,12 @@ static const option_def options[] = {
     {"top", 'k', T_INT, "K", C_EXPLAIN, "Explanation",
      "explain the K classes with the largest logits, one output each (in one batched pass)", AT(explain_top),
      RANGE(1, 100000)},
-    {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS, "Output",
+    {"output", 'o', T_STR, "FILE", C_EXPLAIN | C_RENDER | C_PREPROCESS | C_CONCEPTS, "Output",
      "heatmap PNG (explain, render) or tensor .npy (preprocess); a template with {stem}, {name}, {dir}, {index}, "
      "{index:N}, {target}, {method}, {rank}, {label}; - for standard output. Never one of the run's inputs, another output or a "
      "directory (exit 2); FIFOs and devices are written through",
      AT(out)},
-    {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN, "Output",
+    {"relevance-out", 'r', T_STR, "FILE", C_EXPLAIN | C_CONCEPTS, "Output",
      "write the relevance as float32 .npy shaped like the model input (template fields and rules as -o)",
      AT(relevance_out)},
     /* the gradient of the explanation (issue 13) */
@@ -300,10 +305,10 @@ static const option_def options[] = {
     {"vmax", 0, T_NUM, "V", C_HEAT, "Heatmap",
      "fixed upper bound of the colour scale (alone: the lower bound stays the norm's)", AT(heat.vmax),
      HAS(heat.has_vmax), ANY},
-    {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN, "Heatmap",
+    {"overlay", 0, T_NUM, "ALPHA", C_EXPLAIN | C_CONCEPTS, "Heatmap",
      "blend the heatmap over the input image (RGB PNG; ALPHA default {default})", AT(heat.overlay_alpha),
      HAS(heat.overlay), RANGE(0, 1), .def = "0.5", .optional = true},
-    {"size", 0, T_STR, NULL, C_EXPLAIN, "Heatmap",
+    {"size", 0, T_STR, NULL, C_EXPLAIN | C_CONCEPTS, "Heatmap",
      "heatmap at the model's input size (default) or scaled to the original image's size", AT(heat.size),
      CHOICES("model", "input")},
     {"grid", 0, T_FLAG, NULL, C_HEAT, "Heatmap",
@@ -396,6 +401,27 @@ static const option_def options[] = {
     {"relevance-out", 'r', T_STR, "FILE", C_ATTACK, "Attack", "its relevance (.npy)", AT(relevance_out)},
     {"heatmap-out", 0, T_STR, "FILE", C_ATTACK, "Attack", "its heatmap (PNG, the composite's default colours)",
      AT(heatmap_out)},
+
+    /* inside the network: relevance at nodes, CRP conditions and concepts (issue 14) */
+    {"relevance-at", 0, T_LIST, "NODE=FILE", C_EXPLAIN, "Inside the network",
+     "write the relevance arriving at the output of NODE (a node name as 'lrp inspect MODEL --composite NAME' "
+     "prints it, or a value name), before its own rule, as float32 .npy shaped like that output (template fields "
+     "as -o; repeatable)",
+     AT(relevance_at)},
+    {"condition", 0, T_LIST, "NODE:CH[,CH...]", C_EXPLAIN | C_CONCEPTS, "Inside the network",
+     "Concept Relevance Propagation: keep only channels CH of the relevance arriving at NODE's output (zennit-crp's "
+     "conditions; repeatable, from the output downwards); relevance on paths that bypass NODE is dropped unless "
+     "--with-parallel. With --seed-logit, zennit-crp's seed",
+     AT(conditions)},
+    {"with-parallel", 0, T_FLAG, NULL, C_EXPLAIN | C_CONCEPTS, "Inside the network",
+     "keep the relevance on paths that bypass a conditioned node, such as a residual shortcut (zennit-crp's "
+     "exclude_parallel=False)",
+     AT(with_parallel)},
+    {"layer", 0, T_STR, "NODE", C_CONCEPTS, "Inside the network",
+     "the layer whose channels are the concepts (a node or value name, as --condition)", AT(concept_layer)},
+    {"top", 0, T_INT, "K", C_CONCEPTS, "Inside the network",
+     "the K most relevant channels, each with its conditional heatmap (default {default})", AT(concept_top),
+     RANGE(1, 1 << 20), .def = "8"},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
@@ -751,9 +777,13 @@ void cli_args_free(cli_args *a)
     free(a->pos);
     free(a->rules.v);
     free(a->targets.v);
+    free(a->relevance_at.v);
+    free(a->conditions.v);
     a->pos = NULL;
     a->rules.v = NULL;
     a->targets.v = NULL;
+    a->relevance_at.v = NULL;
+    a->conditions.v = NULL;
 }
 
 /* The value's placeholder: FILE, or the choices as a|b|c. */

@@ -30,6 +30,7 @@ typedef enum {
     CMD_COMPARE,
     CMD_EVAL,
     CMD_ATTACK,
+    CMD_CONCEPTS,
     CMD_HELP,
     CMD_VERSION,
     CMD_COUNT
@@ -147,6 +148,14 @@ typedef struct cli_args {
     bool sensitivity;
     double radius;
     int perturbations;
+
+    /* inside the network (explain, concepts): --relevance-at, --condition,
+     * --with-parallel; concepts' --layer and --top */
+    cli_list relevance_at;
+    cli_list conditions;
+    bool with_parallel;
+    const char *concept_layer;
+    int concept_top;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after

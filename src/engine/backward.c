@@ -115,7 +115,7 @@ static lrp_status step(const lrp_graph *g, int ni, lrp_tensor **vals, lrp_tensor
 lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **rel, const lrp_backward *b,
                             int64_t batch, lrp_error *err)
 {
-    for (int k = g->n_order - 1; k >= 0; k--) {
+    for (int k = b->ranged ? b->from : g->n_order - 1; k >= (b->ranged ? b->to : 0); k--) {
         int ni = g->order[k];
         const lrp_node *n = &g->nodes[ni];
         if (lrp_node_is_static(g, n))
@@ -124,6 +124,9 @@ lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **
         if (st != LRP_OK)
             return st;
         int ov = n->outputs[0];
+        if (b->arrive && b->arrive_at && b->arrive_at[ni] &&
+            (st = b->arrive(b->arrive_ctx, ni, rel, batch, err)) != LRP_OK)
+            return st;
         if (ov < 0 || !rel[ov]) { /* no relevance here: its forward output is done with */
             if (ov >= 0 && !b->keep)
                 free_value(vals, ov);

@@ -37,6 +37,18 @@ typedef struct lrp_backward {
      * stay in vals and rel (the second order reads them; pass nodes then
      * run their rule). */
     bool keep;
+    /* Called (may be NULL) for every node whose arrive_at entry is set, once
+     * the relevance at its first output is complete and before the node's
+     * work: rel[n->outputs[0]] (NULL when none arrived) may be read, changed
+     * or replaced, and so may the relevance pending anywhere else in rel (the
+     * values the sweep has not reached). An error stops the sweep. */
+    lrp_status (*arrive)(void *ctx, int node, lrp_tensor **rel, int64_t batch, lrp_error *err);
+    void *arrive_ctx;
+    const unsigned char *arrive_at;
+    /* ranged: only the positions from down to to of g->order (the nodes
+     * above and below them are left as they are). */
+    bool ranged;
+    int from, to;
 } lrp_backward;
 
 /* Runs every non-static node in reverse topological order. vals: the

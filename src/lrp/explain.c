@@ -9,6 +9,7 @@
 #include "lrp/explain.h"
 
 #include "lrp/composites.h"
+#include "lrp/inside.h"
 #include "base/error.h"
 #include "engine/backward.h"
 #include "engine/forward.h"
@@ -36,6 +37,7 @@ struct lrp_explainer {
     bool openblas, exact_forward;
     lrp_check_fn check;
     void *check_ctx;
+    lrp_inside *inside; /* lrp_explainer_set_inside */
 };
 
 void lrp_explain_options_default(lrp_explain_options *o)
@@ -77,6 +79,7 @@ void lrp_explainer_free(lrp_explainer *e)
     for (int i = 0; i < e->params.n_overrides; i++)
         free(e->overrides[i]);
     free(e->overrides);
+    lrp_inside_free(e->inside);
     free(e);
 }
 
@@ -166,6 +169,27 @@ void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ctx)
     e->check = fn;
     e->check_ctx = ctx;
 }
+
+lrp_status lrp_explainer_set_inside(lrp_explainer *e, const lrp_inside_options *o, lrp_error *err)
+{
+    lrp_inside_free(e->inside);
+    e->inside = NULL;
+    if (!o || (o->n_records <= 0 && o->n_conditions <= 0))
+        return LRP_OK;
+    if (!(e->inside = lrp_inside_new(e->m->g, e->m->input, o, err)))
+        return err ? err->status : LRP_ERR_ARG;
+    if (lrp_model_is_prepared(e->m)) { /* channels out of range show now */
+        lrp_status st = lrp_inside_begin(e->inside, e->m->g, 0, err);
+        if (st != LRP_OK) {
+            lrp_inside_free(e->inside);
+            e->inside = NULL;
+        }
+        return st;
+    }
+    return LRP_OK;
+}
+
+const lrp_tensor *lrp_explainer_recorded(const lrp_explainer *e, int i) { return lrp_inside_recorded(e->inside, i); }
 
 lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err)
 {
@@ -441,8 +465,20 @@ static lrp_status run_backward(explain_run *r, bool locate, lrp_error *err)
         b.observe_ctx = &c;
         b.separate = true;
     }
+    lrp_status st = LRP_OK;
+    if (e->inside) {
+        if ((st = lrp_inside_begin(e->inside, r->g, r->N, err)) != LRP_OK) {
+            free(c.r_out);
+            return st;
+        }
+        b.arrive = lrp_inside_arrive;
+        b.arrive_ctx = e->inside;
+        b.arrive_at = lrp_inside_nodes(e->inside);
+    }
     double t0 = lrp_now();
-    lrp_status st = lrp_backward_run(r->g, r->vals, r->rel, &b, r->N, err);
+    st = lrp_backward_run(r->g, r->vals, r->rel, &b, r->N, err);
+    if (st == LRP_OK && e->inside)
+        st = lrp_inside_end(e->inside, r->g, r->rel, r->N, err);
     free(c.r_out);
     if (st == LRP_OK)
         lrp_profile_add("backward pass", lrp_now() - t0);
@@ -565,4 +601,202 @@ void lrp_explainer_plan_get(lrp_explainer *e, lrp_explainer_plan *p)
     p->caches = e->caches;
     p->exact = e->exact_forward ? e->exact : NULL;
     p->pass = e->pass;
+}
+
+/* ------------------------------------------- conditional explanations (CRP) */
+
+/* n copies of t (one sample) along its first dimension. */
+static lrp_tensor *replicate(const lrp_tensor *t, int64_t n, lrp_error *err)
+{
+    int64_t dims[LRP_MAX_DIMS];
+    memcpy(dims, t->dims, sizeof dims);
+    dims[0] *= n;
+    lrp_tensor *c = lrp_tensor_new(t->dtype, t->ndim, dims, err);
+    size_t bytes = (size_t)t->numel * lrp_elem_size(t);
+    for (int64_t b = 0; c && b < n; b++)
+        memcpy((char *)c->data + (size_t)b * bytes, t->data, bytes);
+    return c;
+}
+
+/* The n channels of R (one sample) with the largest sums, largest first. */
+static void pick_channels(const lrp_tensor *R, int n, int64_t *channels)
+{
+    int64_t C = R->dims[1], inner = R->numel / C;
+    for (int k = 0; k < n; k++) {
+        int64_t best = -1;
+        double bs = 0;
+        for (int64_t c = 0; c < C; c++) {
+            bool taken = false;
+            for (int j = 0; j < k && !taken; j++)
+                taken = channels[j] == c;
+            if (taken)
+                continue;
+            double s = 0;
+            for (int64_t q = 0; q < inner; q++)
+                s += lrp_reals(R)[c * inner + q];
+            if (best < 0 || s > bs) {
+                best = c;
+                bs = s;
+            }
+        }
+        channels[k] = best;
+    }
+}
+
+/* Phase 2: the model prepared for a batch of n, the forward values and the
+ * pending relevance copied n times, the sweep from the layer down. */
+static lrp_status channels_below(explain_run *r, int node, int pos, int n, const int64_t *channels, lrp_error *err)
+{
+    lrp_explainer *e = r->e;
+    const lrp_graph *g = r->g;
+    int64_t dims[LRP_MAX_DIMS];
+    memcpy(dims, r->x->dims, sizeof dims);
+    dims[0] = n;
+    int n_values = g->n_values;
+    lrp_status st = lrp_model_prepare(e->m, r->x->ndim, dims, err);
+    if (st != LRP_OK)
+        return st;
+    if (g->n_values != n_values)
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s: the graph changes with the batch size", g->path);
+    for (int v = 0; v < g->n_values; v++) {
+        lrp_tensor **t[2] = {&r->vals[v], &r->rel[v]};
+        for (int i = 0; i < 2; i++) {
+            if (!*t[i])
+                continue;
+            const lrp_value *val = &g->values[v];
+            if (!val->shape_known || val->ndim < 1 || val->dims[0] != n ||
+                (*t[i])->numel * n != lrp_numel_checked(val->ndim, val->dims))
+                return lrp_fail(err, LRP_ERR_UNSUPPORTED,
+                                "%s: value '%s' does not carry the batch in its first dimension", g->path, val->name);
+            lrp_tensor *c = replicate(*t[i], n, err);
+            if (!c)
+                return err ? err->status : LRP_ERR_NOMEM;
+            c->ndim = val->ndim;
+            memcpy(c->dims, val->dims, sizeof c->dims);
+            lrp_tensor_free(*t[i]);
+            *t[i] = c;
+        }
+    }
+    r->N = n;
+    lrp_inside *below = lrp_inside_concepts(e->inside, g, e->m->input, node, n, channels, err);
+    if (!below)
+        return err ? err->status : LRP_ERR_NOMEM;
+    lrp_backward b = {.apply = rule_step, .ctx = e, .pass = e->pass, .ranged = true, .from = pos, .to = 0};
+    b.arrive = lrp_inside_arrive;
+    b.arrive_ctx = below;
+    if ((st = lrp_inside_begin(below, g, n, err)) == LRP_OK) {
+        b.arrive_at = lrp_inside_nodes(below);
+        st = lrp_backward_run(g, r->vals, r->rel, &b, n, err);
+    }
+    lrp_inside_free(below);
+    return st;
+}
+
+static lrp_status channels_once(lrp_explainer *e, const lrp_tensor *input, int64_t target, lrp_seed seed,
+                                const char *layer, int n, int64_t *channels, int pick, lrp_tensor **layer_relevance,
+                                lrp_tensor **relevance, lrp_tensor **logits, int64_t *target_out, lrp_error *err)
+{
+    explain_run r = {.e = e};
+    int64_t used = -1;
+    target_seed ts = {&target, seed, &used};
+    lrp_status st = run_open(e, input, &r, err);
+    int node = -2, pos = -1;
+    if (st == LRP_OK && r.N != 1)
+        st =
+            lrp_fail(err, LRP_ERR_ARG, "lrp_explain_channels explains one input, not a batch of %lld", (long long)r.N);
+    if (st == LRP_OK && (node = lrp_inside_resolve(r.g, e->m->input, layer, err)) < -1)
+        st = err ? err->status : LRP_ERR_ARG;
+    if (st == LRP_OK && node == -1)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: the concepts' layer '%s' is the model input", r.g->path, layer);
+    for (int k = 0; st == LRP_OK && k < r.g->n_order && pos < 0; k++)
+        pos = r.g->order[k] == node ? k : -1;
+    if (st == LRP_OK && pos < 0)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: %s computes a constant, which no relevance reaches", r.g->path, layer);
+    const lrp_value *lv = st == LRP_OK ? &r.g->values[r.g->nodes[node].outputs[0]] : NULL;
+    if (st == LRP_OK && pick && lv->ndim >= 2 && n > lv->dims[1]) { /* as many as there are */
+        for (int k = (int)lv->dims[1]; k < n; k++)
+            channels[k] = -1;
+        n = (int)lv->dims[1];
+    }
+    if (st == LRP_OK && (lv->ndim < 2 || n > lv->dims[1] || n < 0))
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: %d channels of %s, which has %lld", r.g->path, n, layer,
+                      (long long)(lv->ndim >= 2 ? lv->dims[1] : 0));
+    if (st == LRP_OK)
+        st = run_forward(&r, err);
+    if (st == LRP_OK)
+        st = run_seed(&r, seed_targets, &ts, err);
+    lrp_backward b = {.apply = rule_step, .ctx = e, .pass = e->pass, .ranged = true, .to = pos + 1};
+    b.from = r.g ? r.g->n_order - 1 : 0;
+    if (st == LRP_OK && e->inside && (st = lrp_inside_begin(e->inside, r.g, 1, err)) == LRP_OK) {
+        b.arrive = lrp_inside_arrive;
+        b.arrive_ctx = e->inside;
+        b.arrive_at = lrp_inside_nodes(e->inside);
+    }
+    if (st == LRP_OK)
+        st = lrp_backward_run(r.g, r.vals, r.rel, &b, 1, err);
+    int ov = st == LRP_OK ? r.g->nodes[node].outputs[0] : -1;
+    lrp_tensor *R = NULL;
+    if (st == LRP_OK &&
+        !(R = r.rel[ov] ? lrp_tensor_clone(r.rel[ov], err) : lrp_tensor_new(LRP_REAL_DT, lv->ndim, lv->dims, err)))
+        st = err ? err->status : LRP_ERR_NOMEM;
+    if (st == LRP_OK) {
+        R->ndim = lv->ndim;
+        memcpy(R->dims, lv->dims, sizeof R->dims);
+        if (pick)
+            pick_channels(R, n, channels);
+        for (int k = 0; k < n && st == LRP_OK; k++)
+            if (channels[k] < 0 || channels[k] >= lv->dims[1])
+                st = lrp_fail(err, LRP_ERR_ARG, "%s: channel %lld is out of range: the output of %s has %lld channels",
+                              r.g->path, (long long)channels[k], layer, (long long)lv->dims[1]);
+    }
+    if (st == LRP_OK && relevance && n > 0)
+        st = channels_below(&r, node, pos, n, channels, err);
+    if (st == LRP_OK && relevance && n > 0) {
+        lrp_tensor *rr = r.rel[e->m->input];
+        r.rel[e->m->input] = NULL;
+        if (!rr && !(rr = lrp_tensor_new(LRP_REAL_DT, r.x->ndim, r.g->values[e->m->input].dims, err)))
+            st = err ? err->status : LRP_ERR_NOMEM;
+        if (st == LRP_OK) {
+            rr->ndim = r.x->ndim;
+            memcpy(rr->dims, r.g->values[e->m->input].dims, sizeof rr->dims);
+            if (lrp_find_nonfinite(rr) >= 0)
+                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the conditional relevance at the input is not finite",
+                              r.g->path);
+        }
+        if (st == LRP_OK)
+            *relevance = rr;
+        else
+            lrp_tensor_free(rr);
+    }
+    if (st == LRP_OK && layer_relevance) {
+        *layer_relevance = R;
+        R = NULL;
+    }
+    if (st == LRP_OK && target_out)
+        *target_out = used;
+    if (st == LRP_OK && logits) {
+        *logits = r.logits;
+        r.logits = NULL;
+    }
+    lrp_tensor_free(R);
+    run_close(&r);
+    return st;
+}
+
+lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64_t target, lrp_seed seed,
+                                const char *layer, int n, int64_t *channels, int pick, lrp_tensor **layer_relevance,
+                                lrp_tensor **relevance, lrp_tensor **logits, int64_t *target_out, lrp_error *err)
+{
+    if (logits)
+        *logits = NULL;
+    if (layer_relevance)
+        *layer_relevance = NULL;
+    if (relevance)
+        *relevance = NULL;
+    lrp_exec saved;
+    lrp_explainer_exec_enter(e, &saved);
+    lrp_status st = channels_once(e, input, target, seed, layer, n, channels, pick, layer_relevance, relevance, logits,
+                                  target_out, err);
+    lrp_exec_leave(&saved);
+    return st;
 }

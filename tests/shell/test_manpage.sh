@@ -6,7 +6,7 @@ man=man/lrp.1
 check "man page exists" test -f "$man"
 help_opts() { "$LRP" help "$1" | grep -oE '^ +(-[a-zA-Z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+'; }
 all=""
-for c in explain predict inspect preprocess render compare eval attack; do
+for c in explain predict inspect preprocess render compare eval attack concepts; do
     check "man page has the command $c" grep -q "^\.B lrp $c" "$man"
     check "'lrp $c --help' agrees with 'lrp help $c'" cmp -s <("$LRP" $c --help) <("$LRP" help $c)
     for o in $(help_opts $c); do
