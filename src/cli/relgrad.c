@@ -1,8 +1,30 @@
-/* lrp explain --relevance-grad ones|self|target:T.npy (relgrad.h). */
+/* lrp explain --relevance-grad ones|self|target:T.npy|mask:M.png (relgrad.h). */
 #include "cli/relgrad.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* mask:M.png: u = M on every channel, the gradient of sum(M R), the relevance
+ * inside the mask. M must have the input's height and width: R is (N, C, H, W)
+ * or (N, H, W, C), told apart by which of dims 1..2 or 2..3 give M's size. */
+static lrp_status mask_cotangent(void *ctx, const lrp_tensor *R, lrp_tensor *u, lrp_error *err)
+{
+    const cli_relgrad *rg = ctx;
+    const int64_t H = rg->mask->height, W = rg->mask->width;
+    bool nchw = R->ndim == 4 && R->dims[2] == H && R->dims[3] == W;
+    bool nhwc = R->ndim == 4 && R->dims[1] == H && R->dims[2] == W;
+    if (!nchw && !nhwc)
+        return lrp_fail(err, LRP_ERR_SHAPE, "--relevance-grad mask: the mask is %lldx%lld, the input is not",
+                        (long long)W, (long long)H);
+    lrp_real *d = u->data;
+    const int64_t C = nchw ? R->dims[1] : R->dims[3], HW = H * W, per = C * HW;
+    for (int64_t i = 0; i < R->numel; i++) {
+        int64_t j = i % per;
+        d[i] = (lrp_real)rg->m[nchw ? j % HW : j / C];
+    }
+    return LRP_OK;
+}
 
 int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg)
 {
@@ -33,8 +55,30 @@ int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg)
             return EXIT_INPUT;
         }
         rg->o.target = rg->target;
+    } else if (!strncmp(s, "mask:", 5) && s[5]) {
+        lrp_error err = {0};
+        if (lrp_png_read_rgb(s + 5, &rg->mask, &err) != LRP_OK) {
+            cli_error("--relevance-grad %s: %s", s, err.message);
+            return EXIT_INPUT;
+        }
+        int64_t n = (int64_t)rg->mask->width * rg->mask->height;
+        if (!(rg->m = malloc(sizeof(double) * (size_t)(n ? n : 1)))) {
+            cli_error("out of memory");
+            cli_relgrad_close(rg);
+            return EXIT_INTERNAL;
+        }
+        for (int64_t q = 0; q < n; q++) {
+            const uint8_t *px = rg->mask->data + q * rg->mask->channels;
+            double v = 0;
+            for (int c = 0; c < rg->mask->channels; c++)
+                v += px[c];
+            rg->m[q] = v / (255.0 * rg->mask->channels);
+        }
+        rg->o.cotangent = LRP_COTANGENT_FN;
+        rg->o.cotangent_fn = mask_cotangent;
+        rg->o.ctx = rg;
     } else {
-        cli_error("--relevance-grad %s: give ones, self or target:T.npy", s);
+        cli_error("--relevance-grad %s: give ones, self, target:T.npy or mask:M.png", s);
         return EXIT_USAGE;
     }
     if (attributor && strcmp(attributor, "gradient")) {
@@ -53,6 +97,10 @@ void cli_relgrad_close(cli_relgrad *rg)
 {
     lrp_tensor_free(rg->target);
     rg->target = NULL;
+    lrp_raster_free(rg->mask);
+    rg->mask = NULL;
+    free(rg->m);
+    rg->m = NULL;
     rg->on = false;
 }
 

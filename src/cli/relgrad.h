@@ -4,12 +4,15 @@
 #define LRP_CLI_RELGRAD_H
 
 #include "lrp.h"
+#include "lrp_render.h"
 #include "cli/options.h"
 
 typedef struct cli_relgrad {
     bool on;
     lrp_relevance_grad_options o;
     lrp_tensor *target; /* T of target:T.npy, owned */
+    lrp_raster *mask;   /* M of mask:M.png, owned */
+    double *m;          /* its values in [0, 1] (white = 1), one per pixel */
 } cli_relgrad;
 
 /* From --relevance-grad, --relevance-grad-out and --zennit-second-order

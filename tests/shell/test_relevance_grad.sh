@@ -36,6 +36,39 @@ expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relev
 one_line_error "a rule without a second order" "no second order"
 check "a rule without a second order: no G written" test ! -e "$W/unsupported-g.npy"
 
+# mask:M.png: u = M on every channel (white = 1), the gradient of the relevance inside the mask. An all-white
+# mask is ones exactly; a mask and its complement add up to ones (G is linear in u); a mask of another size is
+# an error of the input.
+CNN=$TESTDATA/refset/models/tiny-cnn.onnx
+X32=$TESTDATA/refset/inputs/chelsea-32.npy
+mask_npy() { # mask_npy OUT EXPR: a (1, 1, 32, 32) float32 .npy of EXPR in $_ (the pixel index)
+    perl -e 'my $e = $ARGV[1]; my $d = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: (1, 1, 32, 32), }";
+        $d .= " " x ((64 - (10 + length($d) + 1) % 64) % 64) . "\n"; open my $o, ">", $ARGV[0] or die; binmode $o;
+        print $o "\x93NUMPY\x01\x00", pack("v", length $d), $d, pack("f<*", map { eval $e } 0 .. 1023);' "$1" "$2"
+}
+mask_npy "$W/m-all.npy" '1'
+mask_npy "$W/m-left.npy" '($_ % 32) < 16 ? 1 : 0'
+mask_npy "$W/m-right.npy" '($_ % 32) < 16 ? 0 : 1'
+for m in all left right; do
+    expect_exit 0 "render the $m mask" "$LRP" render "$W/m-$m.npy" --cmap gray --vmin 0 --vmax 1 -o "$W/m-$m.png"
+done
+expect_exit 0 "G for ones" "$LRP" explain "$CNN" "$X32" --relevance-grad ones --relevance-grad-out "$W/g-ones.npy" -q
+for m in all left right; do
+    expect_exit 0 "G for the $m mask" "$LRP" explain "$CNN" "$X32" --relevance-grad "mask:$W/m-$m.png" \
+        --relevance-grad-out "$W/g-$m.npy" -q
+done
+check "an all-white mask gives ones' G exactly" cmp -s "$W/g-ones.npy" "$W/g-all.npy"
+rel=$(paste <(npy_values "$W/g-ones.npy") <(npy_values "$W/g-left.npy") <(npy_values "$W/g-right.npy") |
+    awk '{ d = $1 - $2 - $3; e += d * d; n += $1 * $1 } END { printf "%.3g", sqrt(e / n) }')
+awk -v r="$rel" 'BEGIN { exit !(r < 1e-5) }' && ok "a mask and its complement add up to ones (rel-L2 $rel)" ||
+    not_ok "mask + complement != ones: rel-L2 $rel"
+expect_exit 4 "a mask of another size" "$LRP" explain "$MLP" "$X" --relevance-grad "mask:$W/m-all.png" \
+    --relevance-grad-out "$W/g-bad.npy"
+one_line_error "a mask of another size" "mask"
+expect_exit 4 "a missing mask" "$LRP" explain "$CNN" "$X32" --relevance-grad "mask:$W/none.png" \
+    --relevance-grad-out "$W/g-bad.npy"
+one_line_error "a missing mask" "none.png"
+
 expect_exit 0 "attack, 3 steps" "$LRP" attack "$R20" "$HORSE" --target-image "$HORSE" "${CIFAR[@]}" \
     --steps 3 --json -o "$W/adv.png" --tensor-out "$W/adv.npy" -r "$W/adv-rel.npy" --heatmap-out "$W/adv-heatmap.png"
 n=$(printf '%s\n' "$OUT" | grep -c '"step":')
