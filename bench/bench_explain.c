@@ -5,10 +5,14 @@
  * composite gets its own line. Every run times a forward pass right before
  * and right after the explanation; the ratio is the median over the runs of
  * the explanation's time over the mean of its two forward passes, so that it
- * compares times taken side by side even when the machine's load changes. */
+ * compares times taken side by side even when the machine's load changes.
+ * A composite written order2:NAME also times the second order (the gradient
+ * of the explanation for the cotangent ones, lrp_explain_relevance_grad) right
+ * after the explanation, and reports it as a multiple of the explanation. */
 #include "lrp.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,13 +70,16 @@ int main(int argc, char **argv)
         ((lrp_real *)x->data)[i] = ((lrp_real)((s >> 8) & 0xffff) / 65535.0f - 0.45f) / 0.226f;
     }
     double *tf = calloc((size_t)runs, sizeof(double)), *te = calloc((size_t)runs, sizeof(double)),
-           *tr = calloc((size_t)runs, sizeof(double));
+           *tr = calloc((size_t)runs, sizeof(double)), *t2o = calloc((size_t)runs, sizeof(double));
     const char *name = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
     for (const char *p = composites; *p;) {
         char composite[64];
         size_t len = strcspn(p, ",");
         snprintf(composite, sizeof composite, "%.*s", (int)len, p);
         p += len + (p[len] == ',');
+        bool order2 = !strncmp(composite, "order2:", 7);
+        if (order2)
+            memmove(composite, composite + 7, strlen(composite + 7) + 1);
         lrp_explain_options o;
         lrp_explain_options_default(&o);
         o.composite = composite;
@@ -101,6 +108,17 @@ int main(int argc, char **argv)
                 return 3;
             }
             double t2 = now();
+            if (order2) {
+                lrp_tensor *g = NULL;
+                if (lrp_explain_relevance_grad(e, x, NULL, LRP_SEED_ONE, NULL, NULL, &g, NULL, NULL, &err) != LRP_OK) {
+                    fprintf(stderr, "%s\n", err.message);
+                    return 3;
+                }
+                lrp_tensor_free(g);
+                if (r >= 0)
+                    t2o[r] = (now() - t2) / (t2 - t1);
+                t2 = now();
+            }
             lrp_tensor_free(logits);
             logits = NULL;
             if (lrp_model_run(m, x, &logits, &err) != LRP_OK) {
@@ -119,8 +137,11 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double f = median(tf, runs), x_ = median(te, runs), q = median(tr, runs);
-        printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)\n", name,
+        printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)", name,
                composite, f, x_, q, ru.ru_maxrss / 1024, runs);
+        if (order2)
+            printf("  second order %.2fx the explanation", median(t2o, runs));
+        printf("\n");
         fflush(stdout);
         lrp_explainer_free(e);
     }
@@ -129,5 +150,6 @@ int main(int argc, char **argv)
     free(tf);
     free(te);
     free(tr);
+    free(t2o);
     return 0;
 }
