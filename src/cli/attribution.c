@@ -88,6 +88,8 @@ static int parse_bounds(const char *opt, const char *s, lrp_real *v)
 
 bool attribution_uses_rules(const cli_args *a, const attribution_config *c)
 {
+    if (c->o.kind == LRP_ATTRIBUTOR_GRAD_CAM || c->o.kind == LRP_ATTRIBUTOR_GRAD_CAM_PP)
+        return true; /* its --layer names the nodes after the canonizers (a Conv's output after its BatchNorm) */
     return a->has_composite ? strcmp(a->explain.composite, "gradient") != 0 : c->o.kind == LRP_ATTRIBUTOR_GRADIENT;
 }
 

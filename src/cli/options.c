@@ -45,7 +45,8 @@ static const command_info commands[CMD_COUNT] = {
     [CMD_COMPARE] = {"compare", "compare A B [--tolerance T]",
                      "compare two heatmaps (PNG) or two relevances (.npy); exit 0 if equal within T, 1 if not"},
     [CMD_EVAL] = {"eval", "eval MODEL INPUT... [--composite NAME | --attributor NAME] [options]",
-                  "score an explanation by region perturbation (MoRF/LeRF curves, AOPC)"},
+                  "score an explanation by region perturbation (MoRF/LeRF curves, AOPC) or, with --mask, by "
+                  "localisation metrics"},
     [CMD_HELP] = {"help", "help [COMMAND]", "show help for lrp or one command"},
     [CMD_VERSION] = {"version", "version", "print the version"},
 };
@@ -236,6 +237,15 @@ static const option_def options[] = {
      CHOICES("keep", "window")},
     {"fill", 0, T_STR, "zero|mean|FILE.npy", C_RULES, "Attributors", "what occluded pixels become (default zero)",
      AT(fill)},
+    /* grad-cam, grad-cam++ (src/lrp/gradcam.c) */
+    {"layer", 0, T_STR, "NODE", C_RULES, "Attributors",
+     "grad-cam: the ONNX node (as lrp inspect names it, after the canonizers) whose output is the layer (default: "
+     "the last Conv, followed through the activations and residual Add right after it)",
+     AT(attr.layer)},
+    {"cam-convention", 0, T_ENUM, NULL, C_RULES, "Attributors",
+     "grad-cam: pytorch-grad-cam's map (ReLU, min-max scaled, resized to the input) or Captum's LayerGradCam (raw, "
+     "at the layer's resolution) (default {default})",
+     AT(attr.cam_convention), CHOICES("pytorch-grad-cam", "captum")},
 
     {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
      "colour map: {names}, or a zennit CMSL string (default coldnhot for LRP composites, hot otherwise)",
@@ -288,6 +298,26 @@ static const option_def options[] = {
      "what a perturbed region becomes: 0, the input's per-channel mean, or uniform noise over the input's range "
      "(default {default}, as Quantus; seeded by --seed)",
      AT(perturb.baseline), CHOICES("zero", "mean", "uniform")},
+    /* localisation against masks (src/cli/cmd_eval_mask.c) */
+    {"mask", 0, T_STR, "FILE", C_EVAL, "Localisation",
+     "score the attribution against a mask (8-bit PNG, white = object, pixel > 127), a template such as "
+     "'masks/{stem}.png': pointing game, relevance mass and rank accuracy, attribution localisation, top-k "
+     "intersection, ROC AUC and the right-for-the-right-reasons penalty, instead of region perturbation",
+     AT(mask)},
+    {"attribution", 0, T_STR, "FILE.npy", C_EVAL, "Localisation",
+     "with --mask: read each input's attribution (a template as -o) instead of computing it: (H, W), (1, H, W), "
+     "(1, 1, H, W) or shaped like the input (summed over channels)",
+     AT(mask_attribution)},
+    {"abs", 0, T_FLAG, NULL, C_EVAL, "Localisation", "with --mask: score |attribution| (Quantus' abs=True)",
+     AT(mask_abs)},
+    {"top-k", 0, T_INT, "K", C_EVAL, "Localisation",
+     "with --mask: k of the top-k intersection (default {default}, as Quantus)", AT(mask_top_k), RANGE(1, 1L << 40),
+     .def = "1000"},
+    {"fail-below", 0, T_LIST, "METRIC=VALUE", C_EVAL, "Localisation",
+     "with --mask: exit 1, naming the inputs, when an input's METRIC is below VALUE (repeatable); METRIC: "
+     "pointing_game, relevance_mass_accuracy, relevance_rank_accuracy, attribution_localisation (null fails), "
+     "top_k_intersection, auc",
+     AT(fail_below)},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
@@ -587,8 +617,10 @@ void cli_args_free(cli_args *a)
 {
     free(a->pos);
     free(a->rules.v);
+    free(a->fail_below.v);
     a->pos = NULL;
     a->rules.v = NULL;
+    a->fail_below.v = NULL;
 }
 
 /* The value's placeholder: FILE, or the choices as a|b|c. */

@@ -118,6 +118,12 @@ typedef struct cli_args {
     /* eval: the library's options (patch, steps, baseline; seed from --seed) */
     lrp_perturb_options perturb;
     const char *order;
+    /* eval --mask: localisation metrics and the RRR penalty (cmd_eval_mask.c) */
+    const char *mask;
+    const char *mask_attribution;
+    bool mask_abs;
+    int64_t mask_top_k;
+    cli_list fail_below;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after
