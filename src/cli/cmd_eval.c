@@ -194,6 +194,12 @@ static int eval_open(eval_run *r, const cli_items *items)
 
 int cmd_eval(cli_args *a)
 {
+    if (a->mask) /* localisation against masks (cmd_eval_mask.c) */
+        return cmd_eval_mask(a);
+    if (a->mask_attribution || a->mask_abs || a->fail_below.n) {
+        cli_error("eval: --attribution, --abs and --fail-below go with --mask");
+        return EXIT_USAGE;
+    }
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;

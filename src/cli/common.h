@@ -18,6 +18,7 @@ int cmd_preprocess(cli_args *a);
 int cmd_render(cli_args *a);
 int cmd_compare(cli_args *a);
 int cmd_eval(cli_args *a);
+int cmd_eval_mask(cli_args *a); /* eval --mask (cmd_eval_mask.c) */
 
 /* Loads the model named by a->pos[0] for a command (prints the error).
  * canonize: the zennit canonizers (explain); predict only strips Softmax. */
