@@ -196,8 +196,8 @@ int cmd_eval(cli_args *a)
 {
     if (a->mask) /* localisation against masks (cmd_eval_mask.c) */
         return cmd_eval_mask(a);
-    if (a->mask_attribution || a->mask_abs || a->fail_below.n) {
-        cli_error("eval: --attribution, --abs and --fail-below go with --mask");
+    if (a->mask_attribution || a->mask_abs || a->mask_no_model || a->fail_below.n) {
+        cli_error("eval: --attribution, --abs, --no-model and --fail-below go with --mask");
         return EXIT_USAGE;
     }
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");

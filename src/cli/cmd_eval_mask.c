@@ -85,7 +85,11 @@ static lrp_status item_map(mask_run *r, const cli_item *it, const lrp_tensor *x,
     lrp_tensor *rel = NULL, *logits = NULL;
     lrp_status st;
     int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-    if (a->mask_attribution) {
+    if (a->mask_no_model && !a->mask_attribution) {
+        if ((st = lrp_npy_read(it->path, &rel, err)) != LRP_OK)
+            return st;
+        r->tgt[i] = target;
+    } else if (a->mask_attribution) {
         char path[4096];
         cli_fields f = {it, r->method, target, false};
         if ((st = cli_template_expand(a->mask_attribution, &f, path, sizeof path, err)) != LRP_OK)
@@ -104,7 +108,8 @@ static lrp_status item_map(mask_run *r, const cli_item *it, const lrp_tensor *x,
         st = lrp_fail(err, LRP_ERR_SHAPE, "the attribution is %s; expected one map (H, W), (1, H, W) or (1, C, H, W)",
                       lrp_shape_str(rel->ndim, rel->dims, (char[128]){0}, 128));
     else
-        st = lrp_heatmap_channel_sum(rel, lrp_model_get_info(r->cm.model)->layout == LRP_LAYOUT_NHWC, map, err);
+        st = lrp_heatmap_channel_sum(
+            rel, r->cm.model && lrp_model_get_info(r->cm.model)->layout == LRP_LAYOUT_NHWC, map, err);
     lrp_tensor_free(rel);
     lrp_tensor_free(logits);
     return st;
@@ -113,14 +118,14 @@ static lrp_status item_map(mask_run *r, const cli_item *it, const lrp_tensor *x,
 static lrp_status eval_item(mask_run *r, const cli_item *it, int i, lrp_error *err)
 {
     const cli_args *a = r->a;
-    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    const lrp_model_info *info = r->cm.model ? lrp_model_get_info(r->cm.model) : NULL;
     lrp_tensor *x = NULL, *map = NULL;
     unsigned char *mask = NULL;
     double *v = r->v + (size_t)i * N_METRICS;
     lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-    if (st == LRP_OK)
+    if (st == LRP_OK && info)
         st = cli_load_input(it->path, &r->cm.pp, info, &x, NULL, NULL, err);
-    if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
+    if (st == LRP_OK && info && x->ndim == info->input_ndim && x->dims[0] != 1)
         st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
     if (st == LRP_OK)
         st = item_map(r, it, x, i, &map, err);
@@ -141,6 +146,9 @@ static lrp_status eval_item(mask_run *r, const cli_item *it, int i, lrp_error *e
         v[M_LOCALISATION] = loc.attribution_localisation;
         v[M_TOPK] = loc.top_k_intersection;
         v[M_AUC] = loc.auc;
+        v[M_RRR] = v[M_RRR_COMPLEMENT] = NAN;
+    }
+    if (st == LRP_OK && info) {
         /* the RRR penalty needs the mask at the input's size */
         int nhwc = info->layout == LRP_LAYOUT_NHWC, nd = x->ndim;
         int64_t ih = nd >= 3 ? x->dims[nd - (nhwc ? 3 : 2)] : 0, iw = nd >= 3 ? x->dims[nd - (nhwc ? 2 : 1)] : 0;
@@ -287,7 +295,8 @@ static bool check_gates(const mask_run *r, const cli_items *items)
 
 int cmd_eval_mask(cli_args *a)
 {
-    int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
+    int rc = a->mask_no_model ? cli_need_args(a, a->list ? 0 : 1, -1, "ATTRIBUTION.npy...")
+                              : cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;
     mask_run r = {.a = a};
@@ -299,8 +308,10 @@ int cmd_eval_mask(cli_args *a)
         return rc;
     }
     cli_items items = {0};
-    if ((rc = cli_gather_items(a, 1, NULL, &items)) == EXIT_OK && (rc = cli_method_open(a, &r.ac, &r.cm)) == EXIT_OK) {
-        r.method = a->mask_attribution ? "attribution-file" : attribution_method_name(&r.ac, r.cm.eo.composite);
+    if ((rc = cli_gather_items(a, a->mask_no_model ? 0 : 1, NULL, &items)) == EXIT_OK &&
+        (a->mask_no_model || (rc = cli_method_open(a, &r.ac, &r.cm)) == EXIT_OK)) {
+        r.method = a->mask_attribution || a->mask_no_model ? "attribution-file"
+                                                           : attribution_method_name(&r.ac, r.cm.eo.composite);
         size_t n = (size_t)(items.n ? items.n : 1);
         if (!(r.v = calloc(n * N_METRICS, sizeof(double))) || !(r.tgt = calloc(n, sizeof(int64_t))) ||
             !(r.ok = calloc(n, sizeof(bool)))) {

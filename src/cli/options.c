@@ -308,6 +308,10 @@ static const option_def options[] = {
      "with --mask: read each input's attribution (a template as -o) instead of computing it: (H, W), (1, H, W), "
      "(1, 1, H, W) or shaped like the input (summed over channels)",
      AT(mask_attribution)},
+    {"no-model", 0, T_FLAG, NULL, C_EVAL, "Localisation",
+     "with --mask: no MODEL; the arguments are attribution .npy files (or inputs for --attribution's template), "
+     "scored without the RRR penalty",
+     AT(mask_no_model)},
     {"abs", 0, T_FLAG, NULL, C_EVAL, "Localisation", "with --mask: score |attribution| (Quantus' abs=True)",
      AT(mask_abs)},
     {"top-k", 0, T_INT, "K", C_EVAL, "Localisation",

@@ -121,7 +121,7 @@ typedef struct cli_args {
     /* eval --mask: localisation metrics and the RRR penalty (cmd_eval_mask.c) */
     const char *mask;
     const char *mask_attribution;
-    bool mask_abs;
+    bool mask_abs, mask_no_model;
     int64_t mask_top_k;
     cli_list fail_below;
 } cli_args;
