@@ -382,6 +382,13 @@ LRP_API lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options 
                                  const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
                                  int64_t *targets_out, lrp_error *err);
 
+/* Checks o against the explainer's model before any input is read: for
+ * grad-cam and grad-cam++, that the layer exists and has a 4-D output
+ * (LRP_ERR_ARG otherwise). LRP_OK for the other attributors, and when the
+ * model's input shape is not fully declared (the check then comes with the
+ * first input). */
+LRP_API lrp_status lrp_attributor_check(lrp_explainer *e, const lrp_attributor_options *o, lrp_error *err);
+
 /* The random generator of smoothgrad and random, documented so that runs can
  * be reproduced elsewhere: xoshiro256** seeded through splitmix64(seed);
  * uniform doubles are (next() >> 11) * 2^-53; normals are Box-Muller pairs

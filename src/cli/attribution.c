@@ -235,6 +235,10 @@ int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *
         cli_error("%s", err.message);
         return err.status == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
     }
+    if (lrp_attributor_check(cm->ex, &c->o, &err) != LRP_OK) { /* e.g. a grad-cam --layer that is not there */
+        cli_error("%s", err.message);
+        return EXIT_USAGE;
+    }
     return EXIT_OK;
 }
 

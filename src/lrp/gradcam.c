@@ -195,6 +195,34 @@ static void cam_sample(const lrp_attributor_options *o, const lrp_real *A, const
         out[p] = (lrp_real)big[p];
 }
 
+/* The layer's node index, checked: a 4-D output (-1 and err otherwise). */
+static int checked_layer(const lrp_graph *g, const char *name, lrp_error *err)
+{
+    int layer = find_layer(g, name, err);
+    if (layer < 0)
+        return -1;
+    const lrp_node *ln = &g->nodes[layer];
+    const lrp_value *lval = &g->values[ln->outputs[0]];
+    if (lrp_node_is_static(g, ln) || !spatial_4d(lval)) {
+        char lb[64];
+        lrp_fail(err, LRP_ERR_ARG, "--layer %s: grad-cam needs a layer with a 4-D output (N, C, h, w); this one is %s",
+                 lrp_node_label(g, ln, lb, sizeof lb),
+                 lrp_node_is_static(g, ln) ? "a constant" : lrp_shape_str(lval->ndim, lval->dims, (char[128]){0}, 128));
+        return -1;
+    }
+    return layer;
+}
+
+lrp_status lrp_attributor_check(lrp_explainer *e, const lrp_attributor_options *o, lrp_error *err)
+{
+    if (!o || (o->kind != LRP_ATTRIBUTOR_GRAD_CAM && o->kind != LRP_ATTRIBUTOR_GRAD_CAM_PP))
+        return LRP_OK;
+    lrp_model *m = lrp_explainer_model(e);
+    if (!lrp_model_is_prepared(m))
+        return LRP_OK;
+    return checked_layer(m->g, o->layer, err) < 0 ? (err ? err->status : LRP_ERR_ARG) : LRP_OK;
+}
+
 lrp_status lrp_gradcam_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
                                  const int64_t *targets, lrp_tensor **map, lrp_tensor **logits_out,
                                  int64_t *targets_out, lrp_error *err)
@@ -214,7 +242,7 @@ lrp_status lrp_gradcam_attribute(lrp_explainer *e, const lrp_attributor_options 
     const lrp_graph *g = m->g;
     if ((st = lrp_model_prepare(m, x->ndim, x->dims, err)) != LRP_OK || (st = lrp_explainer_assign(e, err)) != LRP_OK)
         goto done;
-    if ((c.layer = find_layer(g, o->layer, err)) < 0) {
+    if ((c.layer = checked_layer(g, o->layer, err)) < 0) {
         st = err ? err->status : LRP_ERR_ARG;
         goto done;
     }
@@ -222,12 +250,6 @@ lrp_status lrp_gradcam_attribute(lrp_explainer *e, const lrp_attributor_options 
     int lv = ln->outputs[0];
     const lrp_value *lval = &g->values[lv];
     char lb[64];
-    if (lrp_node_is_static(g, ln) || !spatial_4d(lval)) {
-        st = lrp_fail(err, LRP_ERR_ARG, "--layer %s: grad-cam needs a layer with a 4-D output (N, C, h, w); this one "
-                      "is %s", lrp_node_label(g, ln, lb, sizeof lb),
-                      lrp_node_is_static(g, ln) ? "a constant" : lrp_shape_str(lval->ndim, lval->dims, (char[128]){0}, 128));
-        goto done;
-    }
     bool nhwc = m->info.layout == LRP_LAYOUT_NHWC;
     int64_t N = x->dims[0];
     int64_t K = nhwc ? lval->dims[3] : lval->dims[1], h = nhwc ? lval->dims[1] : lval->dims[2],
