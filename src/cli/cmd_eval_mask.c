@@ -16,9 +16,14 @@
 
 enum { M_POINTING, M_MASS, M_RANK, M_LOCALISATION, M_TOPK, M_AUC, M_RRR, M_RRR_COMPLEMENT, N_METRICS };
 
-static const char *const metric_names[N_METRICS] = {
-    "pointing_game",      "relevance_mass_accuracy", "relevance_rank_accuracy", "attribution_localisation",
-    "top_k_intersection", "auc",                     "rrr_penalty",             "rrr_penalty_complement"};
+static const char *const metric_names[N_METRICS] = {"pointing_game",
+                                                    "relevance_mass_accuracy",
+                                                    "relevance_rank_accuracy",
+                                                    "attribution_localisation",
+                                                    "top_k_intersection",
+                                                    "auc",
+                                                    "rrr_penalty",
+                                                    "rrr_penalty_complement"};
 
 /* The metrics --fail-below takes: those where more is better. */
 #define N_GATED M_RRR
@@ -62,8 +67,8 @@ static int parse_gates(mask_run *r)
             size_t used = 0;
             for (int k = 0; k < N_GATED; k++)
                 used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", metric_names[k]);
-            cli_error("--fail-below %s: %s metric (choose from %s)", s, eq ? "unknown" : "expected METRIC=VALUE with a",
-                      list);
+            cli_error("--fail-below %s: %s metric (choose from %s)", s,
+                      eq ? "unknown" : "expected METRIC=VALUE with a", list);
             return EXIT_USAGE;
         }
         char *end;
@@ -108,8 +113,8 @@ static lrp_status item_map(mask_run *r, const cli_item *it, const lrp_tensor *x,
         st = lrp_fail(err, LRP_ERR_SHAPE, "the attribution is %s; expected one map (H, W), (1, H, W) or (1, C, H, W)",
                       lrp_shape_str(rel->ndim, rel->dims, (char[128]){0}, 128));
     else
-        st = lrp_heatmap_channel_sum(
-            rel, r->cm.model && lrp_model_get_info(r->cm.model)->layout == LRP_LAYOUT_NHWC, map, err);
+        st = lrp_heatmap_channel_sum(rel, r->cm.model && lrp_model_get_info(r->cm.model)->layout == LRP_LAYOUT_NHWC,
+                                     map, err);
     lrp_tensor_free(rel);
     lrp_tensor_free(logits);
     return st;
@@ -153,8 +158,10 @@ static lrp_status eval_item(mask_run *r, const cli_item *it, int i, lrp_error *e
         int nhwc = info->layout == LRP_LAYOUT_NHWC, nd = x->ndim;
         int64_t ih = nd >= 3 ? x->dims[nd - (nhwc ? 3 : 2)] : 0, iw = nd >= 3 ? x->dims[nd - (nhwc ? 2 : 1)] : 0;
         if (ih != H || iw != W)
-            st = lrp_fail(err, LRP_ERR_SHAPE, "%s: the mask is %dx%d, the input %lldx%lld (the RRR penalty needs both "
-                          "the same size)", mpath, W, H, (long long)iw, (long long)ih);
+            st = lrp_fail(err, LRP_ERR_SHAPE,
+                          "%s: the mask is %dx%d, the input %lldx%lld (the RRR penalty needs both "
+                          "the same size)",
+                          mpath, W, H, (long long)iw, (long long)ih);
         else
             st = lrp_rrr_penalty(r->cm.model, x, mask, &v[M_RRR], &v[M_RRR_COMPLEMENT], NULL, err);
     }

@@ -21,8 +21,8 @@ void lrp_attributor_options_default(lrp_attributor_options *o)
     o->noise_level = LRP_R(0.1);
 }
 
-static const char *const kind_names[] = {
-    "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients", "occlusion", "random", "grad-cam", "grad-cam++"};
+static const char *const kind_names[] = {"gradient",  "input-x-gradient", "smoothgrad", "integrated-gradients",
+                                         "occlusion", "random",           "grad-cam",   "grad-cam++"};
 
 int lrp_attributor_from_name(const char *name)
 {

@@ -25,9 +25,9 @@
  * convolution in a block: followed when choosing the default layer. */
 static bool follows_conv(const char *op)
 {
-    static const char *const ops[] = {"Relu",    "Clip",    "LeakyRelu", "Elu",   "Selu", "HardSwish",
-                                      "Sigmoid", "PRelu",   "Gelu",      "Add",   "Mul",  "BatchNormalization",
-                                      "Mish",    "Softplus", "Tanh",     "Identity"};
+    static const char *const ops[] = {"Relu",    "Clip",     "LeakyRelu", "Elu",     "Selu", "HardSwish",
+                                      "Sigmoid", "PRelu",    "Gelu",      "Add",     "Mul",  "BatchNormalization",
+                                      "Mish",    "Softplus", "Tanh",      "Identity"};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
         if (!strcmp(op, ops[i]))
             return true;
@@ -148,8 +148,8 @@ static lrp_status cam_apply(void *ctx, const lrp_backward_step *s, lrp_error *er
         c->done = true;
         return LRP_ERR_INTERNAL; /* stops the sweep; not an error */
     }
-    const lrp_rule_call call = {s->g, s->n, lrp_explainer_rule(c->e, s->node), &c->caches[s->node], s->in,
-                                s->out, s->R, s->gin};
+    const lrp_rule_call call = {s->g, s->n,  lrp_explainer_rule(c->e, s->node), &c->caches[s->node], s->in, s->out,
+                                s->R, s->gin};
     return lrp_rule_apply(&call, err);
 }
 
@@ -207,7 +207,8 @@ static int checked_layer(const lrp_graph *g, const char *name, lrp_error *err)
         char lb[64];
         lrp_fail(err, LRP_ERR_ARG, "--layer %s: grad-cam needs a layer with a 4-D output (N, C, h, w); this one is %s",
                  lrp_node_label(g, ln, lb, sizeof lb),
-                 lrp_node_is_static(g, ln) ? "a constant" : lrp_shape_str(lval->ndim, lval->dims, (char[128]){0}, 128));
+                 lrp_node_is_static(g, ln) ? "a constant"
+                                           : lrp_shape_str(lval->ndim, lval->dims, (char[128]){0}, 128));
         return -1;
     }
     return layer;
