@@ -360,8 +360,8 @@ typedef struct lrp_attributor_options {
     /* grad-cam, grad-cam++: the ONNX node (or value) whose output is the
      * layer, as lrp inspect names it after the canonizers (a Conv folded with
      * its BatchNormalization: the normalized output); NULL: the last
-     * convolution, followed through the activations (and residual Adds) that
-     * come right after it. The gradient is that of the target logit (the
+     * convolution, or the last node after it whose output has the same
+     * shape (its activation, a residual Add and the ReLU after it). The gradient is that of the target logit (the
      * seed argument is not used); the explainer's composite gives it
      * ("gradient": the plain gradient). */
     const char *layer;

@@ -240,7 +240,7 @@ static const option_def options[] = {
     /* grad-cam, grad-cam++ (src/lrp/gradcam.c) */
     {"layer", 0, T_STR, "NODE", C_RULES, "Attributors",
      "grad-cam: the ONNX node (as lrp inspect names it, after the canonizers) whose output is the layer (default: "
-     "the last Conv, followed through the activations and residual Add right after it)",
+     "the last Conv, or the last node after it with its output's shape: its activation, a residual Add)",
      AT(attr.layer)},
     {"cam-convention", 0, T_ENUM, NULL, C_RULES, "Attributors",
      "grad-cam: pytorch-grad-cam's map (ReLU, min-max scaled, resized to the input) or Captum's LayerGradCam (raw, "

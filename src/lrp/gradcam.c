@@ -21,23 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Ops that keep the shape of their activation input and come right after a
- * convolution in a block: followed when choosing the default layer. */
-static bool follows_conv(const char *op)
-{
-    static const char *const ops[] = {"Relu",    "Clip",     "LeakyRelu", "Elu",     "Selu", "HardSwish",
-                                      "Sigmoid", "PRelu",    "Gelu",      "Add",     "Mul",  "BatchNormalization",
-                                      "Mish",    "Softplus", "Tanh",      "Identity"};
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-        if (!strcmp(op, ops[i]))
-            return true;
-    return false;
-}
-
 static bool spatial_4d(const lrp_value *v) { return v->shape_known && v->ndim == 4; }
 
 /* The layer's node: by node name, else by output value name; NULL name: the
- * last Conv with a 4-D output, followed through what comes right after it. */
+ * last Conv with a 4-D output, or the last node after it whose output has the same shape. */
 static int find_layer(const lrp_graph *g, const char *name, lrp_error *err)
 {
     if (name) {
@@ -62,29 +49,30 @@ static int find_layer(const lrp_graph *g, const char *name, lrp_error *err)
                  name, g->path);
         return -1;
     }
-    int conv = -1;
+    int conv = -1, at = -1;
     for (int k = 0; k < g->n_order; k++) {
         const lrp_node *n = &g->nodes[g->order[k]];
         if (!strcmp(n->op_type, "Conv") && n->outputs[0] >= 0 && spatial_4d(&g->values[n->outputs[0]]) &&
-            !lrp_node_is_static(g, n))
+            !lrp_node_is_static(g, n)) {
             conv = g->order[k];
+            at = k;
+        }
     }
     if (conv < 0) {
         lrp_fail(err, LRP_ERR_UNSUPPORTED, "grad-cam: %s has no convolution with a 4-D output; name one with --layer",
                  g->path);
         return -1;
     }
-    for (;;) {
-        const lrp_node *n = &g->nodes[conv];
-        int v = n->outputs[0], next[2];
-        if (g->values[v].is_output || lrp_graph_consumers(g, v, next, 2) != 1)
-            break;
-        const lrp_node *c = &g->nodes[next[0]];
-        if (!follows_conv(c->op_type) || c->outputs[0] < 0 ||
-            !lrp_dims_equal(g->values[c->outputs[0]].ndim, g->values[c->outputs[0]].dims, g->values[v].ndim,
-                            g->values[v].dims))
-            break;
-        conv = next[0];
+    /* the last node after it with its output's shape: its activation, the block's residual Add and the ReLU after
+     * it (ResNet, ConvNeXt), but not a pooling */
+    const lrp_value *cv = &g->values[g->nodes[conv].outputs[0]];
+    for (int k = at + 1; k < g->n_order; k++) {
+        const lrp_node *n = &g->nodes[g->order[k]];
+        if (n->outputs[0] < 0 || lrp_node_is_static(g, n) || !spatial_4d(&g->values[n->outputs[0]]))
+            continue;
+        const lrp_value *v = &g->values[n->outputs[0]];
+        if (lrp_dims_equal(v->ndim, v->dims, cv->ndim, cv->dims))
+            conv = g->order[k];
     }
     return conv;
 }
