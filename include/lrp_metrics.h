@@ -43,10 +43,7 @@ typedef struct lrp_localisation {
 LRP_API lrp_status lrp_localisation_metrics(const lrp_real *a, const unsigned char *s, int64_t n, int64_t k,
                                             int use_abs, lrp_localisation *out, lrp_error *err);
 
-/* A mask image (PNG or JPEG; white = inside: gray value > 127, the mean of
- * R, G, B for colour files) as width*height bytes 0/1, row-major. width and
- * height > 0: the size it must have (LRP_ERR_SHAPE otherwise). */
-LRP_API lrp_status lrp_mask_load(const char *path, int width, int height, unsigned char **mask, lrp_error *err);
+/* Masks: lrp_mask_load in lrp_image.h. */
 
 /* The right-for-the-right-reasons penalty of one input (batch of one, an image
  * input): g = d/dx sum_k log softmax(f(x))_k (the plain gradient, = J^T (1 - K p)

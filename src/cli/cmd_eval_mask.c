@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "cli/progress.h"
 #include "lrp.h"
+#include "lrp_image.h"
 #include "lrp_metrics.h"
 #include "lrp_render.h"
 

@@ -18,7 +18,7 @@ CNN=$TESTDATA/refset/models/tiny-cnn.onnx
 if ! make -s install PREFIX="$P" > "$W/make.log" 2>&1; then
     not_ok "make install PREFIX=\$tmp failed: $(tail -5 "$W/make.log")"
 fi
-HEADERS="lrp.h lrp_image.h lrp_render.h"
+HEADERS="lrp.h lrp_image.h lrp_metrics.h lrp_render.h"
 for f in bin/lrp share/man/man1/lrp.1 $(printf 'include/%s ' $HEADERS) lib/liblrp.a lib/liblrp.so lib/pkgconfig/lrp.pc
 do
     check "installed $f" test -s "$P/$f"

@@ -3,6 +3,7 @@
  * golden gradients of refset-layers (../shared, else the testdata subset). */
 #include "testutil.h"
 
+#include "lrp_image.h"
 #include "lrp_metrics.h"
 
 #include <math.h>
