@@ -48,6 +48,8 @@ static lrp_status eval_item(eval_run *r, const cli_item *it, int i, int *Ks, lrp
     if (st == LRP_OK)
         st = attribution_run(r->cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                              &r->tgt[i], NULL, err);
+    if (st == LRP_OK) /* grad-cam's map: in every channel */
+        st = cli_spread_map(&rel, x, info->layout == LRP_LAYOUT_NHWC, err);
     for (int oi = 0; oi < r->n_orders && st == LRP_OK; oi++) {
         r->po.order = (lrp_perturb_order)r->orders[oi];
         st = lrp_region_perturbation(r->cm.model, x, rel, r->tgt[i], &r->po, curve_of(r, oi), &Ks[oi], err);

@@ -83,6 +83,27 @@ static int parse_gates(mask_run *r)
     return EXIT_OK;
 }
 
+lrp_status cli_spread_map(lrp_tensor **rel, const lrp_tensor *x, bool nhwc, lrp_error *err)
+{
+    const lrp_tensor *r = *rel;
+    if (r->numel == x->numel || x->ndim != 4)
+        return LRP_OK;
+    int64_t C = nhwc ? x->dims[3] : x->dims[1], H = nhwc ? x->dims[1] : x->dims[2], W = nhwc ? x->dims[2] : x->dims[3];
+    if (x->dims[0] != 1 || r->numel != H * W)
+        return LRP_OK; /* not one map at the input's size: left to the caller's shape check */
+    lrp_tensor *t = lrp_tensor_new(r->dtype, x->ndim, x->dims, err);
+    if (!t)
+        return err ? err->status : LRP_ERR_NOMEM;
+    const lrp_real *m = r->data;
+    lrp_real *d = t->data;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t p = 0; p < H * W; p++)
+            d[nhwc ? p * C + c : c * H * W + p] = m[p];
+    lrp_tensor_free(*rel);
+    *rel = t;
+    return LRP_OK;
+}
+
 /* The map (H, W) of an item: computed by the method, or read from --attribution. */
 static lrp_status item_map(mask_run *r, const cli_item *it, const lrp_tensor *x, int i, lrp_tensor **map,
                            lrp_error *err)

@@ -27,6 +27,10 @@ expect_exit 0 "grad-cam --overlay on an image" "$LRP" explain "$Z/cifar10-resnet
     --overlay -o "$WORK/ov.png" -q
 check "overlay written" test -s "$WORK/ov.png"
 
+# region perturbation of a grad-cam map (the map in every channel)
+expect_exit 0 "eval -a grad-cam (region perturbation)" "$LRP" eval "$M" "$X" -a grad-cam --steps 4 --json
+check "eval -a grad-cam: an AOPC" bash -c "printf '%s\n' \"\$1\" | head -1 | grep -q '\"aopc_morf\":[-0-9]'" _ "$OUT"
+
 # errors: one line, exit 2, before any input
 expect_exit 2 "unknown --layer" "$LRP" explain "$M" "$X" -a grad-cam --layer /nope -r "$WORK/x.npy"
 one_line_error "unknown --layer" "/nope"
