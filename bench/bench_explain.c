@@ -137,8 +137,8 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double f = median(tf, runs), x_ = median(te, runs), q = median(tr, runs);
-        printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)", name,
-               composite, f, x_, q, ru.ru_maxrss / 1024, runs);
+        printf("%-16s %-18s forward %.4f s  explain %.4f s  ratio %.2f  peak %ld MB  (median of %d)", name, composite,
+               f, x_, q, ru.ru_maxrss / 1024, runs);
         if (order2)
             printf("  second order %.2fx the explanation", median(t2o, runs));
         printf("\n");

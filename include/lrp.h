@@ -463,8 +463,16 @@ typedef enum lrp_attributor_kind {
     LRP_ATTRIBUTOR_SMOOTHGRAD,           /* mean gradient over noisy copies, the last one noise-free */
     LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS, /* right Riemann sum, alpha = k/steps, times (x - baseline) */
     LRP_ATTRIBUTOR_OCCLUSION,            /* target logit of occluded copies; ignores the composite */
-    LRP_ATTRIBUTOR_RANDOM                /* seeded uniform noise in [0, 1): a baseline for scores */
+    LRP_ATTRIBUTOR_RANDOM,               /* seeded uniform noise in [0, 1): a baseline for scores */
+    LRP_ATTRIBUTOR_GRAD_CAM,             /* Grad-CAM at a layer (layer, cam_convention below) */
+    LRP_ATTRIBUTOR_GRAD_CAM_PP           /* Grad-CAM++ (pytorch-grad-cam's closed form) */
 } lrp_attributor_kind;
+
+/* Grad-CAM conventions: pytorch-grad-cam's GradCAM (ReLU, min-max scaling,
+ * bilinear resize to the input size, ReLU and min-max again: (N, H, W) in
+ * [0, 1)), or Captum's LayerGradCam (the raw weighted sum at the layer's
+ * resolution, (N, 1, h, w)). */
+typedef enum lrp_cam_convention { LRP_CAM_PYTORCH_GRAD_CAM = 0, LRP_CAM_CAPTUM = 1 } lrp_cam_convention;
 
 typedef struct lrp_attributor_options {
     lrp_attributor_kind kind;
@@ -479,19 +487,37 @@ typedef struct lrp_attributor_options {
     int max_batch;              /* most copies per engine pass (0: chosen from the model's size) */
     void (*progress)(void *ctx, int done, int total);
     void *progress_ctx;
+    /* grad-cam, grad-cam++: the ONNX node (or value) whose output is the
+     * layer, as lrp inspect names it after the canonizers (a Conv folded with
+     * its BatchNormalization: the normalized output); NULL: the last
+     * convolution, or the last node after it whose output has the same
+     * shape (its activation, a residual Add and the ReLU after it). The gradient is that of the target logit (the
+     * seed argument is not used); the explainer's composite gives it
+     * ("gradient": the plain gradient). */
+    const char *layer;
+    lrp_cam_convention cam_convention;
 } lrp_attributor_options;
 
 LRP_API void lrp_attributor_options_default(lrp_attributor_options *o);
 /* "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients",
- * "occlusion", "random" -> kind; -1 if unknown. */
+ * "occlusion", "random", "grad-cam", "grad-cam++" -> kind; -1 if unknown. */
 LRP_API int lrp_attributor_from_name(const char *name);
 LRP_API const char *lrp_attributor_name(lrp_attributor_kind kind);
 
 /* Like lrp_explain, with an attributor around the explainer's composite.
- * *logits are those of the unmodified input. */
+ * *logits are those of the unmodified input. *relevance is shaped like the
+ * input, but for grad-cam and grad-cam++: (N, H, W) at the input's size
+ * (LRP_CAM_PYTORCH_GRAD_CAM) or (N, 1, h, w) at the layer's (LRP_CAM_CAPTUM). */
 LRP_API lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options *o, const lrp_tensor *input,
                                  const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
                                  int64_t *targets_out, lrp_error *err);
+
+/* Checks o against the explainer's model before any input is read: for
+ * grad-cam and grad-cam++, that the layer exists and has a 4-D output
+ * (LRP_ERR_ARG otherwise). LRP_OK for the other attributors, and when the
+ * model's input shape is not fully declared (the check then comes with the
+ * first input). */
+LRP_API lrp_status lrp_attributor_check(lrp_explainer *e, const lrp_attributor_options *o, lrp_error *err);
 
 /* The random generator of smoothgrad and random, documented so that runs can
  * be reproduced elsewhere: xoshiro256** seeded through splitmix64(seed);

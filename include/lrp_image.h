@@ -52,6 +52,12 @@ LRP_API lrp_status lrp_image_load_memory(const unsigned char *data, size_t len, 
 /* Frees the pixels and zeroes the struct; safe on a zeroed struct and NULL. */
 LRP_API void lrp_image_free(lrp_image *img);
 
+/* A mask for the localisation metrics of lrp_metrics.h (PNG or JPEG; white =
+ * inside: gray value > 127, the mean of R, G, B for colour files) as
+ * width*height bytes 0/1, row-major (free()). width and height > 0: the size
+ * it must have (LRP_ERR_SHAPE otherwise, naming both sizes). */
+LRP_API lrp_status lrp_mask_load(const char *path, int width, int height, unsigned char **mask, lrp_error *err);
+
 /* PIL's Image.resize((width, height), Image.BILINEAR) on 8-bit RGB: the
  * antialiasing convolution resampler, bit-exact with Pillow 9.4. dst must not
  * be src; it is allocated here (free with lrp_image_free). */

@@ -88,6 +88,8 @@ static int parse_bounds(const char *opt, const char *s, lrp_real *v)
 
 bool attribution_uses_rules(const cli_args *a, const attribution_config *c)
 {
+    if (c->o.kind == LRP_ATTRIBUTOR_GRAD_CAM || c->o.kind == LRP_ATTRIBUTOR_GRAD_CAM_PP)
+        return true; /* its --layer names the nodes after the canonizers (a Conv's output after its BatchNorm) */
     return a->has_composite ? strcmp(a->explain.composite, "gradient") != 0 : c->o.kind == LRP_ATTRIBUTOR_GRADIENT;
 }
 
@@ -248,6 +250,10 @@ int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *
     if (!(cm->attr = attribution_new(c, cm->ex, cm->model, &cm->pp, &err))) {
         cli_error("%s", err.message);
         return err.status == LRP_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+    }
+    if (lrp_attributor_check(cm->ex, &c->o, &err) != LRP_OK) { /* e.g. a grad-cam --layer that is not there */
+        cli_error("%s", err.message);
+        return EXIT_USAGE;
     }
     return EXIT_OK;
 }

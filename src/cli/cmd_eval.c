@@ -48,6 +48,8 @@ static lrp_status eval_item(eval_run *r, const cli_item *it, int i, int *Ks, lrp
     if (st == LRP_OK)
         st = attribution_run(r->cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                              &r->tgt[i], NULL, err);
+    if (st == LRP_OK) /* grad-cam's map: in every channel */
+        st = cli_spread_map(&rel, x, info->layout == LRP_LAYOUT_NHWC, err);
     for (int oi = 0; oi < r->n_orders && st == LRP_OK; oi++) {
         r->po.order = (lrp_perturb_order)r->orders[oi];
         st = lrp_region_perturbation(r->cm.model, x, rel, r->tgt[i], &r->po, curve_of(r, oi), &Ks[oi], err);
@@ -194,6 +196,12 @@ static int eval_open(eval_run *r, const cli_items *items)
 
 int cmd_eval(cli_args *a)
 {
+    if (a->mask) /* localisation against masks (cmd_eval_mask.c) */
+        return cmd_eval_mask(a);
+    if (a->mask_attribution || a->mask_abs || a->mask_no_model || a->fail_below.n) {
+        cli_error("eval: --attribution, --abs, --no-model and --fail-below go with --mask");
+        return EXIT_USAGE;
+    }
     int rc = cli_need_args(a, a->list ? 1 : 2, -1, "MODEL INPUT...");
     if (rc)
         return rc;

@@ -22,6 +22,11 @@ int cmd_eval(cli_args *a);
 int cmd_eval_sensitivity(cli_args *a);
 int cmd_attack(cli_args *a);
 int cmd_concepts(cli_args *a);
+int cmd_eval_mask(cli_args *a); /* eval --mask (cmd_eval_mask.c) */
+/* A map (1, H, W) or (1, 1, H, W) at the input's size (grad-cam's) as a
+ * relevance shaped like the input x (1, C, H, W): the map in every channel
+ * (cmd_eval_mask.c). Anything else is left as it is. */
+lrp_status cli_spread_map(lrp_tensor **rel, const lrp_tensor *x, bool nhwc, lrp_error *err);
 
 /* Loads the model named by a->pos[0] for a command (prints the error).
  * canonize: the zennit canonizers (explain); predict only strips Softmax. */

@@ -45,7 +45,8 @@ static const command_info commands[CMD_COUNT] = {
     [CMD_COMPARE] = {"compare", "compare A B [--tolerance T]",
                      "compare two heatmaps (PNG) or two relevances (.npy); exit 0 if equal within T, 1 if not"},
     [CMD_EVAL] = {"eval", "eval MODEL INPUT... [--composite NAME | --attributor NAME] [options]",
-                  "score an explanation by region perturbation (MoRF/LeRF curves, AOPC)"},
+                  "score an explanation by region perturbation (MoRF/LeRF curves, AOPC) or, with --mask, by "
+                  "localisation metrics"},
     [CMD_ATTACK] = {"attack", "attack MODEL IMAGE --target-explanation T.npy|--target-image IMAGE2 [options]",
                     "manipulate an explanation: a small change of the input that keeps the output and moves the "
                     "heatmap towards a target (Dombrowski et al. 2019)"},
@@ -71,7 +72,8 @@ const char *cli_command_name(cli_command c) { return c > 0 && c < CMD_COUNT ? co
 #define C_MODEL                                                                                                       \
     (C_EXPLAIN | C_PREDICT | C_PREPROCESS | C_EVAL | C_ATTACK | C_CONCEPTS) /* commands that read inputs for a model */
 #define C_RULES (C_EXPLAIN | C_EVAL | C_CONCEPTS)
-#define C_LRP (C_RULES | C_ATTACK) /* the explainer's options, which attack takes too */
+#define C_ATTR (C_EXPLAIN | C_EVAL) /* the attributors' options: not for attack or concepts */
+#define C_LRP (C_RULES | C_ATTACK)  /* the explainer's options, which attack takes too */
 #define C_HEAT (C_EXPLAIN | C_RENDER | C_CONCEPTS)
 
 /* What an option's value is, and so how it is converted. choices (any type
@@ -208,7 +210,7 @@ static const option_def options[] = {
 
     {"composite", 'c', T_STR, "NAME", C_LRP | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",
      AT(explain.composite), HAS(has_composite), .names = lrp_composite_at},
-    {"attributor", 'a', T_STR, "NAME", C_RULES, "Explanation",
+    {"attributor", 'a', T_STR, "NAME", C_ATTR, "Explanation",
      "{names}; combined with the composite as in zennit (default: {default}, i.e. the composite alone)",
      AT(attributor), .names = cli_attributor_at},
     {"target", 't', T_CUSTOM, "CLASS", C_LRP, "Explanation",
@@ -273,22 +275,31 @@ static const option_def options[] = {
      AT(attr.steps), RANGE(1, 100000)},
     {"baseline", 0, T_STR, "zero|FILE.npy", C_EXPLAIN, "Attributors", "integrated-gradients baseline (default zero)",
      AT(baseline)},
-    {"samples", 0, T_INT, "N", C_RULES, "Attributors",
+    {"samples", 0, T_INT, "N", C_ATTR, "Attributors",
      "smoothgrad samples, the last one noise-free (default {default})", AT(attr.samples), RANGE(1, 100000)},
-    {"noise-level", 0, T_NUM, "F", C_RULES, "Attributors",
+    {"noise-level", 0, T_NUM, "F", C_ATTR, "Attributors",
      "smoothgrad noise standard deviation as a fraction of the input's range (default {default})",
      AT(attr.noise_level), NONNEG},
-    {"seed", 0, T_SEED, "S", C_RULES, "Attributors",
+    {"seed", 0, T_SEED, "S", C_ATTR, "Attributors",
      "seed of smoothgrad's and random's noise, and of eval's uniform baseline (default {default})", AT(attr.seed)},
-    {"window", 0, T_INT, "PIXELS", C_RULES, "Attributors", "occlusion window side (default max(4, S/8))",
+    {"window", 0, T_INT, "PIXELS", C_ATTR, "Attributors", "occlusion window side (default max(4, S/8))",
      AT(attr.window), RANGE(1, 1 << 20)},
-    {"stride", 0, T_INT, "PIXELS", C_RULES, "Attributors", "occlusion stride (default: the window)", AT(attr.stride),
+    {"stride", 0, T_INT, "PIXELS", C_ATTR, "Attributors", "occlusion stride (default: the window)", AT(attr.stride),
      RANGE(1, 1 << 20)},
-    {"occlude", 0, T_ENUM, NULL, C_RULES, "Attributors",
+    {"occlude", 0, T_ENUM, NULL, C_ATTR, "Attributors",
      "occlusion: keep only the window (zennit's default) or blank the window", AT(attr.occlude_window),
      CHOICES("keep", "window")},
-    {"fill", 0, T_STR, "zero|mean|FILE.npy", C_RULES, "Attributors", "what occluded pixels become (default zero)",
+    {"fill", 0, T_STR, "zero|mean|FILE.npy", C_ATTR, "Attributors", "what occluded pixels become (default zero)",
      AT(fill)},
+    /* grad-cam, grad-cam++ (src/lrp/gradcam.c) */
+    {"layer", 0, T_STR, "NODE", C_ATTR, "Attributors",
+     "grad-cam: the ONNX node (as lrp inspect names it, after the canonizers) whose output is the layer (default: "
+     "the last Conv, or the last node after it with its output's shape: its activation, a residual Add)",
+     AT(attr.layer)},
+    {"cam-convention", 0, T_ENUM, NULL, C_ATTR, "Attributors",
+     "grad-cam: pytorch-grad-cam's map (ReLU, min-max scaled, resized to the input) or Captum's LayerGradCam (raw, "
+     "at the layer's resolution) (default {default})",
+     AT(attr.cam_convention), CHOICES("pytorch-grad-cam", "captum")},
 
     {"cmap", 0, T_STR, "NAME|CMSL", C_HEAT, "Heatmap",
      "colour map: {names} (zennit's 11, then matplotlib's, each of those also as NAME_r, reversed; mpl:gray, "
@@ -422,6 +433,30 @@ static const option_def options[] = {
     {"top", 0, T_INT, "K", C_CONCEPTS, "Inside the network",
      "the K most relevant channels, each with its conditional heatmap (default {default})", AT(concept_top),
      RANGE(1, 1 << 20), .def = "8"},
+    /* localisation against masks (src/cli/cmd_eval_mask.c) */
+    {"mask", 0, T_STR, "FILE", C_EVAL, "Localisation",
+     "score the attribution against a mask (8-bit PNG, white = object, pixel > 127), a template such as "
+     "'masks/{stem}.png': pointing game, relevance mass and rank accuracy, attribution localisation, top-k "
+     "intersection, ROC AUC and the right-for-the-right-reasons penalty, instead of region perturbation",
+     AT(mask)},
+    {"attribution", 0, T_STR, "FILE.npy", C_EVAL, "Localisation",
+     "with --mask: read each input's attribution (a template as -o) instead of computing it: (H, W), (1, H, W), "
+     "(1, 1, H, W) or shaped like the input (summed over channels)",
+     AT(mask_attribution)},
+    {"no-model", 0, T_FLAG, NULL, C_EVAL, "Localisation",
+     "with --mask: no MODEL; the arguments are attribution .npy files (or inputs for --attribution's template), "
+     "scored without the RRR penalty",
+     AT(mask_no_model)},
+    {"abs", 0, T_FLAG, NULL, C_EVAL, "Localisation", "with --mask: score |attribution| (Quantus' abs=True)",
+     AT(mask_abs)},
+    {"top-k", 0, T_INT, "K", C_EVAL, "Localisation",
+     "with --mask: k of the top-k intersection (default {default}, as Quantus)", AT(mask_top_k), RANGE(1, 1L << 40),
+     .def = "1000"},
+    {"fail-below", 0, T_LIST, "METRIC=VALUE", C_EVAL, "Localisation",
+     "with --mask: exit 1, naming the inputs, when an input's METRIC is below VALUE (repeatable); METRIC: "
+     "pointing_game, relevance_mass_accuracy, relevance_rank_accuracy, attribution_localisation (null fails), "
+     "top_k_intersection, auc",
+     AT(fail_below)},
 };
 
 #define N_OPTIONS ((int)(sizeof options / sizeof *options))
@@ -779,11 +814,13 @@ void cli_args_free(cli_args *a)
     free(a->targets.v);
     free(a->relevance_at.v);
     free(a->conditions.v);
+    free(a->fail_below.v);
     a->pos = NULL;
     a->rules.v = NULL;
     a->targets.v = NULL;
     a->relevance_at.v = NULL;
     a->conditions.v = NULL;
+    a->fail_below.v = NULL;
 }
 
 /* The value's placeholder: FILE, or the choices as a|b|c. */

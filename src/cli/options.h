@@ -156,6 +156,13 @@ typedef struct cli_args {
     bool with_parallel;
     const char *concept_layer;
     int concept_top;
+
+    /* eval --mask: localisation metrics and the RRR penalty (cmd_eval_mask.c) */
+    const char *mask;
+    const char *mask_attribution;
+    bool mask_abs, mask_no_model;
+    int64_t mask_top_k;
+    cli_list fail_below;
 } cli_args;
 
 /* Parses argv (after the program name). Returns EXIT_OK or EXIT_USAGE (after

@@ -4,6 +4,7 @@
  * inputs) run through the engine as batches. */
 #include "base/error.h"
 #include "lrp/explain.h"
+#include "lrp/gradcam.h"
 #include "engine/model.h"
 #include "base/tensor.h"
 
@@ -20,8 +21,8 @@ void lrp_attributor_options_default(lrp_attributor_options *o)
     o->noise_level = LRP_R(0.1);
 }
 
-static const char *const kind_names[] = {
-    "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients", "occlusion", "random"};
+static const char *const kind_names[] = {"gradient",  "input-x-gradient", "smoothgrad", "integrated-gradients",
+                                         "occlusion", "random",           "grad-cam",   "grad-cam++"};
 
 int lrp_attributor_from_name(const char *name)
 {
@@ -351,6 +352,8 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
         return run_copies(e, m, x, o->samples, target, seed, o->max_batch, sg_fill, sg_take, &nc, o, err);
     }
     case LRP_ATTRIBUTOR_OCCLUSION: return occlusion(m, o, x, target, acc, err);
+    case LRP_ATTRIBUTOR_GRAD_CAM:
+    case LRP_ATTRIBUTOR_GRAD_CAM_PP: break; /* handled in lrp_attribute */
     case LRP_ATTRIBUTOR_RANDOM: {
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
@@ -404,6 +407,8 @@ static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, c
         }
         return st;
     }
+    if (o->kind == LRP_ATTRIBUTOR_GRAD_CAM || o->kind == LRP_ATTRIBUTOR_GRAD_CAM_PP)
+        return lrp_gradcam_attribute(e, o, input, targets, relevance, logits_out, targets_out, err);
     lrp_model *m = lrp_explainer_model(e);
     lrp_tensor *x = NULL, *logits = NULL, *rel = NULL, *one = NULL;
     lrp_status st = lrp_model_conform_input(m, input, &x, err);

@@ -18,7 +18,7 @@ CNN=$TESTDATA/refset/models/tiny-cnn.onnx
 if ! make -s install PREFIX="$P" > "$W/make.log" 2>&1; then
     not_ok "make install PREFIX=\$tmp failed: $(tail -5 "$W/make.log")"
 fi
-HEADERS="lrp.h lrp_image.h lrp_render.h"
+HEADERS="lrp.h lrp_image.h lrp_metrics.h lrp_render.h"
 for f in bin/lrp share/man/man1/lrp.1 $(printf 'include/%s ' $HEADERS) lib/liblrp.a lib/liblrp.so lib/pkgconfig/lrp.pc
 do
     check "installed $f" test -s "$P/$f"
@@ -209,7 +209,10 @@ if [ -x "$W/heat" ]; then
     check "it explains horse5.png with ResNet-20 and writes a heatmap ($(cat "$W/out" "$W/err"))" test -s "$W/heat.png"
     check "the heatmap is a 32x32 palette PNG" test "$(png_ihdr "$W/heat.png")" = "32 32 8 3"
     check "its chunks are IHDR PLTE IDAT IEND" test "$(png_chunks "$W/heat.png" | tr '\n' ' ')" = "IHDR PLTE IDAT IEND "
-    "$LRP" explain -q "$R20" "$HORSE" -o "$W/cli.png" 2> "$W/err"
+    # the program preprocesses with the library's defaults (ImageNet's); the command line would take the
+    # model's own metadata (CIFAR-10's) unless told these
+    "$LRP" explain -q "$R20" "$HORSE" --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --resize 36 \
+        -o "$W/cli.png" 2> "$W/err"
     check "it is the heatmap lrp explain writes, byte for byte ($(cat "$W/err"))" cmp -s "$W/heat.png" "$W/cli.png"
 fi
 unset PKG_CONFIG_PATH

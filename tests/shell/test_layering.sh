@@ -19,10 +19,10 @@ declare -A ALLOW=(
     [ops]="base graph ops lrp.h"
     [onnx]="base graph ops onnx onnx.pb-c.h lrp.h"
     [engine]="base graph ops onnx engine lrp.h"
-    [lrp]="base graph ops engine lrp lrp.h"
+    [lrp]="base graph ops engine lrp lrp.h lrp_metrics.h"
     [image]="base image lrp.h lrp_image.h"
     [render]="base render lrp.h lrp_render.h"
-    [cli]="cli lrp.h lrp_image.h lrp_render.h"
+    [cli]="cli lrp.h lrp_image.h lrp_render.h lrp_metrics.h"
 )
 
 # layer_violations ROOT: one line "FILE: #include "X" (RULE)" per include of
