@@ -246,14 +246,17 @@ static lrp_status concepts_one(concepts_run *r, const cli_item *it, lrp_error *e
         xk = NULL;
     }
     /* the first batch of concepts with the relevance at the layer, in one call */
-    bool writes = a->out || a->relevance_out, fast = true;
+    bool writes = a->out || a->relevance_out, fast = true, single = false;
     int n1 = writes ? (a->concept_top < CONCEPT_BATCH ? a->concept_top : CONCEPT_BATCH) : 0;
     int64_t picked[CONCEPT_BATCH];
     lrp_tensor *R = NULL;
     if (st == LRP_OK &&
         (st = lrp_explain_channels(r->cm.ex, x, target, LRP_SEED_LOGIT, a->concept_layer, n1, picked, 1, &R,
-                                   writes ? &rel : NULL, &logits, &used, err)) == LRP_ERR_UNSUPPORTED) {
-        fast = false; /* values without the batch first: copies of the input */
+                                   writes ? &rel : NULL, &logits, &used, err)) != LRP_OK &&
+        (st == LRP_ERR_UNSUPPORTED || st == LRP_ERR_SHAPE)) {
+        /* values without the batch first, or a model that takes no batch (a Reshape to (1, -1)): copies of the
+         * input, or one condition at a time */
+        fast = false;
         *err = (lrp_error){0};
         st = explain_conditioned(r, x, target, NULL, 1, &rel, &logits, &used, err);
         if (st == LRP_OK && !(R = lrp_tensor_clone(lrp_explainer_recorded(r->cm.ex, 0), err)))
@@ -289,16 +292,32 @@ static lrp_status concepts_one(concepts_run *r, const cli_item *it, lrp_error *e
         if (fast && k0 > 0)
             st = lrp_explain_channels(r->cm.ex, x, used, LRP_SEED_LOGIT, a->concept_layer, n, chans, 0, NULL, &rel,
                                       NULL, NULL, err);
-        if (!fast) {
+        if (!fast && !single) {
             lrp_tensor *lg2 = NULL;
             if (!(xk = copies(x, n, err)))
                 st = err->status;
             if (st == LRP_OK)
                 st = explain_conditioned(r, xk, used, cs + k0, n, &rel, &lg2, NULL, err);
             lrp_tensor_free(lg2);
+            if (st == LRP_ERR_SHAPE && n > 1) {
+                single = true;
+                *err = (lrp_error){0};
+                st = LRP_OK;
+            }
         }
-        for (int b = 0; b < n && st == LRP_OK; b++)
+        for (int b = 0; b < n && st == LRP_OK; b++) {
+            if (single) {
+                lrp_tensor *lg2 = NULL;
+                lrp_tensor_free(rel);
+                rel = NULL;
+                st = explain_conditioned(r, x, used, cs + k0 + b, 1, &rel, &lg2, NULL, err);
+                lrp_tensor_free(lg2);
+                if (st == LRP_OK)
+                    st = write_concept(r, rel, 0, &cs[k0 + b], &f, &view, &orig, err);
+                continue;
+            }
             st = write_concept(r, rel, b, &cs[k0 + b], &f, &view, &orig, err);
+        }
     }
     if (st == LRP_OK)
         report(r, it, used, logit, C, cs, K);

@@ -80,4 +80,17 @@ expect_exit 2 "--relevance-at and -r on one file" "$LRP" explain "$M" "$X" --rel
     -r "$W/same.npy"
 check "--relevance-at and -r on one file: nothing written" test ! -e "$W/same.npy"
 
+# a model that takes no batch (ResNet-20 reshapes to (1, -1) before its classifier): one condition at a time,
+# each heatmap the one explain --condition writes
+R20=$TESTDATA/models/cifar10-resnet20/cifar10-resnet20.onnx
+HORSE=$TESTDATA/models/cifar10-resnet20/horse5.png
+mkdir -p "$W/r20"
+expect_exit 0 "concepts on a model without batches" "$LRP" concepts "$R20" "$HORSE" --layer Relu_69 --top 3 \
+    -o "$W/r20/{stem}-{concept}.png" --json
+c1=$(printf '%s\n' "$OUT" | grep -o '"channel":[0-9]*' | head -1 | cut -d: -f2)
+check "concepts on a model without batches: three heatmaps" test "$(ls "$W/r20" | wc -l)" -eq 3
+expect_exit 0 "explain --condition on its first concept" "$LRP" explain "$R20" "$HORSE" --condition "Relu_69:$c1" \
+    --seed-logit -q -o "$W/r20-explain.png"
+check "the concept's heatmap is explain --condition's" cmp -s "$W/r20-explain.png" "$W/r20/horse5-$c1.png"
+
 finish
