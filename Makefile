@@ -120,7 +120,7 @@ $(BIN): $(CLI_OBJ) $(BUILD)/f64/cli.o $(BUILD)/f64/lib.o $(BUILD)/liblrp.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -MF $@.d -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
 
 # test_refset and test_refset_modern also run every case in the float64 build (lrp's float32 error
 # against its own float64): the test helpers are compiled once more for the
@@ -139,7 +139,7 @@ F64_TESTS := $(BUILD)/tests/test_refset $(BUILD)/tests/test_refset_modern $(BUIL
 $(F64_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
               $(BUILD)/liblrp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
+	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -MF $@.d -o $@ $< $(TEST_HELPER_OBJ) $(TEST_HELPER_F64) $(BUILD)/liblrp64.a \
 	    $(BUILD)/liblrp.a $(LDLIBS) -lcmocka
 
 tests: $(TEST_BIN) $(BIN)
@@ -192,6 +192,9 @@ clean:
 	rm -rf build build-* lrp
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(F64_LIB_OBJ:.o=.d) $(F64_CLI_OBJ:.o=.d)
+# the tests too: a changed header rebuilds their helpers and programs (a stale struct layout in a helper
+# object would otherwise meet the library's new one)
+-include $(TEST_HELPER_OBJ:.o=.d) $(TEST_HELPER_F64:.o=.d) $(TEST_BIN:=.d)
 
 # For bench/run: the link flags.
 print-libs:
