@@ -105,18 +105,6 @@ static void report_ok(eval_run *r, const cli_item *it, int i, const int *Ks)
     }
 }
 
-static void report_error(eval_run *r, const cli_item *it, lrp_status st, const lrp_error *err)
-{
-    if (r->a->json)
-        json_item_error(stdout, it->path, it->index, err->message);
-    progress_clear(&r->prog);
-    cli_error("%s", err->message);
-    if (cli_item_exit(st) == EXIT_INTERNAL)
-        r->internal++;
-    else
-        r->failed++;
-}
-
 /* One CSV row: label, method, then the two AOPCs (empty when not run) and the ABPC. */
 static void print_row(const eval_run *r, const char *label, const char *target, const double *aopc, double abpc)
 {
@@ -226,7 +214,7 @@ int cmd_eval(cli_args *a)
             if (st == LRP_OK)
                 report_ok(&r, it, i, Ks);
             else
-                report_error(&r, it, st, &err);
+                cli_item_failed(r.a, &r.prog, it, st, &err, &r.failed, &r.internal);
         }
         progress_done(&r.prog);
         print_summary(&r, &items);

@@ -234,18 +234,6 @@ static void report_ok(mask_run *r, const cli_item *it, int i)
     }
 }
 
-static void report_error(mask_run *r, const cli_item *it, lrp_status st, const lrp_error *err)
-{
-    if (r->a->json)
-        json_item_error(stdout, it->path, it->index, err->message);
-    progress_clear(&r->prog);
-    cli_error("%s", err->message);
-    if (cli_item_exit(st) == EXIT_INTERNAL)
-        r->internal++;
-    else
-        r->failed++;
-}
-
 /* The means over the scored inputs (attribution localisation: over those where it is defined). */
 static void summarise(const mask_run *r, int n, double *mean, int *count)
 {
@@ -367,7 +355,7 @@ int cmd_eval_mask(cli_args *a)
             if (st == LRP_OK)
                 report_ok(&r, it, i);
             else
-                report_error(&r, it, st, &err);
+                cli_item_failed(r.a, &r.prog, it, st, &err, &r.failed, &r.internal);
         }
         progress_done(&r.prog);
         print_summary(&r, &items);

@@ -143,18 +143,6 @@ static void report_ok(sens_run *r, const cli_item *it, const sens_result *res)
     }
 }
 
-static void report_error(sens_run *r, const cli_item *it, lrp_status st, const lrp_error *err)
-{
-    if (r->a->json)
-        json_item_error(stdout, it->path, it->index, err->message);
-    progress_clear(&r->prog);
-    cli_error("%s", err->message);
-    if (cli_item_exit(st) == EXIT_INTERNAL)
-        r->internal++;
-    else
-        r->failed++;
-}
-
 static double mean_of(const sens_run *r, int k) { return r->counts[k] ? r->sums[k] / r->counts[k] : NAN; }
 
 static void print_summary(const sens_run *r)
@@ -214,7 +202,7 @@ int cmd_eval_sensitivity(cli_args *a)
             if (st == LRP_OK)
                 report_ok(&r, it, &res);
             else
-                report_error(&r, it, st, &err);
+                cli_item_failed(r.a, &r.prog, it, st, &err, &r.failed, &r.internal);
         }
         progress_done(&r.prog);
         print_summary(&r);

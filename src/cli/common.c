@@ -1,6 +1,9 @@
 /* Shared command helpers. */
 #include "cli/common.h"
+#include "cli/items.h"
+#include "cli/json.h"
 #include "cli/metadata.h"
+#include "cli/progress.h"
 
 #include "cli/outputs.h"
 
@@ -78,4 +81,17 @@ int cli_check_single_output(const char *opt, const char *out, const char *const 
         rc = cli_guard_output(g, opt, out, NULL);
     cli_guard_free(g);
     return rc;
+}
+
+void cli_item_failed(const cli_args *a, progress *prog, const cli_item *it, lrp_status st, const lrp_error *err,
+                     int *failed, int *internal)
+{
+    if (a->json)
+        json_item_error(stdout, it->path, it->index, err->message);
+    progress_clear(prog);
+    cli_error("%s", err->message);
+    if (cli_item_exit(st) == EXIT_INTERNAL)
+        (*internal)++;
+    else
+        (*failed)++;
 }

@@ -35,6 +35,14 @@ lrp_model *cli_load_model(const cli_args *a, bool canonize, bool allow_unsupport
 /* Exit status for a failed item or output. */
 int cli_item_exit(lrp_status st);
 
+/* A failed item of an eval run: its JSON error object (--json), one line on
+ * stderr (the progress line cleared first), and one more in *failed, or in
+ * *internal for an internal error. */
+struct progress;
+struct cli_item;
+void cli_item_failed(const cli_args *a, struct progress *prog, const struct cli_item *it, lrp_status st,
+                     const lrp_error *err, int *failed, int *internal);
+
 /* Checks the one output of a command that reads the given files (NULL
  * ends the list): refused (exit 2, printed) when it is one of them or a
  * directory. Returns an exit code. */

@@ -430,19 +430,9 @@ static lrp_status attribute(lrp_explainer *e, const lrp_attributor_options *o, c
         goto done;
     }
     for (int64_t b = 0; b < N; b++) {
-        int64_t t = targets ? targets[b] : -1;
-        const lrp_real *l = lrp_reals(logits) + b * C;
-        if (t < 0) {
-            t = 0;
-            for (int64_t c = 1; c < C; c++)
-                if (l[c] > l[t])
-                    t = c;
-        }
-        if (t >= C) {
-            st = lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
-                          (long long)t, (long long)C);
+        int64_t t = 0;
+        if ((st = lrp_target_class(lrp_reals(logits) + b * C, C, targets ? targets[b] : -1, &t, err)) != LRP_OK)
             goto done;
-        }
         if (targets_out)
             targets_out[b] = t;
         memcpy(one->data, lrp_reals(x) + b * per, sizeof(lrp_real) * (size_t)per);

@@ -565,22 +565,31 @@ typedef struct target_seed {
     int64_t *targets_out;
 } target_seed;
 
+lrp_status lrp_target_class(const lrp_real *logits, int64_t C, int64_t t, int64_t *out, lrp_error *err)
+{
+    if (t < 0) {
+        t = 0;
+        for (int64_t c = 1; c < C; c++)
+            if (logits[c] > logits[t])
+                t = c;
+    }
+    if (t >= C)
+        return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
+                        (long long)t, (long long)C);
+    *out = t;
+    return LRP_OK;
+}
+
 static lrp_status seed_targets(void *ctx, const lrp_tensor *logits, lrp_tensor *seed, lrp_error *err)
 {
     const target_seed *ts = ctx;
     int64_t N = logits->dims[0], C = logits->dims[1];
     for (int64_t b = 0; b < N; b++) {
-        int64_t t = ts->targets ? ts->targets[b] : -1;
         const lrp_real *l = lrp_reals(logits) + b * C;
-        if (t < 0) {
-            t = 0;
-            for (int64_t c = 1; c < C; c++)
-                if (l[c] > l[t])
-                    t = c;
-        }
-        if (t >= C)
-            return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
-                            (long long)t, (long long)C);
+        int64_t t = 0;
+        lrp_status st = lrp_target_class(l, C, ts->targets ? ts->targets[b] : -1, &t, err);
+        if (st != LRP_OK)
+            return st;
         lrp_reals(seed)[b * C + t] = ts->seed == LRP_SEED_LOGIT ? l[t] : 1.0f;
         if (ts->targets_out)
             ts->targets_out[b] = t;

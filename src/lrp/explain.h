@@ -8,6 +8,11 @@
 /* Fills the seed (N, classes; zeroed) from the logits (N, classes). */
 typedef lrp_status (*lrp_seed_fn)(void *ctx, const lrp_tensor *logits, lrp_tensor *seed, lrp_error *err);
 
+/* The class explained for one sample of C logits: t, or when t < 0 the
+ * largest logit (the first of equal ones); a t past the classes is
+ * LRP_ERR_ARG, saying how many the model has. */
+lrp_status lrp_target_class(const lrp_real *logits, int64_t C, int64_t t, int64_t *out, lrp_error *err);
+
 /* Assigns rules (needs the model's shapes known). */
 lrp_status lrp_explainer_assign(lrp_explainer *e, lrp_error *err);
 

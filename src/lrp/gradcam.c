@@ -308,19 +308,9 @@ lrp_status lrp_gradcam_attribute(lrp_explainer *e, const lrp_attributor_options 
     }
     memcpy(logits->data, y->data, sizeof(lrp_real) * (size_t)y->numel);
     for (int64_t b = 0; b < N; b++) {
-        int64_t t = targets ? targets[b] : -1;
-        const lrp_real *l = lrp_reals(logits) + b * C;
-        if (t < 0) {
-            t = 0;
-            for (int64_t q = 1; q < C; q++)
-                if (l[q] > l[t])
-                    t = q;
-        }
-        if (t >= C) {
-            st = lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
-                          (long long)t, (long long)C);
+        int64_t t = 0;
+        if ((st = lrp_target_class(lrp_reals(logits) + b * C, C, targets ? targets[b] : -1, &t, err)) != LRP_OK)
             goto done;
-        }
         if (targets_out)
             targets_out[b] = t;
         lrp_reals(rel[m->output])[b * C + t] = 1.0f;

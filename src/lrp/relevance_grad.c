@@ -75,17 +75,11 @@ static lrp_status make_seed(grad_run *r, const int64_t *targets, lrp_seed seed, 
     if (!(r->targets = calloc((size_t)r->N + 1, sizeof *r->targets)) || !(r->rel[out] = lrp_tensor_like(y, err)))
         return oom(err);
     for (int64_t b = 0; b < r->N; b++) {
-        int64_t t = targets ? targets[b] : -1;
         const lrp_real *l = lrp_reals(y) + b * r->C;
-        if (t < 0) {
-            t = 0;
-            for (int64_t c = 1; c < r->C; c++)
-                if (l[c] > l[t])
-                    t = c;
-        }
-        if (t >= r->C)
-            return lrp_fail(err, LRP_ERR_ARG, "target class %lld is out of range: the model has %lld classes",
-                            (long long)t, (long long)r->C);
+        int64_t t = 0;
+        lrp_status st = lrp_target_class(l, r->C, targets ? targets[b] : -1, &t, err);
+        if (st != LRP_OK)
+            return st;
         lrp_reals(r->rel[out])[b * r->C + t] = seed == LRP_SEED_LOGIT ? l[t] : 1.0f;
         r->targets[b] = t;
     }
