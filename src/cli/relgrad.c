@@ -81,9 +81,10 @@ int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg)
         cli_error("--relevance-grad %s: give ones, self, target:T.npy or mask:M.png", s);
         return EXIT_USAGE;
     }
-    if (attributor && strcmp(attributor, "gradient")) {
-        cli_error("--relevance-grad: the second order is computed for the composite alone (attributor gradient), "
-                  "not for %s",
+    rg->ixg = attributor && !strcmp(attributor, "input-x-gradient");
+    if (attributor && strcmp(attributor, "gradient") && !rg->ixg) {
+        cli_error("--relevance-grad: the second order is computed for the composite alone (attributor gradient) "
+                  "and input-x-gradient, not for %s",
                   attributor);
         cli_relgrad_close(rg);
         return EXIT_USAGE;
@@ -104,12 +105,78 @@ void cli_relgrad_close(cli_relgrad *rg)
     rg->on = false;
 }
 
+/* input-x-gradient: the cotangent of A = x R, kept, and x times it as R's. */
+typedef struct ixg_ctx {
+    const cli_relgrad *rg;
+    const lrp_tensor *x;
+    lrp_tensor *uA; /* shaped like R */
+} ixg_ctx;
+
+static lrp_status ixg_cotangent(void *ctx, const lrp_tensor *R, lrp_tensor *u, lrp_error *err)
+{
+    ixg_ctx *c = ctx;
+    const cli_relgrad *rg = c->rg;
+    if (!(c->uA = lrp_tensor_clone(u, err)) || R->numel != c->x->numel)
+        return c->uA ? lrp_fail(err, LRP_ERR_INTERNAL, "input-x-gradient: R is not shaped like x") : err->status;
+    const lrp_real *r = R->data, *xv = c->x->data;
+    lrp_real *ua = c->uA->data, *ur = u->data;
+    lrp_status st = LRP_OK;
+    if (rg->o.cotangent == LRP_COTANGENT_FN) /* mask:M.png */
+        st = rg->o.cotangent_fn(rg->o.ctx, R, c->uA, err);
+    for (int64_t i = 0; i < R->numel && st == LRP_OK; i++) {
+        lrp_real A = xv[i] * r[i];
+        if (rg->o.cotangent == LRP_COTANGENT_ONES)
+            ua[i] = 1.0f;
+        else if (rg->o.cotangent == LRP_COTANGENT_SELF)
+            ua[i] = A;
+        else if (rg->o.cotangent == LRP_COTANGENT_TARGET) {
+            int64_t per = rg->target->numel;
+            if (per != R->numel && (per == 0 || R->numel % per))
+                return lrp_fail(err, LRP_ERR_SHAPE, "the relevance-gradient target T must be shaped like the input");
+            ua[i] = A - ((const lrp_real *)rg->target->data)[i % per];
+        }
+        ur[i] = ua[i] * xv[i];
+    }
+    return st;
+}
+
 lrp_status cli_relgrad_run(const cli_relgrad *rg, lrp_explainer *ex, const lrp_tensor *x, int64_t target,
                            lrp_seed seed, lrp_tensor **rel, lrp_tensor **logits, int64_t *target_out,
                            lrp_tensor **grad, lrp_error *err)
 {
     int64_t t = target;
-    return lrp_explain_relevance_grad(ex, x, &t, seed, &rg->o, rel, grad, logits, target_out, err);
+    if (!rg->ixg)
+        return lrp_explain_relevance_grad(ex, x, &t, seed, &rg->o, rel, grad, logits, target_out, err);
+    ixg_ctx c = {rg, x, NULL};
+    lrp_relevance_grad_options o = rg->o;
+    o.cotangent = LRP_COTANGENT_FN;
+    o.cotangent_fn = ixg_cotangent;
+    o.ctx = &c;
+    lrp_tensor *R = NULL;
+    lrp_status st = lrp_explain_relevance_grad(ex, x, &t, seed, &o, &R, grad, logits, target_out, err);
+    if (st == LRP_OK && (!c.uA || c.uA->numel != R->numel || (*grad)->numel != R->numel))
+        st = lrp_fail(err, LRP_ERR_INTERNAL, "input-x-gradient: the cotangent was not computed");
+    if (st == LRP_OK) { /* G += u_A R (the product rule's other term); the relevance is A = x R */
+        lrp_real *g = (*grad)->data, *r = R->data;
+        const lrp_real *ua = c.uA->data, *xv = x->data;
+        for (int64_t i = 0; i < R->numel; i++) {
+            g[i] += ua[i] * r[i];
+            r[i] *= xv[i];
+        }
+        *rel = R;
+        R = NULL;
+    }
+    lrp_tensor_free(R);
+    lrp_tensor_free(c.uA);
+    if (st != LRP_OK) {
+        lrp_tensor_free(*grad);
+        *grad = NULL;
+        if (logits) {
+            lrp_tensor_free(*logits);
+            *logits = NULL;
+        }
+    }
+    return st;
 }
 
 double cli_relgrad_norm(const lrp_tensor *grad)

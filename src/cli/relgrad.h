@@ -13,6 +13,7 @@ typedef struct cli_relgrad {
     lrp_tensor *target; /* T of target:T.npy, owned */
     lrp_raster *mask;   /* M of mask:M.png, owned */
     double *m;          /* its values in [0, 1] (white = 1), one per pixel */
+    bool ixg;           /* --attributor input-x-gradient: A = x R, G by the product rule */
 } cli_relgrad;
 
 /* From --relevance-grad, --relevance-grad-out and --zennit-second-order
@@ -20,7 +21,9 @@ typedef struct cli_relgrad {
 int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg);
 void cli_relgrad_close(cli_relgrad *rg);
 
-/* The relevance, logits and G of one input for target (-1: the predicted class). */
+/* The relevance, logits and G of one input for target (-1: the predicted class).
+ * With input-x-gradient the relevance is A = x R and G the gradient of the
+ * cotangent's function of A: u_A R + (u_A x) dR/dx. */
 lrp_status cli_relgrad_run(const cli_relgrad *rg, lrp_explainer *ex, const lrp_tensor *x, int64_t target,
                            lrp_seed seed, lrp_tensor **rel, lrp_tensor **logits, int64_t *target_out,
                            lrp_tensor **grad, lrp_error *err);
