@@ -783,6 +783,7 @@ static void explain_one(explain_run *r, cli_item *it)
     }
     lrp_tensor_free(logits0);
     if (skip) {
+        progress_skipped(&r->prog);
         for (int k = 0; k < K && a->json; k++)
             print_json(it, "skipped", NULL, &e[k].res, r->method, r->labels, r->n_labels);
     } else if (st == LRP_OK && (st = run_targets(r, e, K, tg, &err)) == LRP_OK && !classes_known(r, e[0].logits)) {

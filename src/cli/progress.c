@@ -18,8 +18,11 @@ void progress_start(progress *p, int total, bool quiet)
     p->tty = !quiet && isatty(STDERR_FILENO);
     p->on = p->tty && total > 1;
     p->total = total;
+    p->skipped = 0;
     p->start = now();
 }
+
+void progress_skipped(progress *p) { p->skipped++; }
 
 void progress_update(progress *p, int done, const char *what)
 {
@@ -30,13 +33,19 @@ void progress_update(progress *p, int done, const char *what)
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = '\0';
+    /* the time per item from the items done, not those skipped (a resumed run) */
     double el = now() - p->start;
-    double eta = done > 0 ? el * (p->total - done) / done : 0;
+    int worked = done - p->skipped;
+    char left[32];
+    if (worked > 0)
+        snprintf(left, sizeof left, "%.0fs left", el * (p->total - done) / worked);
+    else
+        snprintf(left, sizeof left, "%s", done > 0 ? "? left" : "");
     const char *name = what ? what : "";
     size_t len = strlen(name);
     if (len > 30)
         name += len - 30;
-    fprintf(stderr, "\r\033[K[%s] %d/%d  %.0fs left  %s", bar, done, p->total, eta, name);
+    fprintf(stderr, "\r\033[K[%s] %d/%d  %s  %s", bar, done, p->total, left, name);
     fflush(stderr);
 }
 

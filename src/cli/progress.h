@@ -8,6 +8,7 @@ typedef struct progress {
     bool on;
     bool tty;
     int total;
+    int skipped; /* items passed over (--skip-existing): not counted in the time per item */
     double start;
 } progress;
 
@@ -18,6 +19,9 @@ void progress_done(progress *p);
 void progress_set_steps(progress *p, bool single);
 /* Progress inside item `index`: step done of total. */
 void progress_sub(progress *p, int index, int done, int total, const char *what);
+/* One more item passed over without work (--skip-existing), so that the
+ * time left is estimated from the items actually done. */
+void progress_skipped(progress *p);
 /* Clears the progress line before other stderr output. */
 void progress_clear(progress *p);
 

@@ -284,6 +284,15 @@ if command -v script > /dev/null && script -qec true /dev/null > /dev/null 2>&1;
     script -qec "'$LRP' explain '$CNN' sh -o 'pt2/{stem}.png' -q > '$W/term-out2' 2> /dev/tty" "$W/typescript2" > /dev/null 2>&1
     tr '\r' '\n' < "$W/typescript2" > "$W/ts2"
     check "-q on a terminal: no progress" sh -c "! grep -qE '[0-9]/7' '$W/ts2'"
+    # a resumed run: the time left comes from the items done, not from those skipped (which took no time)
+    mkdir -p pt3
+    cp pt/* pt3/ && rm -f "pt3/$(ls pt3 | sort | tail -1)"
+    script -qec "'$LRP' explain '$CNN' sh -o 'pt3/{stem}.png' --skip-existing > /dev/null 2> /dev/tty" \
+        "$W/typescript3" > /dev/null 2>&1
+    tr '\r' '\n' < "$W/typescript3" | sed 's/\x1b\[K//g' > "$W/ts3"
+    check "--skip-existing on a terminal: the skipped items do not promise 0s left" \
+        sh -c "grep -qE '6/7  \\? left' '$W/ts3' && ! grep -qE '[1-6]/7  0s left' '$W/ts3'"
+    check "--skip-existing: the missing output is written" test "$(find pt3 -type f | wc -l)" -eq 7
 else
     echo "SKIP: script (util-linux) unavailable: the progress line on a terminal is not checked"
 fi
