@@ -9,7 +9,7 @@
 # with a plain main() that runs the files it is given, for the regression
 # test of fuzz/regress/ (tests/shell/test_fuzz_regress.sh).
 
-FUZZ_NAMES := onnx npy png jpeg cmap rule template list
+FUZZ_NAMES := onnx npy png jpeg cmap rule template list labels
 FUZZ_DIR   := build-fuzz
 FUZZ_CC    := clang
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -22,6 +22,7 @@ FUZZ_BIN   := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_CLI_template := src/cli/items.o src/cli/outputs.o src/cli/metadata.o src/cli/exif.o
 FUZZ_CLI_list     := src/cli/items.o src/cli/outputs.o src/cli/metadata.o src/cli/exif.o
 FUZZ_CLI_jpeg     := src/cli/exif.o
+FUZZ_CLI_labels   := src/cli/labels.o
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BIN)
