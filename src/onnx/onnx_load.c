@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 const char *lrp_onnx_dtype_name(int dt)
@@ -44,7 +45,99 @@ static int elem_size(int dt)
 
 static bool is_float_type(int dt) { return dt == LRP_DT_FLOAT || dt == LRP_DT_FLOAT16 || dt == LRP_DT_DOUBLE; }
 
-/* Reads a whole file. Refuses files over 4 GiB (protobuf's own limit is 2 GiB). */
+/* ------------------------------------------------------------- big buffers
+ * A model's file and its unpacked protobuf are each about the size of its
+ * weights (100 MB for ResNet-50), and protobuf-c makes one allocation per
+ * field. Both go into big anonymous mappings instead (the unpacked message
+ * through an arena, freed at once), which the kernel may back with huge pages
+ * where it allows them: loading ResNet-50 took 0.29 s of CPU time with malloc,
+ * 0.19 s so. Small buffers stay with malloc. Under AddressSanitizer the
+ * message is malloc'ed as before, so that every field keeps its own bounds. */
+#define BIG_BYTES ((size_t)4 << 20)
+
+static void *big_alloc(size_t n)
+{
+    if (n < BIG_BYTES)
+        return malloc(n ? n : 1);
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE); /* a hint: without it, ordinary pages */
+#endif
+    return p;
+}
+
+static void big_free(void *p, size_t n)
+{
+    if (!p)
+        return;
+    if (n < BIG_BYTES)
+        free(p);
+    else
+        munmap(p, n);
+}
+
+/* An arena for protobuf-c's unpacking: allocations bump through big chunks,
+ * frees do nothing, and the chunks go at once. */
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t size, used;
+} arena_chunk;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LOAD_ARENA 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOAD_ARENA 0
+#endif
+#endif
+#ifndef LOAD_ARENA
+#define LOAD_ARENA 1
+#endif
+#define ARENA_CHUNK ((size_t)64 << 20)
+#define ARENA_ALIGN 16
+#define ARENA_HEAD ((sizeof(arena_chunk) + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN)
+
+static void *arena_alloc(void *data, size_t size)
+{
+    arena_chunk **head = data;
+    size = (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    arena_chunk *c = *head;
+    if (!c || c->size - c->used < size) {
+        if (size > SIZE_MAX - ARENA_HEAD)
+            return NULL;
+        size_t want = size + ARENA_HEAD > ARENA_CHUNK ? size + ARENA_HEAD : ARENA_CHUNK;
+        c = big_alloc(want);
+        if (!c)
+            return NULL;
+        c->next = *head;
+        c->size = want;
+        c->used = ARENA_HEAD;
+        *head = c;
+    }
+    void *p = (char *)c + c->used;
+    c->used += size;
+    return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static void arena_release(arena_chunk *c)
+{
+    while (c) {
+        arena_chunk *next = c->next;
+        big_free(c, c->size);
+        c = next;
+    }
+}
+
+/* Reads a whole file into big_alloc's memory (free it with big_free(data, len)).
+ * Refuses files over 4 GiB (protobuf's own limit is 2 GiB). */
 static lrp_status read_file(const char *path, uint8_t **data, size_t *len, lrp_error *err)
 {
     *data = NULL;
@@ -62,13 +155,13 @@ static lrp_status read_file(const char *path, uint8_t **data, size_t *len, lrp_e
         return lrp_fail(err, LRP_ERR_LIMIT, "%s: file is larger than 4 GiB", path);
     }
     size_t n = (size_t)sb.st_size;
-    uint8_t *buf = malloc(n ? n : 1);
+    uint8_t *buf = big_alloc(n);
     if (!buf) {
         fclose(f);
         return lrp_fail(err, LRP_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
     }
     if (fread(buf, 1, n, f) != n) {
-        free(buf);
+        big_free(buf, n);
         fclose(f);
         return lrp_fail(err, LRP_ERR_IO, "%s: read error", path);
     }
@@ -235,6 +328,20 @@ static int64_t read_elem_i64(const uint8_t *p, int dt)
     return (int64_t)read_elem(p, dt);
 }
 
+/* float32 raw data (little-endian, as the host): one copy, or one conversion per element in the --double build */
+static void copy_float_raw(const uint8_t *raw, int64_t numel, lrp_real *dst)
+{
+    if (sizeof(lrp_real) == sizeof(float)) {
+        memcpy(dst, raw, sizeof(float) * (size_t)numel);
+        return;
+    }
+    for (int64_t i = 0; i < numel; i++) {
+        float v;
+        memcpy(&v, raw + (size_t)i * sizeof v, sizeof v);
+        dst[i] = (lrp_real)v;
+    }
+}
+
 lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, lrp_tensor **out, lrp_error *err)
 {
     *out = NULL;
@@ -295,27 +402,30 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
         lrp_error_prefix(err, "%s: tensor '%s'", model_path, tname);
         return err ? err->status : LRP_ERR_NOMEM;
     }
-    for (int64_t i = 0; i < numel; i++) {
-        if (raw) {
-            const uint8_t *p = raw + (size_t)i * (size_t)es;
-            if (isf)
-                lrp_reals(t)[i] = (lrp_real)read_elem(p, dt);
-            else
-                lrp_i64(t)[i] = read_elem_i64(p, dt);
-        } else if (dt == LRP_DT_FLOAT) {
-            lrp_reals(t)[i] = tp->float_data[i];
-        } else if (dt == LRP_DT_DOUBLE) {
-            lrp_reals(t)[i] = (lrp_real)tp->double_data[i];
-        } else if (dt == LRP_DT_FLOAT16) {
-            lrp_reals(t)[i] = lrp_half_to_float((uint16_t)tp->int32_data[i]);
-        } else if (dt == LRP_DT_INT64) {
-            lrp_i64(t)[i] = tp->int64_data[i];
-        } else if (dt == LRP_DT_UINT32 || dt == LRP_DT_UINT64) {
-            lrp_i64(t)[i] = (int64_t)tp->uint64_data[i];
-        } else {
-            lrp_i64(t)[i] = tp->int32_data[i];
+    if (raw && dt == LRP_DT_FLOAT) /* the common case */
+        copy_float_raw(raw, numel, lrp_reals(t));
+    else
+        for (int64_t i = 0; i < numel; i++) {
+            if (raw) {
+                const uint8_t *p = raw + (size_t)i * (size_t)es;
+                if (isf)
+                    lrp_reals(t)[i] = (lrp_real)read_elem(p, dt);
+                else
+                    lrp_i64(t)[i] = read_elem_i64(p, dt);
+            } else if (dt == LRP_DT_FLOAT) {
+                lrp_reals(t)[i] = tp->float_data[i];
+            } else if (dt == LRP_DT_DOUBLE) {
+                lrp_reals(t)[i] = (lrp_real)tp->double_data[i];
+            } else if (dt == LRP_DT_FLOAT16) {
+                lrp_reals(t)[i] = lrp_half_to_float((uint16_t)tp->int32_data[i]);
+            } else if (dt == LRP_DT_INT64) {
+                lrp_i64(t)[i] = tp->int64_data[i];
+            } else if (dt == LRP_DT_UINT32 || dt == LRP_DT_UINT64) {
+                lrp_i64(t)[i] = (int64_t)tp->uint64_data[i];
+            } else {
+                lrp_i64(t)[i] = tp->int32_data[i];
+            }
         }
-    }
     free(ext);
     *out = t;
     return LRP_OK;
@@ -521,8 +631,8 @@ static lrp_status add_node(lrp_graph *g, const Onnx__NodeProto *np, lrp_error *e
     return LRP_OK;
 }
 
-/* The file's bytes as a ModelProto. */
-static lrp_status unpack_model(const char *path, Onnx__ModelProto **mp, lrp_error *err)
+/* The file's bytes as a ModelProto, allocated by alloc (NULL: malloc). */
+static lrp_status unpack_model(const char *path, ProtobufCAllocator *alloc, Onnx__ModelProto **mp, lrp_error *err)
 {
     uint8_t *buf;
     size_t len;
@@ -530,11 +640,11 @@ static lrp_status unpack_model(const char *path, Onnx__ModelProto **mp, lrp_erro
     if (st != LRP_OK)
         return st;
     if (len == 0) {
-        free(buf);
+        big_free(buf, len);
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: empty file, not an ONNX model", path);
     }
-    *mp = onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
+    *mp = onnx__model_proto__unpack(alloc, len, buf);
+    big_free(buf, len);
     if (!*mp)
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (the protobuf data is malformed or truncated)",
                         path);
@@ -692,16 +802,26 @@ lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
 {
     *out = NULL;
     Onnx__ModelProto *mp = NULL;
-    lrp_status st = unpack_model(path, &mp, err);
-    if (st != LRP_OK)
+    arena_chunk *chunks = NULL;
+    ProtobufCAllocator arena = {arena_alloc, arena_free, &chunks};
+    lrp_status st = unpack_model(path, LOAD_ARENA ? &arena : NULL, &mp, err);
+    if (st != LRP_OK) {
+        arena_release(chunks);
         return st;
+    }
     lrp_graph *g = lrp_graph_new(path);
     if (!g) {
-        onnx__model_proto__free_unpacked(mp, NULL);
+        if (LOAD_ARENA)
+            arena_release(chunks);
+        else
+            onnx__model_proto__free_unpacked(mp, NULL);
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
     }
     st = build_graph(g, mp, path, err);
-    onnx__model_proto__free_unpacked(mp, NULL);
+    if (LOAD_ARENA)
+        arena_release(chunks); /* mp's memory, all of it */
+    else
+        onnx__model_proto__free_unpacked(mp, NULL);
     if (st != LRP_OK) {
         lrp_graph_free(g);
         return st;
@@ -753,7 +873,7 @@ lrp_status lrp_onnx_read_tensor_file(const char *path, lrp_tensor **out, lrp_err
     if (st != LRP_OK)
         return st;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-    free(buf);
+    big_free(buf, len);
     if (!tp)
         return lrp_fail(err, LRP_ERR_FORMAT, "%s: not a serialized ONNX TensorProto", path);
     st = lrp_onnx_tensor(path, tp, out, err);
@@ -784,7 +904,7 @@ lrp_status lrp_onnx_set_metadata(const char *model_path, const char *out_path, i
     *bytes = NULL;
     *len = 0;
     Onnx__ModelProto *mp = NULL;
-    lrp_status st = unpack_model(model_path, &mp, err);
+    lrp_status st = unpack_model(model_path, NULL, &mp, err);
     if (st != LRP_OK)
         return st;
     char din[4096], dout[4096];
