@@ -455,6 +455,13 @@ LRP_API lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *inpu
                                         lrp_tensor **layer_relevance, lrp_tensor **relevance, lrp_tensor **logits,
                                         int64_t *target_out, lrp_error *err);
 
+/* The output of node `layer` (a name as in lrp_condition) for input, batch
+ * first, from the explainer's forward pass (its canonizers and its exact
+ * accumulation): what zennit-crp's activation maximisation ranks.
+ * *logits (may be NULL): (N, classes). */
+LRP_API lrp_status lrp_explainer_activation(lrp_explainer *e, const lrp_tensor *input, const char *layer,
+                                            lrp_tensor **activation, lrp_tensor **logits, lrp_error *err);
+
 /* ------------------------------------------------------------ attributors */
 
 typedef enum lrp_attributor_kind {

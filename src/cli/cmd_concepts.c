@@ -7,6 +7,7 @@
  * all carry the batch first, a batch of copies of the input, each copy
  * conditioned on its own channel, through lrp_explain. */
 #include "cli/attribution.h"
+#include "cli/cmd_concepts_refs.h"
 #include "cli/common.h"
 #include "lrp.h"
 #include "cli/heatmap_out.h"
@@ -340,6 +341,24 @@ static int concepts_check(const cli_args *a)
         cli_error("concepts: --layer NODE is required (lrp inspect MODEL --composite NAME lists the nodes)");
         return EXIT_USAGE;
     }
+    if (a->reference_images) {
+        if (a->relevance_out) {
+            cli_error("--reference-images ranks images: it writes no relevance (--relevance-out)");
+            return EXIT_USAGE;
+        }
+        if (a->out && (!a->heat.grid || !strstr(a->out, "{concept}"))) {
+            cli_error("-o %s: --reference-images writes one montage per channel: use --grid and put {concept} in the "
+                      "name",
+                      a->out);
+            return EXIT_USAGE;
+        }
+        return a->out ? (cli_template_check("-o", with_concept(a->out, -1, buf, sizeof buf)) < 0 ? EXIT_USAGE : 0)
+                      : EXIT_OK;
+    }
+    if (a->channels || a->has_reference_opts) {
+        cli_error("--channels, --reference-mode, --reference-max and --reference-top go with --reference-images DIR");
+        return EXIT_USAGE;
+    }
     if (a->heat.grid && !a->out) {
         cli_error("--grid needs -o FILE.png");
         return EXIT_USAGE;
@@ -363,7 +382,8 @@ static int concepts_check(const cli_args *a)
 
 int cmd_concepts(cli_args *a)
 {
-    int rc = cli_need_args(a, 2, -1, "MODEL INPUT...");
+    int rc = a->reference_images ? cli_need_args(a, 1, 1, "MODEL (the images come from --reference-images DIR)")
+                                 : cli_need_args(a, 2, -1, "MODEL INPUT...");
     if (rc || (rc = concepts_check(a)) != EXIT_OK)
         return rc;
     concepts_run r = {.a = a};
@@ -376,7 +396,13 @@ int cmd_concepts(cli_args *a)
         goto done;
     }
     cli_own_outputs own = {0, {NULL, NULL}, NULL, -1};
-    if ((rc = cli_gather_items(a, 1, &own, &items)) != EXIT_OK)
+    cli_args refs_args = *a; /* --reference-images DIR: the folder as the one input argument */
+    char *refs_pos[2] = {a->pos[0], (char *)a->reference_images};
+    if (a->reference_images) {
+        refs_args.pos = refs_pos;
+        refs_args.n_pos = 2;
+    }
+    if ((rc = cli_gather_items(a->reference_images ? &refs_args : a, 1, &own, &items)) != EXIT_OK)
         goto done;
     if (items.n > 1 && a->out && !a->heat.grid) {
         char buf[4200];
@@ -399,6 +425,10 @@ int cmd_concepts(cli_args *a)
         rc = err.status == LRP_ERR_ARG ? EXIT_USAGE : EXIT_INTERNAL;
         goto done;
     }
+    if (a->reference_images) {
+        rc = cli_concepts_references(a, &r.cm, &items);
+        goto done;
+    }
     if ((rc = cli_heat_setup(&a->heat, attribution_is_signed(&r.ac, r.cm.eo.composite), &r.heat)) != EXIT_OK)
         goto done;
     r.heat_ready = true;
@@ -408,7 +438,7 @@ int cmd_concepts(cli_args *a)
         err = (lrp_error){0};
         int out_before = r.failed_output;
         if (concepts_one(&r, &items.v[i], &err) != LRP_OK) {
-            cli_error("%s: %s", items.v[i].path, err.message);
+            cli_error_at(items.v[i].path, err.message);
             if (r.failed_output == out_before)
                 r.failed_input++;
             if (a->json)

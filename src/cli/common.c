@@ -83,6 +83,15 @@ int cli_check_single_output(const char *opt, const char *out, const char *const 
     return rc;
 }
 
+void cli_error_at(const char *path, const char *message)
+{
+    size_t n = strlen(path);
+    if (!strncmp(message, path, n) && message[n] == ':')
+        cli_error("%s", message);
+    else
+        cli_error("%s: %s", path, message);
+}
+
 void cli_item_failed(const cli_args *a, progress *prog, const cli_item *it, lrp_status st, const lrp_error *err,
                      int *failed, int *internal)
 {

@@ -40,6 +40,8 @@ int cli_item_exit(lrp_status st);
  * *internal for an internal error. */
 struct progress;
 struct cli_item;
+/* "PATH: MESSAGE" on stderr, or MESSAGE alone when it already starts with "PATH:". */
+void cli_error_at(const char *path, const char *message);
 void cli_item_failed(const cli_args *a, struct progress *prog, const struct cli_item *it, lrp_status st,
                      const lrp_error *err, int *failed, int *internal);
 

@@ -50,7 +50,9 @@ static const command_info commands[CMD_COUNT] = {
     [CMD_ATTACK] = {"attack", "attack MODEL IMAGE --target-explanation T.npy|--target-image IMAGE2 [options]",
                     "manipulate an explanation: a small change of the input that keeps the output and moves the "
                     "heatmap towards a target (Dombrowski et al. 2019)"},
-    [CMD_CONCEPTS] = {"concepts", "concepts MODEL INPUT... --layer NODE [--top K] [-o 'out/{stem}-{concept}.png']",
+    [CMD_CONCEPTS] = {"concepts",
+                      "concepts MODEL INPUT... --layer NODE [--top K] [-o 'out/{stem}-{concept}.png']\n"
+                      "       lrp concepts MODEL --layer NODE --reference-images DIR [-o 'refs/{concept}.png' --grid]",
                       "list the channels of a layer most relevant to the target (CRP concepts) and write the "
                       "heatmap of each"},
     [CMD_HELP] = {"help", "help [COMMAND]", "show help for lrp or one command"},
@@ -433,6 +435,23 @@ static const option_def options[] = {
     {"top", 0, T_INT, "K", C_CONCEPTS, "Inside the network",
      "the K most relevant channels, each with its conditional heatmap (default {default})", AT(concept_top),
      RANGE(1, 1 << 20), .def = "8"},
+    {"reference-images", 0, T_STR, "DIR", C_CONCEPTS, "Inside the network",
+     "instead of explaining INPUTs, rank the images of DIR (searched as an input directory) for each channel of the "
+     "layer by its relevance for the image's target (zennit-crp's relevance maximisation) or by its activation, and "
+     "list the --reference-top best per channel; -o 'refs/{concept}.png' --grid writes each channel's montage",
+     AT(reference_images)},
+    {"reference-mode", 0, T_ENUM, NULL, C_CONCEPTS, "Inside the network",
+     "rank reference images by the channel's relevance (default) or by its activation", AT(reference_mode),
+     HAS(has_reference_opts), CHOICES("relevance", "activation")},
+    {"reference-max", 0, T_ENUM, NULL, C_CONCEPTS, "Inside the network",
+     "a channel's value per image: the sum over its positions (default) or the value at its largest position, "
+     "each divided by the sum of the absolute values over the channels (zennit-crp's max_target and abs_norm)",
+     AT(reference_max), HAS(has_reference_opts), CHOICES("sum", "max")},
+    {"reference-top", 0, T_INT, "N", C_CONCEPTS, "Inside the network",
+     "reference images kept per channel (default {default})", AT(reference_top), HAS(has_reference_opts),
+     RANGE(1, 1 << 16), .def = "8"},
+    {"channels", 0, T_STR, "CH[,CH...]", C_CONCEPTS, "Inside the network",
+     "with --reference-images: only these channels of the layer (default all)", AT(channels)},
     /* localisation against masks (src/cli/cmd_eval_mask.c) */
     {"mask", 0, T_STR, "FILE", C_EVAL, "Localisation",
      "score the attribution against a mask (8-bit PNG, white = object, pixel > 127), a template such as "

@@ -156,6 +156,13 @@ typedef struct cli_args {
     bool with_parallel;
     const char *concept_layer;
     int concept_top;
+    /* concepts --reference-images (cmd_concepts_refs.c) */
+    const char *reference_images;
+    int reference_mode; /* 0 relevance, 1 activation */
+    int reference_max;  /* 0 sum, 1 max */
+    int reference_top;
+    const char *channels;
+    bool has_reference_opts; /* any of --reference-mode, --reference-max, --reference-top */
 
     /* eval --mask: localisation metrics and the RRR penalty (cmd_eval_mask.c) */
     const char *mask;

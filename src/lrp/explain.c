@@ -809,3 +809,57 @@ lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64
     lrp_exec_leave(&saved);
     return st;
 }
+
+/* The forward pass of lrp_explainer_activation, the layer's output kept. */
+static lrp_status activation_once(lrp_explainer *e, const lrp_tensor *input, const char *layer,
+                                  lrp_tensor **activation, lrp_tensor **logits, lrp_error *err)
+{
+    explain_run r = {.e = e};
+    lrp_status st = run_open(e, input, &r, err);
+    int node = -2;
+    if (st == LRP_OK && (node = lrp_inside_resolve(r.g, e->m->input, layer, err)) < -1)
+        st = err ? err->status : LRP_ERR_ARG;
+    if (st == LRP_OK && node == -1)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: the layer '%s' is the model input", r.g->path, layer);
+    int ov = st == LRP_OK ? r.g->nodes[node].outputs[0] : -1;
+    if (st == LRP_OK) {
+        unsigned char was = e->keep[ov];
+        e->keep[ov] = 1;
+        st = run_forward(&r, err);
+        e->keep[ov] = was;
+    }
+    const lrp_value *lv = st == LRP_OK ? &r.g->values[ov] : NULL;
+    lrp_tensor *A = NULL;
+    if (st == LRP_OK && !r.vals[ov])
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: %s computes a constant", r.g->path, layer);
+    if (st == LRP_OK && !(A = lrp_tensor_clone(r.vals[ov], err)))
+        st = err ? err->status : LRP_ERR_NOMEM;
+    if (st == LRP_OK) {
+        A->ndim = lv->ndim;
+        memcpy(A->dims, lv->dims, sizeof A->dims);
+        *activation = A;
+    }
+    if (st == LRP_OK && logits) {
+        const lrp_tensor *y = r.vals[e->m->output];
+        int64_t dims[2] = {r.N, r.N ? y->numel / r.N : 0};
+        if (!(*logits = lrp_tensor_new(LRP_REAL_DT, 2, dims, err)))
+            st = err ? err->status : LRP_ERR_NOMEM;
+        else
+            memcpy((*logits)->data, y->data, sizeof(lrp_real) * (size_t)y->numel);
+    }
+    run_close(&r);
+    return st;
+}
+
+lrp_status lrp_explainer_activation(lrp_explainer *e, const lrp_tensor *input, const char *layer,
+                                    lrp_tensor **activation, lrp_tensor **logits, lrp_error *err)
+{
+    *activation = NULL;
+    if (logits)
+        *logits = NULL;
+    lrp_exec saved;
+    lrp_explainer_exec_enter(e, &saved);
+    lrp_status st = activation_once(e, input, layer, activation, logits, err);
+    lrp_exec_leave(&saved);
+    return st;
+}
