@@ -519,6 +519,19 @@ LRP_API lrp_status lrp_attribute(lrp_explainer *e, const lrp_attributor_options 
                                  const int64_t *targets, lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits,
                                  int64_t *targets_out, lrp_error *err);
 
+/* The gradient of an Integrated Gradients or SmoothGrad attribution A of one
+ * input (lrp_attribute's, target -1: the predicted class), u·dA/dx for the
+ * cotangent u of go (NULL: ones) with the explainer's composite inside:
+ * n second-order passes (lrp_explain_relevance_grad, its go->zennit mode) at
+ * the path points or noisy copies, one at a time, plus the product rule's
+ * term u R̄ of IG. SmoothGrad's noise scale is held constant. go->logit_fn is
+ * not supported. *relevance (may be NULL) is A, *logits those of the input. */
+LRP_API lrp_status lrp_attribute_relevance_grad(lrp_explainer *e, const lrp_attributor_options *o,
+                                                const lrp_tensor *input, int64_t target, lrp_seed seed,
+                                                const lrp_relevance_grad_options *go, lrp_tensor **relevance,
+                                                lrp_tensor **grad, lrp_tensor **logits, int64_t *target_out,
+                                                lrp_error *err);
+
 /* Checks o against the explainer's model before any input is read: for
  * grad-cam and grad-cam++, that the layer exists and has a 4-D output
  * (LRP_ERR_ARG otherwise). LRP_OK for the other attributors, and when the

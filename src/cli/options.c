@@ -236,7 +236,8 @@ static const option_def options[] = {
     {"relevance-grad", 0, T_STR, "ones|self|target:T.npy|mask:M.png", C_EXPLAIN, "Output",
      "also compute G = u·dR/dx, the gradient of the explanation, for the cotangent u: ones (the gradient of sum R), "
      "self (of |R|^2/2), target:T.npy (of |R-T|^2/2, T shaped like the input) or mask:M.png (of the relevance "
-     "inside the mask, white = 1); the exact derivative of x -> R(x) unless --zennit-second-order",
+     "inside the mask, white = 1); the exact derivative of x -> R(x) unless --zennit-second-order; with the "
+     "attributors gradient, input-x-gradient, integrated-gradients and smoothgrad",
      AT(relevance_grad)},
     {"relevance-grad-out", 0, T_STR, "FILE", C_EXPLAIN, "Output",
      "write G as .npy shaped like the model input (template fields and rules as -o)", AT(relevance_grad_out)},

@@ -1,6 +1,8 @@
 /* lrp explain --relevance-grad ones|self|target:T.npy|mask:M.png (relgrad.h). */
 #include "cli/relgrad.h"
 
+#include "cli/attribution.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +84,29 @@ int cli_relgrad_open(const cli_args *a, const char *attributor, cli_relgrad *rg)
         return EXIT_USAGE;
     }
     rg->ixg = attributor && !strcmp(attributor, "input-x-gradient");
-    if (attributor && strcmp(attributor, "gradient") && !rg->ixg) {
-        cli_error("--relevance-grad: the second order is computed for the composite alone (attributor gradient) "
-                  "and input-x-gradient, not for %s",
+    rg->copies = attributor && (!strcmp(attributor, "integrated-gradients") || !strcmp(attributor, "smoothgrad"));
+    if (attributor && strcmp(attributor, "gradient") && !rg->ixg && !rg->copies) {
+        cli_error("--relevance-grad: the second order is computed for the composite alone (attributor gradient), "
+                  "input-x-gradient, integrated-gradients and smoothgrad, not for %s",
                   attributor);
         cli_relgrad_close(rg);
         return EXIT_USAGE;
+    }
+    if (rg->copies) {
+        attribution_config c;
+        int rc = attribution_config_from_args(a, &c);
+        if (rc != EXIT_OK) {
+            cli_relgrad_close(rg);
+            return rc;
+        }
+        rg->attr = c.o;
+        lrp_error err = {0};
+        if (c.baseline && strcmp(c.baseline, "zero") && lrp_npy_read(c.baseline, &rg->baseline, &err) != LRP_OK) {
+            cli_error("--baseline: %s", err.message);
+            cli_relgrad_close(rg);
+            return EXIT_INPUT;
+        }
+        rg->attr.baseline = rg->baseline;
     }
     rg->o.zennit = a->zennit_second_order;
     rg->on = true;
@@ -98,6 +117,8 @@ void cli_relgrad_close(cli_relgrad *rg)
 {
     lrp_tensor_free(rg->target);
     rg->target = NULL;
+    lrp_tensor_free(rg->baseline);
+    rg->baseline = NULL;
     lrp_raster_free(rg->mask);
     rg->mask = NULL;
     free(rg->m);
@@ -145,6 +166,9 @@ lrp_status cli_relgrad_run(const cli_relgrad *rg, lrp_explainer *ex, const lrp_t
                            lrp_tensor **grad, lrp_error *err)
 {
     int64_t t = target;
+    if (rg->copies)
+        return lrp_attribute_relevance_grad(ex, &rg->attr, x, target, seed, &rg->o, rel, grad, logits, target_out,
+                                            err);
     if (!rg->ixg)
         return lrp_explain_relevance_grad(ex, x, &t, seed, &rg->o, rel, grad, logits, target_out, err);
     ixg_ctx c = {rg, x, NULL};

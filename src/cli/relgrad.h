@@ -1,5 +1,7 @@
 /* lrp explain --relevance-grad: the gradient of the explanation,
- * u · ∂R(x)/∂x (lrp_explain_relevance_grad), for the composite alone. */
+ * u · ∂R(x)/∂x (lrp_explain_relevance_grad), for the composite alone, input x
+ * gradient, and Integrated Gradients and SmoothGrad around the composite
+ * (lrp_attribute_relevance_grad). */
 #ifndef LRP_CLI_RELGRAD_H
 #define LRP_CLI_RELGRAD_H
 
@@ -10,10 +12,13 @@
 typedef struct cli_relgrad {
     bool on;
     lrp_relevance_grad_options o;
-    lrp_tensor *target; /* T of target:T.npy, owned */
-    lrp_raster *mask;   /* M of mask:M.png, owned */
-    double *m;          /* its values in [0, 1] (white = 1), one per pixel */
-    bool ixg;           /* --attributor input-x-gradient: A = x R, G by the product rule */
+    lrp_tensor *target;          /* T of target:T.npy, owned */
+    lrp_raster *mask;            /* M of mask:M.png, owned */
+    double *m;                   /* its values in [0, 1] (white = 1), one per pixel */
+    bool ixg;                    /* --attributor input-x-gradient: A = x R, G by the product rule */
+    bool copies;                 /* --attributor integrated-gradients or smoothgrad: lrp_attribute_relevance_grad */
+    lrp_attributor_options attr; /* theirs, from the command line */
+    lrp_tensor *baseline;        /* --baseline FILE.npy, owned */
 } cli_relgrad;
 
 /* From --relevance-grad, --relevance-grad-out and --zennit-second-order

@@ -315,6 +315,60 @@ static lrp_status occlusion(lrp_model *m, const lrp_attributor_options *o, const
     return LRP_OK;
 }
 
+static lrp_status ig_check(const lrp_attributor_options *o, int64_t per, lrp_error *err)
+{
+    if (o->steps < 1)
+        return lrp_fail(err, LRP_ERR_ARG, "integrated gradients needs at least one step");
+    if (o->baseline && o->baseline->numel != per)
+        return lrp_fail(err, LRP_ERR_SHAPE, "the baseline has %lld values, the input %lld",
+                        (long long)o->baseline->numel, (long long)per);
+    return LRP_OK;
+}
+
+/* SmoothGrad's noise: noise_level times the input's range (a constant of the
+ * input, as zennit's .item() makes it). */
+static lrp_real sg_std(const lrp_attributor_options *o, const lrp_tensor *x)
+{
+    lrp_real mn = INFINITY, mx = -INFINITY;
+    for (int64_t i = 0; i < x->numel; i++) {
+        lrp_real v = lrp_reals(x)[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    return o->noise_level * (mx - mn);
+}
+
+lrp_status lrp_attributor_copies(const lrp_attributor_options *o, const lrp_tensor *x, lrp_tensor **copies,
+                                 lrp_real *alpha, lrp_error *err)
+{
+    *copies = NULL;
+    const int64_t per = x->numel;
+    bool ig = o->kind == LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS;
+    if (!ig && o->kind != LRP_ATTRIBUTOR_SMOOTHGRAD)
+        return lrp_fail(err, LRP_ERR_ARG, "only integrated gradients and smoothgrad run copies of the input");
+    if (ig && ig_check(o, per, err) != LRP_OK)
+        return err ? err->status : LRP_ERR_ARG;
+    if (!ig && o->samples < 1)
+        return lrp_fail(err, LRP_ERR_ARG, "smoothgrad needs at least one sample");
+    int n = ig ? o->steps : o->samples;
+    lrp_tensor *c = batch_of(x, n, err);
+    if (!c)
+        return err ? err->status : LRP_ERR_NOMEM;
+    path_ctx pc = {lrp_reals(x), o->baseline ? lrp_reals(o->baseline) : NULL, per, n, NULL};
+    lrp_rng rng;
+    lrp_rng_seed(&rng, o->seed);
+    noise_ctx nc = {lrp_reals(x), per, n, ig ? 0.0f : sg_std(o, x), &rng, NULL};
+    for (int k = 0; k < n; k++) {
+        if (ig)
+            ig_fill(&pc, k, lrp_reals(c) + (int64_t)k * per);
+        else
+            sg_fill(&nc, k, lrp_reals(c) + (int64_t)k * per);
+        alpha[k] = ig ? (lrp_real)((double)(k + 1) / (double)n) : 1.0f;
+    }
+    *copies = c;
+    return LRP_OK;
+}
+
 /* One sample (batch of one). */
 static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attributor_options *o, const lrp_tensor *x,
                                 int64_t target, lrp_seed seed, lrp_real *acc, lrp_error *err)
@@ -325,14 +379,12 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
     case LRP_ATTRIBUTOR_GRADIENT:
     case LRP_ATTRIBUTOR_INPUT_X_GRADIENT: break; /* handled in lrp_attribute */
     case LRP_ATTRIBUTOR_INTEGRATED_GRADIENTS: {
-        if (o->steps < 1)
-            return lrp_fail(err, LRP_ERR_ARG, "integrated gradients needs at least one step");
-        if (o->baseline && o->baseline->numel != per)
-            return lrp_fail(err, LRP_ERR_SHAPE, "the baseline has %lld values, the input %lld",
-                            (long long)o->baseline->numel, (long long)per);
+        lrp_status st = ig_check(o, per, err);
+        if (st != LRP_OK)
+            return st;
         pc.base = o->baseline ? lrp_reals(o->baseline) : NULL;
         pc.n = o->steps;
-        lrp_status st = run_copies(e, m, x, o->steps, target, seed, o->max_batch, ig_fill, mean_take, &pc, o, err);
+        st = run_copies(e, m, x, o->steps, target, seed, o->max_batch, ig_fill, mean_take, &pc, o, err);
         for (int64_t i = 0; st == LRP_OK && i < per; i++)
             acc[i] *= lrp_reals(x)[i] - (pc.base ? pc.base[i] : 0.0f);
         return st;
@@ -340,15 +392,9 @@ static lrp_status attribute_one(lrp_explainer *e, lrp_model *m, const lrp_attrib
     case LRP_ATTRIBUTOR_SMOOTHGRAD: {
         if (o->samples < 1)
             return lrp_fail(err, LRP_ERR_ARG, "smoothgrad needs at least one sample");
-        lrp_real mn = INFINITY, mx = -INFINITY;
-        for (int64_t i = 0; i < per; i++) {
-            lrp_real v = lrp_reals(x)[i];
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
-        }
         lrp_rng rng;
         lrp_rng_seed(&rng, o->seed);
-        noise_ctx nc = {lrp_reals(x), per, o->samples, o->noise_level * (mx - mn), &rng, acc};
+        noise_ctx nc = {lrp_reals(x), per, o->samples, sg_std(o, x), &rng, acc};
         return run_copies(e, m, x, o->samples, target, seed, o->max_batch, sg_fill, sg_take, &nc, o, err);
     }
     case LRP_ATTRIBUTOR_OCCLUSION: return occlusion(m, o, x, target, acc, err);

@@ -26,6 +26,13 @@ struct lrp_model *lrp_explainer_model(const lrp_explainer *e);
  * openblas) on the calling thread for a call; lrp_exec_leave(saved) after. */
 void lrp_explainer_exec_enter(const lrp_explainer *e, lrp_exec *saved);
 
+/* The copies of the input that Integrated Gradients (path points, α_k = k/n)
+ * or SmoothGrad (noisy copies, the last one clean) explain, (n, ...) in the
+ * order lrp_attribute runs them, and alpha[k] (IG: α_k; SmoothGrad: 1);
+ * alpha holds n = steps or samples entries. x is one sample. */
+lrp_status lrp_attributor_copies(const lrp_attributor_options *o, const lrp_tensor *x, lrp_tensor **copies,
+                                 lrp_real *alpha, lrp_error *err);
+
 /* lrp_explain with any output relevance. */
 lrp_status lrp_explain_seeded(lrp_explainer *e, const lrp_tensor *input, lrp_seed_fn seed_fn, void *seed_ctx,
                               lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err);

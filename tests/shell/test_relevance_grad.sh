@@ -29,8 +29,8 @@ expect_exit 2 "--zennit-second-order alone" "$LRP" explain "$MLP" "$X" --zennit-
 one_line_error "--zennit-second-order alone" "--relevance-grad"
 expect_exit 2 "bad cotangent" "$LRP" explain "$MLP" "$X" --relevance-grad twice
 one_line_error "bad cotangent" "twice"
-expect_exit 2 "with an attributor" "$LRP" explain "$MLP" "$X" --relevance-grad ones -a smoothgrad
-one_line_error "with an attributor" "smoothgrad"
+expect_exit 2 "with an attributor that has no second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -a occlusion
+one_line_error "with an attributor that has no second order" "occlusion"
 expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -c guided-backprop \
     --relevance-grad-out "$W/unsupported-g.npy"
 one_line_error "a rule without a second order" "no second order"
@@ -90,9 +90,10 @@ d=$(paste <(npy_values "$W/lin-w.npy") <(npy_values "$W/lin-x.npy") <(npy_values
          END { printf "%.3g", sqrt(mx) }')
 awk -v d="$d" 'BEGIN { exit !(d < 1e-6) }' && ok "linear: A = x W, G(ones) = W, G(self) = x W^2 (largest error $d)" ||
     not_ok "linear: input-x-gradient's second order is off by $d"
-expect_exit 2 "--relevance-grad with smoothgrad" "$LRP" explain "$W/lin.onnx" "$W/lin-x.npy" -a smoothgrad \
+expect_exit 0 "--relevance-grad with smoothgrad" "$LRP" explain "$W/lin.onnx" "$W/lin-x.npy" -a smoothgrad \
     --relevance-grad ones --relevance-grad-out "$W/lin-sg.npy"
-one_line_error "--relevance-grad with smoothgrad" "smoothgrad"
+check "linear: smoothgrad's A is W whatever the noise, so G = 0" \
+    test "$(npy_values "$W/lin-sg.npy" | awk '$1 != 0' | wc -l)" -eq 0 -a -s "$W/lin-sg.npy"
 
 expect_exit 0 "attack, 3 steps" "$LRP" attack "$R20" "$HORSE" --target-image "$HORSE" "${CIFAR[@]}" \
     --steps 3 --json -o "$W/adv.png" --tensor-out "$W/adv.npy" -r "$W/adv-rel.npy" --heatmap-out "$W/adv-heatmap.png"
