@@ -11,10 +11,10 @@
 #include "cli/cmd_concepts_refs.h"
 
 #include "cli/common.h"
+#include "cli/inside.h"
 #include "cli/json.h"
 #include "lrp_render.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,39 +33,12 @@ typedef struct refs {
     int images_ok;
 } refs;
 
-/* --channels "3,17,42" -> numbers (checked against C when it is known). */
-static int parse_channels(const char *s, int64_t **out)
-{
-    int n = 1;
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    int64_t *v = malloc(sizeof(int64_t) * (size_t)n);
-    if (!v)
-        return -1;
-    int k = 0;
-    for (const char *p = s;;) {
-        char *end;
-        errno = 0;
-        long long c = strtoll(p, &end, 10);
-        if (end == p || errno || c < 0 || (*end && *end != ',')) {
-            free(v);
-            return -2;
-        }
-        v[k++] = c;
-        if (!*end)
-            break;
-        p = end + 1;
-    }
-    *out = v;
-    return k;
-}
-
 static lrp_status refs_setup(refs *r, int64_t C, lrp_error *err)
 {
     const cli_args *a = r->a;
     r->C = C;
     if (a->channels) {
-        int n = parse_channels(a->channels, &r->ch);
+        int n = cli_channel_list(a->channels, &r->ch);
         if (n == -1)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         r->nch = n;
@@ -291,7 +264,7 @@ int cli_concepts_references(const cli_args *a, cli_method *cm, const cli_items *
     refs r = {.a = a, .cm = cm, .items = items, .C = -1, .N = a->reference_top > 0 ? a->reference_top : 8};
     if (a->channels) {
         int64_t *tmp = NULL;
-        int n = parse_channels(a->channels, &tmp);
+        int n = cli_channel_list(a->channels, &tmp);
         free(tmp);
         if (n == -2) {
             cli_error("--channels %s: give channel numbers as 3,17,42", a->channels);

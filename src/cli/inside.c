@@ -21,8 +21,7 @@ void cli_inside_free(cli_inside *in)
     memset(in, 0, sizeof *in);
 }
 
-/* "CH[,CH...]" into a fresh array; -1 (printed) when bad. */
-static int parse_channels(const char *opt, const char *arg, const char *s, int64_t **out)
+int cli_channel_list(const char *s, int64_t **out)
 {
     int n = 1;
     for (const char *p = s; *p; p++)
@@ -36,15 +35,25 @@ static int parse_channels(const char *opt, const char *arg, const char *s, int64
         errno = 0;
         long long c = strtoll(p, &end, 10);
         if (errno || end == p || c < 0 || (*end && *end != ',') || p[0] == '-' || p[0] == '+') {
-            cli_error("%s %s: expected NODE:CH[,CH...] with channel numbers from 0, got '%s'", opt, arg, s);
             free(v);
-            return -1;
+            return -2;
         }
         v[k] = c;
         p = *end ? end + 1 : end;
     }
     *out = v;
     return n;
+}
+
+/* "CH[,CH...]" into a fresh array; -1 (printed) when bad. */
+static int parse_channels(const char *opt, const char *arg, const char *s, int64_t **out)
+{
+    int n = cli_channel_list(s, out);
+    if (n == -1)
+        cli_error("out of memory");
+    else if (n < 0)
+        cli_error("%s %s: expected NODE:CH[,CH...] with channel numbers from 0, got '%s'", opt, arg, s);
+    return n < 0 ? -1 : n;
 }
 
 int cli_inside_parse(const cli_args *a, cli_inside *in)

@@ -32,4 +32,8 @@ void cli_inside_options(const cli_inside *in, const cli_args *a, lrp_inside_opti
 lrp_status cli_inside_write(const cli_inside *in, const lrp_explainer *e, int first, const cli_fields *f,
                             lrp_error *err);
 
+/* "CH[,CH...]" (channel numbers from 0) into a fresh array: the count, -1
+ * out of memory, -2 not such a list (nothing printed). */
+int cli_channel_list(const char *s, int64_t **out);
+
 #endif
