@@ -265,3 +265,15 @@ void cli_method_close(cli_method *cm)
     lrp_model_free(cm->model);
     memset(cm, 0, sizeof *cm);
 }
+
+lrp_status cli_eval_input(const cli_method *cm, const cli_item *it, lrp_tensor **x, lrp_error *err)
+{
+    *x = NULL;
+    const lrp_model_info *info = lrp_model_get_info(cm->model);
+    if (it->error)
+        return lrp_fail(err, LRP_ERR_ARG, "%s", it->error);
+    lrp_status st = cli_load_input(it->path, &cm->pp, info, x, NULL, NULL, err);
+    if (st == LRP_OK && (*x)->ndim == info->input_ndim && (*x)->dims[0] != 1)
+        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+    return st;
+}

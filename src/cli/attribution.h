@@ -5,6 +5,7 @@
 
 #include "lrp_image.h"
 #include "lrp.h"
+#include "cli/items.h"
 #include "cli/options.h"
 
 typedef struct attribution_config {
@@ -62,5 +63,9 @@ lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target,
 /* The same for a batch: targets[b] for sample b (-1: its predicted class). */
 lrp_status attribution_run_many(attribution *at, const lrp_tensor *x, const int64_t *targets, lrp_seed seed,
                                 lrp_tensor **rel, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
+
+/* eval's start of an input: the item's own error (a bad --list line), its
+ * tensor (an image preprocessed for cm's model), one sample of it. */
+lrp_status cli_eval_input(const cli_method *cm, const cli_item *it, lrp_tensor **x, lrp_error *err);
 
 #endif

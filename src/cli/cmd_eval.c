@@ -40,11 +40,7 @@ static lrp_status eval_item(eval_run *r, const cli_item *it, int i, int *Ks, lrp
     const lrp_model_info *info = lrp_model_get_info(r->cm.model);
     lrp_tensor *x = NULL, *rel = NULL, *logits = NULL;
     int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-    lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-    if (st == LRP_OK)
-        st = cli_load_input(it->path, &r->cm.pp, info, &x, NULL, NULL, err);
-    if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
-        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+    lrp_status st = cli_eval_input(&r->cm, it, &x, err);
     if (st == LRP_OK)
         st = attribution_run(r->cm.attr, x, target, a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
                              &r->tgt[i], NULL, err);

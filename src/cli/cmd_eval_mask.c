@@ -149,11 +149,8 @@ static lrp_status eval_item(mask_run *r, const cli_item *it, int i, lrp_error *e
     lrp_tensor *x = NULL, *map = NULL;
     unsigned char *mask = NULL;
     double *v = r->v + (size_t)i * N_METRICS;
-    lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-    if (st == LRP_OK && info)
-        st = cli_load_input(it->path, &r->cm.pp, info, &x, NULL, NULL, err);
-    if (st == LRP_OK && info && x->ndim == info->input_ndim && x->dims[0] != 1)
-        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+    lrp_status st = !info ? (it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK)
+                          : cli_eval_input(&r->cm, it, &x, err);
     if (st == LRP_OK)
         st = item_map(r, it, x, i, &map, err);
     char mpath[4096];

@@ -63,15 +63,10 @@ static double nanmax(double m, double v) { return isnan(v) ? m : (isnan(m) || v 
 static lrp_status sens_item(sens_run *r, const cli_item *it, int i, sens_result *res, lrp_error *err)
 {
     const cli_args *a = r->a;
-    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
     const lrp_seed seed = a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE;
     lrp_tensor *x = NULL, *xp = NULL, *rel = NULL, *logits = NULL, *g = NULL, *relp = NULL, *gp = NULL;
     int64_t target = it->target >= 0 ? it->target : a->has_target ? a->target : -1;
-    lrp_status st = it->error ? lrp_fail(err, LRP_ERR_ARG, "%s", it->error) : LRP_OK;
-    if (st == LRP_OK)
-        st = cli_load_input(it->path, &r->cm.pp, info, &x, NULL, NULL, err);
-    if (st == LRP_OK && x->ndim == info->input_ndim && x->dims[0] != 1)
-        st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch; eval takes one input per file", it->path);
+    lrp_status st = cli_eval_input(&r->cm, it, &x, err);
     if (st == LRP_OK)
         st = attribution_run(r->cm.attr, x, target, seed, &rel, &logits, &res->target, NULL, err);
     if (st == LRP_OK)
