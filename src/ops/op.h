@@ -103,6 +103,10 @@ lrp_group lrp_node_group(const lrp_graph *g, const lrp_node *n);
 void lrp_set_output(lrp_graph *g, lrp_node *n, int k, lrp_dtype dt, int ndim, const int64_t *dims);
 /* Fails with "node NAME (OpType): message". */
 lrp_status lrp_node_fail(lrp_error *err, const lrp_node *n, lrp_status st, const char *fmt, ...) LRP_PRINTF(4, 5);
+/* Shape inference that knows an output's value (Shape, Size of a known
+ * shape): t (owned from here) becomes v's constant, replaced when the shapes
+ * are inferred again; an internal error if v holds another constant. */
+lrp_status lrp_set_folded(lrp_node *n, lrp_value *v, lrp_tensor *t, lrp_error *err);
 
 /* Numpy-style broadcast of two shapes; -1 if incompatible. */
 int lrp_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int64_t *out);

@@ -72,3 +72,16 @@ int lrp_axis(int64_t axis, int r)
         return -1;
     return (int)(axis < 0 ? axis + r : axis);
 }
+
+lrp_status lrp_set_folded(lrp_node *n, lrp_value *v, lrp_tensor *t, lrp_error *err)
+{
+    if (v->folded)
+        lrp_tensor_free(v->constant);
+    else if (v->constant) {
+        lrp_tensor_free(t);
+        return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "output '%s' is already a constant", v->name);
+    }
+    v->constant = t;
+    v->folded = true; /* recomputed when the input shape changes */
+    return LRP_OK;
+}

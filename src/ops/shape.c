@@ -51,15 +51,7 @@ static lrp_status shape_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
         return err ? err->status : LRP_ERR_NOMEM;
     for (int i = lo; i < hi; i++)
         lrp_i64(t)[i - lo] = x->dims[i];
-    if (v->folded)
-        lrp_tensor_free(v->constant);
-    else if (v->constant) {
-        lrp_tensor_free(t);
-        return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "output '%s' is already a constant", v->name);
-    }
-    v->constant = t;
-    v->folded = true; /* recomputed when the input shape changes */
-    return LRP_OK;
+    return lrp_set_folded(n, v, t, err);
 }
 
 static lrp_status shape_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)

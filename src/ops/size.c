@@ -21,15 +21,7 @@ static lrp_status size_infer(lrp_graph *g, lrp_node *n, lrp_error *err)
     if (!t)
         return err ? err->status : LRP_ERR_NOMEM;
     lrp_i64(t)[0] = numel_of(x->ndim, x->dims);
-    if (v->folded)
-        lrp_tensor_free(v->constant);
-    else if (v->constant) {
-        lrp_tensor_free(t);
-        return lrp_node_fail(err, n, LRP_ERR_INTERNAL, "output '%s' is already a constant", v->name);
-    }
-    v->constant = t;
-    v->folded = true; /* recomputed when the input shape changes */
-    return LRP_OK;
+    return lrp_set_folded(n, v, t, err);
 }
 
 static lrp_status size_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
