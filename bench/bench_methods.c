@@ -107,9 +107,9 @@ static bool nonnegative(const lrp_graph *g, int v, int depth)
         const lrp_attr *a = lrp_node_attr(n, "min");
         return a && a->f >= 0;
     }
-    static const char *const keep[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten",
-                                       "Reshape", "Identity",    "Dropout",           "Squeeze",       "Unsqueeze",
-                                       "Transpose"};
+    static const char *const keep[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                                       "Flatten", "Reshape",     "Identity",          "Dropout",
+                                       "Squeeze", "Unsqueeze",   "Transpose"};
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
         if (!strcmp(op, keep[i]))
             return nonnegative(g, n->inputs[0], depth + 1);
