@@ -88,7 +88,7 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
     bounds_f(n, in, &lo, &hi);
     const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
     lrp_real *gx = lrp_reals(gin[0]);
-    LRP_MAP(gout->numel, if (x[i] > lo && x[i] < hi) gx[i] += g[i]);
+    lrp_add_where_inside(gx, g, x, lo, hi, gout->numel);
     return LRP_OK;
 }
 
