@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "ops/op.h"
 
+#include "ops/kernels/conv_grouped.h"
 #include "ops/kernels/gemm_kernels.h"
 
 #include <math.h>
@@ -512,6 +513,8 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
 {
     if (is_depthwise(g))
         return dw_conv_acc64(g, x, W, b, y, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_fwd(g, x, W, b, y, 1, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
@@ -557,6 +560,8 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
 {
     if (is_depthwise(g))
         return dw_conv(g, x, W, b, y, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_fwd(g, x, W, b, y, 0, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
@@ -596,6 +601,8 @@ lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_re
 {
     if (is_depthwise(g))
         return dw_conv_t(g, gy, W, gx, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_t(g, gy, W, gx, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
