@@ -46,12 +46,16 @@
 #define GK_MR 4  /* output channels (taps) of a register tile */
 #define GK_NB 16 /* grid outputs of a register tile (float sums) */
 #define GK_NV (GK_NB / 8)
-#define GK_DB 8 /* grid outputs of a register tile (double sums) */
-#define GK_TR 2 /* channels of a transposed register tile */
+#define GK_TB 16 /* cells of a transposed register tile */
+#define GK_TV (GK_TB / 8)
+#define GK_DV 2           /* double vectors of a register tile's row */
+#define GK_DB (4 * GK_DV) /* grid outputs of a register tile (double sums) */
+#define GK_TR 4           /* channels of a transposed register tile */
 
 typedef lrp_real gk_vec __attribute__((vector_size(8 * sizeof(lrp_real))));
 typedef lrp_real gk_uvec __attribute__((vector_size(8 * sizeof(lrp_real)), aligned(sizeof(lrp_real)), may_alias));
 typedef double gk_dvec __attribute__((vector_size(32)));
+typedef double gk_udvec __attribute__((vector_size(32), aligned(sizeof(double)), may_alias));
 typedef lrp_real gk_ur4 __attribute__((vector_size(4 * sizeof(lrp_real)), aligned(sizeof(lrp_real)), may_alias));
 typedef lrp_real gk_r4 __attribute__((vector_size(4 * sizeof(lrp_real))));
 #ifdef LRP_REAL_DOUBLE
@@ -186,9 +190,10 @@ static void gk_unfill(const lrp_conv_geom *g, const gk_layout *L, const lrp_real
 
 /* ------------------------------------------------------------ tiles */
 
-/* t[r][0..GK_NB) = c0[r] + Σ_k w[k][r] xq[off[k] + l], r < R. */
+/* t[r ldt + l] = c0[r] + Σ_k w[k][r] xq[off[k] + l], r < R, l < GK_NB. */
 static inline __attribute__((always_inline)) void gk_fwd_body(int R, int64_t K, const int64_t *off, const lrp_real *xq,
-                                                              const lrp_real *w, const lrp_real *c0, lrp_real *t)
+                                                              const lrp_real *w, const lrp_real *c0, lrp_real *t,
+                                                              int64_t ldt)
 {
     gk_vec acc[GK_MR][GK_NV];
     for (int r = 0; r < R; r++)
@@ -209,35 +214,39 @@ static inline __attribute__((always_inline)) void gk_fwd_body(int R, int64_t K, 
     }
     for (int r = 0; r < R; r++)
         for (int v = 0; v < GK_NV; v++)
-            *(gk_uvec *)(t + r * GK_NB + 8 * v) = acc[r][v];
+            *(gk_uvec *)(t + r * ldt + 8 * v) = acc[r][v];
 }
 
-/* t[r][0..GK_DB) = (0 + Σ_k w[k][r] xq[off[k] + l]) in double, r < R. */
-static inline __attribute__((always_inline)) void gk_fwd64_body(int R, int64_t K, const int64_t *off,
-                                                                const lrp_real *xq, const double *w, double *t)
+/* t[r ldt + l] = (lrp_real)((0 + Σ_k w[k][r] xq[off[k] + l]) + bias[r]) in double, r < R, l < GK_DB. */
+static inline __attribute__((always_inline)) void gk_fwd64_body(int R, int64_t K, const int64_t *off, const double *xq,
+                                                                const double *w, const double *bias, lrp_real *t,
+                                                                int64_t ldt)
 {
-    gk_dvec acc[GK_MR][2];
+    gk_dvec acc[GK_MR][GK_DV];
     for (int r = 0; r < R; r++)
-        for (int v = 0; v < 2; v++)
+        for (int v = 0; v < GK_DV; v++)
             acc[r][v] = (gk_dvec){0};
     for (int64_t k = 0; k < K; k++) {
-        const lrp_real *s = xq + off[k];
-        gk_dvec bv[2];
-        for (int v = 0; v < 2; v++)
-            bv[v] = __builtin_convertvector((gk_r4) * (const gk_ur4 *)(s + 4 * v), gk_dvec);
+        const double *s = xq + off[k];
+        gk_dvec bv[GK_DV];
+        for (int v = 0; v < GK_DV; v++)
+            bv[v] = *(const gk_udvec *)(s + 4 * v);
         for (int r = 0; r < R; r++) {
             const gk_dvec wv = w[k * GK_MR + r] - (gk_dvec){0};
-            for (int v = 0; v < 2; v++) {
+            for (int v = 0; v < GK_DV; v++) {
                 gk_dvec p = wv * bv[v];
                 acc[r][v] = acc[r][v] + p;
             }
         }
     }
     for (int r = 0; r < R; r++)
-        memcpy(t + r * GK_DB, acc[r], sizeof acc[r]);
+        for (int v = 0; v < GK_DV; v++) {
+            gk_dvec o = acc[r][v] + (bias[r] - (gk_dvec){0});
+            *(gk_ur4 *)(t + r * ldt + 4 * v) = __builtin_convertvector(o, gk_r4);
+        }
 }
 
-/* The transposed tile, by gathering: GK_NB cells of R channels' planes (cr
+/* The transposed tile, by gathering: GK_TB cells of R channels' planes (cr
  * floats apart) take, tap by tap in order, u = 0 + Σ_m w[m][r] gy[m][o], the
  * output o = cell - toff[tap] read from the zero-bordered grids gyg (gstride
  * floats apart), where that output exists (vmask, on the same grid; the
@@ -247,72 +256,69 @@ static inline __attribute__((always_inline)) void gk_t_body(int R, int64_t ntap,
                                                             const lrp_real *w, const gk_mint *lim, lrp_real *xq,
                                                             int64_t cr)
 {
-    gk_vec acc[GK_TR][GK_NV];
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < GK_NV; v++)
-            acc[r][v] = *(const gk_uvec *)(xq + r * cr + 8 * v);
     for (int64_t tp = 0; tp < ntap; tp++) {
         const lrp_real *s = gyg - toff[tp];
         const lrp_real *wt = w + tp * Mg * GK_TR;
-        gk_vec u[GK_TR][GK_NV];
+        gk_vec u[GK_TR][GK_TV];
         for (int r = 0; r < R; r++)
-            for (int v = 0; v < GK_NV; v++)
+            for (int v = 0; v < GK_TV; v++)
                 u[r][v] = (gk_vec){0};
         for (int64_t m = 0; m < Mg; m++) {
-            gk_vec bv[GK_NV];
-            for (int v = 0; v < GK_NV; v++)
+            gk_vec bv[GK_TV];
+            for (int v = 0; v < GK_TV; v++)
                 bv[v] = *(const gk_uvec *)(s + m * gstride + 8 * v);
             for (int r = 0; r < R; r++) {
                 const gk_vec wv = wt[m * GK_TR + r] - (gk_vec){0};
-                for (int v = 0; v < GK_NV; v++) {
+                for (int v = 0; v < GK_TV; v++) {
                     gk_vec p = wv * bv[v];
                     u[r][v] = u[r][v] + p;
                 }
             }
         }
-        gk_mvec mk[GK_NV];
-        for (int v = 0; v < GK_NV; v++)
+        gk_mvec mk[GK_TV];
+        for (int v = 0; v < GK_TV; v++)
             mk[v] = *(const gk_umvec *)(vmask - toff[tp] + 8 * v) & *(const gk_umvec *)(lim + 8 * v);
+        /* the cells stay in memory (a load of the vector just stored, forwarded) */
         for (int r = 0; r < R; r++)
-            for (int v = 0; v < GK_NV; v++) {
-                gk_vec sum = acc[r][v] + u[r][v];
-                acc[r][v] = (gk_vec)(((gk_mvec)sum & mk[v]) | ((gk_mvec)acc[r][v] & ~mk[v]));
+            for (int v = 0; v < GK_TV; v++) {
+                lrp_real *d = xq + r * cr + 8 * v;
+                gk_vec old = *(const gk_uvec *)d, sum = old + u[r][v];
+                *(gk_uvec *)d = (gk_vec)(((gk_mvec)sum & mk[v]) | ((gk_mvec)old & ~mk[v]));
             }
     }
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < GK_NV; v++)
-            *(gk_uvec *)(xq + r * cr + 8 * v) = acc[r][v];
 }
 
 #define GK_TILE_FNS(SFX, ATTR)                                                                                        \
     ATTR static void gk_fwd_tile_##SFX(int R, int64_t K, const int64_t *off, const lrp_real *xq, const lrp_real *w,   \
-                                       const lrp_real *c0, lrp_real *t)                                               \
+                                       const lrp_real *c0, lrp_real *t, int64_t ldt)                                  \
     {                                                                                                                 \
         switch (R) {                                                                                                  \
-        case 1: gk_fwd_body(1, K, off, xq, w, c0, t); break;                                                          \
-        case 2: gk_fwd_body(2, K, off, xq, w, c0, t); break;                                                          \
-        case 3: gk_fwd_body(3, K, off, xq, w, c0, t); break;                                                          \
-        default: gk_fwd_body(GK_MR, K, off, xq, w, c0, t); break;                                                     \
+        case 1: gk_fwd_body(1, K, off, xq, w, c0, t, ldt); break;                                                     \
+        case 2: gk_fwd_body(2, K, off, xq, w, c0, t, ldt); break;                                                     \
+        case 3: gk_fwd_body(3, K, off, xq, w, c0, t, ldt); break;                                                     \
+        default: gk_fwd_body(GK_MR, K, off, xq, w, c0, t, ldt); break;                                                \
         }                                                                                                             \
     }                                                                                                                 \
-    ATTR static void gk_fwd64_tile_##SFX(int R, int64_t K, const int64_t *off, const lrp_real *xq, const double *w,   \
-                                         double *t)                                                                   \
+    ATTR static void gk_fwd64_tile_##SFX(int R, int64_t K, const int64_t *off, const double *xq, const double *w,     \
+                                         const double *bv, lrp_real *t, int64_t ldt)                                  \
     {                                                                                                                 \
         switch (R) {                                                                                                  \
-        case 1: gk_fwd64_body(1, K, off, xq, w, t); break;                                                            \
-        case 2: gk_fwd64_body(2, K, off, xq, w, t); break;                                                            \
-        case 3: gk_fwd64_body(3, K, off, xq, w, t); break;                                                            \
-        default: gk_fwd64_body(GK_MR, K, off, xq, w, t); break;                                                       \
+        case 1: gk_fwd64_body(1, K, off, xq, w, bv, t, ldt); break;                                                   \
+        case 2: gk_fwd64_body(2, K, off, xq, w, bv, t, ldt); break;                                                   \
+        case 3: gk_fwd64_body(3, K, off, xq, w, bv, t, ldt); break;                                                   \
+        default: gk_fwd64_body(GK_MR, K, off, xq, w, bv, t, ldt); break;                                              \
         }                                                                                                             \
     }                                                                                                                 \
     ATTR static void gk_t_tile_##SFX(int R, int64_t ntap, const int64_t *toff, int64_t Mg, const lrp_real *gyg,       \
                                      int64_t gstride, const gk_mint *vmask, const lrp_real *w, const gk_mint *lim,    \
                                      lrp_real *xq, int64_t cr)                                                        \
     {                                                                                                                 \
-        if (R == 1)                                                                                                   \
-            gk_t_body(1, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr);                                        \
-        else                                                                                                          \
-            gk_t_body(GK_TR, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr);                                    \
+        switch (R) {                                                                                                  \
+        case 1: gk_t_body(1, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr); break;                             \
+        case 2: gk_t_body(2, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr); break;                             \
+        case 3: gk_t_body(3, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr); break;                             \
+        default: gk_t_body(GK_TR, ntap, toff, Mg, gyg, gstride, vmask, w, lim, xq, cr); break;                        \
+        }                                                                                                             \
     }
 
 GK_TILE_FNS(base, )
@@ -321,8 +327,9 @@ GK_TILE_FNS(avx2, __attribute__((target("avx2"))))
 #endif
 
 typedef void (*gk_fwd_fn)(int, int64_t, const int64_t *, const lrp_real *, const lrp_real *, const lrp_real *,
-                          lrp_real *);
-typedef void (*gk_fwd64_fn)(int, int64_t, const int64_t *, const lrp_real *, const double *, double *);
+                          lrp_real *, int64_t);
+typedef void (*gk_fwd64_fn)(int, int64_t, const int64_t *, const double *, const double *, const double *, lrp_real *,
+                            int64_t);
 typedef void (*gk_t_fn)(int, int64_t, const int64_t *, int64_t, const lrp_real *, int64_t, const gk_mint *,
                         const lrp_real *, const gk_mint *, lrp_real *, int64_t);
 
@@ -341,19 +348,17 @@ lrp_status lrp_conv_grouped_fwd(const lrp_conv_geom *g, const lrp_real *x, const
     gk_layout_init(g, &L);
     const int64_t G = g->group, Cg = L.Cg, Mg = L.Mg, K = L.K, P = g->OH * g->OW, mts = (Mg + GK_MR - 1) / GK_MR;
     const size_t wsz = (size_t)(G * mts * K * GK_MR);
-    int64_t *off = malloc(sizeof(int64_t) * (size_t)K), *dmap = malloc(sizeof(int64_t) * (size_t)L.npr);
+    /* the grid's rows in yq: whole tiles of either width */
+    const int64_t ldy = (L.np + GK_NB * GK_DB - 1) / (GK_NB * GK_DB) * (GK_NB * GK_DB);
+    int64_t *off = malloc(sizeof(int64_t) * (size_t)K);
     void *wpk = calloc(wsz, acc64 ? sizeof(double) : sizeof(lrp_real));
-    if (!off || !dmap || !wpk) {
+    if (!off || !wpk) {
         free(off);
-        free(dmap);
         free(wpk);
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a grouped convolution");
     }
     gk_offsets(g, &L, off);
-    for (int64_t p = 0; p < L.npr; p++) {
-        int64_t oy = p / L.wq, ox = p % L.wq;
-        dmap[p] = p < L.np && ox < g->OW ? oy * g->OW + ox : -1;
-    }
+
     /* w[gi][tile][k][r] = W[gi Mg + tile MR + r][k] (0 past Mg) */
     for (int64_t gi = 0; gi < G; gi++)
         for (int64_t mt = 0; mt < mts; mt++)
@@ -380,49 +385,52 @@ lrp_status lrp_conv_grouped_fwd(const lrp_conv_geom *g, const lrp_real *x, const
 #pragma omp parallel num_threads(nth) if (nth > 1 && items * K * P * Mg > 65536)
     {
         lrp_real *xq = malloc(sizeof(lrp_real) * (size_t)L.xsz);
-        double *t = malloc(sizeof(double) * GK_MR * GK_NB);
-        if (!xq || !t) {
+        lrp_real *yq = malloc(sizeof(lrp_real) * (size_t)(Mg * ldy));
+        double *xqd = acc64 ? malloc(sizeof(double) * (size_t)L.xsz) : NULL; /* the planes widened, once */
+        if (!xq || !yq || (acc64 && !xqd)) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
-            if (!xq || !t)
+            if (!xq || !yq || (acc64 && !xqd))
                 continue;
             const int64_t n = it / G, gi = it % G;
             gk_fill(g, &L, x + (n * g->C + gi * Cg) * g->H * g->W, xq);
+            if (acc64)
+                for (int64_t i = 0; i < L.xsz; i++)
+                    xqd[i] = (double)xq[i];
+            /* the group's outputs on the grid (row stride npr), then their OW columns into y */
             for (int64_t p0 = 0; p0 < L.np; p0 += acc64 ? GK_DB : GK_NB)
                 for (int64_t mt = 0; mt < mts; mt++) {
                     const int R = (int)(Mg - mt * GK_MR < GK_MR ? Mg - mt * GK_MR : GK_MR);
                     const int64_t m0 = gi * Mg + mt * GK_MR;
+                    lrp_real *t = yq + mt * GK_MR * ldy + p0;
                     if (acc64) {
-                        fwd64(R, K, off, xq + p0, (const double *)wpk + (size_t)((gi * mts + mt) * K * GK_MR), t);
-                        for (int r = 0; r < R; r++) {
-                            const double bv = b ? (double)b[m0 + r] : 0.0;
-                            lrp_real *ym = y + (n * g->M + m0 + r) * P;
-                            for (int l = 0; l < GK_DB; l++)
-                                if (dmap[p0 + l] >= 0)
-                                    ym[dmap[p0 + l]] = (lrp_real)(t[r * GK_DB + l] + bv);
-                        }
+                        double bv[GK_MR];
+                        for (int r = 0; r < GK_MR; r++)
+                            bv[r] = b && r < R ? (double)b[m0 + r] : 0.0;
+                        fwd64(R, K, off, xqd + p0, (const double *)wpk + (size_t)((gi * mts + mt) * K * GK_MR), bv, t,
+                              ldy);
                     } else {
-                        lrp_real c0[GK_MR], *tf = (lrp_real *)t;
+                        lrp_real c0[GK_MR];
                         for (int r = 0; r < GK_MR; r++)
                             c0[r] = b && r < R ? b[m0 + r] : 0.0f;
-                        fwd(R, K, off, xq + p0, (const lrp_real *)wpk + (size_t)((gi * mts + mt) * K * GK_MR), c0, tf);
-                        for (int r = 0; r < R; r++) {
-                            lrp_real *ym = y + (n * g->M + m0 + r) * P;
-                            for (int l = 0; l < GK_NB; l++)
-                                if (dmap[p0 + l] >= 0)
-                                    ym[dmap[p0 + l]] = tf[r * GK_NB + l];
-                        }
+                        fwd(R, K, off, xq + p0, (const lrp_real *)wpk + (size_t)((gi * mts + mt) * K * GK_MR), c0, t,
+                            ldy);
                     }
                 }
+            for (int64_t m = 0; m < Mg; m++) {
+                lrp_real *ym = y + (n * g->M + gi * Mg + m) * P;
+                for (int64_t oy = 0; oy < g->OH; oy++)
+                    memcpy(ym + oy * g->OW, yq + m * ldy + oy * L.wq, sizeof(lrp_real) * (size_t)g->OW);
+            }
         }
         free(xq);
-        free(t);
+        free(yq);
+        free(xqd);
     }
     free(off);
-    free(dmap);
     free(wpk);
     if (failed)
         return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a grouped convolution");
@@ -437,9 +445,9 @@ lrp_status lrp_conv_grouped_t(const lrp_conv_geom *g, const lrp_real *gy, const 
     const int64_t G = g->group, Cg = L.Cg, Mg = L.Mg, K = L.K, P = g->OH * g->OW, kk = g->kh * g->kw;
     const int64_t cts = (Cg + GK_TR - 1) / GK_TR, nph = g->sh * g->sw;
     /* the grids of gy: a border of marg zeros before (the largest tap offset in a plane), the
-     * cells of a plane rounded up to GK_NB and GK_NB more after */
+     * cells of a plane rounded up to GK_TB and GK_TB more after */
     const int64_t marg = ((g->kh - 1) * g->dh / g->sh) * L.wq + (g->kw - 1) * g->dw / g->sw;
-    const int64_t pqr = (L.pq + GK_NB - 1) / GK_NB * GK_NB, gstride = marg + pqr + GK_NB;
+    const int64_t pqr = (L.pq + GK_TB - 1) / GK_TB * GK_TB, gstride = marg + pqr + GK_TB;
     /* the taps of each phase, in order: their offsets, and w[gi][ct][phase's taps][m][r] */
     int64_t *toff = malloc(sizeof(int64_t) * (size_t)kk), *tph = malloc(sizeof(int64_t) * (size_t)(nph + 1));
     int64_t *tkk = malloc(sizeof(int64_t) * (size_t)kk);
@@ -514,10 +522,15 @@ lrp_status lrp_conv_grouped_t(const lrp_conv_geom *g, const lrp_real *gy, const 
                         continue;
                     const lrp_real *w = wtp + (size_t)(((gi * cts + ct) * kk + t0) * Mg * GK_TR);
                     lrp_real *pl = xq + ct * GK_TR * L.chan + ph * L.pq;
-                    for (int64_t e0 = 0; e0 < L.pq; e0 += GK_NB) {
-                        gk_mint lim[GK_NB];
-                        for (int l = 0; l < GK_NB; l++)
-                            lim[l] = e0 + l < L.pq ? (gk_mint)-1 : 0;
+                    /* only the rows of the plane that hold rows of x (the others are dropped) */
+                    const int64_t pr = ph / g->sw, a = g->ph - pr, bq = g->H + g->ph - pr;
+                    int64_t r0 = a <= 0 ? 0 : (a + g->sh - 1) / g->sh, r1 = bq <= 0 ? 0 : (bq + g->sh - 1) / g->sh;
+                    r1 = r1 < L.hq ? r1 : L.hq;
+                    const int64_t e1 = r1 * L.wq;
+                    for (int64_t e0 = r0 * L.wq; e0 < e1; e0 += GK_TB) {
+                        gk_mint lim[GK_TB];
+                        for (int l = 0; l < GK_TB; l++)
+                            lim[l] = e0 + l < e1 ? (gk_mint)-1 : 0;
                         tile(R, ntp, toff + t0, Mg, gyg + marg + e0, gstride, vmask + marg + e0, w, lim, pl + e0,
                              L.chan);
                     }

@@ -144,7 +144,9 @@ static void im2col_rows(const lrp_conv_geom *g, const lrp_real *x, int64_t C, in
  * thread, whatever the thread count. */
 
 /* Whether the direct kernels apply: Cg = Mg = 1, no negative pads, and lrp's
- * own GEMM (OpenBLAS sums in its own order). */
+ * own GEMM (OpenBLAS sums in its own order). Strided ones (columns, and rows
+ * too for the transposed product) go to the grouped kernels (conv_grouped.c),
+ * which read every tap contiguously from phase planes: the same sums. */
 static int is_depthwise(const lrp_conv_geom *g)
 {
     return g->group > 1 && g->C == g->group && g->M == g->group && g->ph >= 0 && g->pw >= 0 && !is_pointwise(g) &&
@@ -512,7 +514,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
                             lrp_real *y, lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv_acc64(g, x, W, b, y, err);
+        return g->sw > 1 ? lrp_conv_grouped_fwd(g, x, W, b, y, 1, err) : dw_conv_acc64(g, x, W, b, y, err);
     if (lrp_conv_grouped_direct(g))
         return lrp_conv_grouped_fwd(g, x, W, b, y, 1, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
@@ -559,7 +561,7 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
                       lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv(g, x, W, b, y, err);
+        return g->sw > 1 ? lrp_conv_grouped_fwd(g, x, W, b, y, 0, err) : dw_conv(g, x, W, b, y, err);
     if (lrp_conv_grouped_direct(g))
         return lrp_conv_grouped_fwd(g, x, W, b, y, 0, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
@@ -600,7 +602,7 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
 lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_real *W, lrp_real *gx, lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv_t(g, gy, W, gx, err);
+        return g->sh > 1 || g->sw > 1 ? lrp_conv_grouped_t(g, gy, W, gx, err) : dw_conv_t(g, gy, W, gx, err);
     if (lrp_conv_grouped_direct(g))
         return lrp_conv_grouped_t(g, gy, W, gx, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
