@@ -72,7 +72,7 @@ static lrp_status clip_forward(const lrp_node *n, const lrp_tensor *const *in, l
     bounds_f(n, in, &lo, &hi);
     const lrp_real *x = lrp_reals(in[0]);
     lrp_real *y = lrp_reals(out[0]);
-    LRP_MAP(in[0]->numel, lrp_real v = x[i] < lo ? lo : x[i]; y[i] = v > hi ? hi : v);
+    lrp_clip_values(y, x, lo, hi, in[0]->numel);
     return LRP_OK;
 }
 

@@ -129,6 +129,13 @@ static void gk_cols(int64_t Wd, int64_t sw, int64_t pc, int64_t pw, int64_t wq, 
     *q1 = b < wq ? (b > *q0 ? b : *q0) : wq;
 }
 
+/* d[i] = s[2 i], i < n (vectorized: restrict). */
+static void gk_gather2(lrp_real *restrict d, const lrp_real *restrict s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = s[2 * i];
+}
+
 /* The planes of the Cg channels at x (each H x W), 0 outside; the room past them is zeroed. */
 static void gk_fill(const lrp_conv_geom *g, const gk_layout *L, const lrp_real *x, lrp_real *xq)
 {
@@ -149,13 +156,17 @@ static void gk_fill(const lrp_conv_geom *g, const gk_layout *L, const lrp_real *
                         continue;
                     }
                     const lrp_real *xr = xc + iy * Wd + x0;
-                    memset(d, 0, sizeof(lrp_real) * (size_t)q0);
+                    for (int64_t q = 0; q < q0; q++)
+                        d[q] = 0.0f;
                     if (sw == 1)
                         memcpy(d + q0, xr, sizeof(lrp_real) * (size_t)(q1 - q0));
+                    else if (sw == 2)
+                        gk_gather2(d + q0, xr, q1 - q0);
                     else
                         for (int64_t q = q0; q < q1; q++)
                             d[q] = xr[(q - q0) * sw];
-                    memset(d + q1, 0, sizeof(lrp_real) * (size_t)(wq - q1));
+                    for (int64_t q = q1; q < wq; q++)
+                        d[q] = 0.0f;
                 }
             }
     memset(xq + L->Cg * L->chan, 0, sizeof(lrp_real) * (size_t)(L->xsz - L->Cg * L->chan));

@@ -163,13 +163,21 @@ static void dw_padded_size(const lrp_conv_geom *g, int64_t *hp, int64_t *wp)
 /* xp (hp, wp) = the plane x (H, W) shifted by (ph, pw), 0 outside. */
 static void dw_pad(const lrp_conv_geom *g, const lrp_real *x, int64_t hp, int64_t wp, lrp_real *xp)
 {
+    /* columns [pw, pw + W) of a row hold x's row (as far as wp reaches), zeros around */
+    const int64_t q0 = g->pw < wp ? g->pw : wp, q1 = g->pw + g->W < wp ? g->pw + g->W : wp;
     for (int64_t r = 0; r < hp; r++) {
         int64_t iy = r - g->ph;
         lrp_real *d = xp + r * wp;
-        for (int64_t q = 0; q < wp; q++) {
-            int64_t ix = q - g->pw;
-            d[q] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? x[iy * g->W + ix] : 0.0f;
+        if (iy < 0 || iy >= g->H) {
+            memset(d, 0, sizeof(lrp_real) * (size_t)wp);
+            continue;
         }
+        for (int64_t q = 0; q < q0; q++)
+            d[q] = 0.0f;
+        if (q1 > q0)
+            memcpy(d + q0, x + iy * g->W, sizeof(lrp_real) * (size_t)(q1 - q0));
+        for (int64_t q = q1 > q0 ? q1 : q0; q < wp; q++)
+            d[q] = 0.0f;
     }
 }
 

@@ -208,3 +208,28 @@ void lrp_add_where_positive(lrp_real *gx, const lrp_real *g, const lrp_real *y, 
         add_where_positive_range(gx + i0, g + i0, y + i0, m);
     }
 }
+
+static void clip_range(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n)
+{
+    const mvec lov = lo - (mvec){0}, hiv = hi - (mvec){0};
+    int64_t i = 0;
+    for (; i + MV_N <= n; i += MV_N) {
+        mvec xv = *(const umvec *)(x + i);
+        mvec v = mask_select(xv < lov, lov, xv);
+        *(umvec *)(y + i) = mask_select(v > hiv, hiv, v);
+    }
+    for (; i < n; i++) {
+        lrp_real v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
+    }
+}
+
+void lrp_clip_values(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n)
+{
+    const int64_t chunks = (n + MASK_CHUNK - 1) / MASK_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > LRP_PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * MASK_CHUNK, m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        clip_range(y + i0, x + i0, lo, hi, m);
+    }
+}

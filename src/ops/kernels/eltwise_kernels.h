@@ -46,6 +46,8 @@ lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int 
  * unchanged elsewhere (vectorized selects, the bits of the branch). */
 void lrp_add_where_inside(lrp_real *gx, const lrp_real *g, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n);
 void lrp_add_where_positive(lrp_real *gx, const lrp_real *g, const lrp_real *y, int64_t n);
+/* y[i] = min(max(x[i], lo), hi) as Clip writes it (x < lo ? lo : x, then > hi ? hi), in vectors; y may be x. */
+void lrp_clip_values(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n);
 
 /* Below this many elements our loops stay single-threaded. */
 #ifndef LRP_PAR_MIN
