@@ -16,15 +16,18 @@
  * on computed and dropped), every tap is one fixed offset off[k] from p:
  * GK_NB consecutive outputs of a tap are one contiguous load, whatever the
  * strides, dilations and the rows' ends. A register tile holds GK_MR output
- * channels (or, transposed, GK_MR taps) by GK_NB grid outputs.
+ * channels by GK_NB grid outputs (the double sums: by GK_DB, from a copy of
+ * the planes widened to double once).
  *
- * The transposed product adds tile rows into the padded copy of gx; an
- * element receives tap k from a grid output p_k that decreases as k grows,
- * so the blocks of outputs run from the last one down, and the taps in order
- * within a block: every element gets its terms in the order of the taps, as
- * col2im adds them. The grid columns past OW are masked out (a select, so
- * the element is left as it is); the padding's sums are dropped with the
- * copy. Each group is computed by one thread, whatever the thread count. */
+ * The transposed product gathers: a cell of gx's padded planes (GK_TB of
+ * them, of GK_TR channels, at a time) takes, for each tap of its phase in
+ * order, 0 + Σ_m w[m][k] gy[m][o] from the output o the tap reads it from:
+ * gy sits on the same grid with zero borders, so o is one fixed offset back
+ * from the cell, and a mask of the grid's real outputs leaves the cell as it
+ * is (a select, not + 0, which would change a -0) where the tap has no
+ * output. So every cell gets the terms col2im adds, in its order; the
+ * padding's sums are dropped with the copy back. Each group is computed by
+ * one thread, whatever the thread count. */
 #include "ops/kernels/conv_grouped.h"
 
 #include "base/error.h"
