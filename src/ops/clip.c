@@ -72,7 +72,7 @@ static lrp_status clip_forward(const lrp_node *n, const lrp_tensor *const *in, l
     bounds_f(n, in, &lo, &hi);
     const lrp_real *x = lrp_reals(in[0]);
     lrp_real *y = lrp_reals(out[0]);
-    LRP_MAP(in[0]->numel, lrp_real v = x[i] < lo ? lo : x[i]; y[i] = v > hi ? hi : v);
+    lrp_clip_values(y, x, lo, hi, in[0]->numel);
     return LRP_OK;
 }
 
@@ -88,7 +88,7 @@ static lrp_status clip_backward(const lrp_node *n, const lrp_tensor *const *in, 
     bounds_f(n, in, &lo, &hi);
     const lrp_real *x = lrp_reals(in[0]), *g = lrp_reals(gout);
     lrp_real *gx = lrp_reals(gin[0]);
-    LRP_MAP(gout->numel, if (x[i] > lo && x[i] < hi) gx[i] += g[i]);
+    lrp_add_where_inside(gx, g, x, lo, hi, gout->numel);
     return LRP_OK;
 }
 

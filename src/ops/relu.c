@@ -23,7 +23,7 @@ static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, 
         return LRP_OK;
     const lrp_real *y = lrp_reals(out), *g = lrp_reals(gout);
     lrp_real *gx = lrp_reals(gin[0]);
-    LRP_MAP(gout->numel, if (y[i] > 0.0f) gx[i] += g[i]);
+    lrp_add_where_positive(gx, g, y, gout->numel);
     return LRP_OK;
 }
 

@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "ops/op.h"
 
+#include "ops/kernels/conv_grouped.h"
 #include "ops/kernels/gemm_kernels.h"
 
 #include <math.h>
@@ -143,7 +144,9 @@ static void im2col_rows(const lrp_conv_geom *g, const lrp_real *x, int64_t C, in
  * thread, whatever the thread count. */
 
 /* Whether the direct kernels apply: Cg = Mg = 1, no negative pads, and lrp's
- * own GEMM (OpenBLAS sums in its own order). */
+ * own GEMM (OpenBLAS sums in its own order). Strided ones (columns, and rows
+ * too for the transposed product) go to the grouped kernels (conv_grouped.c),
+ * which read every tap contiguously from phase planes: the same sums. */
 static int is_depthwise(const lrp_conv_geom *g)
 {
     return g->group > 1 && g->C == g->group && g->M == g->group && g->ph >= 0 && g->pw >= 0 && !is_pointwise(g) &&
@@ -160,13 +163,21 @@ static void dw_padded_size(const lrp_conv_geom *g, int64_t *hp, int64_t *wp)
 /* xp (hp, wp) = the plane x (H, W) shifted by (ph, pw), 0 outside. */
 static void dw_pad(const lrp_conv_geom *g, const lrp_real *x, int64_t hp, int64_t wp, lrp_real *xp)
 {
+    /* columns [pw, pw + W) of a row hold x's row (as far as wp reaches), zeros around */
+    const int64_t q0 = g->pw < wp ? g->pw : wp, q1 = g->pw + g->W < wp ? g->pw + g->W : wp;
     for (int64_t r = 0; r < hp; r++) {
         int64_t iy = r - g->ph;
         lrp_real *d = xp + r * wp;
-        for (int64_t q = 0; q < wp; q++) {
-            int64_t ix = q - g->pw;
-            d[q] = (iy >= 0 && iy < g->H && ix >= 0 && ix < g->W) ? x[iy * g->W + ix] : 0.0f;
+        if (iy < 0 || iy >= g->H) {
+            memset(d, 0, sizeof(lrp_real) * (size_t)wp);
+            continue;
         }
+        for (int64_t q = 0; q < q0; q++)
+            d[q] = 0.0f;
+        if (q1 > q0)
+            memcpy(d + q0, x + iy * g->W, sizeof(lrp_real) * (size_t)(q1 - q0));
+        for (int64_t q = q1 > q0 ? q1 : q0; q < wp; q++)
+            d[q] = 0.0f;
     }
 }
 
@@ -511,7 +522,9 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
                             lrp_real *y, lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv_acc64(g, x, W, b, y, err);
+        return g->sw > 1 ? lrp_conv_grouped_fwd(g, x, W, b, y, 1, err) : dw_conv_acc64(g, x, W, b, y, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_fwd(g, x, W, b, y, 1, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
@@ -556,7 +569,9 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
                       lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv(g, x, W, b, y, err);
+        return g->sw > 1 ? lrp_conv_grouped_fwd(g, x, W, b, y, 0, err) : dw_conv(g, x, W, b, y, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_fwd(g, x, W, b, y, 0, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);
@@ -595,7 +610,9 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
 lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_real *W, lrp_real *gx, lrp_error *err)
 {
     if (is_depthwise(g))
-        return dw_conv_t(g, gy, W, gx, err);
+        return g->sh > 1 || g->sw > 1 ? lrp_conv_grouped_t(g, gy, W, gx, err) : dw_conv_t(g, gy, W, gx, err);
+    if (lrp_conv_grouped_direct(g))
+        return lrp_conv_grouped_t(g, gy, W, gx, err);
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     const int point = is_pointwise(g);

@@ -144,3 +144,92 @@ lrp_status lrp_act_params_init(lrp_node *n, const char *a, lrp_real da, const ch
         return lrp_node_fail(err, n, LRP_ERR_FORMAT, "attribute %s%s%s is not finite", a, b ? " or " : "", b ? b : "");
     return LRP_OK;
 }
+
+/* ------------------------------------------------------------ masked gradients
+ * The gradient of ReLU and Clip adds g where the mask holds and leaves gx as it
+ * is elsewhere: a select of gx + g or gx (never gx + 0, which would turn -0
+ * into +0), in vectors (GCC does not if-convert a float add, which might
+ * trap), so the same bits as the branch. */
+#define MASK_CHUNK 16384
+#ifdef LRP_REAL_DOUBLE
+typedef int64_t mask_int;
+#else
+typedef int32_t mask_int;
+#endif
+typedef lrp_real mvec __attribute__((vector_size(16)));
+typedef lrp_real umvec __attribute__((vector_size(16), aligned(sizeof(lrp_real)), may_alias));
+typedef mask_int mivec __attribute__((vector_size(16)));
+#define MV_N ((int64_t)(16 / sizeof(lrp_real)))
+
+static inline mvec mask_select(mivec m, mvec a, mvec b) { return (mvec)(((mivec)a & m) | ((mivec)b & ~m)); }
+
+static void add_where_inside_range(lrp_real *gx, const lrp_real *g, const lrp_real *x, lrp_real lo, lrp_real hi,
+                                   int64_t n)
+{
+    const mvec lov = lo - (mvec){0}, hiv = hi - (mvec){0};
+    int64_t i = 0;
+    for (; i + MV_N <= n; i += MV_N) {
+        mvec v = *(const umvec *)(gx + i), s = v + *(const umvec *)(g + i), xv = *(const umvec *)(x + i);
+        *(umvec *)(gx + i) = mask_select((xv > lov) & (xv < hiv), s, v);
+    }
+    for (; i < n; i++)
+        if (x[i] > lo && x[i] < hi)
+            gx[i] += g[i];
+}
+
+void lrp_add_where_inside(lrp_real *gx, const lrp_real *g, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n)
+{
+    const int64_t chunks = (n + MASK_CHUNK - 1) / MASK_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > LRP_PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * MASK_CHUNK, m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        add_where_inside_range(gx + i0, g + i0, x + i0, lo, hi, m);
+    }
+}
+
+static void add_where_positive_range(lrp_real *gx, const lrp_real *g, const lrp_real *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + MV_N <= n; i += MV_N) {
+        mvec v = *(const umvec *)(gx + i), s = v + *(const umvec *)(g + i), yv = *(const umvec *)(y + i);
+        *(umvec *)(gx + i) = mask_select(yv > (mvec){0}, s, v);
+    }
+    for (; i < n; i++)
+        if (y[i] > 0.0f)
+            gx[i] += g[i];
+}
+
+void lrp_add_where_positive(lrp_real *gx, const lrp_real *g, const lrp_real *y, int64_t n)
+{
+    const int64_t chunks = (n + MASK_CHUNK - 1) / MASK_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > LRP_PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * MASK_CHUNK, m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        add_where_positive_range(gx + i0, g + i0, y + i0, m);
+    }
+}
+
+static void clip_range(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n)
+{
+    const mvec lov = lo - (mvec){0}, hiv = hi - (mvec){0};
+    int64_t i = 0;
+    for (; i + MV_N <= n; i += MV_N) {
+        mvec xv = *(const umvec *)(x + i);
+        mvec v = mask_select(xv < lov, lov, xv);
+        *(umvec *)(y + i) = mask_select(v > hiv, hiv, v);
+    }
+    for (; i < n; i++) {
+        lrp_real v = x[i] < lo ? lo : x[i];
+        y[i] = v > hi ? hi : v;
+    }
+}
+
+void lrp_clip_values(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n)
+{
+    const int64_t chunks = (n + MASK_CHUNK - 1) / MASK_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > LRP_PAR_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t i0 = c * MASK_CHUNK, m = n - i0 < MASK_CHUNK ? n - i0 : MASK_CHUNK;
+        clip_range(y + i0, x + i0, lo, hi, m);
+    }
+}

@@ -42,6 +42,13 @@ lrp_status lrp_const_ints(const lrp_graph *g, const lrp_node *n, int i, const ch
 lrp_status lrp_norm_axes(const lrp_node *n, const int64_t *axes, int count, int r, bool sort, int *out,
                          lrp_error *err);
 
+/* gx[i] += g[i] where lo < x[i] < hi (Clip), where y[i] > 0 (ReLU); gx[i]
+ * unchanged elsewhere (vectorized selects, the bits of the branch). */
+void lrp_add_where_inside(lrp_real *gx, const lrp_real *g, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n);
+void lrp_add_where_positive(lrp_real *gx, const lrp_real *g, const lrp_real *y, int64_t n);
+/* y[i] = min(max(x[i], lo), hi) as Clip writes it (x < lo ? lo : x, then > hi ? hi), in vectors; y may be x. */
+void lrp_clip_values(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, int64_t n);
+
 /* Below this many elements our loops stay single-threaded. */
 #ifndef LRP_PAR_MIN
 #define LRP_PAR_MIN 65536
