@@ -375,15 +375,11 @@ typedef struct explain_run {
     FILE *txt; /* the result lines */
     char **labels;
     int n_labels;
-    cli_labels lab;           /* --labels (labels, n_labels: its names) */
-    cli_targets tg;           /* -t, --top */
-    int64_t classes;          /* the model's, -1 until known */
-    bool no_batch;            /* the model takes no batch of several copies */
-    int batch;                /* --batch: inputs per engine pass (0: not chosen yet) */
-    int n_workers;            /* --batch: the workers' explainers and attributions */
-    lrp_explainer *wk_ex[64]; /* (WORKERS_MAX) */
-    attribution *wk_attr[64];
-    bool stop; /* a run-wide error found with the first input */
+    cli_labels lab;  /* --labels (labels, n_labels: its names) */
+    cli_targets tg;  /* -t, --top */
+    int64_t classes; /* the model's, -1 until known */
+    bool no_batch;   /* the model takes no batch of several copies */
+    bool stop;       /* a run-wide error found with the first input */
     cli_guard *guard;
     attribution_config ac;
     cli_method cm;
@@ -397,6 +393,10 @@ typedef struct explain_run {
     int failed_input, failed_output, internal, refused;
     cli_relgrad rg;    /* --relevance-grad */
     cli_inside inside; /* --relevance-at, --condition */
+    /* --batch: inputs per round (0: not chosen yet), the workers' explainers and attributions (WORKERS_MAX) */
+    int batch, n_workers;
+    lrp_explainer *wk_ex[64];
+    attribution *wk_attr[64];
 } explain_run;
 
 /* One output of an input (one target) on its way through the run. */
@@ -1019,17 +1019,17 @@ static double available_memory(void)
  * CPUs), so that every worker has a pass of its own, but no more than a
  * quarter of the available memory holds at lrp_explainer_sample_bytes each
  * (2 GB taken as available when /proc does not say), and at most
- * BATCH_AUTO_MAX. */
+ * BATCH_AUTO_MAX. 0 (not chosen yet) when the model does not take x. */
 #define BATCH_AUTO_MAX 8
 static int run_threads(const explain_run *r);
 static int auto_batch(explain_run *r, const lrp_tensor *x)
 {
     lrp_error err = {0};
     double per = lrp_explainer_sample_bytes(r->cm.ex, x, &err), avail = available_memory();
-    if (per <= 0)
-        return 1;
-    double n = (avail > 0 ? avail : 2e9) / 4.0 / per;
     int want = run_threads(r) < BATCH_AUTO_MAX ? run_threads(r) : BATCH_AUTO_MAX;
+    if (per < 0) /* an input the model does not take: it fails alone, and the next one chooses */
+        return 0;
+    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : want; /* 0: the shapes are not known */
     return n >= want ? want : n >= 1 ? (int)n : 1;
 }
 

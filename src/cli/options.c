@@ -355,8 +355,9 @@ static const option_def options[] = {
     {"shard", 0, T_CUSTOM, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "process only items K, K+N, K+2N, ... (K counts from 0)", AT(shard_k), .def = "0/1", .set = set_shard},
     {"batch", 0, T_INT, "N", C_EXPLAIN, "Batch",
-     "explain N inputs per engine pass, with the same results as one at a time (default 0: as many as fit in a "
-     "quarter of the available memory, at most 8; 1 with --openblas)",
+     "explain N inputs at a time: the threads (-j) split them into engine passes of their own, with the same "
+     "results as one at a time (default 0: one per thread, as many as a quarter of the available memory holds, at "
+     "most 8; 1 with --openblas)",
      AT(batch), RANGE(0, 64)},
     {"include-outputs", 0, T_FLAG, NULL, C_EXPLAIN, "Batch",
      "take files found in input directories that this run writes as outputs for other inputs (an earlier "
