@@ -347,6 +347,18 @@ LRP_API void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ct
 LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
                                lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
+/* An estimate of the memory (bytes) each sample of a batch adds to an
+ * explanation with e for inputs shaped like input (one sample, with or
+ * without its batch dim): the forward value and the relevance of every
+ * activation of one sample, from the shapes inferred for it (an upper bound:
+ * the sweeps free most of them early). Prepares the model for that shape.
+ * -1 on an error (an input the model does not take). */
+LRP_API double lrp_explainer_sample_bytes(lrp_explainer *e, const lrp_tensor *input, lrp_error *err);
+/* Infers the model's shapes for inputs of this shape (batch dim first) now,
+ * as the first call with it would: then calls with it may start on several
+ * threads at once (see Threads). */
+LRP_API lrp_status lrp_model_prepare_for(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err);
+
 /* The gradient of an explanation (the second order): G = u · ∂R(x)/∂x for a
  * cotangent u shaped like the input, R the relevance lrp_explain gives. What
  * is held constant follows zennit: the parameters and the rules' modified

@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 static double now_s(void)
@@ -22,6 +25,13 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The peak resident memory of the process so far, in bytes (--json's peak_memory). */
+static long long peak_memory(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (long long)ru.ru_maxrss * 1024 : -1;
 }
 
 typedef struct check_ctx {
@@ -64,6 +74,7 @@ typedef struct item_result {
     char grad_path[4200]; /* --relevance-grad-out */
     bool has_grad;        /* --relevance-grad: G was computed, its norm */
     double grad_norm;
+    int batch; /* --batch: the inputs of the engine pass that explained it */
 } item_result;
 
 static lrp_status write_npy(const char *path, void *ctx, lrp_error *err) { return lrp_npy_write(path, ctx, err); }
@@ -99,6 +110,8 @@ static void print_json(const cli_item *it, const char *status, const char *error
             json_str(&j, "relevance_grad", r->grad_path[0] ? r->grad_path : NULL);
         }
         json_num(&j, "seconds", r->seconds);
+        json_int(&j, "batch", r->batch);
+        json_int(&j, "peak_memory", peak_memory());
     } else if (r && !strcmp(status, "skipped")) {
         json_obj(&j, "outputs");
         json_str(&j, "heatmap", r->heat_path[0] ? r->heat_path : NULL);
@@ -380,6 +393,10 @@ typedef struct explain_run {
     int failed_input, failed_output, internal, refused;
     cli_relgrad rg;    /* --relevance-grad */
     cli_inside inside; /* --relevance-at, --condition */
+    /* --batch: inputs per round (0: not chosen yet), the workers' explainers and attributions (WORKERS_MAX) */
+    int batch, n_workers;
+    lrp_explainer *wk_ex[64];
+    attribution *wk_attr[64];
 } explain_run;
 
 /* One output of an input (one target) on its way through the run. */
@@ -722,9 +739,25 @@ static bool classes_known(explain_run *r, const lrp_tensor *logits)
            cli_targets_check(&r->tg, r->classes) == EXIT_OK;
 }
 
-/* Explains one input for each of its targets: skipped (--skip-existing),
- * explained and written, or failed. */
-static void explain_one(explain_run *r, cli_item *it)
+/* One input on its way through the run: its outputs (one per target), what
+ * was read, and how far it got. */
+typedef struct explain_job {
+    cli_item *it;
+    explain_item *e;
+    int64_t *tg;
+    int K, n_alloc;
+    bool skip;
+    lrp_status st;
+    lrp_error err;
+    double t0, load_s;
+    double seconds; /* explained in a batch: its share of the pass and its own reading; < 0 otherwise */
+    int batch;      /* the inputs of the engine pass that explained it (0: one at a time) */
+} explain_job;
+
+/* Reads an input and decides whether it runs: skipped (--skip-existing),
+ * failed already (j->st), or ready for run_targets. Returns false when out of
+ * memory (reported). */
+static bool job_begin(explain_run *r, cli_item *it, explain_job *j)
 {
     const cli_args *a = r->a;
     item_plan p = plan_of(&r->tg, it);
@@ -740,7 +773,7 @@ static void explain_one(explain_run *r, cli_item *it)
         progress_clear(&r->prog);
         cli_error("out of memory");
         r->internal++;
-        return;
+        return false;
     }
     /* --skip-existing: when every output exists under the name a fresh run
      * gives it; a name that needs the forward pass gets it first */
@@ -782,15 +815,25 @@ static void explain_one(explain_run *r, cli_item *it)
         }
     }
     lrp_tensor_free(logits0);
-    if (skip) {
+    *j = (explain_job){it, e, tg, K, n_alloc, skip, st, err, t0, now_s() - t0, -1, 0};
+    return true;
+}
+
+/* An input after its run: skipped, its outputs written, or its error. */
+static void job_end(explain_run *r, explain_job *j)
+{
+    const cli_args *a = r->a;
+    explain_item *e = j->e;
+    int K = j->K;
+    if (j->skip) {
         progress_skipped(&r->prog);
         for (int k = 0; k < K && a->json; k++)
-            print_json(it, "skipped", NULL, &e[k].res, r->method, r->labels, r->n_labels);
-    } else if (st == LRP_OK && (st = run_targets(r, e, K, tg, &err)) == LRP_OK && !classes_known(r, e[0].logits)) {
+            print_json(j->it, "skipped", NULL, &e[k].res, r->method, r->labels, r->n_labels);
+    } else if (j->st == LRP_OK && !classes_known(r, e[0].logits)) {
         r->stop = true; /* printed */
         r->refused++;
-    } else if (st == LRP_OK) {
-        double seconds = (now_s() - t0) / K;
+    } else if (j->st == LRP_OK) {
+        double seconds = j->seconds >= 0 ? j->seconds : (now_s() - j->t0) / K;
         for (int k = 0; k < K; k++) {
             if (k > 0) { /* the input and its views are the first one's */
                 e[k].x = e[0].x;
@@ -803,6 +846,7 @@ static void explain_one(explain_run *r, cli_item *it)
                 (sk = cli_inside_write(&r->inside, r->cm.ex, 0, &e[k].f, &ek)) != LRP_OK)
                 e[k].out_fail = true;
             e[k].res.seconds = seconds;
+            e[k].res.batch = j->batch > 0 ? j->batch : 1;
             report_item(r, &e[k], sk, &ek);
             if (k > 0) {
                 e[k].x = NULL;
@@ -810,15 +854,29 @@ static void explain_one(explain_run *r, cli_item *it)
             }
         }
     } else {
-        e[0].res.seconds = now_s() - t0;
-        report_item(r, &e[0], st, &err);
+        e[0].res.seconds = now_s() - j->t0;
+        report_item(r, &e[0], j->st, &j->err);
     }
     for (int k = 0; k < K; k++)
         explain_item_free(&e[k]);
-    for (int k = K; k < n_alloc; k++) /* --top beyond the classes */
+    for (int k = K; k < j->n_alloc; k++) /* --top beyond the classes */
         explain_item_free(&e[k]);
     free(e);
-    free(tg);
+    free(j->tg);
+    j->e = NULL;
+    j->tg = NULL;
+}
+
+/* Explains one input for each of its targets: skipped (--skip-existing),
+ * explained and written, or failed. */
+static void explain_one(explain_run *r, cli_item *it)
+{
+    explain_job j;
+    if (!job_begin(r, it, &j))
+        return;
+    if (!j.skip && j.st == LRP_OK)
+        j.st = run_targets(r, j.e, j.K, j.tg, &j.err);
+    job_end(r, &j);
 }
 
 /* The model, the method and the heatmaps, once every output is claimed. */
@@ -912,17 +970,361 @@ static int check_classes(explain_run *r, cli_items *items)
     return EXIT_OK;
 }
 
+/* Batches of inputs (--batch) ----------------------------------------------
+ *
+ * Inputs with one target each, of the same shape, go through the engine N at
+ * a time: every kernel treats the samples of a batch apart (lrp's GEMMs sum
+ * every element in the same order at any width), so each input gets the
+ * bytes it gets alone. Inputs that fail to read, are skipped, or have several
+ * targets take their turn in order; a batch that fails runs again one input
+ * at a time, so that each gets its own result or error (and a model that
+ * takes no batch, such as a Reshape to a batch of 1, then runs one at a time
+ * for the rest of the run). */
+
+/* At most this many inputs wait for a batch (failed and skipped ones too). */
+#define QUEUE_MAX 128
+/* At most this many workers share a batch. */
+#define WORKERS_MAX 64
+
+typedef struct job_queue {
+    explain_job v[QUEUE_MAX];
+    int n;     /* jobs, in order */
+    int ready; /* of them, inputs waiting for the pass (all of one shape) */
+} job_queue;
+
+/* Whether the attribution of an input is one engine pass of the explainer
+ * over it, and so can share it with other inputs. */
+static bool method_batches(const explain_run *r)
+{
+    lrp_attributor_kind k = r->ac.o.kind;
+    return k == LRP_ATTRIBUTOR_GRADIENT || k == LRP_ATTRIBUTOR_INPUT_X_GRADIENT || k == LRP_ATTRIBUTOR_GRAD_CAM ||
+           k == LRP_ATTRIBUTOR_GRAD_CAM_PP;
+}
+
+/* The available memory (MemAvailable), in bytes; 0 if not known. */
+static double available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    double kb = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024.0;
+}
+
+/* The inputs per round when --batch is 0: one per thread (-j, else the
+ * CPUs), so that every worker has a pass of its own, but no more than a
+ * quarter of the available memory holds at lrp_explainer_sample_bytes each
+ * (2 GB taken as available when /proc does not say), and at most
+ * BATCH_AUTO_MAX. 0 (not chosen yet) when the model does not take x. */
+#define BATCH_AUTO_MAX 8
+static int run_threads(const explain_run *r);
+static int auto_batch(explain_run *r, const lrp_tensor *x)
+{
+    lrp_error err = {0};
+    double per = lrp_explainer_sample_bytes(r->cm.ex, x, &err), avail = available_memory();
+    int want = run_threads(r) < BATCH_AUTO_MAX ? run_threads(r) : BATCH_AUTO_MAX;
+    if (per < 0) /* an input the model does not take: it fails alone, and the next one chooses */
+        return 0;
+    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : want; /* 0: the shapes are not known */
+    return n >= want ? want : n >= 1 ? (int)n : 1;
+}
+
+/* Whether the inputs of a run of n go through batches. */
+static bool batching(const explain_run *r, int n)
+{
+    const cli_args *a = r->a;
+    return n > 1 && a->batch != 1 && r->batch != 1 && !(a->batch == 0 && a->openblas) && !r->no_batch &&
+           method_batches(r) && !r->rg.on && !a->check && !r->inside.n_records && !r->inside.n_conditions &&
+           r->classes >= 0;
+}
+
+static bool job_ready(const explain_job *j) { return !j->skip && j->st == LRP_OK; }
+
+static bool same_shape(const lrp_tensor *x, const lrp_tensor *y)
+{
+    return x->ndim == y->ndim && !memcmp(x->dims, y->dims, sizeof(int64_t) * (size_t)x->ndim);
+}
+
+/* The ready inputs of q in one pass. Returns its status (nothing is kept on
+ * an error). */
+static lrp_status run_stacked(const explain_run *r, attribution *attr, explain_job **jobs, int n, lrp_error *err)
+{
+    const lrp_tensor *x = jobs[0]->e[0].x;
+    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    int64_t dims[LRP_MAX_DIMS];
+    int nd = x->ndim;
+    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
+        dims[0] = n;
+        memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+        nd++;
+    } else {
+        memcpy(dims, x->dims, sizeof dims);
+        dims[0] = n;
+    }
+    int64_t *targets = calloc((size_t)n, sizeof *targets), *out = calloc((size_t)n, sizeof *out);
+    lrp_tensor *xb = lrp_tensor_new(LRP_REAL_DT, nd, dims, err), *rel = NULL, *logits = NULL;
+    lrp_status st = xb && targets && out ? LRP_OK : lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n && st == LRP_OK; i++) {
+        memcpy((lrp_real *)xb->data + (int64_t)i * x->numel, jobs[i]->e[0].x->data,
+               sizeof(lrp_real) * (size_t)x->numel);
+        targets[i] = jobs[i]->e[0].f.target;
+    }
+    if (st == LRP_OK)
+        st = attribution_run_many(attr, xb, targets, r->a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits,
+                                  out, err);
+    lrp_tensor_free(xb);
+    if (st == LRP_OK && (rel->ndim < 1 || rel->dims[0] != n || logits->dims[0] != n))
+        st = lrp_fail(err, LRP_ERR_SHAPE, "the batch of %d came back as %lld", n, (long long)rel->dims[0]);
+    /* one sample's shape: the input's for a gradient, grad-cam's map with a batch of one */
+    bool cam = r->ac.o.kind == LRP_ATTRIBUTOR_GRAD_CAM || r->ac.o.kind == LRP_ATTRIBUTOR_GRAD_CAM_PP;
+    lrp_tensor like = st == LRP_OK && cam ? *rel : *x;
+    like.dims[0] = cam ? 1 : like.dims[0];
+    int64_t C = logits ? logits->dims[1] : 0;
+    lrp_tensor lone = {LRP_REAL_DT, 2, {1, C}, C, NULL};
+    for (int i = 0; i < n && st == LRP_OK; i++) {
+        explain_item *s = &jobs[i]->e[0];
+        s->res.target = out[i];
+        if (!(s->rel = sample_of(rel, i, &like, err)) || !(s->logits = sample_of(logits, i, &lone, err)))
+            st = err->status;
+    }
+    for (int i = 0; i < n && st != LRP_OK; i++) { /* none kept */
+        explain_item *s = &jobs[i]->e[0];
+        lrp_tensor_free(s->rel);
+        lrp_tensor_free(s->logits);
+        s->rel = s->logits = NULL;
+    }
+    lrp_tensor_free(rel);
+    lrp_tensor_free(logits);
+    free(targets);
+    free(out);
+    return st;
+}
+
+/* The batch's workers: each explains its share of the inputs as one pass
+ * with its own explainer (the model is shared), on threads of their own, so
+ * that every core has a whole pass to run rather than a share of each
+ * kernel; the threads (-j) are divided among them. */
+typedef struct batch_worker {
+    const explain_run *r;
+    attribution *attr;
+    explain_job **jobs;
+    int n;
+    lrp_status st; /* of the pass (the jobs keep nothing when it failed) */
+    lrp_error err;
+} batch_worker;
+
+/* The threads of the run (-j, else the CPUs). */
+static int run_threads(const explain_run *r)
+{
+    long n = r->a->threads > 0 ? r->a->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* Makes the explainers of up to want workers (fewer when memory is short);
+ * returns how many there are. */
+static int workers_open(explain_run *r, int want)
+{
+    if (want > WORKERS_MAX)
+        want = WORKERS_MAX;
+    int T = run_threads(r);
+    for (int w = r->n_workers; w < want; w++) {
+        lrp_explain_options eo = r->cm.eo;
+        eo.threads = T / want > 1 ? T / want : 1;
+        lrp_error err = {0};
+        lrp_explainer *ex = lrp_explainer_new(r->cm.model, &eo, &err);
+        attribution *at = ex ? attribution_new(&r->ac, ex, r->cm.model, &r->cm.pp, &err) : NULL;
+        if (!at) {
+            lrp_explainer_free(ex);
+            break;
+        }
+        r->wk_ex[w] = ex;
+        r->wk_attr[w] = at;
+        r->n_workers = w + 1;
+    }
+    return r->n_workers;
+}
+
+static void workers_close(explain_run *r)
+{
+    for (int w = 0; w < r->n_workers; w++) {
+        attribution_free(r->wk_attr[w]);
+        lrp_explainer_free(r->wk_ex[w]);
+    }
+    r->n_workers = 0;
+}
+
+static void *worker_main(void *arg)
+{
+    batch_worker *w = arg;
+    w->st = w->n > 1 ? run_stacked(w->r, w->attr, w->jobs, w->n, &w->err)
+                     : attribution_run(w->attr, w->jobs[0]->e[0].x, w->jobs[0]->e[0].f.target,
+                                       w->r->a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &w->jobs[0]->e[0].rel,
+                                       &w->jobs[0]->e[0].logits, &w->jobs[0]->e[0].res.target, NULL, &w->err);
+    return NULL;
+}
+
+/* One round: W workers at once, n inputs each (one shape for all, as the
+ * model asks of calls that overlap). Failed passes leave their jobs ready. */
+static void run_round(explain_run *r, explain_job **jobs, int W, int n, lrp_status *fail_st)
+{
+    batch_worker bw[WORKERS_MAX];
+    pthread_t tid[WORKERS_MAX];
+    bool started[WORKERS_MAX] = {false};
+    /* the shapes for this batch, inferred before the threads start */
+    const lrp_tensor *x = jobs[0]->e[0].x;
+    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
+    int64_t dims[LRP_MAX_DIMS];
+    int nd = x->ndim;
+    memcpy(dims, x->dims, sizeof dims);
+    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
+        memmove(dims + 1, dims, sizeof(int64_t) * (LRP_MAX_DIMS - 1));
+        nd++;
+    }
+    dims[0] = n;
+    lrp_error err = {0};
+    lrp_model_prepare_for(r->cm.model, nd, dims, &err); /* an error: the passes say it */
+    for (int w = 0; w < W; w++) {
+        bw[w] = (batch_worker){r, r->wk_attr[w], jobs + w * n, n, LRP_OK, {0}};
+        if (w > 0)
+            started[w] = pthread_create(&tid[w], NULL, worker_main, &bw[w]) == 0;
+    }
+    worker_main(&bw[0]);
+    for (int w = 1; w < W; w++) {
+        if (started[w])
+            pthread_join(tid[w], NULL);
+        else /* no thread: in turn, after the others */
+            worker_main(&bw[w]);
+    }
+    for (int w = 0; w < W; w++) {
+        for (int i = 0; i < n; i++)
+            bw[w].jobs[i]->batch = bw[w].st == LRP_OK ? n : 0;
+        if (bw[w].st == LRP_OK)
+            continue;
+        if (n > 1 && *fail_st == LRP_OK)
+            *fail_st = bw[w].st;
+        if (n == 1) { /* a pass of one input: its own result */
+            bw[w].jobs[0]->st = bw[w].st;
+            bw[w].jobs[0]->err = bw[w].err;
+            lrp_error_prefix(&bw[w].jobs[0]->err, "%s", bw[w].jobs[0]->it->path);
+            bw[w].jobs[0]->batch = 1;
+        }
+    }
+}
+
+/* The n ready inputs: a round of W workers with n / W inputs each, then the
+ * rest one input per worker; inputs whose pass failed run again one at a
+ * time, so that each gets its own result or error. */
+static void run_ready(explain_run *r, explain_job **jobs, int n)
+{
+    int W = workers_open(r, n < run_threads(r) ? n : run_threads(r));
+    if (W < 1) { /* no memory for a worker: one at a time */
+        for (int i = 0; i < n; i++)
+            jobs[i]->st = run_targets(r, jobs[i]->e, jobs[i]->K, jobs[i]->tg, &jobs[i]->err);
+        return;
+    }
+    double t0 = now_s();
+    int per = n / W, done = per * W;
+    lrp_status fail_st = LRP_OK, ignored = LRP_OK;
+    run_round(r, jobs, W, per, &fail_st);
+    for (int i = done; i < n; i += W) /* the rest, one each */
+        run_round(r, jobs + i, n - i < W ? n - i : W, 1, &fail_st);
+    explain_job *again[QUEUE_MAX];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (jobs[i]->st == LRP_OK && jobs[i]->batch == 0)
+            again[m++] = jobs[i];
+    for (int i = 0; i < m; i += W)
+        run_round(r, again + i, m - i < W ? m - i : W, 1, &ignored);
+    bool ok_alone = false;
+    for (int i = 0; i < m; i++)
+        ok_alone = ok_alone || again[i]->st == LRP_OK;
+    if (fail_st == LRP_ERR_SHAPE && ok_alone)
+        r->no_batch = true; /* the model takes no batch (a Reshape to a batch of 1) */
+    double share = (now_s() - t0) / n;
+    for (int i = 0; i < n; i++)
+        jobs[i]->seconds = jobs[i]->load_s + share;
+}
+
+/* Runs the inputs waiting in q (batched when there are several), then ends
+ * every job in order. */
+static void queue_flush(explain_run *r, job_queue *q)
+{
+    explain_job *ready[QUEUE_MAX];
+    int n = 0;
+    for (int i = 0; i < q->n; i++)
+        if (job_ready(&q->v[i]))
+            ready[n++] = &q->v[i];
+    if (n == 1) /* alone, as without --batch */
+        ready[0]->st = run_targets(r, ready[0]->e, ready[0]->K, ready[0]->tg, &ready[0]->err);
+    else if (n > 1)
+        run_ready(r, ready, n);
+    for (int i = 0; i < q->n; i++)
+        job_end(r, &q->v[i]);
+    q->n = q->ready = 0;
+}
+
+/* Reads an input and queues it for a batch, or ends it at once (skipped,
+ * failed, or with several targets) when nothing waits before it. */
+static void queue_add(explain_run *r, job_queue *q, cli_item *it)
+{
+    explain_job *j = &q->v[q->n];
+    if (!job_begin(r, it, j))
+        return;
+    bool ready = job_ready(j) && j->K == 1;
+    if (ready && r->batch == 0) /* the first batch: its size */
+        r->batch = r->a->batch > 0 ? r->a->batch : auto_batch(r, j->e[0].x);
+    if (ready && q->ready > 0) {
+        const explain_job *first = NULL;
+        for (int i = 0; i < q->n && !first; i++)
+            first = job_ready(&q->v[i]) ? &q->v[i] : NULL;
+        if (!same_shape(first->e[0].x, j->e[0].x)) { /* inputs of another shape: another batch */
+            explain_job keep = *j;
+            queue_flush(r, q);
+            q->v[0] = keep;
+            j = &q->v[0];
+        }
+    }
+    if (job_ready(j) && !ready) { /* several targets: a pass of their own, in turn */
+        explain_job keep = *j;
+        queue_flush(r, q);
+        keep.st = run_targets(r, keep.e, keep.K, keep.tg, &keep.err);
+        job_end(r, &keep);
+        return;
+    }
+    if (!ready && q->ready == 0) { /* skipped or failed, and nothing waits before it */
+        explain_job keep = *j;
+        queue_flush(r, q);
+        job_end(r, &keep);
+        return;
+    }
+    q->n++;
+    q->ready += ready;
+    if (q->ready >= r->batch || q->n == QUEUE_MAX)
+        queue_flush(r, q);
+}
+
 static int explain_items(explain_run *r, cli_items *items)
 {
     const cli_args *a = r->a;
     progress_start(&r->prog, items->n, a->quiet);
     progress_set_steps(&r->prog, items->n == 1);
+    job_queue q = {0};
     for (int i = 0; i < items->n && !r->stop; i++) {
         progress_update(&r->prog, i, items->v[i].path);
         r->sp.index = i;
         r->sp.name = items->v[i].path;
-        explain_one(r, &items->v[i]);
+        if (!batching(r, items->n)) {
+            queue_flush(r, &q);
+            explain_one(r, &items->v[i]);
+        } else {
+            queue_add(r, &q, &items->v[i]);
+        }
     }
+    queue_flush(r, &q);
     progress_done(&r->prog);
     if (a->heat.grid && r->heat.n_tiles > 0) {
         lrp_error err = {0};
@@ -1015,6 +1417,7 @@ done:
     cli_relgrad_close(&r.rg);
     if (r.heat_ready)
         cli_heat_free(&r.heat);
+    workers_close(&r);
     cli_method_close(&r.cm);
     cli_items_free(&items);
     cli_labels_free(&r.lab);

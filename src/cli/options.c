@@ -357,6 +357,11 @@ static const option_def options[] = {
      AT(skip_existing)},
     {"shard", 0, T_CUSTOM, "K/N", C_EXPLAIN | C_PREDICT | C_EVAL, "Batch",
      "process only items K, K+N, K+2N, ... (K counts from 0)", AT(shard_k), .def = "0/1", .set = set_shard},
+    {"batch", 0, T_INT, "N", C_EXPLAIN, "Batch",
+     "explain N inputs at a time: the threads (-j) split them into engine passes of their own, with the same "
+     "results as one at a time (default 0: one per thread, as many as a quarter of the available memory holds, at "
+     "most 8; 1 with --openblas)",
+     AT(batch), RANGE(0, 64)},
     {"include-outputs", 0, T_FLAG, NULL, C_EXPLAIN, "Batch",
      "take files found in input directories that this run writes as outputs for other inputs (an earlier "
      "run's heatmaps and relevances) as inputs too",

@@ -134,6 +134,7 @@ typedef struct cli_args {
     bool skip_existing;
     bool include_outputs;
     int64_t shard_k, shard_n;
+    int batch; /* --batch: inputs per engine pass (0: chosen by memory) */
 
     cli_heat_args heat;
 
