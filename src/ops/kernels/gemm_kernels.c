@@ -74,8 +74,9 @@ static int kernel_best(void)
     if (v < 0) {
         int l = 0;
 #if HAVE_AVX2_KERNEL
-        l = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && lrp_cpu_avx2() ? 2
-                                                                                                      : lrp_cpu_avx2();
+        l = lrp_cpu_avx2();
+        if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+            l = 2;
 #endif
         const char *e = getenv("LRP_GEMM_KERNEL");
         if (e && !strcmp(e, "baseline"))
@@ -200,212 +201,231 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 
 /* The arguments of a tile (below), passed on unchanged. */
 #define TILE_PARAMS(T, S)                                                                                             \
-    bool ta, bool tb, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha, const S *A, int64_t lda,    \
-        const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp
-#define TILE_ARGS ta, tb, i0, mt, j0, nt, K, alpha, A, lda, B, ldb, C, ldc, ap, bp
+    bool ta, bool tb, bool tc, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha, const S *A,        \
+        int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp
+#define TILE_ARGS ta, tb, tc, i0, mt, j0, nt, K, alpha, A, lda, B, ldb, C, ldc, ap, bp
 
 /* One implementation for each precision: T the type of the sums (and of C),
  * S the type of A and B (packed into T, exactly: a float is a double), NV
  * elements of T in 32 bytes. The baseline and AVX2 kernels take MR x 2 NV
  * register tiles, the AVX-512 one MRW x 2 NV. */
-#define DEFINE_GEMM(PFX, T, S, NV)                                                                                          \
-    typedef T PFX##_vec __attribute__((vector_size(32)));                                                                   \
-    /* the same vector at any element address (an unaligned load or store) */                                               \
-    typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                                   \
-    typedef T PFX##_hvec __attribute__((vector_size(16)));                                                                  \
-    typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                                  \
-    /* NV elements of S at any address, as packed into a vector of T */                                                     \
-    typedef S PFX##_svec __attribute__((vector_size(sizeof(S) * (NV)), aligned(sizeof(S)), may_alias));                     \
-    enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                       \
-    typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc);                              \
-                                                                                                                            \
+#define DEFINE_GEMM(PFX, T, S, NV)                                                                                           \
+    typedef T PFX##_vec __attribute__((vector_size(32)));                                                                    \
+    /* the same vector at any element address (an unaligned load or store) */                                                \
+    typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                                    \
+    typedef T PFX##_hvec __attribute__((vector_size(16)));                                                                   \
+    typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                                   \
+    /* NV elements of S at any address, as packed into a vector of T */                                                      \
+    typedef S PFX##_svec __attribute__((vector_size(sizeof(S) * (NV)), aligned(sizeof(S)), may_alias));                      \
+    enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                        \
+    typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc);                               \
+                                                                                                                             \
     /* A rows [i0, i0+mc) x k [p0, p0+kc) into KMR-row panels, k-major within a panel (zero rows past mc); each       \
-     * row of A (or of Aᵀ) is read in order. */     \
-    static inline                                                                                                           \
-        __attribute__((always_inline)) void PFX##_pack_a(const int KMR, bool ta, const S *A, int64_t lda, int64_t i0,       \
-                                                         int64_t mc, int64_t p0, int64_t kc, T alpha, T *dst)               \
-    {                                                                                                                       \
-        const bool one = alpha == (T)1;                                                                                     \
-        for (int64_t ir = 0; ir < mc; ir += KMR) {                                                                          \
-            const int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                               \
-            T *d = dst + (ir / KMR) * kc * KMR;                                                                             \
-            if (ta) {                                                                                                       \
-                for (int64_t p = 0; p < kc; p++) {                                                                          \
-                    const S *src = A + (p0 + p) * lda + i0 + ir;                                                            \
-                    for (int64_t r = 0; r < mr; r++) {                                                                      \
-                        T v = src[r];                                                                                       \
-                        d[p * KMR + r] = one ? v : alpha * v;                                                               \
-                    }                                                                                                       \
-                }                                                                                                           \
-            } else {                                                                                                        \
-                for (int64_t r = 0; r < mr; r++) {                                                                          \
-                    const S *src = A + (i0 + ir + r) * lda + p0;                                                            \
-                    for (int64_t p = 0; p < kc; p++) {                                                                      \
-                        T v = src[p];                                                                                       \
-                        d[p * KMR + r] = one ? v : alpha * v;                                                               \
-                    }                                                                                                       \
-                }                                                                                                           \
-            }                                                                                                               \
-            for (int64_t r = mr; r < KMR; r++)                                                                              \
-                for (int64_t p = 0; p < kc; p++)                                                                            \
-                    d[p * KMR + r] = 0;                                                                                     \
-        }                                                                                                                   \
-    }                                                                                                                       \
-                                                                                                                            \
+     * row of A (or of Aᵀ) is read in order. */      \
+    static inline                                                                                                            \
+        __attribute__((always_inline)) void PFX##_pack_a(const int KMR, bool ta, const S *A, int64_t lda, int64_t i0,        \
+                                                         int64_t mc, int64_t p0, int64_t kc, T alpha, T *dst)                \
+    {                                                                                                                        \
+        const bool one = alpha == (T)1;                                                                                      \
+        for (int64_t ir = 0; ir < mc; ir += KMR) {                                                                           \
+            const int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                                \
+            T *d = dst + (ir / KMR) * kc * KMR;                                                                              \
+            if (ta) {                                                                                                        \
+                for (int64_t p = 0; p < kc; p++) {                                                                           \
+                    const S *src = A + (p0 + p) * lda + i0 + ir;                                                             \
+                    for (int64_t r = 0; r < mr; r++) {                                                                       \
+                        T v = src[r];                                                                                        \
+                        d[p * KMR + r] = one ? v : alpha * v;                                                                \
+                    }                                                                                                        \
+                }                                                                                                            \
+            } else {                                                                                                         \
+                for (int64_t r = 0; r < mr; r++) {                                                                           \
+                    const S *src = A + (i0 + ir + r) * lda + p0;                                                             \
+                    for (int64_t p = 0; p < kc; p++) {                                                                       \
+                        T v = src[p];                                                                                        \
+                        d[p * KMR + r] = one ? v : alpha * v;                                                                \
+                    }                                                                                                        \
+                }                                                                                                            \
+            }                                                                                                                \
+            for (int64_t r = mr; r < KMR; r++)                                                                               \
+                for (int64_t p = 0; p < kc; p++)                                                                             \
+                    d[p * KMR + r] = 0;                                                                                      \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
     /* B k [p0, p0+kc) x columns [j0, j0+nc) into KNR-column panels, k-major (zero columns past nc); each row of B     \
-     * (or of Bᵀ) is read in order. */    \
-    static inline __attribute__((always_inline)) void PFX##_pack_b(                                                         \
-        const int KNR, bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *dst)            \
-    {                                                                                                                       \
-        const int64_t full = nc / KNR * KNR;                                                                                \
-        if (!tb) {                                                                                                          \
-            for (int64_t p = 0; p < kc; p++) {                                                                              \
-                const S *src = B + (p0 + p) * ldb + j0;                                                                     \
-                T *d = dst + p * KNR;                                                                                       \
-                for (int64_t jr = 0; jr < full; jr += KNR, d += kc * KNR)                                                   \
-                    for (int c = 0; c < KNR; c += (NV))                                                                     \
-                        *(PFX##_uvec *)(d + c) =                                                                            \
-                            __builtin_convertvector(*(const PFX##_svec *)(src + jr + c), PFX##_vec);                        \
-                if (full < nc) {                                                                                            \
-                    for (int64_t c = 0; c < nc - full; c++)                                                                 \
-                        d[c] = src[full + c];                                                                               \
-                    for (int64_t c = nc - full; c < KNR; c++)                                                               \
-                        d[c] = 0;                                                                                           \
-                }                                                                                                           \
-            }                                                                                                               \
-            return;                                                                                                         \
-        }                                                                                                                   \
-        for (int64_t jr = 0; jr < nc; jr += KNR) {                                                                          \
-            const int64_t nr = nc - jr < KNR ? nc - jr : KNR;                                                               \
-            T *d = dst + (jr / KNR) * kc * KNR;                                                                             \
-            for (int64_t c = 0; c < nr; c++) {                                                                              \
-                const S *src = B + (j0 + jr + c) * ldb + p0;                                                                \
-                for (int64_t p = 0; p < kc; p++)                                                                            \
-                    d[p * KNR + c] = src[p];                                                                                \
-            }                                                                                                               \
-            for (int64_t c = nr; c < KNR; c++)                                                                              \
-                for (int64_t p = 0; p < kc; p++)                                                                            \
-                    d[p * KNR + c] = 0;                                                                                     \
-        }                                                                                                                   \
-    }                                                                                                                       \
-                                                                                                                            \
-    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */            \
-    static inline __attribute__((always_inline))                                                                            \
-    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
-    {                                                                                                                       \
-        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR, MR)                                                                  \
-    }                                                                                                                       \
-    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                       \
-    static inline __attribute__((always_inline))                                                                            \
-    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
-    {                                                                                                                       \
-        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR)                                                             \
-    }                                                                                                                       \
+     * (or of Bᵀ) is read in order. */     \
+    static inline __attribute__((always_inline)) void PFX##_pack_b(                                                          \
+        const int KNR, bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *dst)             \
+    {                                                                                                                        \
+        const int64_t full = nc / KNR * KNR;                                                                                 \
+        if (!tb) {                                                                                                           \
+            for (int64_t p = 0; p < kc; p++) {                                                                               \
+                const S *src = B + (p0 + p) * ldb + j0;                                                                      \
+                T *d = dst + p * KNR;                                                                                        \
+                for (int64_t jr = 0; jr < full; jr += KNR, d += kc * KNR)                                                    \
+                    for (int c = 0; c < KNR; c += (NV))                                                                      \
+                        *(PFX##_uvec *)(d + c) =                                                                             \
+                            __builtin_convertvector(*(const PFX##_svec *)(src + jr + c), PFX##_vec);                         \
+                if (full < nc) {                                                                                             \
+                    for (int64_t c = 0; c < nc - full; c++)                                                                  \
+                        d[c] = src[full + c];                                                                                \
+                    for (int64_t c = nc - full; c < KNR; c++)                                                                \
+                        d[c] = 0;                                                                                            \
+                }                                                                                                            \
+            }                                                                                                                \
+            return;                                                                                                          \
+        }                                                                                                                    \
+        for (int64_t jr = 0; jr < nc; jr += KNR) {                                                                           \
+            const int64_t nr = nc - jr < KNR ? nc - jr : KNR;                                                                \
+            T *d = dst + (jr / KNR) * kc * KNR;                                                                              \
+            for (int64_t c = 0; c < nr; c++) {                                                                               \
+                const S *src = B + (j0 + jr + c) * ldb + p0;                                                                 \
+                for (int64_t p = 0; p < kc; p++)                                                                             \
+                    d[p * KNR + c] = src[p];                                                                                 \
+            }                                                                                                                \
+            for (int64_t c = nr; c < KNR; c++)                                                                               \
+                for (int64_t p = 0; p < kc; p++)                                                                             \
+                    d[p * KNR + c] = 0;                                                                                      \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */             \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR, MR)                                                                   \
+    }                                                                                                                        \
+    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                        \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR)                                                              \
+    }                                                                                                                        \
     /* MRW rows of 2 vectors: AVX-512's 32 registers hold the 24 sums (its 64-byte vectors are slower on Zen 4, \
-     * which runs them in two halves and broadcasts into them at a cost). */           \
-    static inline __attribute__((always_inline))                                                                            \
-    KERNEL_NO_ASAN void PFX##_micro_wrows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)             \
-    {                                                                                                                       \
-        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MRW, MRW)                                                                \
-    }                                                                                                                       \
-                                                                                                                            \
-    /* Baseline: rows in pairs, each pair one pass over the panels. */                                                      \
-    __attribute__((noinline))                                                                                               \
-    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
-    {                                                                                                                       \
-        for (int r0 = 0; r0 < R; r0 += 2) {                                                                                 \
-            if (R - r0 >= 2)                                                                                                \
-                PFX##_micro_half(2, r0, kc, a, b, c, ldc);                                                                  \
-            else                                                                                                            \
-                PFX##_micro_half(1, r0, kc, a, b, c, ldc);                                                                  \
-        }                                                                                                                   \
-    }                                                                                                                       \
-                                                                                                                            \
-    PFX##_SIMD_DEF                                                                                                          \
-                                                                                                                            \
+     * which runs them in two halves and broadcasts into them at a cost). */            \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_wrows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MRW, MRW)                                                                 \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* Baseline: rows in pairs, each pair one pass over the panels. */                                                       \
+    __attribute__((noinline))                                                                                                \
+    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                \
+    {                                                                                                                        \
+        for (int r0 = 0; r0 < R; r0 += 2) {                                                                                  \
+            if (R - r0 >= 2)                                                                                                 \
+                PFX##_micro_half(2, r0, kc, a, b, c, ldc);                                                                   \
+            else                                                                                                             \
+                PFX##_micro_half(1, r0, kc, a, b, c, ldc);                                                                   \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
+    PFX##_SIMD_DEF                                                                                                           \
+                                                                                                                             \
         /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread, with a KMR x KNR micro-kernel; C already     \
-     * holds beta C. */ \
-        static inline __attribute__((always_inline)) void PFX##_tile_with(const int KMR, const int KNR,                     \
-                                                                          PFX##_micro_fn *micro, TILE_PARAMS(T, S))         \
-    {                                                                                                                       \
-        T edge[MRW * PFX##_NR];                                                                                             \
-        for (int64_t p0 = 0; p0 < K; p0 += PFX##_KC) {                                                                      \
-            int64_t kc = K - p0 < PFX##_KC ? K - p0 : PFX##_KC;                                                             \
-            PFX##_pack_b(KNR, tb, B, ldb, p0, kc, j0, nt, bp);                                                              \
-            for (int64_t ic = 0; ic < mt; ic += MC) {                                                                       \
-                int64_t mc = mt - ic < MC ? mt - ic : MC;                                                                   \
-                PFX##_pack_a(KMR, ta, A, lda, i0 + ic, mc, p0, kc, alpha, ap);                                              \
-                for (int64_t jr = 0; jr < nt; jr += KNR) {                                                                  \
-                    int64_t nr = nt - jr < KNR ? nt - jr : KNR;                                                             \
-                    const T *bpan = bp + (jr / KNR) * kc * KNR;                                                             \
-                    for (int64_t ir = 0; ir < mc; ir += KMR) {                                                              \
-                        int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                         \
-                        const T *apan = ap + (ir / KMR) * kc * KMR;                                                         \
-                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                          \
-                        if (nr == KNR) {                                                                                    \
-                            micro((int)mr, kc, apan, bpan, c, ldc);                                                         \
-                            continue;                                                                                       \
-                        }                                                                                                   \
-                        memset(edge, 0, sizeof edge);                                                                       \
-                        for (int64_t r = 0; r < mr; r++)                                                                    \
-                            memcpy(edge + r * KNR, c + r * ldc, sizeof(T) * (size_t)nr);                                    \
-                        micro((int)mr, kc, apan, bpan, edge, KNR);                                                          \
-                        for (int64_t r = 0; r < mr; r++)                                                                    \
-                            memcpy(c + r * ldc, edge + r * KNR, sizeof(T) * (size_t)nr);                                    \
-                    }                                                                                                       \
-                }                                                                                                           \
-            }                                                                                                               \
-        }                                                                                                                   \
-    }                                                                                                                       \
-    static void PFX##_tile_base(TILE_PARAMS(T, S)) { PFX##_tile_with(MR, PFX##_NR, PFX##_micro_base, TILE_ARGS); }          \
-    PFX##_SIMD_TILES                                                                                                        \
-                                                                                                                            \
-        static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A, int64_t lda,          \
-                              const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                                           \
-    {                                                                                                                       \
-        if (M <= 0 || N <= 0)                                                                                               \
-            return;                                                                                                         \
-        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                                     \
-            for (int64_t j = 0; j < N; j++)                                                                                 \
-                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                               \
-        if (K <= 0 || alpha == (T)0)                                                                                        \
-            return;                                                                                                         \
-        const int level = lrp_gemm_kernel();                                                                                \
-        const int64_t kmr = level == 2 ? MRW : MR, knr = PFX##_NR;                                                          \
-        const tiling tl = own_tiles(M, N, K, knr);                                                                          \
-        const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                        \
-        const int64_t kc = K < PFX##_KC ? K : PFX##_KC, mc = (mb < MC ? mb : MC);                                           \
-        /* whole cache lines, so that every thread's B panels start on one (64 bytes) */                                    \
-        const int64_t line = 64 / (int64_t)sizeof(T);                                                                       \
-        const size_t asz = (size_t)round_up(ceil_div(mc, kmr) * kmr * kc, line),                                            \
-                     bsz = (size_t)round_up(ceil_div(nb, knr) * knr * kc, line);                                            \
-        int nth = nthreads_for(tiles);                                                                                      \
-        T *buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)nth);                                                  \
-        if (!buf && nth > 1)                                                                                                \
-            buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                           \
-        if (!buf) { /* no memory for the panels: the same sums, element by element */                                       \
-            for (int64_t i = 0; i < M; i++)                                                                                 \
-                for (int64_t j = 0; j < N; j++) {                                                                           \
-                    T acc = C[i * ldc + j];                                                                                 \
-                    for (int64_t k = 0; k < K; k++) {                                                                       \
-                        T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];               \
-                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                                    \
-                    }                                                                                                       \
-                    C[i * ldc + j] = acc;                                                                                   \
-                }                                                                                                           \
-            return;                                                                                                         \
-        }                                                                                                                   \
-        _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                               \
-        {                                                                                                                   \
-            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                               \
-            _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                               \
-            {                                                                                                               \
-                int64_t i0, mi, j0, nj;                                                                                     \
-                tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);                                                                \
-                PFX##_SIMD_SWITCH(level, ta, tb, i0, mi, j0, nj, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);                 \
-            }                                                                                                               \
-        }                                                                                                                   \
-        free(buf);                                                                                                          \
+     * holds beta C. */  \
+        static inline __attribute__((always_inline)) void PFX##_tile_with(const int KMR, const int KNR,                      \
+                                                                          PFX##_micro_fn *micro, TILE_PARAMS(T, S))          \
+    {                                                                                                                        \
+        T edge[MRW * PFX##_NR];                                                                                              \
+        for (int64_t p0 = 0; p0 < K; p0 += PFX##_KC) {                                                                       \
+            int64_t kc = K - p0 < PFX##_KC ? K - p0 : PFX##_KC;                                                              \
+            PFX##_pack_b(KNR, tb, B, ldb, p0, kc, j0, nt, bp);                                                               \
+            for (int64_t ic = 0; ic < mt; ic += MC) {                                                                        \
+                int64_t mc = mt - ic < MC ? mt - ic : MC;                                                                    \
+                PFX##_pack_a(KMR, ta, A, lda, i0 + ic, mc, p0, kc, alpha, ap);                                               \
+                for (int64_t jr = 0; jr < nt; jr += KNR) {                                                                   \
+                    int64_t nr = nt - jr < KNR ? nt - jr : KNR;                                                              \
+                    const T *bpan = bp + (jr / KNR) * kc * KNR;                                                              \
+                    for (int64_t ir = 0; ir < mc; ir += KMR) {                                                               \
+                        int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                          \
+                        const T *apan = ap + (ir / KMR) * kc * KMR;                                                          \
+                        if (tc) { /* C holds the transpose: element (i, j) at C[j ldc + i] */                                \
+                            T *c = C + (j0 + jr) * ldc + i0 + ic + ir;                                                       \
+                            memset(edge, 0, sizeof edge);                                                                    \
+                            for (int64_t q = 0; q < nr; q++)                                                                 \
+                                for (int64_t r = 0; r < mr; r++)                                                             \
+                                    edge[r * KNR + q] = c[q * ldc + r];                                                      \
+                            micro((int)mr, kc, apan, bpan, edge, KNR);                                                       \
+                            for (int64_t q = 0; q < nr; q++)                                                                 \
+                                for (int64_t r = 0; r < mr; r++)                                                             \
+                                    c[q * ldc + r] = edge[r * KNR + q];                                                      \
+                            continue;                                                                                        \
+                        }                                                                                                    \
+                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                           \
+                        if (nr == KNR) {                                                                                     \
+                            micro((int)mr, kc, apan, bpan, c, ldc);                                                          \
+                            continue;                                                                                        \
+                        }                                                                                                    \
+                        memset(edge, 0, sizeof edge);                                                                        \
+                        for (int64_t r = 0; r < mr; r++)                                                                     \
+                            memcpy(edge + r * KNR, c + r * ldc, sizeof(T) * (size_t)nr);                                     \
+                        micro((int)mr, kc, apan, bpan, edge, KNR);                                                           \
+                        for (int64_t r = 0; r < mr; r++)                                                                     \
+                            memcpy(c + r * ldc, edge + r * KNR, sizeof(T) * (size_t)nr);                                     \
+                    }                                                                                                        \
+                }                                                                                                            \
+            }                                                                                                                \
+        }                                                                                                                    \
+    }                                                                                                                        \
+    static void PFX##_tile_base(TILE_PARAMS(T, S)) { PFX##_tile_with(MR, PFX##_NR, PFX##_micro_base, TILE_ARGS); }           \
+    PFX##_SIMD_TILES                                                                                                         \
+                                                                                                                             \
+        static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A, int64_t lda,           \
+                              const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                                            \
+    {                                                                                                                        \
+        if (M <= 0 || N <= 0)                                                                                                \
+            return;                                                                                                          \
+        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                                      \
+            for (int64_t j = 0; j < N; j++)                                                                                  \
+                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                                \
+        if (K <= 0 || alpha == (T)0)                                                                                         \
+            return;                                                                                                          \
+        const int level = lrp_gemm_kernel();                                                                                 \
+        const int64_t kmr = level == 2 ? MRW : MR, knr = PFX##_NR;                                                           \
+        /* Few columns against many rows (a convolution's 7 x 7 outputs): the same sums as Cᵀ = op(B)ᵀ op(A)ᵀ, whose \
+         * wide side fills the register tiles (each product is the same, b a = a b; alpha 1, as it scales A). */ \
+        const int64_t nfull = round_up(N, knr), mfull = round_up(M, knr);                                                    \
+        const bool tc = alpha == (T)1 && N * 8 < nfull * 7 && M * nfull > N * mfull;                                         \
+        const int64_t m_ = tc ? N : M, n_ = tc ? M : N, lda_ = tc ? ldb : lda, ldb_ = tc ? lda : ldb;                        \
+        const bool ta_ = tc ? !tb : ta, tb_ = tc ? !ta : tb;                                                                 \
+        const S *A_ = tc ? B : A, *B_ = tc ? A : B;                                                                          \
+        const tiling tl = own_tiles(m_, n_, K, knr);                                                                         \
+        const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                         \
+        const int64_t kc = K < PFX##_KC ? K : PFX##_KC, mc = (mb < MC ? mb : MC);                                            \
+        /* whole cache lines, so that every thread's B panels start on one (64 bytes) */                                     \
+        const int64_t line = 64 / (int64_t)sizeof(T);                                                                        \
+        const size_t asz = (size_t)round_up(ceil_div(mc, kmr) * kmr * kc, line),                                             \
+                     bsz = (size_t)round_up(ceil_div(nb, knr) * knr * kc, line);                                             \
+        int nth = nthreads_for(tiles);                                                                                       \
+        T *buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)nth);                                                   \
+        if (!buf && nth > 1)                                                                                                 \
+            buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                            \
+        if (!buf) { /* no memory for the panels: the same sums, element by element */                                        \
+            for (int64_t i = 0; i < M; i++)                                                                                  \
+                for (int64_t j = 0; j < N; j++) {                                                                            \
+                    T acc = C[i * ldc + j];                                                                                  \
+                    for (int64_t k = 0; k < K; k++) {                                                                        \
+                        T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];                \
+                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                                     \
+                    }                                                                                                        \
+                    C[i * ldc + j] = acc;                                                                                    \
+                }                                                                                                            \
+            return;                                                                                                          \
+        }                                                                                                                    \
+        _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                                \
+        {                                                                                                                    \
+            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                                \
+            _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                                \
+            {                                                                                                                \
+                int64_t i0, mi, j0, nj;                                                                                      \
+                tile_at(&tl, m_, n_, idx, &i0, &mi, &j0, &nj);                                                               \
+                PFX##_SIMD_SWITCH(level, ta_, tb_, tc, i0, mi, j0, nj, K, alpha, A_, lda_, B_, ldb_, C, ldc, ap, bp);        \
+            }                                                                                                                \
+        }                                                                                                                    \
+        free(buf);                                                                                                           \
     }
 
 #if HAVE_AVX2_KERNEL
