@@ -220,6 +220,51 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                        \
     typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc);                               \
                                                                                                                              \
+    typedef S PFX##_s4 __attribute__((vector_size(4 * sizeof(S))));                                                          \
+    typedef S PFX##_us4 __attribute__((vector_size(4 * sizeof(S)), aligned(sizeof(S)), may_alias));                          \
+    typedef T PFX##_t4 __attribute__((vector_size(4 * sizeof(T))));                                                          \
+    typedef T PFX##_ut4 __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T)), may_alias));                          \
+    /* d[p ds + r] = alpha src[r ld + p] (r < rows, p < kc), four rows at a time, each four by four transposed in \
+     * registers (a copy: the same values as one element at a time). */          \
+    static inline __attribute__((always_inline)) void PFX##_pack_t(const S *src, int64_t ld, int64_t rows,                   \
+                                                                   int64_t kc, T *d, int64_t ds, T alpha)                    \
+    {                                                                                                                        \
+        const bool one = alpha == (T)1;                                                                                      \
+        int64_t r = 0;                                                                                                       \
+        for (; r + 4 <= rows; r += 4) {                                                                                      \
+            const S *s0 = src + r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;                                         \
+            int64_t p = 0;                                                                                                   \
+            for (; p + 4 <= kc; p += 4) {                                                                                    \
+                PFX##_s4 a = *(const PFX##_us4 *)(s0 + p), b = *(const PFX##_us4 *)(s1 + p);                                 \
+                PFX##_s4 c = *(const PFX##_us4 *)(s2 + p), e = *(const PFX##_us4 *)(s3 + p);                                 \
+                PFX##_s4 t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5),                                                     \
+                         t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);                                                     \
+                PFX##_s4 t2 = __builtin_shufflevector(c, e, 0, 4, 1, 5),                                                     \
+                         t3 = __builtin_shufflevector(c, e, 2, 6, 3, 7);                                                     \
+                PFX##_s4 o[4] = {__builtin_shufflevector(t0, t2, 0, 1, 4, 5),                                                \
+                                 __builtin_shufflevector(t0, t2, 2, 3, 6, 7),                                                \
+                                 __builtin_shufflevector(t1, t3, 0, 1, 4, 5),                                                \
+                                 __builtin_shufflevector(t1, t3, 2, 3, 6, 7)};                                               \
+                for (int q = 0; q < 4; q++) {                                                                                \
+                    PFX##_t4 w = __builtin_convertvector(o[q], PFX##_t4);                                                    \
+                    if (!one)                                                                                                \
+                        w = alpha * w;                                                                                       \
+                    *(PFX##_ut4 *)(d + (p + q) * ds + r) = w;                                                                \
+                }                                                                                                            \
+            }                                                                                                                \
+            for (; p < kc; p++)                                                                                              \
+                for (int q = 0; q < 4; q++) {                                                                                \
+                    T v = src[(r + q) * ld + p];                                                                             \
+                    d[p * ds + r + q] = one ? v : alpha * v;                                                                 \
+                }                                                                                                            \
+        }                                                                                                                    \
+        for (; r < rows; r++)                                                                                                \
+            for (int64_t p = 0; p < kc; p++) {                                                                               \
+                T v = src[r * ld + p];                                                                                       \
+                d[p * ds + r] = one ? v : alpha * v;                                                                         \
+            }                                                                                                                \
+    }                                                                                                                        \
+                                                                                                                             \
     /* A rows [i0, i0+mc) x k [p0, p0+kc) into KMR-row panels, k-major within a panel (zero rows past mc); each       \
      * row of A (or of Aᵀ) is read in order. */      \
     static inline                                                                                                            \
@@ -239,13 +284,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
                     }                                                                                                        \
                 }                                                                                                            \
             } else {                                                                                                         \
-                for (int64_t r = 0; r < mr; r++) {                                                                           \
-                    const S *src = A + (i0 + ir + r) * lda + p0;                                                             \
-                    for (int64_t p = 0; p < kc; p++) {                                                                       \
-                        T v = src[p];                                                                                        \
-                        d[p * KMR + r] = one ? v : alpha * v;                                                                \
-                    }                                                                                                        \
-                }                                                                                                            \
+                PFX##_pack_t(A + (i0 + ir) * lda + p0, lda, mr, kc, d, KMR, alpha);                                          \
             }                                                                                                                \
             for (int64_t r = mr; r < KMR; r++)                                                                               \
                 for (int64_t p = 0; p < kc; p++)                                                                             \
@@ -279,11 +318,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         for (int64_t jr = 0; jr < nc; jr += KNR) {                                                                           \
             const int64_t nr = nc - jr < KNR ? nc - jr : KNR;                                                                \
             T *d = dst + (jr / KNR) * kc * KNR;                                                                              \
-            for (int64_t c = 0; c < nr; c++) {                                                                               \
-                const S *src = B + (j0 + jr + c) * ldb + p0;                                                                 \
-                for (int64_t p = 0; p < kc; p++)                                                                             \
-                    d[p * KNR + c] = src[p];                                                                                 \
-            }                                                                                                                \
+            PFX##_pack_t(B + (j0 + jr) * ldb + p0, ldb, nr, kc, d, KNR, (T)1);                                               \
             for (int64_t c = nr; c < KNR; c++)                                                                               \
                 for (int64_t p = 0; p < kc; p++)                                                                             \
                     d[p * KNR + c] = 0;                                                                                      \
