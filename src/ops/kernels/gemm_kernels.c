@@ -96,6 +96,15 @@ int lrp_gemm_kernel(void)
 
 int lrp_gemm_set_kernel(int level) { return atomic_exchange(&kernel_forced, level); }
 
+/* Four-lane shuffles (GCC 12 or clang): without them, the packing copies
+ * one element at a time. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define HAVE_SHUF4 1
+#define SHUF4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define HAVE_SHUF4 0
+#define SHUF4(a, b, i, j, k, l) (a)
+#endif
 /* The micro-kernel reads only the packed panels and one register tile of C,
  * whose bounds the packing (instrumented) and test_gemm check; uninstrumented,
  * it keeps the sanitizer build's tests near their normal speed. */
@@ -231,20 +240,16 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     {                                                                                                                        \
         const bool one = alpha == (T)1;                                                                                      \
         int64_t r = 0;                                                                                                       \
-        for (; r + 4 <= rows; r += 4) {                                                                                      \
+        for (; HAVE_SHUF4 && r + 4 <= rows; r += 4) {                                                                        \
             const S *s0 = src + r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;                                         \
             int64_t p = 0;                                                                                                   \
             for (; p + 4 <= kc; p += 4) {                                                                                    \
                 PFX##_s4 a = *(const PFX##_us4 *)(s0 + p), b = *(const PFX##_us4 *)(s1 + p);                                 \
                 PFX##_s4 c = *(const PFX##_us4 *)(s2 + p), e = *(const PFX##_us4 *)(s3 + p);                                 \
-                PFX##_s4 t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5),                                                     \
-                         t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);                                                     \
-                PFX##_s4 t2 = __builtin_shufflevector(c, e, 0, 4, 1, 5),                                                     \
-                         t3 = __builtin_shufflevector(c, e, 2, 6, 3, 7);                                                     \
-                PFX##_s4 o[4] = {__builtin_shufflevector(t0, t2, 0, 1, 4, 5),                                                \
-                                 __builtin_shufflevector(t0, t2, 2, 3, 6, 7),                                                \
-                                 __builtin_shufflevector(t1, t3, 0, 1, 4, 5),                                                \
-                                 __builtin_shufflevector(t1, t3, 2, 3, 6, 7)};                                               \
+                PFX##_s4 t0 = SHUF4(a, b, 0, 4, 1, 5), t1 = SHUF4(a, b, 2, 6, 3, 7);                                         \
+                PFX##_s4 t2 = SHUF4(c, e, 0, 4, 1, 5), t3 = SHUF4(c, e, 2, 6, 3, 7);                                         \
+                PFX##_s4 o[4] = {SHUF4(t0, t2, 0, 1, 4, 5), SHUF4(t0, t2, 2, 3, 6, 7), SHUF4(t1, t3, 0, 1, 4, 5),            \
+                                 SHUF4(t1, t3, 2, 3, 6, 7)};                                                                 \
                 for (int q = 0; q < 4; q++) {                                                                                \
                     PFX##_t4 w = __builtin_convertvector(o[q], PFX##_t4);                                                    \
                     if (!one)                                                                                                \
