@@ -61,18 +61,21 @@ static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, lrp_r
     memcpy(want, C0, sizeof(lrp_real) * (size_t)(M * ldc));
     reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
     const int threads[] = {1, 2, 3, 8};
-    for (int t = 0; t < 4; t++) {
-        lrp_set_threads(threads[t]);
-        memcpy(got, C0, sizeof(lrp_real) * (size_t)(M * ldc));
-        lrp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, got, ldc);
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++)
-                if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(lrp_real)))
-                    fail_msg("M=%lld N=%lld K=%lld ta=%d tb=%d alpha=%g beta=%g pad=%d threads=%d: C[%lld][%lld] = "
-                             "%.9g, the k-order sum is %.9g",
-                             (long long)M, (long long)N, (long long)K, ta, tb, alpha, beta, pad, threads[t],
-                             (long long)i, (long long)j, got[i * ldc + j], want[i * ldc + j]);
-    }
+    for (int level = 0; level <= 2; level++) /* every micro-kernel this CPU runs (gemm_kernels.h) */
+        for (int t = 0; t < 4; t++) {
+            lrp_gemm_set_kernel(level);
+            lrp_set_threads(threads[t]);
+            memcpy(got, C0, sizeof(lrp_real) * (size_t)(M * ldc));
+            lrp_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, got, ldc);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++)
+                    if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(lrp_real)))
+                        fail_msg("M=%lld N=%lld K=%lld ta=%d tb=%d alpha=%g beta=%g pad=%d threads=%d kernel=%d: "
+                                 "C[%lld][%lld] = %.9g, the k-order sum is %.9g",
+                                 (long long)M, (long long)N, (long long)K, ta, tb, alpha, beta, pad, threads[t],
+                                 lrp_gemm_kernel(), (long long)i, (long long)j, got[i * ldc + j], want[i * ldc + j]);
+        }
+    lrp_gemm_set_kernel(-1);
     lrp_set_threads(1);
     free(A);
     free(B);
@@ -98,6 +101,19 @@ static void test_sgemm_is_the_k_order_sum(void **state)
                 n++;
             }
     assert_true(n > 150);
+    /* the 12-row AVX-512 tile and its 6-row blocks (MC 72), the k blocks of
+     * 256 floats and 128 doubles, few columns against many rows (computed as
+     * the transpose: N 49 or 17 under 128 or 515 rows), wide tiles split for
+     * the threads */
+    const int64_t ms2[] = {11, 12, 13, 25, 73, 128}, ns2[] = {7, 17, 49, 200}, ks2[] = {127, 129, 255, 257, 700};
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 4; b++) {
+            int c = (a + b) % 5;
+            check_shape(ms2[a], ns2[b], ks2[c], (a + c) % 2, (b + c) % 3 == 0, 1.0f, b % 2 ? 1.0f : 0.0f, a % 2);
+        }
+    check_shape(515, 49, 300, false, false, 1.0f, 0.0f, 0);
+    check_shape(515, 49, 300, true, true, 1.0f, 1.0f, 2);
+    check_shape(600, 1030, 40, false, false, 1.0f, 0.0f, 0);
     /* alpha and beta other than 0 and 1 */
     check_shape(37, 70, 600, false, true, 0.75f, -1.5f, 1);
     check_shape(37, 70, 600, true, false, -2.0f, 0.5f, 0);
@@ -118,13 +134,9 @@ static void test_sgemm_edges(void **state)
     assert_true(c[0] == 7.0f);
 }
 
-/* The double-accumulating product of float operands (the exact forward
- * pass) is the same construction: the plain loop of double sums of float
- * products, exactly, with transposes and at several thread counts. */
-static void test_f64acc_is_the_k_order_sum(void **state)
+/* One product of lrp_gemm_f64acc against the plain loop of double sums. */
+static void check_f64acc(int64_t M, int64_t N, int64_t K)
 {
-    (void)state;
-    const int64_t M = 29, N = 41, K = 1030;
     lrp_real *A = malloc(sizeof(lrp_real) * M * K), *B = malloc(sizeof(lrp_real) * K * N);
     double *want = malloc(sizeof(double) * M * N), *got = malloc(sizeof(double) * M * N);
     for (int64_t i = 0; i < M * K; i++)
@@ -146,20 +158,52 @@ static void test_f64acc_is_the_k_order_sum(void **state)
                 }
                 want[i * N + j] = acc;
             }
-        for (int t = 1; t <= 3; t++) {
-            lrp_set_threads(t);
-            for (int64_t i = 0; i < M * N; i++)
-                got[i] = NAN; /* overwritten, never read */
-            lrp_gemm_f64acc(false, tr, M, N, K, A, K, tr ? Bt : B, tr ? K : N, got, N);
-            assert_memory_equal(got, want, sizeof(double) * M * N);
-        }
+        for (int level = 0; level <= 2; level++)
+            for (int t = 1; t <= 3; t++) {
+                lrp_gemm_set_kernel(level);
+                lrp_set_threads(t);
+                for (int64_t i = 0; i < M * N; i++)
+                    got[i] = NAN; /* overwritten, never read */
+                lrp_gemm_f64acc(false, tr, M, N, K, A, K, tr ? Bt : B, tr ? K : N, got, N);
+                assert_memory_equal(got, want, sizeof(double) * M * N);
+            }
         free(Bt);
     }
+    lrp_gemm_set_kernel(-1);
     lrp_set_threads(1);
     free(A);
     free(B);
     free(want);
     free(got);
+}
+
+/* The double-accumulating product of float operands (the exact forward
+ * pass) is the same construction: the plain loop of double sums of float
+ * products, exactly, with transposes, at several thread counts and with
+ * every micro-kernel (tiles of 12 rows, k blocks of 128, the transpose for
+ * few columns). */
+static void test_f64acc_is_the_k_order_sum(void **state)
+{
+    (void)state;
+    check_f64acc(29, 41, 1030);
+    check_f64acc(130, 49, 300);
+    check_f64acc(13, 17, 257);
+    check_f64acc(1, 33, 40);
+    check_f64acc(75, 530, 129);
+}
+
+/* The kernel levels: a request above what the CPU runs gives the best it has, -1 the best again. */
+static void test_kernel_levels(void **state)
+{
+    (void)state;
+    const int best = lrp_gemm_kernel();
+    assert_true(best >= 0 && best <= 2);
+    lrp_gemm_set_kernel(0);
+    assert_int_equal(lrp_gemm_kernel(), 0);
+    lrp_gemm_set_kernel(2);
+    assert_int_equal(lrp_gemm_kernel(), best);
+    assert_int_equal(lrp_gemm_set_kernel(-1), 2);
+    assert_int_equal(lrp_gemm_kernel(), best);
 }
 
 int main(void)
@@ -168,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_is_the_k_order_sum),
         cmocka_unit_test(test_sgemm_edges),
         cmocka_unit_test(test_f64acc_is_the_k_order_sum),
+        cmocka_unit_test(test_kernel_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,15 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* Register tile (MR rows x NR columns), cache blocks of k (KC) and rows (MC),
- * and the output tiles spread over the threads (TILE x TILE). */
+/* Register tiles (rows x columns): MR x NR for the baseline and AVX2
+ * micro-kernels, MRW x NR for the AVX-512 one (NR = 2 NV, NV elements in 32
+ * bytes); cache blocks of k (KC elements of 4 bytes, half as many of 8) and
+ * rows (MC, a multiple of both tile heights), and the output tiles spread
+ * over the threads (at most TILE x TILE). */
 #define MR 6
+#define MRW 12
 #ifndef KC
-#define KC 512
+#define KC 256
 #endif
 #ifndef MC
 #define MC 72
@@ -40,12 +45,14 @@
 /* Below this many multiply-adds a product is one tile. */
 #define ONE_TILE (1 << 18)
 
-/* On x86-64 (GCC or clang), an AVX2 micro-kernel beside the baseline (SSE2)
- * one, picked at run time; LRP_GEMM_BASELINE builds the baseline only (to
- * check by hand that both give the same bits: tests/cross-kernel-check). */
+/* On x86-64 (GCC or clang), AVX2 and AVX-512 micro-kernels beside the
+ * baseline (SSE2) one, picked at run time; LRP_GEMM_BASELINE builds the
+ * baseline only (to check by hand that all give the same bits:
+ * tests/cross-kernel-check, which also runs LRP_GEMM_KERNEL=avx2). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
 #define HAVE_AVX2_KERNEL 1
 #define AVX2_TARGET __attribute__((target("avx2")))
+#define AVX512_TARGET __attribute__((target("avx2,avx512f,avx512vl")))
 int lrp_cpu_avx2(void)
 {
     static int v = -1; /* a benign race: every thread stores the same value */
@@ -53,9 +60,50 @@ int lrp_cpu_avx2(void)
         v = __builtin_cpu_supports("avx2") ? 1 : 0;
     return v;
 }
-#define use_avx2 lrp_cpu_avx2
 #else
 #define HAVE_AVX2_KERNEL 0
+#endif
+/* The micro-kernel in use: 0 the baseline, 1 AVX2, 2 AVX-512F, the best the CPU
+ * runs unless LRP_GEMM_KERNEL (baseline, avx2) or lrp_gemm_set_kernel asks for
+ * a lower one. Each gives the same bits; they differ only in speed. */
+static atomic_int kernel_forced = -1;
+
+static int kernel_best(void)
+{
+    static int v = -1; /* a benign race: every thread stores the same value */
+    if (v < 0) {
+        int l = 0;
+#if HAVE_AVX2_KERNEL
+        l = lrp_cpu_avx2();
+        if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+            l = 2;
+#endif
+        const char *e = getenv("LRP_GEMM_KERNEL");
+        if (e && !strcmp(e, "baseline"))
+            l = 0;
+        else if (e && !strcmp(e, "avx2") && l > 1)
+            l = 1;
+        v = l;
+    }
+    return v;
+}
+
+int lrp_gemm_kernel(void)
+{
+    int f = atomic_load_explicit(&kernel_forced, memory_order_relaxed), b = kernel_best();
+    return f >= 0 && f < b ? f : b;
+}
+
+int lrp_gemm_set_kernel(int level) { return atomic_exchange(&kernel_forced, level); }
+
+/* Four-lane shuffles (GCC 12 or clang): without them, the packing copies
+ * one element at a time. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define HAVE_SHUF4 1
+#define SHUF4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define HAVE_SHUF4 0
+#define SHUF4(a, b, i, j, k, l) (a)
 #endif
 /* The micro-kernel reads only the packed panels and one register tile of C,
  * whose bounds the packing (instrumented) and test_gemm check; uninstrumented,
@@ -71,21 +119,51 @@ int lrp_cpu_avx2(void)
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
 static int nthreads_for(int64_t tiles)
 {
     int n = lrp_num_threads > 0 ? lrp_num_threads : 1;
     return tiles < n ? (int)(tiles > 0 ? tiles : 1) : n;
 }
 
-/* The output tiles spread over the threads: a function of the shape alone. */
+/* The output tiles spread over the threads. */
 typedef struct {
     int64_t mb, nb, mt, nt;
 } tiling;
 
+/* OpenBLAS's tiles: a function of the shape alone (its kernels sum an element
+ * near a tile's edge in another order than inside it). */
 static tiling tiles_for(int64_t M, int64_t N, int64_t K)
 {
     const bool one = M * N * K <= ONE_TILE;
     tiling t = {.mb = one || M <= TILE ? M : TILE, .nb = one ? N : TILE};
+    t.mt = ceil_div(M, t.mb);
+    t.nt = ceil_div(N, t.nb);
+    return t;
+}
+
+/* lrp's tiles, which change no bit: rows in whole blocks of MC, columns in
+ * whole register tiles (knr), and with several threads split (the wider side
+ * first) until each thread has about four, while a tile keeps some work. */
+static tiling own_tiles(int64_t M, int64_t N, int64_t K, int64_t knr)
+{
+    tiling t = {.mb = M, .nb = N};
+    if (M * N * K > ONE_TILE) {
+        const int n = lrp_num_threads > 0 ? lrp_num_threads : 1;
+        t.mb = M <= TILE ? M : TILE / MC * MC;
+        t.nb = N <= TILE ? N : TILE;
+        while (n > 1 && ceil_div(M, t.mb) * ceil_div(N, t.nb) < 4 * n && t.mb * t.nb * K >= 4 * ONE_TILE) {
+            if (t.nb >= t.mb && t.nb >= 4 * knr)
+                t.nb = round_up(ceil_div(t.nb, 2), knr);
+            else if (t.mb >= 2 * MC)
+                t.mb = round_up(ceil_div(t.mb, 2), MC);
+            else if (t.nb >= 4 * knr)
+                t.nb = round_up(ceil_div(t.nb, 2), knr);
+            else
+                break;
+        }
+    }
     t.mt = ceil_div(M, t.mb);
     t.nt = ceil_div(N, t.nb);
     return t;
@@ -102,10 +180,11 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 }
 
 /* The micro-kernel: R (at most ROWS) rows from r0 of a register tile, NVR
- * vectors VEC of VN elements per row (VN * NVR = NR columns); each element's
- * sum runs over k in order. Reads a, b, c, ldc, R, r0, kc of the function it
- * stands in. UVEC is VEC at any element address (unaligned loads, stores). */
-#define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS)                                                                          \
+ * vectors VEC of VN elements per row (VN * NVR = NR columns), A panels of PMR
+ * rows; each element's sum runs over k in order. Reads a, b, c, ldc, R, r0, kc
+ * of the function it stands in. UVEC is VEC at any element address
+ * (unaligned loads, stores). */
+#define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS, PMR)                                                                     \
     VEC acc[ROWS][NVR];                                                                                               \
     for (int r = 0; r < R; r++)                                                                                       \
         for (int v = 0; v < (NVR); v++)                                                                               \
@@ -122,179 +201,280 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
                 acc[r][v] = acc[r][v] + t;                                                                            \
             }                                                                                                         \
         }                                                                                                             \
-        a += MR;                                                                                                      \
+        a += (PMR);                                                                                                   \
         b += (VN) * (NVR);                                                                                            \
     }                                                                                                                 \
     for (int r = 0; r < R; r++)                                                                                       \
         for (int v = 0; v < (NVR); v++)                                                                               \
             *(UVEC *)(c + (r0 + r) * ldc + v * (VN)) = acc[r][v];
 
+/* The arguments of a tile (below), passed on unchanged. */
+#define TILE_PARAMS(T, S)                                                                                             \
+    bool ta, bool tb, bool tc, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha, const S *A,        \
+        int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp
+#define TILE_ARGS ta, tb, tc, i0, mt, j0, nt, K, alpha, A, lda, B, ldb, C, ldc, ap, bp
+
 /* One implementation for each precision: T the type of the sums (and of C),
- * S the type of A and B (packed into T, exactly: a float is a double), a
- * vector of NV elements of T (32 bytes), NR = 2 NV columns per tile. */
-#define DEFINE_GEMM(PFX, T, S, NV)                                                                                    \
-    typedef T PFX##_vec __attribute__((vector_size(32)));                                                             \
-    /* the same vector at any element address (an unaligned load or store) */                                         \
-    typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                             \
-    typedef T PFX##_hvec __attribute__((vector_size(16)));                                                            \
-    typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                            \
-    enum { PFX##_NR = 2 * (NV) };                                                                                     \
-                                                                                                                      \
-    /* A rows [i0, i0+mc) x k [p0, p0+kc) into MR-row panels, k-major within a panel (zero rows past mc). */          \
-    static void PFX##_pack_a(bool ta, const S *A, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,        \
-                             T alpha, T *dst)                                                                         \
-    {                                                                                                                 \
-        for (int64_t ir = 0; ir < mc; ir += MR) {                                                                     \
-            int64_t mr = mc - ir < MR ? mc - ir : MR;                                                                 \
-            for (int64_t p = 0; p < kc; p++) {                                                                        \
-                for (int64_t r = 0; r < mr; r++) {                                                                    \
-                    int64_t i = i0 + ir + r, k = p0 + p;                                                              \
-                    T v = ta ? A[k * lda + i] : A[i * lda + k];                                                       \
-                    dst[r] = alpha == (T)1 ? v : alpha * v;                                                           \
-                }                                                                                                     \
-                for (int64_t r = mr; r < MR; r++)                                                                     \
-                    dst[r] = 0;                                                                                       \
-                dst += MR;                                                                                            \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-                                                                                                                      \
-    /* B k [p0, p0+kc) x columns [j0, j0+nc) into NR-column panels, k-major (zero columns past nc). */                \
-    static void PFX##_pack_b(bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,        \
-                             T *dst)                                                                                  \
-    {                                                                                                                 \
-        for (int64_t jr = 0; jr < nc; jr += PFX##_NR) {                                                               \
-            int64_t nr = nc - jr < PFX##_NR ? nc - jr : PFX##_NR;                                                     \
-            for (int64_t p = 0; p < kc; p++) {                                                                        \
-                int64_t k = p0 + p;                                                                                   \
-                if (!tb && nr == PFX##_NR && sizeof(S) == sizeof(T)) {                                                \
-                    memcpy(dst, B + k * ldb + j0 + jr, sizeof(T) * PFX##_NR);                                         \
-                } else {                                                                                              \
-                    for (int64_t c = 0; c < nr; c++) {                                                                \
-                        int64_t j = j0 + jr + c;                                                                      \
-                        dst[c] = tb ? B[j * ldb + k] : B[k * ldb + j];                                                \
-                    }                                                                                                 \
-                    for (int64_t c = nr; c < PFX##_NR; c++)                                                           \
-                        dst[c] = 0;                                                                                   \
-                }                                                                                                     \
-                dst += PFX##_NR;                                                                                      \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-                                                                                                                      \
-    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */      \
-    static inline __attribute__((always_inline))                                                                      \
-    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)        \
-    {                                                                                                                 \
-        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR)                                                                \
-    }                                                                                                                 \
-    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                 \
-    static inline __attribute__((always_inline))                                                                      \
-    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c,                     \
-                                         int64_t ldc){MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2)}            \
-                                                                                                                      \
-    /* Baseline: rows in pairs, each pair one pass over the panels. */                                                \
-    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)         \
-    {                                                                                                                 \
-        for (int r0 = 0; r0 < R; r0 += 2) {                                                                           \
-            if (R - r0 >= 2)                                                                                          \
-                PFX##_micro_half(2, r0, kc, a, b, c, ldc);                                                            \
-            else                                                                                                      \
-                PFX##_micro_half(1, r0, kc, a, b, c, ldc);                                                            \
-        }                                                                                                             \
-    }                                                                                                                 \
-                                                                                                                      \
-    PFX##_AVX2_DEF                                                                                                    \
-                                                                                                                      \
-        static void PFX##_micro(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                         \
-    {                                                                                                                 \
-        PFX##_AVX2_CALL PFX##_micro_base(R, kc, a, b, c, ldc);                                                        \
-    }                                                                                                                 \
-                                                                                                                      \
-    /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread; C already holds beta C. */                   \
-    static void PFX##_tile(bool ta, bool tb, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha,      \
-                           const S *A, int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp)         \
-    {                                                                                                                 \
-        T edge[MR * PFX##_NR];                                                                                        \
-        for (int64_t p0 = 0; p0 < K; p0 += KC) {                                                                      \
-            int64_t kc = K - p0 < KC ? K - p0 : KC;                                                                   \
-            PFX##_pack_b(tb, B, ldb, p0, kc, j0, nt, bp);                                                             \
-            for (int64_t ic = 0; ic < mt; ic += MC) {                                                                 \
-                int64_t mc = mt - ic < MC ? mt - ic : MC;                                                             \
-                PFX##_pack_a(ta, A, lda, i0 + ic, mc, p0, kc, alpha, ap);                                             \
-                for (int64_t jr = 0; jr < nt; jr += PFX##_NR) {                                                       \
-                    int64_t nr = nt - jr < PFX##_NR ? nt - jr : PFX##_NR;                                             \
-                    const T *bpan = bp + (jr / PFX##_NR) * kc * PFX##_NR;                                             \
-                    for (int64_t ir = 0; ir < mc; ir += MR) {                                                         \
-                        int64_t mr = mc - ir < MR ? mc - ir : MR;                                                     \
-                        const T *apan = ap + (ir / MR) * kc * MR;                                                     \
-                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                    \
-                        if (nr == PFX##_NR) {                                                                         \
-                            PFX##_micro((int)mr, kc, apan, bpan, c, ldc);                                             \
-                            continue;                                                                                 \
-                        }                                                                                             \
-                        memset(edge, 0, sizeof edge);                                                                 \
-                        for (int64_t r = 0; r < mr; r++)                                                              \
-                            memcpy(edge + r * PFX##_NR, c + r * ldc, sizeof(T) * (size_t)nr);                         \
-                        PFX##_micro((int)mr, kc, apan, bpan, edge, PFX##_NR);                                         \
-                        for (int64_t r = 0; r < mr; r++)                                                              \
-                            memcpy(c + r * ldc, edge + r * PFX##_NR, sizeof(T) * (size_t)nr);                         \
-                    }                                                                                                 \
-                }                                                                                                     \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-                                                                                                                      \
-    static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A, int64_t lda,        \
-                          const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                                         \
-    {                                                                                                                 \
-        if (M <= 0 || N <= 0)                                                                                         \
-            return;                                                                                                   \
-        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                               \
-            for (int64_t j = 0; j < N; j++)                                                                           \
-                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                         \
-        if (K <= 0 || alpha == (T)0)                                                                                  \
-            return;                                                                                                   \
-        const tiling tl = tiles_for(M, N, K);                                                                         \
-        const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                  \
-        const int64_t kc = K < KC ? K : KC, mc = (mb < MC ? mb : MC);                                                 \
-        const size_t asz = (size_t)(ceil_div(mc, MR) * MR * kc),                                                      \
-                     bsz = (size_t)(ceil_div(nb, PFX##_NR) * PFX##_NR * kc);                                          \
-        int nth = nthreads_for(tiles);                                                                                \
-        T *buf = malloc(sizeof(T) * (asz + bsz) * (size_t)nth);                                                       \
-        if (!buf && nth > 1)                                                                                          \
-            buf = malloc(sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                                \
-        if (!buf) { /* no memory for the panels: the same sums, element by element */                                 \
-            for (int64_t i = 0; i < M; i++)                                                                           \
-                for (int64_t j = 0; j < N; j++) {                                                                     \
-                    T acc = C[i * ldc + j];                                                                           \
-                    for (int64_t k = 0; k < K; k++) {                                                                 \
-                        T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];         \
-                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                              \
-                    }                                                                                                 \
-                    C[i * ldc + j] = acc;                                                                             \
-                }                                                                                                     \
-            return;                                                                                                   \
-        }                                                                                                             \
-        _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                         \
-        {                                                                                                             \
-            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                         \
-            _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                         \
-            {                                                                                                         \
-                int64_t i0, mi, j0, nj;                                                                               \
-                tile_at(&tl, M, N, idx, &i0, &mi, &j0, &nj);                                                          \
-                PFX##_tile(ta, tb, i0, mi, j0, nj, K, alpha, A, lda, B, ldb, C, ldc, ap, bp);                         \
-            }                                                                                                         \
-        }                                                                                                             \
-        free(buf);                                                                                                    \
+ * S the type of A and B (packed into T, exactly: a float is a double), NV
+ * elements of T in 32 bytes. The baseline and AVX2 kernels take MR x 2 NV
+ * register tiles, the AVX-512 one MRW x 2 NV. */
+#define DEFINE_GEMM(PFX, T, S, NV)                                                                                           \
+    typedef T PFX##_vec __attribute__((vector_size(32)));                                                                    \
+    /* the same vector at any element address (an unaligned load or store) */                                                \
+    typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                                    \
+    typedef T PFX##_hvec __attribute__((vector_size(16)));                                                                   \
+    typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                                   \
+    /* NV elements of S at any address, as packed into a vector of T */                                                      \
+    typedef S PFX##_svec __attribute__((vector_size(sizeof(S) * (NV)), aligned(sizeof(S)), may_alias));                      \
+    enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                        \
+    typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc);                               \
+                                                                                                                             \
+    typedef S PFX##_s4 __attribute__((vector_size(4 * sizeof(S))));                                                          \
+    typedef S PFX##_us4 __attribute__((vector_size(4 * sizeof(S)), aligned(sizeof(S)), may_alias));                          \
+    typedef T PFX##_t4 __attribute__((vector_size(4 * sizeof(T))));                                                          \
+    typedef T PFX##_ut4 __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T)), may_alias));                          \
+    /* d[p ds + r] = alpha src[r ld + p] (r < rows, p < kc), four rows at a time, each four by four transposed in \
+     * registers (a copy: the same values as one element at a time). */          \
+    static inline __attribute__((always_inline)) void PFX##_pack_t(const S *src, int64_t ld, int64_t rows,                   \
+                                                                   int64_t kc, T *d, int64_t ds, T alpha)                    \
+    {                                                                                                                        \
+        const bool one = alpha == (T)1;                                                                                      \
+        int64_t r = 0;                                                                                                       \
+        for (; HAVE_SHUF4 && r + 4 <= rows; r += 4) {                                                                        \
+            const S *s0 = src + r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;                                         \
+            int64_t p = 0;                                                                                                   \
+            for (; p + 4 <= kc; p += 4) {                                                                                    \
+                PFX##_s4 a = *(const PFX##_us4 *)(s0 + p), b = *(const PFX##_us4 *)(s1 + p);                                 \
+                PFX##_s4 c = *(const PFX##_us4 *)(s2 + p), e = *(const PFX##_us4 *)(s3 + p);                                 \
+                PFX##_s4 t0 = SHUF4(a, b, 0, 4, 1, 5), t1 = SHUF4(a, b, 2, 6, 3, 7);                                         \
+                PFX##_s4 t2 = SHUF4(c, e, 0, 4, 1, 5), t3 = SHUF4(c, e, 2, 6, 3, 7);                                         \
+                PFX##_s4 o[4] = {SHUF4(t0, t2, 0, 1, 4, 5), SHUF4(t0, t2, 2, 3, 6, 7), SHUF4(t1, t3, 0, 1, 4, 5),            \
+                                 SHUF4(t1, t3, 2, 3, 6, 7)};                                                                 \
+                for (int q = 0; q < 4; q++) {                                                                                \
+                    PFX##_t4 w = __builtin_convertvector(o[q], PFX##_t4);                                                    \
+                    if (!one)                                                                                                \
+                        w = alpha * w;                                                                                       \
+                    *(PFX##_ut4 *)(d + (p + q) * ds + r) = w;                                                                \
+                }                                                                                                            \
+            }                                                                                                                \
+            for (; p < kc; p++)                                                                                              \
+                for (int q = 0; q < 4; q++) {                                                                                \
+                    T v = src[(r + q) * ld + p];                                                                             \
+                    d[p * ds + r + q] = one ? v : alpha * v;                                                                 \
+                }                                                                                                            \
+        }                                                                                                                    \
+        for (; r < rows; r++)                                                                                                \
+            for (int64_t p = 0; p < kc; p++) {                                                                               \
+                T v = src[r * ld + p];                                                                                       \
+                d[p * ds + r] = one ? v : alpha * v;                                                                         \
+            }                                                                                                                \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* A rows [i0, i0+mc) x k [p0, p0+kc) into KMR-row panels, k-major within a panel (zero rows past mc); each       \
+     * row of A (or of Aᵀ) is read in order. */      \
+    static inline                                                                                                            \
+        __attribute__((always_inline)) void PFX##_pack_a(const int KMR, bool ta, const S *A, int64_t lda, int64_t i0,        \
+                                                         int64_t mc, int64_t p0, int64_t kc, T alpha, T *dst)                \
+    {                                                                                                                        \
+        const bool one = alpha == (T)1;                                                                                      \
+        for (int64_t ir = 0; ir < mc; ir += KMR) {                                                                           \
+            const int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                                \
+            T *d = dst + (ir / KMR) * kc * KMR;                                                                              \
+            if (ta) {                                                                                                        \
+                for (int64_t p = 0; p < kc; p++) {                                                                           \
+                    const S *src = A + (p0 + p) * lda + i0 + ir;                                                             \
+                    for (int64_t r = 0; r < mr; r++) {                                                                       \
+                        T v = src[r];                                                                                        \
+                        d[p * KMR + r] = one ? v : alpha * v;                                                                \
+                    }                                                                                                        \
+                }                                                                                                            \
+            } else {                                                                                                         \
+                PFX##_pack_t(A + (i0 + ir) * lda + p0, lda, mr, kc, d, KMR, alpha);                                          \
+            }                                                                                                                \
+            for (int64_t r = mr; r < KMR; r++)                                                                               \
+                for (int64_t p = 0; p < kc; p++)                                                                             \
+                    d[p * KMR + r] = 0;                                                                                      \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* B k [p0, p0+kc) x columns [j0, j0+nc) into KNR-column panels, k-major (zero columns past nc); each row of B     \
+     * (or of Bᵀ) is read in order. */     \
+    static inline __attribute__((always_inline)) void PFX##_pack_b(                                                          \
+        const int KNR, bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *dst)             \
+    {                                                                                                                        \
+        const int64_t full = nc / KNR * KNR;                                                                                 \
+        if (!tb) {                                                                                                           \
+            for (int64_t p = 0; p < kc; p++) {                                                                               \
+                const S *src = B + (p0 + p) * ldb + j0;                                                                      \
+                T *d = dst + p * KNR;                                                                                        \
+                for (int64_t jr = 0; jr < full; jr += KNR, d += kc * KNR)                                                    \
+                    for (int c = 0; c < KNR; c += (NV))                                                                      \
+                        *(PFX##_uvec *)(d + c) =                                                                             \
+                            __builtin_convertvector(*(const PFX##_svec *)(src + jr + c), PFX##_vec);                         \
+                if (full < nc) {                                                                                             \
+                    for (int64_t c = 0; c < nc - full; c++)                                                                  \
+                        d[c] = src[full + c];                                                                                \
+                    for (int64_t c = nc - full; c < KNR; c++)                                                                \
+                        d[c] = 0;                                                                                            \
+                }                                                                                                            \
+            }                                                                                                                \
+            return;                                                                                                          \
+        }                                                                                                                    \
+        for (int64_t jr = 0; jr < nc; jr += KNR) {                                                                           \
+            const int64_t nr = nc - jr < KNR ? nc - jr : KNR;                                                                \
+            T *d = dst + (jr / KNR) * kc * KNR;                                                                              \
+            PFX##_pack_t(B + (j0 + jr) * ldb + p0, ldb, nr, kc, d, KNR, (T)1);                                               \
+            for (int64_t c = nr; c < KNR; c++)                                                                               \
+                for (int64_t p = 0; p < kc; p++)                                                                             \
+                    d[p * KNR + c] = 0;                                                                                      \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */             \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR, MR)                                                                   \
+    }                                                                                                                        \
+    /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                        \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR)                                                              \
+    }                                                                                                                        \
+    /* MRW rows of 2 vectors: AVX-512's 32 registers hold the 24 sums (its 64-byte vectors are slower on Zen 4, \
+     * which runs them in two halves and broadcasts into them at a cost). */            \
+    static inline __attribute__((always_inline))                                                                             \
+    KERNEL_NO_ASAN void PFX##_micro_wrows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
+    {                                                                                                                        \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MRW, MRW)                                                                 \
+    }                                                                                                                        \
+                                                                                                                             \
+    /* Baseline: rows in pairs, each pair one pass over the panels. */                                                       \
+    __attribute__((noinline))                                                                                                \
+    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                \
+    {                                                                                                                        \
+        for (int r0 = 0; r0 < R; r0 += 2) {                                                                                  \
+            if (R - r0 >= 2)                                                                                                 \
+                PFX##_micro_half(2, r0, kc, a, b, c, ldc);                                                                   \
+            else                                                                                                             \
+                PFX##_micro_half(1, r0, kc, a, b, c, ldc);                                                                   \
+        }                                                                                                                    \
+    }                                                                                                                        \
+                                                                                                                             \
+    PFX##_SIMD_DEF                                                                                                           \
+                                                                                                                             \
+        /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread, with a KMR x KNR micro-kernel; C already     \
+     * holds beta C. */  \
+        static inline __attribute__((always_inline)) void PFX##_tile_with(const int KMR, const int KNR,                      \
+                                                                          PFX##_micro_fn *micro, TILE_PARAMS(T, S))          \
+    {                                                                                                                        \
+        T edge[MRW * PFX##_NR];                                                                                              \
+        for (int64_t p0 = 0; p0 < K; p0 += PFX##_KC) {                                                                       \
+            int64_t kc = K - p0 < PFX##_KC ? K - p0 : PFX##_KC;                                                              \
+            PFX##_pack_b(KNR, tb, B, ldb, p0, kc, j0, nt, bp);                                                               \
+            for (int64_t ic = 0; ic < mt; ic += MC) {                                                                        \
+                int64_t mc = mt - ic < MC ? mt - ic : MC;                                                                    \
+                PFX##_pack_a(KMR, ta, A, lda, i0 + ic, mc, p0, kc, alpha, ap);                                               \
+                for (int64_t jr = 0; jr < nt; jr += KNR) {                                                                   \
+                    int64_t nr = nt - jr < KNR ? nt - jr : KNR;                                                              \
+                    const T *bpan = bp + (jr / KNR) * kc * KNR;                                                              \
+                    for (int64_t ir = 0; ir < mc; ir += KMR) {                                                               \
+                        int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                          \
+                        const T *apan = ap + (ir / KMR) * kc * KMR;                                                          \
+                        if (tc) { /* C holds the transpose: element (i, j) at C[j ldc + i] */                                \
+                            T *c = C + (j0 + jr) * ldc + i0 + ic + ir;                                                       \
+                            memset(edge, 0, sizeof edge);                                                                    \
+                            for (int64_t q = 0; q < nr; q++)                                                                 \
+                                for (int64_t r = 0; r < mr; r++)                                                             \
+                                    edge[r * KNR + q] = c[q * ldc + r];                                                      \
+                            micro((int)mr, kc, apan, bpan, edge, KNR);                                                       \
+                            for (int64_t q = 0; q < nr; q++)                                                                 \
+                                for (int64_t r = 0; r < mr; r++)                                                             \
+                                    c[q * ldc + r] = edge[r * KNR + q];                                                      \
+                            continue;                                                                                        \
+                        }                                                                                                    \
+                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                           \
+                        if (nr == KNR) {                                                                                     \
+                            micro((int)mr, kc, apan, bpan, c, ldc);                                                          \
+                            continue;                                                                                        \
+                        }                                                                                                    \
+                        memset(edge, 0, sizeof edge);                                                                        \
+                        for (int64_t r = 0; r < mr; r++)                                                                     \
+                            memcpy(edge + r * KNR, c + r * ldc, sizeof(T) * (size_t)nr);                                     \
+                        micro((int)mr, kc, apan, bpan, edge, KNR);                                                           \
+                        for (int64_t r = 0; r < mr; r++)                                                                     \
+                            memcpy(c + r * ldc, edge + r * KNR, sizeof(T) * (size_t)nr);                                     \
+                    }                                                                                                        \
+                }                                                                                                            \
+            }                                                                                                                \
+        }                                                                                                                    \
+    }                                                                                                                        \
+    static void PFX##_tile_base(TILE_PARAMS(T, S)) { PFX##_tile_with(MR, PFX##_NR, PFX##_micro_base, TILE_ARGS); }           \
+    PFX##_SIMD_TILES                                                                                                         \
+                                                                                                                             \
+        static void PFX##_run(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const S *A, int64_t lda,           \
+                              const S *B, int64_t ldb, T beta, T *C, int64_t ldc)                                            \
+    {                                                                                                                        \
+        if (M <= 0 || N <= 0)                                                                                                \
+            return;                                                                                                          \
+        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                                      \
+            for (int64_t j = 0; j < N; j++)                                                                                  \
+                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                                \
+        if (K <= 0 || alpha == (T)0)                                                                                         \
+            return;                                                                                                          \
+        const int level = lrp_gemm_kernel();                                                                                 \
+        const int64_t kmr = level == 2 ? MRW : MR, knr = PFX##_NR;                                                           \
+        /* Few columns against many rows (a convolution's 7 x 7 outputs): the same sums as Cᵀ = op(B)ᵀ op(A)ᵀ, whose \
+         * wide side fills the register tiles (each product is the same, b a = a b; alpha 1, as it scales A). */ \
+        const int64_t nfull = round_up(N, knr), mfull = round_up(M, knr);                                                    \
+        const bool tc = alpha == (T)1 && N * 8 < nfull * 7 && M * nfull > N * mfull;                                         \
+        const int64_t m_ = tc ? N : M, n_ = tc ? M : N, lda_ = tc ? ldb : lda, ldb_ = tc ? lda : ldb;                        \
+        const bool ta_ = tc ? !tb : ta, tb_ = tc ? !ta : tb;                                                                 \
+        const S *A_ = tc ? B : A, *B_ = tc ? A : B;                                                                          \
+        const tiling tl = own_tiles(m_, n_, K, knr);                                                                         \
+        const int64_t mb = tl.mb, nb = tl.nb, tiles = tl.mt * tl.nt;                                                         \
+        const int64_t kc = K < PFX##_KC ? K : PFX##_KC, mc = (mb < MC ? mb : MC);                                            \
+        /* whole cache lines, so that every thread's B panels start on one (64 bytes) */                                     \
+        const int64_t line = 64 / (int64_t)sizeof(T);                                                                        \
+        const size_t asz = (size_t)round_up(ceil_div(mc, kmr) * kmr * kc, line),                                             \
+                     bsz = (size_t)round_up(ceil_div(nb, knr) * knr * kc, line);                                             \
+        int nth = nthreads_for(tiles);                                                                                       \
+        T *buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)nth);                                                   \
+        if (!buf && nth > 1)                                                                                                 \
+            buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                            \
+        if (!buf) { /* no memory for the panels: the same sums, element by element */                                        \
+            for (int64_t i = 0; i < M; i++)                                                                                  \
+                for (int64_t j = 0; j < N; j++) {                                                                            \
+                    T acc = C[i * ldc + j];                                                                                  \
+                    for (int64_t k = 0; k < K; k++) {                                                                        \
+                        T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];                \
+                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                                     \
+                    }                                                                                                        \
+                    C[i * ldc + j] = acc;                                                                                    \
+                }                                                                                                            \
+            return;                                                                                                          \
+        }                                                                                                                    \
+        _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                                \
+        {                                                                                                                    \
+            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                                \
+            _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                                \
+            {                                                                                                                \
+                int64_t i0, mi, j0, nj;                                                                                      \
+                tile_at(&tl, m_, n_, idx, &i0, &mi, &j0, &nj);                                                               \
+                PFX##_SIMD_SWITCH(level, ta_, tb_, tc, i0, mi, j0, nj, K, alpha, A_, lda_, B_, ldb_, C, ldc, ap, bp);        \
+            }                                                                                                                \
+        }                                                                                                                    \
+        free(buf);                                                                                                           \
     }
 
 #if HAVE_AVX2_KERNEL
-/* AVX2: full-width vectors, the row count as a constant so that each case
- * keeps its 2 R sums in registers. */
-#define AVX2_KERNEL(PFX)                                                                                              \
-    AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(int R, int64_t kc, const PFX##_t *a, const PFX##_t *b,    \
-                                                            PFX##_t *c, int64_t ldc)                                  \
+/* AVX2 and AVX-512: full-width vectors, the row count as a constant so that
+ * each case keeps its sums in registers; the tiles (packing) are compiled for
+ * the same instructions. */
+#define SIMD_KERNELS(PFX)                                                                                             \
+    __attribute__((noinline)) AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(                                \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
     {                                                                                                                 \
         switch (R) {                                                                                                  \
         case 1: PFX##_micro_rows(1, 0, kc, a, b, c, ldc); break;                                                      \
@@ -304,24 +484,56 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         case 5: PFX##_micro_rows(5, 0, kc, a, b, c, ldc); break;                                                      \
         default: PFX##_micro_rows(MR, 0, kc, a, b, c, ldc); break;                                                    \
         }                                                                                                             \
+    }                                                                                                                 \
+    __attribute__((noinline)) AVX512_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx512(                            \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
+    {                                                                                                                 \
+        switch (R) {                                                                                                  \
+        case 1: PFX##_micro_wrows(1, 0, kc, a, b, c, ldc); break;                                                     \
+        case 2: PFX##_micro_wrows(2, 0, kc, a, b, c, ldc); break;                                                     \
+        case 3: PFX##_micro_wrows(3, 0, kc, a, b, c, ldc); break;                                                     \
+        case 4: PFX##_micro_wrows(4, 0, kc, a, b, c, ldc); break;                                                     \
+        case 5: PFX##_micro_wrows(5, 0, kc, a, b, c, ldc); break;                                                     \
+        case 6: PFX##_micro_wrows(6, 0, kc, a, b, c, ldc); break;                                                     \
+        case 7: PFX##_micro_wrows(7, 0, kc, a, b, c, ldc); break;                                                     \
+        case 8: PFX##_micro_wrows(8, 0, kc, a, b, c, ldc); break;                                                     \
+        case 9: PFX##_micro_wrows(9, 0, kc, a, b, c, ldc); break;                                                     \
+        case 10: PFX##_micro_wrows(10, 0, kc, a, b, c, ldc); break;                                                   \
+        case 11: PFX##_micro_wrows(11, 0, kc, a, b, c, ldc); break;                                                   \
+        default: PFX##_micro_wrows(MRW, 0, kc, a, b, c, ldc); break;                                                  \
+        }                                                                                                             \
     }
-#define s_AVX2_DEF AVX2_KERNEL(s)
-#define d_AVX2_DEF AVX2_KERNEL(d)
-#define s_AVX2_CALL                                                                                                   \
-    if (use_avx2()) {                                                                                                 \
-        s_micro_avx2(R, kc, a, b, c, ldc);                                                                            \
-        return;                                                                                                       \
+#define SIMD_TILES(PFX, T, S)                                                                                         \
+    AVX2_TARGET static void PFX##_tile_avx2(TILE_PARAMS(T, S))                                                        \
+    {                                                                                                                 \
+        PFX##_tile_with(MR, PFX##_NR, PFX##_micro_avx2, TILE_ARGS);                                                   \
+    }                                                                                                                 \
+    AVX512_TARGET static void PFX##_tile_avx512(TILE_PARAMS(T, S))                                                    \
+    {                                                                                                                 \
+        PFX##_tile_with(MRW, PFX##_NR, PFX##_micro_avx512, TILE_ARGS);                                                \
     }
-#define d_AVX2_CALL                                                                                                   \
-    if (use_avx2()) {                                                                                                 \
-        d_micro_avx2(R, kc, a, b, c, ldc);                                                                            \
-        return;                                                                                                       \
-    }
+#define SIMD_SWITCH(PFX, level, ...)                                                                                  \
+    do {                                                                                                              \
+        if ((level) == 2)                                                                                             \
+            PFX##_tile_avx512(__VA_ARGS__);                                                                           \
+        else if ((level) == 1)                                                                                        \
+            PFX##_tile_avx2(__VA_ARGS__);                                                                             \
+        else                                                                                                          \
+            PFX##_tile_base(__VA_ARGS__);                                                                             \
+    } while (0)
+#define s_SIMD_DEF SIMD_KERNELS(s)
+#define d_SIMD_DEF SIMD_KERNELS(d)
+#define s_SIMD_TILES SIMD_TILES(s, lrp_real, lrp_real)
+#define d_SIMD_TILES SIMD_TILES(d, double, lrp_real)
+#define s_SIMD_SWITCH(...) SIMD_SWITCH(s, __VA_ARGS__)
+#define d_SIMD_SWITCH(...) SIMD_SWITCH(d, __VA_ARGS__)
 #else
-#define s_AVX2_DEF
-#define d_AVX2_DEF
-#define s_AVX2_CALL
-#define d_AVX2_CALL
+#define s_SIMD_DEF
+#define d_SIMD_DEF
+#define s_SIMD_TILES
+#define d_SIMD_TILES
+#define s_SIMD_SWITCH(level, ...) s_tile_base(__VA_ARGS__)
+#define d_SIMD_SWITCH(level, ...) d_tile_base(__VA_ARGS__)
 #endif
 /* lrp_real (float, or double in the --double build): 32-byte vectors of 8 or 4, and OpenBLAS's routine of that type */
 #ifdef LRP_REAL_DOUBLE

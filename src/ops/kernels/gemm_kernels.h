@@ -43,4 +43,12 @@ void lrp_blas_single_thread(void);
  * kernels with AVX2 copies pick them by it too). */
 int lrp_cpu_avx2(void);
 
+/* The micro-kernel lrp_sgemm and lrp_gemm_f64acc use: 0 the baseline (SSE2),
+ * 1 AVX2, 2 AVX-512F; the best the CPU runs, or lower with LRP_GEMM_KERNEL
+ * (baseline, avx2) in the environment. All give the same bits.
+ * lrp_gemm_set_kernel asks for a level (-1: the best again; a level the CPU
+ * lacks gives the best it has) and returns the previous request, for tests. */
+int lrp_gemm_kernel(void);
+int lrp_gemm_set_kernel(int level);
+
 #endif
