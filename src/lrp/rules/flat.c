@@ -50,18 +50,20 @@ static lrp_status flat_layer(const lrp_rule_call *c, bool wsquare, lrp_error *er
     /* z = f(1; Wm, bm) does not depend on the input: computed for one sample
      * once and kept in the node's cache (each sample of a batch has the same
      * sums), then g = R / s(z) as lrp_ratio_new takes it */
-    const int64_t N = c->R->dims[0], per = N > 0 ? c->R->numel / N : 0;
+    const lrp_value *xv = lrp_node_in(c->g, c->n, 0);
+    const bool one = lrp_const_per_sample(c, xv->ndim);
+    const int64_t per = one ? c->R->numel / c->R->dims[0] : c->R->numel;
     bool have;
     lrp_real *zc = lrp_const_product(c, per, &have, err);
     if (!zc)
         return lrp_rule_oom(err);
     if (!have) {
-        const lrp_value *xv = lrp_node_in(c->g, c->n, 0);
         int64_t dims[LRP_MAX_DIMS];
         for (int i = 0; i < xv->ndim; i++)
-            dims[i] = i ? xv->dims[i] : 1;
+            dims[i] = i ? xv->dims[i] : one ? 1 : c->R->dims[0];
         lrp_tensor *ones = lrp_ones_new(xv->ndim, dims, err);
-        lrp_tensor *z1 = ones ? lrp_layer_new(c, ones, W, b, err) : NULL;
+        lrp_tensor *z1 =
+            ones ? (one ? lrp_layer_sample_new(c, ones, W, b, err) : lrp_layer_new(c, ones, W, b, err)) : NULL;
         if (z1 && z1->numel == per) {
             memcpy(zc, lrp_reals(z1), sizeof(lrp_real) * (size_t)per);
             lrp_const_product_done(c, per);

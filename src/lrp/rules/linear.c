@@ -423,6 +423,28 @@ lrp_real *lrp_const_product(const lrp_rule_call *c, int64_t n, bool *have, lrp_e
     return k->z;
 }
 
+bool lrp_const_per_sample(const lrp_rule_call *c, int xndim)
+{
+    return xndim == c->R->ndim && xndim >= 2 && c->R->dims[0] > 0;
+}
+
+lrp_tensor *lrp_layer_sample_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                                 lrp_error *err)
+{
+    const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+    int64_t dims[LRP_MAX_DIMS];
+    for (int i = 0; i < v->ndim; i++)
+        dims[i] = i ? v->dims[i] : x->dims[0];
+    lrp_gemm_count(c, LRP_COUNT_FWD, (double)x->dims[0] / (double)c->R->dims[0]);
+    lrp_tensor *z = c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err)
+                                         : lrp_tensor_new(LRP_REAL_DT, v->ndim, dims, err);
+    if (z && c->n->op->linear->apply(c->n, x, W, b, z, err) != LRP_OK) {
+        lrp_tensor_free(z);
+        return NULL;
+    }
+    return z;
+}
+
 void lrp_const_product_done(const lrp_rule_call *c, int64_t n)
 {
     c->cache->z_n = n;

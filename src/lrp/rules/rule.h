@@ -192,6 +192,12 @@ lrp_status lrp_sign_halves(const lrp_rule_call *c, const lrp_sign_split *s, int 
  * lrp_const_product_done. NULL on failure. */
 lrp_real *lrp_const_product(const lrp_rule_call *c, int64_t n, bool *have, lrp_error *err);
 void lrp_const_product_done(const lrp_rule_call *c, int64_t n);
+/* Whether such a product can be computed for one sample (the input, of rank
+ * xndim, and the output batched alike), else for the whole batch. */
+bool lrp_const_per_sample(const lrp_rule_call *c, int xndim);
+/* f(x; W, b) shaped like the output with x's batch (lrp_const_per_sample). */
+lrp_tensor *lrp_layer_sample_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                                 lrp_error *err);
 /* LRP_GEMM_COUNT (gemm_count.c): whether counting is on; a layer a rule runs
  * on (its forward product, the unit); a product the rule runs, units times
  * the layer's forward multiply-adds (LRP_COUNT_CACHED: one it took from a

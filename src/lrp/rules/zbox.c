@@ -52,16 +52,20 @@ static const lrp_real *zbox_bounds_z(const lrp_rule_call *c, const lrp_real *Wp,
                                      const lrp_real *bp, const lrp_real *bn, lrp_error *err)
 {
     const lrp_tensor *x = c->in[0];
-    const int64_t N = c->R->dims[0], per = N > 0 ? c->R->numel / N : 0;
+    const bool one = lrp_const_per_sample(c, x->ndim) && x->dims[0] > 0;
+    const int64_t per = one ? c->R->numel / c->R->dims[0] : c->R->numel;
     bool have;
     lrp_real *s = lrp_const_product(c, per, &have, err);
     if (!s || have)
         return s;
-    lrp_tensor x1 = *x; /* x's shape with one sample, for the bounds */
-    x1.dims[0] = 1;
-    x1.numel = x->dims[0] > 0 ? x->numel / x->dims[0] : 0;
+    lrp_tensor x1 = *x; /* x's shape with one sample (or all), for the bounds */
+    if (one) {
+        x1.dims[0] = 1;
+        x1.numel = x->numel / x->dims[0];
+    }
     lrp_tensor *l = bound_tensor(c, c->rule->low, &x1, err), *h = l ? bound_tensor(c, c->rule->high, &x1, err) : NULL;
-    lrp_tensor *zl = h ? lrp_layer_new(c, l, Wp, bp, err) : NULL, *zh = zl ? lrp_layer_new(c, h, Wn, bn, err) : NULL;
+    lrp_tensor *zl = !h ? NULL : one ? lrp_layer_sample_new(c, l, Wp, bp, err) : lrp_layer_new(c, l, Wp, bp, err);
+    lrp_tensor *zh = !zl ? NULL : one ? lrp_layer_sample_new(c, h, Wn, bn, err) : lrp_layer_new(c, h, Wn, bn, err);
     if (zh && zh->numel == per) {
         const lrp_real *p1 = lrp_reals(zl), *p2 = lrp_reals(zh);
         for (int64_t i = 0; i < per; i++)
@@ -87,7 +91,8 @@ static lrp_tensor *zbox_ratio_cached(const lrp_rule_call *c, const lrp_tensor *z
         return NULL;
     const lrp_real *r = lrp_reals(c->R), *a = lrp_reals(z0);
     lrp_real *p = lrp_reals(g), eps = c->rule->eps;
-    const int64_t n = c->R->numel, per = c->R->dims[0] > 0 ? n / c->R->dims[0] : 1;
+    const int64_t n = c->R->numel,
+                  per = lrp_const_per_sample(c, c->in[0]->ndim) && c->in[0]->dims[0] > 0 ? n / c->R->dims[0] : n;
     LRP_PAR_FOR
     for (int64_t i = 0; i < n; i++)
         p[i] = r[i] / lrp_stabilize(a[i] - s1[i % per], eps);
