@@ -426,6 +426,7 @@ lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err)
     const lrp_rule_def *d = lrp_rule_def_of(c->rule->kind);
     if (!d)
         return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "unknown rule");
+    lrp_gemm_count_layer(c);
     return d->apply(c, err);
 }
 

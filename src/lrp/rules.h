@@ -88,6 +88,16 @@ typedef struct lrp_weight_cache {
     lrp_real *w[8];
     lrp_real *b[8];
     bool have_w[8], have_b[8];
+    /* A stacked pair [w[a]; w[b]] in one block (lrp_mod_weight_pair): w[a]
+     * owns it, w[b] points into it; likewise for the biases. */
+    bool pair_w, pair_b;
+    unsigned char pw_a, pw_b, pb_a, pb_b;
+    /* A product that does not depend on the input (Flat's f(1; Wm, bm),
+     * ZBox's f(l; W⁺, b⁺) + f(h; W⁻, b⁻)), for one sample of z_n values,
+     * and the shapes it was computed for (output, input; batch left out). */
+    lrp_real *z;
+    int64_t z_n;
+    int64_t z_key[2 * LRP_MAX_DIMS];
 } lrp_weight_cache;
 
 void lrp_weight_cache_clear(lrp_weight_cache *c);

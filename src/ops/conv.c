@@ -6,6 +6,7 @@
 #include "ops/op.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     lrp_window win;
@@ -110,7 +111,42 @@ static lrp_group conv_group(const lrp_graph *g, const lrp_node *n)
 
 static int conv_out_dim(const lrp_node *n) { return 0; }
 
-static const lrp_linear conv_linear = {conv_apply, conv_apply_t, 1, 2, conv_out_dim};
+/* Stacked products (the rules' weight pairs): for ungrouped convolutions that
+ * unfold their input (im2col), with lrp's own GEMM, whose elements do not
+ * depend on the number of rows. */
+static bool conv_can_stack(const lrp_node *n)
+{
+    const lrp_conv_geom *g = &((const conv_state *)n->state)->geom;
+    bool pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
+                     g->OH == g->H && g->OW == g->W;
+    return g->group == 1 && !pointwise && !lrp_exec_ctx.openblas;
+}
+
+static lrp_status conv_apply_stacked(const lrp_node *n, const lrp_tensor *x, int stack, const lrp_real *W,
+                                     const lrp_real *b, lrp_tensor *y, lrp_error *err)
+{
+    const conv_state *s = n->state;
+    lrp_conv_geom gm = s->geom;
+    const int64_t N = x->dims[0], M = gm.M, P = gm.OH * gm.OW, in = gm.C * gm.H * gm.W;
+    gm.N = 1;
+    gm.M = M * stack;
+    if (N == 1)
+        return lrp_conv2d(&gm, lrp_reals(x), W, b, lrp_reals(y), err);
+    lrp_real *tmp = malloc(sizeof(lrp_real) * (size_t)(stack * M * P > 0 ? stack * M * P : 1));
+    if (!tmp)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a stacked convolution");
+    lrp_status st = LRP_OK;
+    for (int64_t i = 0; i < N && st == LRP_OK; i++) {
+        st = lrp_conv2d(&gm, lrp_reals(x) + i * in, W, b, tmp, err);
+        for (int k = 0; k < stack && st == LRP_OK; k++)
+            memcpy(lrp_reals(y) + (k * N + i) * M * P, tmp + k * M * P, sizeof(lrp_real) * (size_t)(M * P));
+    }
+    free(tmp);
+    return st;
+}
+
+static const lrp_linear conv_linear = {conv_apply,     conv_apply_t,      1, 2, conv_out_dim,
+                                       conv_can_stack, conv_apply_stacked};
 
 const lrp_op lrp_op_conv = {
     .overwrites = 1,

@@ -178,7 +178,7 @@ static lrp_group convt_group(const lrp_graph *g, const lrp_node *n)
 
 static int convt_out_dim(const lrp_node *n) { return ((const convt_state *)n->state)->group == 1 ? 1 : -1; }
 
-static const lrp_linear convt_linear = {convt_apply, convt_apply_t, 1, 2, convt_out_dim};
+static const lrp_linear convt_linear = {convt_apply, convt_apply_t, 1, 2, convt_out_dim, NULL, NULL};
 
 const lrp_op lrp_op_convtranspose = {
     .type = "ConvTranspose",

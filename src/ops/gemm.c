@@ -192,7 +192,7 @@ static lrp_status gemm_apply_t(const lrp_node *n, const lrp_tensor *gy, const lr
 
 static int gemm_out_dim(const lrp_node *n) { return ((const gemm_state *)n->state)->transB ? 0 : 1; }
 
-static const lrp_linear gemm_linear = {gemm_apply, gemm_apply_t, 1, 2, gemm_out_dim};
+static const lrp_linear gemm_linear = {gemm_apply, gemm_apply_t, 1, 2, gemm_out_dim, NULL, NULL};
 
 const lrp_op lrp_op_gemm = {
     .overwrites = 1,

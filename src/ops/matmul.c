@@ -228,7 +228,7 @@ static lrp_status matmul_apply_t(const lrp_node *n, const lrp_tensor *gy, const 
 
 static int matmul_out_dim(const lrp_node *n) { return 1; }
 
-static const lrp_linear matmul_linear = {matmul_apply, matmul_apply_t, 1, 2, matmul_out_dim};
+static const lrp_linear matmul_linear = {matmul_apply, matmul_apply_t, 1, 2, matmul_out_dim, NULL, NULL};
 
 const lrp_op lrp_op_matmul = {
     .type = "MatMul",

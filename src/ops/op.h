@@ -48,6 +48,15 @@ typedef struct lrp_linear {
      * 0 or 1 for dense layers by their layout); -1 when BatchNorm cannot be
      * folded into this node (e.g. grouped ConvTranspose). */
     int (*out_channel_dim)(const lrp_node *n);
+    /* Optional (NULL: never): whether apply_stacked runs for the node now. */
+    bool (*can_stack)(const lrp_node *n);
+    /* y = f(x; W_s, b_s) for `stack` weight sets in one product sharing the
+     * input's unfolding: W the sets one after the other (each laid out as
+     * the node's weight), b likewise or NULL; y shaped like the output with
+     * stack times its batch, set-major ([set][sample]...), overwritten. Every
+     * element the same sums as apply's. Only where can_stack says so. */
+    lrp_status (*apply_stacked)(const lrp_node *n, const lrp_tensor *x, int stack, const lrp_real *W,
+                                const lrp_real *b, lrp_tensor *y, lrp_error *err);
 } lrp_linear;
 
 /* Everything a kernel may look at: the graph (for shapes and constants) and

@@ -33,17 +33,22 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
 {
     lrp_sign_split s;
     lrp_tensor *T[4] = {NULL}; /* A, B, C, D */
-    bool fail;
-    const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
-    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
-    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && !fail &&
-              (!(s.xn || !zplus) || (Wn = lrp_mod_weight(c, LRP_MOD_NEG, err)));
-    /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */
-    ok = ok && lrp_sign_half(c, &s, Wp, Wn, bp, NULL, 0, &T[0], &T[1], err) == LRP_OK;
-    /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
-    if (ok && !zplus) {
-        bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
-        ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], err) == LRP_OK;
+    bool fail, done = false;
+    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK;
+    /* both parts at once where the layer stacks its products (the same bytes) */
+    if (ok && !zplus)
+        ok = lrp_sign_halves(c, &s, LRP_MOD_POS, LRP_MOD_NEG, NULL, T, &done, err) == LRP_OK;
+    if (ok && !done) {
+        const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = NULL;
+        const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail), *bn = NULL;
+        ok = Wp && !fail && (!(s.xn || !zplus) || (Wn = lrp_mod_weight(c, LRP_MOD_NEG, err)));
+        /* alpha part: g_a = R / s(f(x⁺; W⁺, b̃⁺) + f(x⁻; W⁻, 0)), A = W⁺ᵀg_a, B = W⁻ᵀg_a */
+        ok = ok && lrp_sign_half(c, &s, Wp, Wn, bp, NULL, 0, &T[0], &T[1], err) == LRP_OK;
+        /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
+        if (ok && !zplus) {
+            bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
+            ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], err) == LRP_OK;
+        }
     }
     if (ok)
         combine(c, &s, zplus ? 1.0f : c->rule->alpha, zplus ? 0.0f : c->rule->beta, T[0], T[1], T[2], T[3]);

@@ -6,6 +6,8 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+#include <string.h>
+
 /* Flat on a dense layer: every input feature of a row feeds each of its N
  * outputs with weight 1, so z = K (the row's feature count) and every feature
  * gets the same sum_j R_j / s(K). That sum is taken in double: the R_j have
@@ -45,21 +47,48 @@ static lrp_status flat_layer(const lrp_rule_call *c, bool wsquare, lrp_error *er
     const lrp_real *b = wsquare ? lrp_mod_bias(c, LRP_MOD_SQUARE, err, &fail) : NULL;
     if (!W || fail)
         return lrp_rule_oom(err);
+    /* z = f(1; Wm, bm) does not depend on the input: computed for one sample
+     * once and kept in the node's cache (each sample of a batch has the same
+     * sums), then g = R / s(z) as lrp_ratio_new takes it */
     const lrp_value *xv = lrp_node_in(c->g, c->n, 0);
-    int64_t dims[LRP_MAX_DIMS];
-    for (int i = 0; i < xv->ndim; i++)
-        dims[i] = i ? xv->dims[i] : c->R->dims[0];
-    lrp_tensor *ones = lrp_ones_new(xv->ndim, dims, err);
-    if (!ones)
+    const bool one = lrp_const_per_sample(c, xv->ndim);
+    const int64_t per = one ? c->R->numel / c->R->dims[0] : c->R->numel;
+    bool have;
+    lrp_real *zc = lrp_const_product(c, per, &have, err);
+    if (!zc)
         return lrp_rule_oom(err);
-    lrp_tensor *z = lrp_layer_new(c, ones, W, b, err);
-    lrp_tensor *g = z ? lrp_ratio_new(c->R, z, c->rule->eps, err) : NULL;
-    lrp_tensor_free(z);
+    if (!have) {
+        int64_t dims[LRP_MAX_DIMS];
+        for (int i = 0; i < xv->ndim; i++)
+            dims[i] = i ? xv->dims[i] : one ? 1 : c->R->dims[0];
+        lrp_tensor *ones = lrp_ones_new(xv->ndim, dims, err);
+        lrp_tensor *z1 =
+            ones ? (one ? lrp_layer_sample_new(c, ones, W, b, err) : lrp_layer_new(c, ones, W, b, err)) : NULL;
+        if (z1 && z1->numel == per) {
+            memcpy(zc, lrp_reals(z1), sizeof(lrp_real) * (size_t)per);
+            lrp_const_product_done(c, per);
+        }
+        bool ok = z1 && z1->numel == per;
+        lrp_tensor_free(ones);
+        lrp_tensor_free(z1);
+        if (!ok)
+            return z1 ? lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "flat: the product of ones has the wrong size")
+                      : lrp_rule_oom(err);
+    }
+    lrp_tensor *g = lrp_tensor_like(c->R, err);
+    if (!g)
+        return lrp_rule_oom(err);
+    const lrp_real *r = lrp_reals(c->R), eps = c->rule->eps;
+    lrp_real *gp = lrp_reals(g);
+    const int64_t n = c->R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        gp[i] = r[i] / lrp_stabilize(zc[i % per], eps);
+    lrp_gemm_count(c, LRP_COUNT_T, 1.0);
     lrp_status st = LRP_OK;
-    if (!g || c->n->op->linear->apply_t(c->n, g, W, c->gin[0], err) != LRP_OK)
+    if (c->n->op->linear->apply_t(c->n, g, W, c->gin[0], err) != LRP_OK)
         st = lrp_rule_oom(err);
     lrp_tensor_free(g);
-    lrp_tensor_free(ones);
     return st;
 }
 

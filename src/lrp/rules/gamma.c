@@ -67,6 +67,7 @@ static int gamma_dense(const lrp_rule_call *c, const lrp_real *Wp, const lrp_rea
     /* f(x⁺; Wp, bp), f(x⁺; Wn, bn), f(x⁻; Wp, 0), f(x⁻; Wn, 0) */
     lrp_real *const F[4] = {f, f + M * N, f + 2 * M * N, f + 3 * M * N};
     const lrp_real *const fc0[4] = {bp, bn, NULL, NULL};
+    lrp_gemm_count(c, LRP_COUNT_FWD, xn ? 4.0 : 2.0); /* nominal: the zero terms are left out */
     if (lrp_sgemm_sign4(M, N, K, xp, xn, K, Wp, Wn, N, 1, fc0, F, N) != 0)
         goto done;
     if (xn)
@@ -79,6 +80,7 @@ static int gamma_dense(const lrp_rule_call *c, const lrp_real *Wp, const lrp_rea
     /* Wpᵀgp, Wnᵀgp, Wpᵀgn, Wnᵀgn: T1, T2, T4, T3 */
     lrp_real *const T[4] = {t, t + M * K, t + 2 * M * K, t + 3 * M * K};
     const lrp_real *const tc0[4] = {NULL, NULL, NULL, NULL};
+    lrp_gemm_count(c, LRP_COUNT_T, 4.0);
     if (lrp_sgemm_sign4(M, K, N, F[0], F[1], N, Wp, Wn, 1, N, tc0, T, K) != 0)
         goto done;
     lrp_tensor v[4];
@@ -113,9 +115,17 @@ static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
     lrp_status st;
     if (Wp && Wn && !fail1 && !fail2 && z && gamma_dense(c, Wp, Wn, bp, bn, &st, err) == 0)
         return st;
+    bool done = false;
     bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && Wn && !fail1 && !fail2 && z &&
-              lrp_sign_half(c, &s, Wp, Wn, bp, z, 1, &T[0], &T[1], err) == LRP_OK &&
-              lrp_sign_half(c, &s, Wn, Wp, bn, z, -1, &T[2], &T[3], err) == LRP_OK;
+              lrp_sign_halves(c, &s, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, z, T, &done, err) == LRP_OK;
+    if (ok && !done) { /* half by half (the weights fetched again: a stacked pair moves them) */
+        Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err);
+        Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
+        bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1);
+        bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
+        ok = Wp && Wn && !fail1 && !fail2 && lrp_sign_half(c, &s, Wp, Wn, bp, z, 1, &T[0], &T[1], err) == LRP_OK &&
+             lrp_sign_half(c, &s, Wn, Wp, bn, z, -1, &T[2], &T[3], err) == LRP_OK;
+    }
     if (ok)
         combine(c, &s, T);
     lrp_sign_split_free(&s);

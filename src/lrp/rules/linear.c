@@ -20,11 +20,17 @@ lrp_status lrp_rule_oom(lrp_error *err)
 void lrp_weight_cache_clear(lrp_weight_cache *c)
 {
     for (int i = 0; i < 8; i++) {
-        free(c->w[i]);
-        free(c->b[i]);
+        if (!(c->pair_w && i == c->pw_b))
+            free(c->w[i]);
+        if (!(c->pair_b && i == c->pb_b))
+            free(c->b[i]);
         c->w[i] = c->b[i] = NULL;
         c->have_w[i] = c->have_b[i] = false;
     }
+    c->pair_w = c->pair_b = false;
+    free(c->z);
+    c->z = NULL;
+    c->z_n = 0;
 }
 
 /* dst = the parameters src modified by mod (one loop per modification, so
@@ -126,6 +132,7 @@ static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
 lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
                           lrp_error *err)
 {
+    lrp_gemm_count(c, LRP_COUNT_FWD, (double)x->dims[0] / (double)c->R->dims[0]);
     lrp_tensor *z = like_out(c, err);
     if (!z)
         return NULL;
@@ -139,6 +146,7 @@ lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp
 lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const lrp_real *W, const lrp_tensor *xlike,
                             lrp_error *err)
 {
+    lrp_gemm_count(c, LRP_COUNT_T, 1.0);
     lrp_tensor *t = lrp_tensor_like(xlike, err);
     if (!t)
         return NULL;
@@ -246,6 +254,201 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
         st = lrp_rule_oom(err);
     lrp_tensor_free(z);
     return st;
+}
+
+/* ------------------------------------------------- stacked weight pairs */
+
+/* [src modified by a; src modified by b] into a new block of 2n, reusing
+ * what *have already holds (copied: the same values). */
+static lrp_real *pair_block(const lrp_rule_call *c, const lrp_tensor *t, int a, int b, lrp_real **slot, bool *have,
+                            lrp_error *err)
+{
+    const int64_t n = t->numel;
+    lrp_real *v = malloc(sizeof(lrp_real) * (size_t)(2 * n > 0 ? 2 * n : 1));
+    if (!v) {
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory for modified weights");
+        return NULL;
+    }
+    const int mods[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        if (have[mods[k]])
+            memcpy(v + k * n, slot[mods[k]], sizeof(lrp_real) * (size_t)n);
+        else
+            modify(lrp_reals(t), v + k * n, n, mods[k], c->rule->gamma);
+    }
+    for (int k = 0; k < 2; k++) {
+        free(slot[mods[k]]);
+        have[mods[k]] = true;
+    }
+    slot[a] = v;
+    slot[b] = v + n;
+    return v;
+}
+
+const lrp_real *lrp_mod_weight_pair(const lrp_rule_call *c, int a, int b, bool *fail, lrp_error *err)
+{
+    lrp_weight_cache *k = c->cache;
+    *fail = false;
+    if (k->pair_w)
+        return k->pw_a == a && k->pw_b == b ? k->w[a] : NULL;
+    lrp_real *v = pair_block(c, lrp_layer_weight(c), a, b, k->w, k->have_w, err);
+    if (!v) {
+        *fail = true;
+        return NULL;
+    }
+    k->pair_w = true;
+    k->pw_a = (unsigned char)a;
+    k->pw_b = (unsigned char)b;
+    return v;
+}
+
+const lrp_real *lrp_mod_bias_pair(const lrp_rule_call *c, int a, int b, bool *fail, lrp_error *err)
+{
+    lrp_weight_cache *k = c->cache;
+    const lrp_tensor *B = layer_bias(c);
+    *fail = false;
+    if (!B || c->rule->zero_bias)
+        return NULL;
+    if (k->pair_b) {
+        *fail = !(k->pb_a == a && k->pb_b == b); /* not a failure of memory: the caller falls back */
+        return *fail ? NULL : k->b[a];
+    }
+    lrp_real *v = pair_block(c, B, a, b, k->b, k->have_b, err);
+    if (!v) {
+        *fail = true;
+        return NULL;
+    }
+    k->pair_b = true;
+    k->pb_a = (unsigned char)a;
+    k->pb_b = (unsigned char)b;
+    return v;
+}
+
+/* f(x; Wa, ba) and f(x; Wb, bb) in one stacked product: a new tensor of
+ * twice the batch, [a; b]. */
+static lrp_tensor *layer_pair_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                                  lrp_error *err)
+{
+    const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+    int64_t dims[LRP_MAX_DIMS];
+    for (int i = 0; i < v->ndim; i++)
+        dims[i] = v->dims[i];
+    dims[0] = 2 * x->dims[0];
+    lrp_gemm_count(c, LRP_COUNT_FWD, 2.0 * (double)x->dims[0] / (double)c->R->dims[0]);
+    lrp_tensor *z = lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err);
+    if (z && c->n->op->linear->apply_stacked(c->n, x, 2, W, b, z, err) != LRP_OK) {
+        lrp_tensor_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+/* A view of half k of a stacked pair (shaped like R). */
+static lrp_tensor pair_half(const lrp_tensor *p, const lrp_tensor *R, int k)
+{
+    lrp_tensor v = *R;
+    v.data = lrp_reals(p) + k * R->numel;
+    return v;
+}
+
+lrp_status lrp_sign_halves(const lrp_rule_call *c, const lrp_sign_split *s, int mod_a, int mod_b,
+                           const lrp_tensor *mask, lrp_tensor **T, bool *done, lrp_error *err)
+{
+    *done = false;
+    const lrp_linear *L = c->n->op->linear;
+    if (!lrp_rule_on_layer(c) || !L->can_stack || !L->apply_stacked || !L->can_stack(c->n))
+        return LRP_OK;
+    bool fw, fb;
+    const lrp_real *W = lrp_mod_weight_pair(c, mod_a, mod_b, &fw, err);
+    if (fw)
+        return lrp_rule_oom(err);
+    const lrp_real *b = W ? lrp_mod_bias_pair(c, mod_a, mod_b, &fb, err) : NULL;
+    if (!W || fb)
+        return err && err->status != LRP_OK ? err->status : LRP_OK; /* another pair is cached: the plain way */
+    const int64_t nw = lrp_layer_weight(c)->numel;
+    const lrp_real *Wa = W, *Wb = W + nw;
+    lrp_tensor *P = layer_pair_new(c, s->xpos, W, b, err), *Q = NULL;
+    if (!P)
+        return lrp_rule_oom(err);
+    lrp_tensor z1 = pair_half(P, c->R, 0), z2 = pair_half(P, c->R, 1);
+    if (s->xn) {
+        if (!(Q = layer_pair_new(c, s->xn, W, NULL, err))) {
+            lrp_tensor_free(P);
+            return lrp_rule_oom(err);
+        }
+        lrp_tensor q1 = pair_half(Q, c->R, 1), q0 = pair_half(Q, c->R, 0);
+        lrp_add_inplace(&z1, &q1); /* f(x⁺; Wa, ba) + f(x⁻; Wb, 0) */
+        lrp_add_inplace(&z2, &q0); /* f(x⁺; Wb, bb) + f(x⁻; Wa, 0) */
+        lrp_tensor_free(Q);
+    }
+    masked_ratio(c->R, &z1, mask, mask ? 1 : 0, c->rule->eps);
+    masked_ratio(c->R, &z2, mask, mask ? -1 : 0, c->rule->eps);
+    lrp_status st = LRP_OK;
+    if (!(T[0] = lrp_layer_t_new(c, &z1, Wa, s->x, err)) ||
+        (s->xn && !(T[1] = lrp_layer_t_new(c, &z1, Wb, s->x, err))) ||
+        !(T[2] = lrp_layer_t_new(c, &z2, Wb, s->x, err)) ||
+        (s->xn && !(T[3] = lrp_layer_t_new(c, &z2, Wa, s->x, err))))
+        st = lrp_rule_oom(err);
+    lrp_tensor_free(P);
+    *done = st == LRP_OK;
+    return st;
+}
+
+/* ------------------------------------------ products independent of x */
+
+/* The shapes a constant product depends on: the output's and the input's, batch left out. */
+static void const_key(const lrp_rule_call *c, int64_t *key)
+{
+    const lrp_tensor *x = c->in[0] ? c->in[0] : c->gin[0];
+    for (int i = 0; i < LRP_MAX_DIMS; i++) {
+        key[i] = i + 1 < c->R->ndim ? c->R->dims[i + 1] : -1;
+        key[LRP_MAX_DIMS + i] = x && i + 1 < x->ndim ? x->dims[i + 1] : -1;
+    }
+}
+
+lrp_real *lrp_const_product(const lrp_rule_call *c, int64_t n, bool *have, lrp_error *err)
+{
+    lrp_weight_cache *k = c->cache;
+    int64_t key[2 * LRP_MAX_DIMS];
+    const_key(c, key);
+    *have = k->z && k->z_n == n && !memcmp(key, k->z_key, sizeof key);
+    if (*have) {
+        lrp_gemm_count(c, LRP_COUNT_CACHED, 0.0);
+        return k->z;
+    }
+    free(k->z);
+    k->z_n = 0; /* until lrp_const_product_done */
+    if (!(k->z = malloc(sizeof(lrp_real) * (size_t)(n > 0 ? n : 1))))
+        lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a cached product");
+    return k->z;
+}
+
+bool lrp_const_per_sample(const lrp_rule_call *c, int xndim)
+{
+    return xndim == c->R->ndim && xndim >= 2 && c->R->dims[0] > 0;
+}
+
+lrp_tensor *lrp_layer_sample_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                                 lrp_error *err)
+{
+    const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+    int64_t dims[LRP_MAX_DIMS];
+    for (int i = 0; i < v->ndim; i++)
+        dims[i] = i ? v->dims[i] : x->dims[0];
+    lrp_gemm_count(c, LRP_COUNT_FWD, (double)x->dims[0] / (double)c->R->dims[0]);
+    lrp_tensor *z = c->n->op->overwrites ? lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err)
+                                         : lrp_tensor_new(LRP_REAL_DT, v->ndim, dims, err);
+    if (z && c->n->op->linear->apply(c->n, x, W, b, z, err) != LRP_OK) {
+        lrp_tensor_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+void lrp_const_product_done(const lrp_rule_call *c, int64_t n)
+{
+    c->cache->z_n = n;
+    const_key(c, c->cache->z_key);
 }
 
 /* ---------------------------------------------------------- elementwise */

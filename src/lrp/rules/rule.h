@@ -171,6 +171,42 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
                          const lrp_real *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
                          lrp_error *err);
 
+/* --- the rules' GEMM work, stacked and cached (linear.c, gemm_count.c) --- */
+
+/* [W modified by a; W modified by b] in one cached block (lrp_mod_weight(a)
+ * and (b) then point into it), or NULL: *fail on failure, else another pair
+ * is cached (use the weights one by one). The bias pair likewise; NULL
+ * without *fail: no bias. */
+const lrp_real *lrp_mod_weight_pair(const lrp_rule_call *c, int a, int b, bool *fail, lrp_error *err);
+const lrp_real *lrp_mod_bias_pair(const lrp_rule_call *c, int a, int b, bool *fail, lrp_error *err);
+/* Both sign halves of AlphaBeta and Gamma, as lrp_sign_half(Wa, Wb, ba,
+ * mask, +1) into T[0], T[1] and lrp_sign_half(Wb, Wa, bb, mask, -1) into
+ * T[2], T[3] compute them (mask NULL: no masks), with the products that share
+ * an input (x⁺; x⁻) stacked into one, W = the pair (mod_a, mod_b): the same
+ * bytes with one unfolding of each input. *done false (and nothing
+ * computed): the layer does not stack; do it half by half. */
+lrp_status lrp_sign_halves(const lrp_rule_call *c, const lrp_sign_split *s, int mod_a, int mod_b,
+                           const lrp_tensor *mask, lrp_tensor **T, bool *done, lrp_error *err);
+/* The node's cached buffer of n values for a product that does not depend on
+ * the input: *have when it holds them, else fill it and call
+ * lrp_const_product_done. NULL on failure. */
+lrp_real *lrp_const_product(const lrp_rule_call *c, int64_t n, bool *have, lrp_error *err);
+void lrp_const_product_done(const lrp_rule_call *c, int64_t n);
+/* Whether such a product can be computed for one sample (the input, of rank
+ * xndim, and the output batched alike), else for the whole batch. */
+bool lrp_const_per_sample(const lrp_rule_call *c, int xndim);
+/* f(x; W, b) shaped like the output with x's batch (lrp_const_per_sample). */
+lrp_tensor *lrp_layer_sample_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
+                                 lrp_error *err);
+/* LRP_GEMM_COUNT (gemm_count.c): whether counting is on; a layer a rule runs
+ * on (its forward product, the unit); a product the rule runs, units times
+ * the layer's forward multiply-adds (LRP_COUNT_CACHED: one it took from a
+ * cache instead). */
+enum { LRP_COUNT_FWD, LRP_COUNT_T, LRP_COUNT_CACHED };
+bool lrp_gemm_count_on(void);
+void lrp_gemm_count_layer(const lrp_rule_call *c);
+void lrp_gemm_count(const lrp_rule_call *c, int what, double units);
+
 /* g = R / s(z) into a new tensor. */
 lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, lrp_real eps, lrp_error *err);
 /* R / s(z) with the rule's stabilizer (lrp_rule_stabilize). */

@@ -28,17 +28,6 @@ static lrp_tensor *bound_tensor(const lrp_rule_call *c, const lrp_real *vals, co
     return t;
 }
 
-/* g = R / s(z0 − (o1 + o2)), into o1. */
-static void zbox_ratio(const lrp_rule_call *c, const lrp_tensor *z0, lrp_tensor *o1, const lrp_tensor *o2)
-{
-    const lrp_real *r = lrp_reals(c->R), *a = lrp_reals(z0), *p2 = lrp_reals(o2);
-    lrp_real *p1 = lrp_reals(o1), eps = c->rule->eps;
-    int64_t n = c->R->numel;
-    LRP_PAR_FOR
-    for (int64_t i = 0; i < n; i++)
-        p1[i] = r[i] / lrp_stabilize(a[i] - (p1[i] + p2[i]), eps);
-}
-
 /* R_in += x⊙A − (l⊙B + h⊙C) */
 static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor *l, const lrp_tensor *h,
                          const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C)
@@ -56,6 +45,60 @@ static void zbox_combine(lrp_tensor *gin, const lrp_tensor *x, const lrp_tensor 
  * f(h; W⁻, b⁻) (then g), and Wᵀg, W⁺ᵀg, W⁻ᵀg. */
 enum { T_L, T_H, T_Z, T_ZL, T_ZH, T_A, T_B, T_C, N_T };
 
+/* f(l; W⁺, b⁺) + f(h; W⁻, b⁻) for one sample: the bounds do not depend on the
+ * input, so the node's cache keeps it (the same sums as for every sample of
+ * a batch). NULL on failure. */
+static const lrp_real *zbox_bounds_z(const lrp_rule_call *c, const lrp_real *Wp, const lrp_real *Wn,
+                                     const lrp_real *bp, const lrp_real *bn, lrp_error *err)
+{
+    const lrp_tensor *x = c->in[0];
+    const bool one = lrp_const_per_sample(c, x->ndim) && x->dims[0] > 0;
+    const int64_t per = one ? c->R->numel / c->R->dims[0] : c->R->numel;
+    bool have;
+    lrp_real *s = lrp_const_product(c, per, &have, err);
+    if (!s || have)
+        return s;
+    lrp_tensor x1 = *x; /* x's shape with one sample (or all), for the bounds */
+    if (one) {
+        x1.dims[0] = 1;
+        x1.numel = x->numel / x->dims[0];
+    }
+    lrp_tensor *l = bound_tensor(c, c->rule->low, &x1, err), *h = l ? bound_tensor(c, c->rule->high, &x1, err) : NULL;
+    lrp_tensor *zl = !h ? NULL : one ? lrp_layer_sample_new(c, l, Wp, bp, err) : lrp_layer_new(c, l, Wp, bp, err);
+    lrp_tensor *zh = !zl ? NULL : one ? lrp_layer_sample_new(c, h, Wn, bn, err) : lrp_layer_new(c, h, Wn, bn, err);
+    if (zh && zh->numel == per) {
+        const lrp_real *p1 = lrp_reals(zl), *p2 = lrp_reals(zh);
+        for (int64_t i = 0; i < per; i++)
+            s[i] = p1[i] + p2[i];
+        lrp_const_product_done(c, per);
+    } else if (zh) {
+        lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "zbox: the bounds' product has %lld values, not %lld",
+                      (long long)zh->numel, (long long)per);
+    }
+    bool ok = zh && zh->numel == per;
+    lrp_tensor_free(l);
+    lrp_tensor_free(h);
+    lrp_tensor_free(zl);
+    lrp_tensor_free(zh);
+    return ok ? s : NULL;
+}
+
+/* g = R / s(z0 − s1), s1 the bounds' product of one sample, into a new tensor. */
+static lrp_tensor *zbox_ratio_cached(const lrp_rule_call *c, const lrp_tensor *z0, const lrp_real *s1, lrp_error *err)
+{
+    lrp_tensor *g = lrp_tensor_like(c->R, err);
+    if (!g)
+        return NULL;
+    const lrp_real *r = lrp_reals(c->R), *a = lrp_reals(z0);
+    lrp_real *p = lrp_reals(g), eps = c->rule->eps;
+    const int64_t n = c->R->numel,
+                  per = lrp_const_per_sample(c, c->in[0]->ndim) && c->in[0]->dims[0] > 0 ? n / c->R->dims[0] : n;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        p[i] = r[i] / lrp_stabilize(a[i] - s1[i % per], eps);
+    return g;
+}
+
 /* ZBox with its tensors in t (the caller frees them). */
 static lrp_status zbox_run(const lrp_rule_call *c, lrp_tensor **t, lrp_error *err)
 {
@@ -68,9 +111,9 @@ static lrp_status zbox_run(const lrp_rule_call *c, lrp_tensor **t, lrp_error *er
         !(t[T_H] = bound_tensor(c, c->rule->high, x, err)))
         return lrp_rule_oom(err);
     const lrp_tensor *z = lrp_layer_z(c, W, &t[T_Z], err);
-    if (!z || !(t[T_ZL] = lrp_layer_new(c, t[T_L], Wp, bp, err)) || !(t[T_ZH] = lrp_layer_new(c, t[T_H], Wn, bn, err)))
+    const lrp_real *s1 = z ? zbox_bounds_z(c, Wp, Wn, bp, bn, err) : NULL;
+    if (!s1 || !(t[T_ZL] = zbox_ratio_cached(c, z, s1, err))) /* g, into T_ZL */
         return lrp_rule_oom(err);
-    zbox_ratio(c, z, t[T_ZL], t[T_ZH]); /* g, into T_ZL */
     if (!(t[T_A] = lrp_layer_t_new(c, t[T_ZL], W, x, err)) || !(t[T_B] = lrp_layer_t_new(c, t[T_ZL], Wp, x, err)) ||
         !(t[T_C] = lrp_layer_t_new(c, t[T_ZL], Wn, x, err)))
         return lrp_rule_oom(err);
