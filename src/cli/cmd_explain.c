@@ -533,6 +533,20 @@ static lrp_tensor *sample_of(const lrp_tensor *batch, int64_t b, const lrp_tenso
     return t;
 }
 
+/* The shape of a batch of n inputs shaped like x (which may lack the batch
+ * dim the model has); returns its rank. */
+static int batch_dims(const lrp_model_info *info, const lrp_tensor *x, int n, int64_t *dims)
+{
+    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
+        dims[0] = n;
+        memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+        return x->ndim + 1;
+    }
+    memcpy(dims, x->dims, sizeof(int64_t) * LRP_MAX_DIMS);
+    dims[0] = n;
+    return x->ndim;
+}
+
 /* Targets k0..k0+n-1 of the input e[0].x in one batch of n copies (the
  * attributors that run copies of their own take them one by one). */
 static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, const int64_t *tg, lrp_error *err)
@@ -540,15 +554,7 @@ static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, cons
     const lrp_tensor *x = e[0].x;
     const lrp_model_info *info = lrp_model_get_info(r->cm.model);
     int64_t dims[LRP_MAX_DIMS];
-    int nd = x->ndim;
-    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
-        dims[0] = n;
-        memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
-        nd++;
-    } else {
-        memcpy(dims, x->dims, sizeof dims);
-        dims[0] = n;
-    }
+    int nd = batch_dims(info, x, n, dims);
     lrp_tensor *xb = lrp_tensor_new(LRP_REAL_DT, nd, dims, err), *rel = NULL, *logits = NULL;
     if (!xb)
         return err->status;
@@ -1056,15 +1062,7 @@ static lrp_status run_stacked(const explain_run *r, attribution *attr, explain_j
     const lrp_tensor *x = jobs[0]->e[0].x;
     const lrp_model_info *info = lrp_model_get_info(r->cm.model);
     int64_t dims[LRP_MAX_DIMS];
-    int nd = x->ndim;
-    if (info->input_ndim > 0 && x->ndim == info->input_ndim - 1) { /* no batch dim */
-        dims[0] = n;
-        memcpy(dims + 1, x->dims, sizeof(int64_t) * (size_t)x->ndim);
-        nd++;
-    } else {
-        memcpy(dims, x->dims, sizeof dims);
-        dims[0] = n;
-    }
+    int nd = batch_dims(info, x, n, dims);
     int64_t *targets = calloc((size_t)n, sizeof *targets), *out = calloc((size_t)n, sizeof *out);
     lrp_tensor *xb = lrp_tensor_new(LRP_REAL_DT, nd, dims, err), *rel = NULL, *logits = NULL;
     lrp_status st = xb && targets && out ? LRP_OK : lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
