@@ -347,6 +347,20 @@ LRP_API void lrp_explainer_set_check(lrp_explainer *e, lrp_check_fn fn, void *ct
 LRP_API lrp_status lrp_explain(lrp_explainer *e, const lrp_tensor *input, const int64_t *targets, lrp_seed seed,
                                lrp_tensor **relevance, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
+/* Explains one input (a batch of one) for n targets at once: one forward
+ * pass, its values copied n times, and one reverse sweep for the n targets
+ * as a batch in which the rules' products of forward values alone are
+ * computed once (the same bytes as n calls of lrp_explain). targets: n
+ * classes (-1: the predicted one), the classes used written back; with top,
+ * filled with the n best classes, largest logit first (equal ones by class
+ * number). *relevance: (n, ...) shaped like input with n samples (input may
+ * lack its batch dim). *logits (may be NULL): (1, classes). --check and
+ * lrp_explainer_set_inside see the batch of n. LRP_ERR_UNSUPPORTED when a
+ * value of the model does not carry the batch in its first dimension (then
+ * explain the targets one by one). */
+LRP_API lrp_status lrp_explain_targets(lrp_explainer *e, const lrp_tensor *input, int n, int64_t *targets, int top,
+                                       lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err);
+
 /* An estimate of the memory (bytes) each sample of a batch adds to an
  * explanation with e for inputs shaped like input (one sample, with or
  * without its batch dim): the forward value and the relevance of every

@@ -34,6 +34,9 @@ lrp_tensor *lrp_tensor_from_floats(const lrp_real *v, int ndim, const int64_t *d
 
 /* Allocation that refuses absurd sizes; zero-filled. */
 void *lrp_calloc_checked(size_t n, size_t size);
+/* malloc (zero: calloc) of bytes, large blocks in transparent huge pages
+ * where the system has them; free() frees it. */
+void *lrp_alloc_big(size_t bytes, bool zero);
 
 /* IEEE half to float, and back (round to nearest even). */
 lrp_real lrp_half_to_float(uint16_t h);

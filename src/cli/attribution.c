@@ -229,6 +229,34 @@ lrp_status attribution_run_many(attribution *at, const lrp_tensor *x, const int6
     return st;
 }
 
+lrp_status attribution_run_targets(attribution *at, const lrp_tensor *x, int n, int64_t *targets, int top,
+                                   lrp_seed seed, lrp_tensor **rel, lrp_tensor **logits, lrp_error *err)
+{
+    *rel = NULL;
+    if (at->o.kind != LRP_ATTRIBUTOR_GRADIENT && at->o.kind != LRP_ATTRIBUTOR_INPUT_X_GRADIENT)
+        return lrp_fail(err, LRP_ERR_UNSUPPORTED, "%s runs copies of its own", lrp_attributor_name(at->o.kind));
+    lrp_status st = lrp_explain_targets(at->ex, x, n, targets, top, seed, rel, logits, err);
+    if (st == LRP_OK && at->o.kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT) {
+        lrp_real *r = (lrp_real *)(*rel)->data;
+        const lrp_real *xs = (const lrp_real *)x->data;
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t i = 0; i < x->numel; i++)
+                r[b * x->numel + i] *= xs[i];
+        int64_t at_el = lrp_find_nonfinite(*rel);
+        if (at_el >= 0) {
+            st = lrp_fail(err, LRP_ERR_NUMERIC, "the %s attribution is not finite: %s at element %lld",
+                          lrp_attributor_name(at->o.kind), lrp_nonfinite_name(r[at_el]), (long long)at_el);
+            lrp_tensor_free(*rel);
+            *rel = NULL;
+            if (logits) {
+                lrp_tensor_free(*logits);
+                *logits = NULL;
+            }
+        }
+    }
+    return st;
+}
+
 int cli_method_open(const cli_args *a, const attribution_config *c, cli_method *cm)
 {
     memset(cm, 0, sizeof *cm);

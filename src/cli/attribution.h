@@ -64,6 +64,15 @@ lrp_status attribution_run(attribution *at, const lrp_tensor *x, int64_t target,
 lrp_status attribution_run_many(attribution *at, const lrp_tensor *x, const int64_t *targets, lrp_seed seed,
                                 lrp_tensor **rel, lrp_tensor **logits, int64_t *targets_out, lrp_error *err);
 
+/* Several targets of one input x in one pass (lrp_explain_targets: one
+ * forward pass, the rules' products of forward values shared), for the
+ * gradient and input-x-gradient (of any composite): targets as that call
+ * takes them (top: the top best filled in, the first n explained); *rel
+ * (n, ...), *logits (1, classes). LRP_ERR_UNSUPPORTED for the other
+ * attributors and for models that do not batch: explain them one by one. */
+lrp_status attribution_run_targets(attribution *at, const lrp_tensor *x, int n, int64_t *targets, int top,
+                                   lrp_seed seed, lrp_tensor **rel, lrp_tensor **logits, lrp_error *err);
+
 /* eval's start of an input: the item's own error (a bad --list line), its
  * tensor (an image preprocessed for cm's model), one sample of it. */
 lrp_status cli_eval_input(const cli_method *cm, const cli_item *it, lrp_tensor **x, lrp_error *err);

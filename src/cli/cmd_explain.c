@@ -547,29 +547,44 @@ static int batch_dims(const lrp_model_info *info, const lrp_tensor *x, int n, in
     return x->ndim;
 }
 
-/* Targets k0..k0+n-1 of the input e[0].x in one batch of n copies (the
- * attributors that run copies of their own take them one by one). */
-static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, const int64_t *tg, lrp_error *err)
+/* Whether the targets of an input run as batches: one forward pass, one
+ * sweep for several targets (lrp_explain_targets), for the attributors
+ * that are one sweep of the composite. */
+static bool targets_batch(const explain_run *r)
+{
+    lrp_attributor_kind k = r->ac.o.kind;
+    return !r->no_batch && !r->rg.on && (k == LRP_ATTRIBUTOR_GRADIENT || k == LRP_ATTRIBUTOR_INPUT_X_GRADIENT);
+}
+
+/* Whether --top's classes come from the explanation's own forward pass (the
+ * first batch fills them in) rather than a forward pass before it. */
+static bool top_in_pass(const explain_run *r) { return targets_batch(r) && r->classes > 0; }
+
+static double available_memory(void);
+
+/* Targets per pass: TARGETS_PER_PASS, but no more than a quarter of the
+ * available memory holds (lrp_explainer_sample_bytes each, 2 GB taken as
+ * available when /proc does not say). */
+static int targets_per_pass(explain_run *r, const lrp_tensor *x)
+{
+    lrp_error err = {0};
+    double per = lrp_explainer_sample_bytes(r->cm.ex, x, &err), avail = available_memory();
+    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : TARGETS_PER_PASS;
+    return n >= TARGETS_PER_PASS ? TARGETS_PER_PASS : n >= 1 ? (int)n : 1;
+}
+
+/* Targets k0..k0+n-1 of the input e[0].x in one pass; top > 0 (the first
+ * pass of --top with its classes still to find): tg[0..top-1] filled in. */
+static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, int64_t *tg, int top, lrp_error *err)
 {
     const lrp_tensor *x = e[0].x;
-    const lrp_model_info *info = lrp_model_get_info(r->cm.model);
-    int64_t dims[LRP_MAX_DIMS];
-    int nd = batch_dims(info, x, n, dims);
-    lrp_tensor *xb = lrp_tensor_new(LRP_REAL_DT, nd, dims, err), *rel = NULL, *logits = NULL;
-    if (!xb)
-        return err->status;
-    for (int i = 0; i < n; i++)
-        memcpy((lrp_real *)xb->data + (int64_t)i * x->numel, x->data, sizeof(lrp_real) * (size_t)x->numel);
-    int64_t out[TARGETS_PER_PASS];
-    lrp_status st = attribution_run_many(r->cm.attr, xb, tg + k0, r->a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE,
-                                         &rel, &logits, out, err);
-    lrp_tensor_free(xb);
-    int64_t ldims[2] = {1, logits ? logits->dims[1] : 0};
-    lrp_tensor lone = {LRP_REAL_DT, 2, {1, ldims[1]}, ldims[1], NULL};
+    lrp_tensor *rel = NULL, *logits = NULL;
+    lrp_status st = attribution_run_targets(r->cm.attr, x, n, tg + k0, top,
+                                            r->a->seed_logit ? LRP_SEED_LOGIT : LRP_SEED_ONE, &rel, &logits, err);
     for (int i = 0; i < n && st == LRP_OK; i++) {
         explain_item *s = &e[k0 + i];
-        s->res.target = out[i];
-        if (!(s->rel = sample_of(rel, i, x, err)) || !(s->logits = sample_of(logits, i, &lone, err)))
+        s->res.target = tg[k0 + i];
+        if (!(s->rel = sample_of(rel, i, x, err)) || !(s->logits = lrp_tensor_clone(logits, err)))
             st = err->status;
     }
     lrp_tensor_free(rel);
@@ -579,26 +594,29 @@ static lrp_status run_batch(explain_run *r, explain_item *e, int k0, int n, cons
 
 /* Every target of an input: the first alone as before, several in batches
  * (one by one for a model that takes no batch). */
-static lrp_status run_targets(explain_run *r, explain_item *e, int K, const int64_t *tg, lrp_error *err)
+static lrp_status run_targets(explain_run *r, explain_item *e, int K, int64_t *tg, lrp_error *err)
 {
-    if (K == 1)
+    bool top = e[0].p.top && tg[0] < 0; /* --top, its classes not found yet */
+    if (K == 1 && !top)
         return run_item(r, e, err);
     /* (--relevance-grad runs one target at a time: run_item computes G) */
-    bool batched = !r->no_batch && !r->rg.on &&
-                   (r->ac.o.kind == LRP_ATTRIBUTOR_GRADIENT || r->ac.o.kind == LRP_ATTRIBUTOR_INPUT_X_GRADIENT);
+    bool batched = targets_batch(r);
+    int per = batched ? targets_per_pass(r, e[0].x) : 1;
     lrp_status st = LRP_OK;
     for (int k = 0; k < K && st == LRP_OK;) {
-        int n = K - k < TARGETS_PER_PASS ? K - k : TARGETS_PER_PASS;
-        if (batched && n > 1) {
-            st = run_batch(r, e, k, n, tg, err);
-            if (st == LRP_ERR_SHAPE) { /* e.g. a Reshape to a batch of one */
-                r->no_batch = batched = false;
+        int n = K - k < per ? K - k : per;
+        if (batched && (n > 1 || top)) {
+            st = run_batch(r, e, k, n, tg, top ? K : 0, err);
+            if ((st == LRP_ERR_SHAPE || st == LRP_ERR_UNSUPPORTED) && n > 1) { /* e.g. a Reshape to a batch of one */
+                r->no_batch = true;
+                per = 1;
                 st = LRP_OK;
                 lrp_error_clear(err);
                 continue;
             }
             if (st != LRP_OK)
                 lrp_error_prefix(err, "%s", e[0].it->path);
+            top = false;
             k += n;
             continue;
         }
@@ -801,7 +819,7 @@ static bool job_begin(explain_run *r, cli_item *it, explain_job *j)
     }
     double t0 = now_s();
     lrp_status st = skip ? LRP_OK : load_item(r, &e[0], &err);
-    if (!skip && st == LRP_OK && (p.top || (skipping && late))) {
+    if (!skip && st == LRP_OK && ((p.top && !top_in_pass(r)) || (skipping && late))) {
         st = lrp_model_run(r->cm.model, e[0].x, &logits0, &err);
         if (st != LRP_OK)
             lrp_error_prefix(&err, "%s", it->path);

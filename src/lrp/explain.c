@@ -38,6 +38,7 @@ struct lrp_explainer {
     lrp_check_fn check;
     void *check_ctx;
     lrp_inside *inside; /* lrp_explainer_set_inside */
+    int64_t shared;     /* during a sweep over copies of one sample's forward values: their number */
 };
 
 void lrp_explain_options_default(lrp_explain_options *o)
@@ -351,15 +352,57 @@ static lrp_status locate_observe(void *ctx, const lrp_backward_step *s, lrp_erro
 
 /* --------------------------------------------------------------- one run */
 
-/* The per-node work of the sweep: the node's rule. */
+#define SHARED_MAX_INPUTS 64
+
+/* A forward value t of one sample, as the sweep over e->shared copies of
+ * it needs it: t itself when it has them (or is a constant), else *own, the
+ * copies shaped like the value v. */
+static const lrp_tensor *shared_value(const lrp_graph *g, int v, const lrp_tensor *t, int64_t copies, lrp_tensor **own,
+                                      lrp_error *err)
+{
+    *own = NULL;
+    if (!t || v < 0 || g->values[v].constant || t->numel * copies != lrp_numel_checked(g->values[v].ndim,
+                                                                                        g->values[v].dims))
+        return t;
+    const lrp_value *val = &g->values[v];
+    if (!(*own = lrp_tensor_new_uninit(t->dtype, val->ndim, val->dims, err)))
+        return NULL;
+    size_t bytes = (size_t)t->numel * lrp_elem_size(t);
+    for (int64_t b = 0; b < copies; b++)
+        memcpy((char *)(*own)->data + (size_t)b * bytes, t->data, bytes);
+    return *own;
+}
+
+/* The per-node work of the sweep: the node's rule. In a sweep over copies
+ * of one sample's forward values (e->shared), the values are kept for the
+ * one sample and copied for each node while it runs, so that the copies of
+ * all of them never exist at once. */
 static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *err)
 {
     lrp_explainer *e = ctx;
     const lrp_rule *r = &e->rules[s->node];
-    const lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin};
+    const int ni = s->n->n_inputs;
+    const lrp_tensor *in_k[SHARED_MAX_INPUTS], *out = s->out;
+    lrp_tensor *own[SHARED_MAX_INPUTS + 1] = {NULL};
+    lrp_status st = LRP_OK;
+    const lrp_tensor *const *in = s->in;
+    if (e->shared > 1) {
+        if (ni > SHARED_MAX_INPUTS)
+            return lrp_node_fail(err, s->n, LRP_ERR_UNSUPPORTED, "too many inputs");
+        for (int i = 0; i < ni && st == LRP_OK; i++)
+            if (!(in_k[i] = shared_value(s->g, s->n->inputs[i], s->in[i], e->shared, &own[i], err)) && s->in[i])
+                st = err ? err->status : LRP_ERR_NOMEM;
+        if (st == LRP_OK && !(out = shared_value(s->g, s->n->outputs[0], s->out, e->shared, &own[ni], err)) && s->out)
+            st = err ? err->status : LRP_ERR_NOMEM;
+        in = in_k;
+    }
+    const lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], in, out, s->R, s->gin, e->shared};
     double t0 = lrp_now();
-    lrp_status st = lrp_rule_apply(&call, err);
+    if (st == LRP_OK)
+        st = lrp_rule_apply(&call, err);
     lrp_profile_add(lrp_rule_name(r->kind), lrp_now() - t0);
+    for (int i = 0; i <= ni && e->shared > 1; i++)
+        lrp_tensor_free(own[i]);
     return st;
 }
 
@@ -652,9 +695,11 @@ static void pick_channels(const lrp_tensor *R, int n, int64_t *channels)
     }
 }
 
-/* Phase 2: the model prepared for a batch of n, the forward values and the
- * pending relevance copied n times, the sweep from the layer down. */
-static lrp_status channels_below(explain_run *r, int node, int pos, int n, const int64_t *channels, lrp_error *err)
+/* The model prepared for a batch of n, for a sweep over n copies of the
+ * run's one sample (the forward values are copied node by node, rule_step),
+ * and with rel_too its pending relevance copied n times;
+ * LRP_ERR_UNSUPPORTED when a value does not carry the batch first. */
+static lrp_status run_replicate(explain_run *r, int n, bool rel_too, lrp_error *err)
 {
     lrp_explainer *e = r->e;
     const lrp_graph *g = r->g;
@@ -677,6 +722,8 @@ static lrp_status channels_below(explain_run *r, int node, int pos, int n, const
                 (*t[i])->numel * n != lrp_numel_checked(val->ndim, val->dims))
                 return lrp_fail(err, LRP_ERR_UNSUPPORTED,
                                 "%s: value '%s' does not carry the batch in its first dimension", g->path, val->name);
+            if (i == 0 || !rel_too)
+                continue;
             lrp_tensor *c = replicate(*t[i], n, err);
             if (!c)
                 return err ? err->status : LRP_ERR_NOMEM;
@@ -687,6 +734,18 @@ static lrp_status channels_below(explain_run *r, int node, int pos, int n, const
         }
     }
     r->N = n;
+    return LRP_OK;
+}
+
+/* Phase 2: the pending relevance copied n times (the forward values node by
+ * node), the sweep from the layer down. */
+static lrp_status channels_below(explain_run *r, int node, int pos, int n, const int64_t *channels, lrp_error *err)
+{
+    lrp_explainer *e = r->e;
+    const lrp_graph *g = r->g;
+    lrp_status st = run_replicate(r, n, true, err);
+    if (st != LRP_OK)
+        return st;
     lrp_inside *below = lrp_inside_concepts(e->inside, g, e->m->input, node, n, channels, err);
     if (!below)
         return err ? err->status : LRP_ERR_NOMEM;
@@ -695,7 +754,9 @@ static lrp_status channels_below(explain_run *r, int node, int pos, int n, const
     b.arrive_ctx = below;
     if ((st = lrp_inside_begin(below, g, n, err)) == LRP_OK) {
         b.arrive_at = lrp_inside_nodes(below);
+        e->shared = n;
         st = lrp_backward_run(g, r->vals, r->rel, &b, n, err);
+        e->shared = 0;
     }
     lrp_inside_free(below);
     return st;
@@ -806,6 +867,126 @@ lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64
     lrp_explainer_exec_enter(e, &saved);
     lrp_status st = channels_once(e, input, target, seed, layer, n, channels, pick, layer_relevance, relevance, logits,
                                   target_out, err);
+    lrp_exec_leave(&saved);
+    return st;
+}
+
+/* ------------------------------------------- several targets of one input */
+
+/* The n best classes of one sample's C logits, largest first (equal ones by
+ * class number). */
+static void best_classes(const lrp_real *l, int64_t C, int n, int64_t *out)
+{
+    for (int k = 0; k < n; k++) {
+        int64_t best = -1;
+        for (int64_t c = 0; c < C; c++) {
+            bool taken = false;
+            for (int j = 0; j < k && !taken; j++)
+                taken = out[j] == c;
+            if (!taken && (best < 0 || l[c] > l[best]))
+                best = c;
+        }
+        out[k] = best;
+    }
+}
+
+static lrp_status targets_once(lrp_explainer *e, const lrp_tensor *input, int n, int64_t *targets, int top,
+                               lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, bool locate,
+                               lrp_error *err)
+{
+    explain_run r = {.e = e};
+    lrp_status st = run_open(e, input, &r, err);
+    if (st == LRP_OK && r.N != 1)
+        st = lrp_fail(err, LRP_ERR_ARG, "lrp_explain_targets explains one input, not a batch of %lld",
+                      (long long)r.N);
+    if (st == LRP_OK && n < 1)
+        st = lrp_fail(err, LRP_ERR_ARG, "lrp_explain_targets: %d targets", n);
+    if (st == LRP_OK)
+        st = run_forward(&r, err);
+    const lrp_tensor *y = st == LRP_OK ? r.vals[e->m->output] : NULL;
+    const int64_t C = y ? y->numel : 0;
+    if (st == LRP_OK && top && n > C)
+        st = lrp_fail(err, LRP_ERR_ARG, "%s: the %d best classes of a model with %lld", r.g->path, n, (long long)C);
+    if (st == LRP_OK && top)
+        best_classes(lrp_reals(y), C, n, targets);
+    lrp_tensor *l1 = NULL; /* the logits of the one sample */
+    if (st == LRP_OK && logits && !(l1 = lrp_tensor_new(LRP_REAL_DT, 2, (int64_t[]){1, C}, err)))
+        st = err ? err->status : LRP_ERR_NOMEM;
+    if (l1)
+        memcpy(l1->data, y->data, sizeof(lrp_real) * (size_t)C);
+    if (st == LRP_OK && n > 1)
+        st = run_replicate(&r, n, false, err);
+    if (st == LRP_OK && n > 1) { /* the logits of every copy, for the seed */
+        lrp_tensor *yn = replicate(y, n, err);
+        if (!yn)
+            st = err ? err->status : LRP_ERR_NOMEM;
+        lrp_tensor_free(r.vals[e->m->output]);
+        r.vals[e->m->output] = yn;
+    }
+    target_seed ts = {targets, seed, targets};
+    if (st == LRP_OK)
+        st = run_seed(&r, seed_targets, &ts, err);
+    if (st == LRP_OK) {
+        e->shared = n;
+        st = run_backward(&r, locate, err);
+        e->shared = 0;
+    }
+    lrp_tensor *rr = st == LRP_OK ? r.rel[e->m->input] : NULL;
+    if (st == LRP_OK) {
+        r.rel[e->m->input] = NULL;
+        const lrp_value *xv = &r.g->values[e->m->input];
+        if (!rr && !(rr = lrp_tensor_new(LRP_REAL_DT, xv->ndim, xv->dims, err)))
+            st = err ? err->status : LRP_ERR_NOMEM;
+    }
+    if (st == LRP_OK) {
+        /* shaped like input with n samples (input may lack the batch dim) */
+        int64_t dims[LRP_MAX_DIMS];
+        int nd = input->ndim;
+        memcpy(dims, input->dims, sizeof dims);
+        if (nd == r.x->ndim) {
+            dims[0] = n;
+        } else {
+            memmove(dims + 1, dims, sizeof(int64_t) * (size_t)(LRP_MAX_DIMS - 1));
+            dims[0] = n;
+            nd++;
+        }
+        rr->ndim = nd;
+        memcpy(rr->dims, dims, sizeof rr->dims);
+        if (lrp_find_nonfinite(rr) >= 0) {
+            if (!locate) { /* name the node where it began: the sweep again, scanning */
+                run_clear(&r);
+                lrp_tensor *r2 = NULL;
+                st = targets_once(e, input, n, targets, 0, seed, &r2, NULL, true, err);
+                lrp_tensor_free(r2);
+            }
+            if (st == LRP_OK)
+                st = lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", r.g->path,
+                              r.g->values[e->m->input].name);
+        }
+    }
+    if (st == LRP_OK) {
+        *relevance = rr;
+        rr = NULL;
+        if (logits) {
+            *logits = l1;
+            l1 = NULL;
+        }
+    }
+    lrp_tensor_free(rr);
+    lrp_tensor_free(l1);
+    run_close(&r);
+    return st;
+}
+
+lrp_status lrp_explain_targets(lrp_explainer *e, const lrp_tensor *input, int n, int64_t *targets, int top,
+                               lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, lrp_error *err)
+{
+    *relevance = NULL;
+    if (logits)
+        *logits = NULL;
+    lrp_exec saved;
+    lrp_explainer_exec_enter(e, &saved);
+    lrp_status st = targets_once(e, input, n, targets, top, seed, relevance, logits, false, err);
     lrp_exec_leave(&saved);
     return st;
 }

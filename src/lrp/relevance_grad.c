@@ -62,7 +62,7 @@ static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *er
 {
     grad_run *r = ctx;
     const lrp_rule_call call = {s->g, s->n,  &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out,
-                                s->R, s->gin};
+                                s->R, s->gin, 0};
     return lrp_rule_apply(&call, err);
 }
 
@@ -176,7 +176,7 @@ static lrp_status adjoint_sweep(grad_run *r, lrp_error *err)
         if (!slot_of(g, &r->ubar[ov], ov, err) || !slot_of(g, &r->abar[ov], ov, err))
             return oom(err);
         const lrp_adjoint_call a = {
-            {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin},
+            {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin, 0},
             u,
             r->ubar[ov],
             r->abar[ov],

@@ -111,6 +111,10 @@ typedef struct lrp_rule_call {
     const lrp_tensor *out;       /* forward output 0 (if kept) */
     const lrp_tensor *R;         /* relevance at output 0 */
     lrp_tensor *const *gin;      /* accumulators per input, NULL for constants */
+    /* > 1: the forward values hold this many copies of one sample along
+     * their first dimension (several targets or conditions of one input), so
+     * the rules' products of forward values alone are computed once */
+    int64_t shared;
 } lrp_rule_call;
 
 /* gin[i] += the relevance that the rule sends to input i. */

@@ -222,6 +222,40 @@ check "--overlay alone stays 0.5" sh -c '! cmp -s ov1.png ov3.png'
 for t in 1 5; do "$LRP" explain "$Z/resnet-op17.onnx" "$Z/resnet-input.npy" -t $t -q -r z$t.npy; done
 expect_exit 0 "zoo resnet: -t 1,5" "$LRP" explain "$Z/resnet-op17.onnx" "$Z/resnet-input.npy" -t 1,5 -q -r 'zb{target}.npy'
 check "zoo resnet: batched targets are byte-identical" sh -c 'cmp -s z1.npy zb1.npy && cmp -s z5.npy zb5.npy'
+# one forward pass for the targets of an input, the rules' products of forward values shared among them
+# (lrp_explain_targets): each target's relevance and heatmap are those of a run of its own, under every
+# composite, on grouped convolutions (MobileNetV2), concatenations (DenseNet) and attention (a ViT)
+# same_as_alone MODEL INPUT ARGS...: --top 3 against -t of each of its classes alone
+same_as_alone() {
+    local m=$1 x=$2 name tag
+    shift 2
+    tag=$(basename "$m" .onnx)
+    rm -rf sa && mkdir sa
+    "$LRP" explain "$m" "$x" "$@" --top 3 -q -r 'sa/{rank}-{target}.npy' -o 'sa/{rank}.png' || return 1
+    for f in sa/*-*.npy; do
+        name=${f#sa/}
+        "$LRP" explain "$m" "$x" "$@" -t "$(basename "${name#*-}" .npy)" -q -r sa/one.npy -o sa/one.png || return 1
+        cmp -s sa/one.npy "$f" && cmp -s sa/one.png "sa/${name%%-*}.png" || { echo "$tag $*: $f differs"; return 1; }
+    done
+    [ "$(ls sa/*-*.npy | wc -l)" -eq 3 ]
+}
+for c in epsilon-plus-flat epsilon-plus epsilon-alpha2-beta1 epsilon-alpha2-beta1-flat epsilon-gamma-box \
+    guided-backprop excitation-backprop deconvnet beta-smooth gradient; do
+    check "--top 3 with $c (MobileNetV2): each target as alone" same_as_alone "$Z/mobilenet-v2-op17.onnx" \
+        "$Z/mobilenet-v2-input.npy" -c $c
+done
+for c in epsilon-plus-flat epsilon-gamma-box; do
+    check "--top 3 with $c (DenseNet): each target as alone" same_as_alone "$Z/densenet-op11.onnx" \
+        "$Z/densenet-input.npy" -c $c
+done
+check "--top 3 -a input-x-gradient (DenseNet): each target as alone" same_as_alone "$Z/densenet-op11.onnx" \
+    "$Z/densenet-input.npy" -c epsilon-plus -a input-x-gradient
+for c in attnlrp cp-lrp epsilon-gamma-box; do
+    check "--top 3 with $c (ViT): each target as alone" same_as_alone "$TESTDATA/shapes/shapes-vit-op17.onnx" \
+        "$TESTDATA/shapes/images/shape-001-square.png" -c $c
+done
+check "--top 3 --double (MobileNetV2): each target as alone" same_as_alone "$Z/mobilenet-v2-op17.onnx" \
+    "$Z/mobilenet-v2-input.npy" --double
 # ------------------------------------------------------------------------
 # 11. --exif-orientation: JPEG photos with an EXIF Orientation (rgb420.jpg is 29x19)
 # with_exif IN OUT ORIENTATION [TYPE]: IN with an Exif APP1 segment after SOI

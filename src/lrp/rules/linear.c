@@ -129,9 +129,45 @@ static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
                                 : lrp_tensor_new(LRP_REAL_DT, v->ndim, v->dims, err);
 }
 
+/* Whether x, a forward value (or made of forward values alone) of a call
+ * whose forward values are copies of one sample, can be computed on for one
+ * sample: then the products are computed once and copied. */
+static bool shared_input(const lrp_rule_call *c, const lrp_tensor *x)
+{
+    return c->shared > 1 && x->ndim >= 1 && x->dims[0] == c->shared && c->R->dims[0] == c->shared &&
+           lrp_const_per_sample(c, x->ndim);
+}
+
+/* The first sample of x (a view). */
+static lrp_tensor first_sample(const lrp_tensor *x)
+{
+    lrp_tensor v = *x;
+    v.dims[0] = 1;
+    v.numel = x->dims[0] ? x->numel / x->dims[0] : 0;
+    return v;
+}
+
+/* z (copies blocks of `per` values) filled with `copies` copies of each block of p. */
+static void copy_blocks(lrp_real *z, const lrp_real *p, int64_t blocks, int64_t per, int64_t copies)
+{
+    for (int64_t k = 0; k < blocks; k++)
+        for (int64_t b = 0; b < copies; b++)
+            memcpy(z + (k * copies + b) * per, p + k * per, sizeof(lrp_real) * (size_t)per);
+}
+
 lrp_tensor *lrp_layer_new(const lrp_rule_call *c, const lrp_tensor *x, const lrp_real *W, const lrp_real *b,
                           lrp_error *err)
 {
+    if (shared_input(c, x)) {
+        lrp_tensor x1 = first_sample(x);
+        lrp_tensor *z1 = lrp_layer_sample_new(c, &x1, W, b, err);
+        const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+        lrp_tensor *z = z1 ? lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, v->dims, err) : NULL;
+        if (z)
+            copy_blocks(lrp_reals(z), lrp_reals(z1), 1, z1->numel, c->shared);
+        lrp_tensor_free(z1);
+        return z;
+    }
     lrp_gemm_count(c, LRP_COUNT_FWD, (double)x->dims[0] / (double)c->R->dims[0]);
     lrp_tensor *z = like_out(c, err);
     if (!z)
@@ -330,17 +366,27 @@ static lrp_tensor *layer_pair_new(const lrp_rule_call *c, const lrp_tensor *x, c
                                   lrp_error *err)
 {
     const lrp_value *v = lrp_node_out(c->g, c->n, 0);
+    const bool one = shared_input(c, x);
+    lrp_tensor x1 = one ? first_sample(x) : *x;
     int64_t dims[LRP_MAX_DIMS];
     for (int i = 0; i < v->ndim; i++)
         dims[i] = v->dims[i];
-    dims[0] = 2 * x->dims[0];
-    lrp_gemm_count(c, LRP_COUNT_FWD, 2.0 * (double)x->dims[0] / (double)c->R->dims[0]);
+    dims[0] = 2 * x1.dims[0];
+    lrp_gemm_count(c, LRP_COUNT_FWD, 2.0 * (double)x1.dims[0] / (double)c->R->dims[0]);
     lrp_tensor *z = lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err);
-    if (z && c->n->op->linear->apply_stacked(c->n, x, 2, W, b, z, err) != LRP_OK) {
+    if (z && c->n->op->linear->apply_stacked(c->n, &x1, 2, W, b, z, err) != LRP_OK) {
         lrp_tensor_free(z);
         return NULL;
     }
-    return z;
+    if (!z || !one)
+        return z;
+    /* [a; b] for one sample: each half copied for every sample */
+    dims[0] = 2 * x->dims[0];
+    lrp_tensor *zz = lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err);
+    if (zz)
+        copy_blocks(lrp_reals(zz), lrp_reals(z), 2, z->numel / 2, c->shared);
+    lrp_tensor_free(z);
+    return zz;
 }
 
 /* A view of half k of a stacked pair (shaped like R). */
