@@ -361,8 +361,8 @@ static const lrp_tensor *shared_value(const lrp_graph *g, int v, const lrp_tenso
                                       lrp_error *err)
 {
     *own = NULL;
-    if (!t || v < 0 || g->values[v].constant || t->numel * copies != lrp_numel_checked(g->values[v].ndim,
-                                                                                        g->values[v].dims))
+    if (!t || v < 0 || g->values[v].constant ||
+        t->numel * copies != lrp_numel_checked(g->values[v].ndim, g->values[v].dims))
         return t;
     const lrp_value *val = &g->values[v];
     if (!(*own = lrp_tensor_new_uninit(t->dtype, val->ndim, val->dims, err)))
@@ -891,14 +891,12 @@ static void best_classes(const lrp_real *l, int64_t C, int n, int64_t *out)
 }
 
 static lrp_status targets_once(lrp_explainer *e, const lrp_tensor *input, int n, int64_t *targets, int top,
-                               lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, bool locate,
-                               lrp_error *err)
+                               lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, bool locate, lrp_error *err)
 {
     explain_run r = {.e = e};
     lrp_status st = run_open(e, input, &r, err);
     if (st == LRP_OK && r.N != 1)
-        st = lrp_fail(err, LRP_ERR_ARG, "lrp_explain_targets explains one input, not a batch of %lld",
-                      (long long)r.N);
+        st = lrp_fail(err, LRP_ERR_ARG, "lrp_explain_targets explains one input, not a batch of %lld", (long long)r.N);
     if (st == LRP_OK && n < 1)
         st = lrp_fail(err, LRP_ERR_ARG, "lrp_explain_targets: %d targets", n);
     if (st == LRP_OK)

@@ -61,8 +61,8 @@ static lrp_tensor *slot_of(const lrp_graph *g, lrp_tensor **slot, int v, lrp_err
 static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *err)
 {
     grad_run *r = ctx;
-    const lrp_rule_call call = {s->g, s->n,  &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out,
-                                s->R, s->gin, 0};
+    const lrp_rule_call call = {s->g,   s->n, &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out, s->R,
+                                s->gin, 0};
     return lrp_rule_apply(&call, err);
 }
 
