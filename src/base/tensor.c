@@ -3,6 +3,7 @@
 #include "base/error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,24 +39,23 @@ int64_t lrp_numel_checked(int ndim, const int64_t *dims)
 /* Blocks of at least this many bytes are asked for in transparent huge
  * pages: an explanation writes hundreds of MB of fresh activations, and in 4
  * KB pages the kernel's page faults took a quarter of a ResNet-50 run's time
- * (where THP is "madvise", as Debian's default; elsewhere madvise is a hint). */
-#define BIG_BLOCK ((size_t)2 << 20)
-#define HUGE_PAGE ((size_t)2 << 20)
+ * (where THP is "madvise", as Debian's default; elsewhere the advice is a
+ * hint). The 2 MB pages that lie inside the block are advised before the
+ * block is first written (calloc's fresh mappings are not written at all). */
+#define BIG_BLOCK ((size_t)4 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
 
 void *lrp_alloc_big(size_t bytes, bool zero)
 {
+    void *p = zero ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (bytes >= BIG_BLOCK) {
-        void *p = NULL;
-        if (posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-            return NULL;
-        madvise(p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
-        if (zero)
-            memset(p, 0, bytes);
-        return p;
+    if (p && bytes >= BIG_BLOCK) {
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), b = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
+        if (b > a)
+            madvise((void *)a, b - a, MADV_HUGEPAGE);
     }
 #endif
-    return zero ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
+    return p;
 }
 
 void *lrp_calloc_checked(size_t n, size_t size)
