@@ -9,6 +9,7 @@
  * that a hostile file cannot make one execution slow. */
 #include "fuzz_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lrp.h"
@@ -114,6 +115,30 @@ static void run(lrp_model *m)
     lrp_tensor_free(x);
 }
 
+/* lrp_onnx_metadata_peek, which scans the file's top level without loading
+ * it: on a model that loads, it reads every key as the loader did (and
+ * lrp.labels, present or not); on any file, a failure has its message. */
+static void peek_check(const char *path, const lrp_model *m)
+{
+    const lrp_model_info *info = m ? lrp_model_get_info(m) : NULL;
+    int n = info ? info->n_metadata : 0;
+    for (int i = -1; i < n; i++) {
+        const char *key = i < 0 ? "lrp.labels" : info->metadata_keys[i];
+        char *v = NULL;
+        lrp_error err = {0};
+        if (lrp_onnx_metadata_peek(path, key, &v, &err) != LRP_OK) {
+            fuzz_check_message(err.message);
+            if (m)
+                fuzz_fail("metadata peek fails on a model that loads");
+            return;
+        }
+        const char *want = info ? lrp_model_metadata(info, key) : NULL;
+        if (m && (!want != !v || (v && strcmp(v, want))))
+            fuzz_fail("metadata peek reads another value than the loader");
+        free(v);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_scratch(data, size, ".onnx");
@@ -121,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lrp_load_options_default(&o);
     lrp_error err = {0};
     lrp_model *m = lrp_model_load(path, &o, &err);
+    peek_check(path, m);
     if (!m) {
         fuzz_check_message(err.message);
         /* what `lrp inspect` does with such a model */

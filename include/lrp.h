@@ -231,6 +231,13 @@ typedef struct lrp_model_info {
 /* The value of a metadata_props key (of its last entry), or NULL. */
 LRP_API const char *lrp_model_metadata(const lrp_model_info *info, const char *key);
 
+/* The value of the metadata_props key `key` (of its last entry) of the ONNX
+ * file at path, read without loading the model: the file's top-level fields
+ * are scanned and the graph skipped. *value: malloc'ed (free it), NULL when
+ * the model has no such key. A file that is not a well-formed message at its
+ * top level is LRP_ERR_FORMAT (the loader may say more). */
+LRP_API lrp_status lrp_onnx_metadata_peek(const char *path, const char *key, char **value, lrp_error *err);
+
 /* The bytes of the ONNX file model_path with these metadata_props set (each
  * key replaced or added, in order; a NULL value removes the key), everything
  * else as it was. out_path: where they will be written; a model whose

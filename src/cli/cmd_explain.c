@@ -375,11 +375,12 @@ typedef struct explain_run {
     FILE *txt; /* the result lines */
     char **labels;
     int n_labels;
-    cli_labels lab;  /* --labels (labels, n_labels: its names) */
-    cli_targets tg;  /* -t, --top */
-    int64_t classes; /* the model's, -1 until known */
-    bool no_batch;   /* the model takes no batch of several copies */
-    bool stop;       /* a run-wide error found with the first input */
+    cli_labels lab;      /* --labels or the model's lrp.labels (labels, n_labels: its names) */
+    char lab_what[4200]; /* how messages name them */
+    cli_targets tg;      /* -t, --top */
+    int64_t classes;     /* the model's, -1 until known */
+    bool no_batch;       /* the model takes no batch of several copies */
+    bool stop;           /* a run-wide error found with the first input */
     cli_guard *guard;
     attribution_config ac;
     cli_method cm;
@@ -759,7 +760,7 @@ static bool classes_known(explain_run *r, const lrp_tensor *logits)
         return true;
     r->classes = logits->dims[1];
     progress_clear(&r->prog);
-    return (!r->a->labels || cli_labels_check(&r->lab, r->a->labels, r->classes) == EXIT_OK) &&
+    return (!r->lab.n || cli_labels_check(&r->lab, r->lab_what, r->classes) == EXIT_OK) &&
            cli_targets_check(&r->tg, r->classes) == EXIT_OK;
 }
 
@@ -940,12 +941,13 @@ static int check_targets(const explain_run *r, bool heat_stdout, bool rel_stdout
 {
     const cli_args *a = r->a;
     bool several = r->tg.top > 1 || r->tg.n > 1;
-    if (a->out && cli_template_has(a->out, "{label}") && !a->labels) {
-        cli_error("-o %s: {label} needs --labels FILE", a->out);
+    if (a->out && cli_template_has(a->out, "{label}") && !r->lab.n) {
+        cli_error("-o %s: {label} needs --labels FILE (or the model's metadata lrp.labels)", a->out);
         return EXIT_USAGE;
     }
-    if (a->relevance_out && cli_template_has(a->relevance_out, "{label}") && !a->labels) {
-        cli_error("--relevance-out %s: {label} needs --labels FILE", a->relevance_out);
+    if (a->relevance_out && cli_template_has(a->relevance_out, "{label}") && !r->lab.n) {
+        cli_error("--relevance-out %s: {label} needs --labels FILE (or the model's metadata lrp.labels)",
+                  a->relevance_out);
         return EXIT_USAGE;
     }
     if (!several)
@@ -972,10 +974,9 @@ static int check_targets(const explain_run *r, bool heat_stdout, bool rel_stdout
  * against the labels, -t and the --list lines' targets. */
 static int check_classes(explain_run *r, cli_items *items)
 {
-    const cli_args *a = r->a;
     r->classes = lrp_model_classes(r->cm.model);
     int rc = EXIT_OK;
-    if (a->labels && (rc = cli_labels_check(&r->lab, a->labels, r->classes)) != EXIT_OK)
+    if (r->lab.n && (rc = cli_labels_check(&r->lab, r->lab_what, r->classes)) != EXIT_OK)
         return rc;
     if ((rc = cli_targets_check(&r->tg, r->classes)) != EXIT_OK)
         return rc;
@@ -1384,11 +1385,11 @@ int cmd_explain(cli_args *a)
                                                 ? a->explain.composite
                                                 : "gradient"));
     cli_items items = {0};
-    if (a->labels && (rc = cli_labels_read(a->labels, &r.lab)) != EXIT_OK)
+    if ((rc = cli_labels_open(a->labels, a->pos[0], &r.lab, r.lab_what, sizeof r.lab_what)) != EXIT_OK)
         goto done;
-    r.labels = r.lab.name;
+    r.labels = r.lab.n ? r.lab.name : NULL;
     r.n_labels = r.lab.n;
-    if ((rc = cli_targets_parse(a, a->labels ? &r.lab : NULL, a->labels, &r.tg)) != EXIT_OK ||
+    if ((rc = cli_targets_parse(a, r.lab.n ? &r.lab : NULL, r.lab_what, &r.tg)) != EXIT_OK ||
         (rc = check_targets(&r, heat_stdout, rel_stdout)) != EXIT_OK)
         goto done;
     if ((rc = cli_inside_parse(a, &r.inside)) != EXIT_OK)
@@ -1417,7 +1418,7 @@ int cmd_explain(cli_args *a)
         (rc = check_item_count(a, items.n, heat_fields, rel_fields, heat_stdout, rel_stdout)) != EXIT_OK ||
         (rc = cli_inside_check_count(&r.inside, items.n)) != EXIT_OK)
         goto done;
-    if (r.tg.from_dir && (rc = cli_targets_from_dir(a, &items, a->labels ? &r.lab : NULL, a->labels)) != EXIT_OK)
+    if (r.tg.from_dir && (rc = cli_targets_from_dir(a, &items, r.lab.n ? &r.lab : NULL, r.lab_what)) != EXIT_OK)
         goto done;
     /* every output is checked before anything is written */
     if ((rc = claim_outputs(r.guard, a, &items, method_buf, &r.tg, &r.lab, &r.inside)) != EXIT_OK)

@@ -114,9 +114,10 @@ int cmd_predict(cli_args *a)
     if (rc)
         return rc;
     cli_labels lab = {0};
-    if (a->labels && (rc = cli_labels_read(a->labels, &lab)) != EXIT_OK)
+    char what[4200];
+    if ((rc = cli_labels_open(a->labels, a->pos[0], &lab, what, sizeof what)) != EXIT_OK)
         return rc;
-    char **labels = a->labels ? lab.name : NULL;
+    char **labels = lab.n ? lab.name : NULL;
     int n_labels = lab.n;
     cli_items items;
     if ((rc = cli_gather_items(a, 1, NULL, &items)) != EXIT_OK) {
@@ -127,7 +128,7 @@ int cmd_predict(cli_args *a)
     lrp_preprocess pp;
     /* the labels must name every class: checked once the count is known */
     int64_t classes = m ? lrp_model_classes(m) : -1;
-    if (m && a->labels && (rc = cli_labels_check(&lab, a->labels, classes)) != EXIT_OK) {
+    if (m && lab.n && (rc = cli_labels_check(&lab, what, classes)) != EXIT_OK) {
         lrp_model_free(m);
         m = NULL;
     }
@@ -141,10 +142,11 @@ int cmd_predict(cli_args *a)
             lrp_tensor *logits = NULL;
             lrp_status st = predict_item(m, &pp, it, &logits, &err);
             ranked *r = NULL;
-            if (st == LRP_OK && a->labels && classes < 0 &&
-                cli_labels_check(&lab, a->labels, classes = logits->dims[1]) != EXIT_OK) {
+            int lrc;
+            if (st == LRP_OK && lab.n && classes < 0 &&
+                (lrc = cli_labels_check(&lab, what, classes = logits->dims[1])) != EXIT_OK) {
                 lrp_tensor_free(logits);
-                rc = EXIT_USAGE;
+                rc = lrc;
                 break;
             }
             if (st != LRP_OK) {

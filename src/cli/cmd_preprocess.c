@@ -18,6 +18,10 @@ int cmd_preprocess(cli_args *a)
     int rc = cli_need_args(a, 2, 2, "MODEL IMAGE");
     if (rc)
         return rc;
+    if (a->labels) {
+        cli_error("preprocess: --labels is stored with --write-metadata; a tensor has no class names");
+        return EXIT_USAGE;
+    }
     if (!a->out) {
         cli_error("preprocess: give the output file with -o OUT.npy");
         return EXIT_USAGE;

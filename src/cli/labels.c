@@ -351,15 +351,12 @@ static bool parse_text(char *buf, size_t len, entries *e)
     return true;
 }
 
-int cli_labels_read(const char *path, cli_labels *l)
+/* Class names from buf (len bytes, NUL-terminated; consumed), named what in messages. */
+static int labels_parse(const char *what, char *buf, size_t len, cli_labels *l)
 {
     memset(l, 0, sizeof *l);
-    size_t len = 0;
-    char *buf = slurp(path, &len);
-    if (!buf)
-        return EXIT_USAGE;
     if (memchr(buf, '\0', len)) {
-        cli_error("--labels %s: a binary file, not class names", path);
+        cli_error("%s: a binary file, not class names", what);
         free(buf);
         return EXIT_USAGE;
     }
@@ -371,8 +368,7 @@ int cli_labels_read(const char *path, cli_labels *l)
     if (*q == '{' || *q == '[') {
         parser ps = {buf, q, buf + len, NULL};
         if (!parse_json(&ps, &e)) {
-            cli_error("--labels %s: not a JSON class index: expected %s at byte %lld", path, ps.what,
-                      (long long)(ps.p - buf));
+            cli_error("%s: not a JSON class index: expected %s at byte %lld", what, ps.what, (long long)(ps.p - buf));
             rc = EXIT_USAGE;
         }
     } else if (!parse_text(buf, len, &e)) {
@@ -381,7 +377,7 @@ int cli_labels_read(const char *path, cli_labels *l)
     }
     free(buf);
     if (rc == EXIT_OK && e.n == 0) {
-        cli_error("--labels %s: no class names", path);
+        cli_error("%s: no class names", what);
         rc = EXIT_USAGE;
     }
     if (rc == EXIT_OK &&
@@ -393,11 +389,10 @@ int cli_labels_read(const char *path, cli_labels *l)
     for (int i = 0; i < e.n && rc == EXIT_OK; i++) {
         long long k = e.v[i].index < 0 ? i : e.v[i].index;
         if (k >= e.n) {
-            cli_error("--labels %s: class %lld, and the file has %d classes (keys must be 0 to %d)", path, k, e.n,
-                      e.n - 1);
+            cli_error("%s: class %lld, and the file has %d classes (keys must be 0 to %d)", what, k, e.n, e.n - 1);
             rc = EXIT_USAGE;
         } else if (l->name[k]) {
-            cli_error("--labels %s: class %lld is given twice", path, k);
+            cli_error("%s: class %lld is given twice", what, k);
             rc = EXIT_USAGE;
         } else {
             l->name[k] = e.v[i].name;
@@ -420,15 +415,46 @@ int cli_labels_read(const char *path, cli_labels *l)
     return rc;
 }
 
-int cli_labels_check(const cli_labels *l, const char *path, int64_t classes)
+int cli_labels_read(const char *path, cli_labels *l)
+{
+    memset(l, 0, sizeof *l);
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    if (!buf)
+        return EXIT_USAGE;
+    char what[4200];
+    snprintf(what, sizeof what, "--labels %s", path);
+    return labels_parse(what, buf, len, l);
+}
+
+int cli_labels_open(const char *file, const char *model, cli_labels *l, char *what, size_t size)
+{
+    memset(l, 0, sizeof *l);
+    if (file) {
+        snprintf(what, size, "--labels %s", file);
+        return cli_labels_read(file, l);
+    }
+    what[0] = '\0';
+    char *v = NULL;
+    lrp_error err = {0};
+    /* a file that is no model says so when it is loaded: no labels here */
+    if (!model || lrp_onnx_metadata_peek(model, "lrp.labels", &v, &err) != LRP_OK || !v)
+        return EXIT_OK;
+    snprintf(what, size, "%s: metadata lrp.labels", model);
+    int rc = labels_parse(what, v, strlen(v), l);
+    l->from_model = true;
+    return rc == EXIT_USAGE ? EXIT_MODEL : rc; /* a bad value is the model's */
+}
+
+int cli_labels_check(const cli_labels *l, const char *what, int64_t classes)
 {
     if (classes < 0 || l->n == classes)
         return EXIT_OK;
     bool background = l->n == classes + 1 && !strcmp(l->name[0], "background");
-    cli_error("--labels %s has %d class names and the model %lld classes: they must be as many, one per class in "
+    cli_error("%s has %d class names and the model %lld classes: they must be as many, one per class in "
               "class order%s",
-              path, l->n, (long long)classes, background ? " (remove the first one, 'background')" : "");
-    return EXIT_USAGE;
+              what, l->n, (long long)classes, background ? " (remove the first one, 'background')" : "");
+    return l->from_model ? EXIT_MODEL : EXIT_USAGE;
 }
 
 int64_t cli_labels_find(const cli_labels *l, const char *s, int64_t *first, int64_t *second)

@@ -4,6 +4,7 @@
 
 #include "cli/common.h"
 #include "cli/items.h"
+#include "cli/labels.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ static void fmt_values(char *buf, size_t size, const lrp_real *v, int n)
     }
 }
 
+static int write_metadata(const cli_args *a, const cli_labels *lab, int n, const char *const *keys,
+                          const char *const *values);
+
 int cli_write_metadata(const cli_args *a)
 {
     if (!a->out) {
@@ -52,9 +56,37 @@ int cli_write_metadata(const cli_args *a)
     int rc = cli_check_single_output("-o", a->out, inputs);
     if (rc != EXIT_OK)
         return rc;
-    const char *keys[7], *values[7];
+    const char *keys[8], *values[8];
     char mean[96], std[96], range[8];
     int n = 0;
+    /* --labels: the names, one per line (a JSON class index's names) */
+    cli_labels lab = {0};
+    char *names = NULL;
+    if (a->labels && (rc = cli_labels_read(a->labels, &lab)) != EXIT_OK)
+        return rc;
+    size_t total = 1;
+    for (int i = 0; i < lab.n; i++) {
+        if (strchr(lab.name[i], '\n') || strchr(lab.name[i], '\r')) {
+            cli_error("--labels %s: class %d's name has a line break, which one name per line cannot store", a->labels,
+                      i);
+            cli_labels_free(&lab);
+            return EXIT_USAGE;
+        }
+        total += strlen(lab.name[i]) + 1;
+    }
+    if (lab.n && !(names = malloc(total))) {
+        cli_labels_free(&lab);
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    for (size_t i = 0, at = 0; i < (size_t)lab.n; i++) {
+        size_t k = strlen(lab.name[i]);
+        memcpy(names + at, lab.name[i], k);
+        at += k;
+        names[at++] = i + 1 < (size_t)lab.n ? '\n' : '\0';
+    }
+    if (names)
+        keys[n] = "lrp.labels", values[n++] = names;
     if (a->n_mean) {
         fmt_values(mean, sizeof mean, a->mean, a->n_mean);
         keys[n] = "lrp.mean", values[n++] = mean;
@@ -75,14 +107,31 @@ int cli_write_metadata(const cli_args *a)
         keys[n] = "lrp.layout", values[n++] = a->layout;
     if (!n) {
         cli_error("preprocess --write-metadata: nothing to store: give --mean, --std, --resize, --pixel-range, "
-                  "--bgr or --layout");
+                  "--bgr, --layout or --labels");
         return EXIT_USAGE;
     }
+    rc = write_metadata(a, &lab, n, keys, values);
+    free(names);
+    cli_labels_free(&lab);
+    return rc;
+}
+
+/* The copy of the model with the n entries, once the model loads (and has
+ * as many classes as lab has names, when it has any). */
+static int write_metadata(const cli_args *a, const cli_labels *lab, int n, const char *const *keys,
+                          const char *const *values)
+{
+    int rc;
     /* the model must load: a file lrp cannot read gets no metadata either */
     lrp_model *m = cli_load_model(a, false, true, &rc);
     if (!m)
         return rc;
+    int64_t classes = lab->n ? lrp_model_classes(m) : -1;
     lrp_model_free(m);
+    char what[4200];
+    snprintf(what, sizeof what, "--labels %s", a->labels ? a->labels : "");
+    if (lab->n && (rc = cli_labels_check(lab, what, classes)) != EXIT_OK)
+        return rc;
     lrp_error err = {0};
     void *bytes = NULL;
     size_t len = 0;

@@ -193,7 +193,7 @@ static const option_def options[] = {
     {"bgr", 0, T_FLAG, NULL, C_MODEL, "Input", "feed channels in B,G,R order", AT(bgr)},
     {"write-metadata", 0, T_FLAG, NULL, C_PREPROCESS, "Input",
      "instead of a tensor, write a copy of the model (-o OUT.onnx) that carries the given --mean, --std, --resize, "
-     "--pixel-range, --bgr and --layout in its metadata, so that they need not be given again",
+     "--pixel-range, --bgr, --layout and --labels in its metadata, so that they need not be given again",
      AT(write_metadata)},
     {"pixel-range", 0, T_INT, NULL, C_MODEL, "Input", "pixel values before mean/std: 0..1 (default) or 0..255",
      AT(pixel_range), HAS(has_pixel_range), RANGE(1, 255), CHOICES("1", "255"), .def = "1"},
@@ -207,7 +207,9 @@ static const option_def options[] = {
 
     {"top", 'k', T_INT, "K", C_PREDICT, "Prediction", "show the K most likely classes (default {default})", AT(top),
      RANGE(1, 1000000), .def = "5"},
-    {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN, "Prediction", "class names, one per line, in class order",
+    {"labels", 0, T_STR, "FILE", C_PREDICT | C_EXPLAIN | C_PREPROCESS, "Prediction",
+     "class names, one per line, in class order, or a JSON class index (default: the model's metadata lrp.labels, "
+     "which preprocess --write-metadata stores)",
      AT(labels)},
 
     {"composite", 'c', T_STR, "NAME", C_LRP | C_INSPECT, "Explanation", "LRP composite (default {default}): {names}",

@@ -36,7 +36,9 @@ static int64_t one_target(const char *s, size_t n, const cli_labels *labels, con
         return strtoll(piece, NULL, 10);
     }
     if (!labels) {
-        cli_error("--target '%s': not a class number; class names need --labels FILE", piece);
+        cli_error("--target '%s': not a class number; class names need --labels FILE (or the model's metadata "
+                  "lrp.labels)",
+                  piece);
         return -1;
     }
     int64_t a = -1, b = -1, k = cli_labels_find(labels, piece, &a, &b);

@@ -87,4 +87,51 @@ expect_exit 0 "inspect a value with control characters" "$LRP" inspect "$W/ctl.o
 printf '%s\n' "$OUT" | grep -q '^ *note = a?\[2Jb$' && ok "control characters shown as ?" ||
     not_ok "control characters: $(printf '%s\n' "$OUT" | grep note | od -c | head -3)"
 
+# class names stored with the model (lrp.labels): written by --write-metadata --labels (a text file or a JSON
+# class index), read by predict and explain (and -t LABEL, {label}) without --labels; read by a scan of the
+# file's top level before the model loads; a --labels file still wins; a wrong count is the model's error
+printf '%s\n' plane car bird cat deer dog frog horse ship truck > "$W/cifar.txt"
+expect_exit 0 "--write-metadata --labels" "$LRP" preprocess "$R20" --write-metadata --labels "$W/cifar.txt" \
+    -o "$W/r20-labels.onnx"
+expect_exit 0 "inspect the labelled copy" "$LRP" inspect "$W/r20-labels.onnx"
+printf '%s\n' "$OUT" | grep -q '^ *lrp.labels = (10 lines)$' && ok "inspect: lrp.labels of 10 lines" ||
+    not_ok "inspect: no lrp.labels line: $OUT"
+printf '%s\n' "$OUT" | grep -q ' lrp.mean = 0.4914,0.4822,0.4465$' && ok "the labels kept lrp.mean" ||
+    not_ok "lrp.mean lost"
+expect_exit 0 "predict without --labels" "$LRP" predict "$W/r20-labels.onnx" "$HORSE" -k 2
+check "predict names the classes from the metadata" eval 'printf "%s\n" "$OUT" | grep -q "logit= *20.0788  horse$"'
+expect_exit 0 "explain -t horse -o {label} without --labels" "$LRP" explain "$W/r20-labels.onnx" "$HORSE" \
+    -t horse,deer -q -r "$W/lab-{label}.npy"
+"$LRP" explain "$R20" "$HORSE" -t 7 -q -r "$W/t7.npy"
+check "-t horse from the metadata is class 7, byte for byte" cmp -s "$W/lab-horse.npy" "$W/t7.npy"
+check "{label} from the metadata" test -f "$W/lab-deer.npy"
+printf '%s\n' p0 p1 p2 p3 p4 p5 p6 p7 p8 p9 > "$W/other.txt"
+expect_exit 0 "--labels wins over the metadata" "$LRP" predict "$W/r20-labels.onnx" "$HORSE" -k 1 \
+    --labels "$W/other.txt"
+check "--labels' names shown" eval 'printf "%s\n" "$OUT" | grep -q "  p7$"'
+printf '{"0": ["n0", "plane"], "1": ["n1", "car"], "2": ["n2", "bird"], "3": ["n3", "cat"], "4": ["n4", "deer"], "5": ["n5", "dog"], "6": ["n6", "frog"], "7": ["n7", "horse"], "8": ["n8", "ship"], "9": ["n9", "truck"]}\n' > "$W/idx.json"
+expect_exit 0 "--write-metadata --labels with a JSON class index" "$LRP" preprocess "$R20" --write-metadata \
+    --labels "$W/idx.json" -o "$W/r20-json.onnx"
+expect_exit 0 "predict the JSON-labelled copy" "$LRP" predict "$W/r20-json.onnx" "$HORSE" -k 1
+check "a JSON class index stores its names" eval 'printf "%s\n" "$OUT" | grep -q "  horse$"'
+printf '%s\n' a b c > "$W/three.txt"
+expect_exit 2 "--write-metadata with 3 names for 10 classes" "$LRP" preprocess "$R20" --write-metadata \
+    --labels "$W/three.txt" -o "$W/r20-3.onnx"
+one_line_error "3 names for 10 classes" "has 3 class names and the model 10 classes"
+check "nothing written for a wrong count" test ! -e "$W/r20-3.onnx"
+expect_exit 2 "preprocess to a tensor with --labels" "$LRP" preprocess "$R20" "$HORSE" --labels "$W/cifar.txt" \
+    -o "$W/x.npy"
+one_line_error "preprocess --labels without --write-metadata" "--write-metadata"
+add_meta "$R20" "$W/r20-bad-labels.onnx" lrp.labels $'a\nb\nc'
+expect_exit 3 "a model whose lrp.labels has 3 names for 10 classes" "$LRP" explain "$W/r20-bad-labels.onnx" "$HORSE" \
+    -o "$W/bl.png"
+one_line_error "the model's wrong count" "metadata lrp.labels has 3 class names and the model 10 classes"
+check "nothing written for the model's wrong count" test ! -e "$W/bl.png"
+add_meta "$W/r20-bad-labels.onnx" "$W/r20-later.onnx" lrp.labels "$(cat "$W/other.txt")"
+expect_exit 0 "a later lrp.labels entry counts" "$LRP" predict "$W/r20-later.onnx" "$HORSE" -k 1
+check "the later entry's names" eval 'printf "%s\n" "$OUT" | grep -q "  p7$"'
+head -c 300 "$W/r20-labels.onnx" > "$W/trunc.onnx"
+expect_exit 3 "a truncated model (with labels before the cut or not)" "$LRP" predict "$W/trunc.onnx" "$HORSE"
+one_line_error "a truncated model" "trunc.onnx"
+
 finish
