@@ -386,7 +386,8 @@ static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *er
     lrp_tensor *own[SHARED_MAX_INPUTS + 1] = {NULL};
     lrp_status st = LRP_OK;
     const lrp_tensor *const *in = s->in;
-    if (e->shared > 1) {
+    const lrp_rule_call one = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin, e->shared};
+    if (e->shared > 1 && !lrp_rule_takes_one(&one)) {
         if (ni > SHARED_MAX_INPUTS)
             return lrp_node_fail(err, s->n, LRP_ERR_UNSUPPORTED, "too many inputs");
         for (int i = 0; i < ni && st == LRP_OK; i++)

@@ -430,6 +430,12 @@ lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err)
     return d->apply(c, err);
 }
 
+bool lrp_rule_takes_one(const lrp_rule_call *c)
+{
+    const lrp_rule_def *d = lrp_rule_def_of(c->rule->kind);
+    return c->shared > 1 && d && d->takes_one && d->takes_one(c);
+}
+
 lrp_status lrp_rule_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_def *d = lrp_rule_def_of(a->c.rule->kind);

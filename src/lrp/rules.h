@@ -119,6 +119,10 @@ typedef struct lrp_rule_call {
 
 /* gin[i] += the relevance that the rule sends to input i. */
 lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);
+/* Whether the rule, in a sweep over copies of one sample (c->shared > 1, c
+ * with the one sample's forward values), takes them as they are (else the
+ * caller copies them for it). */
+bool lrp_rule_takes_one(const lrp_rule_call *c);
 
 /* The second order: the adjoint of the node's rule (rules/rule.h,
  * lrp_adjoint_call); LRP_ERR_UNSUPPORTED for a rule or op it does not cover. */

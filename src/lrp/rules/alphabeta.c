@@ -6,16 +6,29 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+static void combine_one(const lrp_sign_split *s, lrp_real alpha, lrp_real beta, lrp_real *acc, const lrp_real *a,
+                        const lrp_real *b, const lrp_real *cc, const lrp_real *d);
+
 /* R_in = α(x⁺⊙A + x⁻⊙B) − β(x⁺⊙C + x⁻⊙D); C, D NULL for ZPlus (no beta terms). */
 static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_real alpha, lrp_real beta,
                     const lrp_tensor *A, const lrp_tensor *B, const lrp_tensor *C, const lrp_tensor *D)
 {
-    lrp_real *acc = lrp_reals(c->gin[0]);
+    /* the input of one sample in a shared sweep (takes_one): the same for every copy */
+    const int64_t copies = lrp_shared_one(c, s->x) ? c->shared : 1;
+    for (int64_t k = 0; k < copies; k++) {
+        const int64_t off = k * s->x->numel;
+        combine_one(s, alpha, beta, lrp_reals(c->gin[0]) + off, lrp_reals(A) + off, B ? lrp_reals(B) + off : NULL,
+                    C ? lrp_reals(C) + off : NULL, D ? lrp_reals(D) + off : NULL);
+    }
+}
+
+/* One sample's (or all copies') acc += the combination of the input's halves with A..D. */
+static void combine_one(const lrp_sign_split *s, lrp_real alpha, lrp_real beta, lrp_real *acc, const lrp_real *a,
+                        const lrp_real *b, const lrp_real *cc, const lrp_real *d)
+{
     const lrp_real *p = lrp_reals(s->xpos), *q = s->xn ? lrp_reals(s->xn) : NULL;
-    const lrp_real *a = lrp_reals(A), *b = B ? lrp_reals(B) : NULL, *cc = C ? lrp_reals(C) : NULL,
-                   *d = D ? lrp_reals(D) : NULL;
     int64_t n = s->x->numel;
-    if (!C) {
+    if (!cc) {
         LRP_PAR_FOR
         for (int64_t i = 0; i < n; i++)
             acc[i] += q ? p[i] * a[i] + q[i] * b[i] : p[i] * a[i];
@@ -58,6 +71,13 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
 }
 
 static lrp_status zplus_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, true, err); }
+/* ZPlus takes one sample's input in a shared sweep: its products of x are
+ * computed once, x⁺ ⊙ Wᵀg for each copy from the one x. */
+static bool zplus_takes_one(const lrp_rule_call *c)
+{
+    return lrp_rule_on_layer(c) && c->in[0] && c->in[0]->ndim >= 1 && c->in[0]->dims[0] == 1 &&
+           lrp_const_per_sample(c, c->in[0]->ndim);
+}
 static lrp_status alpha_beta_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, false, err); }
 
 /* The adjoint: the alpha half (x⁺ through W⁺, x⁻ through W⁻, over its z)
@@ -122,6 +142,7 @@ const lrp_rule_def lrp_rule_zplus = {
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS,
     .apply = zplus_apply,
+    .takes_one = zplus_takes_one,
     .adjoint = zplus_adjoint,
 };
 

@@ -31,6 +31,9 @@ static lrp_status epsilon_apply(const lrp_rule_call *c, lrp_error *err)
     return lrp_rule_on_layer(c) ? epsilon_layer(c, err) : lrp_norm_apply(c, err);
 }
 
+/* On ops without weights, as Norm takes them. */
+static bool epsilon_takes_one(const lrp_rule_call *c) { return !lrp_rule_on_layer(c) && lrp_norm_takes_one(c); }
+
 /* The adjoint: one group, the term x ⊙ Wᵀg over z (lrp_adj_group). */
 static lrp_status epsilon_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
@@ -57,5 +60,6 @@ const lrp_rule_def lrp_rule_epsilon = {
     .flags = LRP_RULE_DIVIDES | LRP_RULE_Z_IS_OUTPUT,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = epsilon_apply,
+    .takes_one = epsilon_takes_one,
     .adjoint = epsilon_adjoint,
 };

@@ -134,11 +134,16 @@ static lrp_tensor *like_out(const lrp_rule_call *c, lrp_error *err)
  * sample: then the products are computed once and copied. */
 static bool shared_input(const lrp_rule_call *c, const lrp_tensor *x)
 {
-    return c->shared > 1 && x->ndim >= 1 && x->dims[0] == c->shared && c->R->dims[0] == c->shared &&
-           lrp_const_per_sample(c, x->ndim);
+    return c->shared > 1 && x->ndim >= 1 && (x->dims[0] == c->shared || x->dims[0] == 1) &&
+           c->R->dims[0] == c->shared && lrp_const_per_sample(c, x->ndim);
 }
 
-/* The first sample of x (a view). */
+bool lrp_shared_one(const lrp_rule_call *c, const lrp_tensor *t)
+{
+    return c->shared > 1 && t->ndim >= 1 && t->dims[0] == 1 && c->R->ndim >= 1 && c->R->dims[0] == c->shared;
+}
+
+/* The first sample of x (a view; x itself when it holds one). */
 static lrp_tensor first_sample(const lrp_tensor *x)
 {
     lrp_tensor v = *x;
@@ -183,7 +188,12 @@ lrp_tensor *lrp_layer_t_new(const lrp_rule_call *c, const lrp_tensor *g, const l
                             lrp_error *err)
 {
     lrp_gemm_count(c, LRP_COUNT_T, 1.0);
-    lrp_tensor *t = lrp_tensor_like(xlike, err);
+    lrp_tensor like = *xlike; /* one sample's forward value in a shared sweep: shaped for every copy */
+    if (lrp_shared_one(c, xlike) && g->ndim >= 1 && g->dims[0] == c->shared) {
+        like.dims[0] = c->shared;
+        like.numel = xlike->numel * c->shared;
+    }
+    lrp_tensor *t = lrp_tensor_like(&like, err);
     if (!t)
         return NULL;
     if (c->n->op->linear->apply_t(c->n, g, W, t, err) != LRP_OK) {
@@ -381,7 +391,7 @@ static lrp_tensor *layer_pair_new(const lrp_rule_call *c, const lrp_tensor *x, c
     if (!z || !one)
         return z;
     /* [a; b] for one sample: each half copied for every sample */
-    dims[0] = 2 * x->dims[0];
+    dims[0] = 2 * c->shared;
     lrp_tensor *zz = lrp_tensor_new_uninit(LRP_REAL_DT, v->ndim, dims, err);
     if (zz)
         copy_blocks(lrp_reals(zz), lrp_reals(z), 2, z->numel / 2, c->shared);

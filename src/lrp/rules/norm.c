@@ -7,25 +7,33 @@
 
 /* Add/Sum of same-shaped activations (zennit's residual Sum): each input
  * gets a ⊙ R / s(z), with z the output, in one pass. */
-static bool residual_sum(const lrp_rule_call *c)
+/* Its forward values hold one sample of a shared sweep (lrp_norm_takes_one)
+ * or every sample. */
+static bool residual_sum(const lrp_rule_call *c, int64_t copies)
 {
     return lrp_node_group(c->g, c->n) == LRP_GROUP_SUM && c->n->n_inputs == 2 && c->gin[0] && c->gin[1] &&
-           c->gin[0] != c->gin[1] && c->out && c->in[0]->numel == c->R->numel && c->in[1]->numel == c->R->numel;
+           c->gin[0] != c->gin[1] && c->out && c->in[0] && c->in[1] && c->in[0]->numel * copies == c->R->numel &&
+           c->in[1]->numel * copies == c->R->numel && c->out->numel * copies == c->R->numel;
 }
+
+bool lrp_norm_takes_one(const lrp_rule_call *c) { return c->shared > 1 && residual_sum(c, c->shared); }
 
 lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
 {
-    if (residual_sum(c)) {
-        const lrp_real *a = lrp_reals(c->in[0]), *b = lrp_reals(c->in[1]), *z = lrp_reals(c->out),
-                       *r = lrp_reals(c->R);
-        lrp_real *ga = lrp_reals(c->gin[0]), *gb = lrp_reals(c->gin[1]);
+    const int64_t copies = c->out && lrp_shared_one(c, c->out) ? c->shared : 1;
+    if (residual_sum(c, copies)) {
+        const lrp_real *a = lrp_reals(c->in[0]), *b = lrp_reals(c->in[1]), *z = lrp_reals(c->out);
         const lrp_rule *rule = c->rule;
-        int64_t n = c->R->numel;
-        LRP_PAR_FOR
-        for (int64_t i = 0; i < n; i++) {
-            lrp_real q = r[i] / lrp_rule_stabilize(rule, z[i]);
-            ga[i] += a[i] * q;
-            gb[i] += b[i] * q;
+        int64_t n = c->out->numel;
+        for (int64_t k = 0; k < copies; k++) { /* one sample's a, b, z for every copy */
+            const lrp_real *r = lrp_reals(c->R) + k * n;
+            lrp_real *ga = lrp_reals(c->gin[0]) + k * n, *gb = lrp_reals(c->gin[1]) + k * n;
+            LRP_PAR_FOR
+            for (int64_t i = 0; i < n; i++) {
+                lrp_real q = r[i] / lrp_rule_stabilize(rule, z[i]);
+                ga[i] += a[i] * q;
+                gb[i] += b[i] * q;
+            }
         }
         return LRP_OK;
     }
@@ -115,5 +123,6 @@ const lrp_rule_def lrp_rule_norm = {
     .flags = LRP_RULE_DIVIDES,
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .apply = lrp_norm_apply,
+    .takes_one = lrp_norm_takes_one,
     .adjoint = lrp_norm_adjoint,
 };

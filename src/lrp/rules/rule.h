@@ -118,6 +118,10 @@ typedef struct lrp_rule_def {
     /* gin[i] += the relevance the rule sends to input i; called only when
      * some gin[i] is set. */
     lrp_status (*apply)(const lrp_rule_call *c, lrp_error *err);
+    /* Optional: whether apply, in a sweep over copies of one sample's forward
+     * values (c->shared > 1), takes c->in and c->out as that one sample
+     * (batch 1, R with c->shared samples) instead of the copies. */
+    bool (*takes_one)(const lrp_rule_call *c);
     /* The adjoint of apply (lrp_adjoint_call); NULL: the rule has no second
      * order (LRP_ERR_UNSUPPORTED). */
     lrp_status (*adjoint)(const lrp_adjoint_call *a, lrp_error *err);
@@ -234,6 +238,12 @@ int lrp_activation_input(const lrp_rule_call *c);
 
 /* Norm's kernel, which Epsilon uses on ops without weights (norm.c). */
 lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err);
+/* Whether lrp_norm_apply takes one sample's forward values (takes_one). */
+bool lrp_norm_takes_one(const lrp_rule_call *c);
+/* In a shared sweep (c->shared > 1): whether t, a forward value or one made
+ * of them alone, holds one sample (the rule took one, takes_one) rather than
+ * the copies. */
+bool lrp_shared_one(const lrp_rule_call *c, const lrp_tensor *t);
 /* Norm's adjoint, which Epsilon's uses on ops without weights (norm.c). */
 lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err);
 
