@@ -31,9 +31,10 @@ expect_exit 2 "bad cotangent" "$LRP" explain "$MLP" "$X" --relevance-grad twice
 one_line_error "bad cotangent" "twice"
 expect_exit 2 "with an attributor that has no second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -a occlusion
 one_line_error "with an attributor that has no second order" "occlusion"
-expect_exit 4 "a rule without a second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -c guided-backprop \
+expect_exit 4 "a rule without a second order" "$LRP" explain "$TESTDATA/shapes/shapes-vit-op17.onnx" \
+    "$TESTDATA/shapes/images/shape-001-square.png" --relevance-grad ones -c attnlrp \
     --relevance-grad-out "$W/unsupported-g.npy"
-one_line_error "a rule without a second order" "no second order"
+one_line_error "a rule without a second order" "second order"
 check "a rule without a second order: no G written" test ! -e "$W/unsupported-g.npy"
 
 # mask:M.png: u = M on every channel (white = 1), the gradient of the relevance inside the mask. An all-white

@@ -55,6 +55,30 @@ for method in "integrated-gradients --steps 4" "smoothgrad --samples 3"; do
     check "$a: the attribution beside G is explain's own" cmp -s "$W/a.npy" "$W/a-plain.npy"
 done
 
+# guided backpropagation and DeconvNet (their ReLU rules' adjoints): with the logit as the seed, R(x) is the
+# logit times a piecewise-constant map, so G is that map's product with the logit's gradient, nonzero
+for comp in guided-backprop deconvnet; do
+    for cot in ones self; do
+        expect_exit 0 "$comp $cot: G" "$LRP" explain "$M" "$W/x.npy" -t 3 --double --seed-logit -q -c $comp \
+            --relevance-grad $cot --relevance-grad-out "$W/g.npy"
+        f64_values "$W/g.npy" > "$W/g.txt"
+        for i in 828 1569 2610; do
+            for s in p m; do
+                d=$H
+                [ $s = m ] && d=-$H
+                f64_npy "$W/x$s.npy" "$X" $i $d
+                "$LRP" explain "$M" "$W/x$s.npy" -t 3 --double --seed-logit -q -c $comp -r "$W/a$s.npy"
+                f64_values "$W/a$s.npy" | awk -v c=$cot '{ s += c == "ones" ? $1 : $1 * $1 / 2 } END { printf "%.17g\n", s }' \
+                    > "$W/l$s.txt"
+            done
+            fd=$(awk -v h=$H 'NR == FNR { p = $1; next } { printf "%.12g\n", (p - $1) / (2 * h) }' "$W/lp.txt" "$W/lm.txt")
+            g=$(sed -n "$((i + 1))p" "$W/g.txt")
+            check "$comp $cot: G[$i] = $g agrees with the finite difference $fd (1e-5)" \
+                awk -v a="$g" -v b="$fd" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && b != 0 && d <= 1e-5 * m) }'
+        done
+    done
+done
+
 # SmoothGrad of the plain gradient of a ReLU network: piecewise constant, so G = 0
 expect_exit 0 "smoothgrad of the gradient: G" "$LRP" explain "$M" "$X" -t 3 -q -a smoothgrad --samples 4 \
     --relevance-grad ones --relevance-grad-out "$W/g0.npy"

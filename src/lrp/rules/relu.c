@@ -7,6 +7,7 @@
 #include "base/tensor.h"
 
 #include <math.h>
+#include <string.h>
 
 /* DeconvNet: R_in = max(R, 0). */
 static lrp_status deconvnet_apply(const lrp_rule_call *c, lrp_error *err)
@@ -78,12 +79,54 @@ static lrp_status beta_smooth_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     return LRP_OK;
 }
 
+/* The adjoint of DeconvNet: R_in = max(R, 0) is linear in R where R != 0
+ * and does not read the forward values: uR += [R > 0] u (relu's derivative,
+ * 0 at 0, as torch's). */
+static lrp_status deconvnet_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    int i = lrp_activation_input(c);
+    lrp_real *ur = lrp_reals(a->uR);
+    const lrp_real *rr = lrp_reals(c->R), *u = lrp_reals(a->u[i]);
+    for (int64_t k = 0; k < c->R->numel; k++)
+        ur[k] += rr[k] > 0.0f ? u[k] : 0.0f;
+    return LRP_OK;
+}
+
+/* The adjoint of guided backpropagation on a piecewise-linear activation
+ * (its derivative d(x) is piecewise constant, so nothing flows to x): R_in
+ * = [R > 0] d(x) R, so uR += d(x) [R > 0] u, the op's gradient of the
+ * masked u. */
+static lrp_status guided_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const char *op = c->n->op_type;
+    if (strcmp(op, "Relu") && strcmp(op, "LeakyRelu"))
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
+                             "guided backpropagation has a second order on Relu and LeakyRelu only, not %s", op);
+    int i = lrp_activation_input(c);
+    lrp_tensor *mu = lrp_tensor_like(c->R, err), *tmp[LRP_RULE_MAX_INPUTS] = {NULL};
+    if (!mu)
+        return lrp_rule_oom(err);
+    const lrp_real *rr = lrp_reals(c->R), *u = lrp_reals(a->u[i]);
+    lrp_real *m = lrp_reals(mu);
+    for (int64_t k = 0; k < c->R->numel; k++)
+        m[k] = rr[k] > 0.0f ? u[k] : 0.0f;
+    lrp_status st = lrp_grad_into(c, c->in, c->out, mu, tmp, err);
+    if (st == LRP_OK)
+        lrp_add_inplace(a->uR, tmp[i]);
+    lrp_grad_free(c->n, tmp);
+    lrp_tensor_free(mu);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_deconvnet = {
     .kind = LRP_RULE_DECONVNET,
     .name = "deconvnet",
     .summary = "the positive part of the relevance passes (DeconvNet)",
     .target = LRP_ON_ELEMENTWISE,
     .apply = deconvnet_apply,
+    .adjoint = deconvnet_adjoint,
 };
 
 const lrp_rule_def lrp_rule_guided = {
@@ -95,6 +138,7 @@ const lrp_rule_def lrp_rule_guided = {
     .flags = LRP_RULE_FOLLOWS_GRADIENT | LRP_RULE_KEEP_OP,
     .check = guided_check,
     .apply = guided_apply,
+    .adjoint = guided_adjoint,
 };
 
 const lrp_rule_def lrp_rule_beta_smooth = {
