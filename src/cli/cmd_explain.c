@@ -563,15 +563,25 @@ static bool top_in_pass(const explain_run *r) { return targets_batch(r) && r->cl
 
 static double available_memory(void);
 
-/* Targets per pass: TARGETS_PER_PASS, but no more than a quarter of the
- * available memory holds (lrp_explainer_sample_bytes each, 2 GB taken as
- * available when /proc does not say). */
-static int targets_per_pass(explain_run *r, const lrp_tensor *x)
+/* How many samples like x to run at once: want, but no more than a quarter
+ * of the available memory holds at lrp_explainer_sample_bytes each (2 GB
+ * taken as available when /proc does not say), at least 1; 0 when the model
+ * does not take x. */
+static int fit_memory(explain_run *r, const lrp_tensor *x, int want)
 {
     lrp_error err = {0};
     double per = lrp_explainer_sample_bytes(r->cm.ex, x, &err), avail = available_memory();
-    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : TARGETS_PER_PASS;
-    return n >= TARGETS_PER_PASS ? TARGETS_PER_PASS : n >= 1 ? (int)n : 1;
+    if (per < 0)
+        return 0;
+    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : want; /* 0: the shapes are not known */
+    return n >= want ? want : n >= 1 ? (int)n : 1;
+}
+
+/* Targets per pass: TARGETS_PER_PASS as memory allows. */
+static int targets_per_pass(explain_run *r, const lrp_tensor *x)
+{
+    int n = fit_memory(r, x, TARGETS_PER_PASS);
+    return n > 0 ? n : 1; /* a model that does not take x fails in the pass */
 }
 
 /* Targets k0..k0+n-1 of the input e[0].x in one pass; top > 0 (the first
@@ -1049,13 +1059,8 @@ static double available_memory(void)
 static int run_threads(const explain_run *r);
 static int auto_batch(explain_run *r, const lrp_tensor *x)
 {
-    lrp_error err = {0};
-    double per = lrp_explainer_sample_bytes(r->cm.ex, x, &err), avail = available_memory();
-    int want = run_threads(r) < BATCH_AUTO_MAX ? run_threads(r) : BATCH_AUTO_MAX;
-    if (per < 0) /* an input the model does not take: it fails alone, and the next one chooses */
-        return 0;
-    double n = per > 0 ? (avail > 0 ? avail : 2e9) / 4.0 / per : want; /* 0: the shapes are not known */
-    return n >= want ? want : n >= 1 ? (int)n : 1;
+    /* 0: an input the model does not take: it fails alone, and the next one chooses */
+    return fit_memory(r, x, run_threads(r) < BATCH_AUTO_MAX ? run_threads(r) : BATCH_AUTO_MAX);
 }
 
 /* Whether the inputs of a run of n go through batches. */

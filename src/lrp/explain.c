@@ -382,22 +382,21 @@ static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *er
     lrp_explainer *e = ctx;
     const lrp_rule *r = &e->rules[s->node];
     const int ni = s->n->n_inputs;
-    const lrp_tensor *in_k[SHARED_MAX_INPUTS], *out = s->out;
+    const lrp_tensor *in_k[SHARED_MAX_INPUTS];
     lrp_tensor *own[SHARED_MAX_INPUTS + 1] = {NULL};
     lrp_status st = LRP_OK;
-    const lrp_tensor *const *in = s->in;
-    const lrp_rule_call one = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin, e->shared};
-    if (e->shared > 1 && !lrp_rule_takes_one(&one)) {
+    lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin, e->shared};
+    if (e->shared > 1 && !lrp_rule_takes_one(&call)) {
         if (ni > SHARED_MAX_INPUTS)
             return lrp_node_fail(err, s->n, LRP_ERR_UNSUPPORTED, "too many inputs");
         for (int i = 0; i < ni && st == LRP_OK; i++)
             if (!(in_k[i] = shared_value(s->g, s->n->inputs[i], s->in[i], e->shared, &own[i], err)) && s->in[i])
                 st = err ? err->status : LRP_ERR_NOMEM;
-        if (st == LRP_OK && !(out = shared_value(s->g, s->n->outputs[0], s->out, e->shared, &own[ni], err)) && s->out)
+        if (st == LRP_OK && !(call.out = shared_value(s->g, s->n->outputs[0], s->out, e->shared, &own[ni], err)) &&
+            s->out)
             st = err ? err->status : LRP_ERR_NOMEM;
-        in = in_k;
+        call.in = in_k;
     }
-    const lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], in, out, s->R, s->gin, e->shared};
     double t0 = lrp_now();
     if (st == LRP_OK)
         st = lrp_rule_apply(&call, err);
@@ -671,29 +670,39 @@ static lrp_tensor *replicate(const lrp_tensor *t, int64_t n, lrp_error *err)
     return c;
 }
 
-/* The n channels of R (one sample) with the largest sums, largest first. */
-static void pick_channels(const lrp_tensor *R, int n, int64_t *channels)
+/* The places of the n largest of v[0..C), largest first (equal ones by
+ * place); n <= C. */
+static void largest(const double *v, int64_t C, int n, int64_t *out)
 {
-    int64_t C = R->dims[1], inner = R->numel / C;
     for (int k = 0; k < n; k++) {
         int64_t best = -1;
-        double bs = 0;
         for (int64_t c = 0; c < C; c++) {
             bool taken = false;
             for (int j = 0; j < k && !taken; j++)
-                taken = channels[j] == c;
-            if (taken)
-                continue;
-            double s = 0;
-            for (int64_t q = 0; q < inner; q++)
-                s += lrp_reals(R)[c * inner + q];
-            if (best < 0 || s > bs) {
+                taken = out[j] == c;
+            if (!taken && (best < 0 || v[c] > v[best]))
                 best = c;
-                bs = s;
-            }
         }
-        channels[k] = best;
+        out[k] = best;
     }
+}
+
+/* The n channels of R (one sample) with the largest sums, largest first. */
+static lrp_status pick_channels(const lrp_tensor *R, int n, int64_t *channels, lrp_error *err)
+{
+    int64_t C = R->dims[1], inner = R->numel / C;
+    double *sum = malloc(sizeof *sum * (size_t)(C ? C : 1));
+    if (!sum)
+        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int64_t c = 0; c < C; c++) {
+        double s = 0;
+        for (int64_t q = 0; q < inner; q++)
+            s += lrp_reals(R)[c * inner + q];
+        sum[c] = s;
+    }
+    largest(sum, C, n, channels);
+    free(sum);
+    return LRP_OK;
 }
 
 /* The model prepared for a batch of n, for a sweep over n copies of the
@@ -814,7 +823,7 @@ static lrp_status channels_once(lrp_explainer *e, const lrp_tensor *input, int64
         R->ndim = lv->ndim;
         memcpy(R->dims, lv->dims, sizeof R->dims);
         if (pick)
-            pick_channels(R, n, channels);
+            st = pick_channels(R, n, channels, err);
         for (int k = 0; k < n && st == LRP_OK; k++)
             if (channels[k] < 0 || channels[k] >= lv->dims[1])
                 st = lrp_fail(err, LRP_ERR_ARG, "%s: channel %lld is out of range: the output of %s has %lld channels",
@@ -874,23 +883,6 @@ lrp_status lrp_explain_channels(lrp_explainer *e, const lrp_tensor *input, int64
 
 /* ------------------------------------------- several targets of one input */
 
-/* The n best classes of one sample's C logits, largest first (equal ones by
- * class number). */
-static void best_classes(const lrp_real *l, int64_t C, int n, int64_t *out)
-{
-    for (int k = 0; k < n; k++) {
-        int64_t best = -1;
-        for (int64_t c = 0; c < C; c++) {
-            bool taken = false;
-            for (int j = 0; j < k && !taken; j++)
-                taken = out[j] == c;
-            if (!taken && (best < 0 || l[c] > l[best]))
-                best = c;
-        }
-        out[k] = best;
-    }
-}
-
 static lrp_status targets_once(lrp_explainer *e, const lrp_tensor *input, int n, int64_t *targets, int top,
                                lrp_seed seed, lrp_tensor **relevance, lrp_tensor **logits, bool locate, lrp_error *err)
 {
@@ -906,8 +898,14 @@ static lrp_status targets_once(lrp_explainer *e, const lrp_tensor *input, int n,
     const int64_t C = y ? y->numel : 0;
     if (st == LRP_OK && top && n > C)
         st = lrp_fail(err, LRP_ERR_ARG, "%s: the %d best classes of a model with %lld", r.g->path, n, (long long)C);
-    if (st == LRP_OK && top)
-        best_classes(lrp_reals(y), C, n, targets);
+    double *ly = st == LRP_OK && top ? malloc(sizeof *ly * (size_t)(C ? C : 1)) : NULL;
+    if (st == LRP_OK && top && !ly)
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    for (int64_t c = 0; ly && c < C; c++)
+        ly[c] = lrp_reals(y)[c];
+    if (ly) /* the n best classes, largest logit first, equal ones by class number */
+        largest(ly, C, n, targets);
+    free(ly);
     lrp_tensor *l1 = NULL; /* the logits of the one sample */
     if (st == LRP_OK && logits && !(l1 = lrp_tensor_new(LRP_REAL_DT, 2, (int64_t[]){1, C}, err)))
         st = err ? err->status : LRP_ERR_NOMEM;

@@ -93,21 +93,6 @@ static bool parse_entry(const uint8_t *b, size_t n, const uint8_t **key, size_t 
     return true;
 }
 
-/* A malloc'ed C string of s (n bytes; it ends at its first NUL, as the
- * loader's strings do). */
-static char *cstr(const uint8_t *s, size_t n)
-{
-    const uint8_t *z = n ? memchr(s, '\0', n) : NULL;
-    size_t m = z ? (size_t)(z - s) : n;
-    char *c = malloc(m + 1);
-    if (c) {
-        if (m)
-            memcpy(c, s, m);
-        c[m] = '\0';
-    }
-    return c;
-}
-
 static lrp_status peek(FILE *f, const char *path, uint64_t size, const char *key, char **value, lrp_error *err)
 {
     uint64_t at = 0;
@@ -155,13 +140,14 @@ static lrp_status peek(FILE *f, const char *path, uint64_t size, const char *key
             free(b);
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: not an ONNX model (a malformed metadata entry)", path);
         }
-        char *ks = ok && k ? cstr(k, nk) : NULL;
+        /* the strings end at their first NUL, as the loader's do */
+        char *ks = ok && k ? strndup((const char *)k, nk) : NULL;
         if (ok && k && !ks) {
             free(b);
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         }
         if (ks && ks[0] && !strcmp(ks, key)) { /* entries without a key are left out, as the loader does */
-            char *vs = cstr(val ? val : b, val ? nv : 0);
+            char *vs = strndup(val ? (const char *)val : "", val ? nv : 0);
             if (!vs) {
                 free(ks);
                 free(b);

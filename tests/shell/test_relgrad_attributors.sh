@@ -28,28 +28,35 @@ f64_values() {
 }
 f64_npy "$W/x.npy" "$X" -1 0
 H=1e-5
+# fd_check LABEL COT ARGS...: G of explain ARGS (--double, target 3) for cotangent COT against central finite
+# differences of L(A) (ones: sum A; self: |A|^2 / 2) at three input elements, within 1e-5 relative
+fd_check() {
+    local label=$1 cot=$2 i s d fd g
+    shift 2
+    expect_exit 0 "$label $cot: G" "$LRP" explain "$M" "$W/x.npy" -t 3 --double -q "$@" \
+        --relevance-grad $cot --relevance-grad-out "$W/g.npy" -r "$W/a.npy"
+    f64_values "$W/g.npy" > "$W/g.txt"
+    for i in 828 1569 2610; do
+        for s in p m; do
+            d=$H
+            [ $s = m ] && d=-$H
+            f64_npy "$W/x$s.npy" "$X" $i $d
+            "$LRP" explain "$M" "$W/x$s.npy" -t 3 --double -q "$@" -r "$W/a$s.npy"
+            f64_values "$W/a$s.npy" | awk -v c=$cot '{ s += c == "ones" ? $1 : $1 * $1 / 2 } END { printf "%.17g\n", s }' \
+                > "$W/l$s.txt"
+        done
+        fd=$(awk -v h=$H 'NR == FNR { p = $1; next } { printf "%.12g\n", (p - $1) / (2 * h) }' "$W/lp.txt" "$W/lm.txt")
+        g=$(sed -n "$((i + 1))p" "$W/g.txt")
+        check "$label $cot: G[$i] = $g agrees with the finite difference $fd (1e-5)" \
+            awk -v a="$g" -v b="$fd" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && b != 0 && d <= 1e-5 * m) }'
+    done
+}
 for method in "integrated-gradients --steps 4" "smoothgrad --samples 3"; do
     set -- $method
     a=$1
     shift
     for cot in ones self; do
-        expect_exit 0 "$a $cot: G" "$LRP" explain "$M" "$W/x.npy" -t 3 --double -q -a "$a" "$@" -c epsilon-plus-flat \
-            --relevance-grad $cot --relevance-grad-out "$W/g.npy" -r "$W/a.npy"
-        f64_values "$W/g.npy" > "$W/g.txt"
-        for i in 828 1569 2610; do
-            for s in p m; do
-                d=$H
-                [ $s = m ] && d=-$H
-                f64_npy "$W/x$s.npy" "$X" $i $d
-                "$LRP" explain "$M" "$W/x$s.npy" -t 3 --double -q -a "$a" "$@" -c epsilon-plus-flat -r "$W/a$s.npy"
-                f64_values "$W/a$s.npy" | awk -v c=$cot '{ s += c == "ones" ? $1 : $1 * $1 / 2 } END { printf "%.17g\n", s }' \
-                    > "$W/l$s.txt"
-            done
-            fd=$(awk -v h=$H 'NR == FNR { p = $1; next } { printf "%.12g\n", (p - $1) / (2 * h) }' "$W/lp.txt" "$W/lm.txt")
-            g=$(sed -n "$((i + 1))p" "$W/g.txt")
-            check "$a $cot: G[$i] = $g agrees with the finite difference $fd (1e-5)" \
-                awk -v a="$g" -v b="$fd" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && b != 0 && d <= 1e-5 * m) }'
-        done
+        fd_check "$a" $cot -a "$a" "$@" -c epsilon-plus-flat
     done
     "$LRP" explain "$M" "$W/x.npy" -t 3 --double -q -a "$a" "$@" -c epsilon-plus-flat -r "$W/a-plain.npy"
     check "$a: the attribution beside G is explain's own" cmp -s "$W/a.npy" "$W/a-plain.npy"
@@ -59,23 +66,7 @@ done
 # logit times a piecewise-constant map, so G is that map's product with the logit's gradient, nonzero
 for comp in guided-backprop deconvnet; do
     for cot in ones self; do
-        expect_exit 0 "$comp $cot: G" "$LRP" explain "$M" "$W/x.npy" -t 3 --double --seed-logit -q -c $comp \
-            --relevance-grad $cot --relevance-grad-out "$W/g.npy"
-        f64_values "$W/g.npy" > "$W/g.txt"
-        for i in 828 1569 2610; do
-            for s in p m; do
-                d=$H
-                [ $s = m ] && d=-$H
-                f64_npy "$W/x$s.npy" "$X" $i $d
-                "$LRP" explain "$M" "$W/x$s.npy" -t 3 --double --seed-logit -q -c $comp -r "$W/a$s.npy"
-                f64_values "$W/a$s.npy" | awk -v c=$cot '{ s += c == "ones" ? $1 : $1 * $1 / 2 } END { printf "%.17g\n", s }' \
-                    > "$W/l$s.txt"
-            done
-            fd=$(awk -v h=$H 'NR == FNR { p = $1; next } { printf "%.12g\n", (p - $1) / (2 * h) }' "$W/lp.txt" "$W/lm.txt")
-            g=$(sed -n "$((i + 1))p" "$W/g.txt")
-            check "$comp $cot: G[$i] = $g agrees with the finite difference $fd (1e-5)" \
-                awk -v a="$g" -v b="$fd" 'BEGIN { d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b; exit !(a != "" && b != 0 && d <= 1e-5 * m) }'
-        done
+        fd_check $comp $cot --seed-logit -c $comp
     done
 done
 
