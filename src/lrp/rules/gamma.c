@@ -4,14 +4,77 @@
 
 #include "base/error.h"
 #include "base/tensor.h"
-#include "ops/kernels/gemm_sign.h"
 #include "ops/op.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Gamma in four products rather than eight. With W = W⁺ + W⁻ and x = x⁺ + x⁻,
+ *   W⁺x⁺ + W⁻x⁻ = (Wx + |W||x|)/2,   W⁺x⁻ + W⁻x⁺ = (Wx − |W||x|)/2,
+ * so zennit's denominators, with a = |W||x| + |b̃| and z = f(x; W, b̃),
+ *   f(x⁺; Wp, bp) + f(x⁻; Wn, 0) = (1 + γ/2) z + (γ/2) a,
+ *   f(x⁺; Wn, bn) + f(x⁻; Wp, 0) = (1 + γ/2) z − (γ/2) a,
+ * take one product (a) beside the forward's own z (b̃ the layer's bias, or
+ * none: a zeroed bias goes to gamma_split). With gp = [z>0]·R / s(zp) and gn =
+ * [z<0]·R / s(zn) (the masks on the forward's z with its bias), the sum
+ *   x⁺⊙(Wpᵀgp + Wnᵀgn) + x⁻⊙(Wnᵀgp + Wpᵀgn)
+ * = (1 + γ/2) x⊙Wᵀ(gp + gn) + (γ/2) |x|⊙|W|ᵀ(gp − gn),
+ * two transposed products. Both denominators are sums of two terms of the
+ * same sign where they are used (z > 0 for zp, z < 0 for zn, a ≥ |z|), so
+ * nothing cancels. γ = 0 needs neither |W| product. */
+
+/* |x| as a new tensor, or NULL with *none when x has no negative entries. */
+static lrp_tensor *abs_new(const lrp_tensor *x, bool *none, lrp_error *err)
+{
+    const lrp_real *p = lrp_reals(x);
+    int64_t n = x->numel, i = 0;
+    while (i < n && !(p[i] < 0.0f))
+        i++;
+    *none = i == n;
+    if (*none)
+        return NULL;
+    lrp_tensor *t = lrp_tensor_new_uninit(LRP_REAL_DT, x->ndim, x->dims, err);
+    if (!t)
+        return NULL;
+    lrp_real *d = lrp_reals(t);
+    LRP_PAR_FOR
+    for (int64_t k = 0; k < n; k++)
+        d[k] = lrp_fabs(p[k]);
+    return t;
+}
+
+/* G = gp + gn and H = gp − gn (H only with A), in place of A and into G. */
+static void ratios(const lrp_tensor *R, const lrp_tensor *zt, lrp_tensor *A, lrp_real *g, lrp_real gamma, lrp_real eps)
+{
+    const lrp_real *r = lrp_reals(R), *z = lrp_reals(zt);
+    lrp_real *h = A ? lrp_reals(A) : NULL;
+    const lrp_real c1 = 1.0f + 0.5f * gamma, c2 = 0.5f * gamma;
+    int64_t n = R->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++) {
+        const lrp_real d = c1 * z[i], e = h ? c2 * h[i] : 0.0f;
+        const lrp_real gp = (z[i] > 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d + e, eps);
+        const lrp_real gn = (z[i] < 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d - e, eps);
+        g[i] = gp + gn;
+        if (h)
+            h[i] = gp - gn;
+    }
+}
+
+/* R_in += (1 + γ/2) x⊙T1 + (γ/2) |x|⊙T2 (T2 NULL: γ = 0). */
+static void combine(const lrp_rule_call *c, const lrp_tensor *T1, const lrp_tensor *T2)
+{
+    lrp_real *acc = lrp_reals(c->gin[0]);
+    const lrp_real *x = lrp_reals(c->in[0]), *t1 = lrp_reals(T1), *t2 = T2 ? lrp_reals(T2) : NULL;
+    const lrp_real c1 = 1.0f + 0.5f * c->rule->gamma, c2 = 0.5f * c->rule->gamma;
+    int64_t n = c->in[0]->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        acc[i] += t2 ? c1 * x[i] * t1[i] + c2 * lrp_fabs(x[i]) * t2[i] : c1 * x[i] * t1[i];
+}
+
 /* R_in += ((x⁺⊙T1 + x⁻⊙T2) + x⁺⊙T3) + x⁻⊙T4 (T2, T4 only with negative entries) */
-static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor *const *T)
+static void combine4(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor *const *T)
 {
     lrp_real *acc = lrp_reals(c->gin[0]);
     const lrp_real *p = lrp_reals(s->xpos), *q = s->xn ? lrp_reals(s->xn) : NULL, *t1 = lrp_reals(T[0]),
@@ -22,115 +85,64 @@ static void combine(const lrp_rule_call *c, const lrp_sign_split *s, lrp_tensor 
         acc[i] += q ? ((p[i] * t1[i] + q[i] * t2[i]) + p[i] * t3[i]) + q[i] * t4[i] : p[i] * t1[i] + p[i] * t3[i];
 }
 
-/* g = m·R / s(z) in place, m = [mask > 0] (sign 1) or [mask < 0] (-1), as lrp_sign_half computes it. */
-static void dense_ratio(const lrp_tensor *R, lrp_real *d, const lrp_tensor *mask, int mask_sign, lrp_real eps)
+/* With the bias zeroed, the masks (the forward's z, with its bias) and the
+ * denominators (without it) need not agree in sign, so the sums above could
+ * cancel where the ones below do not: zennit's eight products as it writes
+ * them. gp = [z>0]·R / s(f(x⁺; Wp, 0) + f(x⁻; Wn, 0)), T1 = Wpᵀgp, T2 = Wnᵀgp;
+ * gn = [z<0]·R / s(f(x⁺; Wn, 0) + f(x⁻; Wp, 0)), T3 = Wnᵀgn, T4 = Wpᵀgn. */
+static lrp_status gamma_split(const lrp_rule_call *c, lrp_error *err)
 {
-    const lrp_real *r = lrp_reals(R), *m = lrp_reals(mask);
-    int64_t n = R->numel;
-    if (mask_sign > 0) {
-        LRP_PAR_FOR
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (m[i] > 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
-    } else {
-        LRP_PAR_FOR
-        for (int64_t i = 0; i < n; i++)
-            d[i] = (m[i] < 0.0f ? r[i] : 0.0f * r[i]) / lrp_stabilize(d[i], eps);
-    }
-}
-
-/* Gamma on a MatMul dense layer (x (..., K) times a constant W (K, N), the
- * bias fused by the canonizer or none): the same sums as gamma_apply's eight
- * products, computed as two sign-split products (gemm_sign.h) that leave out
- * the zero terms of x⁺, x⁻ and of the masked ratios. 1 when it does not
- * apply (another op, OpenBLAS, a weight or bias it cannot take): then
- * gamma_apply computes it the general way. */
-static int gamma_dense(const lrp_rule_call *c, const lrp_real *Wp, const lrp_real *Wn, const lrp_real *bp,
-                       const lrp_real *bn, lrp_status *st, lrp_error *err)
-{
-    const lrp_tensor *x = c->in[0], *z = c->out, *W = lrp_layer_weight(c);
-    if (strcmp(c->n->op->type, "MatMul") || lrp_exec_ctx.openblas || W->ndim != 2 || !z || x->ndim < 2 ||
-        x->dims[x->ndim - 1] != W->dims[0] || z->dims[z->ndim - 1] != W->dims[1])
-        return 1;
-    const int64_t K = W->dims[0], N = W->dims[1], M = K ? x->numel / K : 0;
-    if (M * N != z->numel || M <= 0 || N <= 0 || K <= 0)
-        return 1;
     lrp_sign_split s;
-    lrp_real *f = NULL, *t = NULL;
-    int ret = 1;
-    if (lrp_sign_split_new(&s, x, err) != LRP_OK)
-        goto done;
-    const lrp_real *xp = lrp_reals(s.xpos), *xn = s.xn ? lrp_reals(s.xn) : NULL;
-    f = malloc(sizeof(lrp_real) * (size_t)(4 * M * N));
-    t = malloc(sizeof(lrp_real) * (size_t)(4 * M * K));
-    if (!f || !t)
-        goto done;
-    /* f(x⁺; Wp, bp), f(x⁺; Wn, bn), f(x⁻; Wp, 0), f(x⁻; Wn, 0) */
-    lrp_real *const F[4] = {f, f + M * N, f + 2 * M * N, f + 3 * M * N};
-    const lrp_real *const fc0[4] = {bp, bn, NULL, NULL};
-    lrp_gemm_count(c, LRP_COUNT_FWD, xn ? 4.0 : 2.0); /* nominal: the zero terms are left out */
-    if (lrp_sgemm_sign4(M, N, K, xp, xn, K, Wp, Wn, N, 1, fc0, F, N) != 0)
-        goto done;
-    if (xn)
-        for (int64_t i = 0; i < M * N; i++) {
-            F[0][i] += F[3][i]; /* zp = f(x⁺; Wp, bp) + f(x⁻; Wn, 0) */
-            F[1][i] += F[2][i]; /* zn = f(x⁺; Wn, bn) + f(x⁻; Wp, 0) */
-        }
-    dense_ratio(c->R, F[0], z, 1, c->rule->eps);  /* gp */
-    dense_ratio(c->R, F[1], z, -1, c->rule->eps); /* gn */
-    /* Wpᵀgp, Wnᵀgp, Wpᵀgn, Wnᵀgn: T1, T2, T4, T3 */
-    lrp_real *const T[4] = {t, t + M * K, t + 2 * M * K, t + 3 * M * K};
-    const lrp_real *const tc0[4] = {NULL, NULL, NULL, NULL};
-    lrp_gemm_count(c, LRP_COUNT_T, 4.0);
-    if (lrp_sgemm_sign4(M, K, N, F[0], F[1], N, Wp, Wn, 1, N, tc0, T, K) != 0)
-        goto done;
-    lrp_tensor v[4];
-    lrp_tensor *TT[4] = {&v[0], xn ? &v[1] : NULL, &v[2], xn ? &v[3] : NULL};
-    const lrp_real *src[4] = {T[0], T[1], T[3], T[2]};
-    for (int q = 0; q < 4; q++) {
-        v[q] = *x;
-        v[q].data = (void *)src[q];
+    lrp_tensor *T[4] = {NULL};
+    bool done = false;
+    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK &&
+              lrp_sign_halves(c, &s, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, c->out, T, &done, err) == LRP_OK;
+    if (ok && !done) { /* half by half */
+        const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err),
+                       *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
+        ok = Wp && Wn && lrp_sign_half(c, &s, Wp, Wn, NULL, c->out, 1, &T[0], &T[1], err) == LRP_OK &&
+             lrp_sign_half(c, &s, Wn, Wp, NULL, c->out, -1, &T[2], &T[3], err) == LRP_OK;
     }
-    combine(c, &s, TT);
-    ret = 0;
-    *st = LRP_OK;
-done:
+    if (ok)
+        combine4(c, &s, T);
     lrp_sign_split_free(&s);
-    free(f);
-    free(t);
-    return ret;
+    lrp_tensors_free(T, 4);
+    return ok ? LRP_OK : lrp_rule_oom(err);
 }
 
 static lrp_status gamma_apply(const lrp_rule_call *c, lrp_error *err)
 {
-    const lrp_tensor *z = c->out;
-    lrp_sign_split s;
-    lrp_tensor *T[4] = {NULL};
-    bool fail1, fail2;
-    const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
-    const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1),
-                   *bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
-    /* gp = [z>0]·R / s(f(x⁺; Wp, bp) + f(x⁻; Wn, 0)): T1 = Wpᵀgp, T2 = Wnᵀgp;
-     * gn = [z<0]·R / s(f(x⁺; Wn, bn) + f(x⁻; Wp, 0)): T3 = Wnᵀgn, T4 = Wpᵀgn.
-     * The masks use the original output. */
-    lrp_status st;
-    if (Wp && Wn && !fail1 && !fail2 && z && gamma_dense(c, Wp, Wn, bp, bn, &st, err) == 0)
-        return st;
-    bool done = false;
-    bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK && Wp && Wn && !fail1 && !fail2 && z &&
-              lrp_sign_halves(c, &s, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, z, T, &done, err) == LRP_OK;
-    if (ok && !done) { /* half by half (the weights fetched again: a stacked pair moves them) */
-        Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err);
-        Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
-        bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1);
-        bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
-        ok = Wp && Wn && !fail1 && !fail2 && lrp_sign_half(c, &s, Wp, Wn, bp, z, 1, &T[0], &T[1], err) == LRP_OK &&
-             lrp_sign_half(c, &s, Wn, Wp, bn, z, -1, &T[2], &T[3], err) == LRP_OK;
+    const lrp_tensor *x = c->in[0], *z = c->out;
+    if (!z)
+        return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "gamma: the forward output was not kept");
+    if (lrp_layer_bias_zeroed(c))
+        return gamma_split(c, err);
+    const lrp_real gamma = c->rule->gamma;
+    const lrp_real *W = lrp_reals(lrp_layer_weight(c)), *Wa = NULL, *ba = NULL;
+    lrp_tensor *ax = NULL, *A = NULL, *G = NULL, *T1 = NULL, *T2 = NULL;
+    lrp_status st = LRP_ERR_NOMEM;
+    bool fail = false, none = true;
+    if (gamma != 0.0f) { /* a = f(|x|; |W|, |b|) */
+        if (!(Wa = lrp_mod_weight(c, LRP_MOD_ABS, err)))
+            goto done;
+        ba = lrp_mod_bias(c, LRP_MOD_ABS, err, &fail);
+        if (fail || (!(ax = abs_new(x, &none, err)) && !none) || !(A = lrp_layer_new(c, none ? x : ax, Wa, ba, err)))
+            goto done;
     }
-    if (ok)
-        combine(c, &s, T);
-    lrp_sign_split_free(&s);
-    lrp_tensors_free(T, 4);
-    return ok ? LRP_OK : lrp_rule_oom(err);
+    if (!(G = lrp_tensor_new_uninit(LRP_REAL_DT, c->R->ndim, c->R->dims, err)))
+        goto done;
+    ratios(c->R, z, A, lrp_reals(G), gamma, c->rule->eps);
+    if (!(T1 = lrp_layer_t_new(c, G, W, x, err)) || (A && !(T2 = lrp_layer_t_new(c, A, Wa, x, err))))
+        goto done;
+    combine(c, T1, T2);
+    st = LRP_OK;
+done:
+    lrp_tensor_free(ax);
+    lrp_tensor_free(A);
+    lrp_tensor_free(G);
+    lrp_tensor_free(T1);
+    lrp_tensor_free(T2);
+    return st == LRP_OK ? st : lrp_rule_oom(err);
 }
 
 /* The adjoint: the positive half ([z > 0], x⁺ through W + γW⁺, x⁻ through

@@ -58,6 +58,10 @@ static void modify(const lrp_real *src, lrp_real *dst, int64_t n, int mod, lrp_r
         for (int64_t i = 0; i < n; i++)
             dst[i] = src[i] * src[i];
         break;
+    case LRP_MOD_ABS:
+        for (int64_t i = 0; i < n; i++)
+            dst[i] = lrp_fabs(src[i]);
+        break;
     default:
         for (int64_t i = 0; i < n; i++)
             dst[i] = 1.0f;
@@ -83,6 +87,8 @@ static const lrp_tensor *layer_bias(const lrp_rule_call *c)
     const lrp_value *v = bi < c->n->n_inputs ? lrp_node_in(c->g, c->n, bi) : NULL;
     return v ? v->constant : NULL;
 }
+
+bool lrp_layer_bias_zeroed(const lrp_rule_call *c) { return c->rule->zero_bias && layer_bias(c); }
 
 /* The values of t modified by mod, computed on first use and kept in *slot. */
 static const lrp_real *cached(const lrp_rule_call *c, const lrp_tensor *t, int mod, lrp_real **slot, bool *have,

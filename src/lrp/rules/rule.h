@@ -137,11 +137,13 @@ const lrp_rule_def *lrp_rule_def_at(int i);
 #define LRP_PAR_FOR _Pragma("omp parallel for schedule(static) num_threads(lrp_num_threads) if (n > 32768)")
 
 /* Which modified weights (and biases) a rule uses; the weight cache's index. */
-enum { LRP_MOD_POS, LRP_MOD_NEG, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, LRP_MOD_SQUARE, LRP_MOD_ONES };
+enum { LRP_MOD_POS, LRP_MOD_NEG, LRP_MOD_GAMMA_POS, LRP_MOD_GAMMA_NEG, LRP_MOD_SQUARE, LRP_MOD_ONES, LRP_MOD_ABS };
 
 /* Whether the node is a layer whose weight is a constant (the linear rules run). */
 bool lrp_rule_on_layer(const lrp_rule_call *c);
 const lrp_tensor *lrp_layer_weight(const lrp_rule_call *c);
+/* Whether the layer has a bias that the rule zeroes. */
+bool lrp_layer_bias_zeroed(const lrp_rule_call *c);
 /* The modified weight, computed on first use and cached. NULL on failure. */
 const lrp_real *lrp_mod_weight(const lrp_rule_call *c, int mod, lrp_error *err);
 /* The bias modified by mod (mod < 0: as it is), or NULL when the layer has

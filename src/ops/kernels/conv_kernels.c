@@ -336,6 +336,23 @@ __attribute__((target("avx2"))) static void dw_plane64_avx2(const lrp_conv_geom 
 {
     dw_plane64_body(g, xp, wp, w, bv, y);
 }
+#if !defined(LRP_REAL_DOUBLE) && !defined(__clang__)
+/* With fused multiply-adds: the same bits, as the product of two floats is
+ * exact in double (see FUSE_EXACT in gemm_kernels.c). */
+#define DW_FMA 1
+__attribute__((target("avx2,fma"), optimize("fp-contract=fast"))) static void
+dw_plane64_fma(const lrp_conv_geom *g, const lrp_real *xp, int64_t wp, const lrp_real *w, double bv, lrp_real *y)
+{
+    dw_plane64_body(g, xp, wp, w, bv, y);
+}
+static int dw_use_fma(void)
+{
+    static int v = -1; /* a benign race: every thread stores the same value */
+    if (v < 0)
+        v = lrp_cpu_avx2() && __builtin_cpu_supports("fma") ? 1 : 0;
+    return v && lrp_gemm_kernel() > 0; /* LRP_GEMM_KERNEL=baseline: the plain kernel, for cross-checks */
+}
+#endif
 #endif
 
 static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp_real *W, const lrp_real *b,
@@ -358,6 +375,10 @@ static lrp_status dw_conv_acc64(const lrp_conv_geom *g, const lrp_real *x, const
 #if DW_AVX2
     if (dw_use_avx2())
         plane = dw_plane64_avx2;
+#ifdef DW_FMA
+    if (dw_use_fma())
+        plane = dw_plane64_fma;
+#endif
 #endif
 #pragma omp parallel for schedule(static) num_threads(nth) if (planes * OH * OW * kk > 65536 && nth > 1)
     for (int64_t pl = 0; pl < planes; pl++) {

@@ -472,7 +472,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 /* AVX2 and AVX-512: full-width vectors, the row count as a constant so that
  * each case keeps its sums in registers; the tiles (packing) are compiled for
  * the same instructions. */
-#define SIMD_KERNELS(PFX)                                                                                             \
+#define SIMD_KERNELS(PFX, FUSE)                                                                                       \
     __attribute__((noinline)) AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(                                \
         int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
     {                                                                                                                 \
@@ -485,7 +485,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         default: PFX##_micro_rows(MR, 0, kc, a, b, c, ldc); break;                                                    \
         }                                                                                                             \
     }                                                                                                                 \
-    __attribute__((noinline)) AVX512_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx512(                            \
+    __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512(                       \
         int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
     {                                                                                                                 \
         switch (R) {                                                                                                  \
@@ -521,8 +521,20 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         else                                                                                                          \
             PFX##_tile_base(__VA_ARGS__);                                                                             \
     } while (0)
-#define s_SIMD_DEF SIMD_KERNELS(s)
-#define d_SIMD_DEF SIMD_KERNELS(d)
+/* Double sums of float products may fuse each multiply-add: a product of two
+ * floats is exact in double (48 significant bits of 53), so fma(a, b, acc)
+ * rounds acc + a·b once, as the separate add after an exact multiply does:
+ * the same bits at up to twice the speed where the multiply and the add each
+ * take an FMA unit. AVX-512F has the fused instructions; the AVX2 kernel
+ * keeps them apart (an AVX2 CPU need not have FMA). Not in the double build,
+ * whose products of doubles are rounded. */
+#if !defined(LRP_REAL_DOUBLE) && !defined(__clang__)
+#define FUSE_EXACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define FUSE_EXACT
+#endif
+#define s_SIMD_DEF SIMD_KERNELS(s, )
+#define d_SIMD_DEF SIMD_KERNELS(d, FUSE_EXACT)
 #define s_SIMD_TILES SIMD_TILES(s, lrp_real, lrp_real)
 #define d_SIMD_TILES SIMD_TILES(d, double, lrp_real)
 #define s_SIMD_SWITCH(...) SIMD_SWITCH(s, __VA_ARGS__)

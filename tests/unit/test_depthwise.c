@@ -1,7 +1,7 @@
-/* Two shortcuts that must give lrp_sgemm's and the im2col path's bytes: the
- * sign-split products of Gamma (ops/kernels/gemm_sign.h), which leave out the
- * zero terms, and the direct depthwise convolution kernels, which sum each
- * element in the GEMM's order (conv_kernels.c): against the plain
+/* The direct depthwise convolution kernels must give the im2col path's bytes:
+ * each element summed in the GEMM's order (conv_kernels.c), the double sums
+ * of the exact forward pass too (fused multiply-adds where the CPU has them,
+ * the same bits as the plain loop's separate ones), against the plain
  * definitions, with zeros of both signs among the operands, at 1 and 2
  * threads. */
 #include "testutil.h"
@@ -9,7 +9,6 @@
 #include "ops/op.h"
 #include "ops/kernels/conv_kernels.h"
 #include "ops/kernels/gemm_kernels.h"
-#include "ops/kernels/gemm_sign.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,69 +26,6 @@ static float rnd(void)
     if (v % 11 == 0)
         return -0.0f;
     return ((float)(v & 0xffff) / 65535.0f - 0.5f) * 3.0f;
-}
-
-static void test_sign4_is_sgemm(void **state)
-{
-    for (int it = 0; it < 120; it++) {
-        int64_t M = 1 + (int64_t)(rng_state % 37), N = 1 + (int64_t)(rng_state % 53),
-                K = 1 + (int64_t)(rng_state % 290);
-        rnd();
-        int tr = it % 2, has2 = it % 4 != 0, hasb = it % 3 != 0;
-        float *A1 = malloc(sizeof(float) * (size_t)(M * K)), *A2 = malloc(sizeof(float) * (size_t)(M * K));
-        float *W1 = malloc(sizeof(float) * (size_t)(K * N)), *W2 = malloc(sizeof(float) * (size_t)(K * N));
-        float *b1 = malloc(sizeof(float) * (size_t)N), *b2 = malloc(sizeof(float) * (size_t)N);
-        float *C[4], *R[4];
-        for (int64_t i = 0; i < M * K; i++) {
-            float a = rnd();
-            A1[i] = a > 0.0f ? a : 0.0f;
-            A2[i] = a < 0.0f ? a : 0.0f;
-        }
-        for (int64_t i = 0; i < K * N; i++) {
-            W1[i] = rnd();
-            W2[i] = rnd();
-        }
-        for (int64_t j = 0; j < N; j++) {
-            b1[j] = rnd() + 0.0f; /* no -0 among the c0 */
-            b2[j] = rnd() + 0.0f;
-        }
-        for (int q = 0; q < 4; q++) {
-            C[q] = malloc(sizeof(float) * (size_t)(M * N));
-            R[q] = malloc(sizeof(float) * (size_t)(M * N));
-        }
-        const float *const c0[4] = {hasb ? b1 : NULL, hasb ? b2 : NULL, NULL, NULL};
-        const int64_t bsk = tr ? 1 : N, bsj = tr ? K : 1; /* tr: W is (N, K) */
-        for (int th = 1; th <= 2; th++) {
-            lrp_set_threads(th);
-            assert_int_equal(lrp_sgemm_sign4(M, N, K, A1, has2 ? A2 : NULL, K, W1, W2, bsk, bsj, c0, C, N), 0);
-            const float *As[4] = {A1, A1, A2, A2}, *Ws[4] = {W1, W2, W1, W2};
-            for (int q = 0; q < (has2 ? 4 : 2); q++) {
-                for (int64_t i = 0; i < M; i++)
-                    for (int64_t j = 0; j < N; j++)
-                        R[q][i * N + j] = c0[q] ? c0[q][j] : 0.0f;
-                lrp_sgemm(false, tr, M, N, K, 1.0f, As[q], K, Ws[q], tr ? K : N, c0[q] ? 1.0f : 0.0f, R[q], N);
-                assert_memory_equal(R[q], C[q], sizeof(float) * (size_t)(M * N));
-            }
-        }
-        /* what it refuses: a B that is not finite, a c0 of -0 */
-        W2[K * N - 1] = INFINITY;
-        assert_int_equal(lrp_sgemm_sign4(M, N, K, A1, A2, K, W1, W2, bsk, bsj, c0, C, N), -1);
-        W2[K * N - 1] = 1.0f;
-        b1[0] = -0.0f;
-        if (hasb)
-            assert_int_equal(lrp_sgemm_sign4(M, N, K, A1, A2, K, W1, W2, bsk, bsj, c0, C, N), -1);
-        free(A1);
-        free(A2);
-        free(W1);
-        free(W2);
-        free(b1);
-        free(b2);
-        for (int q = 0; q < 4; q++) {
-            free(C[q]);
-            free(R[q]);
-        }
-    }
-    lrp_set_threads(1);
 }
 
 /* x at (c, iy, ix), 0 outside: what im2col reads. */
@@ -199,7 +135,6 @@ static void test_depthwise_is_the_gemm_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sign4_is_sgemm),
         cmocka_unit_test(test_depthwise_is_the_gemm_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
