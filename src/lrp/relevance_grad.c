@@ -32,6 +32,7 @@ typedef struct grad_run {
     int64_t *targets;
     lrp_tensor **vals, **rel, **ubar, **abar; /* per value */
     unsigned char *detach;                    /* per node */
+    unsigned char *dead;                      /* per value: its cotangent is ignored where it is 0 */
 } grad_run;
 
 static void run_free(grad_run *r)
@@ -43,6 +44,7 @@ static void run_free(grad_run *r)
             free(arr[a]);
         }
     free(r->detach);
+    free(r->dead);
     free(r->targets);
     lrp_tensor_free(r->x);
 }
@@ -120,6 +122,30 @@ static lrp_status plan_detach(grad_run *r, bool zennit, lrp_seed seed, lrp_error
     return LRP_OK;
 }
 
+/* The values whose cotangent the gradient sweep ignores wherever the value
+ * is 0: a ReLU's output (its gradient mask is out > 0), and a pooling or a
+ * view of such a value (a non-negative pooling is 0 only where its whole
+ * window is; a max routes to an element equal to it). The layer rules'
+ * adjoints skip the terms that only reach those elements. */
+static lrp_status plan_dead(grad_run *r, lrp_error *err)
+{
+    const lrp_graph *g = r->g;
+    if (!(r->dead = calloc((size_t)g->n_values + 1, 1)))
+        return oom(err);
+    for (int k = 0; k < g->n_order; k++) {
+        const lrp_node *n = &g->nodes[g->order[k]];
+        int ov = n->outputs[0], iv = n->n_inputs > 0 ? n->inputs[0] : -1;
+        if (ov < 0 || lrp_node_is_static(g, n))
+            continue;
+        lrp_group grp = n->op->group ? n->op->group(g, n) : LRP_GROUP_OTHER;
+        bool from_dead = iv >= 0 && r->dead[iv];
+        if (!strcmp(n->op->type, "Relu") ||
+            (from_dead && (grp == LRP_GROUP_MAXPOOL || grp == LRP_GROUP_AVGPOOL || n->op->view)))
+            r->dead[ov] = 1;
+    }
+    return LRP_OK;
+}
+
 /* u at the input: ones, R, or R - T. */
 static lrp_status make_cotangent(grad_run *r, const lrp_tensor *R, const lrp_relevance_grad_options *o, lrp_tensor **u,
                                  lrp_error *err)
@@ -181,6 +207,7 @@ static lrp_status adjoint_sweep(grad_run *r, lrp_error *err)
             r->ubar[ov],
             r->abar[ov],
             r->detach[ni] != 0,
+            n->n_inputs > 0 && n->inputs[0] >= 0 && r->dead[n->inputs[0]] != 0,
         };
         lrp_status st = lrp_rule_adjoint(&a, err);
         if (st != LRP_OK) {
@@ -280,7 +307,7 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
     if (lrp_find_nonfinite(r->rel[xin]) >= 0)
         return lrp_fail(err, LRP_ERR_NUMERIC, "%s: the relevance at the input '%s' is not finite", g->path,
                         g->values[xin].name);
-    if ((st = plan_detach(r, o->zennit != 0, seed, err)) != LRP_OK ||
+    if ((st = plan_detach(r, o->zennit != 0, seed, err)) != LRP_OK || (st = plan_dead(r, err)) != LRP_OK ||
         (st = make_cotangent(r, r->rel[xin], o, &r->ubar[xin], err)) != LRP_OK ||
         (st = adjoint_sweep(r, err)) != LRP_OK)
         return st;

@@ -8,18 +8,6 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
-lrp_tensor *lrp_adj_clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
-{
-    lrp_tensor *t = lrp_tensor_like(x, err);
-    if (!t)
-        return NULL;
-    const lrp_real *s = lrp_reals(x);
-    lrp_real *d = lrp_reals(t);
-    for (int64_t i = 0; i < x->numel; i++)
-        d[i] = neg ? (s[i] < 0.0f ? s[i] : 0.0f) : (s[i] > 0.0f ? s[i] : 0.0f);
-    return t;
-}
-
 lrp_tensor *lrp_adj_half_z(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
                            const lrp_real *b1, lrp_error *err)
 {
@@ -68,6 +56,8 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
     if (!(fu = lrp_tensor_like(x, err)))
         goto oom;
     for (int j = 0; j < nt; j++) {
+        if (t[j].zero)
+            continue;
         const lrp_real *f = lrp_reals(t[j].f), *uu = lrp_reals(u);
         lrp_real *d = lrp_reals(fu);
         for (int64_t i = 0; i < x->numel; i++)
@@ -88,6 +78,8 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
         }
         q = NULL;
     }
+    if (!p && !(p = lrp_tensor_like(c->R, err)))
+        goto oom;
     /* g = m R / s(z); uR += scale m p / s(z); z̄ = -scale p g / s(z) */
     if (!(g = lrp_tensor_like(c->R, err)) || (!a->detach && !(zb = lrp_tensor_like(c->R, err))))
         goto oom;
@@ -105,7 +97,8 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
     }
     /* x̄ += coef_j f_j'(x) ⊙ (scale u ⊙ W_jᵀg + W_jᵀz̄) */
     for (int j = 0; j < nt; j++) {
-        if (t[j].dep == LRP_ADJ_CONST)
+        /* x⁻ of an x >= 0 has the slope 1 only where x = 0 */
+        if (t[j].dep == LRP_ADJ_CONST || (t[j].zero && t[j].dep == LRP_ADJ_XNEG && a->dead_at_zero))
             continue;
         if (!(t1 = lrp_layer_t_new(c, g, t[j].W, x, err)) || (zb && !(t2 = lrp_layer_t_new(c, zb, t[j].W, x, err))))
             goto oom;

@@ -81,37 +81,36 @@ static bool zplus_takes_one(const lrp_rule_call *c)
 static lrp_status alpha_beta_apply(const lrp_rule_call *c, lrp_error *err) { return alpha_beta(c, false, err); }
 
 /* The adjoint: the alpha half (x⁺ through W⁺, x⁻ through W⁻, over its z)
- * scaled by alpha, the beta half (weights swapped) by -beta; both factors
- * always, as their derivatives at x = 0 are 1 even where x has no negative
- * entries. */
+ * scaled by alpha, the beta half (weights swapped) by -beta. Both factors
+ * reach x̄, as their derivatives at x = 0 are 1 even where x has no negative
+ * entries, unless x̄ is ignored at 0 (a ReLU's output, dead_at_zero). */
 static lrp_status alpha_beta_adjoint_run(const lrp_adjoint_call *a, bool zplus, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
     lrp_sign_split s;
-    lrp_tensor *xp = NULL, *xn = NULL, *z = NULL;
+    lrp_tensor *z = NULL;
     bool fail1 = false, fail2 = false;
     const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
     const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail1);
     const lrp_real *bn = zplus ? NULL : lrp_mod_bias(c, LRP_MOD_NEG, err, &fail2);
     lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
-    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || !(xp = lrp_adj_clamp_new(c->in[0], 0, err)) ||
-        !(xn = lrp_adj_clamp_new(c->in[0], 1, err)) || !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err)))
+    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err)))
         st = lrp_rule_oom(err);
     if (st == LRP_OK) {
-        const lrp_adj_term ta[2] = {{Wp, xp, 1.0f, LRP_ADJ_XPOS}, {Wn, xn, 1.0f, LRP_ADJ_XNEG}};
+        const lrp_adj_term ta[2] = {{Wp, s.xpos, 1.0f, LRP_ADJ_XPOS, false},
+                                    {Wn, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn}};
         st = lrp_adj_group(a, ta, 2, z, NULL, 0, zplus ? 1.0f : c->rule->alpha, err);
     }
     if (st == LRP_OK && !zplus) {
         lrp_tensor_free(z);
         if (!(z = lrp_adj_half_z(c, &s, Wn, Wp, bn, err)))
             st = lrp_rule_oom(err);
-        const lrp_adj_term tb[2] = {{Wn, xp, 1.0f, LRP_ADJ_XPOS}, {Wp, xn, 1.0f, LRP_ADJ_XNEG}};
+        const lrp_adj_term tb[2] = {{Wn, s.xpos, 1.0f, LRP_ADJ_XPOS, false},
+                                    {Wp, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn}};
         if (st == LRP_OK)
             st = lrp_adj_group(a, tb, 2, z, NULL, 0, -c->rule->beta, err);
     }
     lrp_sign_split_free(&s);
-    lrp_tensor_free(xp);
-    lrp_tensor_free(xn);
     lrp_tensor_free(z);
     return st;
 }

@@ -154,28 +154,27 @@ static lrp_status gamma_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     if (!c->out)
         return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "gamma: the forward output was not kept");
     lrp_sign_split s;
-    lrp_tensor *xp = NULL, *xn = NULL, *z = NULL;
+    lrp_tensor *z = NULL;
     bool fail1, fail2;
     const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_GAMMA_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_GAMMA_NEG, err);
     const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_GAMMA_POS, err, &fail1),
                    *bn = lrp_mod_bias(c, LRP_MOD_GAMMA_NEG, err, &fail2);
     lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
-    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || !(xp = lrp_adj_clamp_new(c->in[0], 0, err)) ||
-        !(xn = lrp_adj_clamp_new(c->in[0], 1, err)) || !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err)))
+    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err)))
         st = lrp_rule_oom(err);
-    const lrp_adj_term tp[2] = {{Wp, xp, 1.0f, LRP_ADJ_XPOS}, {Wn, xn, 1.0f, LRP_ADJ_XNEG}};
+    const lrp_adj_term tp[2] = {{Wp, s.xpos, 1.0f, LRP_ADJ_XPOS, false},
+                                {Wn, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn}};
     if (st == LRP_OK)
         st = lrp_adj_group(a, tp, 2, z, c->out, 1, 1.0f, err);
     lrp_tensor_free(z);
     z = NULL;
     if (st == LRP_OK && !(z = lrp_adj_half_z(c, &s, Wn, Wp, bn, err)))
         st = lrp_rule_oom(err);
-    const lrp_adj_term tn[2] = {{Wn, xp, 1.0f, LRP_ADJ_XPOS}, {Wp, xn, 1.0f, LRP_ADJ_XNEG}};
+    const lrp_adj_term tn[2] = {{Wn, s.xpos, 1.0f, LRP_ADJ_XPOS, false},
+                                {Wp, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn}};
     if (st == LRP_OK)
         st = lrp_adj_group(a, tn, 2, z, c->out, -1, 1.0f, err);
     lrp_sign_split_free(&s);
-    lrp_tensor_free(xp);
-    lrp_tensor_free(xn);
     lrp_tensor_free(z);
     return st;
 }

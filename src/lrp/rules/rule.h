@@ -71,6 +71,9 @@ typedef struct lrp_adjoint_call {
     lrp_tensor *uR;             /* += the cotangent of c.R */
     lrp_tensor *aout;           /* += the cotangent of the forward output c.out */
     bool detach;
+    /* c.gin[0] is ignored wherever c.in[0] is 0 (a ReLU's output): terms
+     * that only reach those elements may be left out */
+    bool dead_at_zero;
 } lrp_adjoint_call;
 
 /* Where a rule applies (lrp_rule_check). */
@@ -261,7 +264,8 @@ typedef struct lrp_adj_term {
     const lrp_real *W;
     const lrp_tensor *f; /* the factor's value */
     lrp_real coef;
-    int dep; /* LRP_ADJ_* */
+    int dep;   /* LRP_ADJ_* */
+    bool zero; /* f is 0 everywhere (x⁻ of an x without negative entries) */
 } lrp_adj_term;
 
 /* The adjoint of one group of a layer rule, R_in += scale · Σ_j coef_j f_j ⊙
@@ -275,8 +279,5 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
  * entries), as lrp_sign_half computes it; new. */
 lrp_tensor *lrp_adj_half_z(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
                            const lrp_real *b1, lrp_error *err);
-
-/* x⁺ or x⁻ (neg) of a tensor, new. */
-lrp_tensor *lrp_adj_clamp_new(const lrp_tensor *x, int neg, lrp_error *err);
 
 #endif
