@@ -385,7 +385,7 @@ static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *er
     const lrp_tensor *in_k[SHARED_MAX_INPUTS];
     lrp_tensor *own[SHARED_MAX_INPUTS + 1] = {NULL};
     lrp_status st = LRP_OK;
-    lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin, e->shared};
+    lrp_rule_call call = {s->g, s->n, r, &e->caches[s->node], s->in, s->out, s->R, s->gin, e->shared, NULL};
     if (e->shared > 1 && !lrp_rule_takes_one(&call)) {
         if (ni > SHARED_MAX_INPUTS)
             return lrp_node_fail(err, s->n, LRP_ERR_UNSUPPORTED, "too many inputs");

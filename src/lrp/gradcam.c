@@ -137,7 +137,7 @@ static lrp_status cam_apply(void *ctx, const lrp_backward_step *s, lrp_error *er
         return LRP_ERR_INTERNAL; /* stops the sweep; not an error */
     }
     const lrp_rule_call call = {
-        s->g, s->n, lrp_explainer_rule(c->e, s->node), &c->caches[s->node], s->in, s->out, s->R, s->gin, 0};
+        s->g, s->n, lrp_explainer_rule(c->e, s->node), &c->caches[s->node], s->in, s->out, s->R, s->gin, 0, NULL};
     return lrp_rule_apply(&call, err);
 }
 

@@ -33,6 +33,7 @@ typedef struct grad_run {
     lrp_tensor **vals, **rel, **ubar, **abar; /* per value */
     unsigned char *detach;                    /* per node */
     unsigned char *dead;                      /* per value: its cotangent is ignored where it is 0 */
+    lrp_tensor **kept;                        /* per node, LRP_KEPT_N: what a rule left its adjoint */
 } grad_run;
 
 static void run_free(grad_run *r)
@@ -43,6 +44,10 @@ static void run_free(grad_run *r)
             lrp_vals_clear(r->g, arr[a]);
             free(arr[a]);
         }
+    if (r->kept)
+        for (int i = 0; i < r->g->n_nodes * LRP_KEPT_N; i++)
+            lrp_tensor_free(r->kept[i]);
+    free(r->kept);
     free(r->detach);
     free(r->dead);
     free(r->targets);
@@ -63,8 +68,16 @@ static lrp_tensor *slot_of(const lrp_graph *g, lrp_tensor **slot, int v, lrp_err
 static lrp_status rule_step(void *ctx, const lrp_backward_step *s, lrp_error *err)
 {
     grad_run *r = ctx;
-    const lrp_rule_call call = {s->g,   s->n, &r->plan.rules[s->node], &r->plan.caches[s->node], s->in, s->out, s->R,
-                                s->gin, 0};
+    const lrp_rule_call call = {s->g,
+                                s->n,
+                                &r->plan.rules[s->node],
+                                &r->plan.caches[s->node],
+                                s->in,
+                                s->out,
+                                s->R,
+                                s->gin,
+                                0,
+                                r->kept + (size_t)s->node * LRP_KEPT_N};
     return lrp_rule_apply(&call, err);
 }
 
@@ -123,10 +136,11 @@ static lrp_status plan_detach(grad_run *r, bool zennit, lrp_seed seed, lrp_error
 }
 
 /* The values whose cotangent the gradient sweep ignores wherever the value
- * is 0: a ReLU's output (its gradient mask is out > 0), and a pooling or a
- * view of such a value (a non-negative pooling is 0 only where its whole
- * window is; a max routes to an element equal to it). The layer rules'
- * adjoints skip the terms that only reach those elements. */
+ * is 0: the output of an op whose gradient is 0 there (lrp_op.dead_at_zero:
+ * ReLU, ReLU6), and a pooling or a view of such a value (these are >= 0; a
+ * pooling of them is 0 only where its whole window is; a max routes to an
+ * element equal to it). The layer rules' adjoints skip the terms that only
+ * reach those elements. */
 static lrp_status plan_dead(grad_run *r, lrp_error *err)
 {
     const lrp_graph *g = r->g;
@@ -135,12 +149,14 @@ static lrp_status plan_dead(grad_run *r, lrp_error *err)
     for (int k = 0; k < g->n_order; k++) {
         const lrp_node *n = &g->nodes[g->order[k]];
         int ov = n->outputs[0], iv = n->n_inputs > 0 ? n->inputs[0] : -1;
-        if (ov < 0 || lrp_node_is_static(g, n))
+        if (ov < 0 || iv < 0 || n->n_inputs > MAX_IN || lrp_node_is_static(g, n))
             continue;
+        const lrp_tensor *in[MAX_IN];
+        for (int i = 0; i < n->n_inputs; i++)
+            in[i] = lrp_value_tensor(g, r->vals, n->inputs[i]);
         lrp_group grp = n->op->group ? n->op->group(g, n) : LRP_GROUP_OTHER;
-        bool from_dead = iv >= 0 && r->dead[iv];
-        if (!strcmp(n->op->type, "Relu") ||
-            (from_dead && (grp == LRP_GROUP_MAXPOOL || grp == LRP_GROUP_AVGPOOL || n->op->view)))
+        if ((in[0] && n->op->dead_at_zero && n->op->dead_at_zero(n, in)) ||
+            (r->dead[iv] && (grp == LRP_GROUP_MAXPOOL || grp == LRP_GROUP_AVGPOOL || n->op->view)))
             r->dead[ov] = 1;
     }
     return LRP_OK;
@@ -202,7 +218,8 @@ static lrp_status adjoint_sweep(grad_run *r, lrp_error *err)
         if (!slot_of(g, &r->ubar[ov], ov, err) || !slot_of(g, &r->abar[ov], ov, err))
             return oom(err);
         const lrp_adjoint_call a = {
-            {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin, 0},
+            {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin, 0,
+             r->kept + (size_t)ni * LRP_KEPT_N},
             u,
             r->ubar[ov],
             r->abar[ov],
@@ -278,7 +295,8 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
     size_t nv = (size_t)g->n_values + 1;
     unsigned char *keep = malloc(nv);
     if (!keep || !(r->vals = calloc(nv, sizeof *r->vals)) || !(r->rel = calloc(nv, sizeof *r->rel)) ||
-        !(r->ubar = calloc(nv, sizeof *r->ubar)) || !(r->abar = calloc(nv, sizeof *r->abar))) {
+        !(r->ubar = calloc(nv, sizeof *r->ubar)) || !(r->abar = calloc(nv, sizeof *r->abar)) ||
+        !(r->kept = calloc((size_t)g->n_nodes * LRP_KEPT_N + 1, sizeof *r->kept))) {
         free(keep);
         return oom(err);
     }

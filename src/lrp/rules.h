@@ -115,7 +115,15 @@ typedef struct lrp_rule_call {
      * their first dimension (several targets or conditions of one input), so
      * the rules' products of forward values alone are computed once */
     int64_t shared;
+    /* In a second-order run (lrp_explain_relevance_grad), this node's
+     * LRP_KEPT_N slots: apply may leave here what its adjoint would otherwise
+     * recompute (the same bytes), and the adjoint takes them; else NULL. */
+    lrp_tensor **kept;
 } lrp_rule_call;
+
+/* The kept slots (lrp_rule_call.kept): a layer rule's denominator z and
+ * its transposed products W₁ᵀg and W₂ᵀg. */
+enum { LRP_KEPT_Z, LRP_KEPT_T1, LRP_KEPT_T2, LRP_KEPT_N };
 
 /* gin[i] += the relevance that the rule sends to input i. */
 lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);

@@ -58,6 +58,19 @@ static void bounds_f(const lrp_node *n, const lrp_tensor *const *in, lrp_real *l
     *hi = b ? lrp_reals(b)[0] : s->hi;
 }
 
+/* From lo = 0 (ReLU6), y = 0 exactly where x <= 0, outside the strict mask. */
+static bool clip_dead_at_zero(const lrp_node *n, const lrp_tensor *const *in)
+{
+    if (in[0]->dtype != LRP_REAL_DT)
+        return false;
+    for (int i = 1; i < n->n_inputs && i < 3; i++)
+        if (in[i] && (in[i]->dtype != LRP_REAL_DT || in[i]->numel != 1))
+            return false;
+    lrp_real lo, hi;
+    bounds_f(n, in, &lo, &hi);
+    return lo == 0.0f && hi > 0.0f;
+}
+
 static lrp_status clip_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     if (in[0]->dtype == LRP_INT64) {
@@ -106,4 +119,5 @@ const lrp_op lrp_op_clip = {
     .backward = clip_backward,
     .keep = LRP_KEEP_INPUTS,
     .group = lrp_group_activation,
+    .dead_at_zero = clip_dead_at_zero,
 };

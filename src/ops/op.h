@@ -96,6 +96,10 @@ typedef struct lrp_op {
      * argmax of a max pooling, an activation's mask): the rules that follow
      * the gradient make a discrete decision here (lrp_rule_decides). */
     unsigned char piecewise;
+    /* Optional: the gradient is 0 wherever the output is 0, whatever gout
+     * holds there (ReLU; Clip from 0): the second order skips work whose
+     * cotangent lands only there. in as for backward. */
+    bool (*dead_at_zero)(const lrp_node *n, const lrp_tensor *const *in);
 } lrp_op;
 
 /* Registry lookup by ONNX op type (default domain); NULL if unsupported. */

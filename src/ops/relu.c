@@ -29,6 +29,9 @@ static lrp_status relu_backward(const lrp_node *n, const lrp_tensor *const *in, 
 
 static lrp_group relu_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_RELU; }
 
+/* y = 0 exactly where x <= 0, where the mask is 0 */
+static bool relu_dead_at_zero(const lrp_node *n, const lrp_tensor *const *in) { return true; }
+
 const lrp_op lrp_op_relu = {
     .piecewise = 1,
     .overwrites = 1,
@@ -41,4 +44,5 @@ const lrp_op lrp_op_relu = {
     .backward = relu_backward,
     .keep = LRP_KEEP_OUTPUT,
     .group = relu_group,
+    .dead_at_zero = relu_dead_at_zero,
 };

@@ -60,20 +60,25 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
             continue;
         const lrp_real *f = lrp_reals(t[j].f), *uu = lrp_reals(u);
         lrp_real *d = lrp_reals(fu);
-        for (int64_t i = 0; i < x->numel; i++)
+        const int64_t n = x->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
             d[i] = f[i] * uu[i];
         if (!(q = lrp_layer_new(c, fu, t[j].W, NULL, err)))
             goto oom;
         if (!p) {
             p = q;
-            if (t[j].coef != 1.0f)
-                for (int64_t i = 0; i < p->numel; i++)
-                    lrp_reals(p)[i] *= t[j].coef;
+            lrp_real *pp = lrp_reals(p), cf = t[j].coef;
+            const int64_t m = p->numel;
+            if (cf != 1.0f)
+                for (int64_t i = 0; i < m; i++)
+                    pp[i] *= cf;
         } else {
-            lrp_real *pp = lrp_reals(p);
+            lrp_real *pp = lrp_reals(p), cf = t[j].coef;
             const lrp_real *qq = lrp_reals(q);
-            for (int64_t i = 0; i < p->numel; i++)
-                pp[i] += t[j].coef * qq[i];
+            const int64_t m = p->numel;
+            for (int64_t i = 0; i < m; i++)
+                pp[i] += cf * qq[i];
             lrp_tensor_free(q);
         }
         q = NULL;
@@ -87,7 +92,9 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
         const lrp_real *r = lrp_reals(c->R), *zz = lrp_reals(z), *pp = lrp_reals(p),
                        *m = mask ? lrp_reals(mask) : NULL;
         lrp_real *gg = lrp_reals(g), *ur = lrp_reals(a->uR), *zbar = zb ? lrp_reals(zb) : NULL;
-        for (int64_t i = 0; i < c->R->numel; i++) {
+        const int64_t n = c->R->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++) {
             lrp_real s = lrp_rule_stabilize(c->rule, zz[i]), mi = mask_of(m, mask_sign, i);
             gg[i] = mi * r[i] / s;
             ur[i] += scale * mi * pp[i] / s;
@@ -100,12 +107,16 @@ lrp_status lrp_adj_group(const lrp_adjoint_call *a, const lrp_adj_term *t, int n
         /* x⁻ of an x >= 0 has the slope 1 only where x = 0 */
         if (t[j].dep == LRP_ADJ_CONST || (t[j].zero && t[j].dep == LRP_ADJ_XNEG && a->dead_at_zero))
             continue;
-        if (!(t1 = lrp_layer_t_new(c, g, t[j].W, x, err)) || (zb && !(t2 = lrp_layer_t_new(c, zb, t[j].W, x, err))))
+        if ((!t[j].wtg && !(t1 = lrp_layer_t_new(c, g, t[j].W, x, err))) ||
+            (zb && !(t2 = lrp_layer_t_new(c, zb, t[j].W, x, err))))
             goto oom;
-        const lrp_real *xx = lrp_reals(x), *uu = lrp_reals(u), *a1 = lrp_reals(t1), *a2 = t2 ? lrp_reals(t2) : NULL;
+        const lrp_real *xx = lrp_reals(x), *uu = lrp_reals(u), *a1 = lrp_reals(t[j].wtg ? t[j].wtg : t1),
+                       *a2 = t2 ? lrp_reals(t2) : NULL;
         lrp_real *ab = lrp_reals(abar), coef = t[j].coef;
         int dep = t[j].dep;
-        for (int64_t i = 0; i < x->numel; i++) {
+        const int64_t n = x->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++) {
             lrp_real v = scale * uu[i] * a1[i] + (a2 ? a2[i] : 0.0f);
             ab[i] += coef * factor_slope(dep, xx[i]) * v;
         }

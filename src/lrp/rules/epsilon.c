@@ -45,7 +45,7 @@ static lrp_status epsilon_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     const lrp_tensor *z = lrp_layer_z(c, W, &zown, err);
     if (!z)
         return lrp_rule_oom(err);
-    const lrp_adj_term t = {W, c->in[0], 1.0f, LRP_ADJ_X, false};
+    const lrp_adj_term t = {W, c->in[0], 1.0f, LRP_ADJ_X, false, NULL};
     lrp_status st = lrp_adj_group(a, &t, 1, z, NULL, 0, 1.0f, err);
     lrp_tensor_free(zown);
     return st;

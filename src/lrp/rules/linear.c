@@ -287,7 +287,7 @@ static void masked_ratio(const lrp_tensor *R, lrp_tensor *z, const lrp_tensor *m
 
 lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
                          const lrp_real *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
-                         lrp_error *err)
+                         lrp_tensor **zkeep, lrp_error *err)
 {
     lrp_tensor *z = lrp_layer_new(c, s->xpos, W1, b1, err), *t = NULL;
     if (!z)
@@ -299,6 +299,12 @@ lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const 
         }
         lrp_add_inplace(z, t);
         lrp_tensor_free(t);
+    }
+    if (zkeep)
+        lrp_tensor_free(*zkeep);
+    if (zkeep && !(*zkeep = lrp_tensor_clone(z, err))) {
+        lrp_tensor_free(z);
+        return lrp_rule_oom(err);
     }
     masked_ratio(c->R, z, mask, mask_sign, c->rule->eps); /* z now holds g */
     lrp_status st = LRP_OK;

@@ -175,10 +175,10 @@ void lrp_sign_split_free(lrp_sign_split *s);
  * second term only when x has negative entries), g = m·R / s(z), T1 = W1ᵀg
  * and T2 = W2ᵀg (T2 only with negative entries). The mask m is 1 (mask_sign
  * 0), or [mask > 0] (mask_sign 1) or [mask < 0] (mask_sign -1) of a tensor
- * shaped like R. */
+ * shaped like R. With zkeep, *zkeep is a copy of z (new). */
 lrp_status lrp_sign_half(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
                          const lrp_real *b1, const lrp_tensor *mask, int mask_sign, lrp_tensor **T1, lrp_tensor **T2,
-                         lrp_error *err);
+                         lrp_tensor **zkeep, lrp_error *err);
 
 /* --- the rules' GEMM work, stacked and cached (linear.c, gemm_count.c) --- */
 
@@ -264,8 +264,9 @@ typedef struct lrp_adj_term {
     const lrp_real *W;
     const lrp_tensor *f; /* the factor's value */
     lrp_real coef;
-    int dep;   /* LRP_ADJ_* */
-    bool zero; /* f is 0 everywhere (x⁻ of an x without negative entries) */
+    int dep;               /* LRP_ADJ_* */
+    bool zero;             /* f is 0 everywhere (x⁻ of an x without negative entries) */
+    const lrp_tensor *wtg; /* W_jᵀg if the first order kept it (lrp_rule_call.kept), else NULL */
 } lrp_adj_term;
 
 /* The adjoint of one group of a layer rule, R_in += scale · Σ_j coef_j f_j ⊙

@@ -151,9 +151,9 @@ static lrp_status zbox_adjoint_run(const lrp_adjoint_call *a, lrp_tensor **t, lr
     lrp_real *zl = lrp_reals(t[T_ZL]);
     for (int64_t i = 0; i < t[T_ZL]->numel; i++)
         zl[i] = z0[i] - (zl[i] + zh[i]); /* the denominator, into T_ZL */
-    const lrp_adj_term terms[3] = {{W, x, 1.0f, LRP_ADJ_X, false},
-                                   {Wp, t[T_L], -1.0f, LRP_ADJ_CONST, false},
-                                   {Wn, t[T_H], -1.0f, LRP_ADJ_CONST, false}};
+    const lrp_adj_term terms[3] = {{W, x, 1.0f, LRP_ADJ_X, false, NULL},
+                                   {Wp, t[T_L], -1.0f, LRP_ADJ_CONST, false, NULL},
+                                   {Wn, t[T_H], -1.0f, LRP_ADJ_CONST, false, NULL}};
     return lrp_adj_group(a, terms, 3, t[T_ZL], NULL, 0, 1.0f, err);
 }
 
