@@ -190,49 +190,84 @@ static lrp_status make_cotangent(grad_run *r, const lrp_tensor *R, const lrp_rel
     return LRP_OK;
 }
 
+/* One node of the adjoint sweep (at position k of the order). */
+static lrp_status adjoint_step(grad_run *r, int k, lrp_error *err)
+{
+    const lrp_graph *g = r->g;
+    int ni = g->order[k];
+    const lrp_node *n = &g->nodes[ni];
+    int ov = n->outputs[0];
+    if (lrp_node_is_static(g, n) || ov < 0 || !r->rel[ov])
+        return LRP_OK;
+    if (n->n_inputs > MAX_IN)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
+    const lrp_tensor *in[MAX_IN], *u[MAX_IN];
+    lrp_tensor *gin[MAX_IN];
+    for (int i = 0; i < n->n_inputs; i++) {
+        int v = n->inputs[i];
+        in[i] = lrp_value_tensor(g, r->vals, v);
+        u[i] = NULL;
+        gin[i] = NULL;
+        if (v < 0 || g->values[v].constant)
+            continue;
+        if (!slot_of(g, &r->ubar[v], v, err) || !(gin[i] = slot_of(g, &r->abar[v], v, err)))
+            return oom(err);
+        u[i] = r->ubar[v];
+    }
+    if (!slot_of(g, &r->ubar[ov], ov, err) || !slot_of(g, &r->abar[ov], ov, err))
+        return oom(err);
+    const lrp_adjoint_call a = {
+        {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin, 0,
+         r->kept + (size_t)ni * LRP_KEPT_N},
+        u,
+        r->ubar[ov],
+        r->abar[ov],
+        r->detach[ni] != 0,
+        n->n_inputs > 0 && n->inputs[0] >= 0 && r->dead[n->inputs[0]] != 0,
+    };
+    lrp_status st = lrp_rule_adjoint(&a, err);
+    if (st != LRP_OK) {
+        lrp_error_prefix(err, "%s", g->path);
+        return st;
+    }
+    lrp_tensor_free(r->rel[ov]);
+    r->rel[ov] = NULL;
+    return LRP_OK;
+}
+
 /* The adjoint sweep, in forward order. */
 static lrp_status adjoint_sweep(grad_run *r, lrp_error *err)
 {
     const lrp_graph *g = r->g;
+    const lrp_model *m = lrp_explainer_model(r->e);
+    /* what is done with is freed as the sweep goes, for the memory that
+     * follows: a node's R after its adjoint, a value's ū after its last
+     * consumer's (last[v], a position in the order) */
+    int *last = malloc(sizeof *last * ((size_t)g->n_values + 1));
+    if (!last)
+        return oom(err);
+    for (int v = 0; v < g->n_values; v++)
+        last[v] = -1;
     for (int k = 0; k < g->n_order; k++) {
-        int ni = g->order[k];
-        const lrp_node *n = &g->nodes[ni];
-        int ov = n->outputs[0];
-        if (lrp_node_is_static(g, n) || ov < 0 || !r->rel[ov])
-            continue;
-        if (n->n_inputs > MAX_IN)
-            return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
-        const lrp_tensor *in[MAX_IN], *u[MAX_IN];
-        lrp_tensor *gin[MAX_IN];
+        const lrp_node *n = &g->nodes[g->order[k]];
+        for (int i = 0; i < n->n_inputs; i++)
+            if (n->inputs[i] >= 0)
+                last[n->inputs[i]] = k;
+    }
+    lrp_status st = LRP_OK;
+    for (int k = 0; k < g->n_order && st == LRP_OK; k++) {
+        st = adjoint_step(r, k, err);
+        const lrp_node *n = &g->nodes[g->order[k]];
         for (int i = 0; i < n->n_inputs; i++) {
             int v = n->inputs[i];
-            in[i] = lrp_value_tensor(g, r->vals, v);
-            u[i] = NULL;
-            gin[i] = NULL;
-            if (v < 0 || g->values[v].constant)
-                continue;
-            if (!slot_of(g, &r->ubar[v], v, err) || !(gin[i] = slot_of(g, &r->abar[v], v, err)))
-                return oom(err);
-            u[i] = r->ubar[v];
-        }
-        if (!slot_of(g, &r->ubar[ov], ov, err) || !slot_of(g, &r->abar[ov], ov, err))
-            return oom(err);
-        const lrp_adjoint_call a = {
-            {g, n, &r->plan.rules[ni], &r->plan.caches[ni], in, r->vals[ov], r->rel[ov], gin, 0,
-             r->kept + (size_t)ni * LRP_KEPT_N},
-            u,
-            r->ubar[ov],
-            r->abar[ov],
-            r->detach[ni] != 0,
-            n->n_inputs > 0 && n->inputs[0] >= 0 && r->dead[n->inputs[0]] != 0,
-        };
-        lrp_status st = lrp_rule_adjoint(&a, err);
-        if (st != LRP_OK) {
-            lrp_error_prefix(err, "%s", g->path);
-            return st;
+            if (v >= 0 && last[v] == k && v != m->input && v != m->output) {
+                lrp_tensor_free(r->ubar[v]);
+                r->ubar[v] = NULL;
+            }
         }
     }
-    return LRP_OK;
+    free(last);
+    return st;
 }
 
 /* The ordinary gradient sweep of the forward graph: abar to the input. */
