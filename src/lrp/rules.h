@@ -122,8 +122,9 @@ typedef struct lrp_rule_call {
 } lrp_rule_call;
 
 /* The kept slots (lrp_rule_call.kept): a layer rule's denominator z and
- * its transposed products W₁ᵀg and W₂ᵀg. */
-enum { LRP_KEPT_Z, LRP_KEPT_T1, LRP_KEPT_T2, LRP_KEPT_N };
+ * its transposed products W₁ᵀg and W₂ᵀg, and those of a second half
+ * (AlphaBeta's beta half). */
+enum { LRP_KEPT_Z, LRP_KEPT_T1, LRP_KEPT_T2, LRP_KEPT_Z2, LRP_KEPT_T3, LRP_KEPT_T4, LRP_KEPT_N };
 
 /* gin[i] += the relevance that the rule sends to input i. */
 lrp_status lrp_rule_apply(const lrp_rule_call *c, lrp_error *err);

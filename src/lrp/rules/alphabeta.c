@@ -6,6 +6,8 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+#include <string.h>
+
 static void combine_one(const lrp_sign_split *s, lrp_real alpha, lrp_real beta, lrp_real *acc, const lrp_real *a,
                         const lrp_real *b, const lrp_real *cc, const lrp_real *d);
 
@@ -48,8 +50,8 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
     lrp_tensor *T[4] = {NULL}; /* A, B, C, D */
     bool fail, done = false;
     bool ok = lrp_sign_split_new(&s, c->in[0], err) == LRP_OK;
-    /* in a second-order run ZPlus leaves z, W⁺ᵀg and W⁻ᵀg to its adjoint */
-    const bool keep = zplus && c->kept && c->shared <= 1 && !c->rule->unsigned_eps;
+    /* in a second-order run the rule leaves its z and products to its adjoint */
+    const bool keep = c->kept && c->shared <= 1 && !c->rule->unsigned_eps;
     /* both parts at once where the layer stacks its products (the same bytes) */
     if (ok && !zplus)
         ok = lrp_sign_halves(c, &s, LRP_MOD_POS, LRP_MOD_NEG, NULL, T, &done, err) == LRP_OK;
@@ -63,16 +65,19 @@ static lrp_status alpha_beta(const lrp_rule_call *c, bool zplus, lrp_error *err)
         /* beta part: the same with W⁺ and W⁻ swapped, b̃⁻: C = W⁻ᵀg_b, D = W⁺ᵀg_b */
         if (ok && !zplus) {
             bn = lrp_mod_bias(c, LRP_MOD_NEG, err, &fail);
-            ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], NULL, err) == LRP_OK;
+            ok = !fail && lrp_sign_half(c, &s, Wn, Wp, bn, NULL, 0, &T[2], &T[3], keep ? &c->kept[LRP_KEPT_Z2] : NULL,
+                                        err) == LRP_OK;
         }
     }
     if (ok)
         combine(c, &s, zplus ? 1.0f : c->rule->alpha, zplus ? 0.0f : c->rule->beta, T[0], T[1], T[2], T[3]);
-    if (ok && keep && !done) {
-        lrp_tensors_free(c->kept + LRP_KEPT_T1, 2);
-        c->kept[LRP_KEPT_T1] = T[0];
-        c->kept[LRP_KEPT_T2] = T[1];
-        T[0] = T[1] = NULL;
+    if (ok && keep) {
+        const int slot[4] = {LRP_KEPT_T1, LRP_KEPT_T2, LRP_KEPT_T3, LRP_KEPT_T4};
+        for (int k = 0; k < 4; k++) {
+            lrp_tensor_free(c->kept[slot[k]]);
+            c->kept[slot[k]] = T[k];
+            T[k] = NULL;
+        }
     }
     lrp_sign_split_free(&s);
     lrp_tensors_free(T, 4);
@@ -102,35 +107,39 @@ static lrp_status alpha_beta_adjoint_run(const lrp_adjoint_call *a, bool zplus, 
     const lrp_real *Wp = lrp_mod_weight(c, LRP_MOD_POS, err), *Wn = lrp_mod_weight(c, LRP_MOD_NEG, err);
     const lrp_real *bp = lrp_mod_bias(c, LRP_MOD_POS, err, &fail1);
     const lrp_real *bn = zplus ? NULL : lrp_mod_bias(c, LRP_MOD_NEG, err, &fail2);
-    /* what ZPlus's first order kept (the same bytes as recomputed), taken */
-    lrp_tensor *T1 = NULL, *T2 = NULL;
-    if (zplus && c->kept && c->kept[LRP_KEPT_Z] && c->kept[LRP_KEPT_T1]) {
-        z = c->kept[LRP_KEPT_Z];
-        T1 = c->kept[LRP_KEPT_T1];
-        T2 = c->kept[LRP_KEPT_T2];
-        c->kept[LRP_KEPT_Z] = c->kept[LRP_KEPT_T1] = c->kept[LRP_KEPT_T2] = NULL;
+    /* what the first order kept (the same bytes as recomputed), taken: z,
+     * W⁺ᵀg and W⁻ᵀg of each half (k[LRP_KEPT_*]) */
+    lrp_tensor *k[LRP_KEPT_N] = {NULL};
+    if (c->kept && c->kept[LRP_KEPT_Z] && c->kept[LRP_KEPT_T1] &&
+        (zplus || (c->kept[LRP_KEPT_Z2] && c->kept[LRP_KEPT_T3]))) {
+        memcpy(k, c->kept, sizeof k);
+        memset(c->kept, 0, sizeof k);
     }
     lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
-    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 || (!z && !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err))))
+    if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 ||
+        (!(z = k[LRP_KEPT_Z]) && !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err))))
         st = lrp_rule_oom(err);
+    k[LRP_KEPT_Z] = NULL;
     if (st == LRP_OK) {
-        const lrp_adj_term ta[2] = {{Wp, s.xpos, 1.0f, LRP_ADJ_XPOS, false, T1},
-                                    {Wn, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn, s.xn ? T2 : NULL}};
+        const lrp_adj_term ta[2] = {{Wp, s.xpos, 1.0f, LRP_ADJ_XPOS, false, k[LRP_KEPT_T1]},
+                                    {Wn, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn,
+                                     s.xn ? k[LRP_KEPT_T2] : NULL}};
         st = lrp_adj_group(a, ta, 2, z, NULL, 0, zplus ? 1.0f : c->rule->alpha, err);
     }
     if (st == LRP_OK && !zplus) {
         lrp_tensor_free(z);
-        if (!(z = lrp_adj_half_z(c, &s, Wn, Wp, bn, err)))
+        if (!(z = k[LRP_KEPT_Z2]) && !(z = lrp_adj_half_z(c, &s, Wn, Wp, bn, err)))
             st = lrp_rule_oom(err);
-        const lrp_adj_term tb[2] = {{Wn, s.xpos, 1.0f, LRP_ADJ_XPOS, false, NULL},
-                                    {Wp, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn, NULL}};
+        k[LRP_KEPT_Z2] = NULL;
+        const lrp_adj_term tb[2] = {{Wn, s.xpos, 1.0f, LRP_ADJ_XPOS, false, k[LRP_KEPT_T3]},
+                                    {Wp, s.xn ? s.xn : s.xpos, 1.0f, LRP_ADJ_XNEG, !s.xn,
+                                     s.xn ? k[LRP_KEPT_T4] : NULL}};
         if (st == LRP_OK)
             st = lrp_adj_group(a, tb, 2, z, NULL, 0, -c->rule->beta, err);
     }
     lrp_sign_split_free(&s);
     lrp_tensor_free(z);
-    lrp_tensor_free(T1);
-    lrp_tensor_free(T2);
+    lrp_tensors_free(k, LRP_KEPT_N);
     return st;
 }
 

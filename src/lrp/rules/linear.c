@@ -449,10 +449,17 @@ lrp_status lrp_sign_halves(const lrp_rule_call *c, const lrp_sign_split *s, int 
         lrp_add_inplace(&z2, &q0); /* f(x⁺; Wb, bb) + f(x⁻; Wa, 0) */
         lrp_tensor_free(Q);
     }
+    lrp_status st = LRP_OK;
+    if (c->kept && !mask && c->shared <= 1 && !c->rule->unsigned_eps) { /* both z for the adjoint */
+        lrp_tensor_free(c->kept[LRP_KEPT_Z]);
+        lrp_tensor_free(c->kept[LRP_KEPT_Z2]);
+        if (!(c->kept[LRP_KEPT_Z] = lrp_tensor_clone(&z1, err)) ||
+            !(c->kept[LRP_KEPT_Z2] = lrp_tensor_clone(&z2, err)))
+            st = lrp_rule_oom(err);
+    }
     masked_ratio(c->R, &z1, mask, mask ? 1 : 0, c->rule->eps);
     masked_ratio(c->R, &z2, mask, mask ? -1 : 0, c->rule->eps);
-    lrp_status st = LRP_OK;
-    if (!(T[0] = lrp_layer_t_new(c, &z1, Wa, s->x, err)) ||
+    if (st != LRP_OK || !(T[0] = lrp_layer_t_new(c, &z1, Wa, s->x, err)) ||
         (s->xn && !(T[1] = lrp_layer_t_new(c, &z1, Wb, s->x, err))) ||
         !(T[2] = lrp_layer_t_new(c, &z2, Wb, s->x, err)) ||
         (s->xn && !(T[3] = lrp_layer_t_new(c, &z2, Wa, s->x, err))))
