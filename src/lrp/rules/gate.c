@@ -26,8 +26,9 @@ static lrp_status gate_check(const lrp_graph *g, const lrp_node *n, const char *
 }
 
 /* acc (shaped like the gate, broadcast to R's shape) += scale * R summed over
- * the broadcast dimensions, in index order. */
-static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, lrp_real scale)
+ * the broadcast dimensions, in index order; with back, the transpose: R +=
+ * scale * acc broadcast (the adjoint's). */
+static void gate_map(lrp_tensor *acc, lrp_tensor *R, lrp_real scale, bool back)
 {
     int nd = R->ndim, off = nd - acc->ndim;
     int64_t stride[LRP_MAX_DIMS], s = 1;
@@ -36,14 +37,16 @@ static void reduce_into(lrp_tensor *acc, const lrp_tensor *R, lrp_real scale)
         stride[d] = dim == 1 ? 0 : s;
         s *= dim;
     }
-    const lrp_real *r = lrp_reals(R);
-    lrp_real *a = lrp_reals(acc);
+    lrp_real *r = lrp_reals(R), *a = lrp_reals(acc);
     int64_t idx[LRP_MAX_DIMS] = {0};
     for (int64_t i = 0; i < R->numel; i++) {
         int64_t at = 0;
         for (int d = 0; d < nd; d++)
             at += idx[d] * stride[d];
-        a[at] += scale * r[i];
+        if (back)
+            r[i] += scale * a[at];
+        else
+            a[at] += scale * r[i];
         for (int d = nd - 1; d >= 0 && ++idx[d] == R->dims[d]; d--)
             idx[d] = 0;
     }
@@ -68,7 +71,32 @@ static lrp_status gate_apply(const lrp_rule_call *c, lrp_error *err)
             a[i] += 0.5f * r[i];
     }
     if (gg && uniform)
-        reduce_into(gg, c->R, 0.5f);
+        gate_map(gg, (lrp_tensor *)c->R, 0.5f, false);
+    return LRP_OK;
+}
+
+/* The adjoint: the rule is linear in R and uses no forward value, so only
+ * uR moves: uR += u_x (u_x / 2 with uniform), and with uniform u_gate / 2
+ * broadcast back to R's shape. */
+static lrp_status gate_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    int x;
+    lrp_mul_kind kind = lrp_mul_kind_of(c->g, c->n, &x);
+    if (kind == LRP_MUL_PLAIN)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule gate on a Mul it does not recognise");
+    bool uniform = c->rule->uniform && kind == LRP_MUL_GATE;
+    const lrp_tensor *ux = a->u[x], *ug = a->u[1 - x];
+    if (ux && ux->numel != a->uR->numel)
+        return lrp_fail(err, LRP_ERR_SHAPE, "rule gate: the signal is not shaped like the product");
+    if (ux) {
+        const lrp_real *u = lrp_reals(ux), s = uniform ? 0.5f : 1.0f;
+        lrp_real *ur = lrp_reals(a->uR);
+        for (int64_t i = 0; i < a->uR->numel; i++)
+            ur[i] += s * u[i];
+    }
+    if (ug && uniform)
+        gate_map((lrp_tensor *)ug, a->uR, 0.5f, true);
     return LRP_OK;
 }
 
@@ -81,4 +109,5 @@ const lrp_rule_def lrp_rule_gate = {
                               "1 splits the relevance evenly between the signal and the gate")},
     .check = gate_check,
     .apply = gate_apply,
+    .adjoint = gate_adjoint,
 };
