@@ -30,6 +30,17 @@ static lrp_status elu_backward(const lrp_node *n, const lrp_tensor *const *in, c
     return LRP_OK;
 }
 
+/* The curvature term of the second order: f'' = 0 for x > 0, alpha exp(x) below. */
+static lrp_status elu_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                             const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_real *x = lrp_reals(in[0]), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    const lrp_real a = ((const lrp_act_params *)n->state)->alpha;
+    LRP_MAP(g->numel, if (x[i] <= 0.0f) d[i] += gg[i] * uu[i] * a * lrp_exp(x[i]));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_elu = {
     .piecewise = 1,
     .type = "Elu",
@@ -42,4 +53,5 @@ const lrp_op lrp_op_elu = {
     .backward = elu_backward,
     .keep = LRP_KEEP_INPUTS,
     .group = lrp_group_activation,
+    .second = elu_second,
 };

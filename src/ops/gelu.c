@@ -48,6 +48,18 @@ static double dgelu_tanh(double x)
     return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_SQRT2_PI * (1.0 + 3.0 * GELU_C * x * x);
 }
 
+/* d2y/dx2 = phi(x) (2 - x^2) */
+static double d2gelu_exact(double x) { return GELU_INV_SQRT2PI * exp(-0.5 * x * x) * (2.0 - x * x); }
+
+/* d2y/dx2 = t' + x t''/2 with t' = (1 - t^2) k (1 + 3 c x^2), k = sqrt(2 / pi),
+ * t'' = k (-2 t t' (1 + 3 c x^2) + 6 c x (1 - t^2)) */
+static double d2gelu_tanh(double x)
+{
+    const double t = tanh(GELU_SQRT2_PI * (x + GELU_C * x * x * x)), s = 1.0 - t * t, q = 1.0 + 3.0 * GELU_C * x * x,
+                 dt = s * GELU_SQRT2_PI * q;
+    return dt + 0.5 * x * GELU_SQRT2_PI * (-2.0 * t * dt * q + 6.0 * GELU_C * x * s);
+}
+
 static lrp_status gelu_forward(const lrp_node *n, const lrp_tensor *const *in, lrp_tensor *const *out, lrp_error *err)
 {
     const lrp_real *x = lrp_reals(in[0]);
@@ -73,6 +85,19 @@ static lrp_status gelu_backward(const lrp_node *n, const lrp_tensor *const *in, 
     return LRP_OK;
 }
 
+/* The curvature term of the second order: GELU's f''. */
+static lrp_status gelu_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                              const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_real *x = lrp_reals(in[0]), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    if (((const gelu_state *)n->state)->tanh_approx)
+        LRP_MAP(g->numel, d[i] += (lrp_real)((double)gg[i] * uu[i] * d2gelu_tanh((double)x[i])));
+    else
+        LRP_MAP(g->numel, d[i] += (lrp_real)((double)gg[i] * uu[i] * d2gelu_exact((double)x[i])));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_gelu = {
     .overwrites = 1,
     .inplace = 1,
@@ -86,4 +111,5 @@ const lrp_op lrp_op_gelu = {
     .backward = gelu_backward,
     .keep = LRP_KEEP_INPUTS,
     .group = lrp_group_activation,
+    .second = gelu_second,
 };

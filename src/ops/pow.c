@@ -119,6 +119,21 @@ static lrp_status pow_backward(const lrp_node *n, const lrp_tensor *const *in, c
     return st;
 }
 
+/* The curvature term of the second order: f'' = p (p - 1) x^(p-2) for a constant scalar exponent p. */
+static lrp_status pow_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                             const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_tensor *b = in[1];
+    if (!b || b->numel != 1 || in[0]->dtype != LRP_REAL_DT || in[0]->numel != g->numel)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "the second order of Pow needs one constant exponent");
+    const lrp_real p = b->dtype == LRP_INT64 ? (lrp_real)lrp_i64(b)[0] : lrp_reals(b)[0];
+    const lrp_real *x = lrp_reals(in[0]), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    for (int64_t i = 0; i < g->numel; i++)
+        d[i] += gg[i] * uu[i] * p * (p - 1.0f) * (lrp_real)pow((double)x[i], (double)(p - 2.0f));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_pow = {
     .type = "Pow",
     .min_inputs = 2,
@@ -127,4 +142,5 @@ const lrp_op lrp_op_pow = {
     .forward = pow_forward,
     .backward = pow_backward,
     .keep = LRP_KEEP_INPUTS,
+    .second = pow_second,
 };

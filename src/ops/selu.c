@@ -33,6 +33,18 @@ static lrp_status selu_backward(const lrp_node *n, const lrp_tensor *const *in, 
     return LRP_OK;
 }
 
+/* The curvature term of the second order: f'' = 0 for x > 0, gamma alpha exp(x) below. */
+static lrp_status selu_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                              const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_real *x = lrp_reals(in[0]), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    const lrp_act_params *p = n->state;
+    const lrp_real a = p->alpha, gm = p->beta;
+    LRP_MAP(g->numel, if (x[i] <= 0.0f) d[i] += gg[i] * uu[i] * gm * a * lrp_exp(x[i]));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_selu = {
     .piecewise = 1,
     .type = "Selu",
@@ -45,4 +57,5 @@ const lrp_op lrp_op_selu = {
     .backward = selu_backward,
     .keep = LRP_KEEP_INPUTS,
     .group = lrp_group_activation,
+    .second = selu_second,
 };

@@ -32,6 +32,18 @@ static lrp_status sigmoid_backward(const lrp_node *n, const lrp_tensor *const *i
     return LRP_OK;
 }
 
+/* The curvature term of the second order: f = y (1 - y) (1 - 2y). */
+static lrp_status sigmoid_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                 const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    (void)x;
+    (void)y;
+    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (y[i] * (1.0f - y[i]) * (1.0f - 2.0f * y[i])));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_sigmoid = {
     .type = "Sigmoid",
     .min_inputs = 1,
@@ -41,4 +53,5 @@ const lrp_op lrp_op_sigmoid = {
     .backward = sigmoid_backward,
     .keep = LRP_KEEP_OUTPUT,
     .group = lrp_group_activation,
+    .second = sigmoid_second,
 };

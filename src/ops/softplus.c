@@ -27,6 +27,16 @@ static lrp_status softplus_backward(const lrp_node *n, const lrp_tensor *const *
     return LRP_OK;
 }
 
+/* The curvature term of the second order: f'' = sigmoid(x) (1 - sigmoid(x)). */
+static lrp_status softplus_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
+                                  const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    const lrp_real *x = lrp_reals(in[0]), *gg = lrp_reals(g), *uu = lrp_reals(u);
+    lrp_real *d = lrp_reals(gx);
+    LRP_MAP(g->numel, lrp_real e = lrp_exp(-lrp_fabs(x[i])); d[i] += gg[i] * uu[i] * (e / ((1.0f + e) * (1.0f + e))));
+    return LRP_OK;
+}
+
 const lrp_op lrp_op_softplus = {
     .type = "Softplus",
     .min_inputs = 1,
@@ -36,4 +46,5 @@ const lrp_op lrp_op_softplus = {
     .backward = softplus_backward,
     .keep = LRP_KEEP_INPUTS,
     .group = lrp_group_activation,
+    .second = softplus_second,
 };

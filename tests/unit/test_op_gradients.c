@@ -204,6 +204,68 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
     release(&c);
 }
 
+/* An elementwise op's lrp_op.second (gx += g ⊙ u ⊙ f''(x), the curvature term
+ * of the second order) against central differences of its backward: the
+ * backward of g at x ± h e_j, element j, times u_j. Only input 0 is a
+ * runtime input. */
+static void check_second(lrp_graph *g, int node, in_kind kind, double h, double tol)
+{
+    one_node c;
+    prepare(&c, g, node, kind);
+    const lrp_op *op = c.n->op;
+    assert_non_null(op->second);
+    for (int i = 1; i < c.n->n_inputs; i++)
+        assert_null(c.rt[i]);
+    lrp_tensor *x = c.rt[0], *gout = lrp_tensor_like(x, NULL), *u = lrp_tensor_like(x, NULL),
+               *gx = lrp_tensor_like(x, NULL), *tmp = lrp_tensor_like(x, NULL);
+    assert_true(gout && u && gx && tmp);
+    fill(gout, IN_SMOOTH, 1);
+    fill(u, IN_SMOOTH, 2);
+    for (int64_t j = 0; j < gx->numel; j++)
+        lrp_reals(gx)[j] = 0.25f; /* second accumulates */
+    forward(&c);
+    lrp_error err = {0};
+    if (op->second(c.n, c.in, c.out[0], gout, u, gx, &err) != LRP_OK)
+        fail_msg("%s second failed: %s", op->type, err.message);
+    double worst = 0, scale = 1e-2;
+    int64_t worst_j = -1;
+    double *fd = malloc(sizeof(double) * (size_t)(x->numel + 1));
+    assert_non_null(fd);
+    for (int64_t j = 0; j < x->numel; j++) {
+        lrp_real *xj = lrp_reals(x) + j, x0 = *xj, xs[2] = {(lrp_real)(x0 + h), (lrp_real)(x0 - h)};
+        double b[2];
+        for (int s = 0; s < 2; s++) {
+            *xj = xs[s];
+            forward(&c);
+            zero(tmp);
+            lrp_tensor *gin[16] = {tmp};
+            if (op->backward(c.n, c.in, c.out[0], gout, gin, &err) != LRP_OK)
+                fail_msg("%s backward failed: %s", op->type, err.message);
+            b[s] = lrp_reals(tmp)[j];
+        }
+        *xj = x0;
+        fd[j] = (b[0] - b[1]) / ((double)xs[0] - (double)xs[1]) * (double)lrp_reals(u)[j];
+        if (fabs(fd[j]) > scale)
+            scale = fabs(fd[j]);
+    }
+    for (int64_t j = 0; j < x->numel; j++) {
+        double d = fabs((double)lrp_reals(gx)[j] - 0.25 - fd[j]);
+        if (d > worst) {
+            worst = d;
+            worst_j = j;
+        }
+    }
+    if (worst > tol * scale)
+        fail_msg("%s: second order at element %lld: %.7g, finite differences of backward %.7g (scale %.3g)", op->type,
+                 (long long)worst_j, (double)lrp_reals(gx)[worst_j] - 0.25, fd[worst_j], scale);
+    free(fd);
+    lrp_tensor_free(gout);
+    lrp_tensor_free(u);
+    lrp_tensor_free(gx);
+    lrp_tensor_free(tmp);
+    release(&c);
+}
+
 /* Defaults: piecewise-linear ops get distinct inputs and a small step
  * (finite differences are exact there); smooth ops a larger one. */
 static void check_piecewise(lrp_graph *g, int node) { check_node(g, node, IN_DISTINCT, 1e-3, 1e-3); }
@@ -245,6 +307,50 @@ static void check_gelu_values(void)
                 fail_msg("Gelu (%s) at %g: %.9g, expected %.9g", k ? "tanh" : "none", (double)x[i],
                          (double)lrp_reals(c.out[0])[i], want[k][i]);
         release(&c);
+    }
+}
+
+static void test_second_derivatives(void **state)
+{
+    (void)state;
+    rng_seed(7);
+    static const char *const smooth[] = {"Sigmoid", "Tanh", "Softplus", "Erf", "Exp"};
+    lrp_graph *g;
+    int n;
+    for (size_t k = 0; k < sizeof smooth / sizeof *smooth; k++) {
+        n = unary_graph(&g, 13, smooth[k], 2, GB_DIMS(4, 9));
+        check_second(g, n, IN_SMOOTH, 1e-2, 1e-3);
+    }
+    /* f' has a kink at 0: distinct inputs (none within 0.025 of it) and a small step */
+    static const char *const kinked[] = {"Elu", "Selu", "Softsign"};
+    for (size_t k = 0; k < sizeof kinked / sizeof *kinked; k++) {
+        n = unary_graph(&g, 13, kinked[k], 2, GB_DIMS(4, 9));
+        check_second(g, n, IN_DISTINCT, 1e-3, 1e-3);
+    }
+    static const char *const positive[] = {"Sqrt", "Log", "Reciprocal"};
+    for (size_t k = 0; k < 3; k++) {
+        n = unary_graph(&g, 13, positive[k], 2, GB_DIMS(3, 5));
+        check_second(g, n, IN_POSITIVE, 1e-3, 1e-3);
+    }
+    for (int k = 0; k < 2; k++) {
+        n = unary_graph(&g, 20, "Gelu", 2, GB_DIMS(4, 9));
+        gb_attr_s(g, n, "approximate", k ? "tanh" : "none");
+        check_second(g, n, IN_SMOOTH, 1e-2, 1e-3);
+    }
+    n = unary_graph(&g, 13, "Elu", 2, GB_DIMS(5, 6));
+    gb_attr_f(g, n, "alpha", 0.7f);
+    check_second(g, n, IN_DISTINCT, 1e-3, 1e-3);
+    /* HardSwish: 1/3 between the kinks at -3 and 3 (distinct inputs stay off them) */
+    n = unary_graph(&g, 14, "HardSwish", 2, GB_DIMS(8, 9));
+    check_second(g, n, IN_DISTINCT, 1e-3, 1e-3);
+    /* Pow with a constant exponent */
+    for (int k = 0; k < 2; k++) {
+        g = gb_new(13);
+        int x = gb_input(g, "x", 2, GB_DIMS(3, 4));
+        const lrp_real p = k ? 2.0f : -1.5f;
+        int e = gb_const_f(g, "p", 0, NULL, &p);
+        n = gb_node(g, "Pow", 2, (int[]){x, e}, 1);
+        check_second(g, n, IN_POSITIVE, 1e-3, 1e-3);
     }
 }
 
@@ -1676,17 +1782,29 @@ static void test_thread_independence(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_activation_grads), cmocka_unit_test(test_kink_masks),
-        cmocka_unit_test(test_clip_prelu_grads), cmocka_unit_test(test_binary_grads),
-        cmocka_unit_test(test_max_ties),         cmocka_unit_test(test_gemm_matmul_grads),
-        cmocka_unit_test(test_einsum_grads),     cmocka_unit_test(test_mod_grads),
-        cmocka_unit_test(test_scatternd_grads),  cmocka_unit_test(test_conv_grads),
-        cmocka_unit_test(test_pool_grads),       cmocka_unit_test(test_maxpool_ties),
-        cmocka_unit_test(test_avgpool_divisors), cmocka_unit_test(test_norm_softmax_grads),
-        cmocka_unit_test(test_shape_op_grads),   cmocka_unit_test(test_reduce_grads),
-        cmocka_unit_test(test_linear_adjoints),  cmocka_unit_test(test_groups),
-        cmocka_unit_test(test_bad_inputs),       cmocka_unit_test(test_runtime_errors),
-        cmocka_unit_test(test_shape_folding),    cmocka_unit_test(test_thread_independence),
+        cmocka_unit_test(test_activation_grads),
+        cmocka_unit_test(test_second_derivatives),
+        cmocka_unit_test(test_kink_masks),
+        cmocka_unit_test(test_clip_prelu_grads),
+        cmocka_unit_test(test_binary_grads),
+        cmocka_unit_test(test_max_ties),
+        cmocka_unit_test(test_gemm_matmul_grads),
+        cmocka_unit_test(test_einsum_grads),
+        cmocka_unit_test(test_mod_grads),
+        cmocka_unit_test(test_scatternd_grads),
+        cmocka_unit_test(test_conv_grads),
+        cmocka_unit_test(test_pool_grads),
+        cmocka_unit_test(test_maxpool_ties),
+        cmocka_unit_test(test_avgpool_divisors),
+        cmocka_unit_test(test_norm_softmax_grads),
+        cmocka_unit_test(test_shape_op_grads),
+        cmocka_unit_test(test_reduce_grads),
+        cmocka_unit_test(test_linear_adjoints),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_runtime_errors),
+        cmocka_unit_test(test_shape_folding),
+        cmocka_unit_test(test_thread_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,15 +168,17 @@ static void test_order2_finite_differences(void **state)
 }
 
 /* The modern CNNs' gates (squeeze-excitation, SiLU, HardSwish; the gate
- * rule's adjoint) under the LRP composites: exact against central
+ * rule's adjoint) under the LRP composites, and their smooth activations
+ * and products of activations under the plain gradient: exact against central
  * differences in float64 along 16 directions, on refset-modern's tiny models
  * (tiny-efficientnet is also in testdata). Their many activations put kinks
  * within reach of a step of 1e-7, so each case takes its best step. */
 static void test_order2_fd_modern(void **state)
 {
     (void)state;
-    static const char *const methods[] = {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat",
-                                          "cp-lrp"};
+    static const char *const methods[] = {
+        "epsilon-plus-flat", "epsilon-gamma-box",  "epsilon-alpha2-beta1-flat", "cp-lrp",
+        "gradient",          "excitation-backprop"};
     static const char *const models[] = {"tiny-efficientnet-op17.onnx", "tiny-mobilenetv3-op17.onnx",
                                          "tiny-regnety-op17.onnx"};
     const char *sh = tu_shared_dir();

@@ -19,10 +19,12 @@ static lrp_status gradient_apply(const lrp_rule_call *c, lrp_error *err)
 /* ------------------------------------------------------------ the adjoint */
 
 /* The adjoint of the gradient R_in = JᵀR with J's masks held (ReLU masks,
- * max-pooling's argmax): uR += J u, and nothing reaches the forward values.
- * Covered: layers (J = W), piecewise-linear activations, max pooling and the
- * affine ops below; any other op (one whose gradient depends on its input
- * smoothly) is LRP_ERR_UNSUPPORTED. */
+ * max-pooling's argmax): uR += J u, and where J depends on the input
+ * smoothly its curvature reaches the forward values. Covered: layers (J =
+ * W), piecewise-linear activations, max pooling and the affine ops below
+ * (nothing reaches the forward values), smooth elementwise activations with
+ * an lrp_op.second, and products of two activations (bilinear_adjoint); any
+ * other op is LRP_ERR_UNSUPPORTED. */
 
 static bool type_in(const lrp_node *n, const char *const *types)
 {
@@ -41,7 +43,7 @@ static const char *const affine_ops[] = {
 /* Ops affine in one activation input (the other a constant): Mul, and Div by a constant. */
 static const char *const scale_ops[] = {"Mul", "Div", NULL};
 /* Elementwise piecewise-linear activations: J is diagonal, J u = Jᵀu. */
-static const char *const diagonal_ops[] = {"Relu", "Clip", "LeakyRelu", NULL};
+static const char *const diagonal_ops[] = {"Relu", "Clip", "LeakyRelu", "HardSigmoid", NULL};
 
 /* f(u) - f(0) on the node's activation inputs (constants as they are). */
 static lrp_status affine_jvp(const lrp_adjoint_call *a, lrp_error *err)
@@ -110,6 +112,36 @@ static lrp_status maxpool_jvp(const lrp_adjoint_call *a, lrp_error *err)
     return LRP_OK;
 }
 
+/* A product of two activations, y = f(a, b) bilinear (Mul, MatMul): R_a =
+ * ∂⟨R, f(a, b)⟩/∂a and R_b likewise, so uR += f(u_a, b) + f(a, u_b), and the
+ * curvature terms are the op's own gradients: ā += ∂⟨R, f(a, u_b)⟩/∂a,
+ * b̄ += ∂⟨R, f(u_a, b)⟩/∂b. */
+static lrp_status bilinear_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    lrp_tensor *y = lrp_tensor_like(c->R, err), *outs[1] = {y};
+    if (!y)
+        return lrp_rule_oom(err);
+    const lrp_tensor *in1[2] = {a->u[0], c->in[1]}, *in2[2] = {c->in[0], a->u[1]};
+    lrp_tensor *g0[2] = {c->gin[0], NULL}, *g1[2] = {NULL, c->gin[1]};
+    lrp_status st = n->op->forward(n, in1, outs, err);
+    if (st == LRP_OK)
+        lrp_add_inplace(a->uR, y);
+    if (st == LRP_OK) {
+        memset(y->data, 0, sizeof(lrp_real) * (size_t)y->numel);
+        st = n->op->forward(n, in2, outs, err);
+    }
+    if (st == LRP_OK)
+        lrp_add_inplace(a->uR, y);
+    lrp_tensor_free(y);
+    if (st == LRP_OK)
+        st = n->op->backward(n, in2, c->out, c->R, g0, err);
+    if (st == LRP_OK)
+        st = n->op->backward(n, in1, c->out, c->R, g1, err);
+    return st;
+}
+
 static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
@@ -144,9 +176,23 @@ static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     if (n->n_outputs == 1 &&
         (type_in(n, affine_ops) || (type_in(n, scale_ops) && nact == 1 && (act == 0 || n->op->type[0] == 'M'))))
         return affine_jvp(a, err);
+    /* smooth elementwise ops: J is diagonal (J u = Jᵀu), and the curvature
+     * R ⊙ u ⊙ f''(x) reaches x̄ */
+    if (n->op->second && nact == 1 && act == 0 && c->out && c->in[0]->numel == c->R->numel) {
+        lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
+        lrp_status st = lrp_grad_into(c, c->in, c->out, a->u[0], tmp, err);
+        if (st == LRP_OK)
+            lrp_add_inplace(a->uR, tmp[0]);
+        lrp_grad_free(n, tmp);
+        return st == LRP_OK ? n->op->second(n, c->in, c->out, c->R, a->u[0], c->gin[0], err) : st;
+    }
+    if ((!strcmp(n->op->type, "Mul") || !strcmp(n->op->type, "MatMul")) && n->n_inputs == 2 && nact == 2 &&
+        n->n_outputs == 1 && c->out)
+        return bilinear_adjoint(a, err);
     return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
-                         "no second order of the gradient through a %s node (supported: layers, ReLU, Clip, "
-                         "LeakyReLU, max pooling and affine ops)",
+                         "no second order of the gradient through a %s node (supported: layers, piecewise-linear "
+                         "and smooth elementwise activations, products of two activations, max pooling and affine "
+                         "ops)",
                          n->op->type);
 }
 
