@@ -100,10 +100,11 @@ typedef struct lrp_op {
      * holds there (ReLU; Clip from 0): the second order skips work whose
      * cotangent lands only there. in as for backward. */
     bool (*dead_at_zero)(const lrp_node *n, const lrp_tensor *const *in);
-    /* Optional, for an elementwise op of input 0 (any other input a
-     * constant): gx += g ⊙ u ⊙ f''(x), the curvature term of the second
-     * order of its gradient (the gradient rule's adjoint). in and out as
-     * for backward, all kept. */
+    /* Optional, for an op of input 0 (any other input a constant) whose
+     * Jacobian J is symmetric (elementwise ops, Softmax): gx += ∂⟨u, J(x)ᵀg⟩/∂x
+     * with g held, the curvature term of the second order of its gradient
+     * (the gradient rule's adjoint); elementwise, g ⊙ u ⊙ f''(x). in and
+     * out as for backward, all kept. */
     lrp_status (*second)(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out, const lrp_tensor *g,
                          const lrp_tensor *u, lrp_tensor *gx, lrp_error *err);
 } lrp_op;

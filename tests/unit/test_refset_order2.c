@@ -167,41 +167,56 @@ static void test_order2_finite_differences(void **state)
     assert_int_equal(passed, ran);
 }
 
-/* The modern CNNs' gates (squeeze-excitation, SiLU, HardSwish; the gate
- * rule's adjoint) under the LRP composites, and their smooth activations
- * and products of activations under the plain gradient: exact against central
+/* The modern classifiers: the CNNs' gates (squeeze-excitation, SiLU,
+ * HardSwish; the gate rule's adjoint) under the LRP composites, their smooth
+ * activations and products of activations under the plain gradient, and the
+ * transformers' rules (LayerNorm, softmax, attention, bilinear, the norm
+ * rule on a positional embedding) under attnlrp, cp-lrp and attnlrp-vit: exact against central
  * differences in float64 along 16 directions, on refset-modern's tiny models
  * (tiny-efficientnet is also in testdata). Their many activations put kinks
  * within reach of a step of 1e-7, so each case takes its best step. */
 static void test_order2_fd_modern(void **state)
 {
     (void)state;
-    static const char *const methods[] = {
-        "epsilon-plus-flat", "epsilon-gamma-box",  "epsilon-alpha2-beta1-flat", "cp-lrp",
-        "gradient",          "excitation-backprop"};
-    static const char *const models[] = {"tiny-efficientnet-op17.onnx", "tiny-mobilenetv3-op17.onnx",
-                                         "tiny-regnety-op17.onnx"};
+    static const struct {
+        const char *model, *methods[7];
+    } runs[] = {
+        {"tiny-efficientnet-op17.onnx",
+         {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "cp-lrp", "gradient",
+          "excitation-backprop"}},
+        {"tiny-mobilenetv3-op17.onnx",
+         {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "cp-lrp", "gradient",
+          "excitation-backprop"}},
+        {"tiny-regnety-op17.onnx",
+         {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "cp-lrp", "gradient",
+          "excitation-backprop"}},
+        {"tiny-vit-op17.onnx", {"epsilon-plus-flat", "epsilon-gamma-box", "attnlrp", "cp-lrp", "attnlrp-vit"}},
+        {"tiny-vit-op13.onnx", {"attnlrp", "cp-lrp"}},
+        {"tiny-swin-op17.onnx", {"attnlrp", "cp-lrp", "attnlrp-vit"}},
+        {"tiny-convnext-op17.onnx", {"epsilon-plus-flat", "epsilon-gamma-box", "attnlrp"}},
+    };
     const char *sh = tu_shared_dir();
     char base[600], mp[1200], ip[1200], why[600];
     snprintf(base, sizeof base, "%s/refset-modern", sh ? sh : "");
     int ran = 0, passed = 0;
     double worst = 0;
-    for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
-        snprintf(mp, sizeof mp, "%s/models/%s", base, models[k]);
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        const char *model = runs[k].model;
+        snprintf(mp, sizeof mp, "%s/models/%s", base, model);
         snprintf(ip, sizeof ip, "%s/inputs/skimage_chelsea-64.npy", base);
         FILE *f = sh ? fopen(mp, "rb") : NULL;
         if (f)
             fclose(f);
         else {
-            snprintf(mp, sizeof mp, "%s", tu_testdata(tu_path("refset-order2/models", models[k])));
+            snprintf(mp, sizeof mp, "%s", tu_testdata(tu_path("refset-order2/models", model)));
             snprintf(ip, sizeof ip, "%s", tu_testdata("refset-order2/inputs/skimage_chelsea-64.npy"));
             if (!(f = fopen(mp, "rb"))) {
-                print_message("skip %s: not in ../shared/refset-modern or testdata\n", models[k]);
+                print_message("skip %s: not in ../shared/refset-modern or testdata\n", model);
                 continue;
             }
             fclose(f);
         }
-        for (size_t mi = 0; mi < sizeof methods / sizeof *methods; mi++)
+        for (size_t mi = 0; mi < 7 && runs[k].methods[mi]; mi++)
             for (int seed_logit = 0; seed_logit < 2; seed_logit++) {
                 /* the best of three steps: at the larger ones some directions cross a kink of the
                  * network (a ReLU, HardSwish or an x⁺/x⁻ clamp of an activation near 0; their error grows
@@ -210,7 +225,7 @@ static void test_order2_fd_modern(void **state)
                 double e = INFINITY;
                 for (double h = 1e-7; h >= 0.9e-9; h /= 10) {
                     why[0] = '\0';
-                    double eh = o2_fd_check_f64(mp, ip, methods[mi], 7, seed_logit, 0, 16, h, why, sizeof why);
+                    double eh = o2_fd_check_f64(mp, ip, runs[k].methods[mi], 7, seed_logit, 0, 16, h, why, sizeof why);
                     if (eh < e)
                         e = eh;
                     if (e <= 1e-6)
@@ -223,11 +238,11 @@ static void test_order2_fd_modern(void **state)
                     worst = e;
                 print_message("%s %s %s seed=%s 16 directions: exact vs central differences (float64, best of "
                               "h=1e-7, 1e-8, 1e-9): rel.L2 %.3g %s\n",
-                              ok ? "ok  " : "FAIL", models[k], methods[mi], seed_logit ? "logit" : "one", e, why);
+                              ok ? "ok  " : "FAIL", model, runs[k].methods[mi], seed_logit ? "logit" : "one", e, why);
             }
     }
     o2_close_f64();
-    print_message("modern CNNs, finite differences: %d/%d within 1e-5, worst %.3g\n", passed, ran, worst);
+    print_message("modern classifiers, finite differences: %d/%d within 1e-5, worst %.3g\n", passed, ran, worst);
     assert_true(ran > 0);
     assert_int_equal(passed, ran);
 }

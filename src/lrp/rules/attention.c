@@ -21,11 +21,20 @@ static lrp_status none_apply(const lrp_rule_call *c, lrp_error *err)
     return LRP_OK;
 }
 
+/* R_in = 0 whatever R and x are: nothing to differentiate. */
+static lrp_status none_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    (void)a;
+    (void)err;
+    return LRP_OK;
+}
+
 const lrp_rule_def lrp_rule_none = {
     .kind = LRP_RULE_NONE,
     .name = "none",
     .summary = "no relevance reaches the inputs (CP-LRP's attention scores MatMul(Q, K^T))",
     .apply = none_apply,
+    .adjoint = none_adjoint,
 };
 
 static lrp_status value_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
@@ -98,6 +107,68 @@ static lrp_status value_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* The adjoint (positive=0): R_V = V ⊙ Aᵀg, g = R / s(z), z = A V the output,
+ * and A a forward value too, so with p = A (V ⊙ u): uR += p / s(z), the
+ * output's cotangent -p g / s(z) (unless detached; the gradient sweep takes
+ * it to A and V), V̄ += u ⊙ Aᵀg (the explicit factor) and, unless detached,
+ * Ā += ∂⟨g, A (V ⊙ u)⟩/∂A. */
+static lrp_status value_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    int ai;
+    if (lrp_matmul_kind_of(c->g, n, &ai) != LRP_MATMUL_VALUE)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule attention-value on a MatMul it does not recognise");
+    const int v = 1 - ai;
+    if (c->rule->positive)
+        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "rule attention-value(positive=1) has no second order");
+    if (!a->u[v])
+        return LRP_OK;
+    lrp_tensor *vu = lrp_tensor_like(c->in[v], err), *p = lrp_tensor_like(c->R, err),
+               *g = lrp_rule_ratio_new(c, c->R, c->out, err), *tmp[2] = {NULL, NULL};
+    lrp_status st = vu && p && g ? LRP_OK : lrp_rule_oom(err);
+    if (st == LRP_OK) {
+        const lrp_real *x = lrp_reals(c->in[v]), *u = lrp_reals(a->u[v]);
+        lrp_real *d = lrp_reals(vu);
+        for (int64_t k = 0; k < vu->numel; k++)
+            d[k] = x[k] * u[k];
+        const lrp_tensor *in[2];
+        in[ai] = c->in[ai];
+        in[v] = vu;
+        lrp_tensor *outs[1] = {p};
+        st = n->op->forward(n, in, outs, err);
+        if (st == LRP_OK) {
+            const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(c->out), *gg = lrp_reals(g);
+            lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);
+            for (int64_t k = 0; k < p->numel; k++) {
+                const lrp_real s = lrp_rule_stabilize(c->rule, zz[k]);
+                ur[k] += pp[k] / s;
+                if (!a->detach)
+                    ao[k] -= pp[k] * gg[k] / s;
+            }
+        }
+        if (st == LRP_OK && !a->detach && c->gin[ai]) { /* Ā: the gradient of <g, A (V ⊙ u)> */
+            lrp_tensor *ga[2] = {NULL, NULL};
+            ga[ai] = c->gin[ai];
+            st = n->op->backward(n, in, c->out, g, ga, err);
+        }
+    }
+    if (st == LRP_OK && c->gin[v]) { /* V̄ += u ⊙ Aᵀg */
+        lrp_rule_call cv = *c;
+        lrp_tensor *gv[2] = {NULL, NULL};
+        gv[v] = c->gin[v];
+        cv.gin = gv;
+        st = lrp_grad_into(&cv, c->in, c->out, g, tmp, err);
+        if (st == LRP_OK)
+            lrp_add_product(c->gin[v], a->u[v], tmp[v]);
+        lrp_grad_free(n, tmp);
+    }
+    lrp_tensor_free(vu);
+    lrp_tensor_free(p);
+    lrp_tensor_free(g);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_attention_value = {
     .kind = LRP_RULE_ATTENTION_VALUE,
     .name = "attention-value",
@@ -110,6 +181,7 @@ const lrp_rule_def lrp_rule_attention_value = {
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = value_check,
     .apply = value_apply,
+    .adjoint = value_adjoint,
 };
 
 /* The uniform-epsilon rule of AttnLRP (Achtibat et al. 2024) on a MatMul of
@@ -147,6 +219,75 @@ static lrp_status bilinear_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
+/* The adjoint: with p = f(u_a ⊙ a, b) + f(a, u_b ⊙ b) (the directions of
+ * both numerators), uR += p / (2z + ε), the output's cotangent -2 p g /
+ * (2z + ε) (unless detached), the explicit factors ā += u_a ⊙ G_a(g, b),
+ * b̄ += u_b ⊙ G_b(a, g), and, unless detached, the other operand inside
+ * each: ā += G_a(g, u_b ⊙ b), b̄ += G_b(u_a ⊙ a, g) (G the op's gradients). */
+static lrp_status bilinear_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_node *n = c->n;
+    lrp_tensor *xu[2] = {NULL, NULL}, *p = lrp_tensor_like(c->R, err), *q = lrp_tensor_like(c->R, err),
+               *g = lrp_tensor_like(c->R, err), *tmp[2] = {NULL, NULL};
+    lrp_status st = p && q && g ? LRP_OK : lrp_rule_oom(err);
+    for (int i = 0; i < 2 && st == LRP_OK; i++) {
+        if (!a->u[i])
+            continue;
+        if (!(xu[i] = lrp_tensor_like(c->in[i], err))) {
+            st = lrp_rule_oom(err);
+            break;
+        }
+        const lrp_real *x = lrp_reals(c->in[i]), *u = lrp_reals(a->u[i]);
+        lrp_real *d = lrp_reals(xu[i]);
+        for (int64_t k = 0; k < xu[i]->numel; k++)
+            d[k] = x[k] * u[k];
+    }
+    const lrp_tensor *in_a[2] = {xu[0], c->in[1]}, *in_b[2] = {c->in[0], xu[1]};
+    if (st == LRP_OK) {
+        const lrp_real *r = lrp_reals(c->R), *z = lrp_reals(c->out);
+        lrp_real *d = lrp_reals(g), eps = c->rule->eps;
+        for (int64_t k = 0; k < c->R->numel; k++)
+            d[k] = r[k] / (2.0f * z[k] + eps);
+        lrp_tensor *outs[1] = {q};
+        if (xu[0] && (st = n->op->forward(n, in_a, outs, err)) == LRP_OK)
+            lrp_add_inplace(p, q);
+        if (st == LRP_OK && xu[1]) {
+            memset(q->data, 0, sizeof(lrp_real) * (size_t)q->numel);
+            if ((st = n->op->forward(n, in_b, outs, err)) == LRP_OK)
+                lrp_add_inplace(p, q);
+        }
+    }
+    if (st == LRP_OK) {
+        const lrp_real *pp = lrp_reals(p), *z = lrp_reals(c->out), *gg = lrp_reals(g), eps = c->rule->eps;
+        lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);
+        for (int64_t k = 0; k < p->numel; k++) {
+            const lrp_real s = 2.0f * z[k] + eps;
+            ur[k] += pp[k] / s;
+            if (!a->detach)
+                ao[k] -= 2.0f * pp[k] * gg[k] / s;
+        }
+        st = lrp_grad_into(c, c->in, c->out, g, tmp, err);
+    }
+    for (int i = 0; i < 2 && st == LRP_OK; i++)
+        if (tmp[i] && a->u[i])
+            lrp_add_product(c->gin[i], a->u[i], tmp[i]);
+    lrp_grad_free(n, tmp);
+    if (st == LRP_OK && !a->detach) {
+        lrp_tensor *g0[2] = {c->gin[0], NULL}, *g1[2] = {NULL, c->gin[1]};
+        if (xu[1] && c->gin[0])
+            st = n->op->backward(n, in_b, c->out, g, g0, err);
+        if (st == LRP_OK && xu[0] && c->gin[1])
+            st = n->op->backward(n, in_a, c->out, g, g1, err);
+    }
+    lrp_tensor_free(xu[0]);
+    lrp_tensor_free(xu[1]);
+    lrp_tensor_free(p);
+    lrp_tensor_free(q);
+    lrp_tensor_free(g);
+    return st;
+}
+
 const lrp_rule_def lrp_rule_bilinear = {
     .kind = LRP_RULE_BILINEAR,
     .name = "bilinear",
@@ -157,4 +298,5 @@ const lrp_rule_def lrp_rule_bilinear = {
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = bilinear_check,
     .apply = bilinear_apply,
+    .adjoint = bilinear_adjoint,
 };

@@ -35,11 +35,17 @@ static bool type_in(const lrp_node *n, const char *const *types)
 }
 
 /* Ops affine in their activation inputs together: J u = f(u) - f(0). */
-static const char *const affine_ops[] = {
-    "Flatten",     "Reshape",           "Squeeze", "Unsqueeze", "Transpose", "Pad",
-    "AveragePool", "GlobalAveragePool", "Concat",  "Add",       "Sub",       "Sum",
-    "ReduceMean",  "ReduceSum",         "Slice",   "Expand",    "Tile",      "BatchNormalization",
-    NULL};
+static const char *const affine_ops[] = {"Flatten",     "Reshape",
+                                         "Squeeze",     "Unsqueeze",
+                                         "Transpose",   "Pad",
+                                         "AveragePool", "GlobalAveragePool",
+                                         "Concat",      "Add",
+                                         "Sub",         "Sum",
+                                         "ReduceMean",  "ReduceSum",
+                                         "Slice",       "Expand",
+                                         "Tile",        "BatchNormalization",
+                                         "Gather",      "Split",
+                                         NULL};
 /* Ops affine in one activation input (the other a constant): Mul, and Div by a constant. */
 static const char *const scale_ops[] = {"Mul", "Div", NULL};
 /* Elementwise piecewise-linear activations: J is diagonal, J u = Jᵀu. */

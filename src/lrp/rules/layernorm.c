@@ -65,6 +65,75 @@ static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
     return LRP_OK;
 }
 
+/* The adjoint of one group (the same sums as layernorm_group): with
+ * h = u⊙x − mean(u⊙x), uR += h ⊙ w / (sigma s(y)); x̄ += u ⊙ (g − mean g)
+ * (the explicit factor); unless detached, the output's cotangent
+ * −h ⊙ g / s(y) (the gradient sweep takes it through the LayerNorm) and
+ * sigma's, −Σ h g / sigma, through sigma(x): x̄ += sigmā (x − mean x) /
+ * (L sigma). */
+static void layernorm_group_adjoint(const lrp_real *x, const lrp_real *y, const lrp_real *r, const lrp_real *w,
+                                    int64_t nw, int64_t L, double eps_ln, double eps, bool unsign, const lrp_real *u,
+                                    bool detach, lrp_real *ur, lrp_real *ao, lrp_real *gx)
+{
+    double mean = 0.0, var = 0.0, gsum = 0.0, qsum = 0.0;
+    for (int64_t k = 0; k < L; k++)
+        mean += x[k];
+    mean /= (double)L;
+    for (int64_t k = 0; k < L; k++)
+        var += ((double)x[k] - mean) * ((double)x[k] - mean);
+    const double sigma = sqrt(var / (double)L + eps_ln);
+    for (int64_t k = 0; k < L; k++) {
+        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
+        qsum += (double)u[k] * x[k];
+    }
+    const double gmean = gsum / (double)L, qmean = qsum / (double)L;
+    double sbar = 0.0;
+    for (int64_t k = 0; k < L; k++) {
+        const double s = stab(y[k], eps, unsign), wk = w[nw == 1 ? 0 : k], g = wk * r[k] / (sigma * s),
+                     h = (double)u[k] * x[k] - qmean;
+        ur[k] += (lrp_real)(h * wk / (sigma * s));
+        if (gx)
+            gx[k] += (lrp_real)((double)u[k] * (g - gmean));
+        if (!detach) {
+            ao[k] -= (lrp_real)(h * g / s);
+            sbar -= h * g / sigma;
+        }
+    }
+    if (gx && !detach)
+        for (int64_t k = 0; k < L; k++)
+            gx[k] += (lrp_real)(sbar * ((double)x[k] - mean) / ((double)L * sigma));
+}
+
+static lrp_status layernorm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0], *w = c->in[1], *y = c->out;
+    if (!a->u[0])
+        return LRP_OK;
+    if (!x || !w || !y)
+        return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "the layernorm rule lacks a forward value");
+    const int axis = lrp_axis(lrp_attr_int(c->n, "axis", -1), x->ndim);
+    if (axis < 0)
+        return lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "axis out of range");
+    int64_t outer = 1, L = 1;
+    for (int d = 0; d < x->ndim; d++)
+        *(d < axis ? &outer : &L) *= x->dims[d];
+    if (w->numel != L && w->numel != 1)
+        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
+                             "the layernorm rule needs a Scale of one value or one per normalized element");
+    const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
+    const lrp_real *xd = lrp_reals(x), *yd = lrp_reals(y), *rd = lrp_reals(c->R), *wd = lrp_reals(w),
+                   *ud = lrp_reals(a->u[0]);
+    lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout), *gx = c->gin[0] ? lrp_reals(c->gin[0]) : NULL;
+    const int64_t n = outer * L, nw = w->numel;
+    LRP_PAR_FOR
+    for (int64_t o = 0; o < outer; o++)
+        layernorm_group_adjoint(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, c->rule->unsigned_eps,
+                                ud + o * L, a->detach, ur + o * L, ao + o * L, gx ? gx + o * L : NULL);
+    (void)n;
+    return LRP_OK;
+}
+
 static lrp_status layernorm_check(const lrp_graph *g, const lrp_node *n, const char *label, lrp_error *err)
 {
     if (strcmp(n->op_type, "LayerNormalization") != 0)
@@ -84,4 +153,5 @@ const lrp_rule_def lrp_rule_layernorm = {
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = layernorm_check,
     .apply = layernorm_apply,
+    .adjoint = layernorm_adjoint,
 };

@@ -5,6 +5,8 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+#include <string.h>
+
 /* Add/Sum of same-shaped activations (zennit's residual Sum): each input
  * gets a ⊙ R / s(z), with z the output, in one pass. */
 /* Its forward values hold one sample of a shared sweep (lrp_norm_takes_one)
@@ -53,19 +55,36 @@ lrp_status lrp_norm_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
-/* The adjoint on sums and average pooling, linear ops J with z their output:
- * p = J(x ⊙ u) (the op run on x ⊙ u); uR += p / s(z); the output's cotangent
- * -p ⊙ g / s(z) with g = R / s(z) (through z, unless detached); each input's
- * u ⊙ Jᵀg (the explicit factor). */
+/* Whether the node is an Add, Sub, Mul or Div of one activation and a
+ * constant: affine in the activation (a positional embedding, a scaling). */
+static bool affine_with_constant(const lrp_rule_call *c)
+{
+    const lrp_node *n = c->n;
+    const char *t = n->op->type;
+    if ((strcmp(t, "Add") && strcmp(t, "Sub") && strcmp(t, "Mul") && strcmp(t, "Div")) || n->n_inputs != 2)
+        return false;
+    int act = 0;
+    for (int i = 0; i < 2; i++)
+        act += c->gin[i] != NULL;
+    return act == 1 && (strcmp(t, "Div") || c->gin[0]); /* x / c, not c / x */
+}
+
+/* The adjoint on sums, average pooling and an activation's affine map by a
+ * constant (J with z the output): p = J(x ⊙ u) (the op run on x ⊙ u, less
+ * its value at 0 where a constant is added); uR += p / s(z); the output's
+ * cotangent -p ⊙ g / s(z) with g = R / s(z) (through z, unless detached);
+ * each input's u ⊙ Jᵀg (the explicit factor). */
 lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
     const lrp_node *n = c->n;
     lrp_group gr = lrp_node_group(c->g, n);
-    if ((gr != LRP_GROUP_SUM && gr != LRP_GROUP_AVGPOOL) || n->n_outputs != 1 || !c->out ||
+    const bool affine = affine_with_constant(c);
+    if ((gr != LRP_GROUP_SUM && gr != LRP_GROUP_AVGPOOL && !affine) || n->n_outputs != 1 || !c->out ||
         n->n_inputs > LRP_RULE_MAX_INPUTS)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
-                             "the second order of the norm rule covers sums and average pooling only");
+                             "the second order of the norm rule covers sums, average pooling and an activation's "
+                             "affine map by a constant only");
     lrp_tensor *xu[LRP_RULE_MAX_INPUTS] = {0}, *tmp[LRP_RULE_MAX_INPUTS] = {0}, *p = NULL, *g = NULL;
     const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
     lrp_status st = LRP_OK;
@@ -89,6 +108,22 @@ lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
         st = lrp_rule_oom(err);
     if (st == LRP_OK)
         st = n->op->forward(n, in, outs, err);
+    if (st == LRP_OK && affine && (!strcmp(n->op->type, "Add") || !strcmp(n->op->type, "Sub"))) {
+        /* less f(0, c): J(x ⊙ u) alone */
+        lrp_tensor *zero = NULL, *p0 = NULL, *outs0[1];
+        for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
+            if (c->gin[i] && !(in[i] = zero = lrp_tensor_like(c->in[i], err)))
+                st = lrp_rule_oom(err);
+        if (st == LRP_OK && !(p0 = outs0[0] = lrp_tensor_like(c->R, err)))
+            st = lrp_rule_oom(err);
+        if (st == LRP_OK)
+            st = n->op->forward(n, in, outs0, err);
+        if (st == LRP_OK)
+            for (int64_t k = 0; k < p->numel; k++)
+                lrp_reals(p)[k] -= lrp_reals(p0)[k];
+        lrp_tensor_free(zero);
+        lrp_tensor_free(p0);
+    }
     if (st == LRP_OK) {
         const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(c->out), *gg = lrp_reals(g);
         lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);

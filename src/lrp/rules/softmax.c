@@ -50,6 +50,43 @@ static lrp_status softmax_apply(const lrp_rule_call *c, lrp_error *err)
     return LRP_OK;
 }
 
+/* The adjoint, per group (S = ΣR, s the output): uR_l += x_l u_l −
+ * Σ_i u_i x_i s_i, x̄ += u ⊙ (R − s S) (the explicit factor) and, unless
+ * detached, the output's cotangent −u ⊙ x S (the gradient sweep takes it
+ * through the softmax). In double. */
+static lrp_status softmax_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0], *s = c->out;
+    if (!x || !s)
+        return lrp_fail(err, LRP_ERR_INTERNAL, "rule softmax: the forward values were not kept");
+    if (!a->u[0])
+        return LRP_OK;
+    int64_t outer, L, inner;
+    lrp_softmax_view(c->n, x, &outer, &L, &inner);
+    const lrp_real *xv = lrp_reals(x), *sv = lrp_reals(s), *rv = lrp_reals(c->R), *uv = lrp_reals(a->u[0]);
+    lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout), *gx = c->gin[0] ? lrp_reals(c->gin[0]) : NULL;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t q = 0; q < inner; q++) {
+            const int64_t at = o * L * inner + q;
+            double S = 0, uxs = 0;
+            for (int64_t l = 0; l < L; l++) {
+                const int64_t i = at + l * inner;
+                S += rv[i];
+                uxs += (double)uv[i] * xv[i] * sv[i];
+            }
+            for (int64_t l = 0; l < L; l++) {
+                const int64_t i = at + l * inner;
+                ur[i] += (lrp_real)((double)xv[i] * uv[i] - uxs);
+                if (gx)
+                    gx[i] += (lrp_real)((double)uv[i] * ((double)rv[i] - (double)sv[i] * S));
+                if (!a->detach)
+                    ao[i] -= (lrp_real)((double)uv[i] * xv[i] * S);
+            }
+        }
+    return LRP_OK;
+}
+
 const lrp_rule_def lrp_rule_softmax = {
     .kind = LRP_RULE_SOFTMAX,
     .name = "softmax",
@@ -59,4 +96,5 @@ const lrp_rule_def lrp_rule_softmax = {
     .keep = LRP_KEEP_INPUTS | LRP_KEEP_OUTPUT,
     .check = softmax_check,
     .apply = softmax_apply,
+    .adjoint = softmax_adjoint,
 };
