@@ -288,6 +288,78 @@ static lrp_status ln_backward(const lrp_node *n, const lrp_tensor *const *in, co
 
 static lrp_group ln_group(const lrp_graph *g, const lrp_node *n) { return LRP_GROUP_LAYERNORM; }
 
+/* The second order of the gradient (lrp_op.jvp, lrp_op.second), with Scale
+ * constant. Per group, with xhat = (x - mean) inv and M z = inv (z - mean(z)
+ * - xhat <xhat, z> / L) (the Jacobian of xhat, symmetric): J u = Scale ⊙ M u,
+ * and with a = Scale ⊙ g, P = <a, xhat>, Q = <xhat, u> and phi = <a, M u>,
+ * the gradient of phi in x is -phi inv xhat / L - (inv / L) M (Q a + P u). */
+static lrp_status ln_second_run(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *g,
+                                const lrp_tensor *u, lrp_tensor *y, lrp_tensor *gx, lrp_error *err)
+{
+    const ln_state *s = n->state;
+    int axis;
+    int64_t outer, L;
+    view(n, in[0], &axis, &outer, &L);
+    double *sc = param_expand(in[1], 1.0, in[0], axis, L);
+    if (!sc)
+        return lrp_node_fail(err, n, LRP_ERR_SHAPE, "Scale does not fit the input (or out of memory)");
+    const lrp_real *x = lrp_reals(in[0]), *uu = lrp_reals(u), *gg = g ? lrp_reals(g) : NULL;
+    lrp_real *yy = y ? lrp_reals(y) : NULL, *d = gx ? lrp_reals(gx) : NULL;
+    const double eps = (double)s->eps;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (outer * L > LRP_PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        const lrp_real *xg = x + o * L, *ug = uu + o * L;
+        double m, inv;
+        group_stats(xg, L, eps, &m, &inv);
+        double su = 0, Q = 0;
+        for (int64_t k = 0; k < L; k++) {
+            su += (double)ug[k];
+            Q += ((double)xg[k] - m) * inv * ug[k];
+        }
+        const double mu = su / (double)L;
+        if (yy)
+            for (int64_t k = 0; k < L; k++) {
+                const double xh = ((double)xg[k] - m) * inv;
+                yy[o * L + k] += (lrp_real)(sc[k] * inv * ((double)ug[k] - mu - xh * Q / (double)L));
+            }
+        if (!d)
+            continue;
+        const lrp_real *ggr = gg + o * L;
+        double P = 0, A1 = 0, sz = 0, xz = 0;
+        for (int64_t k = 0; k < L; k++) {
+            const double xh = ((double)xg[k] - m) * inv, a = sc[k] * ggr[k];
+            P += a * xh;
+            A1 += a * ((double)ug[k] - mu);
+        }
+        const double phi = (A1 - P * Q / (double)L) * inv;
+        for (int64_t k = 0; k < L; k++) {
+            const double xh = ((double)xg[k] - m) * inv, z = Q * sc[k] * ggr[k] + P * ug[k];
+            sz += z;
+            xz += xh * z;
+        }
+        const double mz = sz / (double)L;
+        for (int64_t k = 0; k < L; k++) {
+            const double xh = ((double)xg[k] - m) * inv, z = Q * sc[k] * ggr[k] + P * ug[k],
+                         Mz = inv * (z - mz - xh * xz / (double)L);
+            d[o * L + k] += (lrp_real)(-phi * inv * xh / (double)L - inv / (double)L * Mz);
+        }
+    }
+    free(sc);
+    return LRP_OK;
+}
+
+static lrp_status ln_jvp(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out, const lrp_tensor *u,
+                         lrp_tensor *y, lrp_error *err)
+{
+    return ln_second_run(n, in, NULL, u, y, NULL, err);
+}
+
+static lrp_status ln_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out, const lrp_tensor *g,
+                            const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
+{
+    return ln_second_run(n, in, g, u, NULL, gx, err);
+}
+
 const lrp_op lrp_op_layernormalization = {
     .overwrites = 1,
     .type = "LayerNormalization",
@@ -298,6 +370,8 @@ const lrp_op lrp_op_layernormalization = {
     .infer = ln_infer,
     .forward = ln_forward,
     .backward = ln_backward,
+    .jvp = ln_jvp,
+    .second = ln_second,
     .keep = LRP_KEEP_INPUTS,
     .group = ln_group,
 };

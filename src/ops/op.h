@@ -100,13 +100,18 @@ typedef struct lrp_op {
      * holds there (ReLU; Clip from 0): the second order skips work whose
      * cotangent lands only there. in as for backward. */
     bool (*dead_at_zero)(const lrp_node *n, const lrp_tensor *const *in);
-    /* Optional, for an op of input 0 (any other input a constant) whose
-     * Jacobian J is symmetric (elementwise ops, Softmax): gx += ∂⟨u, J(x)ᵀg⟩/∂x
+    /* Optional, for an op of input 0 (any other input a constant), with
+     * jvp below unless its Jacobian J is symmetric (elementwise ops,
+     * Softmax): gx += ∂⟨u, J(x)ᵀg⟩/∂x
      * with g held, the curvature term of the second order of its gradient
      * (the gradient rule's adjoint); elementwise, g ⊙ u ⊙ f''(x). in and
      * out as for backward, all kept. */
     lrp_status (*second)(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out, const lrp_tensor *g,
                          const lrp_tensor *u, lrp_tensor *gx, lrp_error *err);
+    /* Optional, beside second where J is not symmetric: y += J u for a
+     * direction u of input 0 (else J u is taken as backward's Jᵀu). */
+    lrp_status (*jvp)(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out, const lrp_tensor *u,
+                      lrp_tensor *y, lrp_error *err);
 } lrp_op;
 
 /* Registry lookup by ONNX op type (default domain); NULL if unsupported. */

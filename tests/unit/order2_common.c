@@ -94,6 +94,8 @@ int o2_read_cases(const char *dir, o2_case **out)
 
 static char model_path[1200];
 static lrp_model *model;
+static int model_canonize = -1;
+int o2_canonize = 1;
 
 void o2_close(void)
 {
@@ -104,12 +106,14 @@ void o2_close(void)
 
 static lrp_model *open_model(const char *path, char *why, size_t size)
 {
-    if (model && !strcmp(path, model_path))
+    if (model && !strcmp(path, model_path) && model_canonize == o2_canonize)
         return model;
     o2_close();
     lrp_error err = {0};
     lrp_load_options lo;
     lrp_load_options_default(&lo);
+    lo.canonize = o2_canonize;
+    model_canonize = o2_canonize;
     if (!(model = lrp_model_load(path, &lo, &err))) {
         snprintf(why, size, "%s", err.message);
         return NULL;

@@ -36,7 +36,12 @@ void o2_close(void);
 double o2_fd_check(const char *model, const char *input, const char *method, int64_t target, int seed_logit, int full,
                    int n_dirs, double h, char *why, size_t why_size);
 
+/* Whether o2_fd_check loads its models with the canonizers (1, the default;
+ * 0 keeps, e.g., a LayerNorm written out as ReduceMean, Sub, Div, ...). */
+extern int o2_canonize;
+
 /* The float64 build of this file (the Makefile links it into test_refset_order2). */
+extern int o2_canonize_f64;
 void o2_run_case_f64(const char *dir, const o2_case *c, o2_result *r);
 void o2_close_f64(void);
 double o2_fd_check_f64(const char *model, const char *input, const char *method, int64_t target, int seed_logit,

@@ -204,10 +204,11 @@ static void check_node(lrp_graph *g, int node, in_kind kind, double h, double to
     release(&c);
 }
 
-/* An elementwise op's lrp_op.second (gx += g ⊙ u ⊙ f''(x), the curvature term
- * of the second order) against central differences of its backward: the
- * backward of g at x ± h e_j, element j, times u_j. Only input 0 is a
- * runtime input. */
+/* An op's lrp_op.second (gx += ∂⟨u, Jᵀg⟩/∂x, the curvature term of the second
+ * order; elementwise g ⊙ u ⊙ f''(x)) against central differences of
+ * ⟨u, backward(g)⟩ at x ± h e_j; and its lrp_op.jvp (J u), where it has
+ * one, against central differences of the forward along u. Only input 0 is
+ * a runtime input. */
 static void check_second(lrp_graph *g, int node, in_kind kind, double h, double tol)
 {
     one_node c;
@@ -241,10 +242,12 @@ static void check_second(lrp_graph *g, int node, in_kind kind, double h, double 
             lrp_tensor *gin[16] = {tmp};
             if (op->backward(c.n, c.in, c.out[0], gout, gin, &err) != LRP_OK)
                 fail_msg("%s backward failed: %s", op->type, err.message);
-            b[s] = lrp_reals(tmp)[j];
+            b[s] = 0;
+            for (int64_t k = 0; k < x->numel; k++)
+                b[s] += (double)lrp_reals(u)[k] * lrp_reals(tmp)[k];
         }
         *xj = x0;
-        fd[j] = (b[0] - b[1]) / ((double)xs[0] - (double)xs[1]) * (double)lrp_reals(u)[j];
+        fd[j] = (b[0] - b[1]) / ((double)xs[0] - (double)xs[1]);
         if (fabs(fd[j]) > scale)
             scale = fabs(fd[j]);
     }
@@ -259,6 +262,36 @@ static void check_second(lrp_graph *g, int node, in_kind kind, double h, double 
         fail_msg("%s: second order at element %lld: %.7g, finite differences of backward %.7g (scale %.3g)", op->type,
                  (long long)worst_j, (double)lrp_reals(gx)[worst_j] - 0.25, fd[worst_j], scale);
     free(fd);
+    if (op->jvp) {
+        lrp_tensor *jv = lrp_tensor_like(c.out[0], NULL), *yp = lrp_tensor_like(c.out[0], NULL);
+        assert_true(jv && yp);
+        forward(&c);
+        if (op->jvp(c.n, c.in, c.out[0], u, jv, &err) != LRP_OK)
+            fail_msg("%s jvp failed: %s", op->type, err.message);
+        lrp_real *xv = lrp_reals(x);
+        lrp_real *x0 = malloc(sizeof(lrp_real) * (size_t)x->numel);
+        assert_non_null(x0);
+        memcpy(x0, xv, sizeof(lrp_real) * (size_t)x->numel);
+        for (int64_t k = 0; k < x->numel; k++)
+            xv[k] = (lrp_real)(x0[k] + h * lrp_reals(u)[k]);
+        forward(&c);
+        memcpy(lrp_reals(yp), lrp_reals(c.out[0]), sizeof(lrp_real) * (size_t)yp->numel);
+        for (int64_t k = 0; k < x->numel; k++)
+            xv[k] = (lrp_real)(x0[k] - h * lrp_reals(u)[k]);
+        forward(&c);
+        double jworst = 0, jscale = 1e-2;
+        for (int64_t k = 0; k < jv->numel; k++) {
+            const double f = ((double)lrp_reals(yp)[k] - lrp_reals(c.out[0])[k]) / (2 * h);
+            jscale = fabs(f) > jscale ? fabs(f) : jscale;
+            jworst = fabs(f - lrp_reals(jv)[k]) > jworst ? fabs(f - lrp_reals(jv)[k]) : jworst;
+        }
+        memcpy(xv, x0, sizeof(lrp_real) * (size_t)x->numel);
+        if (jworst > tol * jscale)
+            fail_msg("%s: jvp off by %.3g (scale %.3g)", op->type, jworst, jscale);
+        free(x0);
+        lrp_tensor_free(jv);
+        lrp_tensor_free(yp);
+    }
     lrp_tensor_free(gout);
     lrp_tensor_free(u);
     lrp_tensor_free(gx);
@@ -343,6 +376,21 @@ static void test_second_derivatives(void **state)
     /* HardSwish: 1/3 between the kinks at -3 and 3 (distinct inputs stay off them) */
     n = unary_graph(&g, 14, "HardSwish", 2, GB_DIMS(8, 9));
     check_second(g, n, IN_DISTINCT, 1e-3, 1e-3);
+    /* Softmax (a symmetric Jacobian) along each axis */
+    for (int ax = 0; ax < 2; ax++) {
+        n = unary_graph(&g, 13, "Softmax", 2, GB_DIMS(3, 5));
+        gb_attr_i(g, n, "axis", ax);
+        check_second(g, n, IN_SMOOTH, 1e-3, 1e-3);
+    }
+    /* LayerNormalization with a constant Scale (its own jvp: J is not symmetric) */
+    {
+        g = gb_new(17);
+        int x = gb_input(g, "x", 2, GB_DIMS(3, 6));
+        const lrp_real sv[6] = {0.5f, -1.25f, 2.0f, 0.75f, 1.5f, -0.3f}, bv[6] = {0.1f, 0, -0.2f, 0.3f, 0, 0.05f};
+        int sc = gb_const_f(g, "scale", 1, GB_DIMS(6), sv), b = gb_const_f(g, "b", 1, GB_DIMS(6), bv);
+        n = gb_node(g, "LayerNormalization", 3, (int[]){x, sc, b}, 1);
+        check_second(g, n, IN_SMOOTH, 1e-3, 1e-3);
+    }
     /* Pow with a constant exponent */
     for (int k = 0; k < 2; k++) {
         g = gb_new(13);

@@ -8,6 +8,30 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+void lrp_bcast_map(lrp_tensor *small, lrp_tensor *big, lrp_real scale, bool expand)
+{
+    int nd = big->ndim, off = nd - small->ndim;
+    int64_t stride[LRP_MAX_DIMS], s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        int64_t dim = d >= off ? small->dims[d - off] : 1;
+        stride[d] = dim == 1 ? 0 : s;
+        s *= dim;
+    }
+    lrp_real *r = lrp_reals(big), *a = lrp_reals(small);
+    int64_t idx[LRP_MAX_DIMS] = {0};
+    for (int64_t i = 0; i < big->numel; i++) {
+        int64_t at = 0;
+        for (int d = 0; d < nd; d++)
+            at += idx[d] * stride[d];
+        if (expand)
+            r[i] += scale * a[at];
+        else
+            a[at] += scale * r[i];
+        for (int d = nd - 1; d >= 0 && ++idx[d] == big->dims[d]; d--)
+            idx[d] = 0;
+    }
+}
+
 lrp_tensor *lrp_adj_half_z(const lrp_rule_call *c, const lrp_sign_split *s, const lrp_real *W1, const lrp_real *W2,
                            const lrp_real *b1, lrp_error *err)
 {

@@ -107,11 +107,12 @@ static lrp_status value_apply(const lrp_rule_call *c, lrp_error *err)
     return st;
 }
 
-/* The adjoint (positive=0): R_V = V ⊙ Aᵀg, g = R / s(z), z = A V the output,
- * and A a forward value too, so with p = A (V ⊙ u): uR += p / s(z), the
- * output's cotangent -p g / s(z) (unless detached; the gradient sweep takes
- * it to A and V), V̄ += u ⊙ Aᵀg (the explicit factor) and, unless detached,
- * Ā += ∂⟨g, A (V ⊙ u)⟩/∂A. */
+/* The adjoint: R_V = f ⊙ Aᵀg, g = R / s(z), z = A f with f = V (z the
+ * output) or V⁺ (positive=1; its slope [V >= 0], clamp's 1 at 0), and A a
+ * forward value too. With p = A (f ⊙ u): uR += p / s(z); z's cotangent
+ * z̄ = -p g / s(z) (unless detached) goes to the output's cotangent, or with
+ * V⁺ through z = A V⁺ to A and (by the slope) V; V̄ += slope ⊙ u ⊙ Aᵀg (the
+ * explicit factor) and, unless detached, Ā += ∂⟨g, A (f ⊙ u)⟩/∂A. */
 static lrp_status value_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
@@ -120,52 +121,78 @@ static lrp_status value_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     if (lrp_matmul_kind_of(c->g, n, &ai) != LRP_MATMUL_VALUE)
         return lrp_fail(err, LRP_ERR_INTERNAL, "rule attention-value on a MatMul it does not recognise");
     const int v = 1 - ai;
-    if (c->rule->positive)
-        return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "rule attention-value(positive=1) has no second order");
     if (!a->u[v])
         return LRP_OK;
-    lrp_tensor *vu = lrp_tensor_like(c->in[v], err), *p = lrp_tensor_like(c->R, err),
-               *g = lrp_rule_ratio_new(c, c->R, c->out, err), *tmp[2] = {NULL, NULL};
-    lrp_status st = vu && p && g ? LRP_OK : lrp_rule_oom(err);
+    const bool pos = c->rule->positive;
+    lrp_tensor *vp = NULL, *zt = NULL, *zb = NULL, *tmp[2] = {NULL, NULL}, *outs[1];
+    lrp_tensor *vu = lrp_tensor_like(c->in[v], err), *p = lrp_tensor_like(c->R, err);
+    lrp_status st = vu && p ? LRP_OK : lrp_rule_oom(err);
+    const lrp_tensor *f = c->in[v], *z = c->out, *inf[2], *in[2];
+    if (st == LRP_OK && pos) { /* f = V⁺, z = A V⁺ */
+        if (!(vp = positive_part(c->in[v], err)) || !(zt = lrp_tensor_like(c->out, err)))
+            st = lrp_rule_oom(err);
+        inf[ai] = c->in[ai];
+        inf[v] = vp;
+        outs[0] = zt;
+        if (st == LRP_OK)
+            st = n->op->forward(n, inf, outs, err);
+        f = vp;
+        z = zt;
+    }
+    inf[ai] = c->in[ai];
+    inf[v] = f;
+    lrp_tensor *g = st == LRP_OK ? lrp_rule_ratio_new(c, c->R, z, err) : NULL;
+    if (st == LRP_OK && (!g || (pos && !a->detach && !(zb = lrp_tensor_like(c->R, err)))))
+        st = lrp_rule_oom(err);
     if (st == LRP_OK) {
-        const lrp_real *x = lrp_reals(c->in[v]), *u = lrp_reals(a->u[v]);
+        const lrp_real *x = lrp_reals(f), *u = lrp_reals(a->u[v]);
         lrp_real *d = lrp_reals(vu);
         for (int64_t k = 0; k < vu->numel; k++)
             d[k] = x[k] * u[k];
-        const lrp_tensor *in[2];
         in[ai] = c->in[ai];
         in[v] = vu;
-        lrp_tensor *outs[1] = {p};
+        outs[0] = p;
         st = n->op->forward(n, in, outs, err);
-        if (st == LRP_OK) {
-            const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(c->out), *gg = lrp_reals(g);
-            lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);
-            for (int64_t k = 0; k < p->numel; k++) {
-                const lrp_real s = lrp_rule_stabilize(c->rule, zz[k]);
-                ur[k] += pp[k] / s;
-                if (!a->detach)
-                    ao[k] -= pp[k] * gg[k] / s;
-            }
-        }
-        if (st == LRP_OK && !a->detach && c->gin[ai]) { /* Ā: the gradient of <g, A (V ⊙ u)> */
-            lrp_tensor *ga[2] = {NULL, NULL};
-            ga[ai] = c->gin[ai];
-            st = n->op->backward(n, in, c->out, g, ga, err);
+    }
+    if (st == LRP_OK) {
+        const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(z), *gg = lrp_reals(g);
+        lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(zb ? zb : a->aout);
+        for (int64_t k = 0; k < p->numel; k++) {
+            const lrp_real s = lrp_rule_stabilize(c->rule, zz[k]);
+            ur[k] += pp[k] / s;
+            if (!a->detach)
+                ao[k] -= pp[k] * gg[k] / s;
         }
     }
-    if (st == LRP_OK && c->gin[v]) { /* V̄ += u ⊙ Aᵀg */
+    if (st == LRP_OK && !a->detach && c->gin[ai]) { /* Ā: the gradient of <g, A (f ⊙ u)> */
+        lrp_tensor *ga[2] = {NULL, NULL};
+        ga[ai] = c->gin[ai];
+        st = n->op->backward(n, in, c->out, g, ga, err);
+    }
+    /* V̄ += slope ⊙ (u ⊙ Aᵀg + Aᵀz̄ with V⁺), Ā += ∂⟨z̄, A V⁺⟩/∂A */
+    for (int pass = 0; pass < (zb ? 2 : 1) && st == LRP_OK; pass++) {
         lrp_rule_call cv = *c;
-        lrp_tensor *gv[2] = {NULL, NULL};
-        gv[v] = c->gin[v];
+        lrp_tensor *gv[2] = {c->gin[0], c->gin[1]};
+        if (!pass)
+            gv[ai] = NULL;
         cv.gin = gv;
-        st = lrp_grad_into(&cv, c->in, c->out, g, tmp, err);
-        if (st == LRP_OK)
-            lrp_add_product(c->gin[v], a->u[v], tmp[v]);
+        st = lrp_grad_into(&cv, inf, z, pass ? zb : g, tmp, err);
+        if (st == LRP_OK && pass && tmp[ai])
+            lrp_add_inplace(c->gin[ai], tmp[ai]);
+        if (st == LRP_OK && c->gin[v] && tmp[v]) {
+            const lrp_real *t = lrp_reals(tmp[v]), *u = lrp_reals(a->u[v]), *x = lrp_reals(c->in[v]);
+            lrp_real *gx = lrp_reals(c->gin[v]);
+            for (int64_t k = 0; k < tmp[v]->numel; k++)
+                gx[k] += (pos && !(x[k] >= 0.0f) ? 0.0f : 1.0f) * (pass ? t[k] : u[k] * t[k]);
+        }
         lrp_grad_free(n, tmp);
     }
     lrp_tensor_free(vu);
     lrp_tensor_free(p);
     lrp_tensor_free(g);
+    lrp_tensor_free(vp);
+    lrp_tensor_free(zt);
+    lrp_tensor_free(zb);
     return st;
 }
 

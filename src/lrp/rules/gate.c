@@ -25,33 +25,6 @@ static lrp_status gate_check(const lrp_graph *g, const lrp_node *n, const char *
     return LRP_OK;
 }
 
-/* acc (shaped like the gate, broadcast to R's shape) += scale * R summed over
- * the broadcast dimensions, in index order; with back, the transpose: R +=
- * scale * acc broadcast (the adjoint's). */
-static void gate_map(lrp_tensor *acc, lrp_tensor *R, lrp_real scale, bool back)
-{
-    int nd = R->ndim, off = nd - acc->ndim;
-    int64_t stride[LRP_MAX_DIMS], s = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        int64_t dim = d >= off ? acc->dims[d - off] : 1;
-        stride[d] = dim == 1 ? 0 : s;
-        s *= dim;
-    }
-    lrp_real *r = lrp_reals(R), *a = lrp_reals(acc);
-    int64_t idx[LRP_MAX_DIMS] = {0};
-    for (int64_t i = 0; i < R->numel; i++) {
-        int64_t at = 0;
-        for (int d = 0; d < nd; d++)
-            at += idx[d] * stride[d];
-        if (back)
-            r[i] += scale * a[at];
-        else
-            a[at] += scale * r[i];
-        for (int d = nd - 1; d >= 0 && ++idx[d] == R->dims[d]; d--)
-            idx[d] = 0;
-    }
-}
-
 static lrp_status gate_apply(const lrp_rule_call *c, lrp_error *err)
 {
     int x;
@@ -71,7 +44,7 @@ static lrp_status gate_apply(const lrp_rule_call *c, lrp_error *err)
             a[i] += 0.5f * r[i];
     }
     if (gg && uniform)
-        gate_map(gg, (lrp_tensor *)c->R, 0.5f, false);
+        lrp_bcast_map(gg, (lrp_tensor *)c->R, 0.5f, false);
     return LRP_OK;
 }
 
@@ -96,7 +69,7 @@ static lrp_status gate_adjoint(const lrp_adjoint_call *a, lrp_error *err)
             ur[i] += s * u[i];
     }
     if (ug && uniform)
-        gate_map((lrp_tensor *)ug, a->uR, 0.5f, true);
+        lrp_bcast_map((lrp_tensor *)ug, a->uR, 0.5f, true);
     return LRP_OK;
 }
 

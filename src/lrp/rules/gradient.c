@@ -22,9 +22,10 @@ static lrp_status gradient_apply(const lrp_rule_call *c, lrp_error *err)
  * max-pooling's argmax): uR += J u, and where J depends on the input
  * smoothly its curvature reaches the forward values. Covered: layers (J =
  * W), piecewise-linear activations, max pooling and the affine ops below
- * (nothing reaches the forward values), smooth elementwise activations with
- * an lrp_op.second, and products of two activations (bilinear_adjoint); any
- * other op is LRP_ERR_UNSUPPORTED. */
+ * (nothing reaches the forward values), ops of one activation with an
+ * lrp_op.second (smooth activations, Softmax, LayerNormalization),
+ * products of two activations (bilinear_adjoint) and their quotient
+ * (div_adjoint); any other op is LRP_ERR_UNSUPPORTED. */
 
 static bool type_in(const lrp_node *n, const char *const *types)
 {
@@ -148,6 +149,49 @@ static lrp_status bilinear_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     return st;
 }
 
+/* y = a / b of two activations (broadcast): R_a = Σ R / b, R_b = −Σ R a / b²
+ * (Σ over the broadcast dimensions), so uR += u_a / b − a u_b / b², and
+ * ā += Σ −R u_b / b², b̄ += Σ (−R u_a / b² + 2 R a u_b / b³), with a, b, u_a
+ * and u_b broadcast to the output's shape. */
+static lrp_status div_adjoint(const lrp_adjoint_call *a, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *R = c->R;
+    lrp_tensor *t[6] = {NULL}; /* a, b, u_a, u_b at R's shape; the two sums */
+    const lrp_tensor *src[4] = {c->in[0], c->in[1], a->u[0], a->u[1]};
+    lrp_status st = LRP_OK;
+    for (int k = 0; k < 6 && st == LRP_OK; k++)
+        if (!(t[k] = lrp_tensor_like(R, err)))
+            st = lrp_rule_oom(err);
+    for (int k = 0; k < 4 && st == LRP_OK; k++) {
+        if (src[k]->numel == R->numel)
+            memcpy(t[k]->data, src[k]->data, sizeof(lrp_real) * (size_t)R->numel);
+        else
+            lrp_bcast_map((lrp_tensor *)src[k], t[k], 1.0f, true);
+    }
+    if (st == LRP_OK) {
+        const lrp_real *r = lrp_reals(R), *A = lrp_reals(t[0]), *B = lrp_reals(t[1]), *UA = lrp_reals(t[2]),
+                       *UB = lrp_reals(t[3]);
+        lrp_real *ur = lrp_reals(a->uR), *da = lrp_reals(t[4]), *db = lrp_reals(t[5]);
+        for (int64_t i = 0; i < R->numel; i++) {
+            const lrp_real b2 = B[i] * B[i];
+            ur[i] += UA[i] / B[i] - A[i] * UB[i] / b2;
+            da[i] = -r[i] * UB[i] / b2;
+            db[i] = -r[i] * UA[i] / b2 + 2.0f * r[i] * A[i] * UB[i] / (b2 * B[i]);
+        }
+        for (int k = 0; k < 2; k++) {
+            if (!c->gin[k])
+                continue;
+            if (c->gin[k]->numel == R->numel)
+                lrp_add_inplace(c->gin[k], t[4 + k]);
+            else
+                lrp_bcast_map(c->gin[k], t[4 + k], 1.0f, false);
+        }
+    }
+    lrp_tensors_free(t, 6);
+    return st;
+}
+
 static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
@@ -185,16 +229,24 @@ static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     /* smooth elementwise ops: J is diagonal (J u = Jᵀu), and the curvature
      * R ⊙ u ⊙ f''(x) reaches x̄ */
     if (n->op->second && nact == 1 && act == 0 && c->out && c->in[0]->numel == c->R->numel) {
-        lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
-        lrp_status st = lrp_grad_into(c, c->in, c->out, a->u[0], tmp, err);
-        if (st == LRP_OK)
-            lrp_add_inplace(a->uR, tmp[0]);
-        lrp_grad_free(n, tmp);
+        lrp_status st = LRP_OK;
+        if (n->op->jvp)
+            st = n->op->jvp(n, c->in, c->out, a->u[0], a->uR, err);
+        else {
+            lrp_tensor *tmp[LRP_RULE_MAX_INPUTS];
+            st = lrp_grad_into(c, c->in, c->out, a->u[0], tmp, err);
+            if (st == LRP_OK)
+                lrp_add_inplace(a->uR, tmp[0]);
+            lrp_grad_free(n, tmp);
+        }
         return st == LRP_OK ? n->op->second(n, c->in, c->out, c->R, a->u[0], c->gin[0], err) : st;
     }
     if ((!strcmp(n->op->type, "Mul") || !strcmp(n->op->type, "MatMul")) && n->n_inputs == 2 && nact == 2 &&
         n->n_outputs == 1 && c->out)
         return bilinear_adjoint(a, err);
+    if (!strcmp(n->op->type, "Div") && n->n_inputs == 2 && nact == 2 && n->n_outputs == 1 && c->in[0] && c->in[1] &&
+        c->in[0]->dtype == LRP_REAL_DT && c->in[1]->dtype == LRP_REAL_DT)
+        return div_adjoint(a, err);
     return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED,
                          "no second order of the gradient through a %s node (supported: layers, piecewise-linear "
                          "and smooth elementwise activations, products of two activations, max pooling and affine "

@@ -254,6 +254,11 @@ lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err);
 
 /* ------------------------------------------- shared adjoint parts (adjoint.c) */
 
+/* small (broadcast to big's shape, right-aligned, dims 1 or equal) += scale
+ * · big summed over the broadcast dimensions, in index order; with expand,
+ * the transpose: big += scale · small broadcast. */
+void lrp_bcast_map(lrp_tensor *small, lrp_tensor *big, lrp_real scale, bool expand);
+
 /* How a term's input factor depends on the layer input x: a constant (ZBox's
  * bounds), x itself, x⁺ = clamp(x, min=0) or x⁻ = clamp(x, max=0), whose
  * derivatives are 1 at x = 0 (torch's clamp). */
