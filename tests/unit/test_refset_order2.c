@@ -179,12 +179,12 @@ static void test_order2_fd_modern(void **state)
 {
     (void)state;
     static const struct {
-        const char *model, *methods[7];
+        const char *model, *methods[9];
         int raw; /* without the canonizers (what explain -c gradient loads) */
     } runs[] = {
         {"tiny-efficientnet-op17.onnx",
          {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "cp-lrp", "gradient",
-          "excitation-backprop"},
+          "excitation-backprop", "guided-backprop", "beta-smooth"},
          0},
         {"tiny-mobilenetv3-op17.onnx",
          {"epsilon-plus-flat", "epsilon-gamma-box", "epsilon-alpha2-beta1-flat", "cp-lrp", "gradient",
@@ -196,7 +196,7 @@ static void test_order2_fd_modern(void **state)
          0},
         {"tiny-vit-op17.onnx",
          {"epsilon-plus-flat", "epsilon-gamma-box", "attnlrp", "cp-lrp", "attnlrp-vit", "gradient",
-          "excitation-backprop"},
+          "excitation-backprop", "guided-backprop", "beta-smooth"},
          0},
         {"tiny-vit-op13.onnx", {"attnlrp", "cp-lrp", "gradient"}, 0},
         {"tiny-swin-op17.onnx", {"attnlrp", "cp-lrp", "attnlrp-vit", "gradient", "excitation-backprop"}, 0},
@@ -228,7 +228,7 @@ static void test_order2_fd_modern(void **state)
             }
             fclose(f);
         }
-        for (size_t mi = 0; mi < 7 && runs[k].methods[mi]; mi++)
+        for (size_t mi = 0; mi < 9 && runs[k].methods[mi]; mi++)
             for (int seed_logit = 0; seed_logit < 2; seed_logit++) {
                 /* the best of three steps: at the larger ones some directions cross a kink of the
                  * network (a ReLU, HardSwish or an x⁺/x⁻ clamp of an activation near 0; their error grows
