@@ -32,7 +32,7 @@ static lrp_status only_first_output(const lrp_node *n, lrp_tensor *const *rel, l
 
 /* A pass node whose one activation input has no relevance yet: the
  * relevance moves over as it is (reshaped). False when it cannot. */
-static bool move_through(const lrp_graph *g, const lrp_node *n, lrp_tensor **vals, lrp_tensor **rel)
+static bool move_through(const lrp_graph *g, const lrp_node *n, lrp_tensor **vals, lrp_tensor **rel, bool free_out)
 {
     int ov = n->outputs[0], a = -1, nact = 0;
     for (int i = 0; i < n->n_inputs; i++)
@@ -46,7 +46,8 @@ static bool move_through(const lrp_graph *g, const lrp_node *n, lrp_tensor **val
     rel[a]->ndim = g->values[a].ndim;
     memcpy(rel[a]->dims, g->values[a].dims, sizeof rel[a]->dims);
     rel[ov] = NULL;
-    free_value(vals, ov);
+    if (free_out)
+        free_value(vals, ov);
     return true;
 }
 
@@ -134,8 +135,12 @@ lrp_status lrp_backward_run(const lrp_graph *g, lrp_tensor **vals, lrp_tensor **
         }
         if (n->n_inputs > MAX_INPUTS)
             return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
-        if (b->pass && b->pass[ni] && !b->separate && !b->keep && move_through(g, n, vals, rel))
+        if (b->pass && b->pass[ni] && !b->separate && (!b->keep || b->moved) &&
+            move_through(g, n, vals, rel, !b->keep)) {
+            if (b->keep)
+                b->moved[ni] = 1;
             continue;
+        }
         if ((st = step(g, ni, vals, rel, b, batch, err)) != LRP_OK)
             return st;
         if (b->keep)

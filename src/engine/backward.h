@@ -37,6 +37,10 @@ typedef struct lrp_backward {
      * stay in vals and rel (the second order reads them; pass nodes then
      * run their rule). */
     bool keep;
+    /* With keep, where non-NULL (one entry per node): pass nodes still move
+     * their relevance through as without keep (rel at their output is then
+     * NULL; the forward values stay), and moved[node] is set for them. */
+    unsigned char *moved;
     /* Called (may be NULL) for every node whose arrive_at entry is set, once
      * the relevance at its first output is complete and before the node's
      * work: rel[n->outputs[0]] (NULL when none arrived) may be read, changed

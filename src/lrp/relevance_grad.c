@@ -34,6 +34,7 @@ typedef struct grad_run {
     unsigned char *detach;                    /* per node */
     unsigned char *dead;                      /* per value: its cotangent is ignored where it is 0 */
     lrp_tensor **kept;                        /* per node, LRP_KEPT_N: what a rule left its adjoint */
+    unsigned char *moved;                     /* per node: a pass node whose relevance moved through */
 } grad_run;
 
 static void run_free(grad_run *r)
@@ -48,6 +49,7 @@ static void run_free(grad_run *r)
         for (int i = 0; i < r->g->n_nodes * LRP_KEPT_N; i++)
             lrp_tensor_free(r->kept[i]);
     free(r->kept);
+    free(r->moved);
     free(r->detach);
     free(r->dead);
     free(r->targets);
@@ -120,7 +122,7 @@ static lrp_status plan_detach(grad_run *r, bool zennit, lrp_seed seed, lrp_error
         int ni = g->order[k];
         const lrp_node *n = &g->nodes[ni];
         int ov = n->outputs[0];
-        if (lrp_node_is_static(g, n) || ov < 0 || !r->rel[ov])
+        if (lrp_node_is_static(g, n) || ov < 0 || (!r->rel[ov] && !r->moved[ni]))
             continue;
         lrp_rule_kind kind = r->plan.rules[ni].kind;
         bool constant = !varies[ov];
@@ -197,7 +199,20 @@ static lrp_status adjoint_step(grad_run *r, int k, lrp_error *err)
     int ni = g->order[k];
     const lrp_node *n = &g->nodes[ni];
     int ov = n->outputs[0];
-    if (lrp_node_is_static(g, n) || ov < 0 || !r->rel[ov])
+    if (lrp_node_is_static(g, n) || ov < 0)
+        return LRP_OK;
+    if (r->moved[ni]) { /* a pass node whose relevance moved through: ū passes unchanged (pass's adjoint) */
+        for (int i = 0; i < n->n_inputs; i++) {
+            int v = n->inputs[i];
+            if (v < 0 || g->values[v].constant)
+                continue;
+            if (!slot_of(g, &r->ubar[v], v, err) || !slot_of(g, &r->ubar[ov], ov, err))
+                return oom(err);
+            lrp_add_inplace(r->ubar[ov], r->ubar[v]);
+        }
+        return LRP_OK;
+    }
+    if (!r->rel[ov])
         return LRP_OK;
     if (n->n_inputs > MAX_IN)
         return lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
@@ -331,7 +346,8 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
     unsigned char *keep = malloc(nv);
     if (!keep || !(r->vals = calloc(nv, sizeof *r->vals)) || !(r->rel = calloc(nv, sizeof *r->rel)) ||
         !(r->ubar = calloc(nv, sizeof *r->ubar)) || !(r->abar = calloc(nv, sizeof *r->abar)) ||
-        !(r->kept = calloc((size_t)g->n_nodes * LRP_KEPT_N + 1, sizeof *r->kept))) {
+        !(r->kept = calloc((size_t)g->n_nodes * LRP_KEPT_N + 1, sizeof *r->kept)) ||
+        !(r->moved = calloc((size_t)g->n_nodes + 1, 1))) {
         free(keep);
         return oom(err);
     }
@@ -351,7 +367,7 @@ static lrp_status relevance_grad(grad_run *r, const lrp_tensor *input, const int
             return oom(err);
         memcpy((*logits)->data, r->vals[m->output]->data, sizeof(lrp_real) * (size_t)(r->N * r->C));
     }
-    lrp_backward b = {.apply = rule_step, .ctx = r, .pass = r->plan.pass, .keep = true};
+    lrp_backward b = {.apply = rule_step, .ctx = r, .pass = r->plan.pass, .keep = true, .moved = r->moved};
     if ((st = lrp_backward_run(g, r->vals, r->rel, &b, r->N, err)) != LRP_OK)
         return st;
     int xin = m->input;
