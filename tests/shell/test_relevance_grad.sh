@@ -31,8 +31,14 @@ expect_exit 2 "bad cotangent" "$LRP" explain "$MLP" "$X" --relevance-grad twice
 one_line_error "bad cotangent" "twice"
 expect_exit 2 "with an attributor that has no second order" "$LRP" explain "$MLP" "$X" --relevance-grad ones -a occlusion
 one_line_error "with an attributor that has no second order" "occlusion"
-expect_exit 4 "a rule without a second order" "$LRP" explain "$TESTDATA/shapes/shapes-vit-op17.onnx" \
-    "$TESTDATA/shapes/images/shape-001-square.png" --relevance-grad ones -c attnlrp \
+# the transformer rules have their second order (checked against finite differences in test_refset_order2)
+expect_exit 0 "attnlrp on a ViT" "$LRP" explain "$TESTDATA/shapes/shapes-vit-op17.onnx" \
+    "$TESTDATA/shapes/images/shape-001-square.png" --relevance-grad ones -c attnlrp -q \
+    --relevance-grad-out "$W/vit-g.npy"
+check "attnlrp on a ViT: G written" test -s "$W/vit-g.npy"
+# the norm rule on a max pooling has a first order but no second
+expect_exit 4 "a rule without a second order" "$LRP" explain "$TESTDATA/refset/models/tiny-cnn.onnx" \
+    "$O2/inputs/chelsea-32.npy" --rule MaxPool=norm --relevance-grad ones \
     --relevance-grad-out "$W/unsupported-g.npy"
 one_line_error "a rule without a second order" "second order"
 check "a rule without a second order: no G written" test ! -e "$W/unsupported-g.npy"

@@ -205,6 +205,10 @@ static void test_order2_fd_modern(void **state)
          0},
         {"tiny-convnext-op13.onnx", {"gradient"}, 1},
         {"tiny-vit-op13.onnx", {"gradient"}, 1},
+        {"tiny-vit-op17.onnx", {"gradient"}, 1},
+        {"tiny-efficientnet-op17.onnx", {"gradient"}, 1},
+        /* testdata's reduced MaxViT (Einsum attention, depthwise convolutions, SE gates) */
+        {"zoo/maxvit-op17.onnx", {"gradient", "epsilon-plus-flat", "cp-lrp", "attnlrp"}, 0},
     };
     const char *sh = tu_shared_dir();
     char base[600], mp[1200], ip[1200], why[600];
@@ -216,7 +220,11 @@ static void test_order2_fd_modern(void **state)
         o2_canonize_f64 = !runs[k].raw;
         snprintf(mp, sizeof mp, "%s/models/%s", base, model);
         snprintf(ip, sizeof ip, "%s/inputs/skimage_chelsea-64.npy", base);
-        FILE *f = sh ? fopen(mp, "rb") : NULL;
+        if (!strncmp(model, "zoo/", 4)) { /* in testdata/zoo, with its input */
+            snprintf(mp, sizeof mp, "%s", tu_testdata(model));
+            snprintf(ip, sizeof ip, "%s", tu_testdata("zoo/maxvit-input.npy"));
+        }
+        FILE *f = sh || !strncmp(model, "zoo/", 4) ? fopen(mp, "rb") : NULL;
         if (f)
             fclose(f);
         else {

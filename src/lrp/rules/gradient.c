@@ -241,8 +241,8 @@ static lrp_status gradient_adjoint(const lrp_adjoint_call *a, lrp_error *err)
         }
         return st == LRP_OK ? n->op->second(n, c->in, c->out, c->R, a->u[0], c->gin[0], err) : st;
     }
-    if ((!strcmp(n->op->type, "Mul") || !strcmp(n->op->type, "MatMul")) && n->n_inputs == 2 && nact == 2 &&
-        n->n_outputs == 1 && c->out)
+    if ((!strcmp(n->op->type, "Mul") || !strcmp(n->op->type, "MatMul") || !strcmp(n->op->type, "Einsum")) &&
+        n->n_inputs == 2 && nact == 2 && n->n_outputs == 1 && c->out)
         return bilinear_adjoint(a, err);
     if (!strcmp(n->op->type, "Div") && n->n_inputs == 2 && nact == 2 && n->n_outputs == 1 && c->in[0] && c->in[1] &&
         c->in[0]->dtype == LRP_REAL_DT && c->in[1]->dtype == LRP_REAL_DT)
