@@ -98,6 +98,70 @@ static lrp_status alpha_beta_apply(const lrp_rule_call *c, lrp_error *err) { ret
  * scaled by alpha, the beta half (weights swapped) by -beta. Both factors
  * reach x̄, as their derivatives at x = 0 are 1 even where x has no negative
  * entries, unless x̄ is ignored at 0 (a ReLU's output, dead_at_zero). */
+/* AlphaBeta's adjoint for an x >= 0 whose cotangent is ignored at 0, from
+ * what the first order kept (k: both halves' z, T1 = W⁺ᵀgₐ, T3 = W⁻ᵀgᵦ).
+ * With pₐ = W⁺(x⊙u) and pᵦ = W⁻(x⊙u): uR += α pₐ/s(zₐ) − β pᵦ/s(zᵦ);
+ * x̄ += u ⊙ (α T1 − β T3); and z's cotangents z̄ₐ = −α pₐ gₐ/s(zₐ),
+ * z̄ᵦ = β pᵦ gᵦ/s(zᵦ) reach x as W⁺ᵀz̄ₐ + W⁻ᵀz̄ᵦ = ½Wᵀ(z̄ₐ + z̄ᵦ) +
+ * ½|W|ᵀ(z̄ₐ − z̄ᵦ): the first half as the forward output's cotangent (the
+ * gradient sweep's own product through W), the second one transposed
+ * product. */
+static lrp_status alpha_beta_adjoint_kept(const lrp_adjoint_call *a, lrp_tensor *const *k, const lrp_real *Wp,
+                                          const lrp_real *Wn, lrp_error *err)
+{
+    const lrp_rule_call *c = &a->c;
+    const lrp_tensor *x = c->in[0], *u = a->u[0];
+    const lrp_real al = c->rule->alpha, be = c->rule->beta;
+    const lrp_real *Wa = a->detach ? NULL : lrp_mod_weight(c, LRP_MOD_ABS, err);
+    lrp_tensor *xu = lrp_tensor_new_uninit(LRP_REAL_DT, x->ndim, x->dims, err), *pa = NULL, *pb = NULL, *d = NULL,
+               *t = NULL;
+    lrp_status st = xu && (a->detach || Wa) ? LRP_OK : lrp_rule_oom(err);
+    if (st == LRP_OK) {
+        const lrp_real *xx = lrp_reals(x), *uu = lrp_reals(u);
+        lrp_real *v = lrp_reals(xu);
+        const int64_t n = x->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            v[i] = xx[i] * uu[i];
+        if (!(pa = lrp_layer_new(c, xu, Wp, NULL, err)) || !(pb = lrp_layer_new(c, xu, Wn, NULL, err)) ||
+            (!a->detach && !(d = lrp_tensor_new_uninit(LRP_REAL_DT, c->R->ndim, c->R->dims, err))))
+            st = lrp_rule_oom(err);
+    }
+    if (st == LRP_OK) {
+        const lrp_real *r = lrp_reals(c->R), *za = lrp_reals(k[LRP_KEPT_Z]), *zb = lrp_reals(k[LRP_KEPT_Z2]),
+                       *qa = lrp_reals(pa), *qb = lrp_reals(pb);
+        lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout), *dd = d ? lrp_reals(d) : NULL;
+        const int64_t n = c->R->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++) {
+            const lrp_real sa = lrp_rule_stabilize(c->rule, za[i]), sb = lrp_rule_stabilize(c->rule, zb[i]);
+            ur[i] += al * qa[i] / sa - be * qb[i] / sb;
+            if (dd) {
+                const lrp_real ga = r[i] / sa, gb = r[i] / sb, zba = -al * qa[i] * ga / sa, zbb = be * qb[i] * gb / sb;
+                ao[i] += 0.5f * (zba + zbb);
+                dd[i] = 0.5f * (zba - zbb);
+            }
+        }
+        if (d && !(t = lrp_layer_t_new(c, d, Wa, x, err)))
+            st = lrp_rule_oom(err);
+    }
+    if (st == LRP_OK) {
+        const lrp_real *uu = lrp_reals(u), *t1 = lrp_reals(k[LRP_KEPT_T1]), *t3 = lrp_reals(k[LRP_KEPT_T3]),
+                       *tt = t ? lrp_reals(t) : NULL;
+        lrp_real *gx = lrp_reals(c->gin[0]);
+        const int64_t n = x->numel;
+        LRP_PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            gx[i] += uu[i] * (al * t1[i] - be * t3[i]) + (tt ? tt[i] : 0.0f);
+    }
+    lrp_tensor_free(xu);
+    lrp_tensor_free(pa);
+    lrp_tensor_free(pb);
+    lrp_tensor_free(d);
+    lrp_tensor_free(t);
+    return st;
+}
+
 static lrp_status alpha_beta_adjoint_run(const lrp_adjoint_call *a, bool zplus, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
@@ -116,6 +180,13 @@ static lrp_status alpha_beta_adjoint_run(const lrp_adjoint_call *a, bool zplus, 
         memset(c->kept, 0, sizeof k);
     }
     lrp_status st = lrp_sign_split_new(&s, c->in[0], err);
+    if (st == LRP_OK && !zplus && !s.xn && a->dead_at_zero && k[LRP_KEPT_Z] && k[LRP_KEPT_Z2] && k[LRP_KEPT_T1] &&
+        k[LRP_KEPT_T3] && c->out && Wp && Wn && c->gin[0]) {
+        st = alpha_beta_adjoint_kept(a, k, Wp, Wn, err);
+        lrp_sign_split_free(&s);
+        lrp_tensors_free(k, LRP_KEPT_N);
+        return st;
+    }
     if (st != LRP_OK || !Wp || !Wn || fail1 || fail2 ||
         (!(z = k[LRP_KEPT_Z]) && !(z = lrp_adj_half_z(c, &s, Wp, Wn, bp, err))))
         st = lrp_rule_oom(err);
