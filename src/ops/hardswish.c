@@ -24,16 +24,7 @@ static lrp_status hardswish_backward(const lrp_node *n, const lrp_tensor *const 
 }
 
 /* The curvature term of the second order: f'' = 1/3 on (-3, 3), else 0. */
-static lrp_status hardswish_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                                   const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * ((x[i] > -3.0f && x[i] < 3.0f) ? 1.0f / 3.0f : 0.0f));
-    return LRP_OK;
-}
+LRP_SECOND(hardswish_second, (x[i] > -3.0f && x[i] < 3.0f) ? 1.0f / 3.0f : 0.0f)
 
 const lrp_op lrp_op_hardswish = {
     .piecewise = 1,

@@ -23,16 +23,7 @@ static lrp_status log_backward(const lrp_node *n, const lrp_tensor *const *in, c
 }
 
 /* The curvature term of the second order: f'' = -1 / x^2. */
-static lrp_status log_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                             const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (-1.0f / (x[i] * x[i])));
-    return LRP_OK;
-}
+LRP_SECOND(log_second, -1.0f / (x[i] * x[i]))
 
 const lrp_op lrp_op_log = {
     .type = "Log",

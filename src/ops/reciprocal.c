@@ -22,16 +22,7 @@ static lrp_status reciprocal_backward(const lrp_node *n, const lrp_tensor *const
 }
 
 /* The curvature term of the second order: f'' = 2 y^3. */
-static lrp_status reciprocal_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                                    const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (2.0f * y[i] * y[i] * y[i]));
-    return LRP_OK;
-}
+LRP_SECOND(reciprocal_second, 2.0f * y[i] * y[i] * y[i])
 
 const lrp_op lrp_op_reciprocal = {
     .type = "Reciprocal",

@@ -33,16 +33,7 @@ static lrp_status sigmoid_backward(const lrp_node *n, const lrp_tensor *const *i
 }
 
 /* The curvature term of the second order: f = y (1 - y) (1 - 2y). */
-static lrp_status sigmoid_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                                 const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (y[i] * (1.0f - y[i]) * (1.0f - 2.0f * y[i])));
-    return LRP_OK;
-}
+LRP_SECOND(sigmoid_second, y[i] * (1.0f - y[i]) * (1.0f - 2.0f * y[i]))
 
 const lrp_op lrp_op_sigmoid = {
     .type = "Sigmoid",

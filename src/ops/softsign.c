@@ -24,18 +24,8 @@ static lrp_status softsign_backward(const lrp_node *n, const lrp_tensor *const *
 }
 
 /* The curvature term of the second order: f'' = -2 sign(x) / (1 + |x|)^3. */
-static lrp_status softsign_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                                  const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] *
-                              (-2.0f * (x[i] > 0.0f ? 1.0f : (x[i] < 0.0f ? -1.0f : 0.0f)) /
-                               ((1.0f + lrp_fabs(x[i])) * (1.0f + lrp_fabs(x[i])) * (1.0f + lrp_fabs(x[i])))));
-    return LRP_OK;
-}
+LRP_SECOND(softsign_second, -2.0f * (x[i] > 0.0f ? 1.0f : (x[i] < 0.0f ? -1.0f : 0.0f)) /
+                                ((1.0f + lrp_fabs(x[i])) * (1.0f + lrp_fabs(x[i])) * (1.0f + lrp_fabs(x[i]))))
 
 const lrp_op lrp_op_softsign = {
     .type = "Softsign",

@@ -23,16 +23,7 @@ static lrp_status sqrt_backward(const lrp_node *n, const lrp_tensor *const *in, 
 }
 
 /* The curvature term of the second order: f'' = -1 / (4 y^3). */
-static lrp_status sqrt_second(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,
-                              const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)
-{
-    const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);
-    lrp_real *d = lrp_reals(gx);
-    (void)x;
-    (void)y;
-    LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (-1.0f / (4.0f * y[i] * y[i] * y[i])));
-    return LRP_OK;
-}
+LRP_SECOND(sqrt_second, -1.0f / (4.0f * y[i] * y[i] * y[i]))
 
 const lrp_op lrp_op_sqrt = {
     .type = "Sqrt",

@@ -8,6 +8,48 @@
 #include "base/error.h"
 #include "base/tensor.h"
 
+lrp_tensor *lrp_adj_linear_new(const lrp_rule_call *c, const lrp_tensor *const *dir, lrp_error *err)
+{
+    const lrp_node *n = c->n;
+    const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
+    lrp_tensor *zero[LRP_RULE_MAX_INPUTS] = {0}, *y = NULL, *y0 = NULL, *outs[1];
+    if (n->n_inputs > LRP_RULE_MAX_INPUTS) {
+        lrp_node_fail(err, n, LRP_ERR_UNSUPPORTED, "too many inputs");
+        return NULL;
+    }
+    bool constant_real = false;
+    for (int i = 0; i < n->n_inputs; i++) {
+        constant_real = constant_real || (!c->gin[i] && c->in[i] && c->in[i]->dtype == LRP_REAL_DT);
+        in[i] = c->gin[i] ? dir[i] : c->in[i];
+    }
+    if (!(y = outs[0] = lrp_tensor_like(c->R, err)))
+        return NULL;
+    lrp_status st = n->op->forward(n, in, outs, err);
+    if (st == LRP_OK && constant_real) { /* less f(0, constants) */
+        for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
+            if (c->gin[i] && !(in[i] = zero[i] = lrp_tensor_like(dir[i], err)))
+                st = lrp_rule_oom(err);
+        if (st == LRP_OK && !(y0 = outs[0] = lrp_tensor_like(c->R, err)))
+            st = lrp_rule_oom(err);
+        if (st == LRP_OK)
+            st = n->op->forward(n, in, outs, err);
+        if (st == LRP_OK) {
+            lrp_real *yy = lrp_reals(y);
+            const lrp_real *y00 = lrp_reals(y0);
+            for (int64_t k = 0; k < y->numel; k++)
+                yy[k] -= y00[k];
+        }
+    }
+    for (int i = 0; i < n->n_inputs; i++)
+        lrp_tensor_free(zero[i]);
+    lrp_tensor_free(y0);
+    if (st != LRP_OK) {
+        lrp_tensor_free(y);
+        return NULL;
+    }
+    return y;
+}
+
 void lrp_bcast_map(lrp_tensor *small, lrp_tensor *big, lrp_real scale, bool expand)
 {
     int nd = big->ndim, off = nd - small->ndim;

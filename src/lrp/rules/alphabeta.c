@@ -113,16 +113,9 @@ static lrp_status alpha_beta_adjoint_kept(const lrp_adjoint_call *a, lrp_tensor 
     const lrp_tensor *x = c->in[0], *u = a->u[0];
     const lrp_real al = c->rule->alpha, be = c->rule->beta;
     const lrp_real *Wa = a->detach ? NULL : lrp_mod_weight(c, LRP_MOD_ABS, err);
-    lrp_tensor *xu = lrp_tensor_new_uninit(LRP_REAL_DT, x->ndim, x->dims, err), *pa = NULL, *pb = NULL, *d = NULL,
-               *t = NULL;
+    lrp_tensor *xu = lrp_product_new(x, u, err), *pa = NULL, *pb = NULL, *d = NULL, *t = NULL;
     lrp_status st = xu && (a->detach || Wa) ? LRP_OK : lrp_rule_oom(err);
     if (st == LRP_OK) {
-        const lrp_real *xx = lrp_reals(x), *uu = lrp_reals(u);
-        lrp_real *v = lrp_reals(xu);
-        const int64_t n = x->numel;
-        LRP_PAR_FOR
-        for (int64_t i = 0; i < n; i++)
-            v[i] = xx[i] * uu[i];
         if (!(pa = lrp_layer_new(c, xu, Wp, NULL, err)) || !(pb = lrp_layer_new(c, xu, Wn, NULL, err)) ||
             (!a->detach && !(d = lrp_tensor_new_uninit(LRP_REAL_DT, c->R->ndim, c->R->dims, err))))
             st = lrp_rule_oom(err);

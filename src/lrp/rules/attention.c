@@ -125,8 +125,8 @@ static lrp_status value_adjoint(const lrp_adjoint_call *a, lrp_error *err)
         return LRP_OK;
     const bool pos = c->rule->positive;
     lrp_tensor *vp = NULL, *zt = NULL, *zb = NULL, *tmp[2] = {NULL, NULL}, *outs[1];
-    lrp_tensor *vu = lrp_tensor_like(c->in[v], err), *p = lrp_tensor_like(c->R, err);
-    lrp_status st = vu && p ? LRP_OK : lrp_rule_oom(err);
+    lrp_tensor *vu = NULL, *p = lrp_tensor_like(c->R, err);
+    lrp_status st = p ? LRP_OK : lrp_rule_oom(err);
     const lrp_tensor *f = c->in[v], *z = c->out, *inf[2], *in[2];
     if (st == LRP_OK && pos) { /* f = V⁺, z = A V⁺ */
         if (!(vp = positive_part(c->in[v], err)) || !(zt = lrp_tensor_like(c->out, err)))
@@ -144,11 +144,9 @@ static lrp_status value_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     lrp_tensor *g = st == LRP_OK ? lrp_rule_ratio_new(c, c->R, z, err) : NULL;
     if (st == LRP_OK && (!g || (pos && !a->detach && !(zb = lrp_tensor_like(c->R, err)))))
         st = lrp_rule_oom(err);
+    if (st == LRP_OK && !(vu = lrp_product_new(f, a->u[v], err)))
+        st = lrp_rule_oom(err);
     if (st == LRP_OK) {
-        const lrp_real *x = lrp_reals(f), *u = lrp_reals(a->u[v]);
-        lrp_real *d = lrp_reals(vu);
-        for (int64_t k = 0; k < vu->numel; k++)
-            d[k] = x[k] * u[k];
         in[ai] = c->in[ai];
         in[v] = vu;
         outs[0] = p;
@@ -261,14 +259,8 @@ static lrp_status bilinear_adjoint(const lrp_adjoint_call *a, lrp_error *err)
     for (int i = 0; i < 2 && st == LRP_OK; i++) {
         if (!a->u[i])
             continue;
-        if (!(xu[i] = lrp_tensor_like(c->in[i], err))) {
+        if (!(xu[i] = lrp_product_new(c->in[i], a->u[i], err)))
             st = lrp_rule_oom(err);
-            break;
-        }
-        const lrp_real *x = lrp_reals(c->in[i]), *u = lrp_reals(a->u[i]);
-        lrp_real *d = lrp_reals(xu[i]);
-        for (int64_t k = 0; k < xu[i]->numel; k++)
-            d[k] = x[k] * u[k];
     }
     const lrp_tensor *in_a[2] = {xu[0], c->in[1]}, *in_b[2] = {c->in[0], xu[1]};
     if (st == LRP_OK) {

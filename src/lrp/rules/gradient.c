@@ -55,40 +55,12 @@ static const char *const diagonal_ops[] = {"Relu", "Clip", "LeakyRelu", "HardSig
 /* f(u) - f(0) on the node's activation inputs (constants as they are). */
 static lrp_status affine_jvp(const lrp_adjoint_call *a, lrp_error *err)
 {
-    const lrp_rule_call *c = &a->c;
-    const lrp_node *n = c->n;
-    const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
-    lrp_tensor *zero[LRP_RULE_MAX_INPUTS] = {0}, *y = NULL, *y0 = NULL;
-    bool constant_real = false;
-    for (int i = 0; i < n->n_inputs; i++)
-        constant_real = constant_real || (!c->gin[i] && c->in[i] && c->in[i]->dtype == LRP_REAL_DT);
-    lrp_status st = LRP_OK;
-    lrp_tensor *outs[1];
-    for (int i = 0; i < n->n_inputs; i++)
-        in[i] = c->gin[i] ? a->u[i] : c->in[i];
-    if (!(y = outs[0] = lrp_tensor_like(c->R, err)))
+    lrp_tensor *y = lrp_adj_linear_new(&a->c, a->u, err);
+    if (!y)
         return lrp_rule_oom(err);
-    st = n->op->forward(n, in, outs, err);
-    if (st == LRP_OK && constant_real) {
-        for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
-            if (c->gin[i] && !(in[i] = zero[i] = lrp_tensor_like(a->u[i], err)))
-                st = lrp_rule_oom(err);
-        if (st == LRP_OK && !(y0 = outs[0] = lrp_tensor_like(c->R, err)))
-            st = lrp_rule_oom(err);
-        if (st == LRP_OK)
-            st = n->op->forward(n, in, outs, err);
-    }
-    if (st == LRP_OK) {
-        lrp_real *ur = lrp_reals(a->uR);
-        const lrp_real *yy = lrp_reals(y), *y00 = y0 ? lrp_reals(y0) : NULL;
-        for (int64_t k = 0; k < y->numel; k++)
-            ur[k] += y00 ? yy[k] - y00[k] : yy[k];
-    }
-    for (int i = 0; i < n->n_inputs; i++)
-        lrp_tensor_free(zero[i]);
+    lrp_add_inplace(a->uR, y);
     lrp_tensor_free(y);
-    lrp_tensor_free(y0);
-    return st;
+    return LRP_OK;
 }
 
 /* Max pooling: J u takes u at each window's first maximum (the routing of its gradient). */

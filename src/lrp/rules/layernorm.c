@@ -18,46 +18,76 @@
  * positive), or y + eps when unsign (LXT). */
 static double stab(double y, double eps, bool unsign) { return y + (unsign || y >= 0.0 ? eps : -eps); }
 
+/* One group's sums, in double and in a fixed order: mean x, sigma and
+ * mean g, g_k = w_k R_k / (sigma s(y_k)) (the_g gives g_k). */
+typedef struct ln_sums {
+    double mean, sigma, gmean;
+} ln_sums;
+
+static double the_g(const ln_sums *t, const lrp_real *y, const lrp_real *r, const lrp_real *w, int64_t nw, int64_t k,
+                    double eps, bool unsign)
+{
+    return (double)w[nw == 1 ? 0 : k] * r[k] / (t->sigma * stab(y[k], eps, unsign));
+}
+
+static ln_sums group_sums(const lrp_real *x, const lrp_real *y, const lrp_real *r, const lrp_real *w, int64_t nw,
+                          int64_t L, double eps_ln, double eps, bool unsign)
+{
+    ln_sums t = {0.0, 0.0, 0.0};
+    double var = 0.0, gsum = 0.0;
+    for (int64_t k = 0; k < L; k++)
+        t.mean += x[k];
+    t.mean /= (double)L;
+    for (int64_t k = 0; k < L; k++)
+        var += ((double)x[k] - t.mean) * ((double)x[k] - t.mean);
+    t.sigma = sqrt(var / (double)L + eps_ln);
+    for (int64_t k = 0; k < L; k++)
+        gsum += the_g(&t, y, r, w, nw, k, eps, unsign);
+    t.gmean = gsum / (double)L;
+    return t;
+}
+
 /* One group: gx += x ⊙ (g - mean g). */
 static void layernorm_group(const lrp_real *x, const lrp_real *y, const lrp_real *r, const lrp_real *w, int64_t nw,
                             int64_t L, double eps_ln, double eps, bool unsign, lrp_real *gx)
 {
-    double mean = 0.0, var = 0.0, gsum = 0.0;
+    const ln_sums t = group_sums(x, y, r, w, nw, L, eps_ln, eps, unsign);
     for (int64_t k = 0; k < L; k++)
-        mean += x[k];
-    mean /= (double)L;
-    for (int64_t k = 0; k < L; k++)
-        var += ((double)x[k] - mean) * ((double)x[k] - mean);
-    const double sigma = sqrt(var / (double)L + eps_ln);
-    for (int64_t k = 0; k < L; k++)
-        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
-    const double gmean = gsum / (double)L;
-    for (int64_t k = 0; k < L; k++) {
-        double g = (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
-        gx[k] += (lrp_real)((double)x[k] * (g - gmean));
-    }
+        gx[k] += (lrp_real)((double)x[k] * (the_g(&t, y, r, w, nw, k, eps, unsign) - t.gmean));
 }
 
-static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
+/* The groups of the node: outer of L elements each; the forward values and
+ * the Scale the rule needs (one value or one per element). */
+static lrp_status layernorm_groups(const lrp_rule_call *c, int64_t *outer, int64_t *L, lrp_error *err)
 {
-    const lrp_tensor *x = c->in[0], *w = c->in[1], *y = c->out;
-    if (!c->gin[0])
-        return LRP_OK;
-    if (!x || !w || !y)
+    const lrp_tensor *x = c->in[0], *w = c->in[1];
+    if (!x || !w || !c->out)
         return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "the layernorm rule lacks a forward value");
     const int axis = lrp_axis(lrp_attr_int(c->n, "axis", -1), x->ndim);
     if (axis < 0)
         return lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "axis out of range");
-    int64_t outer = 1, L = 1;
+    *outer = 1, *L = 1;
     for (int d = 0; d < x->ndim; d++)
-        *(d < axis ? &outer : &L) *= x->dims[d];
-    if (w->numel != L && w->numel != 1)
+        *(d < axis ? outer : L) *= x->dims[d];
+    if (w->numel != *L && w->numel != 1)
         return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
                              "the layernorm rule needs a Scale of one value or one per normalized element");
+    return LRP_OK;
+}
+
+static lrp_status layernorm_apply(const lrp_rule_call *c, lrp_error *err)
+{
+    if (!c->gin[0])
+        return LRP_OK;
+    int64_t outer, L;
+    lrp_status st = layernorm_groups(c, &outer, &L, err);
+    if (st != LRP_OK)
+        return st;
     const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
-    const lrp_real *xd = lrp_reals(x), *yd = lrp_reals(y), *rd = lrp_reals(c->R), *wd = lrp_reals(w);
+    const lrp_real *xd = lrp_reals(c->in[0]), *yd = lrp_reals(c->out), *rd = lrp_reals(c->R),
+                   *wd = lrp_reals(c->in[1]);
     lrp_real *gx = lrp_reals(c->gin[0]);
-    const int64_t n = outer * L, nw = w->numel;
+    const int64_t n = outer * L, nw = c->in[1]->numel;
     LRP_PAR_FOR
     for (int64_t o = 0; o < outer; o++)
         layernorm_group(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, c->rule->unsigned_eps, gx + o * L);
@@ -75,57 +105,41 @@ static void layernorm_group_adjoint(const lrp_real *x, const lrp_real *y, const 
                                     int64_t nw, int64_t L, double eps_ln, double eps, bool unsign, const lrp_real *u,
                                     bool detach, lrp_real *ur, lrp_real *ao, lrp_real *gx)
 {
-    double mean = 0.0, var = 0.0, gsum = 0.0, qsum = 0.0;
+    const ln_sums t = group_sums(x, y, r, w, nw, L, eps_ln, eps, unsign);
+    double qsum = 0.0, sbar = 0.0;
     for (int64_t k = 0; k < L; k++)
-        mean += x[k];
-    mean /= (double)L;
-    for (int64_t k = 0; k < L; k++)
-        var += ((double)x[k] - mean) * ((double)x[k] - mean);
-    const double sigma = sqrt(var / (double)L + eps_ln);
-    for (int64_t k = 0; k < L; k++) {
-        gsum += (double)w[nw == 1 ? 0 : k] * r[k] / (sigma * stab(y[k], eps, unsign));
         qsum += (double)u[k] * x[k];
-    }
-    const double gmean = gsum / (double)L, qmean = qsum / (double)L;
-    double sbar = 0.0;
+    const double qmean = qsum / (double)L;
     for (int64_t k = 0; k < L; k++) {
-        const double s = stab(y[k], eps, unsign), wk = w[nw == 1 ? 0 : k], g = wk * r[k] / (sigma * s),
+        const double s = stab(y[k], eps, unsign), g = the_g(&t, y, r, w, nw, k, eps, unsign),
                      h = (double)u[k] * x[k] - qmean;
-        ur[k] += (lrp_real)(h * wk / (sigma * s));
+        ur[k] += (lrp_real)(h * (double)w[nw == 1 ? 0 : k] / (t.sigma * s));
         if (gx)
-            gx[k] += (lrp_real)((double)u[k] * (g - gmean));
+            gx[k] += (lrp_real)((double)u[k] * (g - t.gmean));
         if (!detach) {
             ao[k] -= (lrp_real)(h * g / s);
-            sbar -= h * g / sigma;
+            sbar -= h * g / t.sigma;
         }
     }
     if (gx && !detach)
         for (int64_t k = 0; k < L; k++)
-            gx[k] += (lrp_real)(sbar * ((double)x[k] - mean) / ((double)L * sigma));
+            gx[k] += (lrp_real)(sbar * ((double)x[k] - t.mean) / ((double)L * t.sigma));
 }
 
 static lrp_status layernorm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
 {
     const lrp_rule_call *c = &a->c;
-    const lrp_tensor *x = c->in[0], *w = c->in[1], *y = c->out;
     if (!a->u[0])
         return LRP_OK;
-    if (!x || !w || !y)
-        return lrp_node_fail(err, c->n, LRP_ERR_INTERNAL, "the layernorm rule lacks a forward value");
-    const int axis = lrp_axis(lrp_attr_int(c->n, "axis", -1), x->ndim);
-    if (axis < 0)
-        return lrp_node_fail(err, c->n, LRP_ERR_SHAPE, "axis out of range");
-    int64_t outer = 1, L = 1;
-    for (int d = 0; d < x->ndim; d++)
-        *(d < axis ? &outer : &L) *= x->dims[d];
-    if (w->numel != L && w->numel != 1)
-        return lrp_node_fail(err, c->n, LRP_ERR_UNSUPPORTED,
-                             "the layernorm rule needs a Scale of one value or one per normalized element");
+    int64_t outer, L;
+    lrp_status st = layernorm_groups(c, &outer, &L, err);
+    if (st != LRP_OK)
+        return st;
     const double eps_ln = lrp_attr_float(c->n, "epsilon", 1e-5f), eps = c->rule->eps;
-    const lrp_real *xd = lrp_reals(x), *yd = lrp_reals(y), *rd = lrp_reals(c->R), *wd = lrp_reals(w),
-                   *ud = lrp_reals(a->u[0]);
+    const lrp_real *xd = lrp_reals(c->in[0]), *yd = lrp_reals(c->out), *rd = lrp_reals(c->R),
+                   *wd = lrp_reals(c->in[1]), *ud = lrp_reals(a->u[0]);
     lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout), *gx = c->gin[0] ? lrp_reals(c->gin[0]) : NULL;
-    const int64_t n = outer * L, nw = w->numel;
+    const int64_t n = outer * L, nw = c->in[1]->numel;
     LRP_PAR_FOR
     for (int64_t o = 0; o < outer; o++)
         layernorm_group_adjoint(xd + o * L, yd + o * L, rd + o * L, wd, nw, L, eps_ln, eps, c->rule->unsigned_eps,

@@ -568,6 +568,20 @@ void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t)
         a[i] += xp[i] * tp[i];
 }
 
+lrp_tensor *lrp_product_new(const lrp_tensor *x, const lrp_tensor *t, lrp_error *err)
+{
+    lrp_tensor *p = lrp_tensor_new_uninit(LRP_REAL_DT, x->ndim, x->dims, err);
+    if (!p)
+        return NULL;
+    lrp_real *a = lrp_reals(p);
+    const lrp_real *xp = lrp_reals(x), *tp = lrp_reals(t);
+    int64_t n = p->numel;
+    LRP_PAR_FOR
+    for (int64_t i = 0; i < n; i++)
+        a[i] = xp[i] * tp[i];
+    return p;
+}
+
 void lrp_tensors_free(lrp_tensor **t, int n)
 {
     for (int i = 0; i < n; i++) {

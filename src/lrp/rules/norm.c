@@ -70,8 +70,7 @@ static bool affine_with_constant(const lrp_rule_call *c)
 }
 
 /* The adjoint on sums, average pooling and an activation's affine map by a
- * constant (J with z the output): p = J(x ⊙ u) (the op run on x ⊙ u, less
- * its value at 0 where a constant is added); uR += p / s(z); the output's
+ * constant (J with z the output): p = J(x ⊙ u) (lrp_adj_linear_new); uR += p / s(z); the output's
  * cotangent -p ⊙ g / s(z) with g = R / s(z) (through z, unless detached);
  * each input's u ⊙ Jᵀg (the explicit factor). */
 lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
@@ -86,44 +85,13 @@ lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err)
                              "the second order of the norm rule covers sums, average pooling and an activation's "
                              "affine map by a constant only");
     lrp_tensor *xu[LRP_RULE_MAX_INPUTS] = {0}, *tmp[LRP_RULE_MAX_INPUTS] = {0}, *p = NULL, *g = NULL;
-    const lrp_tensor *in[LRP_RULE_MAX_INPUTS];
     lrp_status st = LRP_OK;
-    for (int i = 0; i < n->n_inputs && st == LRP_OK; i++) {
-        in[i] = c->in[i];
-        if (!c->gin[i])
-            continue;
-        if (!(xu[i] = lrp_tensor_like(c->in[i], err))) {
+    for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
+        if (c->gin[i] && !(xu[i] = lrp_product_new(c->in[i], a->u[i], err)))
             st = lrp_rule_oom(err);
-            break;
-        }
-        const lrp_real *x = lrp_reals(c->in[i]), *u = lrp_reals(a->u[i]);
-        lrp_real *d = lrp_reals(xu[i]);
-        for (int64_t k = 0; k < xu[i]->numel; k++)
-            d[k] = x[k] * u[k];
-        in[i] = xu[i];
-    }
-    lrp_tensor *outs[1] = {NULL};
-    if (st == LRP_OK &&
-        (!(p = outs[0] = lrp_tensor_like(c->R, err)) || !(g = lrp_rule_ratio_new(c, c->R, c->out, err))))
-        st = lrp_rule_oom(err);
-    if (st == LRP_OK)
-        st = n->op->forward(n, in, outs, err);
-    if (st == LRP_OK && affine && (!strcmp(n->op->type, "Add") || !strcmp(n->op->type, "Sub"))) {
-        /* less f(0, c): J(x ⊙ u) alone */
-        lrp_tensor *zero = NULL, *p0 = NULL, *outs0[1];
-        for (int i = 0; i < n->n_inputs && st == LRP_OK; i++)
-            if (c->gin[i] && !(in[i] = zero = lrp_tensor_like(c->in[i], err)))
-                st = lrp_rule_oom(err);
-        if (st == LRP_OK && !(p0 = outs0[0] = lrp_tensor_like(c->R, err)))
-            st = lrp_rule_oom(err);
-        if (st == LRP_OK)
-            st = n->op->forward(n, in, outs0, err);
-        if (st == LRP_OK)
-            for (int64_t k = 0; k < p->numel; k++)
-                lrp_reals(p)[k] -= lrp_reals(p0)[k];
-        lrp_tensor_free(zero);
-        lrp_tensor_free(p0);
-    }
+    if (st == LRP_OK && (!(p = lrp_adj_linear_new(c, (const lrp_tensor *const *)xu, err)) ||
+                         !(g = lrp_rule_ratio_new(c, c->R, c->out, err))))
+        st = err && err->status != LRP_OK ? err->status : lrp_rule_oom(err);
     if (st == LRP_OK) {
         const lrp_real *pp = lrp_reals(p), *zz = lrp_reals(c->out), *gg = lrp_reals(g);
         lrp_real *ur = lrp_reals(a->uR), *ao = lrp_reals(a->aout);

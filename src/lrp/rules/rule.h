@@ -222,6 +222,8 @@ lrp_tensor *lrp_ratio_new(const lrp_tensor *R, const lrp_tensor *z, lrp_real eps
 lrp_tensor *lrp_rule_ratio_new(const lrp_rule_call *c, const lrp_tensor *R, const lrp_tensor *z, lrp_error *err);
 /* acc += x ⊙ t */
 void lrp_add_product(lrp_tensor *acc, const lrp_tensor *x, const lrp_tensor *t);
+/* x ⊙ t, new (x's shape) */
+lrp_tensor *lrp_product_new(const lrp_tensor *x, const lrp_tensor *t, lrp_error *err);
 /* Frees t[0..n-1] and sets them NULL. */
 void lrp_tensors_free(lrp_tensor **t, int n);
 /* a += b */
@@ -253,6 +255,11 @@ bool lrp_shared_one(const lrp_rule_call *c, const lrp_tensor *t);
 lrp_status lrp_norm_adjoint(const lrp_adjoint_call *a, lrp_error *err);
 
 /* ------------------------------------------- shared adjoint parts (adjoint.c) */
+
+/* J d for a node affine in its activation inputs (those with c->gin): the
+ * op run on the directions d (constants as they are), less its value at 0
+ * where a constant takes part; new, shaped like c->R. NULL with err. */
+lrp_tensor *lrp_adj_linear_new(const lrp_rule_call *c, const lrp_tensor *const *dir, lrp_error *err);
 
 /* small (broadcast to big's shape, right-aligned, dims 1 or equal) += scale
  * · big summed over the broadcast dimensions, in index order; with expand,

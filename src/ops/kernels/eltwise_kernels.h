@@ -67,6 +67,20 @@ void lrp_clip_values(lrp_real *y, const lrp_real *x, lrp_real lo, lrp_real hi, i
         }                                                                                                             \
     } while (0)
 
+/* Defines NAME, an elementwise op's lrp_op.second: gx += g ⊙ u ⊙ f''(x), the
+ * expression F2 of x[i] (the input) and y[i] (the output). */
+#define LRP_SECOND(NAME, F2)                                                                                          \
+    static lrp_status NAME(const lrp_node *n, const lrp_tensor *const *in, const lrp_tensor *out,                     \
+                           const lrp_tensor *g, const lrp_tensor *u, lrp_tensor *gx, lrp_error *err)                  \
+    {                                                                                                                 \
+        const lrp_real *x = lrp_reals(in[0]), *y = lrp_reals(out), *gg = lrp_reals(g), *uu = lrp_reals(u);            \
+        lrp_real *d = lrp_reals(gx);                                                                                  \
+        (void)x;                                                                                                      \
+        (void)y;                                                                                                      \
+        LRP_MAP(g->numel, d[i] += gg[i] * uu[i] * (F2));                                                              \
+        return LRP_OK;                                                                                                \
+    }
+
 /* Float attributes of a parametrised activation (LeakyRelu alpha, Elu alpha,
  * Selu alpha and gamma, HardSigmoid alpha and beta). */
 typedef struct lrp_act_params {
