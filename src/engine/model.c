@@ -3,6 +3,7 @@
 
 #include "graph/canonize.h"
 #include "base/error.h"
+#include "base/clock.h"
 #include "base/exec.h"
 #include "engine/forward.h"
 #include "onnx/onnx_load.h"
@@ -97,9 +98,15 @@ static lrp_status count_ops(lrp_model *m, lrp_error *err)
 lrp_model *lrp_model_load(const char *path, const lrp_load_options *opts, lrp_error *err)
 {
     lrp_graph *g = NULL;
-    if (lrp_onnx_load(path, &g, err) != LRP_OK)
+    double t0 = lrp_now();
+    lrp_status st = lrp_onnx_load(path, &g, err);
+    lrp_profile_add("load: onnx file to graph", lrp_now() - t0);
+    if (st != LRP_OK)
         return NULL;
-    return lrp_model_from_graph(g, opts, err);
+    t0 = lrp_now();
+    lrp_model *m = lrp_model_from_graph(g, opts, err);
+    lrp_profile_add("load: model from graph", lrp_now() - t0);
+    return m;
 }
 
 lrp_model *lrp_model_from_graph(lrp_graph *g, const lrp_load_options *opts, lrp_error *err)
@@ -489,7 +496,9 @@ bool lrp_model_is_prepared(lrp_model *m)
 lrp_status lrp_model_prepare(lrp_model *m, int ndim, const int64_t *dims, lrp_error *err)
 {
     pthread_mutex_lock(&m->lock);
+    double t0 = lrp_now();
     lrp_status st = model_prepare(m, ndim, dims, err);
+    lrp_profile_add("load: prepare (shapes, canonizers)", lrp_now() - t0);
     pthread_mutex_unlock(&m->lock);
     return st;
 }

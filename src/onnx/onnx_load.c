@@ -1,5 +1,6 @@
 /* ONNX ModelProto (protobuf-c, schema from Debian's libonnx-dev) -> lrp_graph. */
 #include "onnx/onnx_load.h"
+#include "onnx/onnx_lift.h"
 
 #include "base/error.h"
 #include "graph/graph.h"
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *lrp_onnx_dtype_name(int dt)
 {
@@ -342,7 +345,10 @@ static void copy_float_raw(const uint8_t *raw, int64_t numel, lrp_real *dst)
     }
 }
 
-lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, lrp_tensor **out, lrp_error *err)
+/* A TensorProto as a tensor; sp (if not NULL and sp->len >= 0): its raw_data is not in the message but at sp in the
+ * file fd (onnx_lift.h). */
+static lrp_status tensor_from(const char *model_path, const Onnx__TensorProto *tp, const lrp_lift_span *sp, int fd,
+                              lrp_tensor **out, lrp_error *err)
 {
     *out = NULL;
     const char *tname = tp->name ? tp->name : "";
@@ -369,12 +375,31 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
     bool isf = is_float_type(dt);
     const uint8_t *raw = NULL;
     uint8_t *ext = NULL;
+    bool direct = false;
     size_t want = (size_t)numel * (size_t)es;
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         lrp_status st = read_external(model_path, tp, want, &ext, err);
         if (st != LRP_OK)
             return st;
         raw = ext;
+    } else if (sp && sp->len >= 0) {
+        if ((uint64_t)sp->len != want)
+            return lrp_fail(err, LRP_ERR_FORMAT,
+                            "%s: tensor '%s' holds %lld bytes of data but its shape %s of %s needs %zu", model_path,
+                            tname, (long long)sp->len, lrp_shape_str(nd, dims, sb, sizeof sb), lrp_onnx_dtype_name(dt),
+                            want);
+        if (dt == LRP_DT_FLOAT && sizeof(lrp_real) == sizeof(float)) {
+            direct = true; /* read into the tensor below, which need not be zeroed first */
+        } else {
+            ext = malloc(want ? want : 1);
+            if (!ext)
+                return lrp_fail(err, LRP_ERR_NOMEM, "%s: out of memory reading tensor '%s'", model_path, tname);
+            if (!lrp_onnx_read_at(fd, sp->off, ext, (int64_t)want)) {
+                free(ext);
+                return lrp_fail(err, LRP_ERR_IO, "%s: read error in tensor '%s'", model_path, tname);
+            }
+            raw = ext;
+        }
     } else if (tp->has_raw_data) {
         if (tp->raw_data.len != want)
             return lrp_fail(err, LRP_ERR_FORMAT,
@@ -396,13 +421,19 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: tensor '%s' holds %zu values but its shape %s needs %lld",
                             model_path, tname, have, lrp_shape_str(nd, dims, sb, sizeof sb), (long long)numel);
     }
-    lrp_tensor *t = lrp_tensor_new(isf ? LRP_REAL_DT : LRP_INT64, nd, dims, err);
+    lrp_tensor *t = direct ? lrp_tensor_new_uninit(LRP_REAL_DT, nd, dims, err)
+                           : lrp_tensor_new(isf ? LRP_REAL_DT : LRP_INT64, nd, dims, err);
     if (!t) {
         free(ext);
         lrp_error_prefix(err, "%s: tensor '%s'", model_path, tname);
         return err ? err->status : LRP_ERR_NOMEM;
     }
-    if (raw && dt == LRP_DT_FLOAT) /* the common case */
+    if (direct) {
+        if (!lrp_onnx_read_at(fd, sp->off, lrp_reals(t), (int64_t)want)) {
+            lrp_tensor_free(t);
+            return lrp_fail(err, LRP_ERR_IO, "%s: read error in tensor '%s'", model_path, tname);
+        }
+    } else if (raw && dt == LRP_DT_FLOAT) /* the common case */
         copy_float_raw(raw, numel, lrp_reals(t));
     else
         for (int64_t i = 0; i < numel; i++) {
@@ -429,6 +460,11 @@ lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, 
     free(ext);
     *out = t;
     return LRP_OK;
+}
+
+lrp_status lrp_onnx_tensor(const char *model_path, const Onnx__TensorProto *tp, lrp_tensor **out, lrp_error *err)
+{
+    return tensor_from(model_path, tp, NULL, -1, out, err);
 }
 
 static char *dup_or_empty(const char *s)
@@ -694,7 +730,8 @@ static void read_model_info(lrp_graph *g, const Onnx__ModelProto *mp)
         g->opset = mp->n_opset_import ? 1 : 1;
 }
 
-static lrp_status read_initializers(lrp_graph *g, const Onnx__GraphProto *gp, const char *path, lrp_error *err)
+static lrp_status read_initializers(lrp_graph *g, const Onnx__GraphProto *gp, const char *path, const lrp_lifted *lift,
+                                    int fd, lrp_error *err)
 {
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
@@ -705,7 +742,8 @@ static lrp_status read_initializers(lrp_graph *g, const Onnx__GraphProto *gp, co
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
         if (g->values[v].constant)
             return lrp_fail(err, LRP_ERR_FORMAT, "%s: initializer '%s' appears twice", path, tp->name);
-        lrp_status st = lrp_onnx_tensor(path, tp, &g->values[v].constant, err);
+        const lrp_lift_span *sp = lift && i < lift->n_spans ? &lift->spans[i] : NULL;
+        lrp_status st = tensor_from(path, tp, sp, fd, &g->values[v].constant, err);
         if (st != LRP_OK)
             return st;
     }
@@ -771,7 +809,8 @@ static lrp_status read_outputs(lrp_graph *g, const Onnx__GraphProto *gp, const c
 }
 
 /* The graph of a ModelProto, its operators bound and its nodes sorted. */
-static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const char *path, lrp_error *err)
+static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const char *path, const lrp_lifted *lift,
+                              int fd, lrp_error *err)
 {
     const Onnx__GraphProto *gp = mp->graph;
     if (!gp || (!gp->n_node && !gp->n_output))
@@ -779,7 +818,7 @@ static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const ch
     read_model_info(g, mp);
     lrp_status st = read_metadata(g, mp, err);
     if (st == LRP_OK)
-        st = read_initializers(g, gp, path, err);
+        st = read_initializers(g, gp, path, lift, fd, err);
     if (st != LRP_OK)
         return st;
     g->inputs = malloc(sizeof(int) * (gp->n_input + 1));
@@ -798,30 +837,66 @@ static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const ch
     return lrp_graph_sort(g, err);
 }
 
+/* raw_data payloads of at least this many bytes are read from the file into their tensors (onnx_lift.h); smaller
+ * ones too, so that the fuzzers' small files take this path as well */
+#define LIFT_MIN 16
+
+/* The file without its large weights' bytes, unpacked (onnx_lift.h); false: unpack it whole. On true, fd stays
+ * open for the weights. */
+static bool unpack_lifted(const char *path, ProtobufCAllocator *alloc, Onnx__ModelProto **mp, lrp_lifted *lift,
+                          int *fd)
+{
+    *fd = -1;
+    if (getenv("LRP_LOAD_WHOLE")) /* tests compare the two paths */
+        return false;
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (f < 0)
+        return false;
+    if (fstat(f, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 || (uint64_t)sb.st_size > ((uint64_t)1 << 32) ||
+        !lrp_onnx_lift(f, (int64_t)sb.st_size, LIFT_MIN, lift)) {
+        close(f);
+        return false;
+    }
+    *mp = onnx__model_proto__unpack(alloc, lift->len, lift->buf);
+    if (!*mp || !(*mp)->graph || (*mp)->graph->n_initializer != lift->n_spans) {
+        if (*mp)
+            onnx__model_proto__free_unpacked(*mp, alloc);
+        *mp = NULL;
+        lrp_lifted_free(lift);
+        close(f);
+        return false;
+    }
+    *fd = f;
+    return true;
+}
+
 lrp_status lrp_onnx_load(const char *path, lrp_graph **out, lrp_error *err)
 {
     *out = NULL;
     Onnx__ModelProto *mp = NULL;
     arena_chunk *chunks = NULL;
     ProtobufCAllocator arena = {arena_alloc, arena_free, &chunks};
-    lrp_status st = unpack_model(path, LOAD_ARENA ? &arena : NULL, &mp, err);
-    if (st != LRP_OK) {
+    ProtobufCAllocator *alloc = LOAD_ARENA ? &arena : NULL;
+    lrp_lifted lift = {0};
+    int fd = -1;
+    lrp_status st = LRP_OK;
+    if (!unpack_lifted(path, alloc, &mp, &lift, &fd)) {
         arena_release(chunks);
-        return st;
+        chunks = NULL;
+        st = unpack_model(path, alloc, &mp, err);
     }
-    lrp_graph *g = lrp_graph_new(path);
-    if (!g) {
-        if (LOAD_ARENA)
-            arena_release(chunks);
-        else
-            onnx__model_proto__free_unpacked(mp, NULL);
-        return lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
-    }
-    st = build_graph(g, mp, path, err);
-    if (LOAD_ARENA)
-        arena_release(chunks); /* mp's memory, all of it */
-    else
+    lrp_graph *g = st == LRP_OK ? lrp_graph_new(path) : NULL;
+    if (st == LRP_OK && !g)
+        st = lrp_fail(err, LRP_ERR_NOMEM, "out of memory");
+    if (g)
+        st = build_graph(g, mp, path, fd >= 0 ? &lift : NULL, fd, err);
+    if (mp && !LOAD_ARENA)
         onnx__model_proto__free_unpacked(mp, NULL);
+    arena_release(chunks); /* mp's memory, all of it */
+    lrp_lifted_free(&lift);
+    if (fd >= 0)
+        close(fd);
     if (st != LRP_OK) {
         lrp_graph_free(g);
         return st;
