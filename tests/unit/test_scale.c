@@ -7,6 +7,7 @@
 #include "graph_builder.h"
 #include "engine/model.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,79 @@ static void test_identity_chain(void **state)
     lrp_model_free(m);
 }
 
+/* Two convolutions that share one weight, each with a BatchNormalization of its own, and a third with a weight of
+ * its own: the folds scale the shared weight in copies and the third in place, and the canonized model computes what
+ * the model as written does. */
+static lrp_graph *tied_graph(void)
+{
+    lrp_graph *g = gb_new(13);
+    int x = gb_input(g, "x", 4, GB_DIMS(1, 1, 4, 4));
+    int w = gb_const_f(g, "w", 4, GB_DIMS(2, 1, 3, 3),
+                       (lrp_real[]){1, -2, 0.5f, 3, 1, -1, 0.25f, 2, -0.5f, -1, 2, 1, 0.5f, -3, 1, 2, -1, 0.75f});
+    int w3 = gb_const_f(g, "w3", 4, GB_DIMS(2, 2, 1, 1), (lrp_real[]){1.5f, -0.5f, 2, 0.25f});
+    int y[2];
+    for (int k = 0; k < 2; k++) {
+        int conv = gb_node(g, "Conv", 2, (int[]){x, w}, 1);
+        gb_attr_ints(g, conv, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        int s = gb_const_f(g, k ? "s1" : "s0", 1, GB_DIMS(2), (lrp_real[]){k ? 2.0f : 0.5f, k ? -1.5f : 3.0f}),
+            b = gb_const_f(g, k ? "b1" : "b0", 1, GB_DIMS(2), (lrp_real[]){0.1f, k ? -0.3f : 0.2f}),
+            mu = gb_const_f(g, k ? "m1" : "m0", 1, GB_DIMS(2), (lrp_real[]){k ? 0.5f : -0.25f, 0.125f}),
+            var = gb_const_f(g, k ? "v1" : "v0", 1, GB_DIMS(2), (lrp_real[]){k ? 4.0f : 1.0f, 0.5f});
+        y[k] = gb_out(g, gb_node(g, "BatchNormalization", 5, (int[]){gb_out(g, conv, 0), s, b, mu, var}, 1), 0);
+    }
+    int sum = gb_out(g, gb_node(g, "Add", 2, (int[]){y[0], y[1]}, 1), 0);
+    int conv3 = gb_node(g, "Conv", 2, (int[]){sum, w3}, 1);
+    int s3 = gb_const_f(g, "s3", 1, GB_DIMS(2), (lrp_real[]){-2.0f, 0.75f}),
+        b3 = gb_const_f(g, "b3", 1, GB_DIMS(2), (lrp_real[]){0.5f, 0.0f}),
+        m3 = gb_const_f(g, "m3", 1, GB_DIMS(2), (lrp_real[]){1.0f, -1.0f}),
+        v3 = gb_const_f(g, "v3", 1, GB_DIMS(2), (lrp_real[]){0.25f, 9.0f});
+    gb_node(g, "BatchNormalization", 5, (int[]){gb_out(g, conv3, 0), s3, b3, m3, v3}, 1);
+    return g;
+}
+
+static lrp_tensor *run_tied(int canonize)
+{
+    lrp_error err = {0};
+    lrp_graph *g = tied_graph();
+    if (gb_prepare(g, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    lrp_load_options o;
+    lrp_load_options_default(&o);
+    o.canonize = canonize;
+    lrp_model *m = lrp_model_from_graph(g, &o, &err);
+    if (!m)
+        fail_msg("%s", err.message);
+    lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 4, 4), &err), *y = NULL;
+    for (int64_t i = 0; i < x->numel; i++)
+        ((lrp_real *)x->data)[i] = 0.3f * (lrp_real)(i % 7) - 0.8f;
+    if (lrp_model_run(m, x, &y, &err) != LRP_OK)
+        fail_msg("%s", err.message);
+    if (canonize) {
+        int live_bn = 0;
+        for (int k = 0; k < m->g->n_order; k++)
+            live_bn += !strcmp(m->g->nodes[m->g->order[k]].op_type, "BatchNormalization");
+        assert_int_equal(live_bn, 0); /* all three folded */
+    }
+    lrp_tensor_free(x);
+    lrp_model_free(m);
+    return y;
+}
+
+static void test_fold_shared_weight(void **state)
+{
+    (void)state;
+    lrp_tensor *a = run_tied(1), *b = run_tied(0);
+    assert_int_equal(a->numel, b->numel);
+    assert_int_equal(a->numel, 32);
+    for (int64_t i = 0; i < a->numel; i++) {
+        double u = ((lrp_real *)a->data)[i], v = ((lrp_real *)b->data)[i];
+        if (fabs(u - v) > 1e-5 * (1 + fabs(v)))
+            fail_msg("element %lld: folded %.9g, as written %.9g", (long long)i, u, v);
+    }
+    lrp_tensor_free(a);
+    lrp_tensor_free(b);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -101,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_residual_chain),
         cmocka_unit_test(test_identity_chain),
+        cmocka_unit_test(test_fold_shared_weight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
