@@ -1,5 +1,4 @@
 /* lrp explain: relevance for every input, written as heatmaps and .npy files. */
-#include "base/clock.h"
 #include "cli/attribution.h"
 #include "cli/common.h"
 #include "lrp.h"
@@ -433,11 +432,9 @@ static lrp_status load_item(explain_run *r, explain_item *e, lrp_error *err)
     lrp_status st = LRP_OK;
     if (e->it->error)
         st = lrp_fail(err, LRP_ERR_ARG, "%s", e->it->error);
-    double t0 = lrp_now();
     if (st == LRP_OK)
         st = cli_load_input(path, &r->cm.pp, info, &e->x, r->need_view ? &e->view : NULL,
                             r->need_view ? &e->orig : NULL, err);
-    lrp_profile_add("cli: read and preprocess an input", lrp_now() - t0);
     if (st == LRP_OK && e->x->ndim >= 1 && info->input_ndim > 0 && e->x->ndim == info->input_ndim &&
         e->x->dims[0] != 1)
         st = lrp_fail(err, LRP_ERR_SHAPE, "%s: holds a batch of %lld; explain takes one input per file", path,
@@ -681,7 +678,7 @@ static lrp_status write_heatmap(explain_run *r, explain_item *e, lrp_error *err)
 }
 
 /* The outputs of an explained item, under their final names. */
-static lrp_status write_item_outputs(explain_run *r, explain_item *e, int k, lrp_error *err)
+static lrp_status write_item(explain_run *r, explain_item *e, int k, lrp_error *err)
 {
     const cli_args *a = r->a;
     item_result *res = &e->res;
@@ -723,14 +720,6 @@ static lrp_status write_item_outputs(explain_run *r, explain_item *e, int k, lrp
     }
     if (st == LRP_OK && a->out)
         st = write_heatmap(r, e, err);
-    return st;
-}
-
-static lrp_status write_item(explain_run *r, explain_item *e, int k, lrp_error *err)
-{
-    double t0 = lrp_now();
-    lrp_status st = write_item_outputs(r, e, k, err);
-    lrp_profile_add("cli: write an item's outputs", lrp_now() - t0);
     return st;
 }
 
