@@ -85,13 +85,19 @@ else
     jq -r '.[] | .relevance as $r | (.heatmaps // [])[] | [$r, .png, .cmap, (.symmetric | tostring)] | @tsv' \
         "$SH/refset/cases.json" > "$W/all.tsv"
     total=$(wc -l < "$W/all.tsv")
-    pass=0 k=0
+    # With LRP_REFSET_SUBSET=1 (the sanitizer leg: each render a process that AddressSanitizer starts slowly, 191 s
+    # for all) every 8th of them; all otherwise.
+    step=1
+    [ "${LRP_REFSET_SUBSET:-0}" = 1 ] && step=8
+    pass=0 k=0 done=0
     : > "$W/allpairs.tsv"
     : > "$W/allfail.txt"
     mkdir -p "$W/all"
     while IFS=$'\t' read -r rel png cmap sym; do
         out=$W/all/$k.png
         k=$((k + 1))
+        [ $(((k - 1) % step)) -eq 0 ] || continue
+        done=$((done + 1))
         # shellcheck disable=SC2046
         if "$LRP" render "$SH/refset/$rel" -o "$out" $(heat_args "$sym" "$cmap") 2> "$W/err" &&
             "$LRP" compare --tolerance 0 "$out" "$SH/refset/$png" > "$W/cmp" 2>> "$W/err"; then
@@ -101,13 +107,14 @@ else
         fi
         printf '%s\t%s\n' "$out" "$SH/refset/$png" >> "$W/allpairs.tsv"
     done < "$W/all.tsv"
-    echo "heatmaps (refset): $pass/$total passed"
+    echo "heatmaps (refset): $pass/$done passed ($([ "$step" = 1 ] && echo "all $total" || echo "every ${step}th of $total"))"
     head -5 "$W/allfail.txt" | sed 's/^/  differs: /'
-    check "render = zennit golden PNGs, all of cases.json ($pass/$total)" test "$total" -ge 1440 -a "$pass" -eq "$total"
+    check "render = zennit golden PNGs, cases.json ($pass/$done of $total)" \
+        test "$total" -ge 1440 -a "$done" -eq $(((total + step - 1) / step)) -a "$pass" -eq "$done"
     if [ -n "$PY" ]; then
         read -r pn pbad < <(pil_equal "$W/allpairs.tsv")
-        check "PIL: rendered = golden pixels for all of cases.json ($pn pairs, $pbad differ)" \
-            test "$pn" -eq "$total" -a "$pbad" -eq 0
+        check "PIL: rendered = golden pixels for cases.json ($pn pairs, $pbad differ)" \
+            test "$pn" -eq "$done" -a "$pbad" -eq 0
     fi
     rm -rf "$W/all"
 fi
