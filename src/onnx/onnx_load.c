@@ -837,8 +837,8 @@ static lrp_status build_graph(lrp_graph *g, const Onnx__ModelProto *mp, const ch
     return lrp_graph_sort(g, err);
 }
 
-/* raw_data payloads of at least this many bytes are read from the file into their tensors (onnx_lift.h); smaller
- * ones too, so that the fuzzers' small files take this path as well */
+/* raw_data payloads of this many bytes or more (four floats) are read from the file into their tensors
+ * (onnx_lift.h): a threshold this low so that the fuzzers' small files take that path too */
 #define LIFT_MIN 16
 
 /* The file without its large weights' bytes, unpacked (onnx_lift.h); false: unpack it whole. On true, fd stays

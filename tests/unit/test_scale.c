@@ -22,16 +22,21 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
-static lrp_model *as_model(lrp_graph *g, int x)
+static lrp_model *model_with(lrp_graph *g, const lrp_load_options *o)
 {
     lrp_error err = {0};
     if (gb_prepare(g, &err) != LRP_OK)
         fail_msg("%s", err.message);
-    (void)x;
-    lrp_model *m = lrp_model_from_graph(g, NULL, &err);
+    lrp_model *m = lrp_model_from_graph(g, o, &err);
     if (!m)
         fail_msg("%s", err.message);
     return m;
+}
+
+static lrp_model *as_model(lrp_graph *g, int x)
+{
+    (void)x;
+    return model_with(g, NULL);
 }
 
 static void explain_once(lrp_model *m, const char *composite)
@@ -128,15 +133,10 @@ static lrp_graph *tied_graph(void)
 static lrp_tensor *run_tied(int canonize)
 {
     lrp_error err = {0};
-    lrp_graph *g = tied_graph();
-    if (gb_prepare(g, &err) != LRP_OK)
-        fail_msg("%s", err.message);
     lrp_load_options o;
     lrp_load_options_default(&o);
     o.canonize = canonize;
-    lrp_model *m = lrp_model_from_graph(g, &o, &err);
-    if (!m)
-        fail_msg("%s", err.message);
+    lrp_model *m = model_with(tied_graph(), &o);
     lrp_tensor *x = lrp_tensor_new(LRP_REAL_DT, 4, GB_DIMS(1, 1, 4, 4), &err), *y = NULL;
     for (int64_t i = 0; i < x->numel; i++)
         ((lrp_real *)x->data)[i] = 0.3f * (lrp_real)(i % 7) - 0.8f;
