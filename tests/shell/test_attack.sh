@@ -4,7 +4,14 @@
 # with beta-smooth, lrp follows the anchor's trajectory (MSE and Pearson
 # correlation to the target map at step 50 within 1% of the anchor's); with
 # epsilon-plus-flat, whose gradient jumps at every ReLU kink, it reaches the
-# anchor's MSE and correlation at step 100 (within 2%) and keeps the class.
+# anchor's MSE and correlation at step 100 within the spread that the
+# summation order alone gives and keeps the class. That spread, measured on
+# this trajectory (MSE at step 100, the anchor's 4.475e-07): lrp's float64
+# build 4.963e-07; float32 with OpenBLAS's SkylakeX, Nehalem and Haswell
+# kernels 4.64, 4.85 and 5.04e-07; lrp's kernels with separate multiplies
+# and adds 4.49e-07, with fused multiply-adds 4.70e-07 (PCC 0.624 to 0.668,
+# the anchor's 0.669): within 13% and 7% of the anchor, so the bounds are 15%
+# and 8%.
 # Without ../shared the same runs check the start (step 0 against the
 # numbers of the anchor's README, which are the explanation's own) and that
 # the loss falls. Outputs, their refusals and the usage errors as usual.
@@ -42,12 +49,15 @@ if [ -f "$A/attack.json" ]; then
         --steps 100 --log-every 100 -j2
     within "$(row 0 3)" 5.939e-07 1e-3 && ok "epsilon-plus-flat: step 0 MSE as the anchor's (5.939e-07)" ||
         not_ok "epsilon-plus-flat: step 0 MSE $(row 0 3)"
-    le "$(row 100 3)" "$(awk 'BEGIN { print 4.475e-07 * 1.02 }')" &&
+    le "$(row 100 3)" "$(awk 'BEGIN { print 4.475e-07 * 1.15 }')" &&
         ok "epsilon-plus-flat: step 100 MSE $(row 100 3), the anchor's 4.475e-07" ||
-        not_ok "epsilon-plus-flat: step 100 MSE $(row 100 3) above the anchor's 4.475e-07 by 2%"
-    le "$(awk 'BEGIN { print 0.6690 * 0.98 }')" "$(row 100 4)" &&
+        not_ok "epsilon-plus-flat: step 100 MSE $(row 100 3) above the anchor's 4.475e-07 by 15%"
+    le "$(awk 'BEGIN { print 0.6690 * 0.92 }')" "$(row 100 4)" &&
         ok "epsilon-plus-flat: step 100 PCC $(row 100 4), the anchor's 0.6690" ||
-        not_ok "epsilon-plus-flat: step 100 PCC $(row 100 4) below the anchor's 0.6690 by 2%"
+        not_ok "epsilon-plus-flat: step 100 PCC $(row 100 4) below the anchor's 0.6690 by 8%"
+    le "$(row 100 3)" "$(awk 'BEGIN { print 5.939e-07 * 0.9 }')" &&
+        ok "epsilon-plus-flat: step 100 MSE 10% or more below the start" ||
+        not_ok "epsilon-plus-flat: step 100 MSE $(row 100 3), not 10% below the start's 5.939e-07"
     check "epsilon-plus-flat: still class 7" test "$(row 100 7)" = 7
 
     # the anchor's own target map, from a file

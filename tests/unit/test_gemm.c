@@ -1,8 +1,10 @@
 /* lrp's matrix products: every element must be exactly (bit for bit) the
- * sum c0 + a0 b0 + a1 b1 + ... in k order with separately rounded operations,
- * computed here by the plainest loop; for every shape (tile edges, cache
- * blocks of k, one row or one column, transposes, alpha and beta) and at any
- * thread count. That is what makes the results the same on every CPU. */
+ * chain c = fma(a_k, b_k, c) in k order from c0, each step one IEEE fused
+ * multiply-add (C's fmaf), computed here by the plainest loop; for every shape
+ * (tile edges, cache blocks of k, one row or one column, transposes, alpha and
+ * beta), with every micro-kernel the CPU runs (the SSE2 baseline's fused
+ * multiply-add emulated in double) and at any thread count. That is what
+ * makes the results the same on every CPU. */
 #include "testutil.h"
 
 #include "ops/op.h"
@@ -13,7 +15,7 @@
 #include <string.h>
 
 /* The definition, one element at a time (the test is compiled with
- * -ffp-contract=off like the library, so nothing here is fused). */
+ * -ffp-contract=off like the library, so only fmaf is fused). */
 static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A,
                       int64_t lda, const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc)
 {
@@ -23,8 +25,7 @@ static void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_rea
             for (int64_t k = 0; k < K; k++) {
                 lrp_real a = ta ? A[k * lda + i] : A[i * lda + k];
                 lrp_real b = tb ? B[j * ldb + k] : B[k * ldb + j];
-                lrp_real t = (alpha == 1.0f ? a : alpha * a) * b;
-                acc = acc + t;
+                acc = fmaf(alpha == 1.0f ? a : alpha * a, b, acc);
             }
             C[i * ldc + j] = acc;
         }
@@ -61,7 +62,7 @@ static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, lrp_r
     memcpy(want, C0, sizeof(lrp_real) * (size_t)(M * ldc));
     reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
     const int threads[] = {1, 2, 3, 8};
-    for (int level = 0; level <= 2; level++) /* every micro-kernel this CPU runs (gemm_kernels.h) */
+    for (int level = 0; level <= 3; level++) /* every micro-kernel this CPU runs (gemm_kernels.h) */
         for (int t = 0; t < 4; t++) {
             lrp_gemm_set_kernel(level);
             lrp_set_threads(threads[t]);
@@ -71,7 +72,7 @@ static void check_shape(int64_t M, int64_t N, int64_t K, bool ta, bool tb, lrp_r
                 for (int64_t j = 0; j < N; j++)
                     if (memcmp(&got[i * ldc + j], &want[i * ldc + j], sizeof(lrp_real)))
                         fail_msg("M=%lld N=%lld K=%lld ta=%d tb=%d alpha=%g beta=%g pad=%d threads=%d kernel=%d: "
-                                 "C[%lld][%lld] = %.9g, the k-order sum is %.9g",
+                                 "C[%lld][%lld] = %.9g, the k-order fma chain is %.9g",
                                  (long long)M, (long long)N, (long long)K, ta, tb, alpha, beta, pad, threads[t],
                                  lrp_gemm_kernel(), (long long)i, (long long)j, got[i * ldc + j], want[i * ldc + j]);
         }
@@ -111,12 +112,67 @@ static void test_sgemm_is_the_k_order_sum(void **state)
             int c = (a + b) % 5;
             check_shape(ms2[a], ns2[b], ks2[c], (a + c) % 2, (b + c) % 3 == 0, 1.0f, b % 2 ? 1.0f : 0.0f, a % 2);
         }
+    /* the 12 x 32 AVX-512 tile of 64-byte vectors */
+    check_shape(12, 31, 40, false, false, 1.0f, 0.0f, 0);
+    check_shape(24, 32, 300, false, true, 1.0f, 1.0f, 1);
+    check_shape(25, 33, 257, true, false, 1.0f, 0.0f, 0);
+    check_shape(73, 65, 129, false, false, 1.0f, 1.0f, 3);
     check_shape(515, 49, 300, false, false, 1.0f, 0.0f, 0);
     check_shape(515, 49, 300, true, true, 1.0f, 1.0f, 2);
     check_shape(600, 1030, 40, false, false, 1.0f, 0.0f, 0);
     /* alpha and beta other than 0 and 1 */
     check_shape(37, 70, 600, false, true, 0.75f, -1.5f, 1);
     check_shape(37, 70, 600, true, false, -2.0f, 0.5f, 0);
+}
+
+/* Products one rounding apart from their double-rounded value: x y + c
+ * just off the midpoint between two floats by less than a double's rounding,
+ * where rounding x y + c to double first and then to float lands on the
+ * midpoint and ties to the wrong side. Each kernel (the baseline's emulation
+ * among them) must give C's fmaf, here through K = 1 and beta 1. */
+static void test_sgemm_fma_hard_cases(void **state)
+{
+    (void)state;
+    const float x = ldexpf(1.0f + ldexpf(1.0f, -18), -24), y = 1.0f - ldexpf(1.0f, -18);
+    const float c = 1.0f + ldexpf(1.0f, -23);
+    const float cases[][3] = {
+        {x, y, c},
+        {-x, y, -c},
+        {x, -y, -c},
+        {-x, -y, c},
+        {ldexpf(x, 40), y, ldexpf(c, 40)},
+        {ldexpf(x, -100), y, ldexpf(c, -100)},
+        {ldexpf(1.0f + ldexpf(1.0f, -18), -75), ldexpf(1.0f - ldexpf(1.0f, -18), -75), ldexpf(3.0f, -149)},
+        {x, y, -c},
+        {3.0f, 1.0f / 3.0f, -1.0f},
+        {INFINITY, 2.0f, 1.0f},
+        {0.0f, INFINITY, 1.0f},
+        {-0.0f, 1.0f, 0.0f},
+        {1e30f, 1e30f, -INFINITY},
+        {NAN, 1.0f, 2.0f},
+    };
+    const int n = (int)(sizeof cases / sizeof cases[0]);
+    const int64_t N = 32; /* one full row of the widest tile, the cases repeated across it */
+    lrp_real A[1] = {1.0f}, B[32], C[32], want[32];
+    for (int i = 0; i < n; i++) {
+        for (int level = 0; level <= 3; level++) {
+            lrp_gemm_set_kernel(level);
+            for (int64_t j = 0; j < N; j++) {
+                A[0] = cases[i][0];
+                B[j] = cases[i][1];
+                C[j] = cases[i][2];
+                want[j] = fmaf(cases[i][0], cases[i][1], cases[i][2]);
+            }
+            lrp_sgemm(false, false, 1, N, 1, 1.0f, A, 1, B, N, 1.0f, C, N);
+            for (int64_t j = 0; j < N; j++)
+                if (memcmp(&C[j], &want[j], sizeof(lrp_real)) && !(C[j] != C[j] && want[j] != want[j]))
+                    fail_msg("case %d kernel %d: fma(%a, %a, %a) = %a, not %a", i, lrp_gemm_kernel(), cases[i][0],
+                             cases[i][1], cases[i][2], C[j], want[j]);
+        }
+    }
+    lrp_gemm_set_kernel(-1);
+    /* the first case is a real double-rounding trap (so this test can fail) */
+    assert_true(fmaf(x, y, c) != (float)((double)x * (double)y + (double)c));
 }
 
 static void test_sgemm_edges(void **state)
@@ -158,7 +214,7 @@ static void check_f64acc(int64_t M, int64_t N, int64_t K)
                 }
                 want[i * N + j] = acc;
             }
-        for (int level = 0; level <= 2; level++)
+        for (int level = 0; level <= 3; level++)
             for (int t = 1; t <= 3; t++) {
                 lrp_gemm_set_kernel(level);
                 lrp_set_threads(t);
@@ -197,12 +253,12 @@ static void test_kernel_levels(void **state)
 {
     (void)state;
     const int best = lrp_gemm_kernel();
-    assert_true(best >= 0 && best <= 2);
+    assert_true(best >= 0 && best <= 3);
     lrp_gemm_set_kernel(0);
     assert_int_equal(lrp_gemm_kernel(), 0);
-    lrp_gemm_set_kernel(2);
+    lrp_gemm_set_kernel(3);
     assert_int_equal(lrp_gemm_kernel(), best);
-    assert_int_equal(lrp_gemm_set_kernel(-1), 2);
+    assert_int_equal(lrp_gemm_set_kernel(-1), 3);
     assert_int_equal(lrp_gemm_kernel(), best);
 }
 
@@ -210,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgemm_is_the_k_order_sum),
+        cmocka_unit_test(test_sgemm_fma_hard_cases),
         cmocka_unit_test(test_sgemm_edges),
         cmocka_unit_test(test_f64acc_is_the_k_order_sum),
         cmocka_unit_test(test_kernel_levels),

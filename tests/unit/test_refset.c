@@ -40,7 +40,13 @@ static const char *refset_dir(void)
  * off the exact value by up to 2^-24 relative per element, about 3.5e-8 in
  * relative L2 each; zennit's recorded error is this rounding alone on some
  * cases (tiny-mlp camera epsilon-plus-flat, target 5: 4.54e-8), which a
- * float32 result matches only by landing on the very float the golden holds. */
+ * float32 result matches only by landing on the very float the golden holds.
+ * The same floor applies to lrp's float32 error against its own float64: on
+ * that case the map is one value (Flat spreads the first layer's total over
+ * all 768 inputs), and a float32 sum of it lands a few ulps from the float64
+ * one (2.8e-7 with the fused multiply-adds, 4.5e-8 by luck before them: over
+ * all 342 cases the fused kernels' errors are 0.97 times the earlier ones',
+ * smaller on 198, larger on 98). */
 #define F32_RATIO_MAX 5.0
 #define F32_ERR_FLOOR 1e-7
 
@@ -88,7 +94,7 @@ static void test_refset_cases(void **state)
         rs_run_case(&ms, dir, c, &res);
         rs_run_case_f64(&ms64, dir, c, &res64);
         double own = rs_rel_l2_32_64(res.relevance, res64.relevance);
-        double own_ratio = isnan(c->f32err) ? NAN : own / c->f32err;
+        double own_ratio = isnan(c->f32err) ? NAN : own / fmax(c->f32err, F32_ERR_FLOOR);
         bool own_ok = isfinite(own) && !(own_ratio > F32_RATIO_MAX);
         bool ok64 = res64.rel_l2 <= c->tolerance;
         f64_ok += ok64;
@@ -153,10 +159,10 @@ static void test_refset_cases(void **state)
                   ran - passed, logits_ok, ran);
     print_message("float32 error / max(zennit's float32 error, %.0e): %d cases, %d above %.0f; worst %.2f (%s)\n",
                   F32_ERR_FLOOR, ratio_n, ratio_over, F32_RATIO_MAX, ratio_worst, ratio_worst_case);
-    print_message("float32 vs lrp's own float64 within %.0fx zennit's float32 error: %d/%d, worst x%.2f (%s); "
-                  "float64 within the tolerance: %d/%d, worst %.3g (%s)\n",
-                  F32_RATIO_MAX, own_n - own_over, own_n, own_worst, own_worst_case, f64_ok, ran, f64_worst,
-                  f64_worst_case);
+    print_message("float32 vs lrp's own float64 within %.0fx max(zennit's float32 error, %.0e): %d/%d, worst x%.2f "
+                  "(%s); float64 within the tolerance: %d/%d, worst %.3g (%s)\n",
+                  F32_RATIO_MAX, F32_ERR_FLOOR, own_n - own_over, own_n, own_worst, own_worst_case, f64_ok, ran,
+                  f64_worst, f64_worst_case);
     free(cases);
     assert_int_equal(own_over, 0);
     assert_int_equal(f64_ok, ran);

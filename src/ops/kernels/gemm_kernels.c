@@ -1,8 +1,8 @@
 /* Matrix products whose every element is computed the same way on every CPU
  * and at every thread count: see gemm_kernels.h.
  *
- * C[i][j] = c0 + a[i][0] b[0][j] + a[i][1] b[1][j] + ... in this order, each
- * product and each sum rounded (no fused multiply-add), c0 being beta C[i][j]
+ * C[i][j] = fma(a[i][K-1], b[K-1][j], ... fma(a[i][0], b[0][j], c0)): the
+ * fused multiply-adds in k order, each rounded once, c0 being beta C[i][j]
  * (0 when beta is 0). IEEE arithmetic makes that sequence give the same bits
  * wherever it runs; the blocking below only decides which elements are
  * computed together and where a partial sum waits (exactly, as a float) between
@@ -14,21 +14,23 @@
 #include "ops/op.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* An element's operations must stay separately rounded: never contracted
- * into a fused multiply-add (the Makefile passes -ffp-contract=off; clang
- * also takes the standard pragma, which GCC does not know). */
+/* The fused multiply-adds are written out (intrinsics, fmaf, the baseline's
+ * emulation); nothing else may be contracted into one, the emulation's
+ * two-sum least of all (the Makefile passes -ffp-contract=off; clang also
+ * takes the standard pragma, which GCC does not know). */
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
 
 /* Register tiles (rows x columns): MR x NR for the baseline and AVX2
- * micro-kernels, MRW x NR for the AVX-512 one (NR = 2 NV, NV elements in 32
- * bytes); cache blocks of k (KC elements of 4 bytes, half as many of 8) and
+ * micro-kernels, MRW x NR and MRW x 2 NR for the AVX-512 ones (NR = 2 NV, NV
+ * elements in 32 bytes); cache blocks of k (KC elements of 4 bytes, half as many of 8) and
  * rows (MC, a multiple of both tile heights), and the output tiles spread
  * over the threads (at most TILE x TILE). */
 #define MR 6
@@ -51,8 +53,9 @@
  * tests/cross-kernel-check, which also runs LRP_GEMM_KERNEL=avx2). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(LRP_GEMM_BASELINE)
 #define HAVE_AVX2_KERNEL 1
-#define AVX2_TARGET __attribute__((target("avx2")))
-#define AVX512_TARGET __attribute__((target("avx2,avx512f,avx512vl")))
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+#define AVX512_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl")))
+#include <immintrin.h>
 int lrp_cpu_avx2(void)
 {
     static int v = -1; /* a benign race: every thread stores the same value */
@@ -63,9 +66,14 @@ int lrp_cpu_avx2(void)
 #else
 #define HAVE_AVX2_KERNEL 0
 #endif
-/* The micro-kernel in use: 0 the baseline, 1 AVX2, 2 AVX-512F, the best the CPU
- * runs unless LRP_GEMM_KERNEL (baseline, avx2) or lrp_gemm_set_kernel asks for
- * a lower one. Each gives the same bits; they differ only in speed. */
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+/* The micro-kernel in use: 0 the baseline, 1 AVX2 with FMA, 2 AVX-512F on
+ * 32-byte vectors, 3 AVX-512F on 64-byte ones (not on AMD's: Zen 4 runs them
+ * in two halves), the best the CPU runs unless LRP_GEMM_KERNEL (baseline, avx2,
+ * avx512vl) or lrp_gemm_set_kernel asks for a lower one. Each gives the same
+ * bits; they differ only in speed. */
 static atomic_int kernel_forced = -1;
 
 static int kernel_best(void)
@@ -74,15 +82,17 @@ static int kernel_best(void)
     if (v < 0) {
         int l = 0;
 #if HAVE_AVX2_KERNEL
-        l = lrp_cpu_avx2();
+        l = lrp_cpu_avx2() && __builtin_cpu_supports("fma");
         if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
-            l = 2;
+            l = __builtin_cpu_is("amd") ? 2 : 3;
 #endif
         const char *e = getenv("LRP_GEMM_KERNEL");
         if (e && !strcmp(e, "baseline"))
             l = 0;
         else if (e && !strcmp(e, "avx2") && l > 1)
             l = 1;
+        else if (e && !strcmp(e, "avx512vl") && l > 2)
+            l = 2;
         v = l;
     }
     return v;
@@ -184,7 +194,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
  * rows; each element's sum runs over k in order. Reads a, b, c, ldc, R, r0, kc
  * of the function it stands in. UVEC is VEC at any element address
  * (unaligned loads, stores). */
-#define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS, PMR)                                                                     \
+#define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS, PMR, MADD)                                                               \
     VEC acc[ROWS][NVR];                                                                                               \
     for (int r = 0; r < R; r++)                                                                                       \
         for (int v = 0; v < (NVR); v++)                                                                               \
@@ -197,8 +207,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         for (int r = 0; r < R; r++) {                                                                                 \
             VEC av = a[r] - (VEC){0}; /* a splat, exact (also for -0) */                                              \
             for (int v = 0; v < (NVR); v++) {                                                                         \
-                VEC t = av * bv[v];                                                                                   \
-                acc[r][v] = acc[r][v] + t;                                                                            \
+                acc[r][v] = MADD(acc[r][v], av, bv[v]);                                                               \
             }                                                                                                         \
         }                                                                                                             \
         a += (PMR);                                                                                                   \
@@ -218,12 +227,15 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
  * S the type of A and B (packed into T, exactly: a float is a double), NV
  * elements of T in 32 bytes. The baseline and AVX2 kernels take MR x 2 NV
  * register tiles, the AVX-512 one MRW x 2 NV. */
-#define DEFINE_GEMM(PFX, T, S, NV)                                                                                           \
+#define DEFINE_GEMM(PFX, T, S, NV, MADD_H)                                                                                   \
     typedef T PFX##_vec __attribute__((vector_size(32)));                                                                    \
     /* the same vector at any element address (an unaligned load or store) */                                                \
     typedef T PFX##_uvec __attribute__((vector_size(32), aligned(sizeof(T)), may_alias));                                    \
     typedef T PFX##_hvec __attribute__((vector_size(16)));                                                                   \
     typedef T PFX##_uhvec __attribute__((vector_size(16), aligned(sizeof(T)), may_alias));                                   \
+    /* 64 bytes, for the AVX-512 kernel on CPUs that run them whole (wide_ok) */                                             \
+    typedef T PFX##_wvec __attribute__((vector_size(64)));                                                                   \
+    typedef T PFX##_uwvec __attribute__((vector_size(64), aligned(sizeof(T)), may_alias));                                   \
     /* NV elements of S at any address, as packed into a vector of T */                                                      \
     typedef S PFX##_svec __attribute__((vector_size(sizeof(S) * (NV)), aligned(sizeof(S)), may_alias));                      \
     enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                        \
@@ -330,24 +342,11 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                                    \
     }                                                                                                                        \
                                                                                                                              \
-    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY). */             \
-    static inline __attribute__((always_inline))                                                                             \
-    KERNEL_NO_ASAN void PFX##_micro_rows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
-    {                                                                                                                        \
-        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MR, MR)                                                                   \
-    }                                                                                                                        \
     /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                        \
     static inline __attribute__((always_inline))                                                                             \
     KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
     {                                                                                                                        \
-        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR)                                                              \
-    }                                                                                                                        \
-    /* MRW rows of 2 vectors: AVX-512's 32 registers hold the 24 sums (its 64-byte vectors are slower on Zen 4, \
-     * which runs them in two halves and broadcasts into them at a cost). */            \
-    static inline __attribute__((always_inline))                                                                             \
-    KERNEL_NO_ASAN void PFX##_micro_wrows(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)              \
-    {                                                                                                                        \
-        MICRO_BODY(PFX##_vec, PFX##_uvec, (NV), 2, MRW, MRW)                                                                 \
+        MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR, MADD_H)                                                      \
     }                                                                                                                        \
                                                                                                                              \
     /* Baseline: rows in pairs, each pair one pass over the panels. */                                                       \
@@ -369,7 +368,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         static inline __attribute__((always_inline)) void PFX##_tile_with(const int KMR, const int KNR,                      \
                                                                           PFX##_micro_fn *micro, TILE_PARAMS(T, S))          \
     {                                                                                                                        \
-        T edge[MRW * PFX##_NR];                                                                                              \
+        T edge[MRW * 2 * PFX##_NR];                                                                                          \
         for (int64_t p0 = 0; p0 < K; p0 += PFX##_KC) {                                                                       \
             int64_t kc = K - p0 < PFX##_KC ? K - p0 : PFX##_KC;                                                              \
             PFX##_pack_b(KNR, tb, B, ldb, p0, kc, j0, nt, bp);                                                               \
@@ -424,7 +423,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         if (K <= 0 || alpha == (T)0)                                                                                         \
             return;                                                                                                          \
         const int level = lrp_gemm_kernel();                                                                                 \
-        const int64_t kmr = level == 2 ? MRW : MR, knr = PFX##_NR;                                                           \
+        const int64_t kmr = level >= 2 ? MRW : MR, knr = level == 3 ? 2 * PFX##_NR : PFX##_NR;                               \
         /* Few columns against many rows (a convolution's 7 x 7 outputs): the same sums as Cᵀ = op(B)ᵀ op(A)ᵀ, whose \
          * wide side fills the register tiles (each product is the same, b a = a b; alpha 1, as it scales A). */ \
         const int64_t nfull = round_up(N, knr), mfull = round_up(M, knr);                                                    \
@@ -449,7 +448,7 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
                     T acc = C[i * ldc + j];                                                                                  \
                     for (int64_t k = 0; k < K; k++) {                                                                        \
                         T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];                \
-                        acc = acc + (alpha == (T)1 ? a : alpha * a) * b;                                                     \
+                        acc = PFX##_madd1(acc, alpha == (T)1 ? a : alpha * a, b);                                            \
                     }                                                                                                        \
                     C[i * ldc + j] = acc;                                                                                    \
                 }                                                                                                            \
@@ -471,37 +470,65 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 #if HAVE_AVX2_KERNEL
 /* AVX2 and AVX-512: full-width vectors, the row count as a constant so that
  * each case keeps its sums in registers; the tiles (packing) are compiled for
- * the same instructions. */
-#define SIMD_KERNELS(PFX, FUSE)                                                                                       \
-    __attribute__((noinline)) AVX2_TARGET KERNEL_NO_ASAN static void PFX##_micro_avx2(                                \
-        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
-    {                                                                                                                 \
-        switch (R) {                                                                                                  \
-        case 1: PFX##_micro_rows(1, 0, kc, a, b, c, ldc); break;                                                      \
-        case 2: PFX##_micro_rows(2, 0, kc, a, b, c, ldc); break;                                                      \
-        case 3: PFX##_micro_rows(3, 0, kc, a, b, c, ldc); break;                                                      \
-        case 4: PFX##_micro_rows(4, 0, kc, a, b, c, ldc); break;                                                      \
-        case 5: PFX##_micro_rows(5, 0, kc, a, b, c, ldc); break;                                                      \
-        default: PFX##_micro_rows(MR, 0, kc, a, b, c, ldc); break;                                                    \
-        }                                                                                                             \
-    }                                                                                                                 \
-    __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512(                       \
-        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                               \
-    {                                                                                                                 \
-        switch (R) {                                                                                                  \
-        case 1: PFX##_micro_wrows(1, 0, kc, a, b, c, ldc); break;                                                     \
-        case 2: PFX##_micro_wrows(2, 0, kc, a, b, c, ldc); break;                                                     \
-        case 3: PFX##_micro_wrows(3, 0, kc, a, b, c, ldc); break;                                                     \
-        case 4: PFX##_micro_wrows(4, 0, kc, a, b, c, ldc); break;                                                     \
-        case 5: PFX##_micro_wrows(5, 0, kc, a, b, c, ldc); break;                                                     \
-        case 6: PFX##_micro_wrows(6, 0, kc, a, b, c, ldc); break;                                                     \
-        case 7: PFX##_micro_wrows(7, 0, kc, a, b, c, ldc); break;                                                     \
-        case 8: PFX##_micro_wrows(8, 0, kc, a, b, c, ldc); break;                                                     \
-        case 9: PFX##_micro_wrows(9, 0, kc, a, b, c, ldc); break;                                                     \
-        case 10: PFX##_micro_wrows(10, 0, kc, a, b, c, ldc); break;                                                   \
-        case 11: PFX##_micro_wrows(11, 0, kc, a, b, c, ldc); break;                                                   \
-        default: PFX##_micro_wrows(MRW, 0, kc, a, b, c, ldc); break;                                                  \
-        }                                                                                                             \
+ * the same instructions. MADD_V and MADD_W are the fused multiply-add of a
+ * 32- and a 64-byte vector. */
+#define ROWS_CASES(F)                                                                                                 \
+    switch (R) {                                                                                                      \
+    case 1: F(1, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 2: F(2, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 3: F(3, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 4: F(4, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 5: F(5, 0, kc, a, b, c, ldc); break;                                                                         \
+    default: F(MR, 0, kc, a, b, c, ldc); break;                                                                       \
+    }
+#define WROWS_CASES(F)                                                                                                \
+    switch (R) {                                                                                                      \
+    case 1: F(1, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 2: F(2, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 3: F(3, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 4: F(4, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 5: F(5, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 6: F(6, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 7: F(7, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 8: F(8, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 9: F(9, 0, kc, a, b, c, ldc); break;                                                                         \
+    case 10: F(10, 0, kc, a, b, c, ldc); break;                                                                       \
+    case 11: F(11, 0, kc, a, b, c, ldc); break;                                                                       \
+    default: F(MRW, 0, kc, a, b, c, ldc); break;                                                                      \
+    }
+#define SIMD_KERNELS(PFX, FUSE, MADD_V, MADD_W)                                                                        \
+    /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY) */        \
+    static inline __attribute__((always_inline)) AVX2_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_rows(                \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+    {                                                                                                                  \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, PFX##_NR / 2, 2, MR, MR, MADD_V)                                             \
+    }                                                                                                                  \
+    /* MRW rows of 2 vectors: AVX-512's 32 registers hold the 24 sums, of 32 bytes (on Zen 4, which runs 64-byte     \
+     * vectors in two halves and broadcasts into them at a cost) or of 64 */ \
+    static inline __attribute__((always_inline)) AVX512_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_wrows(             \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+    {                                                                                                                  \
+        MICRO_BODY(PFX##_vec, PFX##_uvec, PFX##_NR / 2, 2, MRW, MRW, MADD_V)                                           \
+    }                                                                                                                  \
+    static inline __attribute__((always_inline)) AVX512_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_zrows(             \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+    {                                                                                                                  \
+        MICRO_BODY(PFX##_wvec, PFX##_uwvec, PFX##_NR, 2, MRW, MRW, MADD_W)                                             \
+    }                                                                                                                  \
+    __attribute__((noinline)) AVX2_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx2(                            \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+    {                                                                                                                  \
+        ROWS_CASES(PFX##_micro_rows)                                                                                   \
+    }                                                                                                                  \
+    __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512(                        \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+    {                                                                                                                  \
+        WROWS_CASES(PFX##_micro_wrows)                                                                                 \
+    }                                                                                                                  \
+    __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512z(                       \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+    {                                                                                                                  \
+        WROWS_CASES(PFX##_micro_zrows)                                                                                 \
     }
 #define SIMD_TILES(PFX, T, S)                                                                                         \
     AVX2_TARGET static void PFX##_tile_avx2(TILE_PARAMS(T, S))                                                        \
@@ -511,30 +538,52 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     AVX512_TARGET static void PFX##_tile_avx512(TILE_PARAMS(T, S))                                                    \
     {                                                                                                                 \
         PFX##_tile_with(MRW, PFX##_NR, PFX##_micro_avx512, TILE_ARGS);                                                \
+    }                                                                                                                 \
+    AVX512_TARGET static void PFX##_tile_avx512z(TILE_PARAMS(T, S))                                                   \
+    {                                                                                                                 \
+        PFX##_tile_with(MRW, 2 * PFX##_NR, PFX##_micro_avx512z, TILE_ARGS);                                           \
     }
 #define SIMD_SWITCH(PFX, level, ...)                                                                                  \
     do {                                                                                                              \
-        if ((level) == 2)                                                                                             \
+        if ((level) == 3)                                                                                             \
+            PFX##_tile_avx512z(__VA_ARGS__);                                                                          \
+        else if ((level) == 2)                                                                                        \
             PFX##_tile_avx512(__VA_ARGS__);                                                                           \
         else if ((level) == 1)                                                                                        \
             PFX##_tile_avx2(__VA_ARGS__);                                                                             \
         else                                                                                                          \
             PFX##_tile_base(__VA_ARGS__);                                                                             \
     } while (0)
-/* Double sums of float products may fuse each multiply-add: a product of two
- * floats is exact in double (48 significant bits of 53), so fma(a, b, acc)
- * rounds acc + a·b once, as the separate add after an exact multiply does:
- * the same bits at up to twice the speed where the multiply and the add each
- * take an FMA unit. AVX-512F has the fused instructions; the AVX2 kernel
- * keeps them apart (an AVX2 CPU need not have FMA). Not in the double build,
- * whose products of doubles are rounded. */
-#if !defined(LRP_REAL_DOUBLE) && !defined(__clang__)
-#define FUSE_EXACT __attribute__((optimize("fp-contract=fast")))
+/* The float kernels' multiply-add is the fused one, rounded once: the
+ * instructions (AVX2 CPUs with FMA, which level 1 requires, and AVX-512F). */
+#define S_FMA_V(acc, x, y) ((s_vec)_mm256_fmadd_ps((__m256)(x), (__m256)(y), (__m256)(acc)))
+#define S_FMA_W(acc, x, y) ((s_wvec)_mm512_fmadd_ps((__m512)(x), (__m512)(y), (__m512)(acc)))
+#define D_FMA_V(acc, x, y) ((d_vec)_mm256_fmadd_pd((__m256d)(x), (__m256d)(y), (__m256d)(acc)))
+#define D_FMA_W(acc, x, y) ((d_wvec)_mm512_fmadd_pd((__m512d)(x), (__m512d)(y), (__m512d)(acc)))
+#ifdef LRP_REAL_DOUBLE
+/* the double build's products of doubles are rounded: multiply, then add, as the baseline */
+#define S_MADD_V(acc, x, y) ((acc) + (x) * (y))
+#define S_MADD_W(acc, x, y) ((acc) + (x) * (y))
+#define S_FUSE_ATTR
 #else
-#define FUSE_EXACT
+#define S_MADD_V S_FMA_V
+#define S_MADD_W S_FMA_W
+#define S_FUSE_ATTR
 #endif
-#define s_SIMD_DEF SIMD_KERNELS(s, )
-#define d_SIMD_DEF SIMD_KERNELS(d, FUSE_EXACT)
+/* Double sums of float products: a product of two floats is exact in double
+ * (48 significant bits of 53), so fma(a, b, acc) rounds acc + a·b once, as the
+ * separate add after an exact multiply does: the same bits as the baseline's
+ * multiply and add. Not in the double build, whose products of doubles are
+ * rounded. */
+#ifndef LRP_REAL_DOUBLE
+#define D_MADD_V D_FMA_V
+#define D_MADD_W D_FMA_W
+#else
+#define D_MADD_V(acc, x, y) ((acc) + (x) * (y))
+#define D_MADD_W(acc, x, y) ((acc) + (x) * (y))
+#endif
+#define s_SIMD_DEF SIMD_KERNELS(s, S_FUSE_ATTR, S_MADD_V, S_MADD_W)
+#define d_SIMD_DEF SIMD_KERNELS(d, , D_MADD_V, D_MADD_W)
 #define s_SIMD_TILES SIMD_TILES(s, lrp_real, lrp_real)
 #define d_SIMD_TILES SIMD_TILES(d, double, lrp_real)
 #define s_SIMD_SWITCH(...) SIMD_SWITCH(s, __VA_ARGS__)
@@ -558,7 +607,55 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 typedef lrp_real s_t;
 typedef double d_t;
 
-DEFINE_GEMM(s, lrp_real, lrp_real, S_NV)
+#ifndef LRP_REAL_DOUBLE
+typedef float f4_vec __attribute__((vector_size(16)));
+#if defined(__aarch64__)
+/* NEON's fused multiply-add: one rounding, as the x86 kernels' */
+#define S_MADD_H(acc, x, y) ((f4_vec)vfmaq_f32((float32x4_t)(acc), (float32x4_t)(x), (float32x4_t)(y)))
+#else
+/* fma(x, y, c) without an FMA instruction (the SSE2 baseline), exactly: the
+ * product of two floats is exact in double; the sum is rounded to odd in
+ * double (its error, from the two-sum, says whether it is inexact and on
+ * which side) and then to the nearest float, which gives the correctly
+ * rounded x y + c (Boldo and Melquiond: rounding to odd with two or more
+ * extra bits, then to nearest, is rounding to nearest once). */
+static inline float fma_by_odd(float x, float y, float c)
+{
+    const double p = (double)x * (double)y, cd = c, s = p + cd;
+    const double bb = s - p, e = (p - (s - bb)) + (cd - bb); /* s + e = p + c exactly */
+    double r = s;
+    if (e != 0.0 && e - e == 0.0) { /* inexact (and finite: an infinity or NaN makes e NaN) */
+        uint64_t u;
+        memcpy(&u, &s, sizeof u);
+        if (!(u & 1)) /* even: its neighbour towards the exact sum is odd (s is not 0: a sum rounded to 0 is exact) */
+            u = (e > 0.0) == (s > 0.0) ? u + 1 : u - 1;
+        memcpy(&r, &u, sizeof r);
+    }
+    return (float)r;
+}
+
+static inline f4_vec fma4_by_odd(f4_vec acc, f4_vec x, f4_vec y)
+{
+    f4_vec r;
+    for (int i = 0; i < 4; i++)
+        r[i] = fma_by_odd(x[i], y[i], acc[i]);
+    return r;
+}
+#define S_MADD_H(acc, x, y) fma4_by_odd((acc), (x), (y))
+#endif
+#else
+#define S_MADD_H(acc, x, y) ((acc) + (x) * (y))
+#endif
+#define D_MADD_H(acc, x, y) ((acc) + (x) * (y))
+/* one element's multiply-add, as the kernels' (C's fmaf is rounded once) */
+#ifndef LRP_REAL_DOUBLE
+static inline lrp_real s_madd1(lrp_real acc, lrp_real x, lrp_real y) { return fmaf(x, y, acc); }
+#else
+static inline lrp_real s_madd1(lrp_real acc, lrp_real x, lrp_real y) { return acc + x * y; }
+#endif
+static inline double d_madd1(double acc, double x, double y) { return acc + x * y; }
+
+DEFINE_GEMM(s, lrp_real, lrp_real, S_NV, S_MADD_H)
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -586,7 +683,7 @@ static void s_openblas(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_re
 }
 
 /* double sums of float products, for the exact forward pass */
-DEFINE_GEMM(d, double, lrp_real, 4)
+DEFINE_GEMM(d, double, lrp_real, 4, D_MADD_H)
 
 void lrp_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, lrp_real alpha, const lrp_real *A, int64_t lda,
                const lrp_real *B, int64_t ldb, lrp_real beta, lrp_real *C, int64_t ldc)

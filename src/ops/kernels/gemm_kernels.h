@@ -6,13 +6,16 @@
  * thread's share is summed in another order than inside it. Either changes
  * the last bits of the relevance, and so, now and then, a heatmap pixel.
  *
- * lrp's own kernels compute every element as c0 + a0 b0 + a1 b1 + ... in the
- * order of k, each product and each sum rounded on its own (no FMA), c0 being
- * beta C (0 when beta is 0) and a the elements of alpha op(A). IEEE arithmetic
- * gives that sequence the same result on every CPU; SIMD runs across
- * columns, and the tiles spread over the threads, the cache blocks and the
- * SIMD width decide only the speed, never a bit of the result. So an element
- * is also the same whether its row is computed alone or in a batch.
+ * lrp's own kernels compute every element as the chain c = fma(a_k, b_k, c)
+ * in the order of k from c0, each step one IEEE fused multiply-add (rounded
+ * once), c0 being beta C (0 when beta is 0) and a the elements of alpha op(A).
+ * IEEE arithmetic gives that sequence the same result on every CPU: the FMA
+ * instructions (x86-64 with AVX2 and FMA, AVX-512, aarch64) or, on x86-64
+ * without them, an exact emulation in double (the SSE2 baseline, slower).
+ * SIMD runs across columns, and the tiles spread over the threads, the cache
+ * blocks and the SIMD width decide only the speed, never a bit of the result.
+ * So an element is also the same whether its row is computed alone or in a
+ * batch.
  *
  * Row-major, as cblas: C = alpha op(A) op(B) + beta C, ta/tb transpose A/B. */
 #ifndef LRP_GEMM_KERNELS_H
@@ -44,8 +47,9 @@ void lrp_blas_single_thread(void);
 int lrp_cpu_avx2(void);
 
 /* The micro-kernel lrp_sgemm and lrp_gemm_f64acc use: 0 the baseline (SSE2),
- * 1 AVX2, 2 AVX-512F; the best the CPU runs, or lower with LRP_GEMM_KERNEL
- * (baseline, avx2) in the environment. All give the same bits.
+ * 1 AVX2 with FMA, 2 AVX-512F on 32-byte vectors (AMD's CPUs), 3 on 64-byte
+ * ones; the best the CPU runs, or lower with LRP_GEMM_KERNEL (baseline, avx2,
+ * avx512vl) in the environment. All give the same bits.
  * lrp_gemm_set_kernel asks for a level (-1: the best again; a level the CPU
  * lacks gives the best it has) and returns the previous request, for tests. */
 int lrp_gemm_kernel(void);
