@@ -120,6 +120,13 @@ static void test_sgemm_is_the_k_order_sum(void **state)
     check_shape(515, 49, 300, false, false, 1.0f, 0.0f, 0);
     check_shape(515, 49, 300, true, true, 1.0f, 1.0f, 2);
     check_shape(600, 1030, 40, false, false, 1.0f, 0.0f, 0);
+    /* one row against a large B (streamed, not packed, on AVX-512): every
+     * layout, column and row tails of the 256-column and 64-row blocks */
+    check_shape(1, 600, 700, false, false, 1.0f, 0.0f, 0);
+    check_shape(1, 600, 700, false, true, 1.0f, 1.0f, 1);
+    check_shape(1, 37, 8000, true, true, 1.0f, 0.0f, 2);
+    check_shape(1, 1030, 300, true, false, -2.0f, 0.5f, 3);
+    check_shape(1, 70, 4000, false, true, 0.75f, -1.5f, 0);
     /* alpha and beta other than 0 and 1 */
     check_shape(37, 70, 600, false, true, 0.75f, -1.5f, 1);
     check_shape(37, 70, 600, true, false, -2.0f, 0.5f, 0);
@@ -246,6 +253,8 @@ static void test_f64acc_is_the_k_order_sum(void **state)
     check_f64acc(13, 17, 257);
     check_f64acc(1, 33, 40);
     check_f64acc(75, 530, 129);
+    check_f64acc(1, 530, 600); /* one row, streamed on AVX-512 (both layouts of B) */
+    check_f64acc(1, 45, 7000);
 }
 
 /* The kernel levels: a request above what the CPU runs gives the best it has, -1 the best again. */

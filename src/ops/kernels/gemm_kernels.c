@@ -423,6 +423,8 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         if (K <= 0 || alpha == (T)0)                                                                                         \
             return;                                                                                                          \
         const int level = lrp_gemm_kernel();                                                                                 \
+        if (PFX##_gemv(level, ta, tb, M, N, K, alpha, A, lda, B, ldb, C))                                                    \
+            return;                                                                                                          \
         const int64_t kmr = level >= 2 ? MRW : MR, knr = level == 3 ? 2 * PFX##_NR : PFX##_NR;                               \
         /* Few columns against many rows (a convolution's 7 x 7 outputs): the same sums as Cᵀ = op(B)ᵀ op(A)ᵀ, whose \
          * wide side fills the register tiles (each product is the same, b a = a b; alpha 1, as it scales A). */ \
@@ -654,6 +656,152 @@ static inline lrp_real s_madd1(lrp_real acc, lrp_real x, lrp_real y) { return fm
 static inline lrp_real s_madd1(lrp_real acc, lrp_real x, lrp_real y) { return acc + x * y; }
 #endif
 static inline double d_madd1(double acc, double x, double y) { return acc + x * y; }
+
+/* One row (M = 1: a dense layer on one input) against a large B: a product
+ * of vectors and a matrix, whose packing would cost more than its
+ * multiply-adds. Streamed instead, each element of B read once, with each
+ * element's chain as the kernels' (beta C, then fma(alpha a_k, b_kj, c) in k
+ * order; the double sums of float products with exact products). AVX-512 on
+ * 64-byte vectors only (level 3); elsewhere the tiles. C already holds beta C.
+ * B not transposed: 16 vectors of columns per block, a row of B at a time; B
+ * transposed (rows of B are columns of op(B)): 16 or 8 rows gathered per k,
+ * four groups at once. Returns false to leave the product to the tiles. */
+#define GEMV_MIN (1 << 18)
+#if HAVE_AVX2_KERNEL && !defined(LRP_REAL_DOUBLE)
+/* alpha op(A)'s one row, as the packing scales it */
+#define GEMV_ROW(T)                                                                                                   \
+    T *ar = malloc(sizeof(T) * (size_t)K);                                                                            \
+    if (!ar)                                                                                                          \
+        return false;                                                                                                 \
+    for (int64_t k = 0; k < K; k++) {                                                                                 \
+        T v = ta ? A[k * lda] : A[k];                                                                                 \
+        ar[k] = alpha == (T)1 ? v : alpha * v;                                                                        \
+    }
+AVX512_TARGET static void s_gemv_cols(const float *ar, int64_t K, const float *B, int64_t ldb, float *C, int64_t j0,
+                                      int64_t nc)
+{
+    __m512 acc[16];
+    __mmask16 m[16];
+    for (int i = 0; i < 16; i++) {
+        int64_t left = nc - 16 * i;
+        m[i] = left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+        acc[i] = _mm512_maskz_loadu_ps(m[i], C + j0 + 16 * i);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const __m512 av = _mm512_set1_ps(ar[k]);
+        const float *b = B + k * ldb + j0;
+        for (int i = 0; i < 16; i++)
+            acc[i] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[i], b + 16 * i), acc[i]);
+    }
+    for (int i = 0; i < 16; i++)
+        _mm512_mask_storeu_ps(C + j0 + 16 * i, m[i], acc[i]);
+}
+AVX512_TARGET static void s_gemv_rows(const float *ar, int64_t K, const float *B, int64_t ldb, float *C, int64_t j0,
+                                      int64_t nr)
+{
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32((int)ldb));
+    __m512 acc[4];
+    __mmask16 m[4];
+    for (int g = 0; g < 4; g++) {
+        int64_t left = nr - 16 * g;
+        m[g] = left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+        acc[g] = _mm512_maskz_loadu_ps(m[g], C + j0 + 16 * g);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const __m512 av = _mm512_set1_ps(ar[k]);
+        for (int g = 0; g < 4; g++) {
+            const float *b = B + (j0 + 16 * g) * ldb + k;
+            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[g], idx, b, 4);
+            acc[g] = _mm512_fmadd_ps(av, v, acc[g]);
+        }
+    }
+    for (int g = 0; g < 4; g++)
+        _mm512_mask_storeu_ps(C + j0 + 16 * g, m[g], acc[g]);
+}
+static bool s_gemv(int level, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float *C)
+{
+    if (level != 3 || M != 1 || N * K < GEMV_MIN || (tb && ldb * 16 > INT32_MAX))
+        return false;
+    GEMV_ROW(float)
+    const int64_t w = tb ? 64 : 256, blocks = ceil_div(N, w);
+    const int nth = nthreads_for(blocks);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t j0 = blk * w, n = N - j0 < w ? N - j0 : w;
+        if (tb)
+            s_gemv_rows(ar, K, B, ldb, C, j0, n);
+        else
+            s_gemv_cols(ar, K, B, ldb, C, j0, n);
+    }
+    free(ar);
+    return true;
+}
+AVX512_TARGET static void d_gemv_cols(const double *ar, int64_t K, const float *B, int64_t ldb, double *C, int64_t j0,
+                                      int64_t nc)
+{
+    __m512d acc[16];
+    __mmask8 m[16];
+    for (int i = 0; i < 16; i++) {
+        int64_t left = nc - 8 * i;
+        m[i] = left >= 8 ? (__mmask8)0xff : left <= 0 ? (__mmask8)0 : (__mmask8)((1u << left) - 1);
+        acc[i] = _mm512_maskz_loadu_pd(m[i], C + j0 + 8 * i);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const __m512d av = _mm512_set1_pd(ar[k]);
+        const float *b = B + k * ldb + j0;
+        for (int i = 0; i < 16; i++)
+            acc[i] = _mm512_fmadd_pd(av, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[i], b + 8 * i)), acc[i]);
+    }
+    for (int i = 0; i < 16; i++)
+        _mm512_mask_storeu_pd(C + j0 + 8 * i, m[i], acc[i]);
+}
+AVX512_TARGET static void d_gemv_rows(const double *ar, int64_t K, const float *B, int64_t ldb, double *C, int64_t j0,
+                                      int64_t nr)
+{
+    const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)ldb));
+    __m512d acc[4];
+    __mmask8 m[4];
+    for (int g = 0; g < 4; g++) {
+        int64_t left = nr - 8 * g;
+        m[g] = left >= 8 ? (__mmask8)0xff : left <= 0 ? (__mmask8)0 : (__mmask8)((1u << left) - 1);
+        acc[g] = _mm512_maskz_loadu_pd(m[g], C + j0 + 8 * g);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const __m512d av = _mm512_set1_pd(ar[k]);
+        for (int g = 0; g < 4; g++) {
+            const float *b = B + (j0 + 8 * g) * ldb + k;
+            __m256 v = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), m[g], idx, b, 4);
+            acc[g] = _mm512_fmadd_pd(av, _mm512_cvtps_pd(v), acc[g]);
+        }
+    }
+    for (int g = 0; g < 4; g++)
+        _mm512_mask_storeu_pd(C + j0 + 8 * g, m[g], acc[g]);
+}
+static bool d_gemv(int level, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, double *C)
+{
+    if (level != 3 || M != 1 || N * K < GEMV_MIN || (tb && ldb * 8 > INT32_MAX))
+        return false;
+    GEMV_ROW(double)
+    const int64_t w = tb ? 32 : 128, blocks = ceil_div(N, w);
+    const int nth = nthreads_for(blocks);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t j0 = blk * w, n = N - j0 < w ? N - j0 : w;
+        if (tb)
+            d_gemv_rows(ar, K, B, ldb, C, j0, n);
+        else
+            d_gemv_cols(ar, K, B, ldb, C, j0, n);
+    }
+    free(ar);
+    return true;
+}
+#else
+#define s_gemv(...) false
+#define d_gemv(...) false
+#endif
 
 DEFINE_GEMM(s, lrp_real, lrp_real, S_NV, S_MADD_H)
 
