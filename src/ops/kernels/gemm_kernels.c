@@ -719,25 +719,6 @@ AVX512_TARGET static void s_gemv_rows(const float *ar, int64_t K, const float *B
     for (int g = 0; g < 4; g++)
         _mm512_mask_storeu_ps(C + j0 + 16 * g, m[g], acc[g]);
 }
-static bool s_gemv(int level, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                   int64_t lda, const float *B, int64_t ldb, float *C)
-{
-    if (level != 3 || M != 1 || N * K < GEMV_MIN || (tb && ldb * 16 > INT32_MAX))
-        return false;
-    GEMV_ROW(float)
-    const int64_t w = tb ? 64 : 256, blocks = ceil_div(N, w);
-    const int nth = nthreads_for(blocks);
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        const int64_t j0 = blk * w, n = N - j0 < w ? N - j0 : w;
-        if (tb)
-            s_gemv_rows(ar, K, B, ldb, C, j0, n);
-        else
-            s_gemv_cols(ar, K, B, ldb, C, j0, n);
-    }
-    free(ar);
-    return true;
-}
 AVX512_TARGET static void d_gemv_cols(const double *ar, int64_t K, const float *B, int64_t ldb, double *C, int64_t j0,
                                       int64_t nc)
 {
@@ -779,25 +760,30 @@ AVX512_TARGET static void d_gemv_rows(const double *ar, int64_t K, const float *
     for (int g = 0; g < 4; g++)
         _mm512_mask_storeu_pd(C + j0 + 8 * g, m[g], acc[g]);
 }
-static bool d_gemv(int level, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const float *A,
-                   int64_t lda, const float *B, int64_t ldb, double *C)
-{
-    if (level != 3 || M != 1 || N * K < GEMV_MIN || (tb && ldb * 8 > INT32_MAX))
-        return false;
-    GEMV_ROW(double)
-    const int64_t w = tb ? 32 : 128, blocks = ceil_div(N, w);
-    const int nth = nthreads_for(blocks);
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        const int64_t j0 = blk * w, n = N - j0 < w ? N - j0 : w;
-        if (tb)
-            d_gemv_rows(ar, K, B, ldb, C, j0, n);
-        else
-            d_gemv_cols(ar, K, B, ldb, C, j0, n);
+/* The driver: blocks of W columns (WT with B transposed) spread over the threads. */
+#define DEFINE_GEMV(PFX, T, W, WT, LANES)                                                                             \
+    static bool PFX##_gemv(int level, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const float *A,     \
+                           int64_t lda, const float *B, int64_t ldb, T *C)                                            \
+    {                                                                                                                 \
+        if (level != 3 || M != 1 || N * K < GEMV_MIN || (tb && ldb * (LANES) > INT32_MAX))                            \
+            return false;                                                                                             \
+        GEMV_ROW(T)                                                                                                   \
+        const int64_t w = tb ? (WT) : (W), blocks = ceil_div(N, w);                                                   \
+        const int nth = nthreads_for(blocks);                                                                         \
+        _Pragma("omp parallel for schedule(static) num_threads(nth) if (nth > 1)") for (int64_t blk = 0;              \
+                                                                                        blk < blocks; blk++)          \
+        {                                                                                                             \
+            const int64_t j0 = blk * w, n = N - j0 < w ? N - j0 : w;                                                  \
+            if (tb)                                                                                                   \
+                PFX##_gemv_rows(ar, K, B, ldb, C, j0, n);                                                             \
+            else                                                                                                      \
+                PFX##_gemv_cols(ar, K, B, ldb, C, j0, n);                                                             \
+        }                                                                                                             \
+        free(ar);                                                                                                     \
+        return true;                                                                                                  \
     }
-    free(ar);
-    return true;
-}
+DEFINE_GEMV(s, float, 256, 64, 16)
+DEFINE_GEMV(d, double, 128, 32, 8)
 #else
 #define s_gemv(...) false
 #define d_gemv(...) false
