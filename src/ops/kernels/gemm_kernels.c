@@ -111,9 +111,11 @@ int lrp_gemm_set_kernel(int level) { return atomic_exchange(&kernel_forced, leve
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
 #define HAVE_SHUF4 1
 #define SHUF4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#define SHUF8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
 #define HAVE_SHUF4 0
 #define SHUF4(a, b, i, j, k, l) (a)
+#define SHUF8(a, b, ...) (a)
 #endif
 /* The micro-kernel reads only the packed panels and one register tile of C,
  * whose bounds the packing (instrumented) and test_gemm check; uninstrumented,
@@ -197,8 +199,12 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 #define MICRO_BODY(VEC, UVEC, VN, NVR, ROWS, PMR, MADD)                                                               \
     VEC acc[ROWS][NVR];                                                                                               \
     for (int r = 0; r < R; r++)                                                                                       \
-        for (int v = 0; v < (NVR); v++)                                                                               \
-            acc[r][v] = *(const UVEC *)(c + (r0 + r) * ldc + v * (VN));                                               \
+        for (int v = 0; v < (NVR); v++) {                                                                             \
+            if (z) /* the chain starts from +0 (beta 0), C unread */                                                  \
+                acc[r][v] = (VEC){0};                                                                                 \
+            else                                                                                                      \
+                acc[r][v] = *(const UVEC *)(c + (r0 + r) * ldc + v * (VN));                                           \
+        }                                                                                                             \
     a += r0;                                                                                                          \
     for (int64_t p = 0; p < kc; p++) {                                                                                \
         VEC bv[NVR];                                                                                                  \
@@ -220,8 +226,8 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
 /* The arguments of a tile (below), passed on unchanged. */
 #define TILE_PARAMS(T, S)                                                                                             \
     bool ta, bool tb, bool tc, int64_t i0, int64_t mt, int64_t j0, int64_t nt, int64_t K, T alpha, const S *A,        \
-        int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp
-#define TILE_ARGS ta, tb, tc, i0, mt, j0, nt, K, alpha, A, lda, B, ldb, C, ldc, ap, bp
+        int64_t lda, const S *B, int64_t ldb, T *C, int64_t ldc, T *ap, T *bp, T *cp, bool zs
+#define TILE_ARGS ta, tb, tc, i0, mt, j0, nt, K, alpha, A, lda, B, ldb, C, ldc, ap, bp, cp, zs
 
 /* One implementation for each precision: T the type of the sums (and of C),
  * S the type of A and B (packed into T, exactly: a float is a double), NV
@@ -239,12 +245,16 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     /* NV elements of S at any address, as packed into a vector of T */                                                      \
     typedef S PFX##_svec __attribute__((vector_size(sizeof(S) * (NV)), aligned(sizeof(S)), may_alias));                      \
     enum { PFX##_NR = 2 * (NV), PFX##_KC = KC * 4 / (int)sizeof(T) };                                                        \
-    typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc);                               \
+    typedef void PFX##_micro_fn(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc, bool z);                       \
                                                                                                                              \
     typedef S PFX##_s4 __attribute__((vector_size(4 * sizeof(S))));                                                          \
     typedef S PFX##_us4 __attribute__((vector_size(4 * sizeof(S)), aligned(sizeof(S)), may_alias));                          \
     typedef T PFX##_t4 __attribute__((vector_size(4 * sizeof(T))));                                                          \
     typedef T PFX##_ut4 __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T)), may_alias));                          \
+    typedef S PFX##_s8 __attribute__((vector_size(8 * sizeof(S))));                                                          \
+    typedef S PFX##_us8 __attribute__((vector_size(8 * sizeof(S)), aligned(sizeof(S)), may_alias));                          \
+    typedef T PFX##_t8 __attribute__((vector_size(8 * sizeof(T))));                                                          \
+    typedef T PFX##_ut8 __attribute__((vector_size(8 * sizeof(T)), aligned(sizeof(T)), may_alias));                          \
     /* d[p ds + r] = alpha src[r ld + p] (r < rows, p < kc), four rows at a time, each four by four transposed in \
      * registers (a copy: the same values as one element at a time). */          \
     static inline __attribute__((always_inline)) void PFX##_pack_t(const S *src, int64_t ld, int64_t rows,                   \
@@ -252,6 +262,41 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     {                                                                                                                        \
         const bool one = alpha == (T)1;                                                                                      \
         int64_t r = 0;                                                                                                       \
+        /* eight rows: eight by eight transposed in registers (three rounds of shuffles) */                                  \
+        for (; HAVE_SHUF4 && r + 8 <= rows; r += 8) {                                                                        \
+            const S *s0 = src + r * ld;                                                                                      \
+            int64_t p = 0;                                                                                                   \
+            for (; p + 8 <= kc; p += 8) {                                                                                    \
+                PFX##_s8 x[8], t[8], u[8];                                                                                   \
+                for (int q = 0; q < 8; q++)                                                                                  \
+                    x[q] = *(const PFX##_us8 *)(s0 + q * ld + p);                                                            \
+                for (int q = 0; q < 8; q += 2) {                                                                             \
+                    t[q] = SHUF8(x[q], x[q + 1], 0, 8, 1, 9, 4, 12, 5, 13);                                                  \
+                    t[q + 1] = SHUF8(x[q], x[q + 1], 2, 10, 3, 11, 6, 14, 7, 15);                                            \
+                }                                                                                                            \
+                for (int q = 0; q < 8; q += 4)                                                                               \
+                    for (int h = 0; h < 2; h++) {                                                                            \
+                        u[q + 2 * h] = SHUF8(t[q + h], t[q + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);                              \
+                        u[q + 2 * h + 1] = SHUF8(t[q + h], t[q + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);                        \
+                    }                                                                                                        \
+                for (int q = 0; q < 4; q++) {                                                                                \
+                    PFX##_s8 lo = SHUF8(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);                                           \
+                    PFX##_s8 hi = SHUF8(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);                                         \
+                    PFX##_t8 wl = __builtin_convertvector(lo, PFX##_t8), wh = __builtin_convertvector(hi, PFX##_t8);         \
+                    if (!one) {                                                                                              \
+                        wl = alpha * wl;                                                                                     \
+                        wh = alpha * wh;                                                                                     \
+                    }                                                                                                        \
+                    *(PFX##_ut8 *)(d + (p + q) * ds + r) = wl;                                                               \
+                    *(PFX##_ut8 *)(d + (p + q + 4) * ds + r) = wh;                                                           \
+                }                                                                                                            \
+            }                                                                                                                \
+            for (; p < kc; p++)                                                                                              \
+                for (int q = 0; q < 8; q++) {                                                                                \
+                    T v = src[(r + q) * ld + p];                                                                             \
+                    d[p * ds + r + q] = one ? v : alpha * v;                                                                 \
+                }                                                                                                            \
+        }                                                                                                                    \
         for (; HAVE_SHUF4 && r + 4 <= rows; r += 4) {                                                                        \
             const S *s0 = src + r * ld, *s1 = s0 + ld, *s2 = s1 + ld, *s3 = s2 + ld;                                         \
             int64_t p = 0;                                                                                                   \
@@ -282,8 +327,8 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
             }                                                                                                                \
     }                                                                                                                        \
                                                                                                                              \
-    /* A rows [i0, i0+mc) x k [p0, p0+kc) into KMR-row panels, k-major within a panel (zero rows past mc); each       \
-     * row of A (or of Aᵀ) is read in order. */      \
+    /* A rows [i0, i0+mc) x k [p0, p0+kc) into KMR-row panels, k-major within a panel (zero rows past mc); each \
+     * row of A (or of Aᵀ) is read in order. */            \
     static inline                                                                                                            \
         __attribute__((always_inline)) void PFX##_pack_a(const int KMR, bool ta, const S *A, int64_t lda, int64_t i0,        \
                                                          int64_t mc, int64_t p0, int64_t kc, T alpha, T *dst)                \
@@ -309,8 +354,8 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                                    \
     }                                                                                                                        \
                                                                                                                              \
-    /* B k [p0, p0+kc) x columns [j0, j0+nc) into KNR-column panels, k-major (zero columns past nc); each row of B     \
-     * (or of Bᵀ) is read in order. */     \
+    /* B k [p0, p0+kc) x columns [j0, j0+nc) into KNR-column panels, k-major (zero columns past nc); each row of B \
+     * (or of Bᵀ) is read in order. */         \
     static inline __attribute__((always_inline)) void PFX##_pack_b(                                                          \
         const int KNR, bool tb, const S *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T *dst)             \
     {                                                                                                                        \
@@ -343,32 +388,41 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     }                                                                                                                        \
                                                                                                                              \
     /* The same sums with half-width vectors, at most two rows (16 SSE registers hold 2 x 4 sums). */                        \
-    static inline __attribute__((always_inline))                                                                             \
-    KERNEL_NO_ASAN void PFX##_micro_half(int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)               \
+    static inline __attribute__((always_inline)) KERNEL_NO_ASAN void PFX##_micro_half(                                       \
+        int R, int r0, int64_t kc, const T *a, const T *b, T *c, int64_t ldc, bool z)                                        \
     {                                                                                                                        \
         MICRO_BODY(PFX##_hvec, PFX##_uhvec, (NV) / 2, 4, 2, MR, MADD_H)                                                      \
     }                                                                                                                        \
                                                                                                                              \
     /* Baseline: rows in pairs, each pair one pass over the panels. */                                                       \
     __attribute__((noinline))                                                                                                \
-    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc)                \
+    KERNEL_NO_ASAN static void PFX##_micro_base(int R, int64_t kc, const T *a, const T *b, T *c, int64_t ldc, bool z)        \
     {                                                                                                                        \
         for (int r0 = 0; r0 < R; r0 += 2) {                                                                                  \
             if (R - r0 >= 2)                                                                                                 \
-                PFX##_micro_half(2, r0, kc, a, b, c, ldc);                                                                   \
+                PFX##_micro_half(2, r0, kc, a, b, c, ldc, z);                                                                \
             else                                                                                                             \
-                PFX##_micro_half(1, r0, kc, a, b, c, ldc);                                                                   \
+                PFX##_micro_half(1, r0, kc, a, b, c, ldc, z);                                                                \
         }                                                                                                                    \
     }                                                                                                                        \
                                                                                                                              \
     PFX##_SIMD_DEF                                                                                                           \
                                                                                                                              \
-        /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread, with a KMR x KNR micro-kernel; C already     \
-     * holds beta C. */  \
+        /* C[i0.., j0..] (mt x nt) += op(A) op(B) over all of K, one thread, with a KMR x KNR micro-kernel; C already \
+     * holds beta C. */      \
         static inline __attribute__((always_inline)) void PFX##_tile_with(const int KMR, const int KNR,                      \
                                                                           PFX##_micro_fn *micro, TILE_PARAMS(T, S))          \
     {                                                                                                                        \
         T edge[MRW * 2 * PFX##_NR];                                                                                          \
+        /* tc: C holds the transpose (element (i, j) at C[j ldc + i]). The tile's sums then run in cp, row-major, its \
+         * columns padded to whole register tiles (the padding's sums are dropped), from C's values and back to C at \
+         * the end: the same chain for every element, without a transposed copy around each micro-kernel call. */      \
+        const int64_t lc = tc ? round_up(nt, KNR) + 64 / (int64_t)sizeof(T) : ldc;                                           \
+        if (tc && !zs)                                                                                                       \
+            for (int64_t j = 0; j < lc; j++)                                                                                 \
+                for (int64_t i = 0; i < mt; i++)                                                                             \
+                    cp[i * lc + j] = j < nt ? C[(j0 + j) * ldc + i0 + i] : (T)0;                                             \
+        T *const cbase = tc ? cp : C + i0 * ldc + j0;                                                                        \
         for (int64_t p0 = 0; p0 < K; p0 += PFX##_KC) {                                                                       \
             int64_t kc = K - p0 < PFX##_KC ? K - p0 : PFX##_KC;                                                              \
             PFX##_pack_b(KNR, tb, B, ldb, p0, kc, j0, nt, bp);                                                               \
@@ -381,33 +435,28 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
                     for (int64_t ir = 0; ir < mc; ir += KMR) {                                                               \
                         int64_t mr = mc - ir < KMR ? mc - ir : KMR;                                                          \
                         const T *apan = ap + (ir / KMR) * kc * KMR;                                                          \
-                        if (tc) { /* C holds the transpose: element (i, j) at C[j ldc + i] */                                \
-                            T *c = C + (j0 + jr) * ldc + i0 + ic + ir;                                                       \
+                        T *c = cbase + (ic + ir) * lc + jr;                                                                  \
+                        const bool z = zs && p0 == 0; /* the sums start from 0, not from C */                                \
+                        if (nr == KNR || tc) {                                                                               \
+                            micro((int)mr, kc, apan, bpan, c, lc, z);                                                        \
+                            continue;                                                                                        \
+                        }                                                                                                    \
+                        if (!z) {                                                                                            \
                             memset(edge, 0, sizeof edge);                                                                    \
-                            for (int64_t q = 0; q < nr; q++)                                                                 \
-                                for (int64_t r = 0; r < mr; r++)                                                             \
-                                    edge[r * KNR + q] = c[q * ldc + r];                                                      \
-                            micro((int)mr, kc, apan, bpan, edge, KNR);                                                       \
-                            for (int64_t q = 0; q < nr; q++)                                                                 \
-                                for (int64_t r = 0; r < mr; r++)                                                             \
-                                    c[q * ldc + r] = edge[r * KNR + q];                                                      \
-                            continue;                                                                                        \
+                            for (int64_t r = 0; r < mr; r++)                                                                 \
+                                memcpy(edge + r * KNR, c + r * lc, sizeof(T) * (size_t)nr);                                  \
                         }                                                                                                    \
-                        T *c = C + (i0 + ic + ir) * ldc + j0 + jr;                                                           \
-                        if (nr == KNR) {                                                                                     \
-                            micro((int)mr, kc, apan, bpan, c, ldc);                                                          \
-                            continue;                                                                                        \
-                        }                                                                                                    \
-                        memset(edge, 0, sizeof edge);                                                                        \
+                        micro((int)mr, kc, apan, bpan, edge, KNR, z);                                                        \
                         for (int64_t r = 0; r < mr; r++)                                                                     \
-                            memcpy(edge + r * KNR, c + r * ldc, sizeof(T) * (size_t)nr);                                     \
-                        micro((int)mr, kc, apan, bpan, edge, KNR);                                                           \
-                        for (int64_t r = 0; r < mr; r++)                                                                     \
-                            memcpy(c + r * ldc, edge + r * KNR, sizeof(T) * (size_t)nr);                                     \
+                            memcpy(c + r * lc, edge + r * KNR, sizeof(T) * (size_t)nr);                                      \
                     }                                                                                                        \
                 }                                                                                                            \
             }                                                                                                                \
         }                                                                                                                    \
+        if (tc)                                                                                                              \
+            for (int64_t j = 0; j < nt; j++)                                                                                 \
+                for (int64_t i = 0; i < mt; i++)                                                                             \
+                    C[(j0 + j) * ldc + i0 + i] = cp[i * lc + j];                                                             \
     }                                                                                                                        \
     static void PFX##_tile_base(TILE_PARAMS(T, S)) { PFX##_tile_with(MR, PFX##_NR, PFX##_micro_base, TILE_ARGS); }           \
     PFX##_SIMD_TILES                                                                                                         \
@@ -417,12 +466,15 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
     {                                                                                                                        \
         if (M <= 0 || N <= 0)                                                                                                \
             return;                                                                                                          \
-        for (int64_t i = 0; i < M && beta != (T)1; i++)                                                                      \
+        /* beta 0: C is not read (its sums start from 0), and zeroed here only where no tile does it */                      \
+        const bool zs = beta == (T)0;                                                                                        \
+        const int level = lrp_gemm_kernel();                                                                                 \
+        const bool zero_here = zs && (K <= 0 || alpha == (T)0 || M == 1);                                                    \
+        for (int64_t i = 0; i < M && beta != (T)1 && (!zs || zero_here); i++)                                                \
             for (int64_t j = 0; j < N; j++)                                                                                  \
-                C[i * ldc + j] = beta == (T)0 ? (T)0 : beta * C[i * ldc + j];                                                \
+                C[i * ldc + j] = zs ? (T)0 : beta * C[i * ldc + j];                                                          \
         if (K <= 0 || alpha == (T)0)                                                                                         \
             return;                                                                                                          \
-        const int level = lrp_gemm_kernel();                                                                                 \
         if (PFX##_gemv(level, ta, tb, M, N, K, alpha, A, lda, B, ldb, C))                                                    \
             return;                                                                                                          \
         const int64_t kmr = level >= 2 ? MRW : MR, knr = level == 3 ? 2 * PFX##_NR : PFX##_NR;                               \
@@ -439,15 +491,16 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         /* whole cache lines, so that every thread's B panels start on one (64 bytes) */                                     \
         const int64_t line = 64 / (int64_t)sizeof(T);                                                                        \
         const size_t asz = (size_t)round_up(ceil_div(mc, kmr) * kmr * kc, line),                                             \
-                     bsz = (size_t)round_up(ceil_div(nb, knr) * knr * kc, line);                                             \
+                     bsz = (size_t)round_up(ceil_div(nb, knr) * knr * kc, line),                                             \
+                     csz = tc ? (size_t)round_up(mb * (round_up(nb, knr) + line), line) : 0;                                 \
         int nth = nthreads_for(tiles);                                                                                       \
-        T *buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)nth);                                                   \
+        T *buf = aligned_alloc(64, sizeof(T) * (asz + bsz + csz) * (size_t)nth);                                             \
         if (!buf && nth > 1)                                                                                                 \
-            buf = aligned_alloc(64, sizeof(T) * (asz + bsz) * (size_t)(nth = 1));                                            \
+            buf = aligned_alloc(64, sizeof(T) * (asz + bsz + csz) * (size_t)(nth = 1));                                      \
         if (!buf) { /* no memory for the panels: the same sums, element by element */                                        \
             for (int64_t i = 0; i < M; i++)                                                                                  \
                 for (int64_t j = 0; j < N; j++) {                                                                            \
-                    T acc = C[i * ldc + j];                                                                                  \
+                    T acc = zs ? (T)0 : C[i * ldc + j];                                                                      \
                     for (int64_t k = 0; k < K; k++) {                                                                        \
                         T a = ta ? A[k * lda + i] : A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];                \
                         acc = PFX##_madd1(acc, alpha == (T)1 ? a : alpha * a, b);                                            \
@@ -458,12 +511,13 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
         }                                                                                                                    \
         _Pragma("omp parallel num_threads(nth) if (nth > 1)")                                                                \
         {                                                                                                                    \
-            T *ap = buf + (asz + bsz) * (size_t)THREAD_NUM(), *bp = ap + asz;                                                \
+            T *ap = buf + (asz + bsz + csz) * (size_t)THREAD_NUM(), *bp = ap + asz, *cp = bp + bsz;                          \
             _Pragma("omp for schedule(dynamic, 1)") for (int64_t idx = 0; idx < tiles; idx++)                                \
             {                                                                                                                \
                 int64_t i0, mi, j0, nj;                                                                                      \
                 tile_at(&tl, m_, n_, idx, &i0, &mi, &j0, &nj);                                                               \
-                PFX##_SIMD_SWITCH(level, ta_, tb_, tc, i0, mi, j0, nj, K, alpha, A_, lda_, B_, ldb_, C, ldc, ap, bp);        \
+                PFX##_SIMD_SWITCH(level, ta_, tb_, tc, i0, mi, j0, nj, K, alpha, A_, lda_, B_, ldb_, C, ldc, ap, bp,         \
+                                  cp, zs);                                                                                   \
             }                                                                                                                \
         }                                                                                                                    \
         free(buf);                                                                                                           \
@@ -476,59 +530,59 @@ static void tile_at(const tiling *t, int64_t M, int64_t N, int64_t idx, int64_t 
  * 32- and a 64-byte vector. */
 #define ROWS_CASES(F)                                                                                                 \
     switch (R) {                                                                                                      \
-    case 1: F(1, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 2: F(2, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 3: F(3, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 4: F(4, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 5: F(5, 0, kc, a, b, c, ldc); break;                                                                         \
-    default: F(MR, 0, kc, a, b, c, ldc); break;                                                                       \
+    case 1: F(1, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 2: F(2, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 3: F(3, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 4: F(4, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 5: F(5, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    default: F(MR, 0, kc, a, b, c, ldc, z); break;                                                                    \
     }
 #define WROWS_CASES(F)                                                                                                \
     switch (R) {                                                                                                      \
-    case 1: F(1, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 2: F(2, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 3: F(3, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 4: F(4, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 5: F(5, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 6: F(6, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 7: F(7, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 8: F(8, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 9: F(9, 0, kc, a, b, c, ldc); break;                                                                         \
-    case 10: F(10, 0, kc, a, b, c, ldc); break;                                                                       \
-    case 11: F(11, 0, kc, a, b, c, ldc); break;                                                                       \
-    default: F(MRW, 0, kc, a, b, c, ldc); break;                                                                      \
+    case 1: F(1, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 2: F(2, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 3: F(3, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 4: F(4, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 5: F(5, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 6: F(6, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 7: F(7, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 8: F(8, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 9: F(9, 0, kc, a, b, c, ldc, z); break;                                                                      \
+    case 10: F(10, 0, kc, a, b, c, ldc, z); break;                                                                    \
+    case 11: F(11, 0, kc, a, b, c, ldc, z); break;                                                                    \
+    default: F(MRW, 0, kc, a, b, c, ldc, z); break;                                                                   \
     }
 #define SIMD_KERNELS(PFX, FUSE, MADD_V, MADD_W)                                                                        \
     /* c[r0..r0+R)[0..NR) (row stride ldc) += the kc products of an A and a B panel, k in order (MICRO_BODY) */        \
     static inline __attribute__((always_inline)) AVX2_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_rows(                \
-        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                \
     {                                                                                                                  \
         MICRO_BODY(PFX##_vec, PFX##_uvec, PFX##_NR / 2, 2, MR, MR, MADD_V)                                             \
     }                                                                                                                  \
     /* MRW rows of 2 vectors: AVX-512's 32 registers hold the 24 sums, of 32 bytes (on Zen 4, which runs 64-byte     \
      * vectors in two halves and broadcasts into them at a cost) or of 64 */ \
     static inline __attribute__((always_inline)) AVX512_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_wrows(             \
-        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                \
     {                                                                                                                  \
         MICRO_BODY(PFX##_vec, PFX##_uvec, PFX##_NR / 2, 2, MRW, MRW, MADD_V)                                           \
     }                                                                                                                  \
     static inline __attribute__((always_inline)) AVX512_TARGET FUSE KERNEL_NO_ASAN void PFX##_micro_zrows(             \
-        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                        \
+        int R, int r0, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                \
     {                                                                                                                  \
         MICRO_BODY(PFX##_wvec, PFX##_uwvec, PFX##_NR, 2, MRW, MRW, MADD_W)                                             \
     }                                                                                                                  \
     __attribute__((noinline)) AVX2_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx2(                            \
-        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                        \
     {                                                                                                                  \
         ROWS_CASES(PFX##_micro_rows)                                                                                   \
     }                                                                                                                  \
     __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512(                        \
-        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                        \
     {                                                                                                                  \
         WROWS_CASES(PFX##_micro_wrows)                                                                                 \
     }                                                                                                                  \
     __attribute__((noinline)) AVX512_TARGET FUSE KERNEL_NO_ASAN static void PFX##_micro_avx512z(                       \
-        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc)                                \
+        int R, int64_t kc, const PFX##_t *a, const PFX##_t *b, PFX##_t *c, int64_t ldc, bool z)                        \
     {                                                                                                                  \
         WROWS_CASES(PFX##_micro_zrows)                                                                                 \
     }
