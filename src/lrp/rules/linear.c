@@ -236,10 +236,23 @@ static lrp_tensor *clamp_new(const lrp_tensor *x, int neg, lrp_error *err)
     return t;
 }
 
+/* Whether some element is < 0 (NaN and -0 are not). In blocks of 256 whose
+ * compares are or-ed without a branch (vectorized), then tested: after a
+ * ReLU every block is scanned, and one branch per element cost a ResNet-50
+ * explanation 1.5%. */
 static bool any_negative(const lrp_tensor *x)
 {
     const lrp_real *p = lrp_reals(x);
-    for (int64_t i = 0; i < x->numel; i++)
+    const int64_t n = x->numel;
+    int64_t i = 0;
+    for (; i + 256 <= n; i += 256) {
+        int neg = 0;
+        for (int j = 0; j < 256; j++)
+            neg |= p[i + j] < 0.0f;
+        if (neg)
+            return true;
+    }
+    for (; i < n; i++)
         if (p[i] < 0.0f)
             return true;
     return false;
