@@ -19,6 +19,13 @@
 #define THREAD_NUM() 0
 #endif
 
+/* The im2col columns of a product (forward, double-accumulated and transposed) cover bands of whole output rows of
+ * about this many bytes. Any size gives the same bytes (each element's sum and col2im's order do not depend on it):
+ * build with -DCONV_BAND_BYTES=1 (one row per band) to check that by hand against tests/cross-kernel-check. */
+#ifndef CONV_BAND_BYTES
+#define CONV_BAND_BYTES (8 << 20)
+#endif
+
 int64_t lrp_conv_out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total)
 {
     if (s <= 0 || d <= 0 || k <= 0)
@@ -36,24 +43,28 @@ static int is_pointwise(const lrp_conv_geom *g)
            g->OW == g->W;
 }
 
-/* x[c][...] += col[...]: the adjoint of im2col, col's rows ld apart (OH * OW
- * for a matrix of its own). Parallel over channels so that every x element is
- * summed by one thread in a fixed order. */
-static void col2im(const lrp_conv_geom *g, const lrp_real *col, int64_t ld, int64_t C, lrp_real *x)
+/* x[c][...] += col[...] for the output rows [oy0, oy0 + ny): the adjoint of
+ * im2col_rows, col's rows ld apart (ny * OW for a matrix of its own).
+ * Parallel over channels so that every x element is summed by one thread in
+ * a fixed order: tap (i, j) by tap. An element takes tap i from output row
+ * (iy + ph - i dh) / sh, so that, for bands of rows added from the last band
+ * to the first, it still takes its taps in that order. */
+static void col2im_rows(const lrp_conv_geom *g, const lrp_real *col, int64_t ld, int64_t C, int64_t oy0, int64_t ny,
+                        lrp_real *x)
 {
-    const int64_t OH = g->OH, OW = g->OW, H = g->H, W = g->W, kk = g->kh * g->kw;
-#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (C * kk * OH * OW > 65536)
+    const int64_t OW = g->OW, H = g->H, W = g->W, kk = g->kh * g->kw;
+#pragma omp parallel for schedule(static) num_threads(lrp_num_threads) if (C * kk * ny * OW > 65536)
     for (int64_t c = 0; c < C; c++) {
         lrp_real *xc = x + c * H * W;
         for (int64_t i = 0; i < g->kh; i++)
             for (int64_t j = 0; j < g->kw; j++) {
                 const lrp_real *src = col + ((c * g->kh + i) * g->kw + j) * ld;
-                for (int64_t oy = 0; oy < OH; oy++) {
+                for (int64_t oy = oy0; oy < oy0 + ny; oy++) {
                     int64_t iy = oy * g->sh - g->ph + i * g->dh;
                     if (iy < 0 || iy >= H)
                         continue;
                     lrp_real *xr = xc + iy * W;
-                    const lrp_real *s = src + oy * OW;
+                    const lrp_real *s = src + (oy - oy0) * OW;
                     int64_t ix0 = -g->pw + j * g->dw;
                     if (g->sw == 1 && ix0 >= 0 && ix0 + OW <= W) {
                         lrp_real *xd = xr + ix0;
@@ -69,6 +80,12 @@ static void col2im(const lrp_conv_geom *g, const lrp_real *col, int64_t ld, int6
                 }
             }
     }
+}
+
+/* The whole matrix (every output row). */
+static void col2im(const lrp_conv_geom *g, const lrp_real *col, int64_t ld, int64_t C, lrp_real *x)
+{
+    col2im_rows(g, col, ld, C, 0, g->OH, x);
 }
 
 /* im2col of the output rows [oy0, oy0+ny), all columns: col[(c*kh + i)*kw + j][t*OW + ox] =
@@ -521,7 +538,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
-    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
+    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
     if (ny < 1)
         ny = 1;
     if (ny > g->OH)
@@ -570,7 +587,7 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
     const int point = is_pointwise(g);
     /* whole output rows per product, so that the columns stay near 8 MB (in cache, and in the heap rather than a
      * fresh mapping each call: VGG-16's first layers took 115 MB); each element's sum is the same at any width */
-    int64_t ny = K * g->OW > 0 ? (int64_t)(8 << 20) / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
+    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
     ny = point ? g->OH : ny < 1 ? 1 : ny > g->OH ? g->OH : ny;
     lrp_real *col = NULL;
     if (!point) {
@@ -672,12 +689,16 @@ lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_re
             return st;
         lrp_error_clear(err); /* the buffers of the wide product did not fit: sample by sample */
     }
+    /* bands of whole output rows whose columns stay near 8 MB, as in the forward product, added from the last band
+     * to the first (col2im_rows): the same sums in the same order as one matrix */
+    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
+    ny = point ? g->OH : ny < 1 ? 1 : ny > g->OH ? g->OH : ny;
     lrp_real *col = NULL;
     if (!point) {
-        col = lrp_alloc_big(sizeof(lrp_real) * (size_t)(K * P > 0 ? K * P : 1), false);
+        col = lrp_alloc_big(sizeof(lrp_real) * (size_t)(K * ny * g->OW > 0 ? K * ny * g->OW : 1), false);
         if (!col)
             return lrp_fail(err, LRP_ERR_NOMEM, "out of memory for a convolution buffer of %lld floats",
-                            (long long)(K * P));
+                            (long long)(K * ny * g->OW));
     }
     for (int64_t n = 0; n < g->N; n++) {
         for (int64_t gi = 0; gi < G; gi++) {
@@ -686,9 +707,12 @@ lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_re
             const lrp_real *Wg = W + gi * Mg * K;
             if (point) {
                 lrp_sgemm(true, false, K, P, Mg, 1.0f, Wg, K, yg, P, 1.0f, xg, P);
-            } else {
-                lrp_sgemm(true, false, K, P, Mg, 1.0f, Wg, K, yg, P, 0.0f, col, P);
-                col2im(g, col, P, Cg, xg);
+                continue;
+            }
+            for (int64_t oy0 = (g->OH - 1) / ny * ny; oy0 >= 0; oy0 -= ny) {
+                int64_t rows = g->OH - oy0 < ny ? g->OH - oy0 : ny, np = rows * g->OW;
+                lrp_sgemm(true, false, K, np, Mg, 1.0f, Wg, K, yg + oy0 * g->OW, P, 0.0f, col, np);
+                col2im_rows(g, col, np, Cg, oy0, rows, xg);
             }
         }
     }
