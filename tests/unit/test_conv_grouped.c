@@ -4,7 +4,7 @@
  * geometries (strides, dilations, pads, Cg and Mg from 1 to 5, batches of
  * 1 to 3), with zeros of both signs among the operands, at 1 and 2
  * threads; and through lrp_conv2d, lrp_conv2d_acc64 and lrp_conv2d_t, which
- * pick them. */
+ * pick them. Dense convolutions whose columns come in several bands too. */
 #include "testutil.h"
 
 #include "ops/op.h"
@@ -230,11 +230,100 @@ static void test_grouped_resnext_shapes(void **state)
     lrp_set_threads(1);
 }
 
+/* Dense convolutions wide enough that their im2col columns come in several bands of output rows (about 8 MB
+ * each, conv_kernels.c): lrp_conv2d, lrp_conv2d_acc64 and lrp_conv2d_t against the plain loops of the GEMM's order
+ * (each element's fused multiply-add chain over k from the bias or +0; the transposed product's taps added into each
+ * input element in (i, j) order), with strides, dilations and pads, at 1 and 2 threads. */
+static void test_dense_bands_are_one_product(void **state)
+{
+    const int64_t geo[][6] = {/* H, W, stride, dilation, pad, M */ {8, 1000, 1, 1, 1, 3}, {17, 2401, 2, 2, 2, 2}};
+    for (int gk = 0; gk < 2; gk++) {
+        lrp_conv_geom g = {0};
+        g.N = 1, g.group = 1, g.C = 64, g.M = geo[gk][5], g.H = geo[gk][0], g.W = geo[gk][1], g.kh = g.kw = 3;
+        g.sh = g.sw = geo[gk][2], g.dh = g.dw = geo[gk][3], g.ph = g.pw = geo[gk][4];
+        g.OH = lrp_conv_out_size(g.H, g.kh, g.sh, g.dh, 2 * g.ph);
+        g.OW = lrp_conv_out_size(g.W, g.kw, g.sw, g.dw, 2 * g.pw);
+        const int64_t K = g.C * g.kh * g.kw, nx = g.C * g.H * g.W, ny = g.M * g.OH * g.OW;
+        /* more than one band: more than 8 MB of columns */
+        assert_true((double)K * (double)(g.OH * g.OW) * sizeof(float) > (double)(8 << 20));
+        float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)(g.M * K));
+        float *b = malloc(sizeof(float) * (size_t)g.M), *y = malloc(sizeof(float) * (size_t)ny);
+        float *r = malloc(sizeof(float) * (size_t)ny), *gy = malloc(sizeof(float) * (size_t)ny);
+        float *gx = malloc(sizeof(float) * (size_t)nx), *gr = malloc(sizeof(float) * (size_t)nx);
+        for (int64_t i = 0; i < nx; i++)
+            x[i] = rnd();
+        for (int64_t i = 0; i < g.M * K; i++)
+            w[i] = rnd();
+        for (int64_t i = 0; i < g.M; i++)
+            b[i] = rnd();
+        for (int64_t i = 0; i < ny; i++)
+            gy[i] = rnd();
+        lrp_error err = {0};
+        for (int th = 1; th <= 2; th++) {
+            lrp_set_threads(th);
+            for (int wb = 0; wb < 2; wb++)
+                for (int exact = 0; exact < 2; exact++) {
+                    for (int64_t m = 0; m < g.M; m++)
+                        for (int64_t oy = 0; oy < g.OH; oy++)
+                            for (int64_t ox = 0; ox < g.OW; ox++) {
+                                float fa = wb ? b[m] : 0.0f;
+                                double da = 0.0;
+                                for (int64_t c = 0; c < g.C; c++)
+                                    for (int64_t i = 0; i < g.kh; i++)
+                                        for (int64_t j = 0; j < g.kw; j++) {
+                                            float xv = at(&g, x, 0, c, oy * g.sh - g.ph + i * g.dh,
+                                                          ox * g.sw - g.pw + j * g.dw);
+                                            float wv = w[m * K + (c * g.kh + i) * g.kw + j];
+                                            fa = fmaf(wv, xv, fa);
+                                            da = da + (double)wv * (double)xv;
+                                        }
+                                r[(m * g.OH + oy) * g.OW + ox] = exact ? (float)(da + (wb ? (double)b[m] : 0.0)) : fa;
+                            }
+                    memset(y, 0x7f, sizeof(float) * (size_t)ny);
+                    if (exact)
+                        assert_int_equal(lrp_conv2d_acc64(&g, x, w, wb ? b : NULL, y, &err), LRP_OK);
+                    else
+                        assert_int_equal(lrp_conv2d(&g, x, w, wb ? b : NULL, y, &err), LRP_OK);
+                    assert_memory_equal(r, y, sizeof(float) * (size_t)ny);
+                }
+            for (int64_t i = 0; i < nx; i++)
+                gx[i] = gr[i] = rnd();
+            for (int64_t c = 0; c < g.C; c++)
+                for (int64_t i = 0; i < g.kh; i++)
+                    for (int64_t j = 0; j < g.kw; j++)
+                        for (int64_t oy = 0; oy < g.OH; oy++)
+                            for (int64_t ox = 0; ox < g.OW; ox++) {
+                                int64_t iy = oy * g.sh - g.ph + i * g.dh, ix = ox * g.sw - g.pw + j * g.dw;
+                                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
+                                    continue;
+                                const int64_t k = (c * g.kh + i) * g.kw + j;
+                                float t = 0.0f;
+                                for (int64_t m = 0; m < g.M; m++)
+                                    t = fmaf(w[m * K + k], gy[(m * g.OH + oy) * g.OW + ox], t);
+                                float *d = gr + (c * g.H + iy) * g.W + ix;
+                                *d = *d + t;
+                            }
+            assert_int_equal(lrp_conv2d_t(&g, gy, w, gx, &err), LRP_OK);
+            assert_memory_equal(gr, gx, sizeof(float) * (size_t)nx);
+        }
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(r);
+        free(gy);
+        free(gx);
+        free(gr);
+    }
+    lrp_set_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grouped_is_the_gemm_order),
         cmocka_unit_test(test_grouped_resnext_shapes),
+        cmocka_unit_test(test_dense_bands_are_one_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
