@@ -42,6 +42,36 @@ static float at(const lrp_conv_geom *g, const float *x, int64_t n, int64_t c, in
     return x[((n * g->C + c) * g->H + iy) * g->W + ix];
 }
 
+/* The operands of a case: x (nx), w (nw), b (nb) and gy (ny) random; y, r (ny) and gx, gr (nx) to be written. */
+typedef struct conv_case {
+    float *x, *w, *b, *y, *r, *gy, *gx, *gr;
+} conv_case;
+
+static conv_case case_new(int64_t nx, int64_t nw, int64_t nb, int64_t ny)
+{
+    conv_case t = {malloc(sizeof(float) * (size_t)nx), malloc(sizeof(float) * (size_t)nw),
+                   malloc(sizeof(float) * (size_t)nb), malloc(sizeof(float) * (size_t)ny),
+                   malloc(sizeof(float) * (size_t)ny), malloc(sizeof(float) * (size_t)ny),
+                   malloc(sizeof(float) * (size_t)nx), malloc(sizeof(float) * (size_t)nx)};
+    assert_true(t.x && t.w && t.b && t.y && t.r && t.gy && t.gx && t.gr);
+    for (int64_t i = 0; i < nx; i++)
+        t.x[i] = rnd();
+    for (int64_t i = 0; i < nw; i++)
+        t.w[i] = rnd();
+    for (int64_t i = 0; i < nb; i++)
+        t.b[i] = rnd();
+    for (int64_t i = 0; i < ny; i++)
+        t.gy[i] = rnd();
+    return t;
+}
+
+static void case_free(conv_case *t)
+{
+    float *p[] = {t->x, t->w, t->b, t->y, t->r, t->gy, t->gx, t->gr};
+    for (int i = 0; i < 8; i++)
+        free(p[i]);
+}
+
 static void test_grouped_is_the_gemm_order(void **state)
 {
     int cases = 0;
@@ -68,18 +98,8 @@ static void test_grouped_is_the_gemm_order(void **state)
             continue;
         cases++;
         const int64_t nx = g.N * g.C * g.H * g.W, ny = g.N * g.M * g.OH * g.OW, K = Cg * g.kh * g.kw;
-        float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)(g.M * K));
-        float *b = malloc(sizeof(float) * (size_t)g.M), *y = malloc(sizeof(float) * (size_t)ny);
-        float *r = malloc(sizeof(float) * (size_t)ny), *gy = malloc(sizeof(float) * (size_t)ny);
-        float *gx = malloc(sizeof(float) * (size_t)nx), *gr = malloc(sizeof(float) * (size_t)nx);
-        for (int64_t i = 0; i < nx; i++)
-            x[i] = rnd();
-        for (int64_t i = 0; i < g.M * K; i++)
-            w[i] = rnd();
-        for (int64_t i = 0; i < g.M; i++)
-            b[i] = rnd();
-        for (int64_t i = 0; i < ny; i++)
-            gy[i] = rnd();
+        conv_case cs = case_new(nx, g.M * K, g.M, ny);
+        float *x = cs.x, *w = cs.w, *b = cs.b, *y = cs.y, *r = cs.r, *gy = cs.gy, *gx = cs.gx, *gr = cs.gr;
         lrp_error err = {0};
         for (int th = 1; th <= 2; th++) {
             lrp_set_threads(th);
@@ -135,14 +155,7 @@ static void test_grouped_is_the_gemm_order(void **state)
             assert_int_equal(lrp_conv2d_t(&g, gy, w, gx, &err), LRP_OK);
             assert_memory_equal(gr, gx, sizeof(float) * (size_t)nx);
         }
-        free(x);
-        free(w);
-        free(b);
-        free(y);
-        free(r);
-        free(gy);
-        free(gx);
-        free(gr);
+        case_free(&cs);
     }
     assert_true(cases > 100);
     lrp_set_threads(1);
@@ -172,16 +185,10 @@ static void test_grouped_resnext_shapes(void **state)
         assert_true(lrp_conv_grouped_direct(&g));
         const int64_t Cg = g.C / 32, Mg = g.M / 32, K = Cg * 9, nx = g.N * g.C * g.H * g.W,
                       ny = g.N * g.M * g.OH * g.OW;
-        float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)(g.M * K));
-        float *b = malloc(sizeof(float) * (size_t)g.M), *y = malloc(sizeof(float) * (size_t)ny);
-        float *r = malloc(sizeof(float) * (size_t)ny), *gx = calloc((size_t)nx, sizeof(float));
-        float *gr = calloc((size_t)nx, sizeof(float));
-        for (int64_t i = 0; i < nx; i++)
-            x[i] = rnd();
-        for (int64_t i = 0; i < g.M * K; i++)
-            w[i] = rnd();
-        for (int64_t i = 0; i < g.M; i++)
-            b[i] = rnd();
+        conv_case cs = case_new(nx, g.M * K, g.M, ny);
+        float *x = cs.x, *w = cs.w, *b = cs.b, *y = cs.y, *r = cs.r, *gx = cs.gx, *gr = cs.gr;
+        memset(gx, 0, sizeof(float) * (size_t)nx);
+        memset(gr, 0, sizeof(float) * (size_t)nx);
         lrp_error err = {0};
         lrp_set_threads(2);
         for (int64_t n = 0; n < g.N; n++)
@@ -219,13 +226,7 @@ static void test_grouped_resnext_shapes(void **state)
                             }
         assert_int_equal(lrp_conv2d_t(&g, y, w, gx, &err), LRP_OK);
         assert_memory_equal(gr, gx, sizeof(float) * (size_t)nx);
-        free(x);
-        free(w);
-        free(b);
-        free(y);
-        free(r);
-        free(gx);
-        free(gr);
+        case_free(&cs);
     }
     lrp_set_threads(1);
 }
@@ -246,18 +247,8 @@ static void test_dense_bands_are_one_product(void **state)
         const int64_t K = g.C * g.kh * g.kw, nx = g.C * g.H * g.W, ny = g.M * g.OH * g.OW;
         /* more than one band: more than 8 MB of columns */
         assert_true((double)K * (double)(g.OH * g.OW) * sizeof(float) > (double)(8 << 20));
-        float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)(g.M * K));
-        float *b = malloc(sizeof(float) * (size_t)g.M), *y = malloc(sizeof(float) * (size_t)ny);
-        float *r = malloc(sizeof(float) * (size_t)ny), *gy = malloc(sizeof(float) * (size_t)ny);
-        float *gx = malloc(sizeof(float) * (size_t)nx), *gr = malloc(sizeof(float) * (size_t)nx);
-        for (int64_t i = 0; i < nx; i++)
-            x[i] = rnd();
-        for (int64_t i = 0; i < g.M * K; i++)
-            w[i] = rnd();
-        for (int64_t i = 0; i < g.M; i++)
-            b[i] = rnd();
-        for (int64_t i = 0; i < ny; i++)
-            gy[i] = rnd();
+        conv_case cs = case_new(nx, g.M * K, g.M, ny);
+        float *x = cs.x, *w = cs.w, *b = cs.b, *y = cs.y, *r = cs.r, *gy = cs.gy, *gx = cs.gx, *gr = cs.gr;
         lrp_error err = {0};
         for (int th = 1; th <= 2; th++) {
             lrp_set_threads(th);
@@ -306,14 +297,7 @@ static void test_dense_bands_are_one_product(void **state)
             assert_int_equal(lrp_conv2d_t(&g, gy, w, gx, &err), LRP_OK);
             assert_memory_equal(gr, gx, sizeof(float) * (size_t)nx);
         }
-        free(x);
-        free(w);
-        free(b);
-        free(y);
-        free(r);
-        free(gy);
-        free(gx);
-        free(gr);
+        case_free(&cs);
     }
     lrp_set_threads(1);
 }

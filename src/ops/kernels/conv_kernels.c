@@ -26,6 +26,14 @@
 #define CONV_BAND_BYTES (8 << 20)
 #endif
 
+/* The output rows of a band: as many whole rows as CONV_BAND_BYTES of columns hold (K of them per output
+ * position), at least one, at most all; all of them where no columns are made (point). */
+static int64_t band_rows(const lrp_conv_geom *g, int64_t K, int point)
+{
+    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
+    return point ? g->OH : ny < 1 ? 1 : ny > g->OH ? g->OH : ny;
+}
+
 int64_t lrp_conv_out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad_total)
 {
     if (s <= 0 || d <= 0 || k <= 0)
@@ -538,11 +546,7 @@ lrp_status lrp_conv2d_acc64(const lrp_conv_geom *g, const lrp_real *x, const lrp
     const int64_t G = g->group, Cg = g->C / G, Mg = g->M / G;
     const int64_t K = Cg * g->kh * g->kw, P = g->OH * g->OW;
     /* whole output rows per tile, so that the buffers stay near 8 MB */
-    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
-    if (ny < 1)
-        ny = 1;
-    if (ny > g->OH)
-        ny = g->OH;
+    const int64_t ny = band_rows(g, K, 0);
     int64_t tile = ny * g->OW;
     lrp_real *col = lrp_alloc_big(sizeof(lrp_real) * (size_t)(K * tile > 0 ? K * tile : 1), false);
     double *acc = lrp_alloc_big(sizeof(double) * (size_t)(Mg * tile > 0 ? Mg * tile : 1), false);
@@ -587,8 +591,7 @@ lrp_status lrp_conv2d(const lrp_conv_geom *g, const lrp_real *x, const lrp_real 
     const int point = is_pointwise(g);
     /* whole output rows per product, so that the columns stay near 8 MB (in cache, and in the heap rather than a
      * fresh mapping each call: VGG-16's first layers took 115 MB); each element's sum is the same at any width */
-    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
-    ny = point ? g->OH : ny < 1 ? 1 : ny > g->OH ? g->OH : ny;
+    const int64_t ny = band_rows(g, K, point);
     lrp_real *col = NULL;
     if (!point) {
         col = lrp_alloc_big(sizeof(lrp_real) * (size_t)(K * ny * g->OW > 0 ? K * ny * g->OW : 1), false);
@@ -691,8 +694,7 @@ lrp_status lrp_conv2d_t(const lrp_conv_geom *g, const lrp_real *gy, const lrp_re
     }
     /* bands of whole output rows whose columns stay near 8 MB, as in the forward product, added from the last band
      * to the first (col2im_rows): the same sums in the same order as one matrix */
-    int64_t ny = K * g->OW > 0 ? (int64_t)CONV_BAND_BYTES / ((int64_t)sizeof(lrp_real) * K * g->OW) : g->OH;
-    ny = point ? g->OH : ny < 1 ? 1 : ny > g->OH ? g->OH : ny;
+    const int64_t ny = band_rows(g, K, point);
     lrp_real *col = NULL;
     if (!point) {
         col = lrp_alloc_big(sizeof(lrp_real) * (size_t)(K * ny * g->OW > 0 ? K * ny * g->OW : 1), false);
